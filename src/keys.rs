@@ -1,0 +1,318 @@
+//! Key bindings as data. The dispatcher, the key bar and the help overlay all read this
+//! one table, so help never drifts from what the keys do.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::message::FaultKind;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    ToggleHelp,
+    FocusNext,
+    FocusPrev,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Filter,
+    JumpToLeader,
+    Fault(FaultKind),
+}
+
+/// Where a binding applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Always,
+    /// Only in the lab: these act on the simulated cluster.
+    Lab,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+}
+
+const fn key(c: char) -> Key {
+    Key {
+        code: KeyCode::Char(c),
+        mods: KeyModifiers::NONE,
+    }
+}
+
+const fn code(code: KeyCode) -> Key {
+    Key {
+        code,
+        mods: KeyModifiers::NONE,
+    }
+}
+
+const fn ctrl(c: char) -> Key {
+    Key {
+        code: KeyCode::Char(c),
+        mods: KeyModifiers::CONTROL,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    pub keys: &'static [Key],
+    pub action: Action,
+    /// One or two words for the key bar.
+    pub short: &'static str,
+    /// The help overlay's sentence.
+    pub help: &'static str,
+    pub scope: Scope,
+    /// Shown in the bottom key bar (the rest only in help).
+    pub in_bar: bool,
+}
+
+const fn bind(
+    keys: &'static [Key],
+    action: Action,
+    short: &'static str,
+    help: &'static str,
+    scope: Scope,
+    in_bar: bool,
+) -> Binding {
+    Binding {
+        keys,
+        action,
+        short,
+        help,
+        scope,
+        in_bar,
+    }
+}
+
+use Action as A;
+use Scope::{Always, Lab};
+
+pub const BINDINGS: &[Binding] = &[
+    bind(
+        &[key('q'), ctrl('c')],
+        A::Quit,
+        "quit",
+        "Quit and restore the terminal",
+        Always,
+        true,
+    ),
+    bind(
+        &[key('?')],
+        A::ToggleHelp,
+        "help",
+        "Show or hide this help",
+        Always,
+        true,
+    ),
+    bind(
+        &[code(KeyCode::Tab)],
+        A::FocusNext,
+        "pane",
+        "Focus the next pane",
+        Always,
+        true,
+    ),
+    bind(
+        &[code(KeyCode::BackTab)],
+        A::FocusPrev,
+        "",
+        "Focus the previous pane",
+        Always,
+        false,
+    ),
+    bind(
+        &[key('k'), code(KeyCode::Up)],
+        A::Up,
+        "",
+        "Move up in the focused pane",
+        Always,
+        false,
+    ),
+    bind(
+        &[key('j'), code(KeyCode::Down)],
+        A::Down,
+        "move",
+        "Move down in the focused pane",
+        Always,
+        true,
+    ),
+    bind(
+        &[code(KeyCode::PageUp)],
+        A::PageUp,
+        "",
+        "Scroll a page up",
+        Always,
+        false,
+    ),
+    bind(
+        &[code(KeyCode::PageDown)],
+        A::PageDown,
+        "",
+        "Scroll a page down",
+        Always,
+        false,
+    ),
+    bind(
+        &[key('g'), code(KeyCode::Home)],
+        A::Top,
+        "",
+        "Go to the top",
+        Always,
+        false,
+    ),
+    bind(
+        &[key('G'), code(KeyCode::End)],
+        A::Bottom,
+        "",
+        "Go to the bottom",
+        Always,
+        false,
+    ),
+    bind(
+        &[key('/')],
+        A::Filter,
+        "filter",
+        "Filter nodes by name (Enter keeps, Esc clears)",
+        Always,
+        true,
+    ),
+    bind(
+        &[key('L')],
+        A::JumpToLeader,
+        "leader",
+        "Select the etcd leader's node",
+        Always,
+        true,
+    ),
+    bind(
+        &[key('K')],
+        A::Fault(FaultKind::StopKubelet),
+        "kubelet",
+        "Lab: systemctl stop kubelet on the selected node",
+        Lab,
+        true,
+    ),
+    bind(
+        &[key('C')],
+        A::Fault(FaultKind::StopControlPlane),
+        "cp stop",
+        "Lab: move the selected master's manifests away (clean stop)",
+        Lab,
+        true,
+    ),
+    bind(
+        &[key('P')],
+        A::Fault(FaultKind::PowerOff),
+        "power",
+        "Lab: power off the selected node",
+        Lab,
+        true,
+    ),
+    bind(
+        &[key('R')],
+        A::Fault(FaultKind::Restore),
+        "restore",
+        "Lab: restore the selected node",
+        Lab,
+        true,
+    ),
+];
+
+impl Key {
+    fn matches(&self, ev: &KeyEvent) -> bool {
+        // Shifted letters arrive as the upper-case char, sometimes with SHIFT set.
+        let mods = ev.modifiers - KeyModifiers::SHIFT;
+        self.code == ev.code && self.mods == mods
+    }
+
+    pub fn label(&self) -> String {
+        let base = match self.code {
+            KeyCode::Char(c) => c.to_string(),
+            KeyCode::Tab => "Tab".into(),
+            KeyCode::BackTab => "S-Tab".into(),
+            KeyCode::Up => "↑".into(),
+            KeyCode::Down => "↓".into(),
+            KeyCode::PageUp => "PgUp".into(),
+            KeyCode::PageDown => "PgDn".into(),
+            KeyCode::Home => "Home".into(),
+            KeyCode::End => "End".into(),
+            other => format!("{other:?}"),
+        };
+        if self.mods.contains(KeyModifiers::CONTROL) {
+            format!("Ctrl-{}", base.to_uppercase())
+        } else {
+            base
+        }
+    }
+}
+
+impl Binding {
+    pub fn applies(&self, lab: bool) -> bool {
+        self.scope == Always || lab
+    }
+
+    /// All keys of the binding, as the help shows them: `k/↑`.
+    pub fn keys_label(&self) -> String {
+        self.keys
+            .iter()
+            .map(Key::label)
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
+/// The action bound to a key press, if any applies here.
+pub fn lookup(ev: &KeyEvent, lab: bool) -> Option<Action> {
+    BINDINGS
+        .iter()
+        .filter(|b| b.applies(lab))
+        .find(|b| b.keys.iter().any(|k| k.matches(ev)))
+        .map(|b| b.action)
+}
+
+/// Bindings for the key bar, in table order.
+pub fn bar(lab: bool) -> impl Iterator<Item = &'static Binding> {
+    BINDINGS.iter().filter(move |b| b.in_bar && b.applies(lab))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn press(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, mods)
+    }
+
+    #[test]
+    fn lab_keys_do_nothing_on_a_live_cluster() {
+        let p = press(KeyCode::Char('P'), KeyModifiers::SHIFT);
+        assert_eq!(lookup(&p, true), Some(Action::Fault(FaultKind::PowerOff)));
+        assert_eq!(lookup(&p, false), None);
+    }
+
+    #[test]
+    fn ctrl_c_quits_but_plain_c_does_not() {
+        assert_eq!(
+            lookup(&press(KeyCode::Char('c'), KeyModifiers::CONTROL), false),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            lookup(&press(KeyCode::Char('c'), KeyModifiers::NONE), false),
+            None
+        );
+    }
+
+    #[test]
+    fn every_key_is_bound_once() {
+        let mut seen = std::collections::HashSet::new();
+        for b in BINDINGS {
+            for k in b.keys {
+                assert!(seen.insert((k.code, k.mods)), "{} bound twice", k.label());
+            }
+        }
+    }
+}

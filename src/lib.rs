@@ -1,0 +1,18 @@
+//! hatui: a terminal cockpit for highly available kubeadm clusters.
+//!
+//! Data flows one way: sources (the lab, later kube watchers, etcd pollers, SSH) send
+//! owned [`message::Message`]s; [`app::App::update`] is the only code that changes state;
+//! [`view::draw`] renders from state and does no I/O.
+
+pub mod app;
+pub mod cli;
+pub mod keys;
+pub mod lab;
+pub mod message;
+pub mod model;
+pub mod runtime;
+pub mod scenes;
+pub mod status;
+pub mod svg;
+pub mod terminal;
+pub mod view;

@@ -1,0 +1,21 @@
+//! How fresh each kind of data is, and why it cannot refresh.
+
+use jiff::Timestamp;
+
+/// One stream of data behind a pane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FeedKind {
+    Nodes,
+    Pods,
+    Leases,
+    Tokens,
+    Etcd,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FeedStatus {
+    /// When the feed last delivered current data.
+    pub last_ok: Option<Timestamp>,
+    /// Set while the feed cannot refresh: the pane shows it with the age of its data.
+    pub error: Option<String>,
+}

@@ -1,0 +1,37 @@
+//! Leader-election Leases (`kube-scheduler`, `kube-controller-manager`, kube-vip's ...).
+
+use jiff::Timestamp;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lease {
+    pub name: String,
+    pub namespace: String,
+    /// `<hostname>_<uuid>`; `None` or empty once released.
+    pub holder_identity: Option<String>,
+    pub acquire_time: Option<Timestamp>,
+    pub renew_time: Option<Timestamp>,
+    pub duration_s: u32,
+    pub transitions: u32,
+}
+
+impl Lease {
+    /// The host part of the holder identity (the host name, not always the Node name).
+    pub fn holder_node(&self) -> Option<&str> {
+        let id = self.holder_identity.as_deref().filter(|s| !s.is_empty())?;
+        Some(id.split_once('_').map_or(id, |(host, _)| host))
+    }
+
+    pub fn renewed_ago_s(&self, now: Timestamp) -> Option<i64> {
+        self.renew_time.map(|t| now.as_second() - t.as_second())
+    }
+
+    /// A lease is expired when `renewTime + leaseDurationSeconds < now`.
+    pub fn expired(&self, now: Timestamp) -> bool {
+        match self.renew_time {
+            Some(t) => {
+                t.as_millisecond() + i64::from(self.duration_s) * 1000 < now.as_millisecond()
+            }
+            None => true,
+        }
+    }
+}

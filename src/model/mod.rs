@@ -1,0 +1,102 @@
+//! The cluster as the operator sees it, independent of where the data came from.
+
+mod apply;
+pub mod endpoint;
+pub mod etcd;
+pub mod event;
+pub mod feed;
+pub mod leases;
+pub mod nodes;
+pub mod timeline;
+pub mod tokens;
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+
+pub use endpoint::{ApiServerHealth, EndpointHealth};
+pub use etcd::{EtcdMember, EtcdStatus, Quorum};
+pub use event::ClusterEvent;
+pub use feed::{FeedKind, FeedStatus};
+pub use leases::Lease;
+pub use nodes::{Node, Nodes, PodHealth, PodState, Readiness, StaticPods};
+pub use timeline::{Severity, Timeline, TimelineEntry};
+pub use tokens::{CertKey, Token};
+
+/// Where the data comes from. The lab is always labelled as such on screen and in output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    Lab,
+    Live,
+}
+
+/// Everything hatui knows about one cluster. Only [`ClusterState::apply`] mutates it.
+#[derive(Debug, Clone)]
+pub struct ClusterState {
+    pub source: SourceKind,
+    /// Cluster time: wall time for a live cluster, the lab clock for the lab.
+    pub now: Timestamp,
+    pub endpoint: EndpointHealth,
+    pub apiservers: BTreeMap<String, ApiServerHealth>,
+    pub nodes: Nodes,
+    pub static_pods: BTreeMap<String, StaticPods>,
+    pub etcd: EtcdStatus,
+    pub leases: BTreeMap<String, Lease>,
+    pub tokens: BTreeMap<String, Token>,
+    pub cert_key: CertKey,
+    pub feeds: BTreeMap<FeedKind, FeedStatus>,
+    pub timeline: Timeline,
+}
+
+impl ClusterState {
+    pub fn new(source: SourceKind, endpoint: impl Into<String>, now: Timestamp) -> Self {
+        Self {
+            source,
+            now,
+            endpoint: EndpointHealth::unknown(endpoint.into()),
+            apiservers: BTreeMap::new(),
+            nodes: Nodes::default(),
+            static_pods: BTreeMap::new(),
+            etcd: EtcdStatus::default(),
+            leases: BTreeMap::new(),
+            tokens: BTreeMap::new(),
+            cert_key: CertKey::default(),
+            feeds: BTreeMap::new(),
+            timeline: Timeline::default(),
+        }
+    }
+
+    /// Remaining lifetime of the certificate key: the owner token's expiration minus now.
+    /// `None` when there is no `kubeadm-certs` Secret or its owner token is unknown.
+    pub fn cert_key_expires_in_s(&self) -> Option<i64> {
+        if !self.cert_key.secret_present {
+            return None;
+        }
+        let owner = self.tokens.get(self.cert_key.owner_token_id.as_deref()?)?;
+        owner.expires_in_s(self.now)
+    }
+
+    /// The owner token of `kubeadm-certs` is gone while the Secret is still there: the garbage
+    /// collector is about to delete it.
+    pub fn cert_key_orphaned(&self) -> bool {
+        self.cert_key.secret_present
+            && self
+                .cert_key
+                .owner_token_id
+                .as_deref()
+                .is_some_and(|id| !self.tokens.contains_key(id))
+    }
+
+    /// Bootstrap tokens an operator can join with (the certificate-key owner is not one).
+    pub fn join_tokens(&self) -> impl Iterator<Item = &Token> {
+        let owner = self.cert_key.owner_token_id.as_deref();
+        self.tokens
+            .values()
+            .filter(move |t| Some(t.id.as_str()) != owner)
+    }
+
+    pub fn feed(&self, kind: FeedKind) -> Option<&FeedStatus> {
+        self.feeds.get(&kind)
+    }
+}
