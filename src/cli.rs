@@ -1,1 +1,117 @@
-//! todo
+//! Command line: `hatui lab`, `hatui status --lab [--json]`.
+
+use clap::{Args, Parser, Subcommand};
+use jiff::SignedDuration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hatui",
+    version,
+    about = "A terminal cockpit for highly available kubeadm clusters",
+    long_about = "A terminal cockpit for highly available (multi-master) kubeadm clusters.\n\n\
+                  `hatui lab` opens the cockpit on an embedded, simulated HA cluster: no cluster needed."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open the cockpit on the embedded lab: a simulated HA cluster (always labelled LAB).
+    Lab(LabArgs),
+    /// Print one snapshot of the cluster as text (or JSON) and exit.
+    Status(StatusArgs),
+}
+
+/// The lab's shape, shared by `lab` and `status --lab`.
+#[derive(Debug, Clone, Args)]
+pub struct Topology {
+    /// Control-plane nodes (etcd members). Even numbers are allowed to show why they are bad.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=7))]
+    pub control_planes: u8,
+    /// Worker nodes.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(0..=5000))]
+    pub workers: u16,
+    /// Seed of the lab's randomness (election timeouts, ids); the same seed replays the same cluster.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LabArgs {
+    #[command(flatten)]
+    pub topology: Topology,
+    /// Run the lab clock this many times faster than real time (for demos), 0.1 to 1000.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
+    pub speed: f64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Take the snapshot from the embedded lab instead of a real cluster.
+    #[arg(long)]
+    pub lab: bool,
+    /// Print JSON (schema in the README) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub topology: Topology,
+    /// Lab only: run the lab clock forward this long first, e.g. `2h` or `90s`.
+    #[arg(long, value_parser = parse_advance, requires = "lab")]
+    pub advance: Option<SignedDuration>,
+}
+
+fn parse_speed(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number (try 1, 10 or 60)"))?;
+    if (0.1..=1000.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is out of range: use 0.1 to 1000"))
+    }
+}
+
+fn parse_advance(s: &str) -> Result<SignedDuration, String> {
+    let d: SignedDuration = s
+        .parse()
+        .map_err(|e| format!("`{s}` is not a duration like 90s, 25m or 2h: {e}"))?;
+    if d.is_negative() {
+        return Err("the lab clock only runs forward".into());
+    }
+    if d > SignedDuration::from_hours(24 * 30) {
+        return Err("at most 30 days (720h)".into());
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("hatui").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn topology_limits_are_enforced() {
+        assert!(parse(&["lab", "--control-planes", "8"]).is_err());
+        assert!(parse(&["lab", "--control-planes", "0"]).is_err());
+        assert!(parse(&["lab", "--workers", "5001"]).is_err());
+        assert!(parse(&["lab", "--control-planes", "4", "--workers", "5000"]).is_ok());
+    }
+
+    #[test]
+    fn speed_and_advance_are_checked() {
+        let err = parse(&["lab", "--speed", "fast"]).unwrap_err().to_string();
+        assert!(err.contains("not a number"), "{err}");
+        assert!(parse(&["lab", "--speed", "0"]).is_err());
+        let ok = parse(&["status", "--lab", "--advance", "2h"]).unwrap();
+        let Some(Command::Status(s)) = ok.command else {
+            panic!("not status")
+        };
+        assert_eq!(s.advance, Some(SignedDuration::from_hours(2)));
+        assert!(parse(&["status", "--advance", "2h"]).is_err(), "--advance needs --lab");
+    }
+}

@@ -1,1 +1,78 @@
-//! todo
+//! The event loop: terminal input, source messages and signals in; one `update`, and a
+//! redraw only when something changed.
+
+use color_eyre::Result;
+use crossterm::event::{Event, EventStream};
+use futures::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use crate::app::App;
+use crate::cli::LabArgs;
+use crate::lab::{self, Lab};
+use crate::message::{Command, Fault, Message};
+use crate::model::{ClusterState, SourceKind};
+use crate::terminal::TerminalGuard;
+use crate::view;
+
+/// Opens the cockpit on the embedded lab.
+pub async fn run_lab(args: LabArgs) -> Result<()> {
+    let lab = Lab::new(crate::scenes::lab_config(&args.topology));
+    let cluster = ClusterState::new(SourceKind::Lab, lab.config().endpoint.clone(), lab.now());
+    let (tx, rx) = mpsc::channel(64);
+    let (fault_tx, fault_rx) = mpsc::channel(8);
+    tokio::spawn(lab::run(lab, args.speed, tx, fault_rx));
+    let mut guard = TerminalGuard::enter()?;
+    event_loop(&mut guard, App::new(cluster), rx, fault_tx).await
+}
+
+async fn event_loop(
+    guard: &mut TerminalGuard,
+    mut app: App,
+    mut source: mpsc::Receiver<Message>,
+    faults: mpsc::Sender<Fault>,
+) -> Result<()> {
+    let mut input = EventStream::new();
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut redraw = true;
+    while !app.quit {
+        if redraw {
+            guard.terminal.draw(|frame| view::draw(frame, &mut app))?;
+            redraw = false;
+        }
+        let msg = tokio::select! {
+            ev = input.next() => match ev {
+                Some(Ok(Event::Key(key))) => Message::Key(key),
+                Some(Ok(Event::Resize(..))) => Message::Resize,
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e.into()),
+                None => Message::Quit,
+            },
+            Some(msg) = source.recv() => msg,
+            _ = sigterm.recv() => Message::Quit,
+            _ = sighup.recv() => Message::Quit,
+            _ = sigint.recv() => Message::Quit,
+        };
+        redraw |= handle(&mut app, msg, &faults).await;
+        // Apply whatever else is queued before drawing: only the latest state is drawn.
+        while let Ok(msg) = source.try_recv() {
+            redraw |= handle(&mut app, msg, &faults).await;
+        }
+    }
+    Ok(())
+}
+
+async fn handle(app: &mut App, msg: Message, faults: &mpsc::Sender<Fault>) -> bool {
+    let outcome = app.update(msg);
+    for command in outcome.commands {
+        match command {
+            // A full queue means the lab is gone; the key simply does nothing then.
+            Command::Fault(fault) => {
+                let _ = faults.send(fault).await;
+            }
+        }
+    }
+    outcome.redraw
+}

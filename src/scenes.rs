@@ -1,1 +1,181 @@
-//! todo
+//! Named lab states: the snapshot tests, the README screenshots and the benchmarks all use
+//! these, so a picture in the README is always a state the tests check.
+
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use jiff::Timestamp;
+use ratatui::{Terminal, backend::TestBackend, buffer::Buffer};
+
+use crate::app::App;
+use crate::cli::Topology;
+use crate::lab::{Lab, LabConfig};
+use crate::message::{Command, Message};
+use crate::model::{ClusterState, SourceKind};
+
+/// The lab for the command line: wall-clock start, a fresh seed unless one is given.
+pub fn lab_config(t: &Topology) -> LabConfig {
+    let seed = t.seed.unwrap_or_else(|| Timestamp::now().as_nanosecond() as u64);
+    LabConfig::new(
+        usize::from(t.control_planes),
+        usize::from(t.workers),
+        seed,
+        Timestamp::now(),
+    )
+}
+
+/// The lab and the app wired together without a terminal, on the virtual clock: what the
+/// runtime does, minus real time.
+pub struct Driver {
+    pub lab: Lab,
+    pub app: App,
+}
+
+impl Driver {
+    pub fn new(cfg: LabConfig) -> Self {
+        let lab = Lab::new(cfg);
+        let cluster = ClusterState::new(SourceKind::Lab, lab.config().endpoint.clone(), lab.now());
+        let mut app = App::new(cluster);
+        app.update(Message::Cluster(lab.full_state()));
+        Self { lab, app }
+    }
+
+    /// Runs the lab clock forward, delivering events a second at a time as the runtime would.
+    pub fn advance(&mut self, total: Duration) {
+        let mut left = total;
+        while !left.is_zero() {
+            let dt = left.min(Duration::from_secs(1));
+            let events = self.lab.advance(dt);
+            self.app.update(Message::Cluster(events));
+            left -= dt;
+        }
+    }
+
+    /// Presses a key; commands it produces are carried out on the lab at once.
+    pub fn press(&mut self, code: KeyCode) {
+        let outcome = self
+            .app
+            .update(Message::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+        for command in outcome.commands {
+            let Command::Fault(fault) = command;
+            let events = self.lab.inject(&fault);
+            self.app.update(Message::Cluster(events));
+        }
+    }
+
+    pub fn render(&mut self, width: u16, height: u16) -> Buffer {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
+        terminal
+            .draw(|frame| crate::view::draw(frame, &mut self.app))
+            .expect("draw");
+        terminal.backend().buffer().clone()
+    }
+}
+
+/// A fixed moment, so scenes render the same clock every time.
+pub fn scene_start() -> Timestamp {
+    "2026-03-14T09:00:00Z".parse().expect("valid timestamp")
+}
+
+pub struct Scene {
+    pub name: &'static str,
+    pub caption: &'static str,
+    pub width: u16,
+    pub height: u16,
+    build: fn() -> Driver,
+}
+
+impl Scene {
+    pub fn driver(&self) -> Driver {
+        (self.build)()
+    }
+
+    pub fn render(&self) -> Buffer {
+        self.driver().render(self.width, self.height)
+    }
+}
+
+fn healthy() -> Driver {
+    let mut d = Driver::new(LabConfig::new(3, 2, 7, scene_start()));
+    d.advance(Duration::from_secs(60));
+    d
+}
+
+fn leader_powered_off() -> Driver {
+    let mut d = healthy();
+    d.press(KeyCode::Char('L'));
+    d.press(KeyCode::Char('P'));
+    d.advance(Duration::from_secs(20));
+    d
+}
+
+fn quorum_lost() -> Driver {
+    let mut d = healthy();
+    d.press(KeyCode::Char('L'));
+    d.press(KeyCode::Char('P'));
+    d.advance(Duration::from_secs(5));
+    d.press(KeyCode::Char('L'));
+    d.press(KeyCode::Char('P'));
+    d.advance(Duration::from_secs(30));
+    d
+}
+
+fn kubelet_stopped() -> Driver {
+    let mut d = healthy();
+    d.press(KeyCode::Char('L'));
+    d.press(KeyCode::Char('K'));
+    d.advance(Duration::from_secs(70));
+    d
+}
+
+fn cert_key_expired() -> Driver {
+    let mut d = healthy();
+    // The key was uploaded 25 minutes before the lab started: 2 h later it is gone.
+    d.advance(Duration::from_secs(95 * 60 + 30));
+    d
+}
+
+pub const SCENES: &[Scene] = &[
+    Scene {
+        name: "healthy",
+        caption: "A healthy 3-master lab cluster",
+        width: 120,
+        height: 36,
+        build: healthy,
+    },
+    Scene {
+        name: "leader-powered-off",
+        caption: "The etcd leader's master powered off: re-election, lease takeover",
+        width: 120,
+        height: 36,
+        build: leader_powered_off,
+    },
+    Scene {
+        name: "quorum-lost",
+        caption: "Two of three masters down: etcd quorum lost, the API is down",
+        width: 120,
+        height: 36,
+        build: quorum_lost,
+    },
+    Scene {
+        name: "kubelet-stopped",
+        caption: "`systemctl stop kubelet` on the leader: NotReady, yet the control plane runs on",
+        width: 120,
+        height: 36,
+        build: kubelet_stopped,
+    },
+    Scene {
+        name: "cert-key-expired",
+        caption: "The certificate key expired: kubeadm-certs is gone, and the fix is shown",
+        width: 120,
+        height: 36,
+        build: cert_key_expired,
+    },
+    Scene {
+        name: "small-terminal",
+        caption: "The healthy lab in an 80x24 terminal",
+        width: 80,
+        height: 24,
+        build: healthy,
+    },
+];

@@ -58,3 +58,98 @@ impl App {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use jiff::Timestamp;
+
+    use super::*;
+    use crate::message::{Fault, FaultKind};
+    use crate::model::{ClusterEvent, Node, Readiness};
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn node(name: &str) -> Node {
+        Node {
+            name: name.into(),
+            roles: vec!["control-plane".into()],
+            ready: Readiness::Ready,
+            ready_since: None,
+            kubelet_version: "v1.33.2".into(),
+            internal_ip: None,
+            taints: vec![],
+        }
+    }
+
+    fn app() -> App {
+        let mut app = App::new(ClusterState::new(
+            SourceKind::Lab,
+            "lb:6443",
+            t("2026-01-01T00:00:00Z"),
+        ));
+        let nodes = ["cp-1", "cp-2", "cp-3"].map(|n| ClusterEvent::NodeUpsert(node(n)));
+        app.update(Message::Cluster(nodes.to_vec()));
+        app
+    }
+
+    fn key(c: char) -> Message {
+        Message::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+    }
+
+    #[test]
+    fn unchanged_data_asks_for_no_redraw() {
+        let mut app = app();
+        let same = Message::Cluster(vec![ClusterEvent::NodeUpsert(node("cp-2"))]);
+        assert!(!app.update(same).redraw);
+        let mut changed = node("cp-2");
+        changed.ready = Readiness::Unknown;
+        assert!(app.update(Message::Cluster(vec![ClusterEvent::NodeUpsert(changed)])).redraw);
+    }
+
+    #[test]
+    fn the_clock_redraws_once_a_second_not_more() {
+        let mut app = app();
+        let tick = |s| Message::Cluster(vec![ClusterEvent::Clock(t(s))]);
+        assert!(!app.update(tick("2026-01-01T00:00:00.500Z")).redraw);
+        assert!(app.update(tick("2026-01-01T00:00:01.000Z")).redraw);
+    }
+
+    #[test]
+    fn a_fault_key_targets_the_selected_node() {
+        let mut app = app();
+        app.update(key('j'));
+        let out = app.update(key('P'));
+        let fault = Fault {
+            node: "cp-2".into(),
+            kind: FaultKind::PowerOff,
+        };
+        assert_eq!(out.commands, vec![Command::Fault(fault)]);
+    }
+
+    #[test]
+    fn the_filter_narrows_the_list_and_esc_clears_it() {
+        let mut app = app();
+        app.update(key('/'));
+        app.update(key('3'));
+        assert_eq!(app.rows_in(Pane::Nodes), 1);
+        assert_eq!(app.selected_node().as_deref(), Some("cp-3"));
+        app.update(Message::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+        assert_eq!(app.rows_in(Pane::Nodes), 3);
+        assert!(!app.ui.filter_editing);
+    }
+
+    #[test]
+    fn q_quits_but_not_while_typing_a_filter() {
+        let mut app = app();
+        app.update(key('/'));
+        app.update(key('q'));
+        assert!(!app.quit);
+        assert_eq!(app.ui.filter, "q");
+        app.update(Message::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+        app.update(key('q'));
+        assert!(app.quit);
+    }
+}

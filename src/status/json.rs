@@ -1,0 +1,224 @@
+//! The `hatui status --json` schema. One schema for the lab and live clusters; the README
+//! documents it. Secrets never appear: the model holds none.
+
+use serde::Serialize;
+
+use crate::model::{ClusterState, EtcdMember, Lease, Node, Readiness, SourceKind, Token};
+
+#[derive(Debug, Serialize)]
+pub struct Snapshot {
+    pub source: SourceKind,
+    /// RFC 3339, UTC: the cluster time of the snapshot (the lab clock in the lab).
+    pub observed_at: String,
+    pub endpoint: Endpoint,
+    pub apiservers: Vec<ApiServer>,
+    pub nodes: Vec<NodeJson>,
+    pub etcd: Etcd,
+    pub leases: Vec<LeaseJson>,
+    pub certificate_key: CertificateKey,
+    pub tokens: Vec<TokenJson>,
+    /// Data that could not refresh, with why: `{"kind": "Nodes", "error": "...", "age_s": 42}`.
+    pub stale: Vec<Stale>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Endpoint {
+    pub address: String,
+    pub ready: Option<bool>,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ApiServer {
+    pub node: String,
+    pub address: String,
+    pub ready: bool,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NodeJson {
+    pub name: String,
+    pub roles: Vec<String>,
+    pub ready: bool,
+    /// `Ready`, `NotReady` or `Unknown` (heartbeats lost).
+    pub condition: &'static str,
+    pub kubelet_version: String,
+    pub internal_ip: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Etcd {
+    /// Name of the leader member, `null` without a leader.
+    pub leader: Option<String>,
+    pub members: Vec<Member>,
+    pub quorum: Quorum,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Member {
+    /// Hex, as etcdctl prints it (a u64 does not fit a JSON number safely).
+    pub id: String,
+    pub name: String,
+    pub client_urls: Vec<String>,
+    pub is_leader: bool,
+    pub is_learner: bool,
+    pub reachable: bool,
+    pub error: Option<String>,
+    pub raft_term: u64,
+    pub raft_index: u64,
+    pub db_size_bytes: u64,
+    pub alarms: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Quorum {
+    pub members: usize,
+    pub healthy: usize,
+    pub needed: usize,
+    pub tolerates: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LeaseJson {
+    pub name: String,
+    pub holder_identity: Option<String>,
+    pub holder_node: Option<String>,
+    pub renewed_ago_s: Option<i64>,
+    pub duration_s: u32,
+    pub transitions: u32,
+    pub expired: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CertificateKey {
+    /// The `kubeadm-certs` Secret exists.
+    pub present: bool,
+    /// Seconds left (the owner token's expiration minus now); negative once expired.
+    pub expires_in_s: Option<i64>,
+    pub owner_token_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokenJson {
+    pub id: String,
+    /// `null`: never expires; negative: expired and not yet cleaned up.
+    pub expires_in_s: Option<i64>,
+    pub usages: Vec<String>,
+    pub description: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Stale {
+    pub kind: String,
+    pub error: String,
+    pub age_s: Option<i64>,
+}
+
+impl Snapshot {
+    pub fn of(c: &ClusterState) -> Self {
+        let q = c.etcd.quorum();
+        Self {
+            source: c.source,
+            observed_at: c.now.to_string(),
+            endpoint: Endpoint {
+                address: c.endpoint.address.clone(),
+                ready: c.endpoint.ready,
+                detail: c.endpoint.detail.clone(),
+            },
+            apiservers: c
+                .apiservers
+                .values()
+                .map(|a| ApiServer {
+                    node: a.node.clone(),
+                    address: a.address.clone(),
+                    ready: a.ready,
+                    detail: a.detail.clone(),
+                })
+                .collect(),
+            nodes: c.nodes.iter().map(node).collect(),
+            etcd: Etcd {
+                leader: c.etcd.leader_member().map(|m| m.name.clone()),
+                members: c.etcd.members.iter().map(member).collect(),
+                quorum: Quorum {
+                    members: q.members,
+                    healthy: q.healthy,
+                    needed: q.needed,
+                    tolerates: q.tolerates,
+                },
+                warnings: c.etcd.warnings(),
+            },
+            leases: c.leases.values().map(|l| lease(l, c)).collect(),
+            certificate_key: CertificateKey {
+                present: c.cert_key.secret_present,
+                expires_in_s: c.cert_key_expires_in_s(),
+                owner_token_id: c.cert_key.owner_token_id.clone(),
+            },
+            tokens: c.tokens.values().map(|t| token(t, c)).collect(),
+            stale: c
+                .feeds
+                .iter()
+                .filter_map(|(kind, f)| {
+                    Some(Stale {
+                        kind: format!("{kind:?}"),
+                        error: f.error.clone()?,
+                        age_s: f.last_ok.map(|t| c.now.as_second() - t.as_second()),
+                    })
+                })
+                .collect(),
+        }
+    }
+}
+
+fn node(n: &Node) -> NodeJson {
+    NodeJson {
+        name: n.name.clone(),
+        roles: n.roles.clone(),
+        ready: n.ready == Readiness::Ready,
+        condition: match n.ready {
+            Readiness::Ready => "Ready",
+            Readiness::NotReady => "NotReady",
+            Readiness::Unknown => "Unknown",
+        },
+        kubelet_version: n.kubelet_version.clone(),
+        internal_ip: n.internal_ip.clone(),
+    }
+}
+
+fn member(m: &EtcdMember) -> Member {
+    Member {
+        id: format!("{:x}", m.id),
+        name: m.name.clone(),
+        client_urls: m.client_urls.clone(),
+        is_leader: m.is_leader,
+        is_learner: m.is_learner,
+        reachable: m.reachable,
+        error: m.error.clone(),
+        raft_term: m.raft_term,
+        raft_index: m.raft_index,
+        db_size_bytes: m.db_size_bytes,
+        alarms: m.alarms.clone(),
+    }
+}
+
+fn lease(l: &Lease, c: &ClusterState) -> LeaseJson {
+    LeaseJson {
+        name: l.name.clone(),
+        holder_identity: l.holder_identity.clone().filter(|h| !h.is_empty()),
+        holder_node: l.holder_node().map(str::to_string),
+        renewed_ago_s: l.renewed_ago_s(c.now),
+        duration_s: l.duration_s,
+        transitions: l.transitions,
+        expired: l.expired(c.now),
+    }
+}
+
+fn token(t: &Token, c: &ClusterState) -> TokenJson {
+    TokenJson {
+        id: t.id.clone(),
+        expires_in_s: t.expires_in_s(c.now),
+        usages: t.usages.clone(),
+        description: t.description.clone(),
+    }
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The one test command (README, and .ci/run calls it): installs what the tests need when
+# it is missing, then runs every check that gates main.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests drive for real: tmux runs the real binary in a real terminal.
+need=()
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
+if ((${#need[@]})); then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing: ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "tests need: ${need[*]} (Debian: sudo apt-get install -y ${need[*]})" >&2
+    exit 1
+  fi
+fi
+
+cargo fmt --check
+cargo clippy --locked --all-targets -- -D warnings
+# --all-targets also runs the benchmarks once each, as tests, so they cannot rot.
+cargo test --locked --all-targets
