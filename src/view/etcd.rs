@@ -1,0 +1,257 @@
+//! etcd members as etcd reports them, then the quorum arithmetic an operator needs before
+//! touching another master, then what an expert would warn about.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use super::{format, pane, theme};
+use crate::app::{App, Pane};
+use crate::model::{ClusterState, EtcdMember, EtcdStatus, FeedKind};
+
+/// Content rows wanted at inner width `width`: members, the quorum line, warnings.
+pub fn wanted(cluster: &ClusterState, width: u16) -> usize {
+    let warnings = warnings(&cluster.etcd, usize::from(width)).len();
+    cluster.etcd.members.len() + 1 + warnings
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
+    let c = &app.cluster;
+    let focused = app.ui.focus == Pane::Etcd;
+    let mut title = vec![pane::name("etcd")];
+    if let Some(leader) = c.etcd.leader_member() {
+        let text = format!("leader {} · term {} ", leader.name, leader.raft_term);
+        title.push(Span::styled(text, theme::DIM));
+    }
+    title.extend(pane::stale(c, &[FeedKind::Etcd]));
+    let inner = pane::frame(frame, area, title, focused);
+
+    // The quorum line is the point of the pane: it keeps its row, members scroll above it
+    // and warnings get what is left below.
+    let (width, h) = (usize::from(inner.width), usize::from(inner.height));
+    let members = &c.etcd.members;
+    let member_rows = members.len().min(h.saturating_sub(1));
+    let cursor = &mut app.ui.etcd;
+    cursor.scroll_into_view(members.len(), member_rows);
+    let widths = Widths::of(members);
+    let lines = members
+        .iter()
+        .skip(cursor.offset)
+        .take(member_rows)
+        .map(|m| member(c, m, &widths, width));
+    let selected = pane::selected_row(cursor, focused);
+    let top = Rect {
+        height: member_rows as u16,
+        ..inner
+    };
+    pane::rows(frame, top, lines, selected, theme::selected(true));
+
+    let bottom = Rect {
+        y: top.bottom(),
+        height: inner.height.saturating_sub(top.height),
+        ..inner
+    };
+    let summary = std::iter::once(quorum(&c.etcd, width)).chain(warnings(&c.etcd, width));
+    pane::text(frame, bottom, summary);
+}
+
+/// Column widths so term, index and size line up across members.
+struct Widths {
+    name: usize,
+    term: usize,
+    index: usize,
+}
+
+impl Widths {
+    fn of(members: &[EtcdMember]) -> Self {
+        let max = |f: fn(&EtcdMember) -> usize| members.iter().map(f).max().unwrap_or(0);
+        Self {
+            name: max(|m| format::width(&m.name)),
+            term: max(|m| m.raft_term.to_string().len()),
+            index: max(|m| m.raft_index.to_string().len()),
+        }
+    }
+}
+
+fn member(c: &ClusterState, m: &EtcdMember, w: &Widths, width: usize) -> Line<'static> {
+    let leader = m.is_leader || c.etcd.leader == Some(m.id);
+    let mut spans = vec![
+        Span::styled(if leader { "★ " } else { "  " }, theme::LEADER),
+        Span::styled(format::pad(&m.name, w.name), theme::BOLD),
+    ];
+    if m.is_learner {
+        spans.push(Span::styled(" learner", theme::WARN));
+    }
+    // A member with no node of its name is what a dead master leaves behind: rejoining
+    // fails until someone runs `etcdctl member remove`. (No nodes at all: none known yet.)
+    if !c.nodes.is_empty() && c.nodes.get(&m.name).is_none() {
+        spans.push(Span::styled(" no node", theme::WARN));
+    }
+    for alarm in &m.alarms {
+        spans.push(Span::styled(format!(" {alarm}"), theme::ALARM));
+    }
+    if m.reachable {
+        let stats = format!(
+            " ✓ term {:>tw$}  idx {:>iw$}  {}",
+            m.raft_term,
+            m.raft_index,
+            format::bytes(m.db_size_bytes),
+            tw = w.term,
+            iw = w.index,
+        );
+        spans.push(Span::styled(stats, theme::GOOD));
+    } else {
+        let used: usize = spans.iter().map(|s| s.width()).sum();
+        let err = m.error.as_deref().unwrap_or("unreachable");
+        let text = format::fit(&format!(" ✗ {err}"), width.saturating_sub(used));
+        spans.push(Span::styled(text, theme::BAD));
+    }
+    Line::from(spans)
+}
+
+/// `3/3 healthy · needs 2 · tolerates 1 more failure`, yellow at the edge, red once lost.
+fn quorum(etcd: &EtcdStatus, width: usize) -> Line<'static> {
+    let q = etcd.quorum();
+    if q.members == 0 {
+        return Line::styled("no etcd status yet", theme::DIM);
+    }
+    let counts = format!("{}/{} healthy · needs {}", q.healthy, q.members, q.needed);
+    if !q.has_quorum() {
+        return Line::styled(format!("QUORUM LOST {counts}"), theme::ALARM);
+    }
+    let more = format::plural(q.tolerates, "more failure");
+    let style = if q.tolerates == 0 {
+        theme::WARN
+    } else {
+        theme::GOOD
+    };
+    let full = format!("{counts} · tolerates {more}");
+    // When narrow, what can still fail matters more than the arithmetic behind it.
+    let text = if format::width(&full) <= width {
+        full
+    } else {
+        format!("{}/{} healthy · tolerates {more}", q.healthy, q.members)
+    };
+    Line::styled(text, style)
+}
+
+/// `etcd.warnings()`, wrapped: each says why something is a risk, and that is the point.
+fn warnings(etcd: &EtcdStatus, width: usize) -> Vec<Line<'static>> {
+    // `warnings()` puts a lost quorum first; the rest are risks, not outages.
+    let lost = !etcd.quorum().has_quorum();
+    let mut lines = Vec::new();
+    for (i, w) in etcd.warnings().into_iter().enumerate() {
+        let style = if lost && i == 0 {
+            theme::BAD
+        } else {
+            theme::WARN
+        };
+        let wrapped = format::wrap(&w, width.saturating_sub(2).max(10));
+        for (j, part) in wrapped.into_iter().enumerate() {
+            let bullet = if j == 0 { "! " } else { "  " };
+            lines.push(Line::styled(format!("{bullet}{part}"), style));
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::style::{Color, Modifier};
+
+    use crate::app::App;
+    use crate::view::fixture::{self, find, screen, style_of, text};
+
+    fn down(app: &mut App, name: &str, err: &str) {
+        let m = app
+            .cluster
+            .etcd
+            .members
+            .iter_mut()
+            .find(|m| m.name == name)
+            .unwrap();
+        m.reachable = false;
+        m.error = Some(err.into());
+    }
+
+    #[test]
+    fn a_healthy_quorum_is_green_and_says_what_it_tolerates() {
+        let buf = screen(&mut fixture::app(), 100, 30);
+        let line = "3/3 healthy · needs 2 · tolerates 1 more failure";
+        assert_eq!(
+            style_of(&buf, line).fg,
+            Some(Color::Green),
+            "{}",
+            text(&buf)
+        );
+        assert_eq!(style_of(&buf, "★ cp-1").fg, Some(Color::Yellow));
+        assert!(find(&buf, "idx 123457  4.2 MB").is_some());
+        assert!(find(&buf, "leader cp-1 · term 5").is_some());
+    }
+
+    #[test]
+    fn one_member_down_is_yellow_with_the_error_in_red() {
+        let mut app = fixture::app();
+        down(&mut app, "cp-3", "context deadline exceeded");
+        let buf = screen(&mut app, 120, 30);
+        let line = "2/3 healthy · needs 2 · tolerates 0 more failures";
+        assert_eq!(
+            style_of(&buf, line).fg,
+            Some(Color::Yellow),
+            "{}",
+            text(&buf)
+        );
+        assert_eq!(style_of(&buf, "✗ context deadline").fg, Some(Color::Red));
+    }
+
+    #[test]
+    fn two_members_down_is_quorum_lost_in_bold_red() {
+        let mut app = fixture::app();
+        down(&mut app, "cp-2", "connection refused");
+        down(&mut app, "cp-3", "connection refused");
+        let buf = screen(&mut app, 100, 30);
+        let style = style_of(&buf, "QUORUM LOST 1/3 healthy · needs 2");
+        assert_eq!(style.fg, Some(Color::Red), "{}", text(&buf));
+        assert!(style.add_modifier.contains(Modifier::BOLD));
+        let warning = "! quorum lost: 1/3 healthy, 2 needed; the API";
+        assert_eq!(style_of(&buf, warning).fg, Some(Color::Red));
+    }
+
+    #[test]
+    fn learners_alarms_and_stale_members_are_tagged() {
+        let mut app = fixture::app();
+        let members = &mut app.cluster.etcd.members;
+        members[1].alarms = vec!["NOSPACE".into()];
+        members[2].is_learner = true;
+        members[2].name = "cp-9".into();
+        let buf = screen(&mut app, 120, 30);
+        assert_eq!(
+            style_of(&buf, "NOSPACE").fg,
+            Some(Color::Red),
+            "{}",
+            text(&buf)
+        );
+        assert!(
+            find(&buf, "cp-9 learner no node").is_some(),
+            "{}",
+            text(&buf)
+        );
+        // The learner does not vote: two voters, both healthy.
+        assert!(find(&buf, "2/2 healthy").is_some());
+        assert!(find(&buf, "! 2 members tolerate 0 failures").is_some());
+    }
+
+    #[test]
+    fn a_long_error_is_cut_to_the_pane() {
+        let mut app = fixture::app();
+        down(
+            &mut app,
+            "cp-2",
+            &"dial tcp 10.0.0.12:2379: i/o timeout ".repeat(5),
+        );
+        let buf = screen(&mut app, 80, 24);
+        let (x, y) = find(&buf, "✗ dial tcp").unwrap();
+        let row: String = (x..80).map(|x| buf[(x, y)].symbol().to_string()).collect();
+        assert!(row.contains("…│"), "{row}");
+    }
+}

@@ -1,0 +1,194 @@
+//! Leader-election leases: who leads the scheduler and controller-manager, how fresh that
+//! is, and whether the lease has run out (a takeover takes about one lease duration).
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use super::{format, pane, theme};
+use crate::app::{App, Pane};
+use crate::model::{ClusterState, FeedKind, Lease};
+
+/// Content rows wanted at inner width `width`.
+pub fn wanted(cluster: &ClusterState, width: u16) -> usize {
+    cluster.leases.len().max(1) * rows_per_lease(cluster, width)
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
+    let c = &app.cluster;
+    let focused = app.ui.focus == Pane::Leases;
+    let mut title = vec![pane::name("Leases")];
+    // In the title too, so a pane squeezed to one row still says it.
+    let expired = c.leases.values().filter(|l| l.expired(c.now)).count();
+    if expired > 0 {
+        title.push(Span::styled(format!("{expired} EXPIRED "), theme::ALARM));
+    }
+    title.extend(pane::stale(c, &[FeedKind::Leases]));
+    let inner = pane::frame(frame, area, title, focused);
+    if c.leases.is_empty() {
+        let line = Line::styled("no leader-election leases seen", theme::DIM);
+        pane::text(frame, inner, [line]);
+        return;
+    }
+
+    let per = rows_per_lease(c, inner.width);
+    let cursor = &mut app.ui.leases;
+    cursor.scroll_into_view(c.leases.len(), usize::from(inner.height) / per);
+    let cols = columns(c);
+    let lines = c.leases.values().skip(cursor.offset).flat_map(|l| {
+        let who = who(l, cols);
+        let when = when(l, c);
+        if per == 1 {
+            vec![Line::from([who, vec![Span::raw("  ")], when].concat())]
+        } else {
+            let indent = vec![Span::raw("  ")];
+            vec![Line::from(who), Line::from([indent, when].concat())]
+        }
+    });
+    pane::text(frame, inner, lines);
+    // Highlight every row of the selected lease, when it is fully in view.
+    let sel = pane::selected_row(cursor, focused);
+    if let Some(row) = sel.filter(|r| (r + 1) * per <= usize::from(inner.height)) {
+        let rows = Rect {
+            y: inner.y + (row * per) as u16,
+            height: per as u16,
+            ..inner
+        };
+        frame.buffer_mut().set_style(rows, theme::selected(true));
+    }
+}
+
+/// Widths of the name and holder columns, so the timings line up.
+fn columns(c: &ClusterState) -> (usize, usize) {
+    let widest = |f: &dyn Fn(&Lease) -> usize| c.leases.values().map(f).max().unwrap_or(0);
+    (
+        widest(&|l| format::width(&l.name)),
+        widest(&|l| format::width(&holder(l).0)),
+    )
+}
+
+/// One row when name, holder and timings fit side by side; two when they do not.
+fn rows_per_lease(c: &ClusterState, width: u16) -> usize {
+    let cols = columns(c);
+    let one_row = c.leases.values().map(|l| {
+        let spans = [who(l, cols), vec![Span::raw("  ")], when(l, c)].concat();
+        spans.iter().map(Span::width).sum::<usize>()
+    });
+    if one_row.max().unwrap_or(0) <= usize::from(width) {
+        1
+    } else {
+        2
+    }
+}
+
+fn holder(lease: &Lease) -> (String, ratatui::style::Style) {
+    match lease.holder_node() {
+        Some(node) => (format!("→ {node}"), theme::BOLD),
+        // A clean stop clears the holder (fast takeover); a lease never held has no times.
+        None if lease.renew_time.is_some() => ("— released".to_string(), theme::WARN),
+        None => ("— none".to_string(), theme::WARN),
+    }
+}
+
+fn who(lease: &Lease, (name_w, holder_w): (usize, usize)) -> Vec<Span<'static>> {
+    let (text, style) = holder(lease);
+    vec![
+        Span::raw(format::pad(&lease.name, name_w)),
+        Span::raw(" "),
+        Span::styled(format::pad(&text, holder_w), style),
+    ]
+}
+
+/// `renewed 2s ago (15s) · transitions 3`, with `EXPIRED` once renewals stopped.
+fn when(lease: &Lease, c: &ClusterState) -> Vec<Span<'static>> {
+    let renewed = match lease.renewed_ago_s(c.now) {
+        Some(ago) => format!("renewed {} ago", format::duration(ago.max(0))),
+        None => "never renewed".to_string(),
+    };
+    let mut spans = vec![Span::raw(format!("{renewed} ({}s)", lease.duration_s))];
+    // Before the transitions: if the row is cut, this is the part that must stay.
+    if lease.expired(c.now) {
+        spans.push(Span::styled(" EXPIRED", theme::ALARM));
+    }
+    let transitions = format!(" · transitions {}", lease.transitions);
+    spans.push(Span::styled(transitions, theme::DIM));
+    spans
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::style::Color;
+
+    use crate::app::Pane;
+    use crate::model::{FeedKind, FeedStatus};
+    use crate::view::fixture::{self, at, find, screen, style_of, text};
+
+    #[test]
+    fn holders_and_renewals_fit_one_row_when_wide() {
+        let buf = screen(&mut fixture::app(), 140, 30);
+        let row = "kube-scheduler          → cp-1  renewed 2s ago (15s) · transitions 2";
+        assert!(find(&buf, row).is_some(), "{}", text(&buf));
+        assert!(find(&buf, "EXPIRED").is_none());
+    }
+
+    #[test]
+    fn an_expired_or_released_lease_says_so() {
+        let mut app = fixture::app();
+        let sched = app.cluster.leases.get_mut("kube-scheduler").unwrap();
+        sched.renew_time = Some(at(-42));
+        let cm = app
+            .cluster
+            .leases
+            .get_mut("kube-controller-manager")
+            .unwrap();
+        cm.holder_identity = None;
+        let buf = screen(&mut app, 80, 24);
+        assert!(
+            find(&buf, "renewed 42s ago (15s)").is_some(),
+            "{}",
+            text(&buf)
+        );
+        assert_eq!(style_of(&buf, " EXPIRED").fg, Some(Color::Red));
+        assert!(find(&buf, " Leases 1 EXPIRED ").is_some());
+        assert_eq!(style_of(&buf, "— released").fg, Some(Color::Yellow));
+    }
+
+    #[test]
+    fn the_selected_lease_is_highlighted_on_both_rows() {
+        let mut app = fixture::app();
+        app.ui.focus = Pane::Leases;
+        app.ui.leases.selected = 1;
+        let buf = screen(&mut app, 80, 24);
+        let (x, y) = find(&buf, "kube-scheduler").unwrap();
+        assert_eq!(buf[(x, y)].bg, Color::Blue);
+        assert_eq!(buf[(x, y + 1)].bg, Color::Blue);
+        assert_eq!(buf[(x, y - 1)].bg, Color::Reset);
+    }
+
+    #[test]
+    fn a_feed_that_cannot_refresh_marks_the_title_stale() {
+        let mut app = fixture::app();
+        let status = FeedStatus {
+            last_ok: Some(at(-42)),
+            error: Some("API endpoint unreachable".into()),
+        };
+        app.cluster.feeds.insert(FeedKind::Leases, status.clone());
+        app.cluster.feeds.insert(FeedKind::Pods, status);
+        let buf = screen(&mut app, 140, 30);
+        let title_of = |pane: &str| {
+            let (x, y) = find(&buf, pane).unwrap();
+            (x..buf.area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+        };
+        let leases = title_of(" Leases ");
+        assert!(
+            leases.contains("stale 42s: API endpoint unreachable"),
+            "{leases}"
+        );
+        assert_eq!(style_of(&buf, "stale 42s").fg, Some(Color::Red));
+        // The Pods feed belongs to the node pane.
+        assert!(title_of(" Nodes ").contains("stale 42s"), "{}", text(&buf));
+        assert!(!title_of(" TTLs ").contains("stale"));
+    }
+}

@@ -1,0 +1,348 @@
+//! The node list. Rows are built only for the visible window, so 5,000 nodes cost what
+//! 30 do; columns are sized from that window and the least useful go first when narrow.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use super::{format, pane, theme};
+use crate::app::{App, Pane};
+use crate::model::{ClusterState, FeedKind, Node, PodState, Readiness};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Col {
+    Name,
+    Role,
+    Status,
+    Pods,
+    Version,
+    Ip,
+    Age,
+}
+
+const COLUMNS: [(Col, &str); 7] = [
+    (Col::Name, "NAME"),
+    (Col::Role, "ROLE"),
+    (Col::Status, "STATUS"),
+    (Col::Pods, "PODS"),
+    (Col::Version, "VERSION"),
+    (Col::Ip, "IP"),
+    (Col::Age, "AGE"),
+];
+
+/// Dropped in this order when the pane is too narrow.
+const EXPENDABLE: [Col; 3] = [Col::Ip, Col::Age, Col::Version];
+const MIN_NAME: usize = 4;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
+    let c = &app.cluster;
+    let ui = &mut app.ui;
+    let focused = ui.focus == Pane::Nodes;
+    let len = c.nodes.matching(&ui.filter).count();
+    let title = title(c, &ui.filter, ui.filter_editing, len);
+    let inner = pane::frame(frame, area, title, focused);
+    let [head, list] = split_header(inner);
+    let height = usize::from(list.height);
+    ui.page = height.max(1);
+    if len == 0 {
+        let line = empty(c, &ui.filter);
+        pane::text(frame, list, [line]);
+        return;
+    }
+
+    ui.nodes.scroll_into_view(len, height);
+    let window = c
+        .nodes
+        .matching(&ui.filter)
+        .skip(ui.nodes.offset)
+        .take(height);
+    let cells: Vec<Vec<Vec<Span>>> = window.map(|n| row_cells(n, c)).collect();
+    let widths = fit_columns(&cells, usize::from(inner.width));
+    frame.render_widget(header(&widths), head);
+    let lines = cells.into_iter().map(|row| line(row, &widths));
+    // The selection stays visible when another pane has focus: faults act on it.
+    let selected = pane::selected_row(&ui.nodes, true);
+    pane::rows(frame, list, lines, selected, theme::selected(focused));
+}
+
+/// `Nodes 5/5 ready`, then the filter (with a cursor while typing) and staleness.
+fn title(c: &ClusterState, filter: &str, editing: bool, matching: usize) -> Vec<Span<'static>> {
+    let ready = c
+        .nodes
+        .iter()
+        .filter(|n| n.ready == Readiness::Ready)
+        .count();
+    let total = c.nodes.len();
+    let style = if ready == total {
+        theme::GOOD
+    } else {
+        theme::BAD
+    };
+    let mut spans = vec![
+        pane::name("Nodes"),
+        Span::styled(format!("{ready}/{total} ready "), style),
+    ];
+    if editing || !filter.is_empty() {
+        let cursor = if editing { "█" } else { "" };
+        spans.push(Span::styled(format!("/{filter}{cursor} "), theme::WARN));
+        spans.push(Span::styled(format!("{matching} match "), theme::DIM));
+    }
+    spans.extend(pane::stale(c, &[FeedKind::Nodes, FeedKind::Pods]));
+    spans
+}
+
+fn empty(c: &ClusterState, filter: &str) -> Line<'static> {
+    let text = if c.nodes.is_empty() {
+        "no nodes yet".to_string()
+    } else {
+        format!("no node name contains \"{filter}\" (Esc clears)")
+    };
+    Line::styled(text, theme::DIM)
+}
+
+fn split_header(inner: Rect) -> [Rect; 2] {
+    let head_h = inner.height.min(1);
+    let head = Rect {
+        height: head_h,
+        ..inner
+    };
+    let list = Rect {
+        y: inner.y + head_h,
+        height: inner.height - head_h,
+        ..inner
+    };
+    [head, list]
+}
+
+/// One entry per column in [`COLUMNS`] order.
+fn row_cells(n: &Node, c: &ClusterState) -> Vec<Vec<Span<'static>>> {
+    let since = n.ready_since.map(|t| c.now.as_second() - t.as_second());
+    COLUMNS
+        .iter()
+        .map(|(col, _)| match col {
+            Col::Name => vec![Span::raw(n.name.clone())],
+            Col::Role => vec![Span::raw(if n.is_control_plane() {
+                "cp"
+            } else {
+                "worker"
+            })],
+            Col::Status => {
+                let text = format!("{:?}", n.ready);
+                vec![Span::styled(text, theme::readiness(n.ready))]
+            }
+            Col::Pods => pods(n, c),
+            Col::Version => vec![Span::styled(n.kubelet_version.clone(), theme::DIM)],
+            Col::Ip => vec![Span::raw(
+                n.internal_ip.clone().unwrap_or_else(|| "-".into()),
+            )],
+            Col::Age => vec![Span::raw(since.map_or_else(|| "-".into(), format::age))],
+        })
+        .collect()
+}
+
+/// `A E S C`: apiserver, etcd, scheduler, controller-manager, each coloured by state.
+fn pods(n: &Node, c: &ClusterState) -> Vec<Span<'static>> {
+    if !n.is_control_plane() {
+        return Vec::new();
+    }
+    let Some(pods) = c.static_pods.get(&n.name) else {
+        return vec![Span::styled("? ? ? ?", theme::DIM)];
+    };
+    let mut spans = Vec::new();
+    for (i, (letter, (_, health))) in ["A", "E", "S", "C"].iter().zip(pods.each()).enumerate() {
+        if i > 0 {
+            spans.push(Span::raw(" "));
+        }
+        let mark = if health.state == PodState::Absent {
+            "-"
+        } else {
+            letter
+        };
+        spans.push(Span::styled(mark, theme::pod(health.state)));
+    }
+    spans
+}
+
+/// Width per column (`None` = dropped), sized to the window's content and the pane.
+fn fit_columns(rows: &[Vec<Vec<Span>>], room: usize) -> Vec<Option<usize>> {
+    let content = |i: usize| rows.iter().map(|r| cell_width(&r[i])).max().unwrap_or(0);
+    let mut widths: Vec<Option<usize>> = COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(i, (_, head))| Some(content(i).max(head.len())))
+        .collect();
+    let total = |w: &[Option<usize>]| -> usize {
+        let cols = w.iter().flatten();
+        cols.clone().sum::<usize>() + cols.count().saturating_sub(1)
+    };
+    for col in EXPENDABLE {
+        if total(&widths) <= room {
+            break;
+        }
+        let i = COLUMNS.iter().position(|(c, _)| *c == col).unwrap_or(0);
+        widths[i] = None;
+    }
+    // Still too wide: the name gives up cells, down to a few.
+    let over = total(&widths).saturating_sub(room);
+    if let Some(name) = widths[0].as_mut() {
+        *name = name.saturating_sub(over).max(MIN_NAME);
+    }
+    widths
+}
+
+fn cell_width(spans: &[Span]) -> usize {
+    spans.iter().map(Span::width).sum()
+}
+
+fn header(widths: &[Option<usize>]) -> Line<'static> {
+    let cells = COLUMNS
+        .iter()
+        .map(|(_, head)| vec![Span::styled(head.to_string(), theme::HEADER)]);
+    line(cells.collect(), widths)
+}
+
+/// Lays cells out in their columns: each padded (or, for the name, cut) to its width.
+fn line(cells: Vec<Vec<Span<'static>>>, widths: &[Option<usize>]) -> Line<'static> {
+    let mut spans = Vec::new();
+    for (cell, width) in cells.into_iter().zip(widths) {
+        let Some(width) = *width else { continue };
+        if !spans.is_empty() {
+            spans.push(Span::raw(" "));
+        }
+        let used = cell_width(&cell);
+        if used > width {
+            // Only single-span cells (the name) can be wider than their column.
+            let style = cell.first().map(|s| s.style).unwrap_or_default();
+            let text: String = cell.iter().map(|s| s.content.as_ref()).collect();
+            spans.push(Span::styled(format::fit(&text, width), style));
+            continue;
+        }
+        spans.extend(cell);
+        spans.push(Span::raw(" ".repeat(width - used)));
+    }
+    Line::from(spans)
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::style::Color;
+
+    use crate::app::Pane;
+    use crate::model::{PodHealth, PodState, Readiness};
+    use crate::view::fixture::{self, find, screen, style_of, text};
+
+    #[test]
+    fn title_counts_ready_nodes_and_status_is_coloured() {
+        let mut app = fixture::app();
+        let mut sick = app.cluster.nodes.get("worker-2").unwrap().clone();
+        sick.ready = Readiness::NotReady;
+        app.cluster.nodes.upsert(sick);
+        let buf = screen(&mut app, 100, 30);
+        assert!(find(&buf, " Nodes 4/5 ready ").is_some(), "{}", text(&buf));
+        assert_eq!(style_of(&buf, "4/5 ready").fg, Some(Color::Red));
+        assert_eq!(style_of(&buf, "NotReady").fg, Some(Color::Red));
+        assert_eq!(style_of(&buf, "Ready ").fg, Some(Color::Green));
+    }
+
+    #[test]
+    fn static_pods_show_as_coloured_marks_on_masters_only() {
+        let mut app = fixture::app();
+        let pods = app.cluster.static_pods.get_mut("cp-2").unwrap();
+        pods.etcd = PodHealth {
+            state: PodState::Failed,
+            restarts: 7,
+        };
+        pods.scheduler = PodHealth::ABSENT;
+        pods.controller_manager.state = PodState::NotReady;
+        let buf = screen(&mut app, 100, 30);
+        let (x, y) = find(&buf, "A E - C").expect("cp-2's marks");
+        assert_eq!(buf[(x, y)].fg, Color::Green);
+        assert_eq!(buf[(x + 2, y)].fg, Color::Red);
+        assert_eq!(buf[(x + 4, y)].fg, Color::DarkGray);
+        assert_eq!(buf[(x + 6, y)].fg, Color::Yellow);
+        let (_, worker_row) = find(&buf, "worker-1").unwrap();
+        let row = text(&buf)
+            .lines()
+            .nth(usize::from(worker_row))
+            .unwrap()
+            .to_string();
+        assert!(!row.contains('A'), "no marks for workers: {row}");
+    }
+
+    #[test]
+    fn the_filter_narrows_rows_and_shows_in_the_title() {
+        let mut app = fixture::app();
+        app.ui.filter = "cp".into();
+        app.ui.filter_editing = true;
+        let buf = screen(&mut app, 100, 30);
+        assert!(find(&buf, "/cp█").is_some(), "{}", text(&buf));
+        assert!(find(&buf, "3 match").is_some());
+        assert!(find(&buf, "cp-3").is_some());
+        assert!(find(&buf, "worker-1").is_none());
+
+        app.ui.filter = "nope".into();
+        app.ui.filter_editing = false;
+        let buf = screen(&mut app, 100, 30);
+        assert!(find(&buf, "/nope ").is_some());
+        assert!(find(&buf, "no node name contains \"nope\"").is_some());
+    }
+
+    #[test]
+    fn columns_give_way_ip_first_then_age_then_version() {
+        let header = |w| {
+            let buf = screen(&mut fixture::app(), w, 30);
+            let (_, y) = find(&buf, "NAME").unwrap();
+            text(&buf).lines().nth(usize::from(y)).unwrap().to_string()
+        };
+        let wide = header(140);
+        assert!(
+            wide.contains("VERSION IP") && wide.contains("AGE"),
+            "{wide}"
+        );
+        let medium = header(100);
+        assert!(
+            medium.contains("AGE") && !medium.contains(" IP "),
+            "{medium}"
+        );
+        let narrow = header(80);
+        assert!(
+            narrow.contains("VERSION") && !narrow.contains("AGE"),
+            "{narrow}"
+        );
+        let tiny = header(60);
+        assert!(tiny.contains("PODS") && !tiny.contains("VERSION"), "{tiny}");
+    }
+
+    #[test]
+    fn the_selection_is_highlighted_dimmer_without_focus() {
+        let mut app = fixture::app();
+        app.ui.nodes.selected = 1;
+        let buf = screen(&mut app, 100, 30);
+        assert_eq!(style_of(&buf, "cp-2 ").bg, Some(Color::Blue));
+        assert_eq!(style_of(&buf, "cp-1 ").bg, Some(Color::Reset));
+        app.ui.focus = Pane::Etcd;
+        let buf = screen(&mut app, 100, 30);
+        assert_eq!(style_of(&buf, "cp-2 ").bg, Some(Color::Indexed(237)));
+    }
+
+    #[test]
+    fn five_thousand_nodes_draw_only_the_window() {
+        let mut app = fixture::app();
+        for i in 3..=5_000 {
+            let name = format!("worker-{i}");
+            app.cluster
+                .nodes
+                .upsert(fixture::node(&name, false, "10.1.0.1", 60));
+        }
+        app.ui.nodes.selected = 4_000;
+        let buf = screen(&mut app, 100, 30);
+        // 3 masters first, so index 4000 is worker-3998; it is in view, the start is not.
+        assert!(find(&buf, "worker-3998").is_some(), "{}", text(&buf));
+        assert!(find(&buf, "worker-1 ").is_none());
+        assert!(find(&buf, " Nodes 5003/5003 ready ").is_some());
+        // 28 body rows, 9 to the timeline, 2 borders, 1 header.
+        let rows = 16;
+        assert_eq!(app.ui.page, rows, "page = visible node rows");
+        assert_eq!(app.ui.nodes.offset, 4_000 + 1 - rows);
+    }
+}

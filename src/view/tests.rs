@@ -1,0 +1,169 @@
+//! Whole-screen tests on the fixture; each pane's own tests live in its file.
+
+use ratatui::style::Color;
+
+use super::fixture::{self, find, render, screen, style_of, text};
+use super::stack;
+use crate::app::Pane;
+use crate::keys::BINDINGS;
+use crate::model::SourceKind;
+
+#[test]
+fn the_lab_is_labelled_loudly_and_a_live_cluster_is_not() {
+    let mut app = fixture::app();
+    let buf = screen(&mut app, 100, 30);
+    assert_eq!(find(&buf, "LAB · simulated cluster").map(|p| p.1), Some(0));
+    assert_eq!(style_of(&buf, "LAB").bg, Some(Color::Magenta));
+    assert!(text(&buf).lines().next().unwrap().contains("12:00:00 UTC"));
+
+    app.cluster.source = SourceKind::Live;
+    let buf = screen(&mut app, 100, 30);
+    assert!(find(&buf, "LAB").is_none(), "{}", text(&buf));
+    assert!(find(&buf, "10.0.0.10:6443").is_some());
+}
+
+#[test]
+fn the_lab_badge_survives_a_narrow_terminal() {
+    for width in [10, 30] {
+        let buf = screen(&mut fixture::app(), width, 10);
+        assert_eq!(find(&buf, " LAB ").map(|p| p.1), Some(0), "{}", text(&buf));
+    }
+}
+
+#[test]
+fn every_pane_title_shows_at_80x24() {
+    let buf = screen(&mut fixture::app(), 80, 24);
+    for title in [
+        " Nodes ",
+        " Timeline ",
+        " Endpoint ",
+        " etcd ",
+        " Leases ",
+        " TTLs ",
+    ] {
+        assert!(
+            find(&buf, title).is_some(),
+            "{title} missing:\n{}",
+            text(&buf)
+        );
+    }
+    assert_eq!(find(&buf, "q quit").map(|p| p.1), Some(23));
+    // Still legible at the minimum size: the quorum and the certificate key.
+    assert!(find(&buf, "3/3 healthy").is_some());
+    assert!(find(&buf, "certificate key  1h34m").is_some());
+}
+
+#[test]
+fn tiny_and_odd_sizes_draw_without_panicking() {
+    let mut app = fixture::app();
+    app.ui.filter_editing = true;
+    app.ui.flash = Some("a flash".into());
+    for help in [false, true] {
+        app.ui.help = help;
+        for (w, h) in [
+            (0, 0),
+            (1, 1),
+            (10, 5),
+            (80, 0),
+            (0, 24),
+            (20, 3),
+            (40, 10),
+            (300, 90),
+        ] {
+            render(&mut app, w, h);
+        }
+    }
+}
+
+#[test]
+fn the_focused_pane_has_a_highlighted_border() {
+    let mut app = fixture::app();
+    app.ui.focus = Pane::Etcd;
+    let buf = screen(&mut app, 100, 30);
+    let (x, y) = find(&buf, " etcd ").unwrap();
+    assert_eq!(buf[(x - 1, y)].symbol(), "┏");
+    assert_eq!(buf[(x - 1, y)].fg, Color::Cyan);
+    let (x, y) = find(&buf, " Nodes ").unwrap();
+    assert_eq!(buf[(x - 1, y)].symbol(), "╭");
+    assert_eq!(buf[(x - 1, y)].fg, Color::DarkGray);
+}
+
+#[test]
+fn the_key_bar_comes_from_the_key_table() {
+    let mut app = fixture::app();
+    let bar = |app: &mut crate::app::App| {
+        let buf = screen(app, 120, 30);
+        text(&buf).lines().last().unwrap().trim_end().to_string()
+    };
+    assert!(bar(&mut app).starts_with("q quit  ? help  Tab pane"));
+    assert!(bar(&mut app).contains("K kubelet"));
+    app.cluster.source = SourceKind::Live;
+    assert!(
+        !bar(&mut app).contains("kubelet"),
+        "lab keys only in the lab"
+    );
+
+    app.ui.flash = Some("no node selected: Tab to Nodes, then j/k".into());
+    assert_eq!(bar(&mut app), " no node selected: Tab to Nodes, then j/k");
+    app.ui.flash = None;
+    app.ui.filter_editing = true;
+    app.ui.filter = "cp".into();
+    assert_eq!(bar(&mut app), "filter: cp█  Enter keep · Esc clear");
+}
+
+#[test]
+fn help_lists_every_binding_that_applies() {
+    for lab in [true, false] {
+        let mut app = fixture::app();
+        if !lab {
+            app.cluster.source = SourceKind::Live;
+        }
+        app.ui.help = true;
+        let buf = screen(&mut app, 120, 40);
+        for b in BINDINGS {
+            let shown = find(&buf, b.help).is_some();
+            assert_eq!(
+                shown,
+                b.applies(lab),
+                "{} (lab {lab}):\n{}",
+                b.help,
+                text(&buf)
+            );
+            if b.applies(lab) {
+                assert!(find(&buf, &b.keys_label()).is_some(), "{}", b.keys_label());
+            }
+        }
+        assert_eq!(
+            find(&buf, "kubelet stop ≠ control plane down").is_some(),
+            lab
+        );
+    }
+}
+
+#[test]
+fn panes_share_the_right_column_by_priority() {
+    // Room for all: each gets what it wants, the last takes the rest.
+    assert_eq!(stack(30, [6, 6, 4, 4], [1, 0, 3, 2]), [6, 6, 4, 14]);
+    // Short: everyone gets a minimal pane, then etcd and the endpoint grow first.
+    assert_eq!(stack(16, [6, 8, 6, 5], [1, 0, 3, 2]), [3, 7, 3, 3]);
+    // Very short: etcd first, then the endpoint, then nothing.
+    assert_eq!(stack(5, [6, 6, 6, 6], [1, 0, 3, 2]), [2, 3, 0, 0]);
+}
+
+#[test]
+fn the_fixture_renders_to_svg() {
+    let t = render(&mut fixture::app(), 100, 30);
+    let svg = crate::svg::buffer_to_svg(t.backend().buffer());
+    assert!(svg.contains("LAB · simulated cluster"));
+    assert!(svg.contains(r##"fill="#bc3fbc""##), "the badge's magenta");
+}
+
+#[test]
+fn fixture_100x30() {
+    insta::assert_snapshot!(render(&mut fixture::app(), 100, 30).backend());
+}
+
+#[test]
+fn fixture_80x24() {
+    insta::assert_snapshot!(render(&mut fixture::app(), 80, 24).backend());
+}

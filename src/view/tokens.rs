@@ -1,0 +1,266 @@
+//! TTL countdowns: the certificate key (its `kubeadm-certs` Secret dies with a hidden 2 h
+//! owner token) and the bootstrap tokens nodes join with. When one is gone, the pane says
+//! which command brings it back. No secret is ever shown: the model holds none.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+use super::{format, pane, theme};
+use crate::app::{App, Cursor, Pane};
+use crate::model::{ClusterState, FeedKind, Token};
+
+const RENEW_CERT_KEY: &str = "kubeadm init phase upload-certs --upload-certs";
+const NEW_JOIN_TOKEN: &str = "kubeadm token create --print-join-command";
+
+/// Content rows wanted: the certificate key, the join tokens, the command footer.
+pub fn wanted(cluster: &ClusterState, width: u16) -> usize {
+    let width = usize::from(width);
+    let tokens = cluster.join_tokens().count().max(1);
+    cert_key(cluster, width).len() + tokens + footer(cluster, width).len()
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
+    let c = &app.cluster;
+    let focused = app.ui.focus == Pane::Tokens;
+    let mut title = vec![pane::name("TTLs")];
+    title.extend(pane::stale(c, &[FeedKind::Tokens]));
+    let inner = pane::frame(frame, area, title, focused);
+
+    // The certificate key keeps the top rows and the join command the bottom ones; join
+    // tokens scroll between them. Cursor row 0 is the certificate key, rows 1.. the tokens.
+    let width = usize::from(inner.width);
+    let head = cert_key(c, width);
+    let foot = footer(c, width);
+    let head_h = (head.len() as u16).min(inner.height);
+    let foot_h = (foot.len() as u16).min(inner.height - head_h);
+    let [top, middle, bottom] = split(inner, head_h, foot_h);
+    let on_key = (focused && app.ui.tokens.selected == 0).then_some(0);
+    pane::rows(frame, top, head, on_key, theme::selected(true));
+    pane::text(frame, bottom, foot);
+    draw_tokens(frame, middle, app, focused);
+}
+
+fn draw_tokens(frame: &mut Frame, area: Rect, app: &mut App, focused: bool) {
+    let c = &app.cluster;
+    let tokens: Vec<&Token> = c.join_tokens().collect();
+    if tokens.is_empty() {
+        let line = Line::styled("no join tokens", theme::DIM);
+        pane::text(frame, area, [line]);
+        return;
+    }
+    // The pane's cursor counts the certificate key as row 0; this window does not.
+    let mut window = Cursor {
+        selected: app.ui.tokens.selected.saturating_sub(1),
+        offset: app.ui.tokens.offset,
+    };
+    window.scroll_into_view(tokens.len(), usize::from(area.height));
+    app.ui.tokens.offset = window.offset;
+    let ttl_w = tokens.iter().map(|t| format::width(&ttl(t, c).0)).max();
+    let lines = tokens
+        .iter()
+        .skip(window.offset)
+        .map(|t| token(t, c, ttl_w.unwrap_or(0)));
+    let on_token = focused && app.ui.tokens.selected > 0;
+    let selected = pane::selected_row(&window, on_token);
+    pane::rows(frame, area, lines, selected, theme::selected(true));
+}
+
+fn split(area: Rect, head: u16, foot: u16) -> [Rect; 3] {
+    let middle_h = area.height - head - foot;
+    let row = |y, height| Rect { y, height, ..area };
+    [
+        row(area.y, head),
+        row(area.y + head, middle_h),
+        row(area.y + head + middle_h, foot),
+    ]
+}
+
+/// The certificate key's line, plus the renew command when it is gone or nearly so.
+fn cert_key(c: &ClusterState, width: usize) -> Vec<Line<'static>> {
+    let owner = c.cert_key.owner_token_id.as_deref().unwrap_or("?");
+    let owned_by = format!("  owner {owner}");
+    let (state, style, note, renew) = match (c.cert_key.secret_present, c.cert_key_expires_in_s()) {
+        (false, _) => (
+            "none: no kubeadm-certs Secret".into(),
+            theme::BAD,
+            String::new(),
+            true,
+        ),
+        (true, Some(s)) if s <= 0 => {
+            let state = format!("EXPIRED {} ago", format::duration(s));
+            (state, theme::ALARM, owned_by, true)
+        }
+        (true, Some(s)) => (format::duration(s), theme::ttl(s), owned_by, s < 300),
+        _ if c.cert_key_orphaned() => {
+            let state = format!("owner {owner} gone: Secret about to be deleted");
+            (state, theme::ALARM, String::new(), true)
+        }
+        _ if c.cert_key.owner_token_id.is_none() => {
+            let state = "TTL unknown (no owner token)".into();
+            (state, theme::WARN, String::new(), false)
+        }
+        _ => ("never expires".into(), theme::WARN, owned_by, false),
+    };
+    let mut lines = vec![Line::from(vec![
+        Span::styled("certificate key  ", theme::BOLD),
+        Span::styled(state, style),
+        Span::styled(note, theme::DIM),
+    ])];
+    if renew {
+        lines.extend(command(RENEW_CERT_KEY, width));
+    }
+    lines
+}
+
+/// `token abc123  23h34m  signing,authentication`.
+fn token(t: &Token, c: &ClusterState, ttl_w: usize) -> Line<'static> {
+    let (text, style) = ttl(t, c);
+    Line::from(vec![
+        Span::raw("token "),
+        Span::styled(t.id.clone(), theme::BOLD),
+        Span::raw("  "),
+        Span::styled(format::pad(&text, ttl_w), style),
+        Span::styled(format!("  {}", t.usages.join(",")), theme::DIM),
+    ])
+}
+
+fn ttl(t: &Token, c: &ClusterState) -> (String, Style) {
+    match t.expires_in_s(c.now) {
+        // A token that never expires lets anyone who saw it join, forever.
+        None => ("never expires".to_string(), theme::WARN),
+        Some(s) if s <= 0 => (format!("expired {} ago", format::duration(s)), theme::ALARM),
+        Some(s) => (format::duration(s), theme::ttl(s)),
+    }
+}
+
+/// How to get a fresh join token, when one has expired or none can be joined with.
+fn footer(c: &ClusterState, width: usize) -> Vec<Line<'static>> {
+    let alive = |t: &Token| t.expires_in_s(c.now).is_none_or(|s| s > 0);
+    let expired = c.join_tokens().any(|t| !alive(t));
+    let usable = c.join_tokens().any(|t| t.can_join() && alive(t));
+    if expired || !usable {
+        command(NEW_JOIN_TOKEN, width)
+    } else {
+        Vec::new()
+    }
+}
+
+fn command(cmd: &str, width: usize) -> Vec<Line<'static>> {
+    let lines = format::shell(cmd, width).into_iter();
+    lines.map(|l| Line::styled(l, theme::COMMAND)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::style::Color;
+
+    use crate::app::App;
+    use crate::view::fixture::{self, CERT_OWNER, JOIN_TOKEN, at, find, screen, style_of, text};
+
+    const RENEW: &str = "kubeadm init phase upload-certs --upload-certs";
+    const NEW_TOKEN: &str = "kubeadm token create --print-join-command";
+
+    fn cert_key_left(secs: i64) -> App {
+        let mut app = fixture::app();
+        app.cluster.tokens.get_mut(CERT_OWNER).unwrap().expiration = Some(at(secs));
+        app
+    }
+
+    #[test]
+    fn the_certificate_key_counts_down_in_colour() {
+        let buf = screen(&mut fixture::app(), 100, 30);
+        assert!(
+            find(&buf, "certificate key  1h34m  owner ck7x2p").is_some(),
+            "{}",
+            text(&buf)
+        );
+        assert_eq!(style_of(&buf, "1h34m").fg, Some(Color::Green));
+        assert!(find(&buf, RENEW).is_none());
+
+        let buf = screen(&mut cert_key_left(20 * 60), 100, 30);
+        assert_eq!(style_of(&buf, "20m00s").fg, Some(Color::Yellow));
+        assert!(find(&buf, RENEW).is_none());
+
+        let buf = screen(&mut cert_key_left(4 * 60 + 5), 100, 30);
+        assert_eq!(style_of(&buf, "4m05s").fg, Some(Color::Red));
+        assert!(find(&buf, RENEW).is_some(), "renew before it is gone");
+    }
+
+    #[test]
+    fn an_expired_or_orphaned_or_missing_key_shows_the_renew_command() {
+        let buf = screen(&mut cert_key_left(-185), 100, 30);
+        assert_eq!(
+            style_of(&buf, "EXPIRED 3m05s ago").fg,
+            Some(Color::Red),
+            "{}",
+            text(&buf)
+        );
+        assert!(find(&buf, &format!("$ {RENEW}")).is_some());
+
+        let mut app = fixture::app();
+        app.cluster.tokens.remove(CERT_OWNER);
+        let buf = screen(&mut app, 100, 30);
+        assert_eq!(
+            style_of(&buf, "owner ck7x2p gone").fg,
+            Some(Color::Red),
+            "{}",
+            text(&buf)
+        );
+        assert!(find(&buf, RENEW).is_some());
+
+        let mut app = fixture::app();
+        app.cluster.cert_key.secret_present = false;
+        let buf = screen(&mut app, 100, 30);
+        assert_eq!(
+            style_of(&buf, "none: no kubeadm-certs Secret").fg,
+            Some(Color::Red)
+        );
+        assert!(find(&buf, RENEW).is_some());
+    }
+
+    #[test]
+    fn a_long_command_continues_on_the_next_row_at_80x24() {
+        let mut app = cert_key_left(-185);
+        let buf = screen(&mut app, 80, 24);
+        assert!(
+            find(&buf, "$ kubeadm init phase upload-certs \\").is_some(),
+            "{}",
+            text(&buf)
+        );
+        assert!(find(&buf, "   --upload-certs").is_some());
+    }
+
+    #[test]
+    fn join_tokens_show_ttl_usages_and_risks() {
+        let buf = screen(&mut fixture::app(), 100, 30);
+        assert!(
+            find(&buf, "token abc123  23h34m  signing,authentication").is_some(),
+            "{}",
+            text(&buf)
+        );
+        assert!(find(&buf, NEW_TOKEN).is_none(), "a usable token exists");
+
+        let mut app = fixture::app();
+        app.cluster.tokens.get_mut(JOIN_TOKEN).unwrap().expiration = None;
+        let buf = screen(&mut app, 100, 30);
+        assert_eq!(style_of(&buf, "never expires").fg, Some(Color::Yellow));
+
+        let mut app = fixture::app();
+        app.cluster.tokens.get_mut(JOIN_TOKEN).unwrap().expiration = Some(at(-60));
+        let buf = screen(&mut app, 100, 30);
+        assert_eq!(style_of(&buf, "expired 1m00s ago").fg, Some(Color::Red));
+        assert!(
+            find(&buf, &format!("$ {NEW_TOKEN}")).is_some(),
+            "{}",
+            text(&buf)
+        );
+    }
+
+    #[test]
+    fn the_owner_token_is_not_listed_as_a_join_token() {
+        let buf = screen(&mut fixture::app(), 100, 30);
+        assert!(find(&buf, "token ck7x2p").is_none());
+    }
+}
