@@ -1,0 +1,147 @@
+//! `hatui status` as text: what the cockpit shows, as lines a person reads or greps.
+
+use std::fmt::Write;
+
+use crate::model::{ClusterState, Readiness, SourceKind};
+use crate::view::format::{bytes, duration, plural};
+
+/// Above this many nodes, only masters and nodes that are not Ready are listed.
+const LIST_ALL_UP_TO: usize = 20;
+
+pub fn render(c: &ClusterState) -> String {
+    let mut out = String::new();
+    let source = match c.source {
+        SourceKind::Lab => "LAB (simulated cluster, not a real one)",
+        SourceKind::Live => "live cluster",
+    };
+    let _ = writeln!(out, "hatui status: {source} at {}", c.now);
+    endpoint(&mut out, c);
+    nodes(&mut out, c);
+    etcd(&mut out, c);
+    leases(&mut out, c);
+    ttls(&mut out, c);
+    for (kind, feed) in &c.feeds {
+        if let Some(err) = &feed.error {
+            let _ = writeln!(out, "STALE {kind:?}: {err}");
+        }
+    }
+    out
+}
+
+fn endpoint(out: &mut String, c: &ClusterState) {
+    let ep = &c.endpoint;
+    let state = match ep.ready {
+        Some(true) => "ready".to_string(),
+        Some(false) => format!("DOWN: {}", ep.detail.as_deref().unwrap_or("not ready")),
+        None => "unknown".to_string(),
+    };
+    let _ = writeln!(out, "\nendpoint {}: {state}", ep.address);
+    for api in c.apiservers.values() {
+        let state = if api.ready {
+            "ready".to_string()
+        } else {
+            format!("DOWN: {}", api.detail.as_deref().unwrap_or("not ready"))
+        };
+        let _ = writeln!(out, "  apiserver {} ({}): {state}", api.node, api.address);
+    }
+}
+
+fn nodes(out: &mut String, c: &ClusterState) {
+    let ready = c.nodes.iter().filter(|n| n.ready == Readiness::Ready).count();
+    let _ = writeln!(out, "\nnodes: {ready}/{} Ready", c.nodes.len());
+    let list_all = c.nodes.len() <= LIST_ALL_UP_TO;
+    let shown = c
+        .nodes
+        .iter()
+        .filter(|n| list_all || n.is_control_plane() || n.ready != Readiness::Ready);
+    for n in shown {
+        let role = if n.is_control_plane() { "control-plane" } else { "worker" };
+        let ip = n.internal_ip.as_deref().unwrap_or("-");
+        let _ = writeln!(
+            out,
+            "  {:<12} {:<13} {:<8} {} {ip}",
+            n.name,
+            role,
+            format!("{:?}", n.ready),
+            n.kubelet_version
+        );
+    }
+    if !list_all {
+        let _ = writeln!(out, "  (Ready workers not listed; --json lists every node)");
+    }
+}
+
+fn etcd(out: &mut String, c: &ClusterState) {
+    let q = c.etcd.quorum();
+    let leader = c.etcd.leader_member().map_or("none", |m| m.name.as_str());
+    let verdict = if q.has_quorum() {
+        format!("tolerates {} more", plural(q.tolerates, "failure"))
+    } else {
+        "QUORUM LOST".to_string()
+    };
+    let _ = writeln!(
+        out,
+        "\netcd: leader {leader}; {}/{} healthy, needs {}, {verdict}",
+        q.healthy, q.members, q.needed
+    );
+    for m in &c.etcd.members {
+        let mark = if m.is_leader { "*" } else { " " };
+        let learner = if m.is_learner { " learner" } else { "" };
+        let state = match (&m.error, m.reachable) {
+            (_, true) => format!(
+                "term {} index {} db {}",
+                m.raft_term,
+                m.raft_index,
+                bytes(m.db_size_bytes)
+            ),
+            (Some(err), false) => format!("unreachable: {err}"),
+            (None, false) => "unreachable".to_string(),
+        };
+        let _ = writeln!(out, " {mark}{} {:x}{learner} {state}", m.name, m.id);
+    }
+    for w in c.etcd.warnings() {
+        let _ = writeln!(out, "  warning: {w}");
+    }
+}
+
+fn leases(out: &mut String, c: &ClusterState) {
+    let _ = writeln!(out, "\nleases:");
+    for l in c.leases.values() {
+        let holder = l.holder_node().unwrap_or("(none)");
+        let ago = l
+            .renewed_ago_s(c.now)
+            .map_or("never".to_string(), |s| format!("{} ago", duration(s)));
+        let expired = if l.expired(c.now) { " EXPIRED" } else { "" };
+        let _ = writeln!(
+            out,
+            "  {:<24} {holder:<10} renewed {ago}, duration {}s, transitions {}{expired}",
+            l.name, l.duration_s, l.transitions
+        );
+    }
+}
+
+fn ttls(out: &mut String, c: &ClusterState) {
+    const RENEW_KEY: &str = "kubeadm init phase upload-certs --upload-certs";
+    let key = match (c.cert_key.secret_present, c.cert_key_expires_in_s()) {
+        (false, _) => format!("none (kubeadm-certs absent; to join a master: {RENEW_KEY})"),
+        (true, _) if c.cert_key_orphaned() => {
+            format!("owner token gone: kubeadm-certs is about to be deleted (renew: {RENEW_KEY})")
+        }
+        (true, Some(s)) if s <= 0 => format!("EXPIRED {} ago (renew: {RENEW_KEY})", duration(s)),
+        (true, Some(s)) => format!("expires in {}", duration(s)),
+        (true, None) => "present, expiry unknown".to_string(),
+    };
+    let _ = writeln!(out, "\ncertificate key: {key}");
+    let _ = writeln!(out, "bootstrap tokens:");
+    for t in c.join_tokens() {
+        let ttl = match t.expires_in_s(c.now) {
+            None => "never expires".to_string(),
+            Some(s) if s <= 0 => format!(
+                "EXPIRED {} ago (new one: kubeadm token create --print-join-command)",
+                duration(s)
+            ),
+            Some(s) => format!("expires in {}", duration(s)),
+        };
+        let _ = writeln!(out, "  {} {ttl} [{}]", t.id, t.usages.join(","));
+    }
+}
