@@ -1,1 +1,262 @@
-//! todo
+//! The embedded lab: an in-process, deterministic simulation of a kubeadm HA cluster with
+//! stacked etcd. It is one data source among others: it speaks only [`ClusterEvent`]s.
+//!
+//! Time is virtual and moves only in [`Lab::advance`], on a 10 ms grid. Between moments
+//! where something is due (a heartbeat, a timeout, a retry, the once-a-second checks) the
+//! lab jumps ahead; the result is the same as visiting every 10 ms step.
+
+mod config;
+mod emit;
+mod endpoint;
+mod faults;
+mod feeds;
+mod hosts;
+mod ids;
+mod leases;
+mod nodes;
+mod out;
+mod raft;
+mod step;
+mod task;
+mod tokens;
+mod views;
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::model::{
+    ApiServerHealth, CertKey, ClusterEvent, EndpointHealth, EtcdStatus, Lease, Node, PodHealth,
+    StaticPods, Token,
+};
+
+pub use config::LabConfig;
+pub use task::run;
+
+use endpoint::ApiHealth;
+use feeds::Feeds;
+use hosts::{Component, Hosts};
+use leases::Election;
+use nodes::NodeHealth;
+use out::Out;
+use raft::Raft;
+use tokens::Tokens;
+
+/// The grid the lab steps on.
+const STEP_MS: i64 = 10;
+/// Warm-up before `start`: etcd, leases and heartbeats settle before anyone looks.
+const WARM_UP_MS: i64 = 30_000;
+/// `kubeadm init --upload-certs` ran this long before `start` (the certificate key has
+/// 1 h 35 min left, the join token 23 h 35 min).
+const INIT_BEFORE_START_MS: i64 = 25 * 60_000;
+
+#[derive(Debug, Clone)]
+pub struct Lab {
+    cfg: LabConfig,
+    /// Lab time in ms since `cfg.start` (negative during warm-up).
+    now: i64,
+    /// Nanoseconds asked for but not yet stepped (less than one step).
+    carry_ns: u128,
+    hosts: Hosts,
+    etcd: Raft,
+    /// `kube-scheduler`, `kube-controller-manager`.
+    leases: Vec<Election>,
+    nodes: NodeHealth,
+    tokens: Tokens,
+    api: ApiHealth,
+    feeds: Feeds,
+    /// Static pods as the API last recorded them (only a running kubelet updates them).
+    reported_pods: Vec<[PodHealth; 4]>,
+    shown: emit::Shown,
+    /// Leader-election identities and probe jitter (etcd has its own stream).
+    rng: ChaCha8Rng,
+    /// Visit every 10 ms step instead of jumping (tests compare the two).
+    exact: bool,
+}
+
+fn stream(seed: u64, n: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(n);
+    rng
+}
+
+impl Lab {
+    /// The cluster some time after `kubeadm init --upload-certs` and all joins, warmed up so
+    /// that etcd leads, leases are held and every node is Ready. `now()` is `cfg.start`.
+    pub fn new(cfg: LabConfig) -> Lab {
+        Self::build(cfg, false)
+    }
+
+    fn build(cfg: LabConfig, exact: bool) -> Lab {
+        let cfg = cfg.clamped();
+        let (masters, total) = (cfg.control_planes, cfg.nodes());
+        let now = -WARM_UP_MS;
+        let init_at = -INIT_BEFORE_START_MS;
+        let mut setup = stream(cfg.seed, 0);
+        let hosts_names: Vec<String> = (0..masters).map(|i| cfg.name(i)).collect();
+        let mut election = |name, component| {
+            Election::new(
+                name,
+                component,
+                &hosts_names,
+                now,
+                init_at + 30_000,
+                &mut setup,
+            )
+        };
+        let leases = vec![
+            election("kube-scheduler", Component::Scheduler),
+            election("kube-controller-manager", Component::ControllerManager),
+        ];
+        let nodes = NodeHealth::new(masters, total, init_at, now, &mut setup);
+        let tokens = Tokens::new(init_at, &mut setup);
+        let feeds = Feeds {
+            api_up: true,
+            down_since: cfg.start,
+            endpoint: cfg.endpoint.clone(),
+        };
+        let mut lab = Lab {
+            hosts: Hosts::new(masters, total),
+            etcd: Raft::new(masters, total, now, stream(cfg.seed, 1)),
+            leases,
+            nodes,
+            tokens,
+            api: ApiHealth::new(masters),
+            feeds,
+            reported_pods: Vec::new(),
+            shown: emit::Shown::default(),
+            rng: stream(cfg.seed, 2),
+            cfg,
+            now,
+            carry_ns: 0,
+            exact,
+        };
+        lab.api.update(lab.now, &lab.hosts, &lab.etcd);
+        lab.api.jitter(&mut lab.rng);
+        lab.reported_pods = (0..masters)
+            .map(|i| views::pod_health(&lab.hosts, &lab.api, i))
+            .collect();
+        lab.shown = emit::Shown::of(&lab);
+        lab.run_until(0, &mut Out::new(now));
+        lab
+    }
+
+    pub fn now(&self) -> Timestamp {
+        views::at(&self.cfg, self.now)
+    }
+
+    pub fn config(&self) -> &LabConfig {
+        &self.cfg
+    }
+
+    /// Runs the virtual clock forward by `dt` (kept to the 10 ms grid; the remainder is
+    /// carried into the next call). Returns what changed, ending with `Clock(now)`.
+    pub fn advance(&mut self, dt: Duration) -> Vec<ClusterEvent> {
+        self.advance_batch(dt).0
+    }
+
+    /// Like [`Lab::advance`], also saying whether the batch holds more than refreshes.
+    pub(crate) fn advance_batch(&mut self, dt: Duration) -> (Vec<ClusterEvent>, bool) {
+        let step_ns = (STEP_MS as u128) * 1_000_000;
+        let total = self.carry_ns + dt.as_nanos();
+        self.carry_ns = total % step_ns;
+        let steps = i64::try_from(total / step_ns).unwrap_or(i64::MAX / STEP_MS);
+        let mut out = Out::new(self.now);
+        self.run_until(self.now.saturating_add(steps * STEP_MS), &mut out);
+        let urgent = out.urgent;
+        (out.finish(&self.cfg, self.now), urgent)
+    }
+
+    /// Every object as events, for a consumer starting from nothing: clock, endpoint,
+    /// apiservers, nodes, static pods, etcd, leases, tokens, certificate key, feeds.
+    pub fn full_state(&self) -> Vec<ClusterEvent> {
+        let (cfg, now) = (&self.cfg, self.now());
+        let mut events = vec![
+            ClusterEvent::Clock(now),
+            ClusterEvent::Endpoint(self.endpoint()),
+        ];
+        let masters = 0..cfg.control_planes;
+        let apiservers = masters.map(|i| views::apiserver(cfg, &self.api, i));
+        events.extend(apiservers.map(ClusterEvent::ApiServer));
+        let nodes = self.nodes.nodes.iter().enumerate();
+        events.extend(nodes.map(|(i, n)| ClusterEvent::NodeUpsert(views::node(cfg, i, n))));
+        let pods = self.reported_pods.iter().enumerate();
+        let pods = pods.map(|(i, &p)| views::static_pods(cfg, i, p));
+        events.extend(pods.map(ClusterEvent::StaticPods));
+        events.push(ClusterEvent::Etcd(self.etcd_status()));
+        let leases = self.leases.iter().map(|e| views::lease(cfg, e));
+        events.extend(leases.map(ClusterEvent::LeaseUpsert));
+        events.extend(self.tokens().into_iter().map(ClusterEvent::TokenUpsert));
+        events.push(ClusterEvent::CertKey(self.cert_key()));
+        events.extend(self.feeds.events(now, true));
+        events
+    }
+
+    // Read-only views, for tests and for anyone who wants the lab's truth directly.
+
+    /// The node name of the etcd member that currently leads (a live one), if any.
+    pub fn etcd_leader(&self) -> Option<String> {
+        self.etcd.leader().map(|i| self.cfg.name(i))
+    }
+
+    /// The highest Raft term any member has persisted.
+    pub fn etcd_term(&self) -> u64 {
+        self.etcd.term()
+    }
+
+    /// etcd as a poll of every member reports it right now.
+    pub fn etcd_status(&self) -> EtcdStatus {
+        views::etcd(&self.cfg, &self.etcd, &self.hosts)
+    }
+
+    /// The node whose copy holds Lease `name` (`kube-scheduler`, `kube-controller-manager`);
+    /// `None` when released or unknown.
+    pub fn lease_holder(&self, name: &str) -> Option<String> {
+        self.lease(name)?.holder_node().map(str::to_string)
+    }
+
+    pub fn lease(&self, name: &str) -> Option<Lease> {
+        let e = self.leases.iter().find(|e| e.name == name)?;
+        Some(views::lease(&self.cfg, e))
+    }
+
+    pub fn node(&self, name: &str) -> Option<Node> {
+        let i = self.cfg.index_of(name)?;
+        Some(views::node(&self.cfg, i, &self.nodes.nodes[i]))
+    }
+
+    /// The static pods of master `name` as the API reports them.
+    pub fn static_pods(&self, name: &str) -> Option<StaticPods> {
+        let i = self
+            .cfg
+            .index_of(name)
+            .filter(|&i| self.hosts.is_master(i))?;
+        Some(views::static_pods(&self.cfg, i, self.reported_pods[i]))
+    }
+
+    pub fn apiserver(&self, name: &str) -> Option<ApiServerHealth> {
+        let i = self
+            .cfg
+            .index_of(name)
+            .filter(|&i| self.hosts.is_master(i))?;
+        Some(views::apiserver(&self.cfg, &self.api, i))
+    }
+
+    pub fn endpoint(&self) -> EndpointHealth {
+        views::endpoint(&self.cfg, &self.api)
+    }
+
+    pub fn tokens(&self) -> Vec<Token> {
+        let tokens = self.tokens.tokens.iter();
+        tokens.map(|t| views::token(&self.cfg, t)).collect()
+    }
+
+    pub fn cert_key(&self) -> CertKey {
+        self.tokens.cert_key()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,199 @@
+//! Turning what changed in the simulation into events, no more often than a real watch or
+//! poller would show it: changes at once, refreshes (latency, etcd index, renewTime) at most
+//! once a simulated second or as they happen. Objects read through the API are frozen while
+//! the endpoint is down and re-listed when it returns.
+
+use crate::model::{ClusterEvent, EtcdStatus};
+
+use super::Lab;
+use super::nodes::CHECK_MS;
+use super::out::{Out, Slot};
+use super::tokens::TokenChange;
+use super::views;
+
+/// What the consumer was last given, to tell changes from refreshes.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Shown {
+    etcd: EtcdStatus,
+    etcd_gens: (u64, u64),
+    problems: Vec<Option<&'static str>>,
+    jittered: u64,
+    leases: Vec<(u64, u64)>,
+    /// The endpoint just came back: send every API object again.
+    resync: bool,
+}
+
+impl Shown {
+    pub(crate) fn of(lab: &Lab) -> Self {
+        Self {
+            etcd: lab.etcd_status(),
+            etcd_gens: (lab.etcd.changed, lab.etcd.grown),
+            problems: lab.api.problems.clone(),
+            jittered: lab.api.jittered,
+            leases: lab.leases.iter().map(|e| (e.changed, e.renewed)).collect(),
+            resync: false,
+        }
+    }
+}
+
+/// What an operator must see at once: leader, terms, reachability, membership.
+fn etcd_differs(a: &EtcdStatus, b: &EtcdStatus) -> bool {
+    let key = |s: &EtcdStatus| {
+        let m = s.members.iter();
+        let each = m.map(|m| (m.id, m.reachable, m.is_leader, m.raft_term, m.error.clone()));
+        (s.leader, each.collect::<Vec<_>>())
+    };
+    key(a) != key(b)
+}
+
+impl Lab {
+    /// Feeds, apiservers, the endpoint and etcd.
+    pub(super) fn emit_health(&mut self, out: &mut Out) {
+        self.emit_feeds(out);
+        self.emit_apiservers(out);
+        self.emit_etcd(out);
+    }
+
+    fn emit_feeds(&mut self, out: &mut Out) {
+        let up = self.api.endpoint_ready();
+        if up == self.feeds.api_up {
+            return;
+        }
+        self.feeds.api_up = up;
+        let now = self.now();
+        if up {
+            self.shown.resync = true;
+        } else {
+            self.feeds.down_since = now;
+        }
+        for ev in self.feeds.events(now, false) {
+            out.change(&self.cfg, self.now, None, ev);
+        }
+    }
+
+    fn emit_apiservers(&mut self, out: &mut Out) {
+        let (cfg, now) = (&self.cfg, self.now);
+        let was_ready = self.shown.problems.iter().filter(|p| p.is_none()).count();
+        let jittered = self.api.jittered != self.shown.jittered;
+        self.shown.jittered = self.api.jittered;
+        for (i, problem) in self.api.problems.iter().enumerate() {
+            let view = || ClusterEvent::ApiServer(views::apiserver(cfg, &self.api, i));
+            if self.shown.problems[i] != *problem {
+                self.shown.problems[i] = *problem;
+                out.change(cfg, now, Some(Slot::ApiServer(i)), view());
+            } else if jittered && problem.is_none() {
+                out.refresh(Slot::ApiServer(i), view());
+            }
+        }
+        let endpoint = || ClusterEvent::Endpoint(views::endpoint(cfg, &self.api));
+        if was_ready != self.api.ready_count() {
+            out.change(cfg, now, Some(Slot::Endpoint), endpoint());
+        } else if jittered && was_ready > 0 {
+            out.refresh(Slot::Endpoint, endpoint());
+        }
+    }
+
+    fn emit_etcd(&mut self, out: &mut Out) {
+        let gens = (self.etcd.changed, self.etcd.grown);
+        let changed = gens.0 != self.shown.etcd_gens.0;
+        let grown = gens.1 != self.shown.etcd_gens.1;
+        // Growth alone rides the once-a-second tick (always visited, in any stepping mode).
+        let refresh = grown && self.now.rem_euclid(CHECK_MS) == 0;
+        if !(changed || refresh) {
+            return;
+        }
+        let status = self.etcd_status();
+        let differs = etcd_differs(&status, &self.shown.etcd);
+        if !(differs || refresh) {
+            // Nothing an operator would notice yet: growth rides the next update.
+            self.shown.etcd_gens.0 = gens.0;
+            return;
+        }
+        self.shown.etcd = status.clone();
+        self.shown.etcd_gens = gens;
+        if differs {
+            out.change(
+                &self.cfg,
+                self.now,
+                Some(Slot::Etcd),
+                ClusterEvent::Etcd(status),
+            );
+        } else {
+            out.refresh(Slot::Etcd, ClusterEvent::Etcd(status));
+        }
+    }
+
+    /// Leases and static pods, then everything else again if the endpoint just came back.
+    pub(super) fn emit_objects(&mut self, out: &mut Out) {
+        if !self.feeds.api_up {
+            return;
+        }
+        let resync = std::mem::take(&mut self.shown.resync);
+        let (cfg, now) = (&self.cfg, self.now);
+        for i in 0..self.reported_pods.len() {
+            // Only a running kubelet updates its mirror pods.
+            if !self.hosts.machines[i].healthy() {
+                continue;
+            }
+            let pods = views::pod_health(&self.hosts, &self.api, i);
+            if pods != self.reported_pods[i] {
+                self.reported_pods[i] = pods;
+                if !resync {
+                    let ev = ClusterEvent::StaticPods(views::static_pods(cfg, i, pods));
+                    out.change(cfg, now, None, ev);
+                }
+            }
+        }
+        for (k, e) in self.leases.iter().enumerate() {
+            let ev = || ClusterEvent::LeaseUpsert(views::lease(cfg, e));
+            let shown = &mut self.shown.leases[k];
+            if resync || shown.0 != e.changed {
+                out.change(cfg, now, Some(Slot::Lease(k)), ev());
+            } else if shown.1 != e.renewed {
+                out.refresh(Slot::Lease(k), ev());
+            }
+            *shown = (e.changed, e.renewed);
+        }
+        if resync {
+            self.relist(out);
+        }
+    }
+
+    /// A client's watches re-listing after the endpoint returned.
+    fn relist(&self, out: &mut Out) {
+        let (cfg, now) = (&self.cfg, self.now);
+        for (i, n) in self.nodes.nodes.iter().enumerate() {
+            out.change(
+                cfg,
+                now,
+                None,
+                ClusterEvent::NodeUpsert(views::node(cfg, i, n)),
+            );
+        }
+        for (i, &pods) in self.reported_pods.iter().enumerate() {
+            let ev = ClusterEvent::StaticPods(views::static_pods(cfg, i, pods));
+            out.change(cfg, now, None, ev);
+        }
+        for t in self.tokens() {
+            out.change(cfg, now, None, ClusterEvent::TokenUpsert(t));
+        }
+        out.change(cfg, now, None, ClusterEvent::CertKey(self.cert_key()));
+    }
+
+    pub(super) fn emit_nodes(&self, changed: &[usize], out: &mut Out) {
+        for &i in changed {
+            let node = views::node(&self.cfg, i, &self.nodes.nodes[i]);
+            out.change(&self.cfg, self.now, None, ClusterEvent::NodeUpsert(node));
+        }
+    }
+
+    pub(super) fn emit_tokens(&self, changes: Vec<TokenChange>, out: &mut Out) {
+        for c in changes {
+            let ev = match c {
+                TokenChange::Removed(id) => ClusterEvent::TokenRemoved(id),
+                TokenChange::CertKey => ClusterEvent::CertKey(self.cert_key()),
+            };
+            out.change(&self.cfg, self.now, None, ev);
+        }
+    }
+}

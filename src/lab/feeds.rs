@@ -1,0 +1,55 @@
+//! Freshness of what is read through the API. While the endpoint is down a real client's
+//! watches stall: the panes keep their data and say how old it is.
+
+use crate::model::{ClusterEvent, FeedKind, FeedStatus};
+
+/// Read through the API endpoint; etcd is asked directly and stays fresh.
+pub(crate) const API_FEEDS: [FeedKind; 4] = [
+    FeedKind::Nodes,
+    FeedKind::Pods,
+    FeedKind::Leases,
+    FeedKind::Tokens,
+];
+
+#[derive(Debug, Clone)]
+pub(crate) struct Feeds {
+    pub api_up: bool,
+    /// When the endpoint last went down (the data's age from then on).
+    pub down_since: jiff::Timestamp,
+    pub endpoint: String,
+}
+
+impl Feeds {
+    pub(crate) fn status(&self, now: jiff::Timestamp) -> FeedStatus {
+        if self.api_up {
+            FeedStatus {
+                last_ok: Some(now),
+                error: None,
+            }
+        } else {
+            FeedStatus {
+                last_ok: Some(self.down_since),
+                error: Some(format!(
+                    "API endpoint unreachable: {}: no healthy backend",
+                    self.endpoint
+                )),
+            }
+        }
+    }
+
+    /// One `Feed` event per API-read kind, plus etcd (always fresh) when `with_etcd`.
+    pub(crate) fn events(&self, now: jiff::Timestamp, with_etcd: bool) -> Vec<ClusterEvent> {
+        let mut events: Vec<_> = API_FEEDS
+            .iter()
+            .map(|&k| ClusterEvent::Feed(k, self.status(now)))
+            .collect();
+        if with_etcd {
+            let fresh = FeedStatus {
+                last_ok: Some(now),
+                error: None,
+            };
+            events.push(ClusterEvent::Feed(FeedKind::Etcd, fresh));
+        }
+        events
+    }
+}

@@ -1,0 +1,239 @@
+//! client-go leader election for `kube-scheduler` and `kube-controller-manager`: every copy
+//! retries every 2 s through its own master's apiserver; the holder renews, the others
+//! take an expired or released lease.
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use super::hosts::Component;
+use super::ids;
+
+pub(crate) const LEASE_DURATION_S: u32 = 15;
+pub(crate) const RENEW_DEADLINE_MS: i64 = 10_000;
+pub(crate) const RETRY_MS: i64 = 2_000;
+
+/// The Lease object as the API stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Record {
+    /// Empty once released.
+    pub holder: String,
+    pub acquired: i64,
+    pub renewed: i64,
+    pub duration_s: u32,
+    pub transitions: u32,
+}
+
+impl Record {
+    fn expired(&self, now: i64) -> bool {
+        self.renewed + i64::from(self.duration_s) * 1000 < now
+    }
+}
+
+/// One running copy of the component on one master.
+#[derive(Debug, Clone)]
+struct Contender {
+    /// `<host>_<uuid>`, new for every process; `None` while not running.
+    identity: Option<String>,
+    next_try: i64,
+    /// It believes it leads (acquired and not yet lost).
+    leading: bool,
+    last_renewed: i64,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Election {
+    pub name: &'static str,
+    pub component: Component,
+    pub record: Record,
+    contenders: Vec<Contender>,
+    /// Bumped when the holder changes (shown at once); `renewed` when only renewTime moved.
+    pub changed: u64,
+    pub renewed: u64,
+}
+
+impl Election {
+    /// Held by master 0's copy since `kubeadm init`, as on a fresh cluster.
+    pub(crate) fn new(
+        name: &'static str,
+        component: Component,
+        hosts: &[String],
+        now: i64,
+        acquired: i64,
+        rng: &mut ChaCha8Rng,
+    ) -> Self {
+        let mut contenders: Vec<Contender> = hosts
+            .iter()
+            .enumerate()
+            .map(|(i, host)| Contender {
+                identity: Some(identity(host, rng)),
+                next_try: now + 10 * rng.random_range(0..RETRY_MS / 10),
+                leading: i == 0,
+                last_renewed: now,
+            })
+            .collect();
+        let holder = &mut contenders[0];
+        holder.last_renewed = holder.next_try - RETRY_MS;
+        let record = Record {
+            holder: holder.identity.clone().unwrap_or_default(),
+            acquired,
+            renewed: holder.last_renewed,
+            duration_s: LEASE_DURATION_S,
+            transitions: 0,
+        };
+        Self {
+            name,
+            component,
+            record,
+            contenders,
+            changed: 0,
+            renewed: 0,
+        }
+    }
+
+    /// The master whose running copy holds the lease.
+    pub(crate) fn holder(&self) -> Option<usize> {
+        let held = !self.record.holder.is_empty();
+        self.contenders
+            .iter()
+            .position(|c| held && c.identity.as_deref() == Some(self.record.holder.as_str()))
+    }
+
+    /// The holder's controllers are working (it leads and its apiserver answers).
+    pub(crate) fn active(&self, api_ready: impl Fn(usize) -> bool) -> bool {
+        self.holder()
+            .is_some_and(|i| self.contenders[i].leading && api_ready(i))
+    }
+
+    /// A new process: a new identity, and a first try once its client is up.
+    pub(crate) fn start(&mut self, i: usize, host: &str, now: i64, rng: &mut ChaCha8Rng) {
+        let c = &mut self.contenders[i];
+        c.identity = Some(identity(host, rng));
+        c.next_try = now + 10 * rng.random_range(50..150);
+        c.leading = false;
+    }
+
+    /// On SIGTERM a leader releases (ReleaseOnCancel) if its apiserver still answers:
+    /// holder emptied, duration 1 s, so the next retry anywhere takes it.
+    pub(crate) fn stop(&mut self, i: usize, clean: bool, api_ready: bool, now: i64) {
+        let c = &mut self.contenders[i];
+        let holds = c.identity.as_deref() == Some(self.record.holder.as_str());
+        if clean && c.leading && holds && api_ready {
+            let r = &mut self.record;
+            r.holder.clear();
+            (r.acquired, r.renewed, r.duration_s) = (now, now, 1);
+            self.changed += 1;
+        }
+        c.identity = None;
+        c.leading = false;
+    }
+
+    /// Runs every copy whose retry timer fired. Returns masters whose copy lost leadership
+    /// (no renewal within the renew deadline): such a process exits.
+    pub(crate) fn step(
+        &mut self,
+        now: i64,
+        api_ready: impl Fn(usize) -> bool,
+        lost: &mut Vec<usize>,
+    ) {
+        for i in 0..self.contenders.len() {
+            let c = &mut self.contenders[i];
+            if c.identity.is_none() || c.next_try > now {
+                continue;
+            }
+            c.next_try += RETRY_MS;
+            if !self.try_acquire_or_renew(i, now, api_ready(i)) {
+                let c = &self.contenders[i];
+                if c.leading && now - c.last_renewed > RENEW_DEADLINE_MS {
+                    lost.push(i);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn next_due(&self) -> Option<i64> {
+        let running = self.contenders.iter().filter(|c| c.identity.is_some());
+        running.map(|c| c.next_try).min()
+    }
+
+    /// Whether this copy holds the lease after trying.
+    fn try_acquire_or_renew(&mut self, i: usize, now: i64, api_ready: bool) -> bool {
+        if !api_ready {
+            return false;
+        }
+        let c = &mut self.contenders[i];
+        let me = c.identity.clone().unwrap_or_default();
+        let r = &mut self.record;
+        if r.holder == me {
+            r.renewed = now;
+            self.renewed += 1;
+        } else if r.holder.is_empty() || r.expired(now) {
+            *r = Record {
+                holder: me,
+                acquired: now,
+                renewed: now,
+                duration_s: LEASE_DURATION_S,
+                transitions: r.transitions + 1,
+            };
+            self.changed += 1;
+        } else {
+            return false;
+        }
+        (c.leading, c.last_renewed) = (true, now);
+        true
+    }
+}
+
+fn identity(host: &str, rng: &mut ChaCha8Rng) -> String {
+    format!("{host}_{}", ids::uuid_v4(rng))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn election() -> (Election, ChaCha8Rng) {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let hosts = ["cp-1".to_string(), "cp-2".to_string()];
+        let e = Election::new(
+            "kube-scheduler",
+            Component::Scheduler,
+            &hosts,
+            0,
+            -60_000,
+            &mut rng,
+        );
+        (e, rng)
+    }
+
+    fn run(e: &mut Election, from: i64, to: i64, ready: &[bool]) -> Vec<usize> {
+        let mut lost = Vec::new();
+        for t in (from..=to).step_by(10) {
+            e.step(t, |i| ready[i], &mut lost);
+        }
+        lost
+    }
+
+    #[test]
+    fn an_unrenewed_lease_is_taken_after_it_expires() {
+        let (mut e, _) = election();
+        run(&mut e, 0, 5_000, &[true, true]);
+        assert_eq!(e.holder(), Some(0));
+        let last = e.record.renewed;
+        e.stop(0, false, true, 5_000);
+        run(&mut e, 5_010, last + 15_000, &[true, true]);
+        assert_eq!(e.holder(), None, "not before renewTime + 15 s");
+        run(&mut e, last + 15_010, last + 17_010, &[true, true]);
+        assert_eq!(e.holder(), Some(1));
+        assert_eq!(e.record.transitions, 1);
+    }
+
+    #[test]
+    fn a_holder_without_its_apiserver_loses_after_the_renew_deadline() {
+        let (mut e, _) = election();
+        let lost = run(&mut e, 0, 9_000, &[false, false]);
+        assert!(lost.is_empty());
+        let lost = run(&mut e, 9_010, 14_000, &[false, false]);
+        assert_eq!(lost.first(), Some(&0));
+    }
+}

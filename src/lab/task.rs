@@ -1,0 +1,68 @@
+//! The lab as an async source: real time drives the virtual clock.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc::{Receiver, Sender};
+use tokio::time::MissedTickBehavior;
+
+use crate::message::{Fault, Message};
+use crate::model::ClusterEvent;
+
+use super::Lab;
+
+const TICK: Duration = Duration::from_millis(50);
+
+/// Sends the full state, then every 50 ms of real time advances the lab by 50 ms x `speed`.
+/// Changes go out at once; refreshes and clock ticks wait for the displayed second to change
+/// (an idle cluster at speed 1 sends about one message a second). Faults are applied as
+/// they arrive. Ends when `tx` is closed.
+pub async fn run(mut lab: Lab, speed: f64, tx: Sender<Message>, mut faults: Receiver<Fault>) {
+    if tx.send(Message::Cluster(lab.full_state())).await.is_err() {
+        return;
+    }
+    let step = if speed.is_finite() && speed > 0.0 {
+        TICK.mul_f64(speed.min(1e6))
+    } else {
+        Duration::ZERO
+    };
+    let mut ticks = tokio::time::interval(TICK);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut pending: Vec<ClusterEvent> = Vec::new();
+    let mut shown_second = lab.now().as_second();
+    let mut faults_open = true;
+    loop {
+        let batch = tokio::select! {
+            _ = ticks.tick() => {
+                let (events, urgent) = lab.advance_batch(step);
+                merge(&mut pending, events);
+                let second = lab.now().as_second();
+                if !urgent && second == shown_second {
+                    continue;
+                }
+                shown_second = second;
+                std::mem::take(&mut pending)
+            }
+            fault = faults.recv(), if faults_open => {
+                let Some(fault) = fault else {
+                    faults_open = false;
+                    continue;
+                };
+                let mut batch = std::mem::take(&mut pending);
+                batch.extend(lab.inject(&fault));
+                batch
+            }
+            _ = tx.closed() => return,
+        };
+        if tx.send(Message::Cluster(batch)).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Appends a held-back batch; only the newest trailing clock is kept.
+fn merge(pending: &mut Vec<ClusterEvent>, events: Vec<ClusterEvent>) {
+    if matches!(pending.last(), Some(ClusterEvent::Clock(_))) {
+        pending.pop();
+    }
+    pending.extend(events);
+}

@@ -1,0 +1,123 @@
+//! Checks that need the lab's insides.
+
+use std::time::Duration;
+
+use super::raft::{ELECTION_MS, Raft};
+use super::{Lab, LabConfig, stream};
+use crate::message::{Fault, FaultKind};
+
+fn fault(node: &str, kind: FaultKind) -> Fault {
+    Fault {
+        node: node.into(),
+        kind,
+    }
+}
+
+/// Jumping between due moments must give exactly what visiting every 10 ms step gives.
+#[test]
+fn jumping_ahead_equals_stepping_every_10ms() {
+    for (masters, seed) in [(3, 21), (1, 3), (2, 4), (5, 5), (3, 6)] {
+        same_either_way(masters, seed);
+    }
+}
+
+fn same_either_way(masters: usize, seed: u64) {
+    let script = |exact| {
+        let cfg = LabConfig::new(masters, 4, seed, LabConfig::default().start);
+        let mut lab = Lab::build(cfg, exact);
+        let mut events = lab.full_state();
+        let mut go = |lab: &mut Lab, ms| events.extend(lab.advance(Duration::from_millis(ms)));
+        go(&mut lab, 4_321);
+        let leader = lab.etcd_leader().unwrap();
+        lab.inject(&fault(&leader, FaultKind::PowerOff));
+        go(&mut lab, 30_000);
+        lab.inject(&fault("worker-2", FaultKind::StopKubelet));
+        lab.inject(&fault("cp-3", FaultKind::StopControlPlane));
+        go(&mut lab, 75_000);
+        lab.inject(&fault(&leader, FaultKind::Restore));
+        lab.inject(&fault("cp-3", FaultKind::Restore));
+        go(&mut lab, 60_000);
+        // Quorum loss long enough for the lease holders to give up and restart.
+        lab.inject(&fault("cp-1", FaultKind::PowerOff));
+        lab.inject(&fault("cp-2", FaultKind::PowerOff));
+        go(&mut lab, 25_005);
+        lab.inject(&fault("cp-2", FaultKind::Restore));
+        lab.inject(&fault("cp-3", FaultKind::StopKubelet));
+        lab.inject(&fault("cp-3", FaultKind::StopControlPlane));
+        go(&mut lab, 40_000);
+        lab.inject(&fault("cp-3", FaultKind::Restore));
+        lab.inject(&fault("cp-1", FaultKind::Restore));
+        go(&mut lab, 70_000);
+        (events, lab.etcd_term(), lab.etcd_leader())
+    };
+    let (exact, jumped) = (script(true), script(false));
+    let first = exact.0.iter().zip(&jumped.0).position(|(a, b)| a != b);
+    if let Some(i) = first {
+        let from = i.saturating_sub(3);
+        panic!(
+            "{masters} masters, seed {seed}: event {i} differs\nexact:  {:#?}\njumped: {:#?}",
+            &exact.0[from..=i],
+            &jumped.0[from..=i]
+        );
+    }
+    assert_eq!(exact, jumped);
+}
+
+fn raft_until(raft: &mut Raft, from: i64, to: i64, done: impl Fn(&Raft) -> bool) -> Option<i64> {
+    (from..=to).step_by(10).find(|&t| {
+        raft.step(t);
+        done(raft)
+    })
+}
+
+#[test]
+fn a_leader_that_loses_quorum_steps_down_after_an_election_timeout() {
+    let mut raft = Raft::new(3, 3, 0, stream(1, 1));
+    raft.step(100);
+    raft.kill(1);
+    raft.kill(2);
+    let down = raft_until(&mut raft, 110, 5_000, |r| r.leader().is_none()).unwrap();
+    assert!((ELECTION_MS..=ELECTION_MS + 100).contains(&down), "{down}");
+    let term = raft.term();
+    raft_until(&mut raft, down, 60_000, |_| false);
+    assert_eq!(
+        raft.term(),
+        term,
+        "pre-vote: a candidate that cannot win does not bump the term"
+    );
+    raft.start(1, 60_000);
+    let back = raft_until(&mut raft, 60_010, 65_000, |r| r.leader().is_some()).unwrap();
+    assert!(back - 60_000 <= 2_100, "{back}");
+    assert_eq!(raft.term(), term + 1);
+}
+
+#[test]
+fn a_clean_stop_transfers_to_the_most_up_to_date_follower() {
+    let mut raft = Raft::new(3, 3, 0, stream(2, 1));
+    raft.step(100);
+    let term = raft.term();
+    raft.stop_clean(0, 100);
+    assert_eq!(raft.leader(), Some(0), "it leads until the transfer lands");
+    let moved = raft_until(&mut raft, 110, 1_000, |r| r.leader() != Some(0)).unwrap();
+    assert!(moved - 100 <= 60, "{moved}");
+    assert!(raft.leader().is_some_and(|l| l != 0));
+    assert!(!raft.members[0].up);
+    assert_eq!(raft.term(), term + 1);
+}
+
+#[test]
+fn a_restored_member_catches_up_and_cannot_win_while_behind() {
+    let mut raft = Raft::new(3, 3, 0, stream(3, 1));
+    raft.kill(2);
+    raft_until(&mut raft, 10, 30_000, |_| false);
+    let behind = raft.members[2].index;
+    raft.start(2, 30_000);
+    raft_until(&mut raft, 30_010, 31_000, |_| false);
+    assert!(raft.members[2].index > behind);
+    assert_eq!(raft.members[2].index, raft.members[0].index);
+    assert_eq!(
+        raft.leader(),
+        Some(0),
+        "a rejoining member does not disturb the leader"
+    );
+}

@@ -1,0 +1,187 @@
+//! The lab's state as a client sees it: the model types the panes draw, built from the
+//! simulation's records.
+
+use jiff::Timestamp;
+
+use crate::model::{
+    ApiServerHealth, EndpointHealth, EtcdMember, EtcdStatus, Lease, Node, PodHealth, PodState,
+    StaticPods, Token,
+};
+
+use super::config::LabConfig;
+use super::endpoint::ApiHealth;
+use super::hosts::{Component, Hosts};
+use super::leases::Election;
+use super::nodes::NodeState;
+use super::raft::Raft;
+use super::tokens::TokenRecord;
+
+pub(crate) const KUBELET_VERSION: &str = "v1.33.2";
+pub(crate) const ETCD_VERSION: &str = "3.5.21";
+const CONTROL_PLANE_TAINT: &str = "node-role.kubernetes.io/control-plane:NoSchedule";
+
+/// Lab time: milliseconds since `LabConfig::start` (negative during warm-up).
+pub(crate) fn at(cfg: &LabConfig, ms: i64) -> Timestamp {
+    cfg.start
+        .checked_add(jiff::SignedDuration::from_millis(ms))
+        .expect("lab time within jiff's range")
+}
+
+pub(crate) fn node(cfg: &LabConfig, i: usize, n: &NodeState) -> Node {
+    let master = i < cfg.control_planes;
+    Node {
+        name: cfg.name(i),
+        roles: if master {
+            vec!["control-plane".into()]
+        } else {
+            vec![]
+        },
+        ready: n.ready,
+        ready_since: Some(at(cfg, n.since)),
+        kubelet_version: KUBELET_VERSION.into(),
+        internal_ip: Some(cfg.ip(i)),
+        taints: if master {
+            vec![CONTROL_PLANE_TAINT.into()]
+        } else {
+            vec![]
+        },
+    }
+}
+
+/// The four pods as the kubelet on master `i` would report them right now.
+pub(crate) fn pod_health(hosts: &Hosts, api: &ApiHealth, i: usize) -> [PodHealth; 4] {
+    let cp = &hosts.cps[i];
+    Component::ALL.map(|c| {
+        let pod = cp.pod(c);
+        let state = if pod.running {
+            // The apiserver's readiness probe is its /readyz.
+            if c == Component::ApiServer && api.problems[i].is_some() {
+                PodState::NotReady
+            } else {
+                PodState::Running
+            }
+        } else if !cp.manifests {
+            PodState::Absent
+        } else if cp.starting(c) {
+            PodState::NotReady
+        } else {
+            PodState::Failed
+        };
+        PodHealth {
+            state,
+            restarts: pod.restarts,
+        }
+    })
+}
+
+pub(crate) fn static_pods(cfg: &LabConfig, i: usize, pods: [PodHealth; 4]) -> StaticPods {
+    let [etcd, apiserver, scheduler, controller_manager] = pods;
+    StaticPods {
+        node: cfg.name(i),
+        apiserver,
+        etcd,
+        scheduler,
+        controller_manager,
+    }
+}
+
+pub(crate) fn etcd(cfg: &LabConfig, raft: &Raft, hosts: &Hosts) -> EtcdStatus {
+    let members = raft
+        .members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let ip = cfg.ip(i);
+            let error = (!m.up).then(|| {
+                if hosts.machines[i].powered {
+                    format!("dial tcp {ip}:2379: connect: connection refused")
+                } else {
+                    "context deadline exceeded".to_string()
+                }
+            });
+            // A member that does not answer reports nothing about itself.
+            let answered = |v: u64| if m.up { v } else { 0 };
+            EtcdMember {
+                id: m.id,
+                name: cfg.name(i),
+                client_urls: vec![format!("https://{ip}:2379")],
+                peer_urls: vec![format!("https://{ip}:2380")],
+                is_learner: false,
+                reachable: m.up,
+                error,
+                is_leader: m.is_leader(),
+                raft_term: answered(m.term),
+                raft_index: answered(m.index),
+                db_size_bytes: answered(m.db_bytes),
+                version: if m.up {
+                    ETCD_VERSION.into()
+                } else {
+                    String::new()
+                },
+                alarms: vec![],
+            }
+        })
+        .collect();
+    EtcdStatus {
+        members,
+        leader: raft.reported_leader().map(|l| raft.members[l].id),
+    }
+}
+
+pub(crate) fn lease(cfg: &LabConfig, e: &Election) -> Lease {
+    let r = &e.record;
+    Lease {
+        name: e.name.into(),
+        namespace: "kube-system".into(),
+        holder_identity: (!r.holder.is_empty()).then(|| r.holder.clone()),
+        acquire_time: Some(at(cfg, r.acquired)),
+        renew_time: Some(at(cfg, r.renewed)),
+        duration_s: r.duration_s,
+        transitions: r.transitions,
+    }
+}
+
+pub(crate) fn token(cfg: &LabConfig, t: &TokenRecord) -> Token {
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+    Token {
+        id: t.id.clone(),
+        expiration: Some(at(cfg, t.expires)),
+        usages: if t.joins {
+            strings(&["signing", "authentication"])
+        } else {
+            vec![]
+        },
+        description: t.description.into(),
+        groups: if t.joins {
+            strings(&["system:bootstrappers:kubeadm:default-node-token"])
+        } else {
+            vec![]
+        },
+    }
+}
+
+pub(crate) fn apiserver(cfg: &LabConfig, api: &ApiHealth, i: usize) -> ApiServerHealth {
+    let ready = api.problems[i].is_none();
+    ApiServerHealth {
+        node: cfg.name(i),
+        address: format!("{}:6443", cfg.ip(i)),
+        ready,
+        detail: api.problems[i].map(str::to_string),
+        latency_ms: ready.then_some(api.latency_ms[i]),
+    }
+}
+
+pub(crate) fn endpoint(cfg: &LabConfig, api: &ApiHealth) -> EndpointHealth {
+    let (ok, all) = (api.ready_count(), api.problems.len());
+    let ready = ok > 0;
+    EndpointHealth {
+        address: cfg.endpoint.clone(),
+        ready: Some(ready),
+        detail: Some(if ready {
+            format!("{ok}/{all} apiservers ready behind the load balancer")
+        } else {
+            format!("no healthy backend (0/{all} apiservers ready)")
+        }),
+        latency_ms: api.endpoint_latency_ms(),
+    }
+}

@@ -1,0 +1,408 @@
+//! The embedded lab behaves like a kubeadm HA cluster, on the virtual clock.
+
+use std::time::Duration;
+
+use hatui::lab::{Lab, LabConfig};
+use hatui::message::{Fault, FaultKind};
+use hatui::model::{ClusterEvent, FeedKind, PodState, Readiness};
+
+const MS: Duration = Duration::from_millis(10);
+
+fn lab(seed: u64) -> Lab {
+    Lab::new(LabConfig::new(3, 2, seed, LabConfig::default().start))
+}
+
+fn fault(node: &str, kind: FaultKind) -> Fault {
+    Fault {
+        node: node.into(),
+        kind,
+    }
+}
+
+/// Advances in 10 ms steps until `done` holds; returns the time it took.
+fn until(lab: &mut Lab, limit: Duration, mut done: impl FnMut(&Lab) -> bool) -> Option<Duration> {
+    let mut waited = Duration::ZERO;
+    while waited < limit {
+        lab.advance(MS);
+        waited += MS;
+        if done(lab) {
+            return Some(waited);
+        }
+    }
+    None
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+#[test]
+fn a_new_lab_is_warm_and_starts_at_its_start() {
+    let cfg = LabConfig::default();
+    let lab = Lab::new(cfg.clone());
+    assert_eq!(lab.now(), cfg.start);
+    assert_eq!(lab.etcd_leader().as_deref(), Some("cp-1"));
+    assert!(lab.endpoint().ready == Some(true));
+    for name in ["cp-1", "cp-2", "cp-3", "worker-1", "worker-2"] {
+        assert_eq!(lab.node(name).unwrap().ready, Readiness::Ready, "{name}");
+    }
+    assert!(lab.lease_holder("kube-scheduler").is_some());
+    assert!(lab.lease_holder("kube-controller-manager").is_some());
+    let owner = lab
+        .cert_key()
+        .owner_token_id
+        .expect("kubeadm-certs has an owner");
+    let owner = lab.tokens().into_iter().find(|t| t.id == owner).unwrap();
+    let left = owner.expires_in_s(lab.now()).unwrap();
+    assert_eq!(left, 95 * 60, "1 h 35 min left on the certificate key");
+    let status = lab.etcd_status();
+    assert_eq!(status.members.len(), 3);
+    assert!(
+        status
+            .members
+            .iter()
+            .all(|m| m.reachable && m.version == "3.5.21")
+    );
+    assert_eq!(status.members[1].client_urls, ["https://10.0.0.12:2379"]);
+}
+
+#[test]
+fn full_state_lists_every_object() {
+    let lab = lab(4);
+    let events = lab.full_state();
+    let count = |f: fn(&ClusterEvent) -> bool| events.iter().filter(|e| f(e)).count();
+    assert!(matches!(events[0], ClusterEvent::Clock(t) if t == lab.now()));
+    assert_eq!(count(|e| matches!(e, ClusterEvent::Endpoint(_))), 1);
+    assert_eq!(count(|e| matches!(e, ClusterEvent::ApiServer(_))), 3);
+    assert_eq!(count(|e| matches!(e, ClusterEvent::NodeUpsert(_))), 5);
+    assert_eq!(count(|e| matches!(e, ClusterEvent::StaticPods(_))), 3);
+    assert_eq!(count(|e| matches!(e, ClusterEvent::Etcd(_))), 1);
+    assert_eq!(count(|e| matches!(e, ClusterEvent::LeaseUpsert(_))), 2);
+    assert_eq!(count(|e| matches!(e, ClusterEvent::TokenUpsert(_))), 2);
+    assert_eq!(count(|e| matches!(e, ClusterEvent::CertKey(_))), 1);
+    assert_eq!(
+        count(|e| matches!(e, ClusterEvent::Feed(_, s) if s.error.is_none())),
+        5
+    );
+}
+
+#[test]
+fn powering_off_the_leader_reelects_after_an_election_timeout() {
+    for seed in 1..=8 {
+        let mut lab = lab(seed);
+        lab.advance(Duration::from_millis(1_230 + 70 * seed));
+        let old = lab.etcd_leader().unwrap();
+        let term = lab.etcd_term();
+        let events = lab.inject(&fault(&old, FaultKind::PowerOff));
+        assert!(matches!(&events[0], ClusterEvent::Note(n) if n.contains("powered off")));
+        assert_eq!(lab.etcd_leader(), None);
+        let took = until(&mut lab, secs(3), |l| l.etcd_leader().is_some()).expect("re-elected");
+        assert!(
+            took >= Duration::from_millis(900) && took <= Duration::from_millis(2_100),
+            "seed {seed}: {took:?}"
+        );
+        assert_ne!(lab.etcd_leader().unwrap(), old);
+        assert!(lab.etcd_term() > term);
+        let dead = lab
+            .etcd_status()
+            .members
+            .into_iter()
+            .find(|m| m.name == old);
+        assert_eq!(
+            dead.unwrap().error.as_deref(),
+            Some("context deadline exceeded")
+        );
+    }
+}
+
+#[test]
+fn a_clean_stop_of_the_leader_hands_over_within_tens_of_ms() {
+    let mut lab = lab(2);
+    lab.advance(secs(5));
+    let old = lab.etcd_leader().unwrap();
+    let term = lab.etcd_term();
+    lab.inject(&fault(&old, FaultKind::StopControlPlane));
+    lab.advance(Duration::from_millis(19_900));
+    assert_eq!(
+        lab.etcd_leader().as_ref(),
+        Some(&old),
+        "the kubelet has not acted yet"
+    );
+    let took = until(&mut lab, secs(1), |l| {
+        l.etcd_leader().as_ref() != Some(&old)
+    })
+    .unwrap();
+    assert!(
+        took <= Duration::from_millis(200),
+        "{took:?} after the 20 s file check"
+    );
+    assert!(lab.etcd_leader().is_some(), "no leaderless gap");
+    assert_eq!(lab.etcd_term(), term + 1);
+    let member = lab
+        .etcd_status()
+        .members
+        .into_iter()
+        .find(|m| m.name == old)
+        .unwrap();
+    assert!(!member.reachable);
+    assert!(member.error.unwrap().contains("connection refused"));
+    let pods = lab.static_pods(&old).unwrap();
+    assert!(pods.each().iter().all(|(_, p)| p.state == PodState::Absent));
+}
+
+#[test]
+fn losing_quorum_leaves_no_leader_and_no_api_until_restored() {
+    let mut lab = lab(3);
+    lab.advance(secs(2));
+    lab.inject(&fault("cp-2", FaultKind::PowerOff));
+    lab.advance(secs(3));
+    lab.inject(&fault("cp-1", FaultKind::PowerOff));
+    lab.advance(secs(5));
+    assert_eq!(lab.etcd_leader(), None);
+    let term = lab.etcd_term();
+    lab.advance(secs(30));
+    assert_eq!(lab.etcd_leader(), None);
+    assert_eq!(
+        lab.etcd_term(),
+        term,
+        "pre-vote: a lone member does not bump the term"
+    );
+    assert_eq!(lab.endpoint().ready, Some(false));
+    let api = lab.apiserver("cp-3").unwrap();
+    assert!(!api.ready);
+    assert_eq!(api.detail.as_deref(), Some("etcd: no quorum"));
+    lab.inject(&fault("cp-2", FaultKind::Restore));
+    let back = until(&mut lab, secs(15), |l| l.endpoint().ready == Some(true));
+    assert!(back.is_some(), "the API returns once quorum does");
+    assert!(lab.etcd_leader().is_some());
+    assert!(lab.etcd_term() > term);
+}
+
+#[test]
+fn while_the_endpoint_is_down_api_feeds_freeze_and_relist_after() {
+    let mut lab = lab(3);
+    let mut events = lab.inject(&fault("cp-2", FaultKind::PowerOff));
+    events.extend(lab.inject(&fault("cp-3", FaultKind::PowerOff)));
+    events.extend(lab.advance(secs(2)));
+    let down =
+        |e: &ClusterEvent| matches!(e, ClusterEvent::Feed(FeedKind::Nodes, s) if s.error.is_some());
+    assert!(events.iter().any(down));
+    let leaderless = |e: &ClusterEvent| matches!(e, ClusterEvent::Etcd(s) if s.leader.is_none());
+    assert!(
+        events.iter().any(leaderless),
+        "etcd is asked directly: its changes still show"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, ClusterEvent::Feed(FeedKind::Etcd, _)))
+    );
+    events = lab.advance(secs(120));
+    let frozen = |e: &ClusterEvent| {
+        matches!(
+            e,
+            ClusterEvent::NodeUpsert(_)
+                | ClusterEvent::LeaseUpsert(_)
+                | ClusterEvent::StaticPods(_)
+                | ClusterEvent::TokenUpsert(_)
+                | ClusterEvent::TokenRemoved(_)
+                | ClusterEvent::CertKey(_)
+        )
+    };
+    assert!(!events.iter().any(frozen), "{events:?}");
+    lab.inject(&fault("cp-2", FaultKind::Restore));
+    events = lab.advance(secs(15));
+    let up = |e: &ClusterEvent| matches!(e, ClusterEvent::Feed(FeedKind::Leases, s) if s.error.is_none());
+    assert!(events.iter().any(up));
+    let nodes = events
+        .iter()
+        .filter(|e| matches!(e, ClusterEvent::NodeUpsert(_)));
+    assert!(nodes.count() >= 5, "re-listed");
+}
+
+#[test]
+fn a_lease_is_taken_over_when_its_holder_dies_or_stops() {
+    for seed in 1..=4 {
+        let mut lab = lab(seed);
+        lab.advance(secs(3));
+        for name in ["kube-scheduler", "kube-controller-manager"] {
+            let mut lab = Lab::new(lab.config().clone());
+            lab.advance(Duration::from_millis(500 * seed));
+            let before = lab.lease(name).unwrap();
+            let holder = lab.lease_holder(name).unwrap();
+            lab.inject(&fault(&holder, FaultKind::PowerOff));
+            let took = until(&mut lab, secs(25), |l| {
+                l.lease_holder(name).is_some_and(|h| h != holder)
+            });
+            let took = took.expect("taken over");
+            assert!(
+                took >= secs(13) && took <= secs(19),
+                "{name} seed {seed}: {took:?}"
+            );
+            assert_eq!(lab.lease(name).unwrap().transitions, before.transitions + 1);
+        }
+    }
+    let mut lab = lab(6);
+    lab.advance(secs(3));
+    let name = "kube-controller-manager";
+    let before = lab.lease(name).unwrap();
+    let holder = lab.lease_holder(name).unwrap();
+    lab.inject(&fault(&holder, FaultKind::StopControlPlane));
+    lab.advance(secs(20));
+    let took = until(&mut lab, secs(10), |l| {
+        l.lease_holder(name).is_some_and(|h| h != holder)
+    });
+    assert!(took.unwrap() < secs(3), "{took:?}");
+    assert_eq!(lab.lease(name).unwrap().transitions, before.transitions + 1);
+}
+
+#[test]
+fn stopping_the_kubelet_only_stops_heartbeats() {
+    let mut lab = lab(5);
+    lab.advance(secs(3));
+    let leader = lab.etcd_leader().unwrap();
+    let term = lab.etcd_term();
+    let pods = lab.static_pods(&leader).unwrap();
+    lab.inject(&fault(&leader, FaultKind::StopKubelet));
+    let mut unknown_after = None;
+    for s in 1..=70 {
+        lab.advance(secs(1));
+        if unknown_after.is_none() && lab.node(&leader).unwrap().ready == Readiness::Unknown {
+            unknown_after = Some(s);
+        }
+    }
+    let s = unknown_after.expect("node went Unknown");
+    assert!((40..=61).contains(&s), "Unknown after {s} s");
+    assert_eq!(lab.static_pods(&leader).unwrap(), pods, "pods unaffected");
+    assert_eq!(lab.etcd_leader(), Some(leader.clone()), "leader unchanged");
+    assert_eq!(lab.etcd_term(), term);
+    assert!(lab.etcd_status().members.iter().all(|m| m.reachable));
+    assert!(lab.apiserver(&leader).unwrap().ready);
+    lab.inject(&fault(&leader, FaultKind::Restore));
+    lab.advance(secs(3));
+    assert_eq!(lab.node(&leader).unwrap().ready, Readiness::Ready);
+}
+
+#[test]
+fn tokens_expire_and_take_the_certificate_key_with_them() {
+    let mut lab = lab(1);
+    let owner = lab.cert_key().owner_token_id.unwrap();
+    let join = lab.tokens().into_iter().find(|t| t.id != owner).unwrap();
+    assert_eq!(join.usages, ["signing", "authentication"]);
+    lab.advance(secs(95 * 60 - 5));
+    assert!(lab.cert_key().secret_present);
+    assert_eq!(lab.tokens().len(), 2);
+    let events = lab.advance(secs(25));
+    assert!(events.contains(&ClusterEvent::TokenRemoved(owner.clone())));
+    let gone = |e: &ClusterEvent| matches!(e, ClusterEvent::CertKey(c) if !c.secret_present);
+    assert!(events.iter().any(gone));
+    assert!(!lab.cert_key().secret_present);
+    // The join token: 24 h after it was made, 25 min before the lab started.
+    let until_expiry = secs(24 * 3600 - 25 * 60) - secs(95 * 60 + 20);
+    for _ in 0..until_expiry.as_secs() / 3600 {
+        lab.advance(secs(3600));
+    }
+    lab.advance(until_expiry - secs(until_expiry.as_secs() / 3600 * 3600) - secs(5));
+    assert_eq!(lab.tokens().len(), 1, "not yet expired");
+    let events = lab.advance(secs(15));
+    assert!(events.contains(&ClusterEvent::TokenRemoved(join.id)));
+    assert!(lab.tokens().is_empty());
+}
+
+#[test]
+fn faults_that_make_no_sense_do_nothing_and_say_why() {
+    let mut lab = lab(1);
+    let note = |events: Vec<ClusterEvent>| match &events[..] {
+        [ClusterEvent::Note(n)] => n.clone(),
+        other => panic!("{other:?}"),
+    };
+    let n = note(lab.inject(&fault("worker-1", FaultKind::StopControlPlane)));
+    assert!(n.starts_with("LAB: worker-1: nothing happened"), "{n}");
+    assert!(note(lab.inject(&fault("cp-9", FaultKind::PowerOff))).contains("no such node"));
+    assert!(note(lab.inject(&fault("cp-2", FaultKind::Restore))).contains("healthy"));
+}
+
+#[test]
+fn the_same_seed_and_calls_give_the_same_events() {
+    let script = |seed| {
+        let mut lab = lab(seed);
+        let mut events = lab.full_state();
+        events.extend(lab.advance(secs(7)));
+        events.extend(lab.inject(&fault("cp-1", FaultKind::PowerOff)));
+        events.extend(lab.advance(Duration::from_millis(20_555)));
+        events.extend(lab.inject(&fault("cp-2", FaultKind::StopControlPlane)));
+        events.extend(lab.advance(secs(60)));
+        events.extend(lab.inject(&fault("cp-1", FaultKind::Restore)));
+        events.extend(lab.advance(secs(90)));
+        events
+    };
+    assert_eq!(script(11), script(11));
+    assert_ne!(script(11), script(12));
+}
+
+#[test]
+fn five_thousand_workers_advance_without_per_step_node_work() {
+    let mut lab = Lab::new(LabConfig::new(3, 5000, 9, LabConfig::default().start));
+    let events = lab.advance(secs(10));
+    let nodes = events
+        .iter()
+        .filter(|e| matches!(e, ClusterEvent::NodeUpsert(_)));
+    assert_eq!(nodes.count(), 0, "an idle cluster does not resend nodes");
+    assert_eq!(
+        lab.node("worker-5000").unwrap().internal_ip.as_deref(),
+        Some("10.0.20.174")
+    );
+    assert_eq!(lab.node("worker-5000").unwrap().ready, Readiness::Ready);
+}
+
+#[tokio::test]
+async fn the_task_sends_state_then_about_a_message_a_second_and_applies_faults() {
+    use hatui::message::Message;
+    use tokio::sync::mpsc;
+    use tokio::time::{Instant, timeout};
+
+    let (tx, mut rx) = mpsc::channel(64);
+    let (faults, fault_rx) = mpsc::channel(4);
+    let task = tokio::spawn(hatui::lab::run(lab(1), 1.0, tx, fault_rx));
+    let Some(Message::Cluster(first)) = rx.recv().await else {
+        panic!("no full state")
+    };
+    assert!(
+        first
+            .iter()
+            .any(|e| matches!(e, ClusterEvent::NodeUpsert(_)))
+    );
+    let idle_until = Instant::now() + Duration::from_millis(2_500);
+    let mut idle = 0;
+    while let Ok(Some(_)) = timeout(idle_until - Instant::now(), rx.recv()).await {
+        idle += 1;
+    }
+    assert!(
+        (1..=5).contains(&idle),
+        "{idle} messages in 2.5 s of an idle cluster"
+    );
+    faults
+        .send(fault("cp-2", FaultKind::PowerOff))
+        .await
+        .unwrap();
+    let noted = timeout(Duration::from_secs(2), async {
+        while let Some(Message::Cluster(events)) = rx.recv().await {
+            if events
+                .iter()
+                .any(|e| matches!(e, ClusterEvent::Note(n) if n.contains("cp-2")))
+            {
+                return true;
+            }
+        }
+        false
+    });
+    assert!(
+        noted.await.unwrap_or(false),
+        "the fault's note arrives at once"
+    );
+    drop(rx);
+    timeout(Duration::from_secs(2), task)
+        .await
+        .expect("ends when the receiver is gone")
+        .unwrap();
+}
