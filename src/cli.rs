@@ -112,6 +112,9 @@ mod tests {
             panic!("not status")
         };
         assert_eq!(s.advance, Some(SignedDuration::from_hours(2)));
-        assert!(parse(&["status", "--advance", "2h"]).is_err(), "--advance needs --lab");
+        assert!(
+            parse(&["status", "--advance", "2h"]).is_err(),
+            "--advance needs --lab"
+        );
     }
 }

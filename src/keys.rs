@@ -135,10 +135,10 @@ pub const BINDINGS: &[Binding] = &[
     bind(
         &[key('j'), code(KeyCode::Down)],
         A::Down,
-        "move",
+        "",
         "Move down in the focused pane",
         Always,
-        true,
+        false,
     ),
     bind(
         &[code(KeyCode::PageUp)],

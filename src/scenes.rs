@@ -15,7 +15,9 @@ use crate::model::{ClusterState, SourceKind};
 
 /// The lab for the command line: wall-clock start, a fresh seed unless one is given.
 pub fn lab_config(t: &Topology) -> LabConfig {
-    let seed = t.seed.unwrap_or_else(|| Timestamp::now().as_nanosecond() as u64);
+    let seed = t
+        .seed
+        .unwrap_or_else(|| Timestamp::now().as_nanosecond() as u64);
     LabConfig::new(
         usize::from(t.control_planes),
         usize::from(t.workers),

@@ -11,11 +11,20 @@ struct Tmux {
 }
 
 impl Tmux {
-    fn start(command: &str, width: u16, height: u16) -> Self {
-        let socket = format!("hatui-e2e-{}", std::process::id());
+    fn start(name: &str, command: &str, width: u16, height: u16) -> Self {
+        let socket = format!("hatui-e2e-{name}-{}", std::process::id());
         let tmux = Self { socket };
         let status = tmux
-            .cmd(&["new-session", "-d", "-s", "e2e", "-x", &width.to_string(), "-y", &height.to_string()])
+            .cmd(&[
+                "new-session",
+                "-d",
+                "-s",
+                "e2e",
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+            ])
             .arg(command)
             .status()
             .expect("tmux runs (tests/run.sh installs it)");
@@ -38,7 +47,10 @@ impl Tmux {
     }
 
     fn keys(&self, keys: &str) {
-        let status = self.cmd(&["send-keys", "-t", "e2e", keys]).status().expect("send-keys");
+        let status = self
+            .cmd(&["send-keys", "-t", "e2e", keys])
+            .status()
+            .expect("send-keys");
         assert!(status.success());
     }
 
@@ -47,7 +59,10 @@ impl Tmux {
             .cmd(&["display-message", "-p", "-t", "e2e", "#{pane_pid}"])
             .output()
             .expect("display-message");
-        String::from_utf8_lossy(&out.stdout).trim().parse().expect("a pid")
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("a pid")
     }
 
     /// Polls the screen until `pred` holds; panics with the last screen after `timeout`.
@@ -58,7 +73,10 @@ impl Tmux {
             if pred(&screen) {
                 return screen;
             }
-            assert!(start.elapsed() < timeout, "timed out waiting for {what}; screen:\n{screen}");
+            assert!(
+                start.elapsed() < timeout,
+                "timed out waiting for {what}; screen:\n{screen}"
+            );
             sleep(Duration::from_millis(100));
         }
     }
@@ -81,11 +99,18 @@ fn leader(screen: &str) -> Option<String> {
 fn powering_off_the_leader_moves_leadership_and_the_timeline_says_so() {
     let bin = env!("CARGO_BIN_EXE_hatui");
     // After quitting, the shell prints a marker: proof the terminal was handed back.
-    let tmux = Tmux::start(&format!("{bin} lab --seed 11; echo HATUI-EXITED $?; sleep 30"), 120, 36);
+    let tmux = Tmux::start(
+        "leader",
+        &format!("{bin} lab --seed 11; echo HATUI-EXITED $?; sleep 30"),
+        120,
+        36,
+    );
 
-    let screen = tmux.wait_for("the lab cockpit with an etcd leader", Duration::from_secs(20), |s| {
-        s.contains("LAB") && leader(s).is_some()
-    });
+    let screen = tmux.wait_for(
+        "the lab cockpit with an etcd leader",
+        Duration::from_secs(20),
+        |s| s.contains("LAB") && leader(s).is_some(),
+    );
     let first = leader(&screen).unwrap();
     assert!(first.starts_with("cp-"), "leader {first:?} on\n{screen}");
 
@@ -96,24 +121,54 @@ fn powering_off_the_leader_moves_leadership_and_the_timeline_says_so() {
     });
     let second = leader(&screen).unwrap();
     let entry = format!("etcd leader {first} → {second}");
-    tmux.wait_for("the leader move in the timeline", Duration::from_secs(5), |s| s.contains(&entry));
+    tmux.wait_for(
+        "the leader move in the timeline",
+        Duration::from_secs(5),
+        |s| s.contains(&entry),
+    );
 
     tmux.keys("q");
-    let screen = tmux.wait_for("hatui to exit", Duration::from_secs(10), |s| s.contains("HATUI-EXITED"));
-    assert!(screen.contains("HATUI-EXITED 0"), "exit status not 0:\n{screen}");
-    assert!(!screen.contains("LAB"), "cockpit still on screen after quit:\n{screen}");
+    let screen = tmux.wait_for("hatui to exit", Duration::from_secs(10), |s| {
+        s.contains("HATUI-EXITED")
+    });
+    assert!(
+        screen.contains("HATUI-EXITED 0"),
+        "exit status not 0:\n{screen}"
+    );
+    assert!(
+        !screen.contains("LAB"),
+        "cockpit still on screen after quit:\n{screen}"
+    );
 }
 
 #[test]
 fn sigterm_restores_the_terminal() {
     let bin = env!("CARGO_BIN_EXE_hatui");
-    let tmux = Tmux::start(&format!("{bin} lab --seed 3; echo HATUI-EXITED $?; sleep 30"), 100, 30);
-    tmux.wait_for("the lab cockpit", Duration::from_secs(20), |s| s.contains("LAB"));
+    let tmux = Tmux::start(
+        "sigterm",
+        &format!("{bin} lab --seed 3; echo HATUI-EXITED $?; sleep 30"),
+        100,
+        30,
+    );
+    tmux.wait_for("the lab cockpit", Duration::from_secs(20), |s| {
+        s.contains("LAB")
+    });
     let shell = tmux.pane_pid();
     let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap();
-    let hatui = children.split_whitespace().next().expect("hatui runs under the pane's shell");
-    assert!(Command::new("kill").args(["-TERM", hatui]).status().unwrap().success());
-    let screen = tmux.wait_for("hatui to exit on SIGTERM", Duration::from_secs(10), |s| s.contains("HATUI-EXITED"));
+    let hatui = children
+        .split_whitespace()
+        .next()
+        .expect("hatui runs under the pane's shell");
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", hatui])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let screen = tmux.wait_for("hatui to exit on SIGTERM", Duration::from_secs(10), |s| {
+        s.contains("HATUI-EXITED")
+    });
     assert!(screen.contains("HATUI-EXITED 0"), "{screen}");
     assert!(!screen.contains("LAB"), "cockpit left on screen:\n{screen}");
 }

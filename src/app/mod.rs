@@ -106,7 +106,10 @@ mod tests {
         assert!(!app.update(same).redraw);
         let mut changed = node("cp-2");
         changed.ready = Readiness::Unknown;
-        assert!(app.update(Message::Cluster(vec![ClusterEvent::NodeUpsert(changed)])).redraw);
+        assert!(
+            app.update(Message::Cluster(vec![ClusterEvent::NodeUpsert(changed)]))
+                .redraw
+        );
     }
 
     #[test]
@@ -136,7 +139,10 @@ mod tests {
         app.update(key('3'));
         assert_eq!(app.rows_in(Pane::Nodes), 1);
         assert_eq!(app.selected_node().as_deref(), Some("cp-3"));
-        app.update(Message::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+        app.update(Message::Key(KeyEvent::new(
+            KeyCode::Esc,
+            KeyModifiers::NONE,
+        )));
         assert_eq!(app.rows_in(Pane::Nodes), 3);
         assert!(!app.ui.filter_editing);
     }
@@ -148,7 +154,10 @@ mod tests {
         app.update(key('q'));
         assert!(!app.quit);
         assert_eq!(app.ui.filter, "q");
-        app.update(Message::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+        app.update(Message::Key(KeyEvent::new(
+            KeyCode::Enter,
+            KeyModifiers::NONE,
+        )));
         app.update(key('q'));
         assert!(app.quit);
     }

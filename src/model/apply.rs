@@ -98,12 +98,14 @@ impl ClusterState {
                         Severity::Bad,
                         "kubeadm-certs deleted: the certificate key is gone (renew: kubeadm init phase upload-certs --upload-certs)",
                     );
-                } else if !self.cert_key.secret_present && ck.secret_present {
+                } else if self.cert_key_known && !self.cert_key.secret_present && ck.secret_present
+                {
                     self.note(
                         Severity::Good,
                         "kubeadm-certs uploaded: a new certificate key is valid for 2h",
                     );
                 }
+                self.cert_key_known = true;
                 replace(&mut self.cert_key, ck)
             }
             ClusterEvent::Feed(kind, status) => {
@@ -158,37 +160,16 @@ impl ClusterState {
     }
 
     fn note_etcd_changes(&mut self, new: &EtcdStatus) {
+        let leader = new
+            .leader_member()
+            .filter(|m| m.reachable)
+            .map(|m| (m.name.as_str(), m.raft_term));
+        let moved = self.leader_history.observe(leader, self.now);
         let old = &self.etcd;
         if old.members.is_empty() {
             return;
         }
-        let name = |s: &EtcdStatus, id: u64| {
-            s.members
-                .iter()
-                .find(|m| m.id == id)
-                .map_or_else(|| format!("{id:x}"), |m| m.name.clone())
-        };
-        let term = new.leader_member().map(|m| m.raft_term).unwrap_or_default();
-        let mut notes = Vec::new();
-        match (old.leader, new.leader) {
-            (Some(a), Some(b)) if a != b => notes.push((
-                Severity::Warn,
-                format!(
-                    "etcd leader {} → {} (term {term})",
-                    name(old, a),
-                    name(new, b)
-                ),
-            )),
-            (Some(a), None) => notes.push((
-                Severity::Bad,
-                format!("etcd has no leader (was {})", name(old, a)),
-            )),
-            (None, Some(b)) => notes.push((
-                Severity::Good,
-                format!("etcd leader elected: {} (term {term})", name(new, b)),
-            )),
-            _ => {}
-        }
+        let mut notes: Vec<_> = moved.into_iter().collect();
         for m in &new.members {
             let Some(prev) = old.members.iter().find(|o| o.id == m.id) else {
                 notes.push((Severity::Info, format!("etcd member {} added", m.name)));

@@ -1,5 +1,11 @@
 //! etcd members as etcd itself reports them, and the quorum arithmetic.
 
+use std::collections::VecDeque;
+
+use jiff::Timestamp;
+
+use super::Severity;
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct EtcdMember {
     pub id: u64,
@@ -17,6 +23,64 @@ pub struct EtcdMember {
     pub version: String,
     /// `NOSPACE`, `CORRUPT`.
     pub alarms: Vec<String>,
+}
+
+/// Leader moves as hatui saw them, so the timeline can say "cp-1 → cp-2 after 1.3 s
+/// without a leader" even though etcd reports the gap as a separate state.
+#[derive(Debug, Clone, Default)]
+pub struct LeaderHistory {
+    /// The last leader seen, kept while there is none.
+    pub last: Option<String>,
+    /// When the leader went missing, while it is.
+    pub lost_at: Option<Timestamp>,
+    /// When leadership moved, newest last.
+    pub moves: VecDeque<Timestamp>,
+}
+
+const MOVES_KEPT: usize = 64;
+
+impl LeaderHistory {
+    /// Records the live leader (name, term) now seen; returns the timeline entry it
+    /// deserves. A leader that followers still name but that no longer answers counts as
+    /// gone: that is when the outage starts, not when the followers give up on it.
+    pub fn observe(
+        &mut self,
+        leader: Option<(&str, u64)>,
+        now: Timestamp,
+    ) -> Option<(Severity, String)> {
+        let first = self.last.is_none() && self.lost_at.is_none();
+        let note = match (self.last.as_deref(), leader) {
+            (Some(was), Some((is, _))) if was == is && self.lost_at.is_none() => None,
+            (Some(was), None) if self.lost_at.is_none() => {
+                self.lost_at = Some(now);
+                Some((Severity::Bad, format!("etcd has no leader (was {was})")))
+            }
+            (_, None) => None,
+            (was, Some((is, term))) => {
+                let gap = self.lost_at.take().map(|t| {
+                    let ms = now.duration_since(t).as_millis();
+                    format!(", {:.1}s without a leader", ms as f64 / 1000.0)
+                });
+                let gap = gap.unwrap_or_default();
+                let text = match was {
+                    Some(was) if was != is => {
+                        format!("etcd leader {was} → {is} (term {term}{gap})")
+                    }
+                    Some(_) => format!("etcd leader {is} again (term {term}{gap})"),
+                    None => format!("etcd leader elected: {is} (term {term}{gap})"),
+                };
+                if was.is_some_and(|was| was != is) {
+                    if self.moves.len() == MOVES_KEPT {
+                        self.moves.pop_front();
+                    }
+                    self.moves.push_back(now);
+                }
+                self.last = Some(is.to_string());
+                Some((Severity::Warn, text))
+            }
+        };
+        if first { None } else { note }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -105,6 +169,30 @@ mod tests {
         assert_eq!(Quorum::of(4, 4).tolerates, 1);
         assert_eq!(Quorum::of(2, 2).tolerates, 0);
         assert_eq!(Quorum::of(1, 1).needed, 1);
+    }
+
+    #[test]
+    fn a_leaderless_gap_still_reads_as_a_move() {
+        let t = |ms: i64| Timestamp::from_millisecond(ms).unwrap();
+        let mut h = LeaderHistory::default();
+        assert_eq!(
+            h.observe(Some(("cp-1", 2)), t(0)),
+            None,
+            "the first leader is not news"
+        );
+        assert!(
+            h.observe(None, t(1000))
+                .unwrap()
+                .1
+                .contains("no leader (was cp-1)")
+        );
+        assert_eq!(h.observe(None, t(1500)), None);
+        let (_, text) = h.observe(Some(("cp-2", 3)), t(2300)).unwrap();
+        assert_eq!(
+            text,
+            "etcd leader cp-1 → cp-2 (term 3, 1.3s without a leader)"
+        );
+        assert_eq!(h.moves.len(), 1);
     }
 
     #[test]

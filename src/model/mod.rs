@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 
 pub use endpoint::{ApiServerHealth, EndpointHealth};
-pub use etcd::{EtcdMember, EtcdStatus, Quorum};
+pub use etcd::{EtcdMember, EtcdStatus, LeaderHistory, Quorum};
 pub use event::ClusterEvent;
 pub use feed::{FeedKind, FeedStatus};
 pub use leases::Lease;
@@ -47,6 +47,9 @@ pub struct ClusterState {
     pub cert_key: CertKey,
     pub feeds: BTreeMap<FeedKind, FeedStatus>,
     pub timeline: Timeline,
+    pub leader_history: LeaderHistory,
+    /// A `CertKey` event arrived: later uploads are news, the first one is not.
+    cert_key_known: bool,
 }
 
 impl ClusterState {
@@ -64,6 +67,8 @@ impl ClusterState {
             cert_key: CertKey::default(),
             feeds: BTreeMap::new(),
             timeline: Timeline::default(),
+            leader_history: LeaderHistory::default(),
+            cert_key_known: false,
         }
     }
 

@@ -121,7 +121,9 @@ impl Snapshot {
         let q = c.etcd.quorum();
         Self {
             source: c.source,
-            observed_at: c.now.to_string(),
+            observed_at: jiff::Timestamp::from_second(c.now.as_second())
+                .unwrap_or(c.now)
+                .to_string(),
             endpoint: Endpoint {
                 address: c.endpoint.address.clone(),
                 ready: c.endpoint.ready,

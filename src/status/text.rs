@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use crate::model::{ClusterState, Readiness, SourceKind};
-use crate::view::format::{bytes, duration, plural};
+use crate::view::format::{bytes, duration};
 
 /// Above this many nodes, only masters and nodes that are not Ready are listed.
 const LIST_ALL_UP_TO: usize = 20;
@@ -14,7 +14,8 @@ pub fn render(c: &ClusterState) -> String {
         SourceKind::Lab => "LAB (simulated cluster, not a real one)",
         SourceKind::Live => "live cluster",
     };
-    let _ = writeln!(out, "hatui status: {source} at {}", c.now);
+    let at = jiff::Timestamp::from_second(c.now.as_second()).unwrap_or(c.now);
+    let _ = writeln!(out, "hatui status: {source} at {at}");
     endpoint(&mut out, c);
     nodes(&mut out, c);
     etcd(&mut out, c);
@@ -47,7 +48,11 @@ fn endpoint(out: &mut String, c: &ClusterState) {
 }
 
 fn nodes(out: &mut String, c: &ClusterState) {
-    let ready = c.nodes.iter().filter(|n| n.ready == Readiness::Ready).count();
+    let ready = c
+        .nodes
+        .iter()
+        .filter(|n| n.ready == Readiness::Ready)
+        .count();
     let _ = writeln!(out, "\nnodes: {ready}/{} Ready", c.nodes.len());
     let list_all = c.nodes.len() <= LIST_ALL_UP_TO;
     let shown = c
@@ -55,7 +60,11 @@ fn nodes(out: &mut String, c: &ClusterState) {
         .iter()
         .filter(|n| list_all || n.is_control_plane() || n.ready != Readiness::Ready);
     for n in shown {
-        let role = if n.is_control_plane() { "control-plane" } else { "worker" };
+        let role = if n.is_control_plane() {
+            "control-plane"
+        } else {
+            "worker"
+        };
         let ip = n.internal_ip.as_deref().unwrap_or("-");
         let _ = writeln!(
             out,
@@ -75,7 +84,12 @@ fn etcd(out: &mut String, c: &ClusterState) {
     let q = c.etcd.quorum();
     let leader = c.etcd.leader_member().map_or("none", |m| m.name.as_str());
     let verdict = if q.has_quorum() {
-        format!("tolerates {} more", plural(q.tolerates, "failure"))
+        let failures = if q.tolerates == 1 {
+            "failure"
+        } else {
+            "failures"
+        };
+        format!("tolerates {} more {failures}", q.tolerates)
     } else {
         "QUORUM LOST".to_string()
     };

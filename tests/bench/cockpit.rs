@@ -5,11 +5,13 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput};
-use hatui::lab::LabConfig;
+use hatui::app::App;
+use hatui::lab::{Lab, LabConfig};
 use hatui::message::Message;
-use hatui::model::{ClusterEvent, Readiness};
+use hatui::model::{ClusterEvent, ClusterState, Readiness, SourceKind};
 use hatui::scenes::{Driver, scene_start};
 use ratatui::{Terminal, backend::TestBackend};
+use tokio::sync::mpsc;
 
 const WORKERS: usize = 5000;
 
@@ -31,7 +33,15 @@ fn frame(c: &mut Criterion) {
 
 fn updates(c: &mut Criterion) {
     let driver = big_lab();
-    let nodes: Vec<_> = driver.app.cluster.nodes.iter().skip(3).take(1000).cloned().collect();
+    let nodes: Vec<_> = driver
+        .app
+        .cluster
+        .nodes
+        .iter()
+        .skip(3)
+        .take(1000)
+        .cloned()
+        .collect();
     let batch: Vec<ClusterEvent> = nodes
         .into_iter()
         .map(|mut n| {
@@ -60,18 +70,28 @@ fn first_frame(c: &mut Criterion) {
     });
 }
 
-/// Redraws an idle 3-master lab asks for in one minute, delivered every 50 ms as the
-/// runtime does: the 1 Hz countdown tick plus real changes (lease renewals every 2 s
-/// land on the same seconds).
+/// Redraws an idle 3-master lab asks for in one minute, through the real lab task on
+/// tokio's paused clock: the 1 Hz countdown tick plus real changes, nothing more.
 fn idle_redraws() -> usize {
-    let mut d = Driver::new(LabConfig::new(3, 2, 1, scene_start()));
-    let step = Duration::from_millis(50);
-    (0..1200)
-        .filter(|_| {
-            let events = d.lab.advance(step);
-            d.app.update(Message::Cluster(events)).redraw
-        })
-        .count()
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let lab = Lab::new(LabConfig::new(3, 2, 1, scene_start()));
+        let cluster = ClusterState::new(SourceKind::Lab, lab.config().endpoint.clone(), lab.now());
+        let mut app = App::new(cluster);
+        let (tx, mut rx) = mpsc::channel(64);
+        let (_faults, fault_rx) = mpsc::channel(1);
+        tokio::spawn(hatui::lab::run(lab, 1.0, tx, fault_rx));
+        let end = tokio::time::Instant::now() + Duration::from_secs(60);
+        let mut redraws = 0;
+        while let Ok(Some(msg)) = tokio::time::timeout_at(end, rx.recv()).await {
+            redraws += usize::from(app.update(msg).redraw);
+        }
+        redraws
+    })
 }
 
 fn peak_rss_mb() -> Option<f64> {
