@@ -212,7 +212,7 @@ impl EtcdCluster {
         cluster
     }
 
-    fn wait_all_answer(&self, within: Duration) {
+    pub fn wait_all_answer(&self, within: Duration) {
         let end = Instant::now() + within;
         while !self.poll_once().members.iter().all(|m| m.reachable) {
             assert!(
