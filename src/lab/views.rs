@@ -119,12 +119,16 @@ pub(crate) fn etcd(cfg: &LabConfig, raft: &Raft, hosts: &Hosts) -> EtcdStatus {
                     String::new()
                 },
                 alarms: vec![],
+                applied_index: answered(m.index),
+                endpoint: Some(format!("https://{ip}:2379")),
+                ..EtcdMember::default()
             }
         })
         .collect();
     EtcdStatus {
         members,
         leader: raft.reported_leader().map(|l| raft.members[l].id),
+        ..EtcdStatus::default()
     }
 }
 

@@ -1,10 +1,17 @@
 //! etcd members as etcd itself reports them, and the quorum arithmetic.
 
-use std::collections::VecDeque;
+use std::time::Duration;
 
 use jiff::Timestamp;
 
 use super::Severity;
+
+/// etcd's default backend quota (`--quota-backend-bytes` unset): 2 GiB.
+pub const DEFAULT_QUOTA_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+/// A learner is promotable once its log is within 90% of the leader's (etcd's rule).
+const LEARNER_READY_PERCENT: u64 = 90;
+/// This many leader changes inside the window a source keeps means an unstable cluster.
+pub const FLAPPING_CHANGES: usize = 3;
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct EtcdMember {
@@ -23,6 +30,17 @@ pub struct EtcdMember {
     pub version: String,
     /// `NOSPACE`, `CORRUPT`.
     pub alarms: Vec<String>,
+    pub applied_index: u64,
+    /// Bytes of the db file actually in use (the rest is reclaimable by defrag).
+    pub db_size_in_use_bytes: u64,
+    /// The member's backend quota when it reports one (etcd >= 3.6); 0 = the 2 GiB default.
+    pub db_quota_bytes: u64,
+    /// Round trip of the last status request.
+    pub rtt: Option<Duration>,
+    /// Errors the member itself reports in its status (not ours reaching it).
+    pub errors: Vec<String>,
+    /// The endpoint this member was polled through, when one matches it.
+    pub endpoint: Option<String>,
 }
 
 /// Leader moves as hatui saw them, so the timeline can say "cp-1 → cp-2 after 1.3 s
@@ -33,11 +51,7 @@ pub struct LeaderHistory {
     pub last: Option<String>,
     /// When the leader went missing, while it is.
     pub lost_at: Option<Timestamp>,
-    /// When leadership moved, newest last.
-    pub moves: VecDeque<Timestamp>,
 }
-
-const MOVES_KEPT: usize = 64;
 
 impl LeaderHistory {
     /// Records the live leader (name, term) now seen; returns the timeline entry it
@@ -69,12 +83,6 @@ impl LeaderHistory {
                     Some(_) => format!("etcd leader {is} again (term {term}{gap})"),
                     None => format!("etcd leader elected: {is} (term {term}{gap})"),
                 };
-                if was.is_some_and(|was| was != is) {
-                    if self.moves.len() == MOVES_KEPT {
-                        self.moves.pop_front();
-                    }
-                    self.moves.push_back(now);
-                }
                 self.last = Some(is.to_string());
                 Some((Severity::Warn, text))
             }
@@ -88,6 +96,8 @@ pub struct EtcdStatus {
     pub members: Vec<EtcdMember>,
     /// Member id of the leader, if any member reports one.
     pub leader: Option<u64>,
+    /// When the source saw a new leader, over a recent window (the source prunes it).
+    pub leader_changes: Vec<Timestamp>,
 }
 
 /// `members` voting members need `needed` = floor(n/2)+1 of them healthy.
@@ -142,6 +152,7 @@ impl EtcdStatus {
         } else if q.has_quorum() && self.leader.is_none() {
             out.push("no leader yet: election in progress".to_string());
         }
+        self.alarm_warnings(&mut out);
         match q.members {
             2 => out.push("2 members tolerate 0 failures: worse than 1".to_string()),
             n if n > 2 && n % 2 == 0 => out.push(format!(
@@ -152,7 +163,121 @@ impl EtcdStatus {
             1 => out.push("1 member: no fault tolerance".to_string()),
             _ => {}
         }
+        if self.leader_changes.len() >= FLAPPING_CHANGES {
+            out.push(format!(
+                "leader flapping: {} leader changes recently; check disk fsync latency, \
+                 network between masters and CPU starvation",
+                self.leader_changes.len()
+            ));
+        }
+        self.learner_warnings(&mut out);
+        self.quota_warnings(&mut out);
+        for m in &self.members {
+            if q.has_quorum() && !m.reachable {
+                let why = m.error.as_deref().unwrap_or("unreachable");
+                out.push(format!("member {} down: {why}", m.label()));
+            }
+            for e in &m.errors {
+                out.push(format!("member {} reports: {e}", m.label()));
+            }
+        }
         out
+    }
+
+    /// [`Self::warnings`] plus stale members: a member whose name matches no Node is
+    /// what a dead master leaves behind, and it blocks that master from rejoining.
+    /// Skipped when no node is known (no Kubernetes access).
+    pub fn warnings_with_nodes<'a>(&self, nodes: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+        let nodes: Vec<&str> = nodes.into_iter().collect();
+        let mut out = self.warnings();
+        if nodes.is_empty() {
+            return out;
+        }
+        for m in &self.members {
+            // kubeadm names each stacked etcd member after its node.
+            if !m.name.is_empty() && !nodes.contains(&m.name.as_str()) {
+                out.push(format!(
+                    "stale member {} ({:x}): no node of that name; remove it with \
+                     `etcdctl member remove {:x}` before that master rejoins",
+                    m.name, m.id, m.id
+                ));
+            }
+        }
+        out
+    }
+
+    fn alarm_warnings(&self, out: &mut Vec<String>) {
+        for m in &self.members {
+            for a in &m.alarms {
+                let why = match a.as_str() {
+                    "NOSPACE" => {
+                        "the cluster takes no writes until you compact, defragment and \
+                         `etcdctl alarm disarm`"
+                    }
+                    "CORRUPT" => "its data differs from the others: restore it from a snapshot",
+                    _ => "see `etcdctl alarm list`",
+                };
+                out.push(format!("alarm {a} on {}: {why}", m.label()));
+            }
+        }
+    }
+
+    /// etcd refuses to promote a learner until it has 90% of the leader's log.
+    fn learner_warnings(&self, out: &mut Vec<String>) {
+        let leader_index = self.leader_member().map_or(0, |l| l.raft_index);
+        for m in self.members.iter().filter(|m| m.is_learner) {
+            if !m.reachable {
+                out.push(format!(
+                    "learner {} unreachable: it cannot catch up",
+                    m.label()
+                ));
+            } else if leader_index > 0 && m.raft_index * 100 < leader_index * LEARNER_READY_PERCENT
+            {
+                out.push(format!(
+                    "learner {} is behind: raft index {} of the leader's {} \
+                     (promotable at {LEARNER_READY_PERCENT}%)",
+                    m.label(),
+                    m.raft_index,
+                    leader_index
+                ));
+            }
+        }
+    }
+
+    fn quota_warnings(&self, out: &mut Vec<String>) {
+        for m in self.members.iter().filter(|m| m.reachable) {
+            let quota = m.quota_bytes();
+            // At 80% there is still time to compact and defragment before NOSPACE.
+            if m.db_size_bytes * 5 >= quota * 4 {
+                out.push(format!(
+                    "db of {} near its quota: {} MiB of {} MiB ({} MiB in use; defragment \
+                     reclaims the rest)",
+                    m.label(),
+                    m.db_size_bytes >> 20,
+                    quota >> 20,
+                    m.db_size_in_use_bytes >> 20
+                ));
+            }
+        }
+    }
+}
+
+impl EtcdMember {
+    /// The name, or the hex id for a member that was added but never started.
+    pub fn label(&self) -> String {
+        if self.name.is_empty() {
+            format!("{:x}", self.id)
+        } else {
+            self.name.clone()
+        }
+    }
+
+    pub fn quota_bytes(&self) -> u64 {
+        if self.db_quota_bytes == 0 {
+            DEFAULT_QUOTA_BYTES
+        } else {
+            self.db_quota_bytes
+        }
     }
 }
 
@@ -192,7 +317,6 @@ mod tests {
             text,
             "etcd leader cp-1 → cp-2 (term 3, 1.3s without a leader)"
         );
-        assert_eq!(h.moves.len(), 1);
     }
 
     #[test]
@@ -206,8 +330,70 @@ mod tests {
         let s = EtcdStatus {
             members: vec![m(1, false, true), m(2, false, true), m(3, true, true)],
             leader: Some(1),
+            ..Default::default()
         };
         assert_eq!(s.quorum(), Quorum::of(2, 2));
         assert!(s.warnings().iter().any(|w| w.contains("worse than 1")));
+    }
+
+    fn three() -> EtcdStatus {
+        let m = |id, name: &str| EtcdMember {
+            id,
+            name: name.into(),
+            reachable: true,
+            raft_index: 1000,
+            ..Default::default()
+        };
+        EtcdStatus {
+            members: vec![m(0xa1, "cp-1"), m(0xb2, "cp-2"), m(0xc3, "cp-3")],
+            leader: Some(0xa1),
+            ..Default::default()
+        }
+    }
+
+    fn has(ws: &[String], needle: &str) -> bool {
+        ws.iter().any(|w| w.contains(needle))
+    }
+
+    #[test]
+    fn a_healthy_cluster_has_no_warnings() {
+        assert_eq!(
+            three().warnings_with_nodes(["cp-1", "cp-2", "cp-3"]),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn stale_member_gets_the_exact_remove_command() {
+        let ws = three().warnings_with_nodes(["cp-1", "cp-2", "cp-4"]);
+        assert!(has(&ws, "stale member cp-3"), "{ws:?}");
+        assert!(has(&ws, "`etcdctl member remove c3`"), "{ws:?}");
+        assert!(!has(&three().warnings_with_nodes([]), "stale"));
+    }
+
+    #[test]
+    fn lagging_learner_flapping_quota_and_alarms() {
+        let mut s = three();
+        s.members.push(EtcdMember {
+            id: 0xd4,
+            name: "cp-4".into(),
+            is_learner: true,
+            reachable: true,
+            raft_index: 800,
+            ..Default::default()
+        });
+        s.members[1].db_size_bytes = DEFAULT_QUOTA_BYTES / 10 * 9;
+        s.members[2].alarms = vec!["NOSPACE".into()];
+        s.leader_changes = vec![Timestamp::UNIX_EPOCH; FLAPPING_CHANGES];
+        let ws = s.warnings();
+        assert!(has(
+            &ws,
+            "learner cp-4 is behind: raft index 800 of the leader's 1000"
+        ));
+        assert!(has(&ws, "db of cp-2 near its quota"), "{ws:?}");
+        assert!(has(&ws, "alarm NOSPACE on cp-3"), "{ws:?}");
+        assert!(has(&ws, "leader flapping"), "{ws:?}");
+        s.members[3].raft_index = 950;
+        assert!(!has(&s.warnings(), "learner"));
     }
 }

@@ -114,6 +114,7 @@ pub fn cluster() -> ClusterState {
     c.etcd = EtcdStatus {
         leader: Some(members[0].id),
         members,
+        ..EtcdStatus::default()
     };
     for l in [
         lease("kube-controller-manager", "cp-2", 1, 3),

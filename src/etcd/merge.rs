@@ -1,0 +1,289 @@
+//! Many members' answers into one [`EtcdStatus`]: the membership from `member_list`,
+//! each member's own status from the endpoint that reaches it, and the leader from the
+//! member that knows the newest raft term.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use super::probe::{ListReport, ListedMember, StatusReport};
+use crate::model::{EtcdMember, EtcdStatus, FeedStatus};
+
+struct Endpoint {
+    url: String,
+    /// Learned from the first answer and kept, so a dead endpoint still maps to its member.
+    member_id: Option<u64>,
+    status: Option<Result<StatusReport, String>>,
+}
+
+pub(crate) struct Merger {
+    endpoints: Vec<Endpoint>,
+    /// The last membership any member gave; kept when nobody answers any more.
+    members: Vec<ListedMember>,
+    alarms: Vec<(u64, String)>,
+    /// (leader id, term) last seen, to notice elections.
+    leader: Option<(u64, u64)>,
+    leader_changes: Vec<Timestamp>,
+    window: Duration,
+    last_ok: Option<Timestamp>,
+}
+
+impl Merger {
+    pub fn new(urls: &[String], window: Duration) -> Self {
+        Self {
+            endpoints: urls
+                .iter()
+                .map(|url| Endpoint {
+                    url: url.clone(),
+                    member_id: None,
+                    status: None,
+                })
+                .collect(),
+            members: Vec::new(),
+            alarms: Vec::new(),
+            leader: None,
+            leader_changes: Vec::new(),
+            window,
+            last_ok: None,
+        }
+    }
+
+    pub fn on_status(&mut self, i: usize, r: Result<StatusReport, String>, now: Timestamp) {
+        if let Ok(s) = &r {
+            self.endpoints[i].member_id = Some(s.member_id);
+            self.last_ok = Some(now);
+        }
+        self.endpoints[i].status = Some(r);
+    }
+
+    pub fn on_list(&mut self, r: ListReport) {
+        if !r.members.is_empty() {
+            self.members = r.members;
+        }
+        if let Some(alarms) = r.alarms {
+            self.alarms = alarms;
+        }
+    }
+
+    /// The leader according to the reachable member with the newest term: during an
+    /// election the candidates are ahead of followers that still name the dead leader.
+    fn current_leader(&self) -> Option<(u64, u64)> {
+        let newest = self
+            .endpoints
+            .iter()
+            .filter_map(|e| e.status.as_ref()?.as_ref().ok())
+            .max_by_key(|s| s.raft_term)?;
+        (newest.leader != 0).then_some((newest.leader, newest.raft_term))
+    }
+
+    pub fn status(&mut self, now: Timestamp) -> EtcdStatus {
+        let leader = self.current_leader();
+        if let Some(new) = leader {
+            if self.leader.is_some_and(|old| old != new) {
+                self.leader_changes.push(now);
+            }
+            self.leader = Some(new);
+        }
+        let window = i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX);
+        self.leader_changes
+            .retain(|t| now.duration_since(*t).as_millis() as i64 <= window);
+        let leader_id = leader.map(|(id, _)| id);
+        let members = if self.members.is_empty() {
+            // Nobody has answered `member_list` yet: show the endpoints themselves.
+            self.endpoints
+                .iter()
+                .map(|e| self.fill(placeholder(e), Some(e), leader_id))
+                .collect()
+        } else {
+            self.members
+                .iter()
+                .map(|m| self.fill(listed(m), self.endpoint_of(m), leader_id))
+                .collect()
+        };
+        EtcdStatus {
+            members,
+            leader: leader_id,
+            leader_changes: self.leader_changes.clone(),
+        }
+    }
+
+    pub fn feed(&self) -> FeedStatus {
+        let answers: Vec<_> = self
+            .endpoints
+            .iter()
+            .filter_map(|e| e.status.as_ref())
+            .collect();
+        let all_failed = !answers.is_empty()
+            && answers.len() == self.endpoints.len()
+            && answers.iter().all(|a| a.is_err());
+        let error = all_failed.then(|| {
+            let why: Vec<String> = self
+                .endpoints
+                .iter()
+                .filter_map(|e| Some(format!("{}: {}", e.url, e.status.as_ref()?.as_ref().err()?)))
+                .collect();
+            format!("no etcd member answers ({})", why.join("; "))
+        });
+        FeedStatus {
+            last_ok: self.last_ok,
+            error,
+        }
+    }
+
+    fn endpoint_of(&self, m: &ListedMember) -> Option<&Endpoint> {
+        let by_id = self.endpoints.iter().find(|e| e.member_id == Some(m.id));
+        by_id.or_else(|| {
+            self.endpoints.iter().find(|e| {
+                e.member_id.is_none() && m.client_urls.iter().any(|u| same_url(u, &e.url))
+            })
+        })
+    }
+
+    fn fill(&self, mut m: EtcdMember, e: Option<&Endpoint>, leader: Option<u64>) -> EtcdMember {
+        m.is_leader = leader.is_some_and(|l| l == m.id && l != 0);
+        m.alarms = self
+            .alarms
+            .iter()
+            .filter(|(id, _)| *id == m.id)
+            .map(|(_, a)| a.clone())
+            .collect();
+        let Some(e) = e else {
+            m.error = Some(format!(
+                "not polled: none of the etcd endpoints is this member's ({})",
+                m.client_urls.join(", ")
+            ));
+            return m;
+        };
+        m.endpoint = Some(e.url.clone());
+        match &e.status {
+            None => m.error = Some("not asked yet".into()),
+            Some(Err(err)) => m.error = Some(err.clone()),
+            Some(Ok(s)) => {
+                m.reachable = true;
+                m.raft_term = s.raft_term;
+                m.raft_index = s.raft_index;
+                m.applied_index = s.applied_index;
+                m.db_size_bytes = s.db_size;
+                m.db_size_in_use_bytes = s.db_size_in_use;
+                m.db_quota_bytes = s.db_quota;
+                m.version = s.version.clone();
+                m.errors = s.errors.clone();
+                m.rtt = Some(s.rtt);
+                m.is_learner |= s.is_learner;
+            }
+        }
+        m
+    }
+}
+
+fn listed(m: &ListedMember) -> EtcdMember {
+    EtcdMember {
+        id: m.id,
+        name: m.name.clone(),
+        client_urls: m.client_urls.clone(),
+        peer_urls: m.peer_urls.clone(),
+        is_learner: m.is_learner,
+        ..Default::default()
+    }
+}
+
+fn placeholder(e: &Endpoint) -> EtcdMember {
+    EtcdMember {
+        id: e.member_id.unwrap_or_default(),
+        name: e.url.clone(),
+        client_urls: vec![e.url.clone()],
+        ..Default::default()
+    }
+}
+
+fn same_url(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
+}
+
+/// What is worth a redraw: everything but the counters that move on every write.
+pub(crate) fn significant(s: &EtcdStatus) -> EtcdStatus {
+    let mut s = s.clone();
+    for m in &mut s.members {
+        m.raft_index = 0;
+        m.applied_index = 0;
+        m.db_size_bytes = 0;
+        m.db_size_in_use_bytes = 0;
+        m.rtt = None;
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(id: u64, leader: u64, term: u64) -> StatusReport {
+        StatusReport {
+            member_id: id,
+            leader,
+            raft_term: term,
+            raft_index: 10,
+            applied_index: 10,
+            db_size: 1,
+            db_size_in_use: 1,
+            db_quota: 0,
+            version: "3.4.23".into(),
+            errors: vec![],
+            is_learner: false,
+            rtt: Duration::from_millis(1),
+        }
+    }
+
+    fn member(id: u64, port: u16) -> ListedMember {
+        ListedMember {
+            id,
+            name: format!("m{id}"),
+            peer_urls: vec![],
+            client_urls: vec![format!("https://127.0.0.1:{port}")],
+            is_learner: false,
+        }
+    }
+
+    #[test]
+    fn newest_term_names_the_leader_and_dead_members_keep_their_identity() {
+        let urls: Vec<String> = (1..=3).map(|p| format!("https://127.0.0.1:{p}")).collect();
+        let mut m = Merger::new(&urls, Duration::from_secs(300));
+        let t = Timestamp::UNIX_EPOCH;
+        for i in 0..3 {
+            m.on_status(i, Ok(report(i as u64 + 1, 1, 2)), t);
+        }
+        m.on_list(ListReport {
+            members: (1..=3).map(|i| member(i, i as u16)).collect(),
+            alarms: Some(vec![(2, "NOSPACE".into())]),
+        });
+        let s = m.status(t);
+        assert_eq!(s.leader, Some(1));
+        assert!(s.members[0].is_leader && s.members[1].alarms == ["NOSPACE"]);
+        // Member 1 dies; 2 is a candidate in term 3, 3 still names the dead leader.
+        m.on_status(0, Err("connection refused".into()), t);
+        m.on_status(1, Ok(report(2, 0, 3)), t);
+        let s = m.status(t);
+        assert_eq!(s.leader, None);
+        assert_eq!(s.members[0].error.as_deref(), Some("connection refused"));
+        assert_eq!(s.quorum().healthy, 2);
+        m.on_status(2, Ok(report(3, 2, 3)), t);
+        assert_eq!(m.status(t).leader, Some(2));
+        assert_eq!(m.status(t).leader_changes.len(), 1);
+        assert_eq!(m.feed().error, None);
+    }
+
+    #[test]
+    fn nobody_answering_is_a_feed_error_naming_each_endpoint() {
+        let urls = vec!["https://127.0.0.1:1".to_string()];
+        let mut m = Merger::new(&urls, Duration::from_secs(300));
+        m.on_status(0, Err("connection refused".into()), Timestamp::UNIX_EPOCH);
+        let err = m.feed().error.unwrap();
+        assert!(
+            err.contains("https://127.0.0.1:1: connection refused"),
+            "{err}"
+        );
+        let s = m.status(Timestamp::UNIX_EPOCH);
+        assert_eq!(s.members.len(), 1);
+        assert!(!s.quorum().has_quorum());
+    }
+}

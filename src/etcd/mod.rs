@@ -1,0 +1,14 @@
+//! Live etcd: members, leader and quorum as etcd itself reports them.
+//!
+//! [`spawn_poller`] asks every member for its status every 100 ms through one client per
+//! endpoint and sends [`crate::model::ClusterEvent::Etcd`] views; [`poll_once`] is the
+//! same for a one-shot `hatui status`. [`TlsMaterial`] loads kubeadm's etcd client
+//! certificates with errors that name the file.
+
+mod merge;
+mod poller;
+pub mod probe;
+pub mod tls;
+
+pub use poller::{Poller, PollerConfig, poll_once, spawn_poller};
+pub use tls::{TlsError, TlsMaterial};

@@ -1,0 +1,173 @@
+//! Polls every endpoint on its own schedule and sends one merged view to the state
+//! owner. Each endpoint has its own tasks, so a dead member (up to its 1 s timeout)
+//! never delays the others: a new leader is seen within one poll interval of any
+//! surviving member knowing it.
+
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use jiff::Timestamp;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::{MissedTickBehavior, interval};
+
+use super::merge::{Merger, significant};
+use super::probe::{ListReport, Prober, StatusReport};
+use super::tls::TlsMaterial;
+use crate::message::Message;
+use crate::model::{ClusterEvent, EtcdStatus, FeedKind, FeedStatus};
+
+/// How to reach etcd and how often to ask.
+#[derive(Debug, Clone)]
+pub struct PollerConfig {
+    /// One client URL per member, e.g. `https://10.0.0.11:2379`.
+    pub endpoints: Vec<String>,
+    /// `None` for plain `http://` endpoints.
+    pub tls: Option<TlsMaterial>,
+    /// `Maintenance.Status` on every member: this bounds how late a new leader is seen.
+    pub status_interval: Duration,
+    /// `member_list` and alarms (alarms go through raft, so they are slower).
+    pub list_interval: Duration,
+    /// Connect timeout and per-request timeout.
+    pub timeout: Duration,
+    /// Without a significant change, still send the view this often (fresh counters).
+    pub heartbeat: Duration,
+    /// How long leader changes are remembered for the flapping warning.
+    pub flap_window: Duration,
+}
+
+impl PollerConfig {
+    pub fn new(endpoints: Vec<String>, tls: Option<TlsMaterial>) -> Self {
+        Self {
+            endpoints,
+            tls,
+            status_interval: Duration::from_millis(100),
+            list_interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+            heartbeat: Duration::from_secs(1),
+            flap_window: Duration::from_secs(5 * 60),
+        }
+    }
+
+    fn prober(&self, url: &str) -> Prober {
+        Prober::new(url, self.tls.clone(), self.timeout)
+    }
+}
+
+/// The running poller; dropping it stops every task it started.
+pub struct Poller {
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Poller {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+enum Update {
+    Status(usize, Result<StatusReport, String>),
+    List(ListReport),
+}
+
+/// Starts polling; sends `Message::Cluster([Etcd(..), Feed(Etcd, ..)])` when the view
+/// changes beyond raft indexes, db sizes and round trips, else once per `heartbeat`.
+/// Must be called inside a tokio runtime. Stops by itself when `tx` is closed.
+pub fn spawn_poller(cfg: PollerConfig, tx: mpsc::Sender<Message>) -> Poller {
+    let (up_tx, up_rx) = mpsc::channel(64);
+    let mut tasks = Vec::new();
+    for (i, url) in cfg.endpoints.iter().enumerate() {
+        let (mut prober, t) = (cfg.prober(url), up_tx.clone());
+        let mut tick = ticker(cfg.status_interval);
+        tasks.push(tokio::spawn(async move {
+            loop {
+                tick.tick().await;
+                if t.send(Update::Status(i, prober.status().await))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }));
+        let (mut prober, t) = (cfg.prober(url), up_tx.clone());
+        let mut tick = ticker(cfg.list_interval);
+        tasks.push(tokio::spawn(async move {
+            loop {
+                tick.tick().await;
+                // A failed list says nothing new: the status poll reports the error.
+                if let Ok(r) = prober.list().await
+                    && t.send(Update::List(r)).await.is_err()
+                {
+                    return;
+                }
+            }
+        }));
+    }
+    tasks.push(tokio::spawn(aggregate(cfg, up_rx, tx)));
+    Poller { tasks }
+}
+
+fn ticker(period: Duration) -> tokio::time::Interval {
+    let mut tick = interval(period);
+    // After a slow (timed-out) request, poll again at once rather than in a burst.
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    tick
+}
+
+async fn aggregate(cfg: PollerConfig, mut rx: mpsc::Receiver<Update>, tx: mpsc::Sender<Message>) {
+    let mut merger = Merger::new(&cfg.endpoints, cfg.flap_window);
+    let mut sent: Option<(EtcdStatus, Option<String>, Instant)> = None;
+    let mut heartbeat = ticker(cfg.heartbeat);
+    loop {
+        tokio::select! {
+            update = rx.recv() => match update {
+                Some(Update::Status(i, r)) => merger.on_status(i, r, Timestamp::now()),
+                Some(Update::List(r)) => merger.on_list(r),
+                None => return,
+            },
+            _ = heartbeat.tick() => {}
+        }
+        let status = merger.status(Timestamp::now());
+        let feed = merger.feed();
+        let key = significant(&status);
+        let due = match &sent {
+            None => true,
+            Some((old, err, at)) => {
+                *old != key || *err != feed.error || at.elapsed() >= cfg.heartbeat
+            }
+        };
+        if !due {
+            continue;
+        }
+        sent = Some((key, feed.error.clone(), Instant::now()));
+        let msg = Message::Cluster(vec![
+            ClusterEvent::Etcd(status),
+            ClusterEvent::Feed(FeedKind::Etcd, feed),
+        ]);
+        if tx.send(msg).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Asks every endpoint once, concurrently, for `hatui status`: returns within about
+/// two request timeouts even when members are down.
+pub async fn poll_once(cfg: &PollerConfig) -> (EtcdStatus, FeedStatus) {
+    let asks = cfg.endpoints.iter().map(|url| async move {
+        let (mut a, mut b) = (cfg.prober(url), cfg.prober(url));
+        tokio::join!(a.status(), b.list())
+    });
+    let answers = join_all(asks).await;
+    let mut merger = Merger::new(&cfg.endpoints, cfg.flap_window);
+    let now = Timestamp::now();
+    for (i, (status, list)) in answers.into_iter().enumerate() {
+        merger.on_status(i, status, now);
+        if let Ok(list) = list {
+            merger.on_list(list);
+        }
+    }
+    (merger.status(now), merger.feed())
+}
