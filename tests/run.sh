@@ -4,8 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests drive for real: tmux runs the real binary in a real terminal.
+# Debian packages the build and the tests need: protoc builds etcd-client; the tests drive
+# a real etcd cluster (etcd-server, certificates by openssl) and the real binary in tmux.
 need=()
+command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
+[ -d /usr/include/google/protobuf ] || need+=(libprotobuf-dev)
+command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

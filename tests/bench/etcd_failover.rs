@@ -3,9 +3,11 @@
 //! "elected leader", when hatui's poller saw the new leader and when a
 //! `watch -n 1 etcdctl endpoint status` loop (etcdctl run, then 1 s sleep) saw it.
 //!
-//! Run: `cargo run --example etcd_failover -- [N]` (needs /usr/bin/etcd and etcdctl).
+//! Run: `RUNS=10 cargo bench --bench etcd_failover` (needs /usr/bin/etcd, and etcdctl from
+//! Debian's `etcd-client`). Under `cargo test` it only says how to run it: it is a
+//! measurement, not a test.
 
-#[path = "../tests/support/etcd_cluster.rs"]
+#[path = "../support/etcd_cluster.rs"]
 mod etcd_cluster;
 
 use std::process::Command;
@@ -19,7 +21,11 @@ use hatui::model::ClusterEvent;
 use jiff::Timestamp;
 
 fn main() {
-    let runs: usize = std::env::args().nth(1).map_or(5, |n| n.parse().expect("N"));
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("etcd_failover is a measurement: run `RUNS=10 cargo bench --bench etcd_failover`");
+        return;
+    }
+    let runs: usize = std::env::var("RUNS").map_or(5, |n| n.parse().expect("RUNS is a number"));
     let mut cluster = EtcdCluster::start(3);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
