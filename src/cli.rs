@@ -1,5 +1,7 @@
 //! Command line: `hatui lab`, `hatui status --lab [--json]`.
 
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand};
 use jiff::SignedDuration;
 
@@ -38,10 +40,32 @@ pub struct Topology {
     pub seed: Option<u64>,
 }
 
+/// Asking etcd directly, as `etcdctl` would (kubeadm's files are in
+/// `/etc/kubernetes/pki/etcd/`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct EtcdArgs {
+    /// etcd client URLs, comma separated: `https://10.0.0.11:2379,https://10.0.0.12:2379`.
+    /// Each is asked on its own connection, so one dead member never hides the others.
+    #[arg(long, value_delimiter = ',')]
+    pub etcd_endpoints: Vec<String>,
+    /// CA of etcd's serving certificates (kubeadm: /etc/kubernetes/pki/etcd/ca.crt).
+    #[arg(long, requires = "etcd_endpoints")]
+    pub etcd_cacert: Option<PathBuf>,
+    /// Client certificate (kubeadm: /etc/kubernetes/pki/etcd/healthcheck-client.crt).
+    #[arg(long, requires_all = ["etcd_endpoints", "etcd_key"])]
+    pub etcd_cert: Option<PathBuf>,
+    /// Client key (kubeadm: /etc/kubernetes/pki/etcd/healthcheck-client.key).
+    #[arg(long, requires_all = ["etcd_endpoints", "etcd_cert"])]
+    pub etcd_key: Option<PathBuf>,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct LabArgs {
     #[command(flatten)]
     pub topology: Topology,
+    /// With --etcd-endpoints the etcd pane shows that real etcd instead of the lab's.
+    #[command(flatten)]
+    pub etcd: EtcdArgs,
     /// Run the lab clock this many times faster than real time (for demos), 0.1 to 1000.
     #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
     pub speed: f64,
@@ -57,6 +81,8 @@ pub struct StatusArgs {
     pub json: bool,
     #[command(flatten)]
     pub topology: Topology,
+    #[command(flatten)]
+    pub etcd: EtcdArgs,
     /// Lab only: run the lab clock forward this long first, e.g. `2h` or `90s`.
     #[arg(long, value_parser = parse_advance, requires = "lab")]
     pub advance: Option<SignedDuration>,

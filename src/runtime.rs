@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::app::App;
 use crate::cli::LabArgs;
+use crate::etcd::spawn_poller;
 use crate::lab::{self, Lab};
 use crate::message::{Command, Fault, Message};
 use crate::model::{ClusterState, SourceKind};
@@ -17,10 +18,15 @@ use crate::view;
 
 /// Opens the cockpit on the embedded lab.
 pub async fn run_lab(args: LabArgs) -> Result<()> {
-    let lab = Lab::new(crate::scenes::lab_config(&args.topology));
+    let etcd = args.etcd.poller_config()?;
+    let mut cfg = crate::scenes::lab_config(&args.topology);
+    cfg.external_etcd = etcd.is_some();
+    let lab = Lab::new(cfg);
     let cluster = ClusterState::new(SourceKind::Lab, lab.config().endpoint.clone(), lab.now());
     let (tx, rx) = mpsc::channel(64);
     let (fault_tx, fault_rx) = mpsc::channel(8);
+    // Kept alive for the whole session: dropping the poller stops it.
+    let _poller = etcd.map(|cfg| spawn_poller(cfg, tx.clone()));
     tokio::spawn(lab::run(lab, args.speed, tx, fault_rx));
     let mut guard = TerminalGuard::enter()?;
     event_loop(&mut guard, App::new(cluster), rx, fault_tx).await

@@ -5,6 +5,7 @@
 //! same for a one-shot `hatui status`. [`TlsMaterial`] loads kubeadm's etcd client
 //! certificates with errors that name the file.
 
+mod flags;
 mod merge;
 mod poller;
 pub mod probe;

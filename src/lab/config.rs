@@ -15,6 +15,9 @@ pub struct LabConfig {
     pub start: Timestamp,
     /// The `--control-plane-endpoint` (the load balancer in front of the apiservers).
     pub endpoint: String,
+    /// A real etcd answers for the lab's (`--etcd-endpoints`): the lab publishes no etcd
+    /// view of its own, so the two never fight over the etcd pane.
+    pub external_etcd: bool,
 }
 
 impl LabConfig {
@@ -29,6 +32,7 @@ impl LabConfig {
             seed,
             start,
             endpoint: Self::DEFAULT_ENDPOINT.to_string(),
+            external_etcd: false,
         }
         .clamped()
     }

@@ -194,6 +194,20 @@ impl Lab {
         events
     }
 
+    /// What the lab may publish: everything, less its own etcd view when a real etcd
+    /// answers for it.
+    pub fn publishable(&self, mut events: Vec<ClusterEvent>) -> Vec<ClusterEvent> {
+        if self.cfg.external_etcd {
+            events.retain(|e| {
+                !matches!(
+                    e,
+                    ClusterEvent::Etcd(_) | ClusterEvent::Feed(crate::model::FeedKind::Etcd, _)
+                )
+            });
+        }
+        events
+    }
+
     // Read-only views, for tests and for anyone who wants the lab's truth directly.
 
     /// The node name of the etcd member that currently leads (a live one), if any.

@@ -17,7 +17,8 @@ const TICK: Duration = Duration::from_millis(50);
 /// (an idle cluster at speed 1 sends about one message a second). Faults are applied as
 /// they arrive. Ends when `tx` is closed.
 pub async fn run(mut lab: Lab, speed: f64, tx: Sender<Message>, mut faults: Receiver<Fault>) {
-    if tx.send(Message::Cluster(lab.full_state())).await.is_err() {
+    let first = lab.publishable(lab.full_state());
+    if tx.send(Message::Cluster(first)).await.is_err() {
         return;
     }
     let step = if speed.is_finite() && speed > 0.0 {
@@ -53,7 +54,11 @@ pub async fn run(mut lab: Lab, speed: f64, tx: Sender<Message>, mut faults: Rece
             }
             _ = tx.closed() => return,
         };
-        if tx.send(Message::Cluster(batch)).await.is_err() {
+        if tx
+            .send(Message::Cluster(lab.publishable(batch)))
+            .await
+            .is_err()
+        {
             return;
         }
     }

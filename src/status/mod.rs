@@ -8,7 +8,7 @@ use jiff::SignedDuration;
 
 use crate::cli::StatusArgs;
 use crate::lab::Lab;
-use crate::model::{ClusterState, SourceKind};
+use crate::model::{ClusterEvent, ClusterState, FeedKind, SourceKind};
 
 /// Builds the snapshot the arguments ask for and renders it.
 pub fn render(args: &StatusArgs) -> Result<String> {
@@ -17,7 +17,17 @@ pub fn render(args: &StatusArgs) -> Result<String> {
             "`hatui status` on a live cluster is not built yet; use `hatui status --lab` for the embedded lab"
         );
     }
-    let cluster = lab_cluster(&args.topology, args.advance.unwrap_or(SignedDuration::ZERO));
+    let etcd = args.etcd.poller_config()?;
+    let advance = args.advance.unwrap_or(SignedDuration::ZERO);
+    let mut cluster = lab_cluster(&args.topology, advance, etcd.is_some());
+    if let Some(cfg) = etcd {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (status, feed) = runtime.block_on(crate::etcd::poll_once(&cfg));
+        cluster.apply(ClusterEvent::Etcd(status));
+        cluster.apply(ClusterEvent::Feed(FeedKind::Etcd, feed));
+    }
     Ok(if args.json {
         let mut out = serde_json::to_string_pretty(&json::Snapshot::of(&cluster))?;
         out.push('\n');
@@ -29,10 +39,16 @@ pub fn render(args: &StatusArgs) -> Result<String> {
 
 /// The lab's state after running its clock forward `advance`, through the same events the
 /// cockpit applies.
-pub fn lab_cluster(topology: &crate::cli::Topology, advance: SignedDuration) -> ClusterState {
-    let mut lab = Lab::new(crate::scenes::lab_config(topology));
+pub fn lab_cluster(
+    topology: &crate::cli::Topology,
+    advance: SignedDuration,
+    external_etcd: bool,
+) -> ClusterState {
+    let mut cfg = crate::scenes::lab_config(topology);
+    cfg.external_etcd = external_etcd;
+    let mut lab = Lab::new(cfg);
     let mut cluster = ClusterState::new(SourceKind::Lab, lab.config().endpoint.clone(), lab.now());
-    for ev in lab.full_state() {
+    for ev in lab.publishable(lab.full_state()) {
         cluster.apply(ev);
     }
     let total = advance.unsigned_abs();
@@ -40,7 +56,8 @@ pub fn lab_cluster(topology: &crate::cli::Topology, advance: SignedDuration) -> 
     let mut done = std::time::Duration::ZERO;
     while done < total {
         let dt = step.min(total - done);
-        for ev in lab.advance(dt) {
+        let events = lab.advance(dt);
+        for ev in lab.publishable(events) {
             cluster.apply(ev);
         }
         done += dt;

@@ -12,7 +12,7 @@ use crate::keys::{BINDINGS, Binding, Scope};
 const MAX_WIDTH: u16 = 78;
 /// Operators expect "stop the kubelet" to take a master down; it does not.
 const FAULTS: &str = "kubelet stop ≠ control plane down: stopping the kubelet only stops \
-    heartbeats (the Node turns NotReady after ~40 s) while the static pods keep serving; \
+    heartbeats (the Node turns NotReady after 50 s; 40 s before v1.32) while the static pods keep serving; \
     moving the manifests away stops them cleanly (etcd hands over, leases are released); \
     power off kills everything at once and the others wait for timeouts.";
 

@@ -1,0 +1,76 @@
+//! From `--etcd-*` flags to a poller configuration, with errors that say what to pass.
+
+use color_eyre::{Result, eyre::bail};
+
+use super::{PollerConfig, TlsMaterial};
+use crate::cli::EtcdArgs;
+
+impl EtcdArgs {
+    /// `None` when no endpoint was given: etcd is then not asked directly.
+    pub fn poller_config(&self) -> Result<Option<PollerConfig>> {
+        if self.etcd_endpoints.is_empty() {
+            return Ok(None);
+        }
+        for url in &self.etcd_endpoints {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                bail!("--etcd-endpoints: `{url}` is not a URL like https://10.0.0.11:2379");
+            }
+        }
+        let https = self
+            .etcd_endpoints
+            .iter()
+            .any(|u| u.starts_with("https://"));
+        let tls = match &self.etcd_cacert {
+            Some(ca) => Some(TlsMaterial::from_files(
+                ca,
+                self.etcd_cert.as_deref(),
+                self.etcd_key.as_deref(),
+            )?),
+            None if https => bail!(
+                "https etcd endpoints need --etcd-cacert (kubeadm: /etc/kubernetes/pki/etcd/ca.crt), \
+                 and usually --etcd-cert/--etcd-key (healthcheck-client.crt/.key)"
+            ),
+            None => None,
+        };
+        Ok(Some(PollerConfig::new(self.etcd_endpoints.clone(), tls)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(endpoints: &[&str]) -> EtcdArgs {
+        EtcdArgs {
+            etcd_endpoints: endpoints.iter().map(|s| s.to_string()).collect(),
+            ..EtcdArgs::default()
+        }
+    }
+
+    #[test]
+    fn https_without_a_ca_says_which_flag_is_missing() {
+        let err = args(&["https://10.0.0.11:2379"])
+            .poller_config()
+            .unwrap_err();
+        assert!(err.to_string().contains("--etcd-cacert"), "{err}");
+    }
+
+    #[test]
+    fn a_host_without_scheme_is_refused() {
+        let err = args(&["10.0.0.11:2379"]).poller_config().unwrap_err();
+        assert!(err.to_string().contains("not a URL"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_ca_file_is_named() {
+        let mut a = args(&["https://127.0.0.1:2379"]);
+        a.etcd_cacert = Some("/nonexistent/ca.crt".into());
+        let err = a.poller_config().unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/ca.crt"), "{err}");
+    }
+
+    #[test]
+    fn no_endpoints_no_poller() {
+        assert!(args(&[]).poller_config().unwrap().is_none());
+    }
+}
