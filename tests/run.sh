@@ -26,4 +26,8 @@ fi
 cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
 # --all-targets also runs the benchmarks once each, as tests, so they cannot rot.
-cargo test --locked --all-targets
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --locked --all-targets 2>&1 | tee "$log"
+# One closing line for the whole run (cargo prints one per test binary).
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
