@@ -1,4 +1,6 @@
-//! Command line: `hatui lab`, `hatui status --lab [--json]`.
+//! Command line: `hatui` (the live cluster), `hatui lab`, `hatui status [--lab] [--json]`.
+
+use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use jiff::SignedDuration;
@@ -9,11 +11,34 @@ use jiff::SignedDuration;
     version,
     about = "A terminal cockpit for highly available kubeadm clusters",
     long_about = "A terminal cockpit for highly available (multi-master) kubeadm clusters.\n\n\
-                  `hatui lab` opens the cockpit on an embedded, simulated HA cluster: no cluster needed."
+                  With no subcommand, opens the cockpit on the cluster of the current kubeconfig \
+                  context. `hatui lab` opens it on an embedded, simulated HA cluster: no cluster needed."
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub target: TargetArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// Which live cluster, as with kubectl.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TargetArgs {
+    /// Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (default: its current-context).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+impl TargetArgs {
+    pub fn target(&self) -> crate::live::Target {
+        crate::live::Target {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,5 +141,13 @@ mod tests {
             parse(&["status", "--advance", "2h"]).is_err(),
             "--advance needs --lab"
         );
+    }
+
+    #[test]
+    fn kubeconfig_and_context_go_before_or_after_the_subcommand() {
+        let cli = parse(&["--context", "prod", "status", "--kubeconfig", "/k"]).unwrap();
+        assert_eq!(cli.target.context.as_deref(), Some("prod"));
+        assert_eq!(cli.target.kubeconfig, Some(PathBuf::from("/k")));
+        assert!(parse(&["--kubeconfig", "/k"]).unwrap().command.is_none());
     }
 }

@@ -3,27 +3,42 @@
 pub mod json;
 mod text;
 
+use std::time::Duration;
+
 use color_eyre::{Result, eyre::bail};
 use jiff::SignedDuration;
 
 use crate::cli::StatusArgs;
 use crate::lab::Lab;
+use crate::live::{self, Target};
 use crate::model::{ClusterState, SourceKind};
 
-/// Builds the snapshot the arguments ask for and renders it.
+/// How long `status` waits for a live cluster's first answers.
+pub const LIVE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The lab snapshot the arguments ask for, rendered.
 pub fn render(args: &StatusArgs) -> Result<String> {
     if !args.lab {
-        bail!(
-            "`hatui status` on a live cluster is not built yet; use `hatui status --lab` for the embedded lab"
-        );
+        bail!("a live snapshot needs the async runtime: use `render_live`");
     }
     let cluster = lab_cluster(&args.topology, args.advance.unwrap_or(SignedDuration::ZERO));
-    Ok(if args.json {
-        let mut out = serde_json::to_string_pretty(&json::Snapshot::of(&cluster))?;
+    render_cluster(&cluster, args.json)
+}
+
+/// One snapshot of the live cluster of `target`, through the same sources as the cockpit.
+pub async fn render_live(target: &Target, args: &StatusArgs) -> Result<String> {
+    let sources = live::connect(target, live::wall_clock()).await?;
+    let cluster = live::snapshot(&sources, LIVE_TIMEOUT).await?;
+    render_cluster(&cluster, args.json)
+}
+
+pub fn render_cluster(cluster: &ClusterState, json: bool) -> Result<String> {
+    Ok(if json {
+        let mut out = serde_json::to_string_pretty(&json::Snapshot::of(cluster))?;
         out.push('\n');
         out
     } else {
-        text::render(&cluster)
+        text::render(cluster)
     })
 }
 

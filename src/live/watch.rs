@@ -1,0 +1,157 @@
+//! One kube-rs watcher (with backoff) turned into model events: a small store of the
+//! objects, a projection per key (a node name, a token id), and a feed status that says
+//! how old the data is and why it cannot refresh.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Debug;
+
+use futures::stream::{BoxStream, StreamExt};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+
+use super::Clock;
+use super::errors::{self, Resource as What};
+use crate::model::{ClusterEvent, FeedKind, FeedStatus};
+
+/// How one kind of object becomes model events.
+pub trait Projection: Send + 'static {
+    type K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static;
+    type Item: PartialEq + Send;
+
+    /// The projected keys an object contributes to (a pod → its node).
+    fn keys(&self, obj: &Self::K) -> Vec<String>;
+    /// Keys recomputed after every (re)list even when no object names them.
+    fn fixed_keys(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// The item for `key` from every object now present; `None`: the key is gone.
+    fn project(&self, key: &str, objs: &BTreeMap<String, Self::K>) -> Option<Self::Item>;
+    /// The events that tell the model `key` is now `item`.
+    fn events(&self, key: &str, item: Option<&Self::Item>) -> Vec<ClusterEvent>;
+}
+
+struct State<P: Projection> {
+    projection: P,
+    objs: BTreeMap<String, P::K>,
+    /// Objects of a relist in progress, swapped in at `InitDone`.
+    relist: Option<BTreeMap<String, P::K>>,
+    items: BTreeMap<String, P::Item>,
+    feed: FeedStatus,
+    kind: FeedKind,
+    what: What,
+    clock: Clock,
+}
+
+/// Watches `api` and yields batches of events for the model (empty batches while a list
+/// is still arriving). Errors are reported as the feed's status; the last data stays.
+pub fn stream<P: Projection>(
+    api: Api<P::K>,
+    config: watcher::Config,
+    projection: P,
+    kind: FeedKind,
+    what: What,
+    clock: Clock,
+) -> BoxStream<'static, Vec<ClusterEvent>> {
+    let mut state = State {
+        projection,
+        objs: BTreeMap::new(),
+        relist: None,
+        items: BTreeMap::new(),
+        feed: FeedStatus::default(),
+        kind,
+        what,
+        clock,
+    };
+    watcher(api, config)
+        .default_backoff()
+        .map(move |ev| state.on(ev))
+        .boxed()
+}
+
+fn key_of<K: Resource>(obj: &K) -> String {
+    format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any())
+}
+
+impl<P: Projection> State<P> {
+    fn on(&mut self, ev: Result<watcher::Event<P::K>, watcher::Error>) -> Vec<ClusterEvent> {
+        let ev = match ev {
+            Ok(ev) => ev,
+            Err(e) => return self.failed(errors::watch_error(&e, self.what)),
+        };
+        let mut out = Vec::new();
+        let touched: BTreeSet<String> = match ev {
+            watcher::Event::Init => {
+                self.relist = Some(BTreeMap::new());
+                return out;
+            }
+            watcher::Event::InitApply(obj) => {
+                if let Some(relist) = &mut self.relist {
+                    relist.insert(key_of(&obj), obj);
+                }
+                return out;
+            }
+            watcher::Event::InitDone => {
+                let fresh = self.relist.take().unwrap_or_default();
+                let old = std::mem::replace(&mut self.objs, fresh);
+                let mut keys: BTreeSet<String> = self.items.keys().cloned().collect();
+                keys.extend(self.projection.fixed_keys());
+                keys.extend(
+                    old.values()
+                        .chain(self.objs.values())
+                        .flat_map(|o| self.projection.keys(o)),
+                );
+                keys
+            }
+            watcher::Event::Apply(obj) => {
+                let mut keys: BTreeSet<String> = self.projection.keys(&obj).into_iter().collect();
+                if let Some(old) = self.objs.insert(key_of(&obj), obj) {
+                    keys.extend(self.projection.keys(&old));
+                }
+                keys
+            }
+            watcher::Event::Delete(obj) => {
+                let old = self.objs.remove(&key_of(&obj));
+                let mut keys: BTreeSet<String> = self.projection.keys(&obj).into_iter().collect();
+                keys.extend(old.iter().flat_map(|o| self.projection.keys(o)));
+                keys
+            }
+        };
+        for key in touched {
+            let item = self.projection.project(&key, &self.objs);
+            if item.as_ref() == self.items.get(&key) {
+                continue;
+            }
+            out.extend(self.projection.events(&key, item.as_ref()));
+            match item {
+                Some(item) => self.items.insert(key, item),
+                None => self.items.remove(&key),
+            };
+        }
+        self.ok(&mut out);
+        out
+    }
+
+    /// The stream answered: data is current now. Only a change of status is sent.
+    fn ok(&mut self, out: &mut Vec<ClusterEvent>) {
+        let now = (self.clock)();
+        let was_fresh = self.feed.last_ok.is_some() && self.feed.error.is_none();
+        self.feed.last_ok = Some(now);
+        if !was_fresh {
+            self.feed.error = None;
+            out.push(ClusterEvent::Feed(self.kind, self.feed.clone()));
+        }
+    }
+
+    /// The data stays as it was; its age counts from the last moment it was current.
+    fn failed(&mut self, error: String) -> Vec<ClusterEvent> {
+        if self.feed.error.is_none() && self.feed.last_ok.is_some() {
+            self.feed.last_ok = Some((self.clock)());
+        }
+        if self.feed.error.as_deref() == Some(error.as_str()) {
+            return Vec::new();
+        }
+        self.feed.error = Some(error);
+        vec![ClusterEvent::Feed(self.kind, self.feed.clone())]
+    }
+}
