@@ -1,12 +1,14 @@
-//! One kube-rs watcher (with backoff) turned into model events: a small store of the
+//! One kube-rs watcher (restarted with backoff) turned into model events: a small store of the
 //! objects, a projection per key (a node name, a token id), and a feed status that says
 //! how old the data is and why it cannot refresh.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 
-use futures::stream::{BoxStream, StreamExt};
-use kube::runtime::{WatchStreamExt, watcher};
+use std::time::Duration;
+
+use futures::stream::{self, BoxStream, Stream, StreamExt};
+use kube::runtime::watcher;
 use kube::{Api, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
@@ -63,10 +65,68 @@ pub fn stream<P: Projection>(
         what,
         clock,
     };
-    watcher(api, config)
-        .default_backoff()
-        .map(move |ev| state.on(ev))
-        .boxed()
+    restarting(api, config).map(move |ev| state.on(ev)).boxed()
+}
+
+/// A watcher that starts over with a fresh list after any error, waiting longer after each
+/// failure in a row (0.8 s doubling to 30 s, as kube-rs's default backoff).
+///
+/// kube-rs's own retry resumes the watch from the last resourceVersion, and a resumed
+/// watch says nothing until the next change: a pane could not tell "refreshing again" from
+/// "still broken" for minutes. A relist ends in `InitDone`, which says it.
+fn restarting<K>(
+    api: Api<K>,
+    config: watcher::Config,
+) -> impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    type Inner<K> = BoxStream<'static, Result<watcher::Event<K>, watcher::Error>>;
+    struct Restart<K> {
+        api: Api<K>,
+        config: watcher::Config,
+        inner: Option<Inner<K>>,
+        failures: u32,
+    }
+    let start = Restart {
+        api,
+        config,
+        inner: None,
+        failures: 0,
+    };
+    stream::unfold(start, |mut st| async move {
+        loop {
+            let inner = match &mut st.inner {
+                Some(inner) => inner,
+                None => {
+                    if st.failures > 0 {
+                        tokio::time::sleep(backoff(st.failures)).await;
+                    }
+                    st.inner
+                        .insert(watcher(st.api.clone(), st.config.clone()).boxed())
+                }
+            };
+            match inner.next().await {
+                Some(Ok(ev)) => {
+                    if matches!(ev, watcher::Event::InitDone) {
+                        st.failures = 0;
+                    }
+                    return Some((Ok(ev), st));
+                }
+                Some(Err(e)) => {
+                    st.inner = None;
+                    st.failures += 1;
+                    return Some((Err(e), st));
+                }
+                None => st.inner = None,
+            }
+        }
+    })
+}
+
+fn backoff(failures: u32) -> Duration {
+    let ms = 800u64.saturating_mul(1 << failures.saturating_sub(1).min(6));
+    Duration::from_millis(ms.min(30_000))
 }
 
 fn key_of<K: Resource>(obj: &K) -> String {
@@ -153,5 +213,18 @@ impl<P: Projection> State<P> {
         }
         self.feed.error = Some(error);
         vec![ClusterEvent::Feed(self.kind, self.feed.clone())]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_thirty_seconds() {
+        let ms = |n| backoff(n).as_millis();
+        assert_eq!([ms(1), ms(2), ms(3)], [800, 1600, 3200]);
+        assert_eq!(ms(7), 30_000);
+        assert_eq!(ms(1000), 30_000);
     }
 }

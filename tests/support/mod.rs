@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod apiserver;
+mod query;
 pub mod tls;
 
 use std::path::PathBuf;
