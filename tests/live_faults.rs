@@ -97,6 +97,12 @@ async fn a_403_is_shown_as_such_and_the_rest_still_works() {
         screen.contains("TTLs  no data: 403 Forbidden: cannot list secrets"),
         "{screen}"
     );
+    // Unread is not absent: no "upload the certs again" advice on data never seen.
+    assert!(
+        screen.contains("certificate key  unknown: no data"),
+        "{screen}"
+    );
+    assert!(!screen.contains("upload-certs"), "{screen}");
 }
 
 #[tokio::test]

@@ -81,6 +81,15 @@ fn nodes(out: &mut String, c: &ClusterState) {
 }
 
 fn etcd(out: &mut String, c: &ClusterState) {
+    // No member ever seen is not a lost quorum: it is not knowing.
+    if c.etcd.members.is_empty() {
+        let why = c
+            .feed(crate::model::FeedKind::Etcd)
+            .and_then(|f| f.error.as_deref())
+            .unwrap_or("no status yet");
+        let _ = writeln!(out, "\netcd: unknown ({why})");
+        return;
+    }
     let q = c.etcd.quorum();
     let leader = c.etcd.leader_member().map_or("none", |m| m.name.as_str());
     let verdict = if q.has_quorum() {

@@ -158,6 +158,18 @@ impl Cockpit {
         }
     }
 
+    /// Entries that arrived together from different watchers come in a racy order (all at
+    /// the same pinned second): sort them by text for a stable snapshot.
+    pub fn sort_timeline(&mut self) {
+        let mut entries: Vec<_> = self.app.cluster.timeline.iter().cloned().collect();
+        entries.sort_by(|a, b| a.text.cmp(&b.text));
+        let mut sorted = hatui::model::Timeline::default();
+        for e in entries {
+            sorted.push(e.at, e.severity, e.text);
+        }
+        self.app.cluster.timeline = sorted;
+    }
+
     /// The whole screen as text, with probe latencies (real time) pinned.
     pub fn screen(&mut self, width: u16, height: u16) -> String {
         if self.app.cluster.endpoint.latency_ms.is_some() {
