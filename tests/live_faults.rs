@@ -22,12 +22,12 @@ async fn a_lease_holder_change_arrives_by_watch_and_shows_in_the_timeline() {
     c.until("the initial lists", synced).await;
 
     // cp-1's scheduler died; cp-3's acquired the lease after it expired.
-    let mut lease = cluster.server.get("leases", "kube-scheduler");
+    let mut lease = cluster.get("leases", "kube-scheduler");
     lease["spec"]["holderIdentity"] = json!("cp-3_9a4c2f1e-7b3d-4e5f-8a6b-0c1d2e3f4a5b");
     lease["spec"]["acquireTime"] = json!("2026-03-14T08:59:59.500000Z");
     lease["spec"]["renewTime"] = json!("2026-03-14T08:59:59.500000Z");
     lease["spec"]["leaseTransitions"] = json!(4);
-    cluster.server.apply("leases", lease);
+    cluster.apply("leases", lease);
 
     c.until("the new holder", |s| {
         s.leases["kube-scheduler"].holder_node() == Some("cp-3")
@@ -50,14 +50,14 @@ async fn a_node_going_not_ready_is_seen_and_noted() {
     c.until("the initial lists", synced).await;
 
     // The node controller's view after 50 s without heartbeats from cp-2's kubelet.
-    let mut node = cluster.server.get("nodes", "cp-2");
+    let mut node = cluster.get("nodes", "cp-2");
     for cond in node["status"]["conditions"].as_array_mut().unwrap() {
         cond["status"] = json!("Unknown");
         cond["reason"] = json!("NodeStatusUnknown");
         cond["message"] = json!("Kubelet stopped posting node status.");
         cond["lastTransitionTime"] = json!("2026-03-14T08:59:40Z");
     }
-    cluster.server.apply("nodes", node);
+    cluster.apply("nodes", node);
 
     c.until("cp-2 not ready", |s| {
         s.nodes.get("cp-2").unwrap().ready == Readiness::Unknown
@@ -76,7 +76,7 @@ async fn a_node_going_not_ready_is_seen_and_noted() {
 #[tokio::test]
 async fn a_403_is_shown_as_such_and_the_rest_still_works() {
     let cluster = Cluster::start().await;
-    cluster.server.forbid("secrets");
+    cluster.forbid("secrets");
     let mut c = cluster.cockpit(VIEWER).await;
     c.until("the tokens feed refused", |s| {
         s.feed(FeedKind::Tokens)
@@ -128,16 +128,19 @@ async fn a_wrong_token_is_a_401() {
 }
 
 #[tokio::test]
-async fn the_endpoint_going_down_is_said_and_the_data_marked_stale() {
+async fn with_no_apiserver_answering_the_data_is_marked_stale() {
     let cluster = Cluster::start().await;
     let mut c = cluster.cockpit(ADMIN).await;
     c.until("the initial lists", synced).await;
 
-    cluster.server.stop();
+    cluster.stop_all();
     c.until("the endpoint down", |s| s.endpoint.ready == Some(false))
         .await;
     let detail = c.state().endpoint.detail.clone().unwrap_or_default();
-    assert_eq!(detail, "connection refused");
+    assert!(
+        detail.starts_with("connection refused; no master's apiserver answers either"),
+        "{detail}"
+    );
     c.until("the nodes feed stale", |s| {
         s.feed(FeedKind::Nodes).is_some_and(|f| f.error.is_some())
     })
@@ -148,7 +151,7 @@ async fn the_endpoint_going_down_is_said_and_the_data_marked_stale() {
     assert!(s.feed(FeedKind::Nodes).unwrap().last_ok.is_some());
     assert!(said(&c, "DOWN: connection refused"));
 
-    cluster.server.restart().await;
+    cluster.restart_all().await;
     c.until("the endpoint back", |s| s.endpoint.ready == Some(true))
         .await;
     c.until("the nodes feed fresh", |s| {
@@ -156,4 +159,70 @@ async fn the_endpoint_going_down_is_said_and_the_data_marked_stale() {
     })
     .await;
     assert!(said(&c, "Nodes refreshing again"));
+}
+
+#[tokio::test]
+async fn with_the_endpoint_down_the_cockpit_talks_to_a_master_and_says_so() {
+    let cluster = Cluster::start().await;
+    let mut c = cluster.cockpit(ADMIN).await;
+    let all_up = |s: &ClusterState| {
+        synced(s) && s.apiservers.len() == 3 && s.apiservers.values().all(|a| a.ready)
+    };
+    c.until("the endpoint and every master ready", all_up).await;
+    let cp1 = &c.state().apiservers["cp-1"];
+    assert_eq!(cp1.address, cluster.masters[0].addr.to_string());
+
+    // cp-1's apiserver dies too: the cockpit must pick one that answers.
+    cluster.masters[0].stop();
+    cluster.server.stop();
+    c.until("the fallback", |s| {
+        s.endpoint.ready == Some(false)
+            && s.endpoint
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.contains("using cp-2's apiserver"))
+    })
+    .await;
+    assert!(
+        said(&c, "DOWN: connection refused; using cp-2's apiserver"),
+        "{:?}",
+        c.state().timeline
+    );
+    assert!(!c.state().apiservers["cp-1"].ready);
+
+    // cp-2 goes too: on to cp-3, and the timeline says so.
+    cluster.masters[1].stop();
+    c.until("the move to cp-3", |s| {
+        s.endpoint
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("using cp-3's apiserver"))
+    })
+    .await;
+    assert!(said(&c, "now talking to cp-3's apiserver"));
+    c.until("the watches back through cp-3", |s| {
+        [FeedKind::Nodes, FeedKind::Leases, FeedKind::Pods]
+            .iter()
+            .all(|k| {
+                s.feed(*k)
+                    .is_some_and(|f| f.error.is_none() && f.last_ok.is_some())
+            })
+    })
+    .await;
+
+    // Changes still arrive, through the master.
+    let mut lease = cluster.get("leases", "kube-controller-manager");
+    lease["spec"]["holderIdentity"] = json!("cp-3_1f2e3d4c-5b6a-4789-9abc-def012345678");
+    lease["spec"]["leaseTransitions"] = json!(5);
+    cluster.apply("leases", lease);
+    c.until("the takeover seen through cp-3", |s| {
+        s.leases["kube-controller-manager"].holder_node() == Some("cp-3")
+    })
+    .await;
+
+    // The endpoint is back: hatui goes back through it.
+    cluster.server.restart().await;
+    c.until("the endpoint back", |s| s.endpoint.ready == Some(true))
+        .await;
+    assert!(said(&c, "answers again: talking through it"));
 }

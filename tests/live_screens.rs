@@ -14,11 +14,13 @@ fn synced(s: &ClusterState) -> bool {
         && s.static_pods.len() == 3
         && s.cert_key.secret_present
         && s.endpoint.ready == Some(true)
+        && s.apiservers.len() == 3
+        && s.apiservers.values().all(|a| a.ready)
 }
 
-/// The endpoint's address has a random port: pin it for the snapshot.
+/// Addresses have random ports: pin them for the snapshot.
 fn pinned(screen: String, cluster: &Cluster) -> String {
-    screen.replace(&cluster.server.addr.to_string(), "127.0.0.1:6443")
+    cluster.pin_addresses(screen)
 }
 
 #[tokio::test]
@@ -39,33 +41,33 @@ async fn live_takeover_and_not_ready_master() {
     let cluster = Cluster::start().await;
     let mut c = cluster.cockpit(ADMIN).await;
     c.until("the initial lists", synced).await;
-    let mut node = cluster.server.get("nodes", "cp-1");
+    let mut node = cluster.get("nodes", "cp-1");
     for cond in node["status"]["conditions"].as_array_mut().unwrap() {
         cond["status"] = json!("Unknown");
         cond["lastTransitionTime"] = json!("2026-03-14T08:59:10Z");
     }
-    cluster.server.apply("nodes", node);
+    cluster.apply("nodes", node);
     let not_ready = |s: &ClusterState| s.nodes.get("cp-1").unwrap().ready != Readiness::Ready;
     c.until("cp-1 not ready", not_ready).await;
-    let mut lease = cluster.server.get("leases", "kube-scheduler");
+    let mut lease = cluster.get("leases", "kube-scheduler");
     lease["spec"]["holderIdentity"] = json!("cp-3_9a4c2f1e-7b3d-4e5f-8a6b-0c1d2e3f4a5b");
     lease["spec"]["renewTime"] = json!("2026-03-14T08:59:59.500000Z");
     lease["spec"]["leaseTransitions"] = json!(4);
-    cluster.server.apply("leases", lease);
+    cluster.apply("leases", lease);
     c.until("the takeover", |s| {
         s.leases["kube-scheduler"].holder_node() == Some("cp-3")
     })
     .await;
-    cluster.server.delete("secrets", "bootstrap-token-8l5wp2");
+    cluster.delete("secrets", "bootstrap-token-8l5wp2");
     c.until("the owner token gone", |s| !s.tokens.contains_key("8l5wp2"))
         .await;
     insta::assert_snapshot!("live_takeover", pinned(c.screen(120, 36), &cluster));
 }
 
 #[tokio::test]
-async fn live_endpoint_down_and_secrets_forbidden() {
+async fn live_nothing_answers_and_secrets_forbidden() {
     let cluster = Cluster::start().await;
-    cluster.server.forbid("secrets");
+    cluster.forbid("secrets");
     let mut c = cluster.cockpit(VIEWER).await;
     c.until("the lists", |s| {
         let listed = [
@@ -76,13 +78,17 @@ async fn live_endpoint_down_and_secrets_forbidden() {
         ]
         .iter()
         .all(|k| s.feed(*k).is_some_and(|f| f.last_ok.is_some()));
-        listed && s.feed(FeedKind::Tokens).is_some_and(|f| f.error.is_some())
+        let probed = s.endpoint.ready == Some(true)
+            && s.apiservers.len() == 3
+            && s.apiservers.values().all(|a| a.ready);
+        listed && probed && s.feed(FeedKind::Tokens).is_some_and(|f| f.error.is_some())
     })
     .await;
-    cluster.server.stop();
+    cluster.stop_all();
     // Open watches break first ("connection lost"); the relist after the backoff is refused.
     c.until("everything refused", |s| {
         s.endpoint.ready == Some(false)
+            && s.apiservers.values().all(|a| !a.ready)
             && [
                 FeedKind::Nodes,
                 FeedKind::Leases,
@@ -99,7 +105,35 @@ async fn live_endpoint_down_and_secrets_forbidden() {
     c.sort_timeline();
     let screen = pinned(c.screen(120, 36), &cluster);
     assert!(screen.contains("✗ DOWN: connection"), "{screen}");
-    insta::assert_snapshot!("live_endpoint_down", screen);
+    insta::assert_snapshot!("live_nothing_answers", screen);
+}
+
+#[tokio::test]
+async fn live_endpoint_down_fallback_to_a_master() {
+    let cluster = Cluster::start().await;
+    let mut c = cluster.cockpit(ADMIN).await;
+    c.until("the initial lists", synced).await;
+    cluster.server.stop();
+    c.until("the watches back through cp-1", |s| {
+        let via_cp1 = s
+            .endpoint
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("using cp-1"));
+        via_cp1
+            && [
+                FeedKind::Nodes,
+                FeedKind::Leases,
+                FeedKind::Pods,
+                FeedKind::Tokens,
+                FeedKind::Config,
+            ]
+            .iter()
+            .all(|k| s.feed(*k).is_some_and(|f| f.error.is_none()))
+    })
+    .await;
+    c.sort_timeline();
+    insta::assert_snapshot!("live_fallback", pinned(c.screen(120, 36), &cluster));
 }
 
 #[tokio::test]

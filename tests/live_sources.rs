@@ -71,7 +71,7 @@ async fn kubeadm_certs_whose_owner_token_is_gone_is_about_to_vanish() {
     assert!(!c.state().cert_key_orphaned());
 
     // The token cleaner deletes the expired owner; the garbage collector has not yet run.
-    cluster.server.delete("secrets", "bootstrap-token-8l5wp2");
+    cluster.delete("secrets", "bootstrap-token-8l5wp2");
     c.until("the owner token deleted", |s| {
         !s.tokens.contains_key("8l5wp2")
     })
@@ -82,7 +82,7 @@ async fn kubeadm_certs_whose_owner_token_is_gone_is_about_to_vanish() {
         |c: &support::Cockpit, text: &str| c.state().timeline.iter().any(|e| e.text.contains(text));
     assert!(said(&c, "certificate-key owner token 8l5wp2 deleted"));
 
-    cluster.server.delete("secrets", "kubeadm-certs");
+    cluster.delete("secrets", "kubeadm-certs");
     c.until("kubeadm-certs deleted", |s| !s.cert_key.secret_present)
         .await;
     assert!(said(
@@ -94,7 +94,7 @@ async fn kubeadm_certs_whose_owner_token_is_gone_is_about_to_vanish() {
 #[tokio::test]
 async fn a_cluster_without_control_plane_endpoint_is_flagged_with_the_fix() {
     let cluster = Cluster::start().await;
-    let mut cm = cluster.server.get("configmaps", "kubeadm-config");
+    let mut cm = cluster.get("configmaps", "kubeadm-config");
     let cfg = cm["data"]["ClusterConfiguration"].as_str().unwrap();
     let without: String = cfg
         .lines()
@@ -102,7 +102,7 @@ async fn a_cluster_without_control_plane_endpoint_is_flagged_with_the_fix() {
         .map(|l| format!("{l}\n"))
         .collect();
     cm["data"]["ClusterConfiguration"] = without.into();
-    cluster.server.apply("configmaps", cm);
+    cluster.apply("configmaps", cm);
     let mut c = cluster.cockpit(ADMIN).await;
     c.until("the flag", |s| {
         s.timeline

@@ -67,7 +67,7 @@ async fn status_json_is_live_with_the_lab_schema() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_text_uses_the_context_given() {
     let cluster = Cluster::start().await;
-    cluster.server.forbid("secrets");
+    cluster.forbid("secrets");
     let kc = cluster.kubeconfig.display().to_string();
     let out = hatui(args(&["--context", VIEWER, "status", "--kubeconfig", &kc])).await;
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -15,6 +15,7 @@ const ROLE_PREFIX: &str = "node-role.kubernetes.io/";
 const APISERVER_IDENTITY: &str = "apiserver.kubernetes.io/identity";
 pub const TOKEN_PREFIX: &str = "bootstrap-token-";
 pub const CERTS_SECRET: &str = "kubeadm-certs";
+const ADVERTISE_ENDPOINT: &str = "kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint";
 
 pub fn node(n: &K8sNode) -> Node {
     let mut roles: Vec<String> = n
@@ -135,6 +136,19 @@ pub fn static_pods<'a>(node: &str, pods: impl IntoIterator<Item = &'a Pod>) -> S
         scheduler: get(Component::Scheduler),
         controller_manager: get(Component::ControllerManager),
     }
+}
+
+/// Where a master's own apiserver listens: kubeadm's advertise-address annotation on the
+/// kube-apiserver pod, else its host IP on kubeadm's default port.
+pub fn apiserver_endpoint(p: &Pod) -> Option<String> {
+    if component(p) != Some(Component::ApiServer) {
+        return None;
+    }
+    let annotated = p.annotations().get(ADVERTISE_ENDPOINT).cloned();
+    annotated.or_else(|| {
+        let ip = p.status.as_ref()?.host_ip.clone()?;
+        Some(format!("{ip}:6443"))
+    })
 }
 
 /// A leader-election lease, or `None` for kube-system leases nobody is elected by.

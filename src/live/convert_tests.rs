@@ -66,6 +66,25 @@ fn static_pods_are_grouped_per_master_by_component() {
 }
 
 #[test]
+fn a_masters_apiserver_address_comes_from_kubeadms_annotation() {
+    let mut pods: Vec<Pod> = fixture("pods.json");
+    assert_eq!(
+        apiserver_endpoint(&pods[0]).as_deref(),
+        Some("127.0.0.11:6443")
+    );
+    assert_eq!(
+        apiserver_endpoint(&pods[1]),
+        None,
+        "etcd is not an apiserver"
+    );
+    pods[0].metadata.annotations = None;
+    assert_eq!(
+        apiserver_endpoint(&pods[0]).as_deref(),
+        Some("127.0.0.11:6443")
+    );
+}
+
+#[test]
 fn pod_health_tells_not_ready_and_crash_loops() {
     let pods: Vec<Pod> = fixture("pods.json");
     let mut p = pods[0].clone();

@@ -39,6 +39,7 @@ pub fn watch_error(e: &watcher::Error, what: Resource) -> String {
 pub fn kube_error(e: &kube::Error, verb: &str, what: Resource) -> String {
     match e {
         kube::Error::Api(s) => api_status(s.code, &s.reason, &s.message, verb, what),
+        kube::Error::SerdeError(e) => format!("cannot read the {} answer: {e}", what.plural),
         other => transport(other),
     }
 }

@@ -3,6 +3,7 @@
 
 mod convert;
 pub mod errors;
+pub mod failover;
 pub mod health;
 pub mod kubeconfig;
 pub mod sources;
@@ -39,10 +40,13 @@ pub fn sources(loaded: &Loaded, clock: Clock) -> Result<Sources> {
     let mut config = loaded.config.clone();
     // A dead server should say so in seconds; watches keep their long read timeout.
     config.connect_timeout = Some(Duration::from_secs(5));
-    let client = kube::Client::try_from(config)
+    let endpoint_client = kube::Client::try_from(config.clone())
         .map_err(|e| eyre!("kubeconfig {}: cannot build a client: {e}", loaded.file))?;
+    let route = failover::Route::new(endpoint_client.clone(), config);
     Ok(Sources {
-        client,
+        client: route.client(),
+        endpoint_client,
+        route,
         endpoint: loaded.server.clone(),
         clock,
         probe_every: Duration::from_secs(2),

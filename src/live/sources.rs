@@ -2,6 +2,7 @@
 //! wall clock, merged into `Message::Cluster` batches like the lab's.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::{self, BoxStream, StreamExt};
@@ -13,6 +14,7 @@ use tokio::sync::mpsc::Sender;
 
 use super::convert::{self, CERTS_SECRET};
 use super::errors::Resource as What;
+use super::failover::Route;
 use super::watch::{self, Projection};
 use super::{Clock, health};
 use crate::message::Message;
@@ -21,10 +23,14 @@ use crate::model::{CertKey, ClusterEvent, FeedKind, FeedStatus, Lease, Node, Sta
 const NS: &str = "kube-system";
 pub const ETCD_NOT_CONFIGURED: &str = "etcd not configured (issue 4: --etcd-endpoints)";
 
-/// What the sources need: a client for the kubeconfig's server and a clock.
+/// What the sources need: clients for the kubeconfig's server and a clock.
 #[derive(Clone)]
 pub struct Sources {
+    /// Goes wherever `route` points: the endpoint, or a master while it is down.
     pub client: Client,
+    /// Always the kubeconfig's server, for its probe.
+    pub endpoint_client: Client,
+    pub route: Arc<Route>,
     /// `host:port` of the kubeconfig's server, as the endpoint pane names it.
     pub endpoint: String,
     pub clock: Clock,
@@ -42,76 +48,66 @@ impl Sources {
             plural,
             namespace: Some(NS),
         };
-        let clock = || self.clock.clone();
+        let watch = |kind, what| watch::Watch {
+            kind,
+            what,
+            clock: self.clock.clone(),
+            restarts: self.route.restarts(),
+        };
         let cfg = watcher::Config::default;
+        let cluster_wide = What {
+            plural: "nodes",
+            namespace: None,
+        };
+        let pods = Pods {
+            route: self.route.clone(),
+        };
+        let tokens = cfg().fields("type=bootstrap.kubernetes.io/token");
+        let certs = cfg().fields(&format!("metadata.name={CERTS_SECRET}"));
+        let config = cfg().fields("metadata.name=kubeadm-config");
         vec![
             (
                 "nodes",
-                watch::stream(
-                    Api::all(c.clone()),
-                    cfg(),
-                    Nodes,
-                    FeedKind::Nodes,
-                    What {
-                        plural: "nodes",
-                        namespace: None,
-                    },
-                    clock(),
-                ),
+                watch(FeedKind::Nodes, cluster_wide).stream(Api::all(c.clone()), cfg(), Nodes),
             ),
             (
                 "control-plane pods",
-                watch::stream(
+                watch(FeedKind::Pods, ns("pods")).stream(
                     Api::namespaced(c.clone(), NS),
                     cfg().labels("tier=control-plane"),
-                    Pods,
-                    FeedKind::Pods,
-                    ns("pods"),
-                    clock(),
+                    pods,
                 ),
             ),
             (
                 "leases",
-                watch::stream(
+                watch(FeedKind::Leases, ns("leases")).stream(
                     Api::namespaced(c.clone(), NS),
                     cfg(),
                     Leases,
-                    FeedKind::Leases,
-                    ns("leases"),
-                    clock(),
                 ),
             ),
             (
                 "bootstrap tokens",
-                watch::stream(
+                watch(FeedKind::Tokens, ns("secrets")).stream(
                     Api::namespaced(c.clone(), NS),
-                    cfg().fields("type=bootstrap.kubernetes.io/token"),
+                    tokens,
                     Tokens,
-                    FeedKind::Tokens,
-                    ns("secrets"),
-                    clock(),
                 ),
             ),
             (
                 "kubeadm-certs",
-                watch::stream(
+                watch(FeedKind::Tokens, ns("secrets")).stream(
                     Api::namespaced(c.clone(), NS),
-                    cfg().fields(&format!("metadata.name={CERTS_SECRET}")),
+                    certs,
                     Certs,
-                    FeedKind::Tokens,
-                    ns("secrets"),
-                    clock(),
                 ),
             ),
             (
                 "kubeadm-config",
-                watch::stream(
+                watch(FeedKind::Config, ns("configmaps")).stream(
                     Api::namespaced(c.clone(), NS),
-                    cfg().fields("metadata.name=kubeadm-config"),
+                    config,
                     KubeadmConfig,
-                    FeedKind::Config,
-                    ns("configmaps"),
-                    clock(),
                 ),
             ),
             ("endpoint /readyz", health::stream(self.clone())),
@@ -176,7 +172,10 @@ impl Projection for Nodes {
 }
 
 /// Keyed by node: a master whose static pods all vanish shows them absent, not gone.
-struct Pods;
+/// Also tells the route where each master's own apiserver listens.
+struct Pods {
+    route: Arc<Route>,
+}
 impl Projection for Pods {
     type K = Pod;
     type Item = StaticPods;
@@ -187,7 +186,13 @@ impl Projection for Pods {
             .collect()
     }
     fn project(&self, key: &str, objs: &BTreeMap<String, Pod>) -> Option<StaticPods> {
-        Some(convert::static_pods(key, objs.values()))
+        let on_node = || {
+            objs.values()
+                .filter(|p| convert::pod_node(p).as_deref() == Some(key))
+        };
+        let apiserver = on_node().find_map(convert::apiserver_endpoint);
+        self.route.set_master(key, apiserver);
+        Some(convert::static_pods(key, on_node()))
     }
     fn events(&self, _: &str, item: Option<&StaticPods>) -> Vec<ClusterEvent> {
         item.map(|p| ClusterEvent::StaticPods(p.clone()))

@@ -11,6 +11,7 @@ use futures::stream::{self, BoxStream, Stream, StreamExt};
 use kube::runtime::watcher;
 use kube::{Api, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
+use tokio::sync::watch;
 
 use super::Clock;
 use super::errors::{self, Resource as What};
@@ -40,6 +41,8 @@ struct State<P: Projection> {
     relist: Option<BTreeMap<String, P::K>>,
     items: BTreeMap<String, P::Item>,
     feed: FeedStatus,
+    /// A first failure after fresh data, not reported yet (see `failed`).
+    held: Option<String>,
     kind: FeedKind,
     what: What,
     clock: Clock,
@@ -47,25 +50,36 @@ struct State<P: Projection> {
 
 /// Watches `api` and yields batches of events for the model (empty batches while a list
 /// is still arriving). Errors are reported as the feed's status; the last data stays.
-pub fn stream<P: Projection>(
-    api: Api<P::K>,
-    config: watcher::Config,
-    projection: P,
-    kind: FeedKind,
-    what: What,
-    clock: Clock,
-) -> BoxStream<'static, Vec<ClusterEvent>> {
-    let mut state = State {
-        projection,
-        objs: BTreeMap::new(),
-        relist: None,
-        items: BTreeMap::new(),
-        feed: FeedStatus::default(),
-        kind,
-        what,
-        clock,
-    };
-    restarting(api, config).map(move |ev| state.on(ev)).boxed()
+pub struct Watch {
+    pub kind: FeedKind,
+    pub what: What,
+    pub clock: Clock,
+    /// Changes when the route to the apiserver switches: start over on the new path.
+    pub restarts: watch::Receiver<u64>,
+}
+
+impl Watch {
+    pub fn stream<P: Projection>(
+        self,
+        api: Api<P::K>,
+        config: watcher::Config,
+        projection: P,
+    ) -> BoxStream<'static, Vec<ClusterEvent>> {
+        let mut state = State {
+            projection,
+            objs: BTreeMap::new(),
+            relist: None,
+            items: BTreeMap::new(),
+            feed: FeedStatus::default(),
+            held: None,
+            kind: self.kind,
+            what: self.what,
+            clock: self.clock,
+        };
+        restarting(api, config, self.restarts)
+            .map(move |ev| state.on(ev))
+            .boxed()
+    }
 }
 
 /// A watcher that starts over with a fresh list after any error, waiting longer after each
@@ -77,6 +91,7 @@ pub fn stream<P: Projection>(
 fn restarting<K>(
     api: Api<K>,
     config: watcher::Config,
+    restarts: watch::Receiver<u64>,
 ) -> impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
@@ -87,26 +102,33 @@ where
         config: watcher::Config,
         inner: Option<Inner<K>>,
         failures: u32,
+        restarts: watch::Receiver<u64>,
     }
     let start = Restart {
         api,
         config,
         inner: None,
         failures: 0,
+        restarts,
     };
     stream::unfold(start, |mut st| async move {
         loop {
-            let inner = match &mut st.inner {
-                Some(inner) => inner,
-                None => {
-                    if st.failures > 0 {
-                        tokio::time::sleep(backoff(st.failures)).await;
-                    }
-                    st.inner
-                        .insert(watcher(st.api.clone(), st.config.clone()).boxed())
+            if st.inner.is_none() && st.failures > 0 {
+                // A route switch cuts the wait short: the new path may well work.
+                let _ = tokio::time::timeout(backoff(st.failures), st.restarts.changed()).await;
+            }
+            let inner = st
+                .inner
+                .get_or_insert_with(|| watcher(st.api.clone(), st.config.clone()).boxed());
+            let next = tokio::select! {
+                next = inner.next() => next,
+                Ok(()) = st.restarts.changed() => {
+                    st.inner = None;
+                    st.failures = 0;
+                    continue;
                 }
             };
-            match inner.next().await {
+            match next {
                 Some(Ok(ev)) => {
                     if matches!(ev, watcher::Event::InitDone) {
                         st.failures = 0;
@@ -195,6 +217,7 @@ impl<P: Projection> State<P> {
     /// The stream answered: data is current now. Only a change of status is sent.
     fn ok(&mut self, out: &mut Vec<ClusterEvent>) {
         let now = (self.clock)();
+        self.held = None;
         let was_fresh = self.feed.last_ok.is_some() && self.feed.error.is_none();
         self.feed.last_ok = Some(now);
         if !was_fresh {
@@ -204,10 +227,18 @@ impl<P: Projection> State<P> {
     }
 
     /// The data stays as it was; its age counts from the last moment it was current.
+    ///
+    /// The first failure after fresh data is held back: a watch that resumes at once (an
+    /// apiserver restart, the switch to a master) is not news. A second one in a row is,
+    /// about a second later (the first backoff).
     fn failed(&mut self, error: String) -> Vec<ClusterEvent> {
-        if self.feed.error.is_none() && self.feed.last_ok.is_some() {
+        let fresh = self.feed.error.is_none() && self.feed.last_ok.is_some();
+        if fresh && self.held.is_none() {
             self.feed.last_ok = Some((self.clock)());
+            self.held = Some(error);
+            return Vec::new();
         }
+        self.held = None;
         if self.feed.error.as_deref() == Some(error.as_str()) {
             return Vec::new();
         }

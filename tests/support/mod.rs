@@ -44,18 +44,38 @@ pub fn fixture(file: &str) -> Vec<Value> {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// The masters of the fixtures, by advertise address.
+pub const MASTERS: [(&str, &str); 3] = [
+    ("cp-1", "127.0.0.11"),
+    ("cp-2", "127.0.0.12"),
+    ("cp-3", "127.0.0.13"),
+];
+
 pub struct Cluster {
+    /// The control-plane endpoint (the load balancer): the kubeconfig's server.
     pub server: ApiServer,
+    /// Each master's own apiserver, serving the same objects (they share etcd).
+    pub masters: Vec<ApiServer>,
     pub kubeconfig: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl Cluster {
-    /// The server with every fixture object loaded, and a kubeconfig for it with two
-    /// contexts: the admin's client certificate (current) and a viewer's bearer token.
+    /// The endpoint and three masters with every fixture object loaded, and a kubeconfig
+    /// with two contexts: the admin's client certificate (current) and a viewer's token.
     pub async fn start() -> Self {
         let pki = tls::pki();
         let server = ApiServer::start("127.0.0.1", pki.server_config(), TOKEN).await;
+        let mut masters = Vec::new();
+        for (_, ip) in MASTERS {
+            masters.push(ApiServer::start(ip, pki.server_config(), TOKEN).await);
+        }
+        let mut cluster = Self {
+            server,
+            masters,
+            kubeconfig: PathBuf::new(),
+            _dir: tempfile::tempdir().unwrap(),
+        };
         for (file, collection) in [
             ("nodes.json", "nodes"),
             ("pods.json", "pods"),
@@ -63,13 +83,67 @@ impl Cluster {
             ("secrets.json", "secrets"),
             ("configmaps.json", "configmaps"),
         ] {
-            for obj in fixture(file) {
-                server.apply(collection, obj);
+            for mut obj in fixture(file) {
+                // Each master's apiserver is where kubeadm's annotation says, on this port.
+                let key = "/metadata/annotations/kubeadm.kubernetes.io~1kube-apiserver.advertise-address.endpoint";
+                if let Some(ann) = obj.pointer_mut(key) {
+                    let ip = ann.as_str().unwrap().strip_suffix(":6443").unwrap();
+                    let i = MASTERS.iter().position(|(_, m)| *m == ip).unwrap();
+                    *ann = json!(cluster.masters[i].addr.to_string());
+                }
+                cluster.apply(collection, obj);
             }
         }
-        let dir = tempfile::tempdir().unwrap();
+        cluster.write_kubeconfig(&pki);
+        cluster
+    }
+
+    fn all(&self) -> impl Iterator<Item = &ApiServer> {
+        std::iter::once(&self.server).chain(&self.masters)
+    }
+
+    /// A change in etcd: every apiserver serves it.
+    pub fn apply(&self, collection: &str, obj: Value) {
+        self.all().for_each(|s| s.apply(collection, obj.clone()));
+    }
+
+    pub fn delete(&self, collection: &str, name: &str) {
+        self.all().for_each(|s| s.delete(collection, name));
+    }
+
+    pub fn get(&self, collection: &str, name: &str) -> Value {
+        self.server.get(collection, name)
+    }
+
+    /// RBAC is the same on every apiserver.
+    pub fn forbid(&self, plural: &str) {
+        self.all().for_each(|s| s.forbid(plural));
+    }
+
+    /// The endpoint and every master gone: nothing answers.
+    pub fn stop_all(&self) {
+        self.all().for_each(ApiServer::stop);
+    }
+
+    pub async fn restart_all(&self) {
+        for s in self.all() {
+            s.restart().await;
+        }
+    }
+
+    /// Replaces the random ports in a screen with the real ones' look.
+    pub fn pin_addresses(&self, screen: String) -> String {
+        let mut screen = screen.replace(&self.server.addr.to_string(), "127.0.0.1:6443");
+        for (s, (_, ip)) in self.masters.iter().zip(MASTERS) {
+            screen = screen.replace(&s.addr.to_string(), &format!("{ip}:6443"));
+        }
+        screen
+    }
+
+    fn write_kubeconfig(&mut self, pki: &tls::Pki) {
+        let dir = self._dir.path().to_path_buf();
         let write = |name: &str, text: &str| {
-            let path = dir.path().join(name);
+            let path = dir.join(name);
             std::fs::write(&path, text).unwrap();
             path.display().to_string()
         };
@@ -79,7 +153,7 @@ impl Cluster {
         // JSON is YAML: kubectl and kube-rs read this as they read kubeadm's admin.conf.
         let kubeconfig = json!({
             "apiVersion": "v1", "kind": "Config", "current-context": ADMIN,
-            "clusters": [{"name": "kubernetes", "cluster": {"server": server.url(), "certificate-authority": ca}}],
+            "clusters": [{"name": "kubernetes", "cluster": {"server": self.server.url(), "certificate-authority": ca}}],
             "contexts": [
                 {"name": ADMIN, "context": {"cluster": "kubernetes", "user": "kubernetes-admin"}},
                 {"name": VIEWER, "context": {"cluster": "kubernetes", "user": "viewer"}},
@@ -89,12 +163,7 @@ impl Cluster {
                 {"name": "viewer", "user": {"token": TOKEN}},
             ],
         });
-        let kubeconfig = PathBuf::from(write("config", &kubeconfig.to_string()));
-        Self {
-            server,
-            kubeconfig,
-            _dir: dir,
-        }
+        self.kubeconfig = PathBuf::from(write("config", &kubeconfig.to_string()));
     }
 
     pub fn target(&self, context: &str) -> Target {
@@ -174,6 +243,11 @@ impl Cockpit {
     pub fn screen(&mut self, width: u16, height: u16) -> String {
         if self.app.cluster.endpoint.latency_ms.is_some() {
             self.app.cluster.endpoint.latency_ms = Some(3.0);
+        }
+        for api in self.app.cluster.apiservers.values_mut() {
+            if api.latency_ms.is_some() {
+                api.latency_ms = Some(2.0);
+            }
         }
         let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
         terminal
