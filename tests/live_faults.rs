@@ -226,3 +226,32 @@ async fn with_the_endpoint_down_the_cockpit_talks_to_a_master_and_says_so() {
         .await;
     assert!(said(&c, "answers again: talking through it"));
 }
+
+#[tokio::test]
+async fn a_hung_endpoint_times_out_and_the_cockpit_moves_to_a_master() {
+    let cluster = Cluster::start().await;
+    let mut c = cluster.cockpit(ADMIN).await;
+    c.until("the initial lists and masters", |s| {
+        synced(s) && s.apiservers.len() == 3 && s.apiservers.values().all(|a| a.ready)
+    })
+    .await;
+    cluster.server.hang();
+    c.until("the timeout and the fallback", |s| {
+        s.endpoint.detail.as_deref().is_some_and(|d| {
+            d.starts_with("timeout after 1s") && d.contains("using cp-1's apiserver")
+        })
+    })
+    .await;
+    // The watches left the hung path: a change only the masters serve arrives.
+    let mut node = cluster.get("nodes", "worker-2");
+    node["spec"]["unschedulable"] = json!(true);
+    node["spec"]["taints"] =
+        json!([{"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}]);
+    for m in &cluster.masters {
+        m.apply("nodes", node.clone());
+    }
+    c.until("the cordon seen", |s| {
+        s.nodes.get("worker-2").unwrap().taints == ["node.kubernetes.io/unschedulable:NoSchedule"]
+    })
+    .await;
+}

@@ -47,6 +47,8 @@ struct Shared {
     changed: watch::Sender<u64>,
     forbidden: Mutex<HashSet<String>>,
     unready: Mutex<Option<String>>,
+    /// Accepts connections but never answers a request: a hung apiserver.
+    hung: std::sync::atomic::AtomicBool,
     token: String,
 }
 
@@ -73,6 +75,7 @@ impl ApiServer {
             changed: watch::channel(0).0,
             forbidden: Mutex::new(HashSet::new()),
             unready: Mutex::new(None),
+            hung: Default::default(),
             token: token.to_string(),
         });
         let listener = TcpListener::bind((ip, 0)).await.unwrap();
@@ -103,7 +106,12 @@ impl ApiServer {
                     let cert_auth = tls.get_ref().1.peer_certificates().is_some();
                     let svc = hyper::service::service_fn(move |req| {
                         let shared = shared.clone();
-                        async move { Ok::<_, Infallible>(handle(&shared, cert_auth, req)) }
+                        async move {
+                            if shared.hung.load(std::sync::atomic::Ordering::SeqCst) {
+                                std::future::pending::<()>().await;
+                            }
+                            Ok::<_, Infallible>(handle(&shared, cert_auth, req))
+                        }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(tls), svc)
@@ -138,6 +146,13 @@ impl ApiServer {
     }
 
     /// `/readyz` answers 500 with this failing check (e.g. `etcd`), or 200 again with `None`.
+    /// New requests get no answer at all (the TCP and TLS handshakes still succeed).
+    pub fn hang(&self) {
+        self.shared
+            .hung
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
     pub fn set_unready(&self, check: Option<&str>) {
         *self.shared.unready.lock().unwrap() = check.map(str::to_string);
     }
