@@ -86,6 +86,15 @@ async fn status_text_uses_the_context_given() {
         "no etcd data is not a lost quorum"
     );
     assert!(
+        stdout.contains("certificate key: unknown (no data)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("bootstrap tokens: unknown (no data)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("nodes: 5/5 Ready"), "{stdout}");
+    assert!(
         stdout.contains("403 Forbidden: cannot list secrets in kube-system"),
         "{stdout}"
     );
