@@ -1,4 +1,4 @@
-//! Command line: `hatui lab`, `hatui status --lab [--json]`.
+//! Command line: `hatui` (the live cluster), `hatui lab`, `hatui status [--lab] [--json]`.
 
 use std::path::PathBuf;
 
@@ -11,11 +11,38 @@ use jiff::SignedDuration;
     version,
     about = "A terminal cockpit for highly available kubeadm clusters",
     long_about = "A terminal cockpit for highly available (multi-master) kubeadm clusters.\n\n\
-                  `hatui lab` opens the cockpit on an embedded, simulated HA cluster: no cluster needed."
+                  With no subcommand, opens the cockpit on the cluster of the current kubeconfig \
+                  context. `hatui lab` opens it on an embedded, simulated HA cluster: no cluster needed."
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// etcd asked directly (live clusters, the lab and `status` alike); in the lab it
+    /// replaces the simulated etcd in the etcd pane.
+    #[command(flatten)]
+    pub etcd: EtcdArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// Which live cluster, as with kubectl.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TargetArgs {
+    /// Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (default: its current-context).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+impl TargetArgs {
+    pub fn target(&self) -> crate::live::Target {
+        crate::live::Target {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -46,16 +73,16 @@ pub struct Topology {
 pub struct EtcdArgs {
     /// etcd client URLs, comma separated: `https://10.0.0.11:2379,https://10.0.0.12:2379`.
     /// Each is asked on its own connection, so one dead member never hides the others.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, global = true, value_delimiter = ',', value_name = "URLS")]
     pub etcd_endpoints: Vec<String>,
     /// CA of etcd's serving certificates (kubeadm: /etc/kubernetes/pki/etcd/ca.crt).
-    #[arg(long, requires = "etcd_endpoints")]
+    #[arg(long, global = true, requires = "etcd_endpoints", value_name = "FILE")]
     pub etcd_cacert: Option<PathBuf>,
     /// Client certificate (kubeadm: /etc/kubernetes/pki/etcd/healthcheck-client.crt).
-    #[arg(long, requires_all = ["etcd_endpoints", "etcd_key"])]
+    #[arg(long, global = true, requires_all = ["etcd_endpoints", "etcd_key"], value_name = "FILE")]
     pub etcd_cert: Option<PathBuf>,
     /// Client key (kubeadm: /etc/kubernetes/pki/etcd/healthcheck-client.key).
-    #[arg(long, requires_all = ["etcd_endpoints", "etcd_cert"])]
+    #[arg(long, global = true, requires_all = ["etcd_endpoints", "etcd_cert"], value_name = "FILE")]
     pub etcd_key: Option<PathBuf>,
 }
 
@@ -63,9 +90,7 @@ pub struct EtcdArgs {
 pub struct LabArgs {
     #[command(flatten)]
     pub topology: Topology,
-    /// With --etcd-endpoints the etcd pane shows that real etcd instead of the lab's.
-    #[command(flatten)]
-    pub etcd: EtcdArgs,
+
     /// Run the lab clock this many times faster than real time (for demos), 0.1 to 1000.
     #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
     pub speed: f64,
@@ -81,8 +106,6 @@ pub struct StatusArgs {
     pub json: bool,
     #[command(flatten)]
     pub topology: Topology,
-    #[command(flatten)]
-    pub etcd: EtcdArgs,
     /// Lab only: run the lab clock forward this long first, e.g. `2h` or `90s`.
     #[arg(long, value_parser = parse_advance, requires = "lab")]
     pub advance: Option<SignedDuration>,
@@ -142,5 +165,13 @@ mod tests {
             parse(&["status", "--advance", "2h"]).is_err(),
             "--advance needs --lab"
         );
+    }
+
+    #[test]
+    fn kubeconfig_and_context_go_before_or_after_the_subcommand() {
+        let cli = parse(&["--context", "prod", "status", "--kubeconfig", "/k"]).unwrap();
+        assert_eq!(cli.target.context.as_deref(), Some("prod"));
+        assert_eq!(cli.target.kubeconfig, Some(PathBuf::from("/k")));
+        assert!(parse(&["--kubeconfig", "/k"]).unwrap().command.is_none());
     }
 }

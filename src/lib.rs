@@ -1,6 +1,6 @@
 //! hatui: a terminal cockpit for highly available kubeadm clusters.
 //!
-//! Data flows one way: sources (the lab, later kube watchers, etcd pollers, SSH) send
+//! Data flows one way: sources (the lab, kube watchers, later etcd pollers, SSH) send
 //! owned [`message::Message`]s; [`app::App::update`] is the only code that changes state;
 //! [`view::draw`] renders from state and does no I/O.
 
@@ -9,6 +9,7 @@ pub mod cli;
 pub mod etcd;
 pub mod keys;
 pub mod lab;
+pub mod live;
 pub mod message;
 pub mod model;
 pub mod runtime;

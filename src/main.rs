@@ -1,5 +1,5 @@
 use clap::Parser;
-use color_eyre::{Result, eyre::bail};
+use color_eyre::Result;
 use hatui::cli::{Cli, Command};
 
 fn main() -> Result<()> {
@@ -10,14 +10,17 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?;
     match cli.command {
-        Some(Command::Lab(args)) => runtime.block_on(hatui::runtime::run_lab(args)),
-        Some(Command::Status(args)) => {
-            print!("{}", hatui::status::render(&args)?);
+        Some(Command::Lab(args)) => runtime.block_on(hatui::runtime::run_lab(args, &cli.etcd)),
+        Some(Command::Status(args)) if args.lab => {
+            print!("{}", hatui::status::render(&args, &cli.etcd)?);
             Ok(())
         }
-        None => bail!(
-            "the live-cluster cockpit is not built yet; run `hatui lab` for the embedded lab \
-             cluster, or `hatui status --lab`"
-        ),
+        Some(Command::Status(args)) => {
+            let target = cli.target.target();
+            let out = runtime.block_on(hatui::status::render_live(&target, &args, &cli.etcd))?;
+            print!("{out}");
+            Ok(())
+        }
+        None => runtime.block_on(hatui::runtime::run_live(cli.target.target(), &cli.etcd)),
     }
 }

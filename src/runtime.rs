@@ -8,17 +8,18 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::app::App;
-use crate::cli::LabArgs;
+use crate::cli::{EtcdArgs, LabArgs};
 use crate::etcd::spawn_poller;
 use crate::lab::{self, Lab};
+use crate::live::{self, Target};
 use crate::message::{Command, Fault, Message};
 use crate::model::{ClusterState, SourceKind};
 use crate::terminal::TerminalGuard;
 use crate::view;
 
 /// Opens the cockpit on the embedded lab.
-pub async fn run_lab(args: LabArgs) -> Result<()> {
-    let etcd = args.etcd.poller_config()?;
+pub async fn run_lab(args: LabArgs, etcd: &EtcdArgs) -> Result<()> {
+    let etcd = etcd.poller_config()?;
     let mut cfg = crate::scenes::lab_config(&args.topology);
     cfg.external_etcd = etcd.is_some();
     let lab = Lab::new(cfg);
@@ -29,14 +30,29 @@ pub async fn run_lab(args: LabArgs) -> Result<()> {
     let _poller = etcd.map(|cfg| spawn_poller(cfg, tx.clone()));
     tokio::spawn(lab::run(lab, args.speed, tx, fault_rx));
     let mut guard = TerminalGuard::enter()?;
-    event_loop(&mut guard, App::new(cluster), rx, fault_tx).await
+    event_loop(&mut guard, App::new(cluster), rx, Some(fault_tx)).await
 }
 
+/// Opens the cockpit on the cluster of the kubeconfig: a bad kubeconfig fails here, before
+/// the terminal is taken over, with the file and field to fix.
+pub async fn run_live(target: Target, etcd: &EtcdArgs) -> Result<()> {
+    let etcd = etcd.poller_config()?;
+    let mut sources = live::connect(&target, live::wall_clock()).await?;
+    sources.etcd_elsewhere = etcd.is_some();
+    let cluster = live::empty_state(&sources);
+    let (tx, rx) = mpsc::channel(64);
+    let _poller = etcd.map(|cfg| spawn_poller(cfg, tx.clone()));
+    live::spawn(sources, tx);
+    let mut guard = TerminalGuard::enter()?;
+    event_loop(&mut guard, App::new(cluster), rx, None).await
+}
+
+/// Shared by the lab and live clusters: `faults` is where fault keys go (the lab only).
 async fn event_loop(
     guard: &mut TerminalGuard,
     mut app: App,
     mut source: mpsc::Receiver<Message>,
-    faults: mpsc::Sender<Fault>,
+    faults: Option<mpsc::Sender<Fault>>,
 ) -> Result<()> {
     let mut input = EventStream::new();
     let mut sigterm = signal(SignalKind::terminate())?;
@@ -61,22 +77,24 @@ async fn event_loop(
             _ = sighup.recv() => Message::Quit,
             _ = sigint.recv() => Message::Quit,
         };
-        redraw |= handle(&mut app, msg, &faults).await;
+        redraw |= handle(&mut app, msg, faults.as_ref()).await;
         // Apply whatever else is queued before drawing: only the latest state is drawn.
         while let Ok(msg) = source.try_recv() {
-            redraw |= handle(&mut app, msg, &faults).await;
+            redraw |= handle(&mut app, msg, faults.as_ref()).await;
         }
     }
     Ok(())
 }
 
-async fn handle(app: &mut App, msg: Message, faults: &mpsc::Sender<Fault>) -> bool {
+async fn handle(app: &mut App, msg: Message, faults: Option<&mpsc::Sender<Fault>>) -> bool {
     let outcome = app.update(msg);
     for command in outcome.commands {
         match command {
-            // A full queue means the lab is gone; the key simply does nothing then.
+            // A closed queue means the lab is gone; without a lab the key does nothing.
             Command::Fault(fault) => {
-                let _ = faults.send(fault).await;
+                if let Some(faults) = faults {
+                    let _ = faults.send(fault).await;
+                }
             }
         }
     }

@@ -162,7 +162,19 @@ fn bad_input_says_what_to_do() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a duration like 90s"));
 
-    let out = hatui(&["status"]);
+    // No kubeconfig anywhere: say where it was looked for, and offer the lab.
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hatui"))
+        .arg("status")
+        .env("HOME", home.path())
+        .env_remove("KUBECONFIG")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("hatui status --lab"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(".kube/config") && err.contains("does not exist"),
+        "{err}"
+    );
+    assert!(err.contains("hatui status --lab"), "{err}");
 }

@@ -109,9 +109,11 @@ impl ClusterState {
                 replace(&mut self.cert_key, ck)
             }
             ClusterEvent::Feed(kind, status) => {
+                // A feed that fails from the start is the pane's news, not a change.
+                let known = self.feeds.contains_key(&kind);
                 let old = self.feeds.get(&kind).and_then(|s| s.error.clone());
                 match (&old, &status.error) {
-                    (None, Some(err)) => {
+                    (None, Some(err)) if known => {
                         self.note(Severity::Bad, format!("{kind:?} cannot refresh: {err}"))
                     }
                     (Some(_), None) => {

@@ -10,6 +10,8 @@ pub enum FeedKind {
     Leases,
     Tokens,
     Etcd,
+    /// The `kubeadm-config` ConfigMap (the ClusterConfiguration).
+    Config,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -3,37 +3,62 @@
 pub mod json;
 mod text;
 
+use std::time::Duration;
+
 use color_eyre::{Result, eyre::bail};
 use jiff::SignedDuration;
 
-use crate::cli::StatusArgs;
+use crate::cli::{EtcdArgs, StatusArgs};
 use crate::lab::Lab;
+use crate::live::{self, Target};
 use crate::model::{ClusterEvent, ClusterState, FeedKind, SourceKind};
 
-/// Builds the snapshot the arguments ask for and renders it.
-pub fn render(args: &StatusArgs) -> Result<String> {
+/// How long `status` waits for a live cluster's first answers.
+pub const LIVE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The lab snapshot the arguments ask for, rendered.
+pub fn render(args: &StatusArgs, etcd: &EtcdArgs) -> Result<String> {
     if !args.lab {
-        bail!(
-            "`hatui status` on a live cluster is not built yet; use `hatui status --lab` for the embedded lab"
-        );
+        bail!("a live snapshot needs the async runtime: use `render_live`");
     }
-    let etcd = args.etcd.poller_config()?;
+    let etcd = etcd.poller_config()?;
     let advance = args.advance.unwrap_or(SignedDuration::ZERO);
     let mut cluster = lab_cluster(&args.topology, advance, etcd.is_some());
     if let Some(cfg) = etcd {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let (status, feed) = runtime.block_on(crate::etcd::poll_once(&cfg));
-        cluster.apply(ClusterEvent::Etcd(status));
-        cluster.apply(ClusterEvent::Feed(FeedKind::Etcd, feed));
+        runtime.block_on(apply_etcd(&mut cluster, &cfg));
     }
-    Ok(if args.json {
-        let mut out = serde_json::to_string_pretty(&json::Snapshot::of(&cluster))?;
+    render_cluster(&cluster, args.json)
+}
+
+/// One snapshot of the live cluster of `target`, through the same sources as the cockpit.
+pub async fn render_live(target: &Target, args: &StatusArgs, etcd: &EtcdArgs) -> Result<String> {
+    let etcd = etcd.poller_config()?;
+    let mut sources = live::connect(target, live::wall_clock()).await?;
+    sources.etcd_elsewhere = etcd.is_some();
+    let mut cluster = live::snapshot(&sources, LIVE_TIMEOUT).await?;
+    if let Some(cfg) = etcd {
+        apply_etcd(&mut cluster, &cfg).await;
+    }
+    render_cluster(&cluster, args.json)
+}
+
+/// etcd asked directly replaces whatever the cluster view had for it.
+async fn apply_etcd(cluster: &mut ClusterState, cfg: &crate::etcd::PollerConfig) {
+    let (status, feed) = crate::etcd::poll_once(cfg).await;
+    cluster.apply(ClusterEvent::Etcd(status));
+    cluster.apply(ClusterEvent::Feed(FeedKind::Etcd, feed));
+}
+
+pub fn render_cluster(cluster: &ClusterState, json: bool) -> Result<String> {
+    Ok(if json {
+        let mut out = serde_json::to_string_pretty(&json::Snapshot::of(cluster))?;
         out.push('\n');
         out
     } else {
-        text::render(&cluster)
+        text::render(cluster)
     })
 }
 

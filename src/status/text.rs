@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::model::{ClusterState, Readiness, SourceKind};
+use crate::model::{ClusterState, FeedKind, Readiness, SourceKind};
 use crate::view::format::{bytes, duration};
 
 /// Above this many nodes, only masters and nodes that are not Ready are listed.
@@ -29,6 +29,11 @@ pub fn render(c: &ClusterState) -> String {
     out
 }
 
+/// A feed that has never delivered: its data is unknown, not empty.
+fn never_read(c: &ClusterState, kind: FeedKind) -> bool {
+    c.feed(kind).is_some_and(|f| f.last_ok.is_none())
+}
+
 fn endpoint(out: &mut String, c: &ClusterState) {
     let ep = &c.endpoint;
     let state = match ep.ready {
@@ -53,6 +58,10 @@ fn nodes(out: &mut String, c: &ClusterState) {
         .iter()
         .filter(|n| n.ready == Readiness::Ready)
         .count();
+    if never_read(c, FeedKind::Nodes) {
+        let _ = writeln!(out, "\nnodes: unknown (no data)");
+        return;
+    }
     let _ = writeln!(out, "\nnodes: {ready}/{} Ready", c.nodes.len());
     let list_all = c.nodes.len() <= LIST_ALL_UP_TO;
     let shown = c
@@ -81,6 +90,15 @@ fn nodes(out: &mut String, c: &ClusterState) {
 }
 
 fn etcd(out: &mut String, c: &ClusterState) {
+    // No member ever seen is not a lost quorum: it is not knowing.
+    if c.etcd.members.is_empty() {
+        let why = c
+            .feed(crate::model::FeedKind::Etcd)
+            .and_then(|f| f.error.as_deref())
+            .unwrap_or("no status yet");
+        let _ = writeln!(out, "\netcd: unknown ({why})");
+        return;
+    }
     let q = c.etcd.quorum();
     let leader = c.etcd.leader_member().map_or("none", |m| m.name.as_str());
     let verdict = if q.has_quorum() {
@@ -119,6 +137,10 @@ fn etcd(out: &mut String, c: &ClusterState) {
 }
 
 fn leases(out: &mut String, c: &ClusterState) {
+    if never_read(c, FeedKind::Leases) {
+        let _ = writeln!(out, "\nleases: unknown (no data)");
+        return;
+    }
     let _ = writeln!(out, "\nleases:");
     for l in c.leases.values() {
         let holder = l.holder_node().unwrap_or("(none)");
@@ -137,6 +159,7 @@ fn leases(out: &mut String, c: &ClusterState) {
 fn ttls(out: &mut String, c: &ClusterState) {
     const RENEW_KEY: &str = "kubeadm init phase upload-certs --upload-certs";
     let key = match (c.cert_key.secret_present, c.cert_key_expires_in_s()) {
+        (false, _) if never_read(c, FeedKind::Tokens) => "unknown (no data)".to_string(),
         (false, _) => format!("none (kubeadm-certs absent; to join a master: {RENEW_KEY})"),
         (true, _) if c.cert_key_orphaned() => {
             format!("owner token gone: kubeadm-certs is about to be deleted (renew: {RENEW_KEY})")
@@ -146,6 +169,10 @@ fn ttls(out: &mut String, c: &ClusterState) {
         (true, None) => "present, expiry unknown".to_string(),
     };
     let _ = writeln!(out, "\ncertificate key: {key}");
+    if never_read(c, FeedKind::Tokens) {
+        let _ = writeln!(out, "bootstrap tokens: unknown (no data)");
+        return;
+    }
     let _ = writeln!(out, "bootstrap tokens:");
     for t in c.join_tokens() {
         let ttl = match t.expires_in_s(c.now) {

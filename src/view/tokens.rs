@@ -46,7 +46,12 @@ fn draw_tokens(frame: &mut Frame, area: Rect, app: &mut App, focused: bool) {
     let c = &app.cluster;
     let tokens: Vec<&Token> = c.join_tokens().collect();
     if tokens.is_empty() {
-        let line = Line::styled("no join tokens", theme::DIM);
+        let text = if never_read(c) {
+            "join tokens unknown: no data"
+        } else {
+            "no join tokens"
+        };
+        let line = Line::styled(text, theme::DIM);
         pane::text(frame, area, [line]);
         return;
     }
@@ -81,7 +86,9 @@ fn split(area: Rect, head: u16, foot: u16) -> [Rect; 3] {
 fn cert_key(c: &ClusterState, width: usize) -> Vec<Line<'static>> {
     let owner = c.cert_key.owner_token_id.as_deref().unwrap_or("?");
     let owned_by = format!("  owner {owner}");
+    let never_read = never_read(c);
     let (state, style, note, renew) = match (c.cert_key.secret_present, c.cert_key_expires_in_s()) {
+        (false, _) if never_read => ("unknown: no data".into(), theme::DIM, String::new(), false),
         (false, _) => (
             "none: no kubeadm-certs Secret".into(),
             theme::BAD,
@@ -136,7 +143,16 @@ fn ttl(t: &Token, c: &ClusterState) -> (String, Style) {
 }
 
 /// How to get a fresh join token, when one has expired or none can be joined with.
+/// Secrets never read (403, no connection yet) are unknown, not absent: no fix is offered.
+fn never_read(c: &ClusterState) -> bool {
+    c.feed(FeedKind::Tokens)
+        .is_some_and(|f| f.last_ok.is_none())
+}
+
 fn footer(c: &ClusterState, width: usize) -> Vec<Line<'static>> {
+    if never_read(c) {
+        return Vec::new();
+    }
     let alive = |t: &Token| t.expires_in_s(c.now).is_none_or(|s| s > 0);
     let expired = c.join_tokens().any(|t| !alive(t));
     let usable = c.join_tokens().any(|t| t.can_join() && alive(t));

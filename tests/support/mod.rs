@@ -1,1 +1,265 @@
+//! A kubeadm cluster as the tests' own API server serves it, and hatui's real live sources
+//! (kube-rs client, watchers, probe) pointed at it through a generated kubeconfig.
+
+#![allow(dead_code)]
+
+pub mod apiserver;
 pub mod etcd_cluster;
+mod query;
+pub mod tls;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hatui::app::App;
+use hatui::live::{self, Clock, Sources, Target};
+use hatui::message::Message;
+use hatui::model::ClusterState;
+use jiff::Timestamp;
+use ratatui::{Terminal, backend::TestBackend};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+pub use apiserver::ApiServer;
+
+pub const TOKEN: &str = "viewer-token-7d1e0c";
+pub const ADMIN: &str = "kubernetes-admin@kubernetes";
+pub const VIEWER: &str = "viewer@kubernetes";
+
+/// The moment the fixtures were taken: the sources' clock stands still there, so every
+/// countdown and age on screen is exact.
+pub fn fixture_now() -> Timestamp {
+    "2026-03-14T09:00:00Z".parse().unwrap()
+}
+
+pub fn fixed_clock() -> Clock {
+    Arc::new(fixture_now)
+}
+
+pub fn fixture(file: &str) -> Vec<Value> {
+    let path = format!(
+        "{}/tests/fixtures/kubeadm/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The masters of the fixtures, by advertise address.
+pub const MASTERS: [(&str, &str); 3] = [
+    ("cp-1", "127.0.0.11"),
+    ("cp-2", "127.0.0.12"),
+    ("cp-3", "127.0.0.13"),
+];
+
+pub struct Cluster {
+    /// The control-plane endpoint (the load balancer): the kubeconfig's server.
+    pub server: ApiServer,
+    /// Each master's own apiserver, serving the same objects (they share etcd).
+    pub masters: Vec<ApiServer>,
+    pub kubeconfig: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// The endpoint and three masters with every fixture object loaded, and a kubeconfig
+    /// with two contexts: the admin's client certificate (current) and a viewer's token.
+    pub async fn start() -> Self {
+        let pki = tls::pki();
+        let server = ApiServer::start("127.0.0.1", pki.server_config(), TOKEN).await;
+        let mut masters = Vec::new();
+        for (_, ip) in MASTERS {
+            masters.push(ApiServer::start(ip, pki.server_config(), TOKEN).await);
+        }
+        let mut cluster = Self {
+            server,
+            masters,
+            kubeconfig: PathBuf::new(),
+            _dir: tempfile::tempdir().unwrap(),
+        };
+        for (file, collection) in [
+            ("nodes.json", "nodes"),
+            ("pods.json", "pods"),
+            ("leases.json", "leases"),
+            ("secrets.json", "secrets"),
+            ("configmaps.json", "configmaps"),
+        ] {
+            for mut obj in fixture(file) {
+                // Each master's apiserver is where kubeadm's annotation says, on this port.
+                let key = "/metadata/annotations/kubeadm.kubernetes.io~1kube-apiserver.advertise-address.endpoint";
+                if let Some(ann) = obj.pointer_mut(key) {
+                    let ip = ann.as_str().unwrap().strip_suffix(":6443").unwrap();
+                    let i = MASTERS.iter().position(|(_, m)| *m == ip).unwrap();
+                    *ann = json!(cluster.masters[i].addr.to_string());
+                }
+                cluster.apply(collection, obj);
+            }
+        }
+        cluster.write_kubeconfig(&pki);
+        cluster
+    }
+
+    fn all(&self) -> impl Iterator<Item = &ApiServer> {
+        std::iter::once(&self.server).chain(&self.masters)
+    }
+
+    /// A change in etcd: every apiserver serves it.
+    pub fn apply(&self, collection: &str, obj: Value) {
+        self.all().for_each(|s| s.apply(collection, obj.clone()));
+    }
+
+    pub fn delete(&self, collection: &str, name: &str) {
+        self.all().for_each(|s| s.delete(collection, name));
+    }
+
+    pub fn get(&self, collection: &str, name: &str) -> Value {
+        self.server.get(collection, name)
+    }
+
+    /// RBAC is the same on every apiserver.
+    pub fn forbid(&self, plural: &str) {
+        self.all().for_each(|s| s.forbid(plural));
+    }
+
+    /// The endpoint and every master gone: nothing answers.
+    pub fn stop_all(&self) {
+        self.all().for_each(ApiServer::stop);
+    }
+
+    pub async fn restart_all(&self) {
+        for s in self.all() {
+            s.restart().await;
+        }
+    }
+
+    /// Replaces the random ports in a screen with the real ones' look.
+    pub fn pin_addresses(&self, screen: String) -> String {
+        let mut screen = screen.replace(&self.server.addr.to_string(), "127.0.0.1:6443");
+        for (s, (_, ip)) in self.masters.iter().zip(MASTERS) {
+            screen = screen.replace(&s.addr.to_string(), &format!("{ip}:6443"));
+        }
+        screen
+    }
+
+    fn write_kubeconfig(&mut self, pki: &tls::Pki) {
+        let dir = self._dir.path().to_path_buf();
+        let write = |name: &str, text: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap();
+            path.display().to_string()
+        };
+        let ca = write("ca.crt", &pki.ca_pem);
+        let cert = write("admin.crt", &pki.client_cert_pem);
+        let key = write("admin.key", &pki.client_key_pem);
+        // JSON is YAML: kubectl and kube-rs read this as they read kubeadm's admin.conf.
+        let kubeconfig = json!({
+            "apiVersion": "v1", "kind": "Config", "current-context": ADMIN,
+            "clusters": [{"name": "kubernetes", "cluster": {"server": self.server.url(), "certificate-authority": ca}}],
+            "contexts": [
+                {"name": ADMIN, "context": {"cluster": "kubernetes", "user": "kubernetes-admin"}},
+                {"name": VIEWER, "context": {"cluster": "kubernetes", "user": "viewer"}},
+            ],
+            "users": [
+                {"name": "kubernetes-admin", "user": {"client-certificate": cert, "client-key": key}},
+                {"name": "viewer", "user": {"token": TOKEN}},
+            ],
+        });
+        self.kubeconfig = PathBuf::from(write("config", &kubeconfig.to_string()));
+    }
+
+    pub fn target(&self, context: &str) -> Target {
+        Target {
+            kubeconfig: Some(self.kubeconfig.clone()),
+            context: Some(context.into()),
+        }
+    }
+
+    /// hatui's live sources for `context`, on the fixtures' clock, probing often.
+    pub async fn sources(&self, context: &str) -> Sources {
+        let mut s = live::connect(&self.target(context), fixed_clock())
+            .await
+            .unwrap();
+        s.probe_every = Duration::from_millis(200);
+        s.probe_timeout = Duration::from_secs(1);
+        s
+    }
+
+    /// The sources running into an app, as the cockpit runs them.
+    pub async fn cockpit(&self, context: &str) -> Cockpit {
+        let sources = self.sources(context).await;
+        let app = App::new(live::empty_state(&sources));
+        let (tx, rx) = mpsc::channel(64);
+        live::spawn(sources, tx);
+        Cockpit { app, rx }
+    }
+}
+
+pub struct Cockpit {
+    pub app: App,
+    rx: mpsc::Receiver<Message>,
+}
+
+impl Cockpit {
+    pub fn state(&self) -> &ClusterState {
+        &self.app.cluster
+    }
+
+    /// Applies the sources' messages until `cond` holds; fails after 15 s showing the
+    /// timeline, so a broken behaviour names itself.
+    pub async fn until(&mut self, what: &str, cond: impl Fn(&ClusterState) -> bool) {
+        let wait = async {
+            while !cond(&self.app.cluster) {
+                let msg = self.rx.recv().await.expect("sources running");
+                self.app.update(msg);
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(15), wait)
+            .await
+            .is_err()
+        {
+            let timeline: Vec<String> = self
+                .app
+                .cluster
+                .timeline
+                .iter()
+                .map(|e| e.text.clone())
+                .collect();
+            panic!("never saw {what}; timeline:\n{}", timeline.join("\n"));
+        }
+    }
+
+    /// Entries that arrived together from different watchers come in a racy order (all at
+    /// the same pinned second): sort them by text for a stable snapshot.
+    pub fn sort_timeline(&mut self) {
+        let mut entries: Vec<_> = self.app.cluster.timeline.iter().cloned().collect();
+        entries.sort_by(|a, b| a.text.cmp(&b.text));
+        let mut sorted = hatui::model::Timeline::default();
+        for e in entries {
+            sorted.push(e.at, e.severity, e.text);
+        }
+        self.app.cluster.timeline = sorted;
+    }
+
+    /// The whole screen as text, with probe latencies (real time) pinned.
+    pub fn screen(&mut self, width: u16, height: u16) -> String {
+        if self.app.cluster.endpoint.latency_ms.is_some() {
+            self.app.cluster.endpoint.latency_ms = Some(3.0);
+        }
+        for api in self.app.cluster.apiservers.values_mut() {
+            if api.latency_ms.is_some() {
+                api.latency_ms = Some(2.0);
+            }
+        }
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal
+            .draw(|frame| hatui::view::draw(frame, &mut self.app))
+            .unwrap();
+        let buf = terminal.backend().buffer();
+        let symbols: Vec<&str> = buf.content.iter().map(|c| c.symbol()).collect();
+        symbols
+            .chunks(usize::from(width))
+            .map(|row| row.concat().trim_end().to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}

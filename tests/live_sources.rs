@@ -1,0 +1,126 @@
+//! The live sources against the test API server, through the real kube-rs client: what a
+//! kubeadm cluster's objects become in the cockpit's state.
+
+mod support;
+
+use hatui::live::sources::{ETCD_NOT_CONFIGURED, NO_CONTROL_PLANE_ENDPOINT};
+use hatui::model::{FeedKind, PodState, Readiness};
+use support::{ADMIN, Cluster, VIEWER};
+
+fn synced(s: &hatui::model::ClusterState) -> bool {
+    s.nodes.len() == 5
+        && s.tokens.len() == 4
+        && s.leases.len() == 3
+        && s.static_pods.len() == 3
+        && s.cert_key.secret_present
+        && s.endpoint.ready == Some(true)
+}
+
+#[tokio::test]
+async fn the_fixtures_arrive_with_client_certificate_auth() {
+    let cluster = Cluster::start().await;
+    let mut c = cluster.cockpit(ADMIN).await;
+    c.until("the initial lists", synced).await;
+    let s = c.state();
+    let names: Vec<&str> = s.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["cp-1", "cp-2", "cp-3", "worker-1", "worker-2"]);
+    assert_eq!(s.nodes.get("cp-1").unwrap().ready, Readiness::Ready);
+    let cp3 = &s.static_pods["cp-3"];
+    assert_eq!(cp3.scheduler.state, PodState::Running);
+    assert_eq!(cp3.scheduler.restarts, 3);
+    assert_eq!(
+        s.leases["kube-controller-manager"].holder_node(),
+        Some("cp-2")
+    );
+    assert!(s.leases.contains_key("plndr-cp-lock"), "kube-vip's lease");
+    assert_eq!(s.endpoint.address, cluster.server.addr.to_string());
+    let etcd = s.feed(FeedKind::Etcd).unwrap();
+    assert_eq!(etcd.error.as_deref(), Some(ETCD_NOT_CONFIGURED));
+}
+
+#[tokio::test]
+async fn token_and_certificate_key_countdowns() {
+    let cluster = Cluster::start().await;
+    let mut c = cluster.cockpit(VIEWER).await;
+    c.until("the initial lists", synced).await;
+    let s = c.state();
+    let now = s.now;
+    let expires = |id: &str| s.tokens[id].expires_in_s(now);
+    assert_eq!(expires("q41ujq"), Some(22 * 3600), "the default 24h token");
+    assert_eq!(
+        expires("ci7lnb"),
+        None,
+        "a token without expiration never expires"
+    );
+    assert_eq!(expires("x9y8z7"), Some(-90 * 60), "expired 90 minutes ago");
+    // The certificate key lives as long as its hidden owner token.
+    assert_eq!(s.cert_key.owner_token_id.as_deref(), Some("8l5wp2"));
+    assert_eq!(s.cert_key_expires_in_s(), Some(95 * 60));
+    let join: Vec<&str> = s.join_tokens().map(|t| t.id.as_str()).collect();
+    assert!(
+        !join.contains(&"8l5wp2"),
+        "the owner is not a join token: {join:?}"
+    );
+}
+
+#[tokio::test]
+async fn kubeadm_certs_whose_owner_token_is_gone_is_about_to_vanish() {
+    let cluster = Cluster::start().await;
+    let mut c = cluster.cockpit(ADMIN).await;
+    c.until("the initial lists", synced).await;
+    assert!(!c.state().cert_key_orphaned());
+
+    // The token cleaner deletes the expired owner; the garbage collector has not yet run.
+    cluster.delete("secrets", "bootstrap-token-8l5wp2");
+    c.until("the owner token deleted", |s| {
+        !s.tokens.contains_key("8l5wp2")
+    })
+    .await;
+    assert!(c.state().cert_key_orphaned());
+    assert_eq!(c.state().cert_key_expires_in_s(), None);
+    let said =
+        |c: &support::Cockpit, text: &str| c.state().timeline.iter().any(|e| e.text.contains(text));
+    assert!(said(&c, "certificate-key owner token 8l5wp2 deleted"));
+
+    cluster.delete("secrets", "kubeadm-certs");
+    c.until("kubeadm-certs deleted", |s| !s.cert_key.secret_present)
+        .await;
+    assert!(said(
+        &c,
+        "kubeadm-certs deleted: the certificate key is gone"
+    ));
+}
+
+#[tokio::test]
+async fn a_cluster_without_control_plane_endpoint_is_flagged_with_the_fix() {
+    let cluster = Cluster::start().await;
+    let mut cm = cluster.get("configmaps", "kubeadm-config");
+    let cfg = cm["data"]["ClusterConfiguration"].as_str().unwrap();
+    let without: String = cfg
+        .lines()
+        .filter(|l| !l.starts_with("controlPlaneEndpoint:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    cm["data"]["ClusterConfiguration"] = without.into();
+    cluster.apply("configmaps", cm);
+    let mut c = cluster.cockpit(ADMIN).await;
+    c.until("the flag", |s| {
+        s.timeline
+            .iter()
+            .any(|e| e.text == NO_CONTROL_PLANE_ENDPOINT)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn token_secrets_never_reach_the_state() {
+    let cluster = Cluster::start().await;
+    let mut c = cluster.cockpit(ADMIN).await;
+    c.until("the initial lists", synced).await;
+    let dump = format!("{:?}", c.state());
+    for secret in ["kx7f2m9p0d3s8v1b", "zq8w3n5r7t1y6u4e", "m2c4e6g8i0k1l3n5"] {
+        assert!(!dump.contains(secret), "token secret {secret} in the state");
+    }
+    let screen = c.screen(120, 36);
+    assert!(!screen.contains("kx7f2m9p0d3s8v1b"), "{screen}");
+}

@@ -1,0 +1,367 @@
+//! A small Kubernetes API server of the tests' own: HTTPS on 127.0.0.1, bearer-token and
+//! client-certificate auth, list and watch (JSON lines) for the kinds hatui reads, `/readyz`,
+//! and switches to forbid a resource, fail readiness, or take the whole server down.
+
+use std::collections::{BTreeMap, HashSet};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use hyper::body::{Bytes, Frame, Incoming};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::AbortHandle;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
+
+use super::query::{Filter, parse_query};
+
+type Body = BoxBody<Bytes, Infallible>;
+
+/// Collections served, by URL path.
+const PATHS: &[(&str, &str)] = &[
+    ("/api/v1/nodes", "nodes"),
+    ("/api/v1/namespaces/kube-system/pods", "pods"),
+    ("/api/v1/namespaces/kube-system/secrets", "secrets"),
+    ("/api/v1/namespaces/kube-system/configmaps", "configmaps"),
+    (
+        "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases",
+        "leases",
+    ),
+];
+
+#[derive(Default)]
+struct Store {
+    rv: u64,
+    objects: BTreeMap<&'static str, BTreeMap<String, Value>>,
+    /// Every change, for watches to replay from their resourceVersion.
+    log: Vec<(u64, &'static str, &'static str, Value)>,
+}
+
+struct Shared {
+    store: Mutex<Store>,
+    changed: watch::Sender<u64>,
+    forbidden: Mutex<HashSet<String>>,
+    unready: Mutex<Option<String>>,
+    /// Accepts connections but never answers a request: a hung apiserver.
+    hung: std::sync::atomic::AtomicBool,
+    token: String,
+}
+
+pub struct ApiServer {
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    tls: Arc<ServerConfig>,
+    tasks: Arc<Mutex<Vec<AbortHandle>>>,
+}
+
+fn plural(name: &str) -> &'static str {
+    PATHS
+        .iter()
+        .find(|(_, p)| *p == name)
+        .map(|(_, p)| *p)
+        .unwrap_or_else(|| panic!("no collection {name}"))
+}
+
+impl ApiServer {
+    /// Serves on `ip` (a free port) with bearer token `token`.
+    pub async fn start(ip: &str, tls: Arc<ServerConfig>, token: &str) -> Self {
+        let shared = Arc::new(Shared {
+            store: Mutex::new(Store::default()),
+            changed: watch::channel(0).0,
+            forbidden: Mutex::new(HashSet::new()),
+            unready: Mutex::new(None),
+            hung: Default::default(),
+            token: token.to_string(),
+        });
+        let listener = TcpListener::bind((ip, 0)).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = Self {
+            addr,
+            shared,
+            tls,
+            tasks: Arc::new(Mutex::new(Vec::new())),
+        };
+        server.serve(listener);
+        server
+    }
+
+    fn serve(&self, listener: TcpListener) {
+        let (shared, tasks) = (self.shared.clone(), self.tasks.clone());
+        let acceptor = TlsAcceptor::from(self.tls.clone());
+        let accept = tokio::spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    continue;
+                };
+                let (shared, acceptor) = (shared.clone(), acceptor.clone());
+                let conn = tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let cert_auth = tls.get_ref().1.peer_certificates().is_some();
+                    let svc = hyper::service::service_fn(move |req| {
+                        let shared = shared.clone();
+                        async move {
+                            if shared.hung.load(std::sync::atomic::Ordering::SeqCst) {
+                                std::future::pending::<()>().await;
+                            }
+                            Ok::<_, Infallible>(handle(&shared, cert_auth, req))
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), svc)
+                        .await;
+                });
+                tasks.lock().unwrap().push(conn.abort_handle());
+            }
+        });
+        self.tasks.lock().unwrap().push(accept.abort_handle());
+    }
+
+    /// The server goes away: the port refuses connections, open watches break.
+    pub fn stop(&self) {
+        for t in self.tasks.lock().unwrap().drain(..) {
+            t.abort();
+        }
+    }
+
+    /// Back on the same address, with the same objects.
+    pub async fn restart(&self) {
+        let listener = TcpListener::bind(self.addr).await.unwrap();
+        self.serve(listener);
+    }
+
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// Answer 403 Forbidden for this resource (e.g. `secrets`), as RBAC would.
+    pub fn forbid(&self, plural: &str) {
+        self.shared.forbidden.lock().unwrap().insert(plural.into());
+    }
+
+    /// `/readyz` answers 500 with this failing check (e.g. `etcd`), or 200 again with `None`.
+    /// New requests get no answer at all (the TCP and TLS handshakes still succeed).
+    pub fn hang(&self) {
+        self.shared
+            .hung
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn set_unready(&self, check: Option<&str>) {
+        *self.shared.unready.lock().unwrap() = check.map(str::to_string);
+    }
+
+    /// Adds or replaces an object (by `metadata.name`); watchers see ADDED or MODIFIED.
+    pub fn apply(&self, collection: &str, mut obj: Value) {
+        let plural = plural(collection);
+        let name = obj["metadata"]["name"].as_str().unwrap().to_string();
+        let mut store = self.shared.store.lock().unwrap();
+        store.rv += 1;
+        let rv = store.rv;
+        obj["metadata"]["resourceVersion"] = json!(rv.to_string());
+        let old = store
+            .objects
+            .entry(plural)
+            .or_default()
+            .insert(name, obj.clone());
+        let kind = if old.is_some() { "MODIFIED" } else { "ADDED" };
+        store.log.push((rv, plural, kind, obj));
+        drop(store);
+        self.shared.changed.send_replace(rv);
+    }
+
+    pub fn delete(&self, collection: &str, name: &str) {
+        let plural = plural(collection);
+        let mut store = self.shared.store.lock().unwrap();
+        let Some(obj) = store.objects.entry(plural).or_default().remove(name) else {
+            return;
+        };
+        store.rv += 1;
+        let rv = store.rv;
+        store.log.push((rv, plural, "DELETED", obj));
+        drop(store);
+        self.shared.changed.send_replace(rv);
+    }
+
+    pub fn get(&self, collection: &str, name: &str) -> Value {
+        let store = self.shared.store.lock().unwrap();
+        store.objects[plural(collection)][name].clone()
+    }
+}
+
+impl Drop for ApiServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn handle(shared: &Arc<Shared>, cert_auth: bool, req: Request<Incoming>) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    let query = parse_query(req.uri().query().unwrap_or_default());
+    match path.as_str() {
+        "/readyz" | "/livez" => return readyz(shared),
+        "/version" => {
+            return json_response(
+                StatusCode::OK,
+                &json!({"major": "1", "minor": "33", "gitVersion": "v1.33.2"}),
+            );
+        }
+        _ => {}
+    }
+    let bearer = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if !cert_auth && bearer != Some(shared.token.as_str()) {
+        return status(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "Unauthorized",
+            None,
+        );
+    }
+    let Some(&(_, plural)) = PATHS.iter().find(|(p, _)| *p == path) else {
+        let msg = format!("the server could not find the requested resource ({path})");
+        return status(StatusCode::NOT_FOUND, "NotFound", &msg, None);
+    };
+    let watching = matches!(query.get("watch").map(String::as_str), Some("true" | "1"));
+    if shared.forbidden.lock().unwrap().contains(plural) {
+        let verb = if watching { "watch" } else { "list" };
+        let scope = if plural == "nodes" {
+            "at the cluster scope".to_string()
+        } else {
+            "in the namespace \"kube-system\"".to_string()
+        };
+        let group = if plural == "leases" {
+            "coordination.k8s.io"
+        } else {
+            ""
+        };
+        let msg = format!(
+            "{plural} is forbidden: User \"system:serviceaccount:monitoring:hatui\" cannot {verb} resource \"{plural}\" in API group \"{group}\" {scope}"
+        );
+        return status(StatusCode::FORBIDDEN, "Forbidden", &msg, Some(plural));
+    }
+    let filter = Filter::from_query(&query);
+    if watching {
+        let from: u64 = query
+            .get("resourceVersion")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        return watch_response(shared, plural, filter, from);
+    }
+    let store = shared.store.lock().unwrap();
+    let items: Vec<&Value> = store
+        .objects
+        .get(plural)
+        .map(|m| m.values().filter(|o| filter.matches(o)).collect())
+        .unwrap_or_default();
+    let list = json!({
+        "kind": format!("{}List", kind_of(plural)),
+        "apiVersion": if plural == "leases" { "coordination.k8s.io/v1" } else { "v1" },
+        "metadata": {"resourceVersion": store.rv.to_string()},
+        "items": items,
+    });
+    json_response(StatusCode::OK, &list)
+}
+
+/// A watch: the changes after `from`, then each new one as it happens, as JSON lines.
+fn watch_response(
+    shared: &Arc<Shared>,
+    plural: &'static str,
+    filter: Filter,
+    from: u64,
+) -> Response<Body> {
+    let rx = shared.changed.subscribe();
+    let state = (shared.clone(), rx, from, filter);
+    let lines =
+        futures::stream::unfold(state, move |(shared, mut rx, cursor, filter)| async move {
+            loop {
+                let (lines, rv) = {
+                    let store = shared.store.lock().unwrap();
+                    let lines: Vec<u8> = store
+                        .log
+                        .iter()
+                        .filter(|(rv, p, _, obj)| {
+                            *rv > cursor && *p == plural && filter.matches(obj)
+                        })
+                        .flat_map(|(_, _, kind, obj)| {
+                            let mut line =
+                                serde_json::to_vec(&json!({"type": kind, "object": obj})).unwrap();
+                            line.push(b'\n');
+                            line
+                        })
+                        .collect();
+                    (lines, store.rv)
+                };
+                if !lines.is_empty() {
+                    let frame = Ok::<_, Infallible>(Frame::data(Bytes::from(lines)));
+                    return Some((frame, (shared, rx, rv, filter)));
+                }
+                rx.changed().await.ok()?;
+            }
+        });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "application/json")
+        .body(BodyExt::boxed(StreamBody::new(lines)))
+        .unwrap()
+}
+
+fn kind_of(plural: &str) -> &'static str {
+    match plural {
+        "nodes" => "Node",
+        "pods" => "Pod",
+        "secrets" => "Secret",
+        "configmaps" => "ConfigMap",
+        "leases" => "Lease",
+        _ => "Unknown",
+    }
+}
+
+fn readyz(shared: &Shared) -> Response<Body> {
+    match shared.unready.lock().unwrap().as_deref() {
+        None => text_response(StatusCode::OK, "ok"),
+        Some(check) => {
+            let body = format!(
+                "[+]ping ok\n[+]log ok\n[-]{check} failed: reason withheld\n[+]informer-sync ok\nreadyz check failed\n"
+            );
+            text_response(StatusCode::INTERNAL_SERVER_ERROR, &body)
+        }
+    }
+}
+
+/// A `Status` body as the apiserver sends with errors.
+fn status(code: StatusCode, reason: &str, message: &str, kind: Option<&str>) -> Response<Body> {
+    let mut body = json!({
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": message, "reason": reason, "code": code.as_u16(),
+    });
+    if let Some(kind) = kind {
+        body["details"] = json!({"kind": kind});
+    }
+    json_response(code, &body)
+}
+
+fn json_response(code: StatusCode, body: &Value) -> Response<Body> {
+    Response::builder()
+        .status(code)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(serde_json::to_vec(body).unwrap())).boxed())
+        .unwrap()
+}
+
+fn text_response(code: StatusCode, body: &str) -> Response<Body> {
+    Response::builder()
+        .status(code)
+        .header("content-type", "text/plain; charset=utf-8")
+        .body(Full::new(Bytes::from(body.to_string())).boxed())
+        .unwrap()
+}
