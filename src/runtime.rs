@@ -1,11 +1,12 @@
 //! The event loop: terminal input, source messages and signals in; one `update`, and a
 //! redraw only when something changed.
 
-use color_eyre::Result;
+use color_eyre::{Result, eyre::bail};
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crate::app::App;
 use crate::cli::{EtcdArgs, LabArgs};
@@ -28,9 +29,10 @@ pub async fn run_lab(args: LabArgs, etcd: &EtcdArgs) -> Result<()> {
     let (fault_tx, fault_rx) = mpsc::channel(8);
     // Kept alive for the whole session: dropping the poller stops it.
     let _poller = etcd.map(|cfg| spawn_poller(cfg, tx.clone()));
-    tokio::spawn(lab::run(lab, args.speed, tx, fault_rx));
+    let source = tokio::spawn(lab::run(lab, args.speed, tx, fault_rx));
     let mut guard = TerminalGuard::enter()?;
-    event_loop(&mut guard, App::new(cluster), rx, Some(fault_tx)).await
+    let app = App::new(cluster);
+    event_loop(&mut guard, app, (rx, source), Some(fault_tx)).await
 }
 
 /// Opens the cockpit on the cluster of the kubeconfig: a bad kubeconfig fails here, before
@@ -42,16 +44,18 @@ pub async fn run_live(target: Target, etcd: &EtcdArgs) -> Result<()> {
     let cluster = live::empty_state(&sources);
     let (tx, rx) = mpsc::channel(64);
     let _poller = etcd.map(|cfg| spawn_poller(cfg, tx.clone()));
-    live::spawn(sources, tx);
+    let source = live::spawn(sources, tx);
     let mut guard = TerminalGuard::enter()?;
-    event_loop(&mut guard, App::new(cluster), rx, None).await
+    event_loop(&mut guard, App::new(cluster), (rx, source), None).await
 }
 
 /// Shared by the lab and live clusters: `faults` is where fault keys go (the lab only).
+/// The source task is watched: if it dies (a panic), the cockpit says so and exits rather
+/// than going on showing data that will never refresh.
 async fn event_loop(
     guard: &mut TerminalGuard,
     mut app: App,
-    mut source: mpsc::Receiver<Message>,
+    (mut source, mut task): (mpsc::Receiver<Message>, JoinHandle<()>),
     faults: Option<mpsc::Sender<Fault>>,
 ) -> Result<()> {
     let mut input = EventStream::new();
@@ -73,6 +77,10 @@ async fn event_loop(
                 None => Message::Quit,
             },
             Some(msg) = source.recv() => msg,
+            ended = &mut task => {
+                let why = ended.err().map_or("it returned".to_string(), |e| e.to_string());
+                bail!("the data source stopped unexpectedly ({why}); nothing on screen would refresh");
+            }
             _ = sigterm.recv() => Message::Quit,
             _ = sighup.recv() => Message::Quit,
             _ = sigint.recv() => Message::Quit,

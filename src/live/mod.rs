@@ -109,6 +109,9 @@ pub async fn snapshot(sources: &Sources, timeout: Duration) -> Result<ClusterSta
 }
 
 /// Runs the sources into `tx` in the background; they stop when `tx`'s receiver is gone.
-pub fn spawn(sources: Sources, tx: mpsc::Sender<crate::message::Message>) {
-    tokio::spawn(sources.run(tx));
+pub fn spawn(
+    sources: Sources,
+    tx: mpsc::Sender<crate::message::Message>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(sources.run(tx))
 }
