@@ -64,6 +64,12 @@ fn status_shows_the_real_etcd_instead_of_the_lab_one() {
     assert_eq!(v["etcd"]["quorum"]["healthy"], 3);
     // The real members have no lab node of their name: an expert calls them stale.
     assert_eq!(v["nodes"][0]["name"], "cp-1");
+    let warnings = v["etcd"]["warnings"].as_array().unwrap();
+    let stale = warnings
+        .iter()
+        .filter(|w| w.as_str().unwrap().contains("etcdctl member remove"))
+        .count();
+    assert_eq!(stale, 3, "{warnings:?}");
 }
 
 #[test]

@@ -101,7 +101,52 @@ impl ClusterState {
             .filter(move |t| Some(t.id.as_str()) != owner)
     }
 
+    /// etcd's warnings, with stale members (no node of their name) once nodes are known.
+    pub fn etcd_warnings(&self) -> Vec<String> {
+        let names = self.nodes.iter().map(|n| n.name.as_str());
+        self.etcd.warnings_with_nodes(names)
+    }
+
     pub fn feed(&self, kind: FeedKind) -> Option<&FeedStatus> {
         self.feeds.get(&kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_etcd_member_without_a_node_is_called_stale_with_the_fix() {
+        let mut c = ClusterState::new(SourceKind::Live, "lb:6443", Timestamp::UNIX_EPOCH);
+        for name in ["cp-1", "cp-2"] {
+            c.nodes.upsert(Node {
+                name: name.into(),
+                roles: vec!["control-plane".into()],
+                ready: Readiness::Ready,
+                ready_since: None,
+                kubelet_version: "v1.33.2".into(),
+                internal_ip: None,
+                taints: vec![],
+            });
+        }
+        let member = |id, name: &str| EtcdMember {
+            id,
+            name: name.into(),
+            reachable: true,
+            ..EtcdMember::default()
+        };
+        c.etcd.members = vec![member(1, "cp-1"), member(2, "cp-2"), member(0xc3, "cp-3")];
+        let stale: Vec<_> = c
+            .etcd_warnings()
+            .into_iter()
+            .filter(|w| w.contains("stale"))
+            .collect();
+        assert_eq!(stale.len(), 1, "{stale:?}");
+        assert!(
+            stale[0].contains("etcdctl member remove c3"),
+            "{}",
+            stale[0]
+        );
     }
 }

@@ -149,7 +149,7 @@ impl Snapshot {
                     needed: q.needed,
                     tolerates: q.tolerates,
                 },
-                warnings: c.etcd.warnings(),
+                warnings: c.etcd_warnings(),
             },
             leases: c.leases.values().map(|l| lease(l, c)).collect(),
             certificate_key: CertificateKey {

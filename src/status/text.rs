@@ -131,7 +131,7 @@ fn etcd(out: &mut String, c: &ClusterState) {
         };
         let _ = writeln!(out, " {mark}{} {:x}{learner} {state}", m.name, m.id);
     }
-    for w in c.etcd.warnings() {
+    for w in c.etcd_warnings() {
         let _ = writeln!(out, "  warning: {w}");
     }
 }

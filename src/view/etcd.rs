@@ -11,7 +11,7 @@ use crate::model::{ClusterState, EtcdMember, EtcdStatus, FeedKind};
 
 /// Content rows wanted at inner width `width`: members, the quorum line, warnings.
 pub fn wanted(cluster: &ClusterState, width: u16) -> usize {
-    let warnings = warnings(&cluster.etcd, usize::from(width)).len();
+    let warnings = warnings(cluster, usize::from(width)).len();
     cluster.etcd.members.len() + 1 + warnings
 }
 
@@ -51,7 +51,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         height: inner.height.saturating_sub(top.height),
         ..inner
     };
-    let summary = std::iter::once(quorum(&c.etcd, width)).chain(warnings(&c.etcd, width));
+    let summary = std::iter::once(quorum(&c.etcd, width)).chain(warnings(c, width));
     pane::text(frame, bottom, summary);
 }
 
@@ -135,12 +135,13 @@ fn quorum(etcd: &EtcdStatus, width: usize) -> Line<'static> {
     Line::styled(text, style)
 }
 
-/// `etcd.warnings()`, wrapped: each says why something is a risk, and that is the point.
-fn warnings(etcd: &EtcdStatus, width: usize) -> Vec<Line<'static>> {
-    // `warnings()` puts a lost quorum first; the rest are risks, not outages.
-    let lost = !etcd.quorum().has_quorum();
+/// The cluster's etcd warnings, wrapped: each says why something is a risk, and that is
+/// the point.
+fn warnings(c: &ClusterState, width: usize) -> Vec<Line<'static>> {
+    // A lost quorum comes first; the rest are risks, not outages.
+    let lost = !c.etcd.quorum().has_quorum();
     let mut lines = Vec::new();
-    for (i, w) in etcd.warnings().into_iter().enumerate() {
+    for (i, w) in c.etcd_warnings().into_iter().enumerate() {
         let style = if lost && i == 0 {
             theme::BAD
         } else {
