@@ -4,9 +4,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests drive for real: tmux runs the real binary in a real terminal.
+# Debian packages the builds and tests need for real: tmux runs the real binary in a real
+# terminal; protoc builds etcd-client; etcd, openssl (its certificates), sshd, ssh-keygen,
+# ssh-keyscan and sudo (`sudo -n cat` of the certificates) run the etcd and SSH tests.
 need=()
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
+command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
+[ -d /usr/include/google/protobuf ] || need+=(libprotobuf-dev)
+[ -x /usr/bin/etcd ] || need+=(etcd-server)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh-keyscan >/dev/null 2>&1 || need+=(openssh-client)
+command -v sudo >/dev/null 2>&1 || need+=(sudo)
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing: ${need[*]}"
