@@ -10,7 +10,7 @@ use std::time::Duration;
 use hatui::etcd::poll_once;
 use hatui::ssh::{AuthSources, EtcdMaster, PkiPaths, SshError, SshHandle, etcd_over_ssh};
 use support::etcd_cluster::{EtcdCluster, etcd_available};
-use support::sshd::{Sshd, keygen, sshd_available};
+use support::sshd::{Agent, Sshd, keygen, sshd_available};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -155,6 +155,62 @@ fn rejected_or_missing_keys_are_clear_auth_errors() {
         ..sources
     };
     block_on(SshHandle::connect_with(&t, &sources)).expect("second default key works");
+}
+
+#[test]
+fn agent_keys_are_tried_in_turn_before_default_files() {
+    if !sshd_available() {
+        return;
+    }
+    let sshd = Sshd::start();
+    // The agent holds a key the server refuses, then one it accepts.
+    let agent = Agent::start(&sshd.dir, &[&sshd.stranger_key, &sshd.rsa_key]);
+    let mut t = sshd.target();
+    t.identity_file = None;
+    let sources = AuthSources {
+        agent_socket: Some(agent.socket.clone()),
+        default_keys: vec![],
+    };
+    block_on(async {
+        let ssh = SshHandle::connect_with(&t, &sources)
+            .await
+            .expect("agent login");
+        assert_eq!(
+            ssh.exec("echo via-agent").await.unwrap().stdout,
+            b"via-agent\n"
+        );
+    });
+    // An agent that is not there is reported, and the default files still tried.
+    let gone = AuthSources {
+        agent_socket: Some(sshd.dir.join("no-agent.sock")),
+        default_keys: vec![sshd.stranger_key.clone()],
+    };
+    let msg = block_on(SshHandle::connect_with(&t, &gone))
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("no-agent.sock: cannot connect"), "{msg}");
+    assert!(
+        msg.contains("stranger_ed25519: rejected by the server"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn nothing_listening_is_a_connect_error_naming_the_target() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let t = hatui::ssh::SshTarget::new("root", "127.0.0.1", port);
+    let err = block_on(SshHandle::connect(&t)).unwrap_err();
+    assert!(matches!(err, SshError::Connect { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with(&format!("ssh root@127.0.0.1:{port}: ")),
+        "{msg}"
+    );
+    assert!(msg.to_lowercase().contains("refused"), "{msg}");
 }
 
 /// A loopback echo server: what the tunnel reaches on the "remote" side.

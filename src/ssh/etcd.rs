@@ -3,6 +3,8 @@
 //! SANs), and the client certificates read with `sudo -n cat` over the same session.
 //! The certificates stay in memory: never written to disk, never logged.
 
+use std::time::Duration;
+
 use futures::future::join_all;
 
 use super::error::SshError;
@@ -10,6 +12,9 @@ use super::session::{ExecOutput, SshHandle};
 use super::target::SshTarget;
 use crate::etcd::tls::LabelledPem;
 use crate::etcd::{PollerConfig, TlsMaterial};
+
+/// `cat` of a small file: anything slower is a hung host or a stuck sudo.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where the etcd client certificates are on the masters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,7 +124,13 @@ pub async fn read_tls(ssh: &SshHandle, pki: &PkiPaths) -> Result<TlsMaterial, Ss
 
 async fn read_file(ssh: &SshHandle, path: &str) -> Result<LabelledPem, SshError> {
     let cmd = format!("sudo -n cat -- {}", shell_quote(path));
-    let out = ssh.exec(&cmd).await?;
+    let out = tokio::time::timeout(READ_TIMEOUT, ssh.exec(&cmd))
+        .await
+        .map_err(|_| SshError::Remote {
+            target: ssh.target().to_string(),
+            command: cmd.clone(),
+            problem: format!("no answer within {READ_TIMEOUT:?}"),
+        })??;
     let label = format!("{}:{path}", ssh.target().host);
     check_read(ssh.target(), &cmd, out).map(|bytes| (label, bytes))
 }

@@ -38,7 +38,11 @@ pub(crate) async fn forward_local(
         loop {
             tokio::select! {
                 conn = listener.accept() => {
-                    let Ok((tcp, peer)) = conn else { continue };
+                    let Ok((tcp, peer)) = conn else {
+                        // Out of file descriptors, say: don't spin while it lasts.
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        continue;
+                    };
                     let (s, h) = (session.clone(), host.clone());
                     pipes.spawn(pipe(s, tcp, peer, h, port));
                 }

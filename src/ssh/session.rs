@@ -60,7 +60,8 @@ impl fmt::Debug for SshHandle {
 
 impl SshHandle {
     /// Connects, checks the host key against known_hosts, logs in with keys from
-    /// [`AuthSources::from_env`] (or the target's identity file). Needs a tokio runtime.
+    /// [`AuthSources::from_env`] (or the target's identity file). The session task runs
+    /// on the current tokio runtime and ends with it.
     pub async fn connect(target: &SshTarget) -> Result<Self, SshError> {
         Self::connect_with(target, &AuthSources::from_env()).await
     }

@@ -184,3 +184,46 @@ impl Drop for Sshd {
         }
     }
 }
+
+/// A real `ssh-agent` on a socket of its own, holding the given keys; killed on drop.
+pub struct Agent {
+    pub socket: PathBuf,
+    child: Child,
+}
+
+impl Agent {
+    pub fn start(dir: &Path, keys: &[&Path]) -> Self {
+        let socket = dir.join("agent.sock");
+        let child = Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ssh-agent");
+        let agent = Self { socket, child };
+        let end = Instant::now() + Duration::from_secs(10);
+        while !agent.socket.exists() {
+            assert!(Instant::now() < end, "ssh-agent made no socket");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for key in keys {
+            let out = Command::new("ssh-add")
+                .arg(key)
+                .env("SSH_AUTH_SOCK", &agent.socket)
+                .output()
+                .expect("run ssh-add");
+            assert!(out.status.success(), "ssh-add: {out:?}");
+        }
+        agent
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
