@@ -122,6 +122,24 @@ fn changed_host_key_is_refused_naming_the_file_and_line() {
 }
 
 #[test]
+fn a_host_known_only_by_its_rsa_key_is_accepted_by_that_key() {
+    if !sshd_available() {
+        return;
+    }
+    let sshd = Sshd::start();
+    let file = sshd.dir.join("rsa_known_hosts");
+    std::fs::write(&file, &sshd.rsa_known_line).unwrap();
+    let mut t = sshd.target();
+    t.known_hosts = Some(file);
+    block_on(async {
+        let ssh = SshHandle::connect(&t)
+            .await
+            .expect("rsa host key asked for first");
+        assert_eq!(ssh.exec("echo rsa").await.unwrap().stdout, b"rsa\n");
+    });
+}
+
+#[test]
 fn rejected_or_missing_keys_are_clear_auth_errors() {
     if !sshd_available() {
         return;

@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use russh::keys::{HashAlg, PublicKey, PublicKeyOrCertificate, check_known_hosts_path};
+use russh::Preferred;
+use russh::keys::known_hosts::known_host_keys_path;
+use russh::keys::{Algorithm, HashAlg, PublicKey, PublicKeyOrCertificate, check_known_hosts_path};
 
 use super::error::SshError;
 use super::target::SshTarget;
@@ -30,6 +32,26 @@ impl HostKeyCheck {
             target: target.clone(),
             files,
         }
+    }
+
+    /// Host key algorithms to ask for, those already recorded for this host first (as
+    /// OpenSSH does): a host known by its RSA key must not be "unknown" just because
+    /// it also has an ed25519 key that russh prefers.
+    pub fn preferred_algorithms(&self) -> Vec<Algorithm> {
+        let t = &self.target;
+        let known: Vec<Algorithm> = self
+            .files
+            .iter()
+            .filter_map(|f| known_host_keys_path(&t.host, t.port, f).ok())
+            .flatten()
+            .map(|(_, k)| k.algorithm())
+            .collect();
+        let rsa = |a: &Algorithm| matches!(a, Algorithm::Rsa { .. });
+        let is_known = |a: &Algorithm| known.iter().any(|k| k == a || (rsa(k) && rsa(a)));
+        let all = Preferred::DEFAULT.key;
+        let (mut first, rest): (Vec<_>, Vec<_>) = all.iter().cloned().partition(is_known);
+        first.extend(rest);
+        first
     }
 
     fn check(&self, key: &PublicKey) -> Result<(), SshError> {

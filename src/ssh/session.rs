@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use russh::client::{self, Handle};
-use russh::{ChannelMsg, Disconnect};
+use russh::{ChannelMsg, Disconnect, Preferred};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
@@ -67,7 +67,13 @@ impl SshHandle {
     }
 
     pub async fn connect_with(target: &SshTarget, sources: &AuthSources) -> Result<Self, SshError> {
+        let check = HostKeyCheck::new(target);
+        let preferred = Preferred {
+            key: check.preferred_algorithms().into(),
+            ..Preferred::DEFAULT
+        };
         let config = Arc::new(client::Config {
+            preferred,
             // A master that vanishes is noticed in ~15 s instead of never.
             keepalive_interval: Some(Duration::from_secs(5)),
             keepalive_max: 3,
@@ -75,7 +81,7 @@ impl SshHandle {
             ..Default::default()
         });
         let addr = (target.host.as_str(), target.port);
-        let connecting = client::connect(config, addr, HostKeyCheck::new(target));
+        let connecting = client::connect(config, addr, check);
         let mut session = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
             .await
             .map_err(|_| SshError::Connect {

@@ -62,15 +62,19 @@ pub struct Sshd {
     pub rsa_key: PathBuf,
     /// A key the server does not accept.
     pub stranger_key: PathBuf,
-    /// A known_hosts file holding the server's real host key.
+    /// A known_hosts file holding the server's real ed25519 host key.
     pub known_hosts: PathBuf,
+    /// The server's other host key, as a known_hosts line.
+    pub rsa_known_line: String,
     pub log: PathBuf,
     child: Child,
 }
 
 pub fn keygen(dir: &Path, name: &str, kind: &str) -> PathBuf {
+    // 2048-bit RSA: the default 3072 makes every server start noticeably slower.
+    let bits = if kind == "rsa" { "2048" } else { "256" };
     let out = Command::new("ssh-keygen")
-        .args(["-q", "-t", kind, "-N", "", "-C", name, "-f"])
+        .args(["-q", "-t", kind, "-b", bits, "-N", "", "-C", name, "-f"])
         .arg(dir.join(name))
         .output()
         .expect("run ssh-keygen");
@@ -94,6 +98,7 @@ impl Sshd {
         // sshd refuses to start without its privilege separation directory.
         std::fs::create_dir_all("/run/sshd").unwrap();
         let host_key = keygen(&dir, "host_ed25519", "ed25519");
+        let host_rsa = keygen(&dir, "host_rsa", "rsa");
         let ed25519_key = keygen(&dir, "client_ed25519", "ed25519");
         let rsa_key = keygen(&dir, "client_rsa", "rsa");
         let stranger_key = keygen(&dir, "stranger_ed25519", "ed25519");
@@ -107,6 +112,7 @@ impl Sshd {
             format!("Port {port}"),
             "ListenAddress 127.0.0.1".into(),
             format!("HostKey {}", host_key.display()),
+            format!("HostKey {}", host_rsa.display()),
             format!("AuthorizedKeysFile {}", authorized.display()),
             format!("PidFile {}", dir.join("sshd.pid").display()),
             "PermitRootLogin yes".into(),
@@ -121,6 +127,8 @@ impl Sshd {
         let known_hosts = dir.join("known_hosts");
         let host_pub = read(&host_key.with_extension("pub"));
         std::fs::write(&known_hosts, format!("[127.0.0.1]:{port} {host_pub}")).unwrap();
+        let rsa_pub = read(&host_rsa.with_extension("pub"));
+        let rsa_known_line = format!("[127.0.0.1]:{port} {rsa_pub}");
         let child = Command::new(SSHD)
             .args(["-D", "-e", "-f"])
             .arg(&config)
@@ -138,6 +146,7 @@ impl Sshd {
             rsa_key,
             stranger_key,
             known_hosts,
+            rsa_known_line,
             log,
             child,
         };
