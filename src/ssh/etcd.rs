@@ -95,10 +95,8 @@ pub async fn etcd_over_ssh(
         }
     }
     let Some(first) = sessions.first() else {
-        return Err(unreachable
-            .into_iter()
-            .next()
-            .unwrap_or(SshError::Target("no masters given".into())));
+        let none = || SshError::Target("(none): no masters given".into());
+        return Err(unreachable.into_iter().next().unwrap_or_else(none));
     };
     let tls = read_tls(first, pki).await?;
     Ok(EtcdOverSsh {
