@@ -14,6 +14,7 @@ pub mod message;
 pub mod model;
 pub mod runtime;
 pub mod scenes;
+pub mod ssh;
 pub mod status;
 pub mod svg;
 pub mod terminal;

@@ -4,14 +4,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the build and the tests need: protoc builds etcd-client; the tests drive
-# a real etcd cluster (etcd-server, certificates by openssl) and the real binary in tmux.
+# Debian packages the builds and tests need for real: tmux runs the real binary in a real
+# terminal; protoc builds etcd-client; etcd, openssl (its certificates), sshd, ssh-keygen,
+# ssh-keyscan and sudo (`sudo -n cat` of the certificates) run the etcd and SSH tests.
 need=()
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
 [ -d /usr/include/google/protobuf ] || need+=(libprotobuf-dev)
-command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+[ -x /usr/bin/etcd ] || need+=(etcd-server)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
-command -v tmux >/dev/null 2>&1 || need+=(tmux)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh-keyscan >/dev/null 2>&1 || need+=(openssh-client)
+command -v sudo >/dev/null 2>&1 || need+=(sudo)
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing: ${need[*]}"

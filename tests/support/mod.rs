@@ -6,6 +6,7 @@
 pub mod apiserver;
 pub mod etcd_cluster;
 mod query;
+pub mod sshd;
 pub mod tls;
 
 use std::path::PathBuf;

@@ -1,0 +1,131 @@
+//! Which master to log in to, and how: `[user@]host[:port]` plus the files to use.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use super::error::SshError;
+
+/// One SSH destination. `identity_file: None` means ssh-agent, then `~/.ssh/id_ed25519`
+/// and `~/.ssh/id_rsa`; `known_hosts: None` means `~/.ssh/known_hosts` and
+/// `/etc/ssh/ssh_known_hosts`, as OpenSSH does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshTarget {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub identity_file: Option<PathBuf>,
+    pub known_hosts: Option<PathBuf>,
+}
+
+impl SshTarget {
+    pub fn new(user: impl Into<String>, host: impl Into<String>, port: u16) -> Self {
+        Self {
+            host: host.into(),
+            port,
+            user: user.into(),
+            identity_file: None,
+            known_hosts: None,
+        }
+    }
+
+    /// `[user@]host[:port]`, IPv6 as `[::1]:22`. Without a user, `$USER` (else root),
+    /// like `ssh` itself.
+    pub fn parse(s: &str) -> Result<Self, SshError> {
+        let bad =
+            |why: &str| SshError::Target(format!("{s:?}: {why} (expected [user@]host[:port])"));
+        let (user, rest) = match s.rsplit_once('@') {
+            Some((u, r)) if !u.is_empty() => (u.to_string(), r),
+            Some(_) => return Err(bad("empty user")),
+            None => (default_user(), s),
+        };
+        let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
+            let (h, after) = v6.split_once(']').ok_or_else(|| bad("unclosed ["))?;
+            match after {
+                "" => (h, None),
+                p => (
+                    h,
+                    Some(p.strip_prefix(':').ok_or_else(|| bad("junk after ]"))?),
+                ),
+            }
+        } else if rest.matches(':').count() > 1 {
+            return Err(bad("IPv6 addresses need brackets"));
+        } else {
+            match rest.split_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (rest, None),
+            }
+        };
+        if host.is_empty() || host.contains(char::is_whitespace) {
+            return Err(bad("bad host"));
+        }
+        let port = match port {
+            None => 22,
+            Some(p) => p
+                .parse()
+                .ok()
+                .filter(|&p| p != 0)
+                .ok_or_else(|| bad("bad port"))?,
+        };
+        Ok(Self::new(user, host, port))
+    }
+}
+
+fn default_user() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "root".into())
+}
+
+impl FromStr for SshTarget {
+    type Err = SshError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl fmt::Display for SshTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        write!(f, "{}@{host}:{}", self.user, self.port)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_user_host_port_forms() {
+        let t = SshTarget::parse("admin@cp-1:2222").unwrap();
+        assert_eq!(
+            (t.user.as_str(), t.host.as_str(), t.port),
+            ("admin", "cp-1", 2222)
+        );
+        assert_eq!(t.to_string(), "admin@cp-1:2222");
+        let t = SshTarget::parse("root@10.0.0.11").unwrap();
+        assert_eq!((t.host.as_str(), t.port), ("10.0.0.11", 22));
+        let t = SshTarget::parse("u@[fd00::1]:22").unwrap();
+        assert_eq!(t.host, "fd00::1");
+        assert_eq!(t.to_string(), "u@[fd00::1]:22");
+        assert!(!SshTarget::parse("cp-2").unwrap().user.is_empty());
+        for bad in [
+            "",
+            "@h",
+            "u@",
+            "u@h:0",
+            "u@h:x",
+            "u@fd00::1",
+            "u@[::1",
+            "u@h p",
+        ] {
+            let e = SshTarget::parse(bad).unwrap_err().to_string();
+            assert!(e.contains("expected [user@]host[:port]"), "{bad}: {e}");
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! A real OpenSSH server on loopback for tests: its own host key, client keys made
+//! here, a free port, `-D -e` in the foreground in its own process group, killed with
+//! all its children on drop (also when a test panics).
+
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::io::Read;
+use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use hatui::ssh::SshTarget;
+
+use super::etcd_cluster::free_ports;
+
+pub const SSHD: &str = "/usr/sbin/sshd";
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n")
+}
+
+/// `false` (after a loud message) only when not root and a tool is missing; as root
+/// `tests/run.sh` installs them, so a missing one there is a failure.
+pub fn sshd_available() -> bool {
+    let missing: Vec<_> = [
+        SSHD,
+        "/usr/bin/ssh-keygen",
+        "/usr/bin/ssh-keyscan",
+        "/usr/bin/sudo",
+    ]
+    .into_iter()
+    .filter(|p| !Path::new(p).exists())
+    .collect();
+    if missing.is_empty() {
+        if is_root() {
+            return true;
+        }
+        eprintln!("\n!!!!! SKIPPED: the sshd tests log in as root; run them as root !!!!!\n");
+        return false;
+    }
+    assert!(
+        !is_root(),
+        "{missing:?} missing although running as root: apt-get install -y openssh-server sudo"
+    );
+    eprintln!("\n!!!!! SKIPPED: {missing:?} not installed (Debian openssh-server, sudo) !!!!!\n");
+    false
+}
+
+static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+pub struct Sshd {
+    pub dir: PathBuf,
+    pub port: u16,
+    /// Accepted client keys, without passphrase.
+    pub ed25519_key: PathBuf,
+    pub rsa_key: PathBuf,
+    /// A key the server does not accept.
+    pub stranger_key: PathBuf,
+    /// A known_hosts file holding the server's real ed25519 host key.
+    pub known_hosts: PathBuf,
+    /// The server's other host key, as a known_hosts line.
+    pub rsa_known_line: String,
+    pub log: PathBuf,
+    child: Child,
+}
+
+pub fn keygen(dir: &Path, name: &str, kind: &str) -> PathBuf {
+    // 2048-bit RSA: the default 3072 makes every server start noticeably slower.
+    let bits = if kind == "rsa" { "2048" } else { "256" };
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", kind, "-b", bits, "-N", "", "-C", name, "-f"])
+        .arg(dir.join(name))
+        .output()
+        .expect("run ssh-keygen");
+    assert!(out.status.success(), "ssh-keygen: {:?}", out);
+    dir.join(name)
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+impl Sshd {
+    pub fn start() -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "hatui-sshd-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // sshd refuses to start without its privilege separation directory.
+        std::fs::create_dir_all("/run/sshd").unwrap();
+        let host_key = keygen(&dir, "host_ed25519", "ed25519");
+        let host_rsa = keygen(&dir, "host_rsa", "rsa");
+        let ed25519_key = keygen(&dir, "client_ed25519", "ed25519");
+        let rsa_key = keygen(&dir, "client_rsa", "rsa");
+        let stranger_key = keygen(&dir, "stranger_ed25519", "ed25519");
+        let pubs = [&ed25519_key, &rsa_key].map(|k| read(&k.with_extension("pub")));
+        let authorized = dir.join("authorized_keys");
+        std::fs::write(&authorized, pubs.concat()).unwrap();
+        let port = free_ports(1)[0];
+        let config = dir.join("sshd_config");
+        let log = dir.join("sshd.log");
+        let settings = [
+            format!("Port {port}"),
+            "ListenAddress 127.0.0.1".into(),
+            format!("HostKey {}", host_key.display()),
+            format!("HostKey {}", host_rsa.display()),
+            format!("AuthorizedKeysFile {}", authorized.display()),
+            format!("PidFile {}", dir.join("sshd.pid").display()),
+            "PermitRootLogin yes".into(),
+            "StrictModes no".into(),
+            "UsePAM no".into(),
+            "PasswordAuthentication no".into(),
+            "KbdInteractiveAuthentication no".into(),
+            "AllowTcpForwarding yes".into(),
+            "LogLevel VERBOSE".into(),
+        ];
+        std::fs::write(&config, settings.join("\n") + "\n").unwrap();
+        let known_hosts = dir.join("known_hosts");
+        let host_pub = read(&host_key.with_extension("pub"));
+        std::fs::write(&known_hosts, format!("[127.0.0.1]:{port} {host_pub}")).unwrap();
+        let rsa_pub = read(&host_rsa.with_extension("pub"));
+        let rsa_known_line = format!("[127.0.0.1]:{port} {rsa_pub}");
+        let child = Command::new(SSHD)
+            .args(["-D", "-e", "-f"])
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            // Its own group, so drop can kill the per-connection children too.
+            .process_group(0)
+            .spawn()
+            .expect("start sshd");
+        let mut sshd = Self {
+            dir,
+            port,
+            ed25519_key,
+            rsa_key,
+            stranger_key,
+            known_hosts,
+            rsa_known_line,
+            log,
+            child,
+        };
+        sshd.wait_ready(Duration::from_secs(10));
+        sshd
+    }
+
+    fn wait_ready(&mut self, within: Duration) {
+        let end = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("sshd exited ({status}): {}", read(&self.log));
+            }
+            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
+                let mut banner = [0u8; 8];
+                s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                if s.read_exact(&mut banner).is_ok() && banner.starts_with(b"SSH-2.0") {
+                    return;
+                }
+            }
+            assert!(Instant::now() < end, "sshd not ready: {}", read(&self.log));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `root@127.0.0.1:PORT` with the accepted ed25519 key and the right known_hosts.
+    pub fn target(&self) -> SshTarget {
+        let mut t = SshTarget::new("root", "127.0.0.1", self.port);
+        t.identity_file = Some(self.ed25519_key.clone());
+        t.known_hosts = Some(self.known_hosts.clone());
+        t
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("sshd files kept in {}", self.dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// A real `ssh-agent` on a socket of its own, holding the given keys; killed on drop.
+pub struct Agent {
+    pub socket: PathBuf,
+    child: Child,
+}
+
+impl Agent {
+    pub fn start(dir: &Path, keys: &[&Path]) -> Self {
+        let socket = dir.join("agent.sock");
+        let child = Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ssh-agent");
+        let agent = Self { socket, child };
+        let end = Instant::now() + Duration::from_secs(10);
+        while !agent.socket.exists() {
+            assert!(Instant::now() < end, "ssh-agent made no socket");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for key in keys {
+            let out = Command::new("ssh-add")
+                .arg(key)
+                .env("SSH_AUTH_SOCK", &agent.socket)
+                .output()
+                .expect("run ssh-add");
+            assert!(out.status.success(), "ssh-add: {out:?}");
+        }
+        agent
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
