@@ -81,6 +81,34 @@ pub struct EtcdArgs {
     /// Client certificate (kubeadm: /etc/kubernetes/pki/etcd/healthcheck-client.crt).
     #[arg(long, global = true, requires_all = ["etcd_endpoints", "etcd_key"], value_name = "FILE")]
     pub etcd_cert: Option<PathBuf>,
+    /// Reach etcd over SSH instead: each master's `[user@]host[:port]`, comma separated.
+    /// A tunnel goes to each master's 127.0.0.1:2379 and the client certificates are read
+    /// there with `sudo -n cat`, kept in memory only.
+    #[arg(
+        long,
+        global = true,
+        value_delimiter = ',',
+        value_name = "MASTERS",
+        conflicts_with = "etcd_endpoints"
+    )]
+    pub etcd_ssh: Vec<String>,
+    /// SSH private key for --etcd-ssh (default: ssh-agent, then ~/.ssh/id_ed25519, id_rsa).
+    #[arg(long, global = true, value_name = "FILE", requires = "etcd_ssh")]
+    pub ssh_identity: Option<PathBuf>,
+    /// known_hosts for --etcd-ssh (default: ~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts).
+    #[arg(long, global = true, value_name = "FILE", requires = "etcd_ssh")]
+    pub ssh_known_hosts: Option<PathBuf>,
+    /// etcd's client port on the masters, for --etcd-ssh (kubeadm: 2379).
+    #[arg(long, global = true, value_name = "PORT", default_value_t = 2379)]
+    pub etcd_port: u16,
+    /// Where etcd's client certificates are on the masters, for --etcd-ssh.
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        default_value = "/etc/kubernetes/pki/etcd"
+    )]
+    pub etcd_pki_dir: String,
     /// Client key (kubeadm: /etc/kubernetes/pki/etcd/healthcheck-client.key).
     #[arg(long, global = true, requires_all = ["etcd_endpoints", "etcd_cert"], value_name = "FILE")]
     pub etcd_key: Option<PathBuf>,

@@ -10,25 +10,26 @@ use tokio::task::JoinHandle;
 
 use crate::app::App;
 use crate::cli::{EtcdArgs, LabArgs};
-use crate::etcd::spawn_poller;
+use crate::etcd::{EtcdAccess, Poller, spawn_poller};
 use crate::lab::{self, Lab};
 use crate::live::{self, Target};
 use crate::message::{Command, Fault, Message};
-use crate::model::{ClusterState, SourceKind};
+use crate::model::{ClusterEvent, ClusterState, SourceKind};
 use crate::terminal::TerminalGuard;
 use crate::view;
 
 /// Opens the cockpit on the embedded lab.
 pub async fn run_lab(args: LabArgs, etcd: &EtcdArgs) -> Result<()> {
-    let etcd = etcd.poller_config()?;
+    let etcd = etcd.access().await?;
     let mut cfg = crate::scenes::lab_config(&args.topology);
     cfg.external_etcd = etcd.is_some();
     let lab = Lab::new(cfg);
-    let cluster = ClusterState::new(SourceKind::Lab, lab.config().endpoint.clone(), lab.now());
+    let mut cluster = ClusterState::new(SourceKind::Lab, lab.config().endpoint.clone(), lab.now());
     let (tx, rx) = mpsc::channel(64);
     let (fault_tx, fault_rx) = mpsc::channel(8);
-    // Kept alive for the whole session: dropping the poller stops it.
-    let _poller = etcd.map(|cfg| spawn_poller(cfg, tx.clone()));
+    // Kept alive for the whole session: dropping the poller (or `etcd`, which owns any SSH
+    // tunnels) stops it.
+    let _poller = etcd.as_ref().map(|e| start_etcd(e, &mut cluster, &tx));
     let source = tokio::spawn(lab::run(lab, args.speed, tx, fault_rx));
     let mut guard = TerminalGuard::enter()?;
     let app = App::new(cluster);
@@ -38,15 +39,23 @@ pub async fn run_lab(args: LabArgs, etcd: &EtcdArgs) -> Result<()> {
 /// Opens the cockpit on the cluster of the kubeconfig: a bad kubeconfig fails here, before
 /// the terminal is taken over, with the file and field to fix.
 pub async fn run_live(target: Target, etcd: &EtcdArgs) -> Result<()> {
-    let etcd = etcd.poller_config()?;
     let mut sources = live::connect(&target, live::wall_clock()).await?;
+    let etcd = etcd.access().await?;
     sources.etcd_elsewhere = etcd.is_some();
-    let cluster = live::empty_state(&sources);
+    let mut cluster = live::empty_state(&sources);
     let (tx, rx) = mpsc::channel(64);
-    let _poller = etcd.map(|cfg| spawn_poller(cfg, tx.clone()));
+    let _poller = etcd.as_ref().map(|e| start_etcd(e, &mut cluster, &tx));
     let source = live::spawn(sources, tx);
     let mut guard = TerminalGuard::enter()?;
     event_loop(&mut guard, App::new(cluster), (rx, source), None).await
+}
+
+/// Starts the etcd poller; masters SSH could not reach go in the timeline first.
+fn start_etcd(etcd: &EtcdAccess, cluster: &mut ClusterState, tx: &mpsc::Sender<Message>) -> Poller {
+    for why in &etcd.unreachable {
+        cluster.apply(ClusterEvent::Note(format!("etcd over SSH: {why}")));
+    }
+    spawn_poller(etcd.config.clone(), tx.clone())
 }
 
 /// Shared by the lab and live clusters: `faults` is where fault keys go (the lab only).

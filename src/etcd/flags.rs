@@ -4,8 +4,55 @@ use color_eyre::{Result, eyre::bail};
 
 use super::{PollerConfig, TlsMaterial};
 use crate::cli::EtcdArgs;
+use crate::ssh::{EtcdMaster, EtcdOverSsh, PkiPaths, SshTarget, etcd_over_ssh};
+
+/// etcd as the flags say to reach it. The SSH tunnels live as long as this value: keep it
+/// while `config` is in use.
+pub struct EtcdAccess {
+    pub config: PollerConfig,
+    /// Masters that could not be reached over SSH, in the operator's words.
+    pub unreachable: Vec<String>,
+    _tunnels: Option<EtcdOverSsh>,
+}
 
 impl EtcdArgs {
+    /// Connects what must be connected first (SSH); `None` when etcd is not to be asked.
+    pub async fn access(&self) -> Result<Option<EtcdAccess>> {
+        if self.etcd_ssh.is_empty() {
+            let direct = self.poller_config()?;
+            return Ok(direct.map(|config| EtcdAccess {
+                config,
+                unreachable: Vec::new(),
+                _tunnels: None,
+            }));
+        }
+        let masters = self
+            .etcd_ssh
+            .iter()
+            .map(|m| {
+                let mut target = SshTarget::parse(m)
+                    .map_err(|e| color_eyre::eyre::eyre!("--etcd-ssh `{m}`: {e}"))?;
+                target.identity_file = self.ssh_identity.clone();
+                target.known_hosts = self.ssh_known_hosts.clone();
+                Ok(EtcdMaster {
+                    ssh: target,
+                    etcd_port: self.etcd_port,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let pki = PkiPaths::in_dir(&self.etcd_pki_dir);
+        let tunnels = etcd_over_ssh(&masters, &pki).await?;
+        Ok(Some(EtcdAccess {
+            config: tunnels.config.clone(),
+            unreachable: tunnels
+                .unreachable
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            _tunnels: Some(tunnels),
+        }))
+    }
+
     /// `None` when no endpoint was given: etcd is then not asked directly.
     pub fn poller_config(&self) -> Result<Option<PollerConfig>> {
         if self.etcd_endpoints.is_empty() {

@@ -11,5 +11,6 @@ mod poller;
 pub mod probe;
 pub mod tls;
 
+pub use flags::EtcdAccess;
 pub use poller::{Poller, PollerConfig, poll_once, spawn_poller};
 pub use tls::{TlsError, TlsMaterial};

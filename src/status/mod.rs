@@ -9,6 +9,7 @@ use color_eyre::{Result, eyre::bail};
 use jiff::SignedDuration;
 
 use crate::cli::{EtcdArgs, StatusArgs};
+use crate::etcd::EtcdAccess;
 use crate::lab::Lab;
 use crate::live::{self, Target};
 use crate::model::{ClusterEvent, ClusterState, FeedKind, SourceKind};
@@ -21,35 +22,44 @@ pub fn render(args: &StatusArgs, etcd: &EtcdArgs) -> Result<String> {
     if !args.lab {
         bail!("a live snapshot needs the async runtime: use `render_live`");
     }
-    let etcd = etcd.poller_config()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let etcd = runtime.block_on(etcd.access())?;
     let advance = args.advance.unwrap_or(SignedDuration::ZERO);
     let mut cluster = lab_cluster(&args.topology, advance, etcd.is_some());
-    if let Some(cfg) = etcd {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        runtime.block_on(apply_etcd(&mut cluster, &cfg));
+    if let Some(etcd) = &etcd {
+        runtime.block_on(apply_etcd(&mut cluster, etcd));
     }
     render_cluster(&cluster, args.json)
 }
 
 /// One snapshot of the live cluster of `target`, through the same sources as the cockpit.
 pub async fn render_live(target: &Target, args: &StatusArgs, etcd: &EtcdArgs) -> Result<String> {
-    let etcd = etcd.poller_config()?;
     let mut sources = live::connect(target, live::wall_clock()).await?;
+    let etcd = etcd.access().await?;
     sources.etcd_elsewhere = etcd.is_some();
     let mut cluster = live::snapshot(&sources, LIVE_TIMEOUT).await?;
-    if let Some(cfg) = etcd {
-        apply_etcd(&mut cluster, &cfg).await;
+    if let Some(etcd) = &etcd {
+        apply_etcd(&mut cluster, etcd).await;
     }
     render_cluster(&cluster, args.json)
 }
 
 /// etcd asked directly replaces whatever the cluster view had for it.
-async fn apply_etcd(cluster: &mut ClusterState, cfg: &crate::etcd::PollerConfig) {
-    let (status, feed) = crate::etcd::poll_once(cfg).await;
+async fn apply_etcd(cluster: &mut ClusterState, etcd: &EtcdAccess) {
+    let (status, feed) = crate::etcd::poll_once(&etcd.config).await;
     cluster.apply(ClusterEvent::Etcd(status));
     cluster.apply(ClusterEvent::Feed(FeedKind::Etcd, feed));
+    // Partial data: say which masters are missing from it.
+    if !etcd.unreachable.is_empty() {
+        let error = Some(format!("etcd over SSH: {}", etcd.unreachable.join("; ")));
+        let feed = crate::model::FeedStatus {
+            last_ok: Some(cluster.now),
+            error,
+        };
+        cluster.apply(ClusterEvent::Feed(FeedKind::Etcd, feed));
+    }
 }
 
 pub fn render_cluster(cluster: &ClusterState, json: bool) -> Result<String> {
