@@ -197,7 +197,11 @@ const LEAF_DAYS: i64 = 365;
 /// The cluster CA and each master's apiserver serving certificate, as `kubeadm init` and
 /// the joins issued them at `issued` (lab ms), with kubeadm's SANs.
 pub(crate) fn certificates(cfg: &LabConfig, issued: i64) -> Vec<Certificate> {
-    let until = |days: i64| at(cfg, issued + days * 86_400_000);
+    // Whole seconds, as X.509 validity is.
+    let until = |days: i64| {
+        let t = at(cfg, issued + days * 86_400_000);
+        Timestamp::from_second(t.as_second()).unwrap_or(t)
+    };
     let ca = Certificate {
         name: Certificate::CA.to_string(),
         node: None,

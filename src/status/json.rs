@@ -247,6 +247,8 @@ fn certificate(x: &Certificate, c: &ClusterState) -> CertificateJson {
         name: x.name.clone(),
         node: x.node.clone(),
         expires_in_s: x.expires_in_s(c.now),
-        not_after: x.not_after.to_string(),
+        not_after: jiff::Timestamp::from_second(x.not_after.as_second())
+            .unwrap_or(x.not_after)
+            .to_string(),
     }
 }
