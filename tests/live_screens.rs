@@ -16,6 +16,7 @@ fn synced(s: &ClusterState) -> bool {
         && s.endpoint.ready == Some(true)
         && s.apiservers.len() == 3
         && s.apiservers.values().all(|a| a.ready)
+        && s.certificates.len() == 4
 }
 
 /// Addresses have random ports: pin them for the snapshot.
@@ -81,7 +82,8 @@ async fn live_nothing_answers_and_secrets_forbidden() {
         let probed = s.endpoint.ready == Some(true)
             && s.apiservers.len() == 3
             && s.apiservers.values().all(|a| a.ready);
-        listed && probed && s.feed(FeedKind::Tokens).is_some_and(|f| f.error.is_some())
+        let certs = s.certificates.len() == 4;
+        listed && probed && certs && s.feed(FeedKind::Tokens).is_some_and(|f| f.error.is_some())
     })
     .await;
     cluster.stop_all();

@@ -124,3 +124,33 @@ async fn token_secrets_never_reach_the_state() {
     let screen = c.screen(120, 36);
     assert!(!screen.contains("kx7f2m9p0d3s8v1b"), "{screen}");
 }
+
+/// The CA from the kubeconfig and each master's serving certificate from its own TLS
+/// handshake (the masters' certificates end one day apart), counted down on the sources'
+/// clock: moved to 20 days before cp-1's certificate ends, so the renew command shows.
+#[tokio::test]
+async fn the_ca_and_each_masters_serving_certificate_count_down() {
+    use support::tls::{CA_DAYS, SERVING_DAYS};
+    const DAY: i64 = 86_400;
+    let cluster = Cluster::start().await;
+    let mut sources = cluster.sources(ADMIN).await;
+    let cp1_ends = support::fixture_now().as_second() + (SERVING_DAYS + 1) * DAY;
+    let now = jiff::Timestamp::from_second(cp1_ends - 20 * DAY).unwrap();
+    sources.clock = std::sync::Arc::new(move || now);
+    let mut c = Cluster::run(sources);
+    c.until("the certificates", |s| s.certificates.len() == 4)
+        .await;
+    let s = c.state();
+    let left = |name: &str| s.certificates[name].expires_in_s(s.now);
+    let ca_ends = support::fixture_now().as_second() + CA_DAYS * DAY;
+    assert_eq!(left("CA"), ca_ends - now.as_second());
+    assert_eq!(left("apiserver cp-1"), 20 * DAY);
+    assert_eq!(left("apiserver cp-2"), 21 * DAY);
+    assert_eq!(left("apiserver cp-3"), 22 * DAY);
+    let cp2 = &s.certificates["apiserver cp-2"];
+    assert_eq!(cp2.node.as_deref(), Some("cp-2"));
+    assert!(cp2.sans.iter().any(|n| n == "127.0.0.12"), "{:?}", cp2.sans);
+    let screen = c.screen(120, 40);
+    assert!(screen.contains("apiserver cp-1  20d00h"), "{screen}");
+    assert!(screen.contains("$ kubeadm certs renew all"), "{screen}");
+}

@@ -76,7 +76,7 @@ impl App {
             Pane::Nodes => c.nodes.matching(&self.ui.filter).count(),
             Pane::Etcd => c.etcd.members.len(),
             Pane::Leases => c.leases.len(),
-            Pane::Tokens => c.join_tokens().count() + 1,
+            Pane::Tokens => 1 + c.join_tokens().count() + c.certificates.len(),
             Pane::Timeline => c.timeline.len(),
             Pane::Endpoint => c.apiservers.len() + 1,
         }

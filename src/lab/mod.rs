@@ -170,7 +170,8 @@ impl Lab {
     }
 
     /// Every object as events, for a consumer starting from nothing: clock, endpoint,
-    /// apiservers, nodes, static pods, etcd, leases, tokens, certificate key, feeds.
+    /// apiservers, nodes, static pods, etcd, leases, tokens, certificate key, certificates,
+    /// feeds.
     pub fn full_state(&self) -> Vec<ClusterEvent> {
         let (cfg, now) = (&self.cfg, self.now());
         let mut events = vec![
@@ -190,6 +191,8 @@ impl Lab {
         events.extend(leases.map(ClusterEvent::LeaseUpsert));
         events.extend(self.tokens().into_iter().map(ClusterEvent::TokenUpsert));
         events.push(ClusterEvent::CertKey(self.cert_key()));
+        let certs = views::certificates(cfg, -INIT_BEFORE_START_MS);
+        events.extend(certs.into_iter().map(ClusterEvent::Certificate));
         events.extend(self.feeds.events(now, true));
         events
     }

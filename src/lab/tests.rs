@@ -121,3 +121,35 @@ fn a_restored_member_catches_up_and_cannot_win_while_behind() {
         "a rejoining member does not disturb the leader"
     );
 }
+
+/// kubeadm's periods from the init time: the CA 10 years, each apiserver's cert 1 year;
+/// and a fresh state's timeline says nothing about them.
+#[test]
+fn the_lab_shows_kubeadm_certificates_issued_at_init() {
+    use crate::model::{ClusterState, SourceKind};
+
+    let lab = Lab::new(LabConfig::new(3, 1, 7, LabConfig::default().start));
+    let mut state = ClusterState::new(SourceKind::Lab, "lb", lab.now());
+    for ev in lab.full_state() {
+        state.apply(ev);
+    }
+    let left = |name: &str| state.certificates[name].expires_in_s(state.now);
+    let init_ago = super::INIT_BEFORE_START_MS / 1_000;
+    assert_eq!(left("CA"), 3_650 * 86_400 - init_ago);
+    for node in ["cp-1", "cp-2", "cp-3"] {
+        let cert = &state.certificates[&format!("apiserver {node}")];
+        assert_eq!(cert.node.as_deref(), Some(node));
+        assert_eq!(cert.expires_in_s(state.now), 365 * 86_400 - init_ago);
+    }
+    assert!(
+        state.certificates["apiserver cp-2"]
+            .sans
+            .contains(&"10.0.0.12".to_string())
+    );
+    assert_eq!(state.certificates.len(), 4);
+    let noise = state
+        .timeline
+        .iter()
+        .any(|e| e.text.contains("certificate"));
+    assert!(!noise, "no timeline entries for certificates at start");
+}

@@ -4,8 +4,8 @@
 use jiff::Timestamp;
 
 use crate::model::{
-    ApiServerHealth, EndpointHealth, EtcdMember, EtcdStatus, Lease, Node, PodHealth, PodState,
-    StaticPods, Token,
+    ApiServerHealth, Certificate, EndpointHealth, EtcdMember, EtcdStatus, Lease, Node, PodHealth,
+    PodState, StaticPods, Token,
 };
 
 use super::config::LabConfig;
@@ -188,4 +188,53 @@ pub(crate) fn endpoint(cfg: &LabConfig, api: &ApiHealth) -> EndpointHealth {
         }),
         latency_ms: api.endpoint_latency_ms(),
     }
+}
+
+/// kubeadm's validity periods: the CA 10 years, leaf certificates 1 year.
+const CA_DAYS: i64 = 3_650;
+const LEAF_DAYS: i64 = 365;
+
+/// The cluster CA and each master's apiserver serving certificate, as `kubeadm init` and
+/// the joins issued them at `issued` (lab ms), with kubeadm's SANs.
+pub(crate) fn certificates(cfg: &LabConfig, issued: i64) -> Vec<Certificate> {
+    // Whole seconds, as X.509 validity is.
+    let until = |days: i64| {
+        let t = at(cfg, issued + days * 86_400_000);
+        Timestamp::from_second(t.as_second()).unwrap_or(t)
+    };
+    let ca = Certificate {
+        name: Certificate::CA.to_string(),
+        node: None,
+        not_after: until(CA_DAYS),
+        sans: Vec::new(),
+    };
+    let endpoint = cfg
+        .endpoint
+        .rsplit_once(':')
+        .map_or(&*cfg.endpoint, |(h, _)| h);
+    let apiserver = |i: usize| {
+        let node = cfg.name(i);
+        let mut sans = vec![node.clone()];
+        sans.extend(
+            [
+                "kubernetes",
+                "kubernetes.default",
+                "kubernetes.default.svc",
+                "kubernetes.default.svc.cluster.local",
+                endpoint,
+                "10.96.0.1",
+            ]
+            .map(str::to_string),
+        );
+        sans.push(cfg.ip(i));
+        Certificate {
+            name: Certificate::apiserver_name(&node),
+            node: Some(node),
+            not_after: until(LEAF_DAYS),
+            sans,
+        }
+    };
+    std::iter::once(ca)
+        .chain((0..cfg.control_planes).map(apiserver))
+        .collect()
 }

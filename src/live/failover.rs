@@ -87,6 +87,16 @@ impl Route {
         });
     }
 
+    /// Changes whenever a master's apiserver address does.
+    pub fn watch_masters(&self) -> watch::Receiver<BTreeMap<String, String>> {
+        self.masters.subscribe()
+    }
+
+    /// The cluster CA certificates from the kubeconfig (DER), as every client trusts them.
+    pub fn roots(&self) -> Vec<Vec<u8>> {
+        self.config.root_cert.clone().unwrap_or_default()
+    }
+
     pub fn masters(&self) -> BTreeMap<String, String> {
         self.masters.borrow().clone()
     }

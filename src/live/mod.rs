@@ -1,6 +1,7 @@
 //! A live kubeadm cluster as a source: kube-rs watchers and probes that speak only
 //! `ClusterEvent`s, so the panes cannot tell it from the lab.
 
+pub mod certs;
 mod convert;
 pub mod errors;
 pub mod failover;
@@ -51,6 +52,7 @@ pub fn sources(loaded: &Loaded, clock: Clock) -> Result<Sources> {
         clock,
         probe_every: Duration::from_secs(2),
         probe_timeout: Duration::from_secs(2),
+        cert_every: Duration::from_secs(60),
         etcd_elsewhere: false,
     })
 }
@@ -94,9 +96,12 @@ pub async fn snapshot(sources: &Sources, timeout: Duration) -> Result<ClusterSta
                 ));
             }
         };
-        let answered = batch
-            .iter()
-            .any(|e| matches!(e, ClusterEvent::Feed(..) | ClusterEvent::Endpoint(_)));
+        let answered = batch.iter().any(|e| {
+            matches!(
+                e,
+                ClusterEvent::Feed(..) | ClusterEvent::Endpoint(_) | ClusterEvent::Certificate(_)
+            )
+        });
         if answered {
             pending.remove(name);
         }

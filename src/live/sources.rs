@@ -16,7 +16,7 @@ use super::convert::{self, CERTS_SECRET};
 use super::errors::Resource as What;
 use super::failover::Route;
 use super::watch::{self, Projection};
-use super::{Clock, health};
+use super::{Clock, certs, health};
 use crate::message::Message;
 use crate::model::{CertKey, ClusterEvent, FeedKind, FeedStatus, Lease, Node, StaticPods, Token};
 
@@ -37,6 +37,8 @@ pub struct Sources {
     pub clock: Clock,
     pub probe_every: Duration,
     pub probe_timeout: Duration,
+    /// How often the certificates are read again (their expiry moves in days).
+    pub cert_every: Duration,
     /// etcd is asked directly (`--etcd-endpoints`): its pane is not this source's to mark.
     pub etcd_elsewhere: bool,
 }
@@ -114,6 +116,7 @@ impl Sources {
                 ),
             ),
             ("endpoint /readyz", health::stream(self.clone())),
+            ("certificates", certs::stream(self.clone())),
             ("clock", self.ticks()),
         ]
     }

@@ -108,6 +108,16 @@ impl ClusterState {
                 self.cert_key_known = true;
                 replace(&mut self.cert_key, ck)
             }
+            ClusterEvent::Certificate(cert) => {
+                // The first reading is the pane's news; a later notAfter means it was renewed.
+                if let Some(old) = self.certificates.get(&cert.name)
+                    && old.not_after < cert.not_after
+                {
+                    let text = format!("certificate {} renewed", cert.name);
+                    self.note(Severity::Good, text);
+                }
+                self.certificates.insert(cert.name.clone(), cert.clone()) != Some(cert)
+            }
             ClusterEvent::Feed(kind, status) => {
                 // A feed that fails from the start is the pane's news, not a change.
                 let known = self.feeds.contains_key(&kind);
@@ -134,7 +144,7 @@ impl ClusterState {
         self.timeline.push(self.now, severity, text);
     }
 
-    /// Time-driven changes: leases and tokens expire without any event saying so.
+    /// Time-driven changes: leases, tokens and certificates expire without any event saying so.
     fn set_clock(&mut self, now: Timestamp) -> bool {
         let before = self.now;
         self.now = now;
@@ -157,6 +167,11 @@ impl ClusterState {
                 format!("bootstrap token {} expired", token.id)
             };
             self.timeline.push(now, Severity::Bad, text);
+        }
+        for cert in self.certificates.values() {
+            if let Some((severity, text)) = cert.crossing(before, now) {
+                self.timeline.push(now, severity, text);
+            }
         }
         before.as_second() != now.as_second()
     }

@@ -4,8 +4,8 @@
 use jiff::Timestamp;
 
 use super::{
-    ApiServerHealth, CertKey, EndpointHealth, EtcdStatus, FeedKind, FeedStatus, Lease, Node,
-    StaticPods, Token,
+    ApiServerHealth, CertKey, Certificate, EndpointHealth, EtcdStatus, FeedKind, FeedStatus, Lease,
+    Node, StaticPods, Token,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +24,8 @@ pub enum ClusterEvent {
     TokenUpsert(Token),
     TokenRemoved(String),
     CertKey(CertKey),
+    /// A certificate as last read; a newer one (renewed) replaces it by name.
+    Certificate(Certificate),
     Feed(FeedKind, FeedStatus),
     /// Something the source did or saw that belongs in the timeline as it is
     /// (for example a lab fault being injected).

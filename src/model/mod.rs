@@ -1,6 +1,7 @@
 //! The cluster as the operator sees it, independent of where the data came from.
 
 mod apply;
+pub mod certs;
 pub mod endpoint;
 pub mod etcd;
 pub mod event;
@@ -14,6 +15,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
+pub use certs::Certificate;
 pub use endpoint::{ApiServerHealth, EndpointHealth};
 pub use etcd::{EtcdMember, EtcdStatus, LeaderHistory, Quorum};
 pub use event::ClusterEvent;
@@ -45,6 +47,8 @@ pub struct ClusterState {
     pub leases: BTreeMap<String, Lease>,
     pub tokens: BTreeMap<String, Token>,
     pub cert_key: CertKey,
+    /// The cluster CA and the masters' serving certificates, by [`Certificate::name`].
+    pub certificates: BTreeMap<String, Certificate>,
     pub feeds: BTreeMap<FeedKind, FeedStatus>,
     pub timeline: Timeline,
     pub leader_history: LeaderHistory,
@@ -65,6 +69,7 @@ impl ClusterState {
             leases: BTreeMap::new(),
             tokens: BTreeMap::new(),
             cert_key: CertKey::default(),
+            certificates: BTreeMap::new(),
             feeds: BTreeMap::new(),
             timeline: Timeline::default(),
             leader_history: LeaderHistory::default(),

@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
-use crate::model::{ClusterState, EtcdMember, Lease, Node, Readiness, SourceKind, Token};
+use crate::model::{
+    Certificate, ClusterState, EtcdMember, Lease, Node, Readiness, SourceKind, Token,
+};
 
 #[derive(Debug, Serialize)]
 pub struct Snapshot {
@@ -17,6 +19,8 @@ pub struct Snapshot {
     pub leases: Vec<LeaseJson>,
     pub certificate_key: CertificateKey,
     pub tokens: Vec<TokenJson>,
+    /// The cluster CA and each master's apiserver serving certificate.
+    pub certificates: Vec<CertificateJson>,
     /// Data that could not refresh, with why: `{"kind": "Nodes", "error": "...", "age_s": 42}`.
     pub stale: Vec<Stale>,
 }
@@ -110,6 +114,18 @@ pub struct TokenJson {
 }
 
 #[derive(Debug, Serialize)]
+pub struct CertificateJson {
+    /// `CA`, `apiserver cp-1`.
+    pub name: String,
+    /// The master serving it; `null` for the CA.
+    pub node: Option<String>,
+    /// Negative once expired.
+    pub expires_in_s: i64,
+    /// RFC 3339, UTC.
+    pub not_after: String,
+}
+
+#[derive(Debug, Serialize)]
 pub struct Stale {
     pub kind: String,
     pub error: String,
@@ -158,6 +174,7 @@ impl Snapshot {
                 owner_token_id: c.cert_key.owner_token_id.clone(),
             },
             tokens: c.tokens.values().map(|t| token(t, c)).collect(),
+            certificates: c.certificates.values().map(|x| certificate(x, c)).collect(),
             stale: c
                 .feeds
                 .iter()
@@ -222,5 +239,16 @@ fn token(t: &Token, c: &ClusterState) -> TokenJson {
         expires_in_s: t.expires_in_s(c.now),
         usages: t.usages.clone(),
         description: t.description.clone(),
+    }
+}
+
+fn certificate(x: &Certificate, c: &ClusterState) -> CertificateJson {
+    CertificateJson {
+        name: x.name.clone(),
+        node: x.node.clone(),
+        expires_in_s: x.expires_in_s(c.now),
+        not_after: jiff::Timestamp::from_second(x.not_after.as_second())
+            .unwrap_or(x.not_after)
+            .to_string(),
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use crate::model::{ClusterState, FeedKind, Readiness, SourceKind};
-use crate::view::format::{bytes, duration};
+use crate::view::format::{bytes, duration, validity};
 
 /// Above this many nodes, only masters and nodes that are not Ready are listed.
 const LIST_ALL_UP_TO: usize = 20;
@@ -21,6 +21,7 @@ pub fn render(c: &ClusterState) -> String {
     etcd(&mut out, c);
     leases(&mut out, c);
     ttls(&mut out, c);
+    certificates(&mut out, c);
     for (kind, feed) in &c.feeds {
         if let Some(err) = &feed.error {
             let _ = writeln!(out, "STALE {kind:?}: {err}");
@@ -184,5 +185,35 @@ fn ttls(out: &mut String, c: &ClusterState) {
             Some(s) => format!("expires in {}", duration(s)),
         };
         let _ = writeln!(out, "  {} {ttl} [{}]", t.id, t.usages.join(","));
+    }
+}
+
+fn certificates(out: &mut String, c: &ClusterState) {
+    if c.certificates.is_empty() {
+        let _ = writeln!(out, "\ncertificates: unknown (no data)");
+        return;
+    }
+    let _ = writeln!(out, "\ncertificates:");
+    let mut certs: Vec<_> = c.certificates.values().collect();
+    certs.sort_by_key(|x| (!x.is_ca(), x.name.clone()));
+    for x in certs {
+        let s = x.expires_in_s(c.now);
+        let left = if s <= 0 {
+            format!("EXPIRED {} ago", duration(s))
+        } else {
+            format!("expires in {}", validity(s))
+        };
+        let fix = match &x.node {
+            _ if !x.needs_renewal(c.now) => String::new(),
+            Some(node) => format!(
+                " (renew on {node}: kubeadm certs renew all, then restart the control-plane static pods)"
+            ),
+            None => " (kubeadm cannot renew the CA: rotate it by hand)".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "  {:<16} {left}, not after {}{fix}",
+            x.name, x.not_after
+        );
     }
 }

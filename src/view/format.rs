@@ -17,6 +17,17 @@ pub fn duration(secs: i64) -> String {
     }
 }
 
+/// A certificate's remaining validity: `9y364d`, `364d`; under 30 days as [`duration`]
+/// (`19d23h`, `5h02m`), when hours start to matter. Years are 365 days, as kubeadm counts.
+pub fn validity(secs: i64) -> String {
+    let days = secs.unsigned_abs() / 86_400;
+    match days {
+        0..30 => duration(secs),
+        30..365 => format!("{days}d"),
+        _ => format!("{}y{}d", days / 365, days % 365),
+    }
+}
+
 /// How long something has been in a state, the way `kubectl get` says it (`42s`, `5m30s`,
 /// `15m`, `5h12m`, `20h`, `3d4h`, `30d`), so operators read it without thinking.
 pub fn age(secs: i64) -> String {
@@ -181,6 +192,16 @@ mod tests {
         assert_eq!(duration(86_399), "23h59m");
         assert_eq!(duration(2 * 86_400 + 3 * 3_600), "2d03h");
         assert_eq!(duration(-42), "42s");
+    }
+
+    #[test]
+    fn validity_reads_in_years_and_days() {
+        let day = 86_400;
+        assert_eq!(validity(3_650 * day - 1_500), "9y364d");
+        assert_eq!(validity(365 * day - 1_500), "364d");
+        assert_eq!(validity(400 * day), "1y35d");
+        assert_eq!(validity(20 * day + 3_600), "20d01h");
+        assert_eq!(validity(90), "1m30s");
     }
 
     #[test]

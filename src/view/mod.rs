@@ -11,6 +11,7 @@
 //! key bar ─────────────────────────────────────────────
 //! ```
 
+mod certs;
 mod endpoint;
 mod etcd;
 pub mod format;

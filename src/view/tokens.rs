@@ -1,24 +1,27 @@
 //! TTL countdowns: the certificate key (its `kubeadm-certs` Secret dies with a hidden 2 h
 //! owner token) and the bootstrap tokens nodes join with. When one is gone, the pane says
-//! which command brings it back. No secret is ever shown: the model holds none.
+//! which command brings it back. Then the certificates (`certs.rs`). No secret is ever
+//! shown: the model holds none.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::{format, pane, theme};
+use super::{certs, format, pane, theme};
 use crate::app::{App, Cursor, Pane};
 use crate::model::{ClusterState, FeedKind, Token};
 
 const RENEW_CERT_KEY: &str = "kubeadm init phase upload-certs --upload-certs";
 const NEW_JOIN_TOKEN: &str = "kubeadm token create --print-join-command";
 
-/// Content rows wanted: the certificate key, the join tokens, the command footer.
+/// Content rows wanted: the certificate key, the join tokens and certificates, the command
+/// footer. Certificates far from expiry are left out: they take rows left over (this pane
+/// is last), so a short terminal keeps the leases rather than a "9y364d".
 pub fn wanted(cluster: &ClusterState, width: u16) -> usize {
     let width = usize::from(width);
-    let tokens = cluster.join_tokens().count().max(1);
-    cert_key(cluster, width).len() + tokens + footer(cluster, width).len()
+    let middle = middle(cluster, width).0.len() - certs::not_due(cluster);
+    cert_key(cluster, width).len() + middle + footer(cluster, width).len()
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
@@ -29,7 +32,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let inner = pane::frame(frame, area, title, focused);
 
     // The certificate key keeps the top rows and the join command the bottom ones; join
-    // tokens scroll between them. Cursor row 0 is the certificate key, rows 1.. the tokens.
+    // tokens and certificates scroll between them. Cursor row 0 is the certificate key,
+    // rows 1.. the tokens, then the certificates.
     let width = usize::from(inner.width);
     let head = cert_key(c, width);
     let foot = footer(c, width);
@@ -39,37 +43,52 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let on_key = (focused && app.ui.tokens.selected == 0).then_some(0);
     pane::rows(frame, top, head, on_key, theme::selected(true));
     pane::text(frame, bottom, foot);
-    draw_tokens(frame, middle, app, focused);
+    draw_middle(frame, middle, app, focused);
 }
 
-fn draw_tokens(frame: &mut Frame, area: Rect, app: &mut App, focused: bool) {
-    let c = &app.cluster;
+/// The join tokens, then the certificates and how to renew them: the rows that scroll.
+/// Returns the lines and, for each selectable item, its line.
+fn middle(c: &ClusterState, width: usize) -> (Vec<Line<'static>>, Vec<usize>) {
     let tokens: Vec<&Token> = c.join_tokens().collect();
+    let mut lines = Vec::new();
     if tokens.is_empty() {
         let text = if never_read(c) {
             "join tokens unknown: no data"
         } else {
             "no join tokens"
         };
-        let line = Line::styled(text, theme::DIM);
-        pane::text(frame, area, [line]);
-        return;
+        lines.push(Line::styled(text, theme::DIM));
     }
-    // The pane's cursor counts the certificate key as row 0; this window does not.
+    let ttl_w = tokens.iter().map(|t| format::width(&ttl(t, c).0)).max();
+    lines.extend(tokens.iter().map(|t| token(t, c, ttl_w.unwrap_or(0))));
+    lines.extend(certs::rows(c));
+    let first = usize::from(tokens.is_empty());
+    let items = (first..lines.len()).collect();
+    lines.extend(certs::advice(c, width));
+    (lines, items)
+}
+
+fn draw_middle(frame: &mut Frame, area: Rect, app: &mut App, focused: bool) {
+    let (lines, items) = middle(&app.cluster, usize::from(area.width));
+    let height = usize::from(area.height);
+    // The pane's cursor counts the certificate key as row 0; this window counts lines.
+    let item = app.ui.tokens.selected.checked_sub(1);
+    let line = item.and_then(|k| items.get(k).copied());
     let mut window = Cursor {
-        selected: app.ui.tokens.selected.saturating_sub(1),
+        selected: app.ui.tokens.offset,
         offset: app.ui.tokens.offset,
     };
-    window.scroll_into_view(tokens.len(), usize::from(area.height));
+    if item.is_some() && item == items.len().checked_sub(1) {
+        // The last item brings the renew advice below it into view.
+        window.selected = lines.len().saturating_sub(1);
+        window.scroll_into_view(lines.len(), height);
+    }
+    window.selected = line.unwrap_or(window.offset);
+    window.scroll_into_view(lines.len(), height);
     app.ui.tokens.offset = window.offset;
-    let ttl_w = tokens.iter().map(|t| format::width(&ttl(t, c).0)).max();
-    let lines = tokens
-        .iter()
-        .skip(window.offset)
-        .map(|t| token(t, c, ttl_w.unwrap_or(0)));
-    let on_token = focused && app.ui.tokens.selected > 0;
-    let selected = pane::selected_row(&window, on_token);
-    pane::rows(frame, area, lines, selected, theme::selected(true));
+    let selected = pane::selected_row(&window, focused && line.is_some());
+    let shown = lines.into_iter().skip(window.offset);
+    pane::rows(frame, area, shown, selected, theme::selected(true));
 }
 
 fn split(area: Rect, head: u16, foot: u16) -> [Rect; 3] {

@@ -67,10 +67,13 @@ impl Cluster {
     /// with two contexts: the admin's client certificate (current) and a viewer's token.
     pub async fn start() -> Self {
         let pki = tls::pki();
-        let server = ApiServer::start("127.0.0.1", pki.server_config(), TOKEN).await;
+        let days = tls::SERVING_DAYS;
+        let server = ApiServer::start("127.0.0.1", pki.server_config(days), TOKEN).await;
         let mut masters = Vec::new();
-        for (_, ip) in MASTERS {
-            masters.push(ApiServer::start(ip, pki.server_config(), TOKEN).await);
+        // One day apart, so each master's certificate is told from the others.
+        for (i, (_, ip)) in (1..).zip(MASTERS) {
+            let tls = pki.server_config(days + i);
+            masters.push(ApiServer::start(ip, tls, TOKEN).await);
         }
         let mut cluster = Self {
             server,
@@ -187,7 +190,11 @@ impl Cluster {
 
     /// The sources running into an app, as the cockpit runs them.
     pub async fn cockpit(&self, context: &str) -> Cockpit {
-        let sources = self.sources(context).await;
+        Self::run(self.sources(context).await)
+    }
+
+    /// Like [`Cluster::cockpit`], with sources the test adjusted (another clock).
+    pub fn run(sources: Sources) -> Cockpit {
         let app = App::new(live::empty_state(&sources));
         let (tx, rx) = mpsc::channel(64);
         live::spawn(sources, tx);
