@@ -81,6 +81,9 @@ pub struct EtcdArgs {
     /// Client certificate (kubeadm: /etc/kubernetes/pki/etcd/healthcheck-client.crt).
     #[arg(long, global = true, requires_all = ["etcd_endpoints", "etcd_key"], value_name = "FILE")]
     pub etcd_cert: Option<PathBuf>,
+    /// Client key (kubeadm: /etc/kubernetes/pki/etcd/healthcheck-client.key).
+    #[arg(long, global = true, requires_all = ["etcd_endpoints", "etcd_cert"], value_name = "FILE")]
+    pub etcd_key: Option<PathBuf>,
     /// Reach etcd over SSH instead: each master's `[user@]host[:port]`, comma separated.
     /// A tunnel goes to each master's 127.0.0.1:2379 and the client certificates are read
     /// there with `sudo -n cat`, kept in memory only.
@@ -109,9 +112,6 @@ pub struct EtcdArgs {
         default_value = "/etc/kubernetes/pki/etcd"
     )]
     pub etcd_pki_dir: String,
-    /// Client key (kubeadm: /etc/kubernetes/pki/etcd/healthcheck-client.key).
-    #[arg(long, global = true, requires_all = ["etcd_endpoints", "etcd_cert"], value_name = "FILE")]
-    pub etcd_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
