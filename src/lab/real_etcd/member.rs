@@ -19,8 +19,9 @@ pub(super) struct Member {
     child: Option<Child>,
     /// SIGTERM sent: etcd is handing leadership over and will exit.
     terminating: bool,
-    /// When the last process was started (a crashing member is not restarted in a loop).
-    pub started: Option<Instant>,
+    /// When the last process exited on its own (a crashing member is not restarted in a
+    /// loop).
+    pub crashed: Option<Instant>,
 }
 
 impl Member {
@@ -33,16 +34,12 @@ impl Member {
             name,
             child: None,
             terminating: false,
-            started: None,
+            crashed: None,
         }
     }
 
     pub(super) fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
-    }
-
-    pub(super) fn terminating(&self) -> bool {
-        self.terminating
     }
 
     /// Starts the process: `new` for the first start, `existing` when it rejoins with its
@@ -77,17 +74,18 @@ impl Member {
             ("logger", "zap".to_string()),
             ("log-outputs", self.log.display().to_string()),
         ];
+        // What etcd says before its logger is set up (a bad flag) lands in the log too.
+        let stderr = File::options().create(true).append(true).open(&self.log)?;
         let child = Command::new(etcd)
             .args(args.iter().map(|(k, v)| format!("--{k}={v}")))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .process_group(0)
             .spawn()?;
         let pid = child.id();
         self.child = Some(child);
         self.terminating = false;
-        self.started = Some(Instant::now());
         Ok(pid)
     }
 
@@ -114,11 +112,15 @@ impl Member {
         Some(child.id())
     }
 
-    /// The exit status if the process has exited (it is then forgotten).
+    /// The exit status if the process has exited (it is then forgotten) without being
+    /// asked to.
     pub(super) fn reap(&mut self) -> Option<ExitStatus> {
         let status = self.child.as_mut()?.try_wait().ok()??;
         self.child = None;
-        self.terminating = false;
+        if std::mem::take(&mut self.terminating) {
+            return None;
+        }
+        self.crashed = Some(Instant::now());
         Some(status)
     }
 

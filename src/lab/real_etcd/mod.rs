@@ -43,6 +43,13 @@ impl RealEtcd {
     }
 
     pub async fn start_with(etcd: &Path, n: usize, within: Duration) -> Result<Self> {
+        let mut cluster = Self::spawn(etcd, n)?;
+        cluster.wait_ready(within).await?;
+        Ok(cluster)
+    }
+
+    /// Certificates, ports and processes, without waiting for them to answer.
+    fn spawn(etcd: &Path, n: usize) -> Result<Self> {
         let dir = TempDir::new()?;
         let tls = certs::make(&dir.0)?;
         let ports = setup::free_ports(2 * n)?;
@@ -68,7 +75,6 @@ impl RealEtcd {
             m.spawn(&cluster.etcd, &cluster.dir.0, &initial, "new")
                 .map_err(|e| color_eyre::eyre::eyre!("starting {}: {e}", cluster.etcd.display()))?;
         }
-        cluster.wait_ready(within).await?;
         Ok(cluster)
     }
 
@@ -146,12 +152,8 @@ impl RealEtcd {
         let initial = self.initial_cluster();
         let mut notes = Vec::new();
         for (m, &want) in self.members.iter_mut().zip(want) {
-            let pid = m.pid();
-            let expected = m.terminating();
-            if let Some(status) = m.reap()
-                && !expected
-            {
-                let pid = pid.unwrap_or_default();
+            let pid = m.pid().unwrap_or_default();
+            if let Some(status) = m.reap() {
                 notes.push(format!(
                     "LAB: {}: real etcd (pid {pid}) exited on its own: {status}",
                     m.name
@@ -159,7 +161,7 @@ impl RealEtcd {
             }
             let note = match want {
                 EtcdHost::Running if m.pid().is_none() => {
-                    if m.started.is_some_and(|t| t.elapsed() < RESTART_BACKOFF) {
+                    if m.crashed.is_some_and(|t| t.elapsed() < RESTART_BACKOFF) {
                         continue;
                     }
                     match m.spawn(&self.etcd, &self.dir.0, &initial, "existing") {
@@ -182,5 +184,90 @@ impl RealEtcd {
             notes.push(format!("LAB: {}: {note}", m.name));
         }
         notes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::EtcdHost::{PoweredOff, Running, Stopped};
+    use super::*;
+
+    /// Stands in for etcd: runs until signalled, whatever its flags.
+    fn fake_etcd(dir: &TempDir) -> PathBuf {
+        let bin = dir.0.join("etcd");
+        std::fs::write(&bin, "#!/bin/sh\nexec sleep 600\n").unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        bin
+    }
+
+    /// Reconciles until `done` holds for the notes so far (the SIGTERMed process exits when
+    /// it exits), for at most 20 s.
+    fn reconcile_until(
+        c: &mut RealEtcd,
+        want: &[EtcdHost],
+        done: impl Fn(&[String]) -> bool,
+    ) -> Vec<String> {
+        let end = Instant::now() + Duration::from_secs(20);
+        let mut notes = Vec::new();
+        while !done(&notes) {
+            assert!(Instant::now() < end, "{notes:#?}");
+            notes.extend(c.reconcile(want));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        notes
+    }
+
+    #[test]
+    fn processes_follow_the_hosts() {
+        let bin_dir = TempDir::new().unwrap();
+        let mut c = RealEtcd::spawn(&fake_etcd(&bin_dir), 3).unwrap();
+        assert!(c.reconcile(&[Running; 3]).is_empty(), "all run already");
+        assert!(
+            std::fs::read_to_string(c.dir().join(certs::CA))
+                .unwrap()
+                .contains("BEGIN CERTIFICATE")
+        );
+
+        let notes = c.reconcile(&[Running, Stopped, PoweredOff]);
+        assert_eq!(notes.len(), 2, "{notes:#?}");
+        assert!(notes[0].starts_with("LAB: cp-2: ") && notes[0].contains("SIGTERM"));
+        assert!(notes[1].starts_with("LAB: cp-3: ") && notes[1].contains("SIGKILL"));
+        assert_eq!(c.pid("cp-3"), None, "killed and reaped at once");
+        assert!(
+            c.reconcile(&[Running, Stopped, PoweredOff]).is_empty(),
+            "signalled once"
+        );
+
+        let restarted =
+            |n: &[String]| n.iter().filter(|n| n.contains("started again")).count() == 2;
+        let notes = reconcile_until(&mut c, &[Running; 3], restarted);
+        assert!(
+            !notes.iter().any(|n| n.contains("on its own")),
+            "{notes:#?}"
+        );
+        assert!(c.pid("cp-2").is_some() && c.pid("cp-3").is_some());
+
+        // A member that dies by itself is noted and started again after a pause.
+        let pid = c.pid("cp-1").unwrap();
+        // SAFETY: kill(2) on our own unreaped child.
+        unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        let crashed = |n: &[String]| n.iter().any(|n| n.contains("exited on its own"));
+        let notes = reconcile_until(&mut c, &[Running; 3], crashed);
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.starts_with(&format!("LAB: cp-1: real etcd (pid {pid}) exited")))
+        );
+        let back = |n: &[String]| {
+            n.iter()
+                .any(|n| n.starts_with("LAB: cp-1: real etcd started again"))
+        };
+        reconcile_until(&mut c, &[Running; 3], back);
+
+        let dir = c.dir().to_path_buf();
+        drop(c);
+        assert!(!dir.exists(), "{} removed", dir.display());
     }
 }
