@@ -122,6 +122,11 @@ pub struct LabArgs {
     /// Run the lab clock this many times faster than real time (for demos), 0.1 to 1000.
     #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
     pub speed: f64,
+
+    /// Run the lab's etcd as real etcd processes on loopback (etcd from PATH), one member
+    /// per master: stopping or powering off a master stops its real member.
+    #[arg(long, conflicts_with_all = ["etcd_endpoints", "etcd_ssh"])]
+    pub real_etcd: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -137,6 +142,22 @@ pub struct StatusArgs {
     /// Lab only: run the lab clock forward this long first, e.g. `2h` or `90s`.
     #[arg(long, value_parser = parse_advance, requires = "lab")]
     pub advance: Option<SignedDuration>,
+}
+
+impl LabArgs {
+    /// `--real-etcd` with another way to etcd, which clap misses when the (global) etcd
+    /// flag comes before `lab`.
+    pub fn etcd_conflict(&self, etcd: &EtcdArgs) -> Option<String> {
+        let other = if !etcd.etcd_endpoints.is_empty() {
+            "--etcd-endpoints"
+        } else if !etcd.etcd_ssh.is_empty() {
+            "--etcd-ssh"
+        } else {
+            return None;
+        };
+        self.real_etcd
+            .then(|| format!("--real-etcd cannot be used with {other}: the lab runs its own etcd"))
+    }
 }
 
 fn parse_speed(s: &str) -> Result<f64, String> {
@@ -193,6 +214,37 @@ mod tests {
             parse(&["status", "--advance", "2h"]).is_err(),
             "--advance needs --lab"
         );
+    }
+
+    #[test]
+    fn real_etcd_excludes_other_etcd_flags() {
+        let Some(Command::Lab(args)) = parse(&["lab", "--real-etcd"]).unwrap().command else {
+            panic!("not lab")
+        };
+        assert!(args.real_etcd);
+        for other in [
+            [
+                "lab",
+                "--real-etcd",
+                "--etcd-endpoints",
+                "https://127.0.0.1:2379",
+            ],
+            ["lab", "--real-etcd", "--etcd-ssh", "root@10.0.0.11"],
+        ] {
+            let err = parse(&other).unwrap_err().to_string();
+            assert!(err.contains("cannot be used with"), "{other:?}: {err}");
+        }
+        // Global flags before the subcommand escape clap's check: the lab checks again.
+        let cli = parse(&["--etcd-ssh", "root@10.0.0.11", "lab", "--real-etcd"]).unwrap();
+        let Some(Command::Lab(args)) = cli.command else {
+            panic!("not lab")
+        };
+        assert!(
+            args.etcd_conflict(&cli.etcd)
+                .unwrap()
+                .contains("--etcd-ssh")
+        );
+        assert_eq!(args.etcd_conflict(&EtcdArgs::default()), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use crate::app::App;
 use crate::cli::{EtcdArgs, LabArgs};
 use crate::etcd::{EtcdAccess, Poller, spawn_poller};
-use crate::lab::{self, Lab};
+use crate::lab::{self, Lab, real_etcd::RealEtcd};
 use crate::live::{self, Target};
 use crate::message::{Command, Fault, Message};
 use crate::model::{ClusterEvent, ClusterState, SourceKind};
@@ -19,10 +19,24 @@ use crate::terminal::TerminalGuard;
 use crate::view;
 
 /// Opens the cockpit on the embedded lab.
+/// With `--real-etcd`, the real members are started (and answer) before the terminal is
+/// taken over; they live in the lab task, which stops them when it ends.
 pub async fn run_lab(args: LabArgs, etcd: &EtcdArgs) -> Result<()> {
+    if let Some(conflict) = args.etcd_conflict(etcd) {
+        bail!(conflict);
+    }
     let etcd = etcd.access().await?;
     let mut cfg = crate::scenes::lab_config(&args.topology);
-    cfg.external_etcd = etcd.is_some();
+    let real = match args.real_etcd {
+        true => {
+            lab::real_etcd::find_etcd()?;
+            let n = cfg.control_planes;
+            eprintln!("starting {n} real etcd members on 127.0.0.1...");
+            Some(RealEtcd::start(n).await?)
+        }
+        false => None,
+    };
+    cfg.external_etcd = etcd.is_some() || real.is_some();
     let lab = Lab::new(cfg);
     let mut cluster = ClusterState::new(SourceKind::Lab, lab.config().endpoint.clone(), lab.now());
     let (tx, rx) = mpsc::channel(64);
@@ -30,7 +44,19 @@ pub async fn run_lab(args: LabArgs, etcd: &EtcdArgs) -> Result<()> {
     // Kept alive for the whole session: dropping the poller (or `etcd`, which owns any SSH
     // tunnels) stops it.
     let _poller = etcd.as_ref().map(|e| start_etcd(e, &mut cluster, &tx));
-    let source = tokio::spawn(lab::run(lab, args.speed, tx, fault_rx));
+    let _real_poller = real
+        .as_ref()
+        .map(|r| spawn_poller(r.poller_config(), tx.clone()));
+    let source = match real {
+        Some(mut real) => tokio::spawn(lab::run_following(
+            lab,
+            args.speed,
+            tx,
+            fault_rx,
+            move |lab: &Lab| real.follow(lab),
+        )),
+        None => tokio::spawn(lab::run(lab, args.speed, tx, fault_rx)),
+    };
     let mut guard = TerminalGuard::enter()?;
     let app = App::new(cluster);
     event_loop(&mut guard, app, (rx, source), Some(fault_tx)).await

@@ -65,6 +65,12 @@ impl Merger {
         }
     }
 
+    /// Every endpoint has answered (or failed) once and the membership is known: a view
+    /// sent before that shows members by URL and healthy counts still climbing.
+    pub fn settled(&self) -> bool {
+        !self.members.is_empty() && self.endpoints.iter().all(|e| e.status.is_some())
+    }
+
     /// The leader according to the reachable member with the newest term: during an
     /// election the candidates are ahead of followers that still name the dead leader.
     fn current_leader(&self) -> Option<(u64, u64)> {
@@ -242,6 +248,23 @@ mod tests {
             client_urls: vec![format!("https://127.0.0.1:{port}")],
             is_learner: false,
         }
+    }
+
+    #[test]
+    fn settled_once_every_endpoint_answered_or_failed_and_the_list_is_known() {
+        let urls: Vec<String> = (1..=2).map(|p| format!("https://127.0.0.1:{p}")).collect();
+        let mut m = Merger::new(&urls, Duration::from_secs(300));
+        let t = Timestamp::UNIX_EPOCH;
+        m.on_status(0, Ok(report(1, 1, 2)), t);
+        m.on_list(ListReport {
+            members: (1..=2).map(|i| member(i, i as u16)).collect(),
+            alarms: None,
+        });
+        assert!(!m.settled(), "endpoint 2 has not answered");
+        m.on_status(1, Err("connection refused".into()), t);
+        assert!(m.settled());
+        let fresh = Merger::new(&urls, Duration::from_secs(300));
+        assert!(!fresh.settled());
     }
 
     #[test]

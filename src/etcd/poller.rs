@@ -121,6 +121,9 @@ async fn aggregate(cfg: PollerConfig, mut rx: mpsc::Receiver<Update>, tx: mpsc::
     let mut merger = Merger::new(&cfg.endpoints, cfg.flap_window);
     let mut sent: Option<(EtcdStatus, Option<String>, Instant)> = None;
     let mut heartbeat = ticker(cfg.heartbeat);
+    // The first view waits for every member's first answer and the member list, for at
+    // most this long: otherwise the timeline starts with members "added" one by one.
+    let first_by = Instant::now() + cfg.timeout + cfg.list_interval;
     loop {
         tokio::select! {
             update = rx.recv() => match update {
@@ -129,6 +132,9 @@ async fn aggregate(cfg: PollerConfig, mut rx: mpsc::Receiver<Update>, tx: mpsc::
                 None => return,
             },
             _ = heartbeat.tick() => {}
+        }
+        if sent.is_none() && !merger.settled() && Instant::now() < first_by {
+            continue;
         }
         let status = merger.status(Timestamp::now());
         let feed = merger.feed();

@@ -16,6 +16,7 @@ mod leases;
 mod nodes;
 mod out;
 mod raft;
+pub mod real_etcd;
 mod step;
 mod task;
 mod tokens;
@@ -33,7 +34,7 @@ use crate::model::{
 };
 
 pub use config::LabConfig;
-pub use task::run;
+pub use task::{run, run_following};
 
 use endpoint::ApiHealth;
 use feeds::Feeds;
@@ -51,6 +52,16 @@ const WARM_UP_MS: i64 = 30_000;
 /// `kubeadm init --upload-certs` ran this long before `start` (the certificate key has
 /// 1 h 35 min left, the join token 23 h 35 min).
 const INIT_BEFORE_START_MS: i64 = 25 * 60_000;
+
+/// A master's etcd container as the host runs it (see [`Lab::etcd_hosts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EtcdHost {
+    Running,
+    /// Powered, but the container is not running (stopped cleanly, or not yet started).
+    Stopped,
+    /// The host lost power: the process died uncleanly.
+    PoweredOff,
+}
 
 #[derive(Debug, Clone)]
 pub struct Lab {
@@ -216,6 +227,22 @@ impl Lab {
     /// The node name of the etcd member that currently leads (a live one), if any.
     pub fn etcd_leader(&self) -> Option<String> {
         self.etcd.leader().map(|i| self.cfg.name(i))
+    }
+
+    /// What each master's etcd process is doing (masters in order, `cp-1` first), for a
+    /// real etcd that follows the lab: running, stopped by the kubelet (SIGTERM), or gone
+    /// with the power (SIGKILL). A stopped kubelet alone leaves the container running.
+    pub fn etcd_hosts(&self) -> Vec<EtcdHost> {
+        let masters = self.hosts.cps.iter().zip(&self.hosts.machines);
+        masters
+            .map(
+                |(cp, m)| match (cp.pod(Component::Etcd).running, m.powered) {
+                    (true, _) => EtcdHost::Running,
+                    (false, true) => EtcdHost::Stopped,
+                    (false, false) => EtcdHost::PoweredOff,
+                },
+            )
+            .collect()
     }
 
     /// The highest Raft term any member has persisted.

@@ -16,7 +16,22 @@ const TICK: Duration = Duration::from_millis(50);
 /// Changes go out at once; refreshes and clock ticks wait for the displayed second to change
 /// (an idle cluster at speed 1 sends about one message a second). Faults are applied as
 /// they arrive. Ends when `tx` is closed.
-pub async fn run(mut lab: Lab, speed: f64, tx: Sender<Message>, mut faults: Receiver<Fault>) {
+pub async fn run(lab: Lab, speed: f64, tx: Sender<Message>, faults: Receiver<Fault>) {
+    run_following(lab, speed, tx, faults, |_: &Lab| Vec::new()).await;
+}
+
+/// [`run`], calling `follow` after every advance and every fault so that something outside
+/// the simulation (real etcd processes) can follow the lab's hosts; what it returns (notes)
+/// goes out at once with the lab's own events. `follow` is dropped when the task ends.
+pub async fn run_following<F>(
+    mut lab: Lab,
+    speed: f64,
+    tx: Sender<Message>,
+    mut faults: Receiver<Fault>,
+    mut follow: F,
+) where
+    F: FnMut(&Lab) -> Vec<ClusterEvent> + Send,
+{
     let first = lab.publishable(lab.full_state());
     if tx.send(Message::Cluster(first)).await.is_err() {
         return;
@@ -35,7 +50,10 @@ pub async fn run(mut lab: Lab, speed: f64, tx: Sender<Message>, mut faults: Rece
         let batch = tokio::select! {
             _ = ticks.tick() => {
                 let (events, urgent) = lab.advance_batch(step);
+                let notes = follow(&lab);
+                let urgent = urgent || !notes.is_empty();
                 merge(&mut pending, events);
+                insert_before_clock(&mut pending, notes);
                 let second = lab.now().as_second();
                 if !urgent && second == shown_second {
                     continue;
@@ -50,6 +68,7 @@ pub async fn run(mut lab: Lab, speed: f64, tx: Sender<Message>, mut faults: Rece
                 };
                 let mut batch = std::mem::take(&mut pending);
                 batch.extend(lab.inject(&fault));
+                insert_before_clock(&mut batch, follow(&lab));
                 batch
             }
             _ = tx.closed() => return,
@@ -70,4 +89,13 @@ fn merge(pending: &mut Vec<ClusterEvent>, events: Vec<ClusterEvent>) {
         pending.pop();
     }
     pending.extend(events);
+}
+
+/// Adds events to a batch, keeping its trailing clock (if any) last.
+fn insert_before_clock(batch: &mut Vec<ClusterEvent>, events: Vec<ClusterEvent>) {
+    let at = match batch.last() {
+        Some(ClusterEvent::Clock(_)) => batch.len() - 1,
+        _ => batch.len(),
+    };
+    batch.splice(at..at, events);
 }

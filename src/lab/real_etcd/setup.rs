@@ -1,0 +1,130 @@
+//! What the cluster needs before a process starts: the `etcd` binary, a private
+//! directory that is removed again, and free loopback ports.
+
+use std::ffi::OsStr;
+use std::net::TcpListener;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use color_eyre::{
+    Result,
+    eyre::{WrapErr, bail},
+};
+
+pub const MISSING_ETCD: &str =
+    "--real-etcd needs etcd on PATH (Debian: apt-get install etcd-server)";
+
+/// The `etcd` executable on `$PATH`, or the error an operator can act on.
+pub fn find_etcd() -> Result<PathBuf> {
+    find_on_path(
+        std::env::var_os("PATH").as_deref().unwrap_or_default(),
+        "etcd",
+    )
+}
+
+pub(super) fn find_on_path(path: &OsStr, name: &str) -> Result<PathBuf> {
+    let executable = |p: &Path| {
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    match std::env::split_paths(path)
+        .map(|dir| dir.join(name))
+        .find(|p| executable(p))
+    {
+        Some(p) => Ok(p),
+        None => bail!(MISSING_ETCD),
+    }
+}
+
+/// A directory only we can read (it holds private keys), removed on drop.
+#[derive(Debug)]
+pub(super) struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub(super) fn new() -> Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        let dir =
+            std::env::temp_dir().join(format!("hatui-lab-etcd-{}-{nanos:x}", std::process::id()));
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .wrap_err_with(|| format!("creating {}", dir.display()))?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `n` free loopback ports below Linux's ephemeral range (32768+), where etcd's own
+/// outgoing connections could take a port between our check and etcd's bind. All are held
+/// until all are chosen, so none is handed out twice.
+pub(super) fn free_ports(n: usize) -> Result<Vec<u16>> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .subsec_nanos() as usize;
+    let (low, high) = (10_000, 30_000);
+    let start = low + (nanos + std::process::id() as usize * 7919) % (high - low);
+    let mut held = Vec::new();
+    for k in 0..(high - low) {
+        if held.len() == n {
+            break;
+        }
+        let port = low + (start - low + k) % (high - low);
+        if let Ok(l) = TcpListener::bind(("127.0.0.1", port as u16)) {
+            held.push(l);
+        }
+    }
+    if held.len() < n {
+        bail!("no {n} free ports on 127.0.0.1 between {low} and {high}");
+    }
+    Ok(held
+        .iter()
+        .filter_map(|l| l.local_addr().ok().map(|a| a.port()))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_etcd_says_what_to_install() {
+        let err = find_on_path(OsStr::new("/nonexistent:/also-not"), "etcd").unwrap_err();
+        assert_eq!(err.to_string(), MISSING_ETCD);
+    }
+
+    #[test]
+    fn the_first_executable_on_path_wins() {
+        let dir = TempDir::new().unwrap();
+        let (a, b) = (dir.0.join("a"), dir.0.join("b"));
+        for d in [&a, &b] {
+            std::fs::create_dir(d).unwrap();
+            std::fs::write(d.join("etcd"), "#!/bin/sh\n").unwrap();
+        }
+        // Not executable: skipped.
+        std::fs::set_permissions(a.join("etcd"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::set_permissions(b.join("etcd"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = std::env::join_paths([&a, &b]).unwrap();
+        assert_eq!(find_on_path(&path, "etcd").unwrap(), b.join("etcd"));
+        let gone = dir.0.clone();
+        drop(dir);
+        assert!(!gone.exists(), "removed on drop");
+    }
+
+    #[test]
+    fn free_ports_are_distinct_and_below_the_ephemeral_range() {
+        let mut ports = free_ports(6).unwrap();
+        assert!(ports.iter().all(|&p| (10_000..30_000).contains(&p)));
+        ports.sort();
+        ports.dedup();
+        assert_eq!(ports.len(), 6);
+    }
+}
