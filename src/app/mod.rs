@@ -73,15 +73,7 @@ mod tests {
     }
 
     fn node(name: &str) -> Node {
-        Node {
-            name: name.into(),
-            roles: vec!["control-plane".into()],
-            ready: Readiness::Ready,
-            ready_since: None,
-            kubelet_version: "v1.33.2".into(),
-            internal_ip: None,
-            taints: vec![],
-        }
+        Node::ready_master(name)
     }
 
     fn app() -> App {

@@ -125,15 +125,7 @@ mod tests {
     fn an_etcd_member_without_a_node_is_called_stale_with_the_fix() {
         let mut c = ClusterState::new(SourceKind::Live, "lb:6443", Timestamp::UNIX_EPOCH);
         for name in ["cp-1", "cp-2"] {
-            c.nodes.upsert(Node {
-                name: name.into(),
-                roles: vec!["control-plane".into()],
-                ready: Readiness::Ready,
-                ready_since: None,
-                kubelet_version: "v1.33.2".into(),
-                internal_ip: None,
-                taints: vec![],
-            });
+            c.nodes.upsert(Node::ready_master(name));
         }
         let member = |id, name: &str| EtcdMember {
             id,

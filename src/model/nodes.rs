@@ -29,6 +29,20 @@ impl Node {
     pub fn is_control_plane(&self) -> bool {
         self.roles.iter().any(|r| r == "control-plane")
     }
+
+    /// A Ready control-plane node, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn ready_master(name: &str) -> Self {
+        Self {
+            name: name.into(),
+            roles: vec!["control-plane".into()],
+            ready: Readiness::Ready,
+            ready_since: None,
+            kubelet_version: "v1.33.2".into(),
+            internal_ip: None,
+            taints: vec![],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

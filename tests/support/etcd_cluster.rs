@@ -94,20 +94,22 @@ fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
+fn make_key(dir: &Path, key: &str) {
+    let args = [
+        "ecparam",
+        "-name",
+        "prime256v1",
+        "-genkey",
+        "-noout",
+        "-out",
+        key,
+    ];
+    openssl(dir, &args);
+}
+
 fn make_ca(dir: &Path, name: &str) {
     let (key, crt) = (format!("{name}.key"), format!("{name}.crt"));
-    openssl(
-        dir,
-        &[
-            "ecparam",
-            "-name",
-            "prime256v1",
-            "-genkey",
-            "-noout",
-            "-out",
-            &key,
-        ],
-    );
+    make_key(dir, &key);
     let subj = format!("/CN={name}");
     openssl(
         dir,
@@ -130,18 +132,7 @@ fn make_leaf(dir: &Path, name: &str, usage: &str) {
         format!("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage={usage}\n"),
     )
     .unwrap();
-    openssl(
-        dir,
-        &[
-            "ecparam",
-            "-name",
-            "prime256v1",
-            "-genkey",
-            "-noout",
-            "-out",
-            &key,
-        ],
-    );
+    make_key(dir, &key);
     let subj = format!("/CN={name}");
     openssl(
         dir,
