@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+
+use crate::lab::LabConfig;
 use jiff::SignedDuration;
 
 #[derive(Debug, Parser)]
@@ -112,6 +114,20 @@ pub struct EtcdArgs {
         default_value = "/etc/kubernetes/pki/etcd"
     )]
     pub etcd_pki_dir: String,
+}
+
+impl Topology {
+    /// The lab for the command line: wall-clock start, a fresh seed unless one is given.
+    pub fn lab_config(&self) -> LabConfig {
+        let now = jiff::Timestamp::now();
+        let seed = self.seed.unwrap_or(now.as_nanosecond() as u64);
+        LabConfig::new(
+            usize::from(self.control_planes),
+            usize::from(self.workers),
+            seed,
+            now,
+        )
+    }
 }
 
 #[derive(Debug, Clone, Args)]

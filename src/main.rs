@@ -11,13 +11,13 @@ fn main() -> Result<()> {
         .build()?;
     match cli.command {
         Some(Command::Lab(args)) => runtime.block_on(hatui::runtime::run_lab(args, &cli.etcd)),
-        Some(Command::Status(args)) if args.lab => {
-            print!("{}", hatui::status::render(&args, &cli.etcd)?);
-            Ok(())
-        }
         Some(Command::Status(args)) => {
-            let target = cli.target.target();
-            let out = runtime.block_on(hatui::status::render_live(&target, &args, &cli.etcd))?;
+            let out = if args.lab {
+                runtime.block_on(hatui::status::render_lab(&args, &cli.etcd))?
+            } else {
+                let target = cli.target.target();
+                runtime.block_on(hatui::status::render_live(&target, &args, &cli.etcd))?
+            };
             print!("{out}");
             Ok(())
         }

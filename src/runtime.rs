@@ -26,15 +26,14 @@ pub async fn run_lab(args: LabArgs, etcd: &EtcdArgs) -> Result<()> {
         bail!(conflict);
     }
     let etcd = etcd.access().await?;
-    let mut cfg = crate::scenes::lab_config(&args.topology);
-    let real = match args.real_etcd {
-        true => {
-            lab::real_etcd::find_etcd()?;
-            let n = cfg.control_planes;
-            eprintln!("starting {n} real etcd members on 127.0.0.1...");
-            Some(RealEtcd::start(n).await?)
-        }
-        false => None,
+    let mut cfg = args.topology.lab_config();
+    let real = if args.real_etcd {
+        lab::real_etcd::find_etcd()?;
+        let n = cfg.control_planes;
+        eprintln!("starting {n} real etcd members on 127.0.0.1...");
+        Some(RealEtcd::start(n).await?)
+    } else {
+        None
     };
     cfg.external_etcd = etcd.is_some() || real.is_some();
     let lab = Lab::new(cfg);

@@ -8,23 +8,9 @@ use jiff::Timestamp;
 use ratatui::{Terminal, backend::TestBackend, buffer::Buffer};
 
 use crate::app::App;
-use crate::cli::Topology;
 use crate::lab::{Lab, LabConfig};
 use crate::message::{Command, Message};
 use crate::model::{ClusterState, SourceKind};
-
-/// The lab for the command line: wall-clock start, a fresh seed unless one is given.
-pub fn lab_config(t: &Topology) -> LabConfig {
-    let seed = t
-        .seed
-        .unwrap_or_else(|| Timestamp::now().as_nanosecond() as u64);
-    LabConfig::new(
-        usize::from(t.control_planes),
-        usize::from(t.workers),
-        seed,
-        Timestamp::now(),
-    )
-}
 
 /// The lab and the app wired together without a terminal, on the virtual clock: what the
 /// runtime does, minus real time.

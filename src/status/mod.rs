@@ -5,7 +5,7 @@ mod text;
 
 use std::time::Duration;
 
-use color_eyre::{Result, eyre::bail};
+use color_eyre::Result;
 use jiff::SignedDuration;
 
 use crate::cli::{EtcdArgs, StatusArgs};
@@ -18,18 +18,12 @@ use crate::model::{ClusterEvent, ClusterState, FeedKind, SourceKind};
 pub const LIVE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The lab snapshot the arguments ask for, rendered.
-pub fn render(args: &StatusArgs, etcd: &EtcdArgs) -> Result<String> {
-    if !args.lab {
-        bail!("a live snapshot needs the async runtime: use `render_live`");
-    }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let etcd = runtime.block_on(etcd.access())?;
+pub async fn render_lab(args: &StatusArgs, etcd: &EtcdArgs) -> Result<String> {
+    let etcd = etcd.access().await?;
     let advance = args.advance.unwrap_or(SignedDuration::ZERO);
     let mut cluster = lab_cluster(&args.topology, advance, etcd.is_some());
     if let Some(etcd) = &etcd {
-        runtime.block_on(apply_etcd(&mut cluster, etcd));
+        apply_etcd(&mut cluster, etcd).await;
     }
     render_cluster(&cluster, args.json)
 }
@@ -79,7 +73,7 @@ pub fn lab_cluster(
     advance: SignedDuration,
     external_etcd: bool,
 ) -> ClusterState {
-    let mut cfg = crate::scenes::lab_config(topology);
+    let mut cfg = topology.lab_config();
     cfg.external_etcd = external_etcd;
     let mut lab = Lab::new(cfg);
     let mut cluster = ClusterState::new(SourceKind::Lab, lab.config().endpoint.clone(), lab.now());
