@@ -183,3 +183,32 @@ fn etcd_hosts_follow_the_kubelet_and_the_power() {
     lab.advance(secs(5));
     assert_eq!(lab.etcd_hosts(), [Running; 3]);
 }
+
+/// With a real etcd answering for the lab, the lab publishes no etcd view of its own, so
+/// the two never overwrite each other in the etcd pane; everything else still flows.
+#[test]
+fn an_external_etcd_silences_only_the_labs_own_etcd() {
+    use crate::model::{ClusterEvent, FeedKind};
+    let is_etcd = |e: &ClusterEvent| {
+        matches!(
+            e,
+            ClusterEvent::Etcd(_) | ClusterEvent::Feed(FeedKind::Etcd, _)
+        )
+    };
+    let own = Lab::new(LabConfig::default());
+    assert!(own.publishable(own.full_state()).iter().any(is_etcd));
+    let mut cfg = LabConfig::default();
+    cfg.external_etcd = true;
+    let mut lab = Lab::new(cfg);
+    let first = lab.publishable(lab.full_state());
+    assert!(!first.iter().any(is_etcd));
+    assert!(
+        first
+            .iter()
+            .any(|e| matches!(e, ClusterEvent::NodeUpsert(_)))
+    );
+    lab.inject(&fault("cp-1", FaultKind::PowerOff));
+    let later = lab.advance(Duration::from_secs(5));
+    assert!(later.iter().any(is_etcd), "the lab still simulates etcd");
+    assert!(!lab.publishable(later).iter().any(is_etcd));
+}
