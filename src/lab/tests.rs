@@ -197,9 +197,10 @@ fn an_external_etcd_silences_only_the_labs_own_etcd() {
     };
     let own = Lab::new(LabConfig::default());
     assert!(own.publishable(own.full_state()).iter().any(is_etcd));
-    let mut cfg = LabConfig::default();
-    cfg.external_etcd = true;
-    let mut lab = Lab::new(cfg);
+    let mut lab = Lab::new(LabConfig {
+        external_etcd: true,
+        ..LabConfig::default()
+    });
     let first = lab.publishable(lab.full_state());
     assert!(!first.iter().any(is_etcd));
     assert!(
