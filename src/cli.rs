@@ -78,13 +78,14 @@ pub struct EtcdArgs {
     #[arg(long, global = true, value_delimiter = ',', value_name = "URLS")]
     pub etcd_endpoints: Vec<String>,
     /// CA of etcd's serving certificates (kubeadm: /etc/kubernetes/pki/etcd/ca.crt).
-    #[arg(long, global = true, requires = "etcd_endpoints", value_name = "FILE")]
+    /// Without --etcd-endpoints, a live cluster's endpoints come from its etcd pods.
+    #[arg(long, global = true, value_name = "FILE", conflicts_with = "etcd_ssh")]
     pub etcd_cacert: Option<PathBuf>,
     /// Client certificate (kubeadm: /etc/kubernetes/pki/etcd/healthcheck-client.crt).
-    #[arg(long, global = true, requires_all = ["etcd_endpoints", "etcd_key"], value_name = "FILE")]
+    #[arg(long, global = true, requires_all = ["etcd_cacert", "etcd_key"], value_name = "FILE")]
     pub etcd_cert: Option<PathBuf>,
     /// Client key (kubeadm: /etc/kubernetes/pki/etcd/healthcheck-client.key).
-    #[arg(long, global = true, requires_all = ["etcd_endpoints", "etcd_cert"], value_name = "FILE")]
+    #[arg(long, global = true, requires_all = ["etcd_cacert", "etcd_cert"], value_name = "FILE")]
     pub etcd_key: Option<PathBuf>,
     /// Reach etcd over SSH instead: each master's `[user@]host[:port]`, comma separated.
     /// A tunnel goes to each master's 127.0.0.1:2379 and the client certificates are read
@@ -103,10 +104,17 @@ pub struct EtcdArgs {
     /// known_hosts for --etcd-ssh (default: ~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts).
     #[arg(long, global = true, value_name = "FILE", requires = "etcd_ssh")]
     pub ssh_known_hosts: Option<PathBuf>,
-    /// etcd's client port on the masters, for --etcd-ssh (kubeadm: 2379).
+    /// Last resort: run `etcdctl` in each `etcd-<node>` pod through the apiserver (kube
+    /// exec; needs pods/exec in kube-system and a working apiserver). Without any etcd
+    /// flag a live cluster falls back to this when no client certificate is readable here.
+    #[arg(long, global = true, conflicts_with_all = ["etcd_endpoints", "etcd_ssh", "etcd_cacert"])]
+    pub etcd_exec: bool,
+    /// etcd's client port on the masters, for --etcd-ssh and for masters whose etcd pod
+    /// does not name its client URL (kubeadm: 2379).
     #[arg(long, global = true, value_name = "PORT", default_value_t = 2379)]
     pub etcd_port: u16,
-    /// Where etcd's client certificates are on the masters, for --etcd-ssh.
+    /// Where etcd's client certificates are: on the masters for --etcd-ssh; here, for a
+    /// live cluster with no etcd flags (as when hatui runs on a master).
     #[arg(
         long,
         global = true,

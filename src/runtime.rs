@@ -65,8 +65,7 @@ pub async fn run_lab(args: LabArgs, etcd: &EtcdArgs) -> Result<()> {
 /// the terminal is taken over, with the file and field to fix.
 pub async fn run_live(target: Target, etcd: &EtcdArgs) -> Result<()> {
     let mut sources = live::connect(&target, live::wall_clock()).await?;
-    let etcd = etcd.access().await?;
-    sources.etcd_elsewhere = etcd.is_some();
+    let etcd = live::etcd_way::choose(&mut sources, etcd).await?;
     let mut cluster = live::empty_state(&sources);
     let (tx, rx) = mpsc::channel(64);
     let _poller = etcd.as_ref().map(|e| start_etcd(e, &mut cluster, &tx));
@@ -77,6 +76,9 @@ pub async fn run_live(target: Target, etcd: &EtcdArgs) -> Result<()> {
 
 /// Starts the etcd poller; masters SSH could not reach go in the timeline first.
 fn start_etcd(etcd: &EtcdAccess, cluster: &mut ClusterState, tx: &mpsc::Sender<Message>) -> Poller {
+    if let Some(note) = &etcd.note {
+        cluster.apply(ClusterEvent::Note(note.clone()));
+    }
     for why in &etcd.unreachable {
         cluster.apply(ClusterEvent::Note(format!("etcd over SSH: {why}")));
     }

@@ -77,10 +77,12 @@ async fn status_text_uses_the_context_given() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(!stdout.contains("LAB"), "{stdout}");
+    // No etcd flag and no client certificate here: the last resort, labelled as such.
     assert!(
-        stdout.contains("etcd: unknown (etcd not configured"),
+        stdout.contains("etcd (via kube exec (last resort, every 2 s))"),
         "{stdout}"
     );
+    assert!(stdout.contains("quorum unknown"), "{stdout}");
     assert!(
         !stdout.contains("QUORUM LOST"),
         "no etcd data is not a lost quorum"

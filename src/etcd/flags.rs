@@ -12,19 +12,48 @@ pub struct EtcdAccess {
     pub config: PollerConfig,
     /// Masters that could not be reached over SSH, in the operator's words.
     pub unreachable: Vec<String>,
+    /// Why this way in was chosen, when hatui chose it (for the timeline).
+    pub note: Option<String>,
     _tunnels: Option<EtcdOverSsh>,
 }
 
+impl EtcdAccess {
+    /// A way in that needs nothing kept alive besides the config.
+    pub fn new(config: PollerConfig, note: Option<String>) -> Self {
+        Self {
+            config,
+            unreachable: Vec::new(),
+            note,
+            _tunnels: None,
+        }
+    }
+}
+
 impl EtcdArgs {
+    /// The flags name the members themselves (`--etcd-endpoints` or `--etcd-ssh`).
+    pub fn explicit(&self) -> bool {
+        !self.etcd_endpoints.is_empty() || !self.etcd_ssh.is_empty()
+    }
+
     /// Connects what must be connected first (SSH); `None` when etcd is not to be asked.
+    /// Ways that need a live cluster's etcd pods (`--etcd-exec`, certificates without
+    /// endpoints) are refused here: this is the lab's way in, and the live cluster's when
+    /// the flags name the members.
     pub async fn access(&self) -> Result<Option<EtcdAccess>> {
+        if !self.explicit() && (self.etcd_exec || self.etcd_cacert.is_some()) {
+            let flag = if self.etcd_exec {
+                "--etcd-exec"
+            } else {
+                "--etcd-cacert without --etcd-endpoints"
+            };
+            bail!(
+                "{flag} finds etcd through a live cluster's etcd pods, and the lab has none: \
+                 pass --etcd-endpoints (or --real-etcd)"
+            );
+        }
         if self.etcd_ssh.is_empty() {
             let direct = self.poller_config()?;
-            return Ok(direct.map(|config| EtcdAccess {
-                config,
-                unreachable: Vec::new(),
-                _tunnels: None,
-            }));
+            return Ok(direct.map(|config| EtcdAccess::new(config, None)));
         }
         let masters = self
             .etcd_ssh
@@ -49,6 +78,7 @@ impl EtcdArgs {
                 .iter()
                 .map(ToString::to_string)
                 .collect(),
+            note: None,
             _tunnels: Some(tunnels),
         }))
     }

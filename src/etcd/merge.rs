@@ -26,10 +26,12 @@ pub(crate) struct Merger {
     leader_changes: Vec<Timestamp>,
     window: Duration,
     last_ok: Option<Timestamp>,
+    /// How etcd is reached, when the pane should say so.
+    via: Option<String>,
 }
 
 impl Merger {
-    pub fn new(urls: &[String], window: Duration) -> Self {
+    pub fn new(urls: &[String], window: Duration, via: Option<String>) -> Self {
         Self {
             endpoints: urls
                 .iter()
@@ -45,6 +47,7 @@ impl Merger {
             leader_changes: Vec::new(),
             window,
             last_ok: None,
+            via,
         }
     }
 
@@ -110,6 +113,7 @@ impl Merger {
             members,
             leader: leader_id,
             leader_changes: self.leader_changes.clone(),
+            via: self.via.clone(),
         }
     }
 
@@ -138,9 +142,13 @@ impl Merger {
 
     fn endpoint_of(&self, m: &ListedMember) -> Option<&Endpoint> {
         let by_id = self.endpoints.iter().find(|e| e.member_id == Some(m.id));
+        // Before a member first answers, its endpoint is known by URL or, for kube exec, by
+        // its pod: kubeadm names the member after its node and the pod `etcd-<node>`.
+        let pod = format!("etcd-{}", m.name);
         by_id.or_else(|| {
             self.endpoints.iter().find(|e| {
-                e.member_id.is_none() && m.client_urls.iter().any(|u| same_url(u, &e.url))
+                e.member_id.is_none()
+                    && (e.url == pod || m.client_urls.iter().any(|u| same_url(u, &e.url)))
             })
         })
     }
@@ -174,7 +182,7 @@ impl Merger {
                 m.db_quota_bytes = s.db_quota;
                 m.version = s.version.clone();
                 m.errors = s.errors.clone();
-                m.rtt = Some(s.rtt);
+                m.rtt = s.rtt;
                 m.is_learner |= s.is_learner;
             }
         }
@@ -236,7 +244,7 @@ mod tests {
             version: "3.4.23".into(),
             errors: vec![],
             is_learner: false,
-            rtt: Duration::from_millis(1),
+            rtt: Some(Duration::from_millis(1)),
         }
     }
 
@@ -253,7 +261,7 @@ mod tests {
     #[test]
     fn settled_once_every_endpoint_answered_or_failed_and_the_list_is_known() {
         let urls: Vec<String> = (1..=2).map(|p| format!("https://127.0.0.1:{p}")).collect();
-        let mut m = Merger::new(&urls, Duration::from_secs(300));
+        let mut m = Merger::new(&urls, Duration::from_secs(300), None);
         let t = Timestamp::UNIX_EPOCH;
         m.on_status(0, Ok(report(1, 1, 2)), t);
         m.on_list(ListReport {
@@ -263,14 +271,14 @@ mod tests {
         assert!(!m.settled(), "endpoint 2 has not answered");
         m.on_status(1, Err("connection refused".into()), t);
         assert!(m.settled());
-        let fresh = Merger::new(&urls, Duration::from_secs(300));
+        let fresh = Merger::new(&urls, Duration::from_secs(300), None);
         assert!(!fresh.settled());
     }
 
     #[test]
     fn newest_term_names_the_leader_and_dead_members_keep_their_identity() {
         let urls: Vec<String> = (1..=3).map(|p| format!("https://127.0.0.1:{p}")).collect();
-        let mut m = Merger::new(&urls, Duration::from_secs(300));
+        let mut m = Merger::new(&urls, Duration::from_secs(300), None);
         let t = Timestamp::UNIX_EPOCH;
         for i in 0..3 {
             m.on_status(i, Ok(report(i as u64 + 1, 1, 2)), t);
@@ -298,7 +306,7 @@ mod tests {
     #[test]
     fn nobody_answering_is_a_feed_error_naming_each_endpoint() {
         let urls = vec!["https://127.0.0.1:1".to_string()];
-        let mut m = Merger::new(&urls, Duration::from_secs(300));
+        let mut m = Merger::new(&urls, Duration::from_secs(300), None);
         m.on_status(0, Err("connection refused".into()), Timestamp::UNIX_EPOCH);
         let err = m.feed().error.unwrap();
         assert!(

@@ -5,6 +5,7 @@
 //! same for a one-shot `hatui status`. [`TlsMaterial`] loads kubeadm's etcd client
 //! certificates with errors that name the file.
 
+mod exec;
 mod flags;
 mod merge;
 mod poller;
@@ -12,5 +13,5 @@ pub mod probe;
 pub mod tls;
 
 pub use flags::EtcdAccess;
-pub use poller::{Poller, PollerConfig, poll_once, spawn_poller};
+pub use poller::{Poller, PollerConfig, Via, poll_once, spawn_poller};
 pub use tls::{TlsError, TlsMaterial};

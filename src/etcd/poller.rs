@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{MissedTickBehavior, interval};
 
+use super::exec::PodProber;
 use super::merge::{Merger, significant};
 use super::probe::{ListReport, Prober, StatusReport};
 use super::tls::TlsMaterial;
@@ -20,10 +21,12 @@ use crate::model::{ClusterEvent, EtcdStatus, FeedKind, FeedStatus};
 /// How to reach etcd and how often to ask.
 #[derive(Debug, Clone)]
 pub struct PollerConfig {
-    /// One client URL per member, e.g. `https://10.0.0.11:2379`.
+    /// One client URL per member, e.g. `https://10.0.0.11:2379`; with [`Via::KubeExec`],
+    /// one pod name per member, e.g. `etcd-cp-1`.
     pub endpoints: Vec<String>,
     /// `None` for plain `http://` endpoints.
     pub tls: Option<TlsMaterial>,
+    pub via: Via,
     /// `Maintenance.Status` on every member: this bounds how late a new leader is seen.
     pub status_interval: Duration,
     /// `member_list` and alarms (alarms go through raft, so they are slower).
@@ -36,11 +39,30 @@ pub struct PollerConfig {
     pub flap_window: Duration,
 }
 
+/// How each endpoint is asked.
+#[derive(Clone)]
+pub enum Via {
+    /// gRPC to the endpoint URL (a member, or the local end of an SSH tunnel).
+    Grpc,
+    /// `etcdctl` in the endpoint's pod through the apiserver: the last resort.
+    KubeExec(kube::Client),
+}
+
+impl std::fmt::Debug for Via {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Grpc => "Grpc",
+            Self::KubeExec(_) => "KubeExec",
+        })
+    }
+}
+
 impl PollerConfig {
     pub fn new(endpoints: Vec<String>, tls: Option<TlsMaterial>) -> Self {
         Self {
             endpoints,
             tls,
+            via: Via::Grpc,
             status_interval: Duration::from_millis(100),
             list_interval: Duration::from_secs(1),
             timeout: Duration::from_secs(1),
@@ -49,8 +71,60 @@ impl PollerConfig {
         }
     }
 
-    fn prober(&self, url: &str) -> Prober {
-        Prober::new(url, self.tls.clone(), self.timeout)
+    /// `etcdctl` in these kubeadm etcd pods (`etcd-<node>`): each answer is an exec
+    /// through the apiserver, so members are asked every 2 s rather than 100 ms.
+    pub fn kube_exec(client: kube::Client, pods: Vec<String>) -> Self {
+        Self {
+            via: Via::KubeExec(client),
+            status_interval: Duration::from_secs(2),
+            list_interval: Duration::from_secs(5),
+            timeout: Duration::from_secs(5),
+            ..Self::new(pods, None)
+        }
+    }
+
+    /// How the etcd pane names this way in, when it is not the direct one.
+    pub fn via_label(&self) -> Option<String> {
+        match self.via {
+            Via::Grpc => None,
+            Via::KubeExec(_) => Some(format!(
+                "via kube exec (last resort, every {} s)",
+                self.status_interval.as_secs()
+            )),
+        }
+    }
+
+    fn prober(&self, endpoint: &str) -> AnyProber {
+        match &self.via {
+            Via::Grpc => AnyProber::Grpc(Prober::new(endpoint, self.tls.clone(), self.timeout)),
+            Via::KubeExec(client) => {
+                let pods = kube::Api::namespaced(client.clone(), "kube-system");
+                AnyProber::Exec(PodProber::new(pods, endpoint, self.timeout))
+            }
+        }
+    }
+}
+
+// One per polling task, made once and never moved again: the size does not matter.
+#[allow(clippy::large_enum_variant)]
+enum AnyProber {
+    Grpc(Prober),
+    Exec(PodProber),
+}
+
+impl AnyProber {
+    async fn status(&mut self) -> Result<StatusReport, String> {
+        match self {
+            Self::Grpc(p) => p.status().await,
+            Self::Exec(p) => p.status().await,
+        }
+    }
+
+    async fn list(&mut self) -> Result<ListReport, String> {
+        match self {
+            Self::Grpc(p) => p.list().await,
+            Self::Exec(p) => p.list().await,
+        }
     }
 }
 
@@ -118,7 +192,7 @@ fn ticker(period: Duration) -> tokio::time::Interval {
 }
 
 async fn aggregate(cfg: PollerConfig, mut rx: mpsc::Receiver<Update>, tx: mpsc::Sender<Message>) {
-    let mut merger = Merger::new(&cfg.endpoints, cfg.flap_window);
+    let mut merger = Merger::new(&cfg.endpoints, cfg.flap_window, cfg.via_label());
     let mut sent: Option<(EtcdStatus, Option<String>, Instant)> = None;
     let mut heartbeat = ticker(cfg.heartbeat);
     // The first view waits for every member's first answer and the member list, for at
@@ -167,7 +241,7 @@ pub async fn poll_once(cfg: &PollerConfig) -> (EtcdStatus, FeedStatus) {
         tokio::join!(a.status(), b.list())
     });
     let answers = join_all(asks).await;
-    let mut merger = Merger::new(&cfg.endpoints, cfg.flap_window);
+    let mut merger = Merger::new(&cfg.endpoints, cfg.flap_window, cfg.via_label());
     let now = Timestamp::now();
     for (i, (status, list)) in answers.into_iter().enumerate() {
         merger.on_status(i, status, now);

@@ -22,7 +22,8 @@ pub struct StatusReport {
     pub version: String,
     pub errors: Vec<String>,
     pub is_learner: bool,
-    pub rtt: Duration,
+    /// `None` when the way in does not measure etcd itself (kube exec).
+    pub rtt: Option<Duration>,
 }
 
 /// The membership as one member knows it, and the cluster's alarms.
@@ -81,7 +82,7 @@ impl Prober {
             version: r.version().to_string(),
             errors: r.errors().to_vec(),
             is_learner: r.is_learner(),
-            rtt: started.elapsed(),
+            rtt: Some(started.elapsed()),
         })
     }
 

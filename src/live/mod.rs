@@ -4,6 +4,7 @@
 pub mod certs;
 mod convert;
 pub mod errors;
+pub mod etcd_way;
 pub mod failover;
 pub mod health;
 pub mod kubeconfig;
@@ -53,7 +54,7 @@ pub fn sources(loaded: &Loaded, clock: Clock) -> Result<Sources> {
         probe_every: Duration::from_secs(2),
         probe_timeout: Duration::from_secs(2),
         cert_every: Duration::from_secs(60),
-        etcd_elsewhere: false,
+        etcd_missing: Some(sources::ETCD_NOT_CONFIGURED.into()),
     })
 }
 

@@ -39,8 +39,8 @@ pub struct Sources {
     pub probe_timeout: Duration,
     /// How often the certificates are read again (their expiry moves in days).
     pub cert_every: Duration,
-    /// etcd is asked directly (`--etcd-endpoints`): its pane is not this source's to mark.
-    pub etcd_elsewhere: bool,
+    /// Why etcd is not asked, for its pane; `None` when another source asks it.
+    pub etcd_missing: Option<String>,
 }
 
 /// A named stream of event batches; the name is what `status` says it waited for.
@@ -126,10 +126,10 @@ impl Sources {
     fn ticks(&self) -> BoxStream<'static, Vec<ClusterEvent>> {
         let clock = self.clock.clone();
         let mut first = vec![ClusterEvent::Clock(clock())];
-        if !self.etcd_elsewhere {
+        if let Some(why) = &self.etcd_missing {
             let etcd = FeedStatus {
                 last_ok: None,
-                error: Some(ETCD_NOT_CONFIGURED.into()),
+                error: Some(why.clone()),
             };
             first.push(ClusterEvent::Feed(FeedKind::Etcd, etcd));
         }

@@ -98,6 +98,8 @@ pub struct EtcdStatus {
     pub leader: Option<u64>,
     /// When the source saw a new leader, over a recent window (the source prunes it).
     pub leader_changes: Vec<Timestamp>,
+    /// How etcd was reached when that is worth saying (kube exec: slow, last resort).
+    pub via: Option<String>,
 }
 
 /// `members` voting members need `needed` = floor(n/2)+1 of them healthy.
@@ -140,8 +142,17 @@ impl EtcdStatus {
         Quorum::of(members, healthy)
     }
 
+    /// Members are only the endpoints asked and none has ever said who it is: whether
+    /// etcd has quorum is unknown, not lost (the way in may be what fails).
+    pub fn nobody_answered(&self) -> bool {
+        !self.members.is_empty() && self.members.iter().all(|m| m.id == 0)
+    }
+
     /// What an expert would warn about in this membership, worst first.
     pub fn warnings(&self) -> Vec<String> {
+        if self.nobody_answered() {
+            return Vec::new();
+        }
         let q = self.quorum();
         let mut out = Vec::new();
         if q.members > 0 && !q.has_quorum() {
@@ -190,7 +201,7 @@ impl EtcdStatus {
     pub fn warnings_with_nodes<'a>(&self, nodes: impl IntoIterator<Item = &'a str>) -> Vec<String> {
         let nodes: Vec<&str> = nodes.into_iter().collect();
         let mut out = self.warnings();
-        if nodes.is_empty() {
+        if nodes.is_empty() || self.nobody_answered() {
             return out;
         }
         for m in &self.members {
@@ -349,6 +360,27 @@ mod tests {
             leader: Some(0xa1),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn endpoints_that_never_answered_are_not_a_lost_quorum_nor_stale_members() {
+        let asked = |name: &str| EtcdMember {
+            name: name.into(),
+            error: Some("pod kube-system/etcd-cp-1 not found".into()),
+            ..Default::default()
+        };
+        let s = EtcdStatus {
+            members: vec![asked("etcd-cp-1"), asked("etcd-cp-2"), asked("etcd-cp-3")],
+            ..Default::default()
+        };
+        assert!(s.nobody_answered());
+        assert!(s.warnings_with_nodes(["cp-1", "cp-2"]).is_empty());
+        // Once one has answered, the others being down is news.
+        let mut one = s.clone();
+        one.members[0].id = 0xa1;
+        one.members[0].reachable = true;
+        assert!(!one.nobody_answered());
+        assert!(has(&one.warnings(), "quorum lost"));
     }
 
     fn has(ws: &[String], needle: &str) -> bool {

@@ -55,6 +55,8 @@ pub struct NodeJson {
 pub struct Etcd {
     /// Name of the leader member, `null` without a leader.
     pub leader: Option<String>,
+    /// How etcd was reached when not directly, e.g. "via kube exec (last resort, every 2 s)".
+    pub via: Option<String>,
     pub members: Vec<Member>,
     pub quorum: Quorum,
     pub warnings: Vec<String>,
@@ -158,6 +160,7 @@ impl Snapshot {
             nodes: c.nodes.iter().map(node).collect(),
             etcd: Etcd {
                 leader: c.etcd.leader_member().map(|m| m.name.clone()),
+                via: c.etcd.via.clone(),
                 members: c.etcd.members.iter().map(member).collect(),
                 quorum: Quorum {
                     members: q.members,

@@ -31,8 +31,7 @@ pub async fn render_lab(args: &StatusArgs, etcd: &EtcdArgs) -> Result<String> {
 /// One snapshot of the live cluster of `target`, through the same sources as the cockpit.
 pub async fn render_live(target: &Target, args: &StatusArgs, etcd: &EtcdArgs) -> Result<String> {
     let mut sources = live::connect(target, live::wall_clock()).await?;
-    let etcd = etcd.access().await?;
-    sources.etcd_elsewhere = etcd.is_some();
+    let etcd = live::etcd_way::choose(&mut sources, etcd).await?;
     let mut cluster = live::snapshot(&sources, LIVE_TIMEOUT).await?;
     if let Some(etcd) = &etcd {
         apply_etcd(&mut cluster, etcd).await;

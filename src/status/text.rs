@@ -102,7 +102,9 @@ fn etcd(out: &mut String, c: &ClusterState) {
     }
     let q = c.etcd.quorum();
     let leader = c.etcd.leader_member().map_or("none", |m| m.name.as_str());
-    let verdict = if q.has_quorum() {
+    let verdict = if c.etcd.nobody_answered() {
+        "quorum unknown: no member has answered".to_string()
+    } else if q.has_quorum() {
         let failures = if q.tolerates == 1 {
             "failure"
         } else {
@@ -112,9 +114,14 @@ fn etcd(out: &mut String, c: &ClusterState) {
     } else {
         "QUORUM LOST".to_string()
     };
+    let via = c
+        .etcd
+        .via
+        .as_ref()
+        .map_or(String::new(), |v| format!(" ({v})"));
     let _ = writeln!(
         out,
-        "\netcd: leader {leader}; {}/{} healthy, needs {}, {verdict}",
+        "\netcd{via}: leader {leader}; {}/{} healthy, needs {}, {verdict}",
         q.healthy, q.members, q.needed
     );
     for m in &c.etcd.members {

@@ -23,6 +23,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         let text = format!("leader {} · term {} ", leader.name, leader.raft_term);
         title.push(Span::styled(text, theme::DIM));
     }
+    if let Some(via) = &c.etcd.via {
+        title.push(Span::styled(format!("{via} "), theme::WARN));
+    }
     title.extend(pane::stale(c, &[FeedKind::Etcd]));
     let inner = pane::frame(frame, area, title, focused);
 
@@ -114,6 +117,9 @@ fn quorum(etcd: &EtcdStatus, width: usize) -> Line<'static> {
     let q = etcd.quorum();
     if q.members == 0 {
         return Line::styled("no etcd status yet", theme::DIM);
+    }
+    if etcd.nobody_answered() {
+        return Line::styled("quorum unknown: no member has answered", theme::WARN);
     }
     let counts = format!("{}/{} healthy · needs {}", q.healthy, q.members, q.needed);
     if !q.has_quorum() {

@@ -119,6 +119,9 @@ fn make_ca(dir: &Path, name: &str) {
     );
 }
 
+/// The test API server's masters are 127.0.0.11-13: members can live there too.
+const SANS: &str = "IP:127.0.0.1,IP:127.0.0.11,IP:127.0.0.12,IP:127.0.0.13,DNS:localhost";
+
 /// A leaf signed by `ca.crt`; SANs count for TLS, not the CN.
 fn make_leaf(dir: &Path, name: &str, usage: &str) {
     let (key, csr, crt, ext) = (
@@ -129,7 +132,7 @@ fn make_leaf(dir: &Path, name: &str, usage: &str) {
     );
     std::fs::write(
         dir.join(&ext),
-        format!("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage={usage}\n"),
+        format!("subjectAltName={SANS}\nextendedKeyUsage={usage}\n"),
     )
     .unwrap();
     make_key(dir, &key);
@@ -161,8 +164,16 @@ fn make_leaf(dir: &Path, name: &str, usage: &str) {
 }
 
 impl EtcdCluster {
-    /// Starts `n` members and waits until they have a leader.
+    /// Starts `n` members on 127.0.0.1 and waits until they have a leader.
     pub fn start(n: usize) -> Self {
+        let names: Vec<String> = (0..n).map(|i| format!("m{i}")).collect();
+        let members: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "127.0.0.1")).collect();
+        Self::start_on(&members)
+    }
+
+    /// `(name, loopback host)` per member, like kubeadm's one etcd per master named after it.
+    pub fn start_on(members: &[(&str, &str)]) -> Self {
+        let n = members.len();
         let dir = std::env::temp_dir().join(format!(
             "hatui-etcd-{}-{}",
             std::process::id(),
@@ -183,9 +194,9 @@ impl EtcdCluster {
         let ports = free_ports(2 * n);
         let members: Vec<Member> = (0..n)
             .map(|i| Member {
-                name: format!("m{i}"),
-                client_url: format!("https://127.0.0.1:{}", ports[2 * i]),
-                peer_url: format!("https://127.0.0.1:{}", ports[2 * i + 1]),
+                name: members[i].0.to_string(),
+                client_url: format!("https://{}:{}", members[i].1, ports[2 * i]),
+                peer_url: format!("https://{}:{}", members[i].1, ports[2 * i + 1]),
                 log: dir.join(format!("m{i}.log")),
                 child: None,
             })

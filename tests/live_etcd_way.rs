@@ -1,0 +1,192 @@
+//! A live cluster with no `--etcd-endpoints`: hatui finds the members through kubeadm's
+//! etcd pods (the test API server's, annotated with the client URLs of a real 3-member
+//! TLS etcd listening on the masters' addresses 127.0.0.11-13) and asks them directly.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+use support::Cluster;
+use support::etcd_cluster::{EtcdCluster, etcd_available};
+
+/// Named after the fixture's masters, on their addresses, as kubeadm's stacked etcd is.
+fn etcd_on_the_masters() -> EtcdCluster {
+    EtcdCluster::start_on(&[
+        ("cp-1", "127.0.0.11"),
+        ("cp-2", "127.0.0.12"),
+        ("cp-3", "127.0.0.13"),
+    ])
+}
+
+/// Points each `etcd-cp-N` pod's kubeadm annotation at the real member.
+fn annotate(cluster: &Cluster, etcd: &EtcdCluster) {
+    for (i, m) in etcd.members.iter().enumerate() {
+        let name = format!("etcd-cp-{}", i + 1);
+        let mut pod = cluster.get("pods", &name);
+        pod["metadata"]["annotations"]["kubeadm.kubernetes.io/etcd.advertise-client-urls"] =
+            json!(m.client_url);
+        cluster.apply("pods", pod);
+    }
+}
+
+/// Runs the binary off the async runtime, so the test's API server keeps serving.
+async fn hatui(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_hatui"))
+            .args(&args)
+            .env_remove("KUBECONFIG")
+            .output()
+            .expect("hatui runs")
+    })
+    .await
+    .unwrap()
+}
+
+async fn status_json(cluster: &Cluster, extra: &[&str]) -> Value {
+    let mut args = vec!["status".to_string(), "--json".into(), "--kubeconfig".into()];
+    args.push(cluster.kubeconfig.display().to_string());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let out = hatui(args).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn path(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// `(name, reachable)` by name (etcd lists members by id).
+fn reachable(v: &Value) -> Vec<(String, bool)> {
+    let mut all: Vec<(String, bool)> = v["etcd"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["name"].as_str().unwrap().to_string(),
+                m["reachable"] == true,
+            )
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+fn member<'a>(v: &'a Value, name: &str) -> &'a Value {
+    let members = v["etcd"]["members"].as_array().unwrap();
+    members.iter().find(|m| m["name"] == name).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificates_without_endpoints_ask_the_members_the_etcd_pods_name() {
+    if !etcd_available() {
+        return;
+    }
+    let mut etcd = tokio::task::spawn_blocking(etcd_on_the_masters)
+        .await
+        .unwrap();
+    let cluster = Cluster::start().await;
+    annotate(&cluster, &etcd);
+    let c = &etcd.certs;
+    let flags = [
+        "--etcd-cacert",
+        &path(&c.ca),
+        "--etcd-cert",
+        &path(&c.client_cert),
+        "--etcd-key",
+        &path(&c.client_key),
+    ]
+    .map(String::from);
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let v = status_json(&cluster, &flags).await;
+    let leader = tokio::task::block_in_place(|| etcd.leader_name_by_etcd()).expect("a leader");
+    assert_eq!(v["etcd"]["leader"], leader.as_str(), "{:#}", v["etcd"]);
+    assert_eq!(v["etcd"]["via"], Value::Null, "asked directly");
+    let all: Vec<(String, bool)> = ["cp-1", "cp-2", "cp-3"]
+        .iter()
+        .map(|n| (n.to_string(), true))
+        .collect();
+    assert_eq!(reachable(&v), all);
+    assert_eq!(
+        member(&v, "cp-1")["client_urls"][0],
+        etcd.members[0].client_url.as_str()
+    );
+
+    // A dead member is still known by the URL its pod names, and counted as down.
+    etcd.kill(1);
+    let v = status_json(&cluster, &flags).await;
+    let mut want = all.clone();
+    want[1].1 = false;
+    assert_eq!(reachable(&v), want, "{:#}", v["etcd"]);
+    assert_eq!(v["etcd"]["quorum"]["healthy"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_etcd_flags_on_a_master_use_kubeadms_own_certificates() {
+    if !etcd_available() {
+        return;
+    }
+    let etcd = tokio::task::spawn_blocking(etcd_on_the_masters)
+        .await
+        .unwrap();
+    let cluster = Cluster::start().await;
+    annotate(&cluster, &etcd);
+    // What kubeadm leaves in /etc/kubernetes/pki/etcd on a master.
+    let pki = tempfile::tempdir().unwrap();
+    let c = &etcd.certs;
+    for (from, to) in [
+        (&c.ca, "ca.crt"),
+        (&c.client_cert, "healthcheck-client.crt"),
+        (&c.client_key, "healthcheck-client.key"),
+    ] {
+        std::fs::copy(from, pki.path().join(to)).unwrap();
+    }
+    let v = status_json(&cluster, &["--etcd-pki-dir", &path(pki.path())]).await;
+    assert_eq!(v["etcd"]["quorum"]["healthy"], 3, "{:#}", v["etcd"]);
+    assert_eq!(v["etcd"]["via"], Value::Null);
+    let stale: Vec<&Value> = v["stale"].as_array().unwrap().iter().collect();
+    assert!(stale.iter().all(|s| s["kind"] != "Etcd"), "{stale:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_without_etcd_pods_says_to_pass_the_endpoints() {
+    let cluster = Cluster::start().await;
+    for i in 1..=3 {
+        cluster.delete("pods", &format!("etcd-cp-{i}"));
+    }
+    let v = status_json(&cluster, &[]).await;
+    let etcd = v["stale"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "Etcd")
+        .expect("etcd is stale");
+    let why = etcd["error"].as_str().unwrap();
+    assert!(
+        why.contains("no kubeadm etcd pod") && why.contains("--etcd-endpoints"),
+        "{why}"
+    );
+}
+
+#[test]
+fn the_lab_refuses_ways_that_need_a_live_clusters_pods() {
+    for flags in [
+        &["--etcd-exec"][..],
+        &["--etcd-cacert", "/etc/kubernetes/pki/etcd/ca.crt"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_hatui"))
+            .args(["status", "--lab"])
+            .args(flags)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{flags:?} accepted");
+        assert!(
+            stderr.contains("the lab has none") && stderr.contains("--etcd-endpoints"),
+            "{stderr}"
+        );
+    }
+}
