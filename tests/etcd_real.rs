@@ -222,3 +222,38 @@ fn wrong_ca_or_missing_client_certificate_is_a_clear_tls_error() {
     );
     assert!(err.to_string().contains("etcd client certificate"), "{err}");
 }
+
+/// A master that joined after hatui started is asked too: the poller (and `status`)
+/// were given two endpoints, the member list names a third.
+#[test]
+fn a_member_no_endpoint_names_is_found_through_the_member_list() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !etcd_available() {
+        return;
+    }
+    let cluster = EtcdCluster::start(3);
+    let mut two = cluster.config();
+    two.endpoints.truncate(2);
+    let third = cluster.members[2].client_url.clone();
+
+    let mut live = live(two.clone());
+    let s = live.until("the third member polled at its own URL", healthy);
+    let m2 = s.members.iter().find(|m| m.name == "m2").unwrap();
+    assert_eq!(m2.endpoint.as_deref(), Some(third.as_str()));
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (s, _) = rt.block_on(poll_once(&two));
+    assert!(s.members.iter().all(|m| m.reachable), "{s:#?}");
+
+    // Not for SSH tunnels: there a member's own URL is not reachable from here.
+    let tunnels = PollerConfig {
+        follow_members: false,
+        ..two
+    };
+    let (s, _) = rt.block_on(poll_once(&tunnels));
+    let m2 = s.members.iter().find(|m| m.name == "m2").unwrap();
+    assert!(!m2.reachable && m2.endpoint.is_none(), "{m2:?}");
+}

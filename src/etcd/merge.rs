@@ -51,6 +51,23 @@ impl Merger {
         }
     }
 
+    /// One more endpoint (a member the list named that no endpoint reached); its index.
+    pub fn add_endpoint(&mut self, url: String) -> usize {
+        self.endpoints.push(Endpoint {
+            url,
+            member_id: None,
+            status: None,
+        });
+        self.endpoints.len() - 1
+    }
+
+    /// Listed members that no endpoint reaches.
+    pub fn unpolled(&self) -> impl Iterator<Item = &ListedMember> {
+        self.members
+            .iter()
+            .filter(|m| self.endpoint_of(m).is_none())
+    }
+
     pub fn on_status(&mut self, i: usize, r: Result<StatusReport, String>, now: Timestamp) {
         if let Ok(s) = &r {
             self.endpoints[i].member_id = Some(s.member_id);
@@ -162,6 +179,10 @@ impl Merger {
             .map(|(_, a)| a.clone())
             .collect();
         let Some(e) = e else {
+            if m.client_urls.is_empty() {
+                m.error = Some("not started yet: added to the cluster, no client URL".into());
+                return m;
+            }
             m.error = Some(format!(
                 "not polled: none of the etcd endpoints is this member's ({})",
                 m.client_urls.join(", ")

@@ -5,6 +5,7 @@
 //! same for a one-shot `hatui status`. [`TlsMaterial`] loads kubeadm's etcd client
 //! certificates with errors that name the file.
 
+mod config;
 mod exec;
 mod flags;
 mod merge;
@@ -12,6 +13,7 @@ mod poller;
 pub mod probe;
 pub mod tls;
 
+pub use config::{PollerConfig, Via};
 pub use flags::EtcdAccess;
-pub use poller::{Poller, PollerConfig, Via, poll_once, spawn_poller};
+pub use poller::{Poller, poll_once, spawn_poller};
 pub use tls::{TlsError, TlsMaterial};

@@ -11,122 +11,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{MissedTickBehavior, interval};
 
-use super::exec::PodProber;
+use super::config::PollerConfig;
 use super::merge::{Merger, significant};
-use super::probe::{ListReport, Prober, StatusReport};
-use super::tls::TlsMaterial;
+use super::probe::{ListReport, StatusReport};
 use crate::message::Message;
 use crate::model::{ClusterEvent, EtcdStatus, FeedKind, FeedStatus};
-
-/// How to reach etcd and how often to ask.
-#[derive(Debug, Clone)]
-pub struct PollerConfig {
-    /// One client URL per member, e.g. `https://10.0.0.11:2379`; with [`Via::KubeExec`],
-    /// one pod name per member, e.g. `etcd-cp-1`.
-    pub endpoints: Vec<String>,
-    /// `None` for plain `http://` endpoints.
-    pub tls: Option<TlsMaterial>,
-    pub via: Via,
-    /// `Maintenance.Status` on every member: this bounds how late a new leader is seen.
-    pub status_interval: Duration,
-    /// `member_list` and alarms (alarms go through raft, so they are slower).
-    pub list_interval: Duration,
-    /// Connect timeout and per-request timeout.
-    pub timeout: Duration,
-    /// Without a significant change, still send the view this often (fresh counters).
-    pub heartbeat: Duration,
-    /// How long leader changes are remembered for the flapping warning.
-    pub flap_window: Duration,
-}
-
-/// How each endpoint is asked.
-#[derive(Clone)]
-pub enum Via {
-    /// gRPC to the endpoint URL (a member, or the local end of an SSH tunnel).
-    Grpc,
-    /// `etcdctl` in the endpoint's pod through the apiserver: the last resort.
-    KubeExec(kube::Client),
-}
-
-impl std::fmt::Debug for Via {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Grpc => "Grpc",
-            Self::KubeExec(_) => "KubeExec",
-        })
-    }
-}
-
-impl PollerConfig {
-    pub fn new(endpoints: Vec<String>, tls: Option<TlsMaterial>) -> Self {
-        Self {
-            endpoints,
-            tls,
-            via: Via::Grpc,
-            status_interval: Duration::from_millis(100),
-            list_interval: Duration::from_secs(1),
-            timeout: Duration::from_secs(1),
-            heartbeat: Duration::from_secs(1),
-            flap_window: Duration::from_secs(5 * 60),
-        }
-    }
-
-    /// `etcdctl` in these kubeadm etcd pods (`etcd-<node>`): each answer is an exec
-    /// through the apiserver, so members are asked every 2 s rather than 100 ms.
-    pub fn kube_exec(client: kube::Client, pods: Vec<String>) -> Self {
-        Self {
-            via: Via::KubeExec(client),
-            status_interval: Duration::from_secs(2),
-            list_interval: Duration::from_secs(5),
-            timeout: Duration::from_secs(5),
-            ..Self::new(pods, None)
-        }
-    }
-
-    /// How the etcd pane names this way in, when it is not the direct one.
-    pub fn via_label(&self) -> Option<String> {
-        match self.via {
-            Via::Grpc => None,
-            Via::KubeExec(_) => Some(format!(
-                "via kube exec (last resort, every {} s)",
-                self.status_interval.as_secs()
-            )),
-        }
-    }
-
-    fn prober(&self, endpoint: &str) -> AnyProber {
-        match &self.via {
-            Via::Grpc => AnyProber::Grpc(Prober::new(endpoint, self.tls.clone(), self.timeout)),
-            Via::KubeExec(client) => {
-                let pods = kube::Api::namespaced(client.clone(), "kube-system");
-                AnyProber::Exec(PodProber::new(pods, endpoint, self.timeout))
-            }
-        }
-    }
-}
-
-// One per polling task, made once and never moved again: the size does not matter.
-#[allow(clippy::large_enum_variant)]
-enum AnyProber {
-    Grpc(Prober),
-    Exec(PodProber),
-}
-
-impl AnyProber {
-    async fn status(&mut self) -> Result<StatusReport, String> {
-        match self {
-            Self::Grpc(p) => p.status().await,
-            Self::Exec(p) => p.status().await,
-        }
-    }
-
-    async fn list(&mut self) -> Result<ListReport, String> {
-        match self {
-            Self::Grpc(p) => p.list().await,
-            Self::Exec(p) => p.list().await,
-        }
-    }
-}
 
 /// The running poller; dropping it stops every task it started.
 pub struct Poller {
@@ -150,12 +39,22 @@ enum Update {
 /// changes beyond raft indexes, db sizes and round trips, else once per `heartbeat`.
 /// Must be called inside a tokio runtime. Stops by itself when `tx` is closed.
 pub fn spawn_poller(cfg: PollerConfig, tx: mpsc::Sender<Message>) -> Poller {
-    let (up_tx, up_rx) = mpsc::channel(64);
-    let mut tasks = Vec::new();
-    for (i, url) in cfg.endpoints.iter().enumerate() {
-        let (mut prober, t) = (cfg.prober(url), up_tx.clone());
+    Poller {
+        tasks: vec![tokio::spawn(aggregate(cfg, tx))],
+    }
+}
+
+/// Each endpoint's two polling tasks, aborted when this is dropped.
+struct Probes {
+    tasks: Vec<JoinHandle<()>>,
+    up: mpsc::Sender<Update>,
+}
+
+impl Probes {
+    fn start(&mut self, cfg: &PollerConfig, i: usize, endpoint: &str) {
+        let (mut prober, t) = (cfg.prober(endpoint), self.up.clone());
         let mut tick = ticker(cfg.status_interval);
-        tasks.push(tokio::spawn(async move {
+        self.tasks.push(tokio::spawn(async move {
             loop {
                 tick.tick().await;
                 if t.send(Update::Status(i, prober.status().await))
@@ -166,9 +65,9 @@ pub fn spawn_poller(cfg: PollerConfig, tx: mpsc::Sender<Message>) -> Poller {
                 }
             }
         }));
-        let (mut prober, t) = (cfg.prober(url), up_tx.clone());
+        let (mut prober, t) = (cfg.prober(endpoint), self.up.clone());
         let mut tick = ticker(cfg.list_interval);
-        tasks.push(tokio::spawn(async move {
+        self.tasks.push(tokio::spawn(async move {
             loop {
                 tick.tick().await;
                 // A failed list says nothing new: the status poll reports the error.
@@ -180,8 +79,30 @@ pub fn spawn_poller(cfg: PollerConfig, tx: mpsc::Sender<Message>) -> Poller {
             }
         }));
     }
-    tasks.push(tokio::spawn(aggregate(cfg, up_rx, tx)));
-    Poller { tasks }
+}
+
+impl Drop for Probes {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Endpoints for the members the list names and nobody polls (a master that joined);
+/// only once every endpoint has answered or failed, so none is taken for unpolled
+/// merely because it has not said who it is yet.
+fn follow(cfg: &PollerConfig, merger: &mut Merger) -> Vec<(usize, String)> {
+    if !merger.settled() {
+        return Vec::new();
+    }
+    let new: Vec<String> = merger
+        .unpolled()
+        .filter_map(|m| cfg.endpoint_for(m))
+        .collect();
+    new.into_iter()
+        .map(|e| (merger.add_endpoint(e.clone()), e))
+        .collect()
 }
 
 fn ticker(period: Duration) -> tokio::time::Interval {
@@ -191,7 +112,15 @@ fn ticker(period: Duration) -> tokio::time::Interval {
     tick
 }
 
-async fn aggregate(cfg: PollerConfig, mut rx: mpsc::Receiver<Update>, tx: mpsc::Sender<Message>) {
+async fn aggregate(cfg: PollerConfig, tx: mpsc::Sender<Message>) {
+    let (up, mut rx) = mpsc::channel(64);
+    let mut probes = Probes {
+        tasks: Vec::new(),
+        up,
+    };
+    for (i, endpoint) in cfg.endpoints.iter().enumerate() {
+        probes.start(&cfg, i, endpoint);
+    }
     let mut merger = Merger::new(&cfg.endpoints, cfg.flap_window, cfg.via_label());
     let mut sent: Option<(EtcdStatus, Option<String>, Instant)> = None;
     let mut heartbeat = ticker(cfg.heartbeat);
@@ -202,7 +131,12 @@ async fn aggregate(cfg: PollerConfig, mut rx: mpsc::Receiver<Update>, tx: mpsc::
         tokio::select! {
             update = rx.recv() => match update {
                 Some(Update::Status(i, r)) => merger.on_status(i, r, Timestamp::now()),
-                Some(Update::List(r)) => merger.on_list(r),
+                Some(Update::List(r)) => {
+                    merger.on_list(r);
+                    for (i, endpoint) in follow(&cfg, &mut merger) {
+                        probes.start(&cfg, i, &endpoint);
+                    }
+                }
                 None => return,
             },
             _ = heartbeat.tick() => {}
@@ -236,18 +170,25 @@ async fn aggregate(cfg: PollerConfig, mut rx: mpsc::Receiver<Update>, tx: mpsc::
 /// Asks every endpoint once, concurrently, for `hatui status`: returns within about
 /// two request timeouts even when members are down.
 pub async fn poll_once(cfg: &PollerConfig) -> (EtcdStatus, FeedStatus) {
-    let asks = cfg.endpoints.iter().map(|url| async move {
-        let (mut a, mut b) = (cfg.prober(url), cfg.prober(url));
-        tokio::join!(a.status(), b.list())
-    });
-    let answers = join_all(asks).await;
     let mut merger = Merger::new(&cfg.endpoints, cfg.flap_window, cfg.via_label());
+    let first: Vec<(usize, String)> = cfg.endpoints.iter().cloned().enumerate().collect();
+    ask_all(cfg, &mut merger, &first).await;
+    // Members the list names that no endpoint reached: one more round for them.
+    let more = follow(cfg, &mut merger);
+    ask_all(cfg, &mut merger, &more).await;
+    (merger.status(Timestamp::now()), merger.feed())
+}
+
+async fn ask_all(cfg: &PollerConfig, merger: &mut Merger, endpoints: &[(usize, String)]) {
+    let asks = endpoints.iter().map(|(i, url)| async move {
+        let (mut a, mut b) = (cfg.prober(url), cfg.prober(url));
+        (*i, tokio::join!(a.status(), b.list()))
+    });
     let now = Timestamp::now();
-    for (i, (status, list)) in answers.into_iter().enumerate() {
+    for (i, (status, list)) in join_all(asks).await {
         merger.on_status(i, status, now);
         if let Ok(list) = list {
             merger.on_list(list);
         }
     }
-    (merger.status(now), merger.feed())
 }

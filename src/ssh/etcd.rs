@@ -100,7 +100,10 @@ pub async fn etcd_over_ssh(
     };
     let tls = read_tls(first, pki).await?;
     Ok(EtcdOverSsh {
-        config: PollerConfig::new(endpoints, Some(tls)),
+        config: PollerConfig {
+            follow_members: false,
+            ..PollerConfig::new(endpoints, Some(tls))
+        },
         sessions,
         unreachable,
     })
