@@ -1,26 +1,55 @@
 //! hatui's SSH path against a real OpenSSH server on loopback: commands, host key
-//! checking, login, local tunnels, and a real 3-member TLS etcd cluster reached
-//! through tunnels with its client certificates read over SSH with `sudo -n cat`.
+//! checking, login, local tunnels, reconnecting after the server goes away, and a real
+//! 3-member TLS etcd cluster reached through tunnels with its client certificates read
+//! over SSH with `sudo -n cat`.
 
 mod support;
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Mutex;
 use std::time::Duration;
 
-use hatui::etcd::poll_once;
+use hatui::etcd::{poll_once, spawn_poller};
+use hatui::message::Message;
+use hatui::model::{ClusterEvent, EtcdStatus};
 use hatui::ssh::{AuthSources, EtcdMaster, PkiPaths, SshError, SshHandle, etcd_over_ssh};
 use support::etcd_cluster::{EtcdCluster, etcd_available};
 use support::sshd::{Agent, Sshd, keygen, sshd_available};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::runtime::Runtime;
+use tokio::sync::mpsc;
 
-fn block_on<F: Future>(f: F) -> F::Output {
+/// One etcd cluster at a time: elections on 2 cores are slow enough already.
+static ETCD: Mutex<()> = Mutex::new(());
+
+fn runtime() -> Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap()
-        .block_on(f)
+}
+
+fn block_on<F: Future>(f: F) -> F::Output {
+    runtime().block_on(f)
+}
+
+/// Polls `check` until it gives a value; generous, since this checks what happens,
+/// not how fast.
+async fn eventually<T, F: Future<Output = Option<T>>>(
+    what: &str,
+    mut check: impl FnMut() -> F,
+) -> T {
+    let end = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < end, "never saw {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 #[test]
@@ -296,6 +325,7 @@ fn etcd_through_tunnels_with_certificates_read_over_ssh() {
     if !sshd_available() || !etcd_available() {
         return;
     }
+    let _one = ETCD.lock().unwrap_or_else(|e| e.into_inner());
     let sshd = Sshd::start();
     let cluster = EtcdCluster::start(3);
     // Three "masters": one sshd, each member's port where kubeadm would have 2379.
@@ -354,4 +384,226 @@ fn etcd_through_tunnels_with_certificates_read_over_ssh() {
         "{msg}"
     );
     assert!(msg.contains("No such file"), "{msg}");
+}
+
+/// `bytes` sent through the tunnel at `local` and what came back; `None` when the
+/// tunnel closed the connection without an answer. The listener itself must be there.
+async fn echo_through(local: SocketAddr, bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut s = TcpStream::connect(local)
+        .await
+        .expect("the tunnel listener is gone");
+    let talk = async {
+        s.write_all(bytes).await.ok()?;
+        s.shutdown().await.ok()?;
+        let mut got = Vec::new();
+        s.read_to_end(&mut got).await.ok()?;
+        Some(got)
+    };
+    let got = tokio::time::timeout(Duration::from_secs(15), talk)
+        .await
+        .expect("the tunnel hung")?;
+    (!got.is_empty()).then_some(got)
+}
+
+#[test]
+fn a_lost_session_logs_in_again_behind_the_same_tunnel_address() {
+    if !sshd_available() {
+        return;
+    }
+    let mut sshd = Sshd::start();
+    let rt = runtime();
+    let (ssh, local) = rt.block_on(async {
+        let echo = echo_server().await;
+        let ssh = SshHandle::connect(&sshd.target()).await.unwrap();
+        let local = ssh.forward_local("127.0.0.1", echo).await.unwrap();
+        assert_eq!(echo_through(local, b"before").await.unwrap(), b"before");
+        (ssh, local)
+    });
+
+    // The master goes down: tunnel connections are closed, commands fail, nothing hangs.
+    sshd.stop();
+    rt.block_on(async {
+        eventually("the tunnel closing connections", || async {
+            echo_through(local, b"down").await.is_none().then_some(())
+        })
+        .await;
+        let err = ssh.exec("true").await.unwrap_err();
+        assert!(matches!(err, SshError::Connect { .. }), "{err:?}");
+    });
+
+    // Back on the same port with the same host key: the same tunnel address and the
+    // same handle work again.
+    sshd.restart();
+    rt.block_on(async {
+        let got = eventually("the tunnel answering again", || async {
+            echo_through(local, b"after").await
+        })
+        .await;
+        assert_eq!(got, b"after");
+        assert_eq!(ssh.exec("echo back").await.unwrap().stdout, b"back\n");
+    });
+}
+
+#[test]
+fn a_changed_host_key_is_refused_on_reconnect() {
+    if !sshd_available() {
+        return;
+    }
+    let mut sshd = Sshd::start();
+    let known = std::fs::read_to_string(&sshd.known_hosts).unwrap();
+    let rt = runtime();
+    let (ssh, local) = rt.block_on(async {
+        let echo = echo_server().await;
+        let ssh = SshHandle::connect(&sshd.target()).await.unwrap();
+        let local = ssh.forward_local("127.0.0.1", echo).await.unwrap();
+        (ssh, local)
+    });
+    // Reinstalled: same address, new host keys.
+    sshd.stop();
+    sshd.replace_host_keys();
+    sshd.restart();
+    let err = rt.block_on(async {
+        eventually("the changed key refused", || async {
+            match ssh.exec("echo in").await {
+                Ok(out) => panic!("ran on a host with a changed key: {out:?}"),
+                Err(e @ SshError::HostKeyChanged { .. }) => Some(e),
+                Err(_) => None,
+            }
+        })
+        .await
+    });
+    let msg = err.to_string();
+    assert!(msg.contains("HOST KEY CHANGED"), "{msg}");
+    assert!(
+        msg.contains(&format!("{}:1", sshd.known_hosts.display())),
+        "{msg}"
+    );
+    rt.block_on(async {
+        assert_eq!(
+            echo_through(local, b"x").await,
+            None,
+            "tunnel to an impostor"
+        );
+    });
+    assert_eq!(
+        std::fs::read_to_string(&sshd.known_hosts).unwrap(),
+        known,
+        "known_hosts must not change by itself"
+    );
+}
+
+/// The poller's views, as the cockpit gets them.
+struct Views(mpsc::Receiver<Message>);
+
+impl Views {
+    async fn until(&mut self, what: &str, want: impl Fn(&EtcdStatus) -> bool) {
+        let mut last = None;
+        let wait = async {
+            while let Some(msg) = self.0.recv().await {
+                let Message::Cluster(events) = msg else {
+                    continue;
+                };
+                for e in events {
+                    if let ClusterEvent::Etcd(s) = e {
+                        if want(&s) {
+                            return;
+                        }
+                        last = Some(s);
+                    }
+                }
+            }
+            panic!("poller stopped");
+        };
+        if tokio::time::timeout(Duration::from_secs(30), wait)
+            .await
+            .is_err()
+        {
+            panic!("never saw {what}; last view: {last:#?}");
+        }
+    }
+}
+
+/// Names of the listed members that answer, sorted; empty until the list is known.
+fn answering(s: &EtcdStatus) -> Vec<&str> {
+    if s.members.iter().any(|m| m.name.starts_with("https://")) {
+        return vec![];
+    }
+    let mut names: Vec<_> = s
+        .members
+        .iter()
+        .filter(|m| m.reachable)
+        .map(|m| m.name.as_str())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn etcd_members_come_back_through_the_same_tunnels() {
+    if !sshd_available() || !etcd_available() {
+        return;
+    }
+    let _one = ETCD.lock().unwrap_or_else(|e| e.into_inner());
+    // Masters m0 and m1 behind sshd `a`; m2 behind `b`, which is down at the start.
+    let mut a = Sshd::start();
+    let mut b = Sshd::start();
+    b.stop();
+    let cluster = EtcdCluster::start(3);
+    let masters: Vec<EtcdMaster> = cluster
+        .members
+        .iter()
+        .zip([&a, &a, &b])
+        .map(|(m, sshd)| EtcdMaster {
+            ssh: sshd.target(),
+            etcd_port: m.client_url.rsplit(':').next().unwrap().parse().unwrap(),
+        })
+        .collect();
+    let c = &cluster.certs;
+    let s = |p: &std::path::Path| p.display().to_string();
+    let pki = PkiPaths {
+        ca: s(&c.ca),
+        cert: s(&c.client_cert),
+        key: s(&c.client_key),
+    };
+    let rt = runtime();
+    let (via, mut views, _poller) = rt.block_on(async {
+        let via = etcd_over_ssh(&masters, &pki).await.unwrap();
+        assert_eq!(via.unreachable.len(), 1, "{:?}", via.unreachable);
+        assert!(matches!(via.unreachable[0], SshError::Connect { .. }));
+        // The unreachable master has its tunnel too.
+        assert_eq!(via.config.endpoints.len(), 3);
+        let (tx, rx) = mpsc::channel(16);
+        let poller = spawn_poller(via.config.clone(), tx);
+        let mut views = Views(rx);
+        views
+            .until("m0 and m1 answering, m2 not", |s| {
+                answering(s) == ["m0", "m1"]
+            })
+            .await;
+        (via, views, poller)
+    });
+
+    // The master that was down at the start comes up: seen through its tunnel.
+    b.restart();
+    rt.block_on(views.until("all three answering", |s| {
+        answering(s) == ["m0", "m1", "m2"]
+    }));
+
+    // m0's and m1's master goes down: their members show an error...
+    a.stop();
+    rt.block_on(views.until("m0 and m1 failing", |s| {
+        let failing = |name: &str| {
+            s.members
+                .iter()
+                .any(|m| m.name == name && !m.reachable && m.error.is_some())
+        };
+        answering(s) == ["m2"] && failing("m0") && failing("m1")
+    }));
+
+    // ...and answer again through the same endpoints once it is back.
+    a.restart();
+    rt.block_on(views.until("all three answering again", |s| {
+        answering(s) == ["m0", "m1", "m2"]
+    }));
+    drop(via);
 }

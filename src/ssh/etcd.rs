@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use futures::future::join_all;
 
+use super::auth::AuthSources;
 use super::error::SshError;
-use super::session::{ExecOutput, SshHandle};
+use super::exec::ExecOutput;
+use super::session::SshHandle;
 use super::target::SshTarget;
 use crate::etcd::tls::LabelledPem;
 use crate::etcd::{PollerConfig, TlsMaterial};
@@ -59,14 +61,16 @@ impl From<SshTarget> for EtcdMaster {
     }
 }
 
-/// A poller config whose endpoints are local tunnel ends. The tunnels live as long as
-/// `sessions`: keep this value for as long as the config is used.
+/// A poller config whose endpoints are local tunnel ends, one per master in the order
+/// given. The tunnels live as long as `sessions`: keep this value for as long as the
+/// config is used.
 #[derive(Debug)]
 pub struct EtcdOverSsh {
     pub config: PollerConfig,
+    /// One per master, in the order given; each logs in again after losing its session.
     pub sessions: Vec<SshHandle>,
-    /// Masters that could not be reached: their members show as unreachable (the
-    /// member list still names them, from the others).
+    /// Masters that could not be reached at the start. Their tunnels keep trying on
+    /// use, so such a master's member answers once it is up.
     pub unreachable: Vec<SshError>,
 }
 
@@ -77,28 +81,33 @@ pub async fn etcd_over_ssh(
     masters: &[EtcdMaster],
     pki: &PkiPaths,
 ) -> Result<EtcdOverSsh, SshError> {
-    let connects = masters.iter().map(|m| async move {
-        let ssh = SshHandle::connect(&m.ssh).await?;
+    let sources = AuthSources::from_env();
+    let connects = masters.iter().map(|m| async {
+        let (ssh, down) = match SshHandle::connect_with(&m.ssh, &sources).await {
+            Ok(ssh) => (ssh, None),
+            Err(e) => (SshHandle::unconnected(&m.ssh, &sources, e.clone()), Some(e)),
+        };
         let local = ssh.forward_local("127.0.0.1", m.etcd_port).await?;
-        Ok::<_, SshError>((ssh, format!("https://{local}")))
+        Ok::<_, SshError>((ssh, format!("https://{local}"), down))
     });
     let mut sessions = Vec::new();
     let mut endpoints = Vec::new();
     let mut unreachable = Vec::new();
+    let mut first_up = None;
     for r in join_all(connects).await {
-        match r {
-            Ok((ssh, url)) => {
-                sessions.push(ssh);
-                endpoints.push(url);
-            }
-            Err(e) => unreachable.push(e),
+        let (ssh, url, down) = r?;
+        match down {
+            Some(e) => unreachable.push(e),
+            None => first_up = first_up.or(Some(sessions.len())),
         }
+        sessions.push(ssh);
+        endpoints.push(url);
     }
-    let Some(first) = sessions.first() else {
+    let Some(first) = first_up else {
         let none = || SshError::Target("(none): no masters given".into());
         return Err(unreachable.into_iter().next().unwrap_or_else(none));
     };
-    let tls = read_tls(first, pki).await?;
+    let tls = read_tls(&sessions[first], pki).await?;
     Ok(EtcdOverSsh {
         config: PollerConfig {
             follow_members: false,

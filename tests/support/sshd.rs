@@ -1,6 +1,8 @@
 //! A real OpenSSH server on loopback for tests: its own host key, client keys made
 //! here, a free port, `-D -e` in the foreground in its own process group, killed with
-//! all its children on drop (also when a test panics).
+//! all its children on drop (also when a test panics). [`Sshd::stop`] and
+//! [`Sshd::restart`] play a master that reboots: every connection dies with it, and it
+//! comes back on the same port with the same host key (or a new one, reinstalled).
 
 #![allow(dead_code)] // each test binary uses a different part
 
@@ -67,7 +69,10 @@ pub struct Sshd {
     /// The server's other host key, as a known_hosts line.
     pub rsa_known_line: String,
     pub log: PathBuf,
-    child: Child,
+    config: PathBuf,
+    host_keys: [PathBuf; 2],
+    /// `None` while stopped: the pid may have been reused, so nothing is killed by it.
+    child: Option<Child>,
 }
 
 pub fn keygen(dir: &Path, name: &str, kind: &str) -> PathBuf {
@@ -129,16 +134,6 @@ impl Sshd {
         std::fs::write(&known_hosts, format!("[127.0.0.1]:{port} {host_pub}")).unwrap();
         let rsa_pub = read(&host_rsa.with_extension("pub"));
         let rsa_known_line = format!("[127.0.0.1]:{port} {rsa_pub}");
-        let child = Command::new(SSHD)
-            .args(["-D", "-e", "-f"])
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            // Its own group, so drop can kill the per-connection children too.
-            .process_group(0)
-            .spawn()
-            .expect("start sshd");
         let mut sshd = Self {
             dir,
             port,
@@ -148,16 +143,77 @@ impl Sshd {
             known_hosts,
             rsa_known_line,
             log,
-            child,
+            config,
+            host_keys: [host_key, host_rsa],
+            child: None,
         };
-        sshd.wait_ready(Duration::from_secs(10));
+        sshd.spawn();
         sshd
+    }
+
+    fn spawn(&mut self) {
+        assert!(self.child.is_none(), "sshd is already running");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let child = Command::new(SSHD)
+            .args(["-D", "-e", "-f"])
+            .arg(&self.config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            // Its own group, so stop can kill the listener and anything it forked.
+            .process_group(0)
+            .spawn()
+            .expect("start sshd");
+        self.child = Some(child);
+        self.wait_ready(Duration::from_secs(10));
+    }
+
+    /// Like a master that loses power: the listener and every open connection are
+    /// SIGKILLed (connections run in sessions of their own, so not in its group).
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let group = format!("-{}", child.id());
+        // Stopped first, so it forks no new connection while its tree is collected.
+        let _ = Command::new("kill").args(["-STOP", "--", &group]).status();
+        let mut doomed = descendants(child.id());
+        doomed.push(child.id());
+        for pid in doomed {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = child.wait();
+    }
+
+    /// Starts it again on the same port with the same configuration and host keys.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    /// New host keys, as after a reinstall; takes effect at the next [`Sshd::restart`].
+    /// `known_hosts` keeps the old key.
+    pub fn replace_host_keys(&mut self) {
+        for (key, kind) in self.host_keys.iter().zip(["ed25519", "rsa"]) {
+            let _ = std::fs::remove_file(key);
+            let _ = std::fs::remove_file(key.with_extension("pub"));
+            let name = key.file_name().unwrap().to_str().unwrap();
+            keygen(&self.dir, name, kind);
+        }
     }
 
     fn wait_ready(&mut self, within: Duration) {
         let end = Instant::now() + within;
+        let child = self.child.as_mut().expect("sshd started");
         loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
+            if let Some(status) = child.try_wait().unwrap() {
                 panic!("sshd exited ({status}): {}", read(&self.log));
             }
             if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
@@ -181,11 +237,33 @@ impl Sshd {
     }
 }
 
+/// Every process below `pid`, found by parent pid in /proc.
+fn descendants(pid: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| {
+            let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
+            let after = &stat[stat.rfind(')')? + 1..];
+            let ppid = after.split_whitespace().nth(1)?.parse().ok()?;
+            Some((pid, ppid))
+        })
+        .collect();
+    let mut found = vec![pid];
+    let mut i = 0;
+    while i < found.len() {
+        let p = found[i];
+        found.extend(parents.iter().filter(|(_, pp)| *pp == p).map(|(c, _)| *c));
+        i += 1;
+    }
+    found.remove(0);
+    found
+}
+
 impl Drop for Sshd {
     fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-        let _ = self.child.wait();
+        self.stop();
         if std::thread::panicking() {
             eprintln!("sshd files kept in {}", self.dir.display());
         } else {
