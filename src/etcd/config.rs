@@ -20,6 +20,10 @@ pub struct PollerConfig {
     /// URL, or its pod), so a master that joins later is asked too. Off for SSH tunnels:
     /// their endpoints are local ends, a member's own URL is not reachable from here.
     pub follow_members: bool,
+    /// By endpoint, the member URL it stands for when it is not that URL itself (an SSH
+    /// tunnel's local end stands for `https://<master>:2379`), so a member that never
+    /// answered still shows its own endpoint's error. Empty: each endpoint is its URL.
+    pub member_urls: Vec<String>,
     /// `Maintenance.Status` on every member: this bounds how late a new leader is seen.
     pub status_interval: Duration,
     /// `member_list` and alarms (alarms go through raft, so they are slower).
@@ -57,6 +61,7 @@ impl PollerConfig {
             tls,
             via: Via::Grpc,
             follow_members: true,
+            member_urls: Vec::new(),
             status_interval: Duration::from_millis(100),
             list_interval: Duration::from_secs(1),
             timeout: Duration::from_secs(1),

@@ -11,6 +11,8 @@ use crate::model::{EtcdMember, EtcdStatus, FeedStatus};
 
 struct Endpoint {
     url: String,
+    /// The member URL this endpoint stands for, when it is not `url` (a tunnel end).
+    member_url: Option<String>,
     /// Learned from the first answer and kept, so a dead endpoint still maps to its member.
     member_id: Option<u64>,
     status: Option<Result<StatusReport, String>>,
@@ -37,6 +39,7 @@ impl Merger {
                 .iter()
                 .map(|url| Endpoint {
                     url: url.clone(),
+                    member_url: None,
                     member_id: None,
                     status: None,
                 })
@@ -51,10 +54,19 @@ impl Merger {
         }
     }
 
+    /// Tells which member URL each endpoint stands for (see `PollerConfig::member_urls`).
+    pub fn standing_for(mut self, member_urls: &[String]) -> Self {
+        for (e, url) in self.endpoints.iter_mut().zip(member_urls) {
+            e.member_url = Some(url.clone());
+        }
+        self
+    }
+
     /// One more endpoint (a member the list named that no endpoint reached); its index.
     pub fn add_endpoint(&mut self, url: String) -> usize {
         self.endpoints.push(Endpoint {
             url,
+            member_url: None,
             member_id: None,
             status: None,
         });
@@ -164,8 +176,10 @@ impl Merger {
         let pod = format!("etcd-{}", m.name);
         by_id.or_else(|| {
             self.endpoints.iter().find(|e| {
-                e.member_id.is_none()
-                    && (e.url == pod || m.client_urls.iter().any(|u| same_url(u, &e.url)))
+                let reaches = |u: &String| {
+                    same_url(u, &e.url) || e.member_url.as_ref().is_some_and(|m| same_url(u, m))
+                };
+                e.member_id.is_none() && (e.url == pod || m.client_urls.iter().any(reaches))
             })
         })
     }

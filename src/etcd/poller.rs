@@ -121,7 +121,8 @@ async fn aggregate(cfg: PollerConfig, tx: mpsc::Sender<Message>) {
     for (i, endpoint) in cfg.endpoints.iter().enumerate() {
         probes.start(&cfg, i, endpoint);
     }
-    let mut merger = Merger::new(&cfg.endpoints, cfg.flap_window, cfg.via_label());
+    let mut merger = Merger::new(&cfg.endpoints, cfg.flap_window, cfg.via_label())
+        .standing_for(&cfg.member_urls);
     let mut sent: Option<(EtcdStatus, Option<String>, Instant)> = None;
     let mut heartbeat = ticker(cfg.heartbeat);
     // The first view waits for every member's first answer and the member list, for at
@@ -170,7 +171,8 @@ async fn aggregate(cfg: PollerConfig, tx: mpsc::Sender<Message>) {
 /// Asks every endpoint once, concurrently, for `hatui status`: returns within about
 /// two request timeouts even when members are down.
 pub async fn poll_once(cfg: &PollerConfig) -> (EtcdStatus, FeedStatus) {
-    let mut merger = Merger::new(&cfg.endpoints, cfg.flap_window, cfg.via_label());
+    let mut merger = Merger::new(&cfg.endpoints, cfg.flap_window, cfg.via_label())
+        .standing_for(&cfg.member_urls);
     let first: Vec<(usize, String)> = cfg.endpoints.iter().cloned().enumerate().collect();
     ask_all(cfg, &mut merger, &first).await;
     // Members the list names that no endpoint reached: one more round for them.

@@ -88,20 +88,29 @@ pub async fn etcd_over_ssh(
             Err(e) => (SshHandle::unconnected(&m.ssh, &sources, e.clone()), Some(e)),
         };
         let local = ssh.forward_local("127.0.0.1", m.etcd_port).await?;
-        Ok::<_, SshError>((ssh, format!("https://{local}"), down))
+        // What the member advertises when the SSH host is its address, as usual.
+        let host = if m.ssh.host.contains(':') {
+            format!("[{}]", m.ssh.host)
+        } else {
+            m.ssh.host.clone()
+        };
+        let member = format!("https://{host}:{}", m.etcd_port);
+        Ok::<_, SshError>((ssh, format!("https://{local}"), member, down))
     });
     let mut sessions = Vec::new();
     let mut endpoints = Vec::new();
+    let mut member_urls = Vec::new();
     let mut unreachable = Vec::new();
     let mut first_up = None;
     for r in join_all(connects).await {
-        let (ssh, url, down) = r?;
+        let (ssh, url, member, down) = r?;
         match down {
             Some(e) => unreachable.push(e),
             None => first_up = first_up.or(Some(sessions.len())),
         }
         sessions.push(ssh);
         endpoints.push(url);
+        member_urls.push(member);
     }
     let Some(first) = first_up else {
         let none = || SshError::Target("(none): no masters given".into());
@@ -111,6 +120,7 @@ pub async fn etcd_over_ssh(
     Ok(EtcdOverSsh {
         config: PollerConfig {
             follow_members: false,
+            member_urls,
             ..PollerConfig::new(endpoints, Some(tls))
         },
         sessions,
