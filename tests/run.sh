@@ -6,12 +6,14 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the builds and tests need for real: tmux runs the real binary in a real
 # terminal; protoc builds etcd-client; etcd, openssl (its certificates), sshd, ssh-keygen,
-# ssh-keyscan and sudo (`sudo -n cat` of the certificates) run the etcd and SSH tests.
+# ssh-keyscan and sudo (`sudo -n cat` of the certificates) run the etcd and SSH tests;
+# etcdctl (Debian etcd-client) is what the tests' etcd pods run under `kubectl exec`.
 need=()
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
 [ -d /usr/include/google/protobuf ] || need+=(libprotobuf-dev)
 [ -x /usr/bin/etcd ] || need+=(etcd-server)
+[ -x /usr/bin/etcdctl ] || need+=(etcd-client)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh-keyscan >/dev/null 2>&1 || need+=(openssh-client)

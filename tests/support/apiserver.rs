@@ -1,6 +1,9 @@
 //! A small Kubernetes API server of the tests' own: HTTPS on 127.0.0.1, bearer-token and
-//! client-certificate auth, list and watch (JSON lines) for the kinds hatui reads, `/readyz`,
-//! and switches to forbid a resource, fail readiness, or take the whole server down.
+//! client-certificate auth, list and watch (JSON lines) for the kinds hatui reads, pod exec
+//! over websockets (see [`exec`]), `/readyz`, and switches to forbid a resource, fail
+//! readiness, or take the whole server down.
+
+mod exec;
 
 use std::collections::{BTreeMap, HashSet};
 use std::convert::Infallible;
@@ -12,13 +15,15 @@ use hyper::body::{Bytes, Frame, Incoming};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
 
 use super::query::{Filter, parse_query};
+
+pub use exec::{Exec, ExecHandler, ExecOutput, V4, V5};
 
 type Body = BoxBody<Bytes, Infallible>;
 
@@ -50,13 +55,16 @@ struct Shared {
     /// Accepts connections but never answers a request: a hung apiserver.
     hung: std::sync::atomic::AtomicBool,
     token: String,
+    exec: Mutex<ExecHandler>,
+    exec_protocols: Mutex<Vec<&'static str>>,
+    /// Connections and exec sessions: all end when the server stops.
+    tasks: Mutex<Vec<AbortHandle>>,
 }
 
 pub struct ApiServer {
     pub addr: SocketAddr,
     shared: Arc<Shared>,
     tls: Arc<ServerConfig>,
-    tasks: Arc<Mutex<Vec<AbortHandle>>>,
 }
 
 fn plural(name: &str) -> &'static str {
@@ -77,55 +85,41 @@ impl ApiServer {
             unready: Mutex::new(None),
             hung: Default::default(),
             token: token.to_string(),
+            exec: Mutex::new(exec::handler(|e: Exec| async move {
+                ExecOutput::not_found(&e.command[0])
+            })),
+            exec_protocols: Mutex::new(vec![V5, V4]),
+            tasks: Mutex::new(Vec::new()),
         });
         let listener = TcpListener::bind((ip, 0)).await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let server = Self {
-            addr,
-            shared,
-            tls,
-            tasks: Arc::new(Mutex::new(Vec::new())),
-        };
+        let server = Self { addr, shared, tls };
         server.serve(listener);
         server
     }
 
     fn serve(&self, listener: TcpListener) {
-        let (shared, tasks) = (self.shared.clone(), self.tasks.clone());
+        let shared = self.shared.clone();
         let acceptor = TlsAcceptor::from(self.tls.clone());
         let accept = tokio::spawn(async move {
             loop {
                 let Ok((tcp, _)) = listener.accept().await else {
                     continue;
                 };
-                let (shared, acceptor) = (shared.clone(), acceptor.clone());
-                let conn = tokio::spawn(async move {
-                    let Ok(tls) = acceptor.accept(tcp).await else {
-                        return;
-                    };
-                    let cert_auth = tls.get_ref().1.peer_certificates().is_some();
-                    let svc = hyper::service::service_fn(move |req| {
-                        let shared = shared.clone();
-                        async move {
-                            if shared.hung.load(std::sync::atomic::Ordering::SeqCst) {
-                                std::future::pending::<()>().await;
-                            }
-                            Ok::<_, Infallible>(handle(&shared, cert_auth, req))
-                        }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(tls), svc)
-                        .await;
-                });
-                tasks.lock().unwrap().push(conn.abort_handle());
+                let conn = tokio::spawn(connection(shared.clone(), acceptor.clone(), tcp));
+                shared.tasks.lock().unwrap().push(conn.abort_handle());
             }
         });
-        self.tasks.lock().unwrap().push(accept.abort_handle());
+        self.shared
+            .tasks
+            .lock()
+            .unwrap()
+            .push(accept.abort_handle());
     }
 
-    /// The server goes away: the port refuses connections, open watches break.
+    /// The server goes away: the port refuses connections, open watches and execs break.
     pub fn stop(&self) {
-        for t in self.tasks.lock().unwrap().drain(..) {
+        for t in self.shared.tasks.lock().unwrap().drain(..) {
             t.abort();
         }
     }
@@ -140,12 +134,12 @@ impl ApiServer {
         format!("https://{}", self.addr)
     }
 
-    /// Answer 403 Forbidden for this resource (e.g. `secrets`), as RBAC would.
+    /// Answer 403 Forbidden for this resource (e.g. `secrets`), as RBAC would. `pods/exec`
+    /// forbids only exec; `pods` forbids exec too (a role without any rule for pods).
     pub fn forbid(&self, plural: &str) {
         self.shared.forbidden.lock().unwrap().insert(plural.into());
     }
 
-    /// `/readyz` answers 500 with this failing check (e.g. `etcd`), or 200 again with `None`.
     /// New requests get no answer at all (the TCP and TLS handshakes still succeed).
     pub fn hang(&self) {
         self.shared
@@ -153,8 +147,24 @@ impl ApiServer {
             .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
+    /// `/readyz` answers 500 with this failing check (e.g. `etcd`), or 200 again with `None`.
     pub fn set_unready(&self, check: Option<&str>) {
         *self.shared.unready.lock().unwrap() = check.map(str::to_string);
+    }
+
+    /// What `pods/exec` runs. Until set, every program is missing, as in a distroless image.
+    pub fn on_exec<F, Fut>(&self, f: F)
+    where
+        F: Fn(Exec) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ExecOutput> + Send + 'static,
+    {
+        *self.shared.exec.lock().unwrap() = exec::handler(f);
+    }
+
+    /// The exec subprotocols spoken: [`V5`] and [`V4`] like Kubernetes 1.30+, or only
+    /// [`V4`] like older clusters.
+    pub fn exec_protocols(&self, protocols: &[&'static str]) {
+        *self.shared.exec_protocols.lock().unwrap() = protocols.to_vec();
     }
 
     /// Adds or replaces an object (by `metadata.name`); watchers see ADDED or MODIFIED.
@@ -201,7 +211,28 @@ impl Drop for ApiServer {
     }
 }
 
-fn handle(shared: &Arc<Shared>, cert_auth: bool, req: Request<Incoming>) -> Response<Body> {
+/// One client connection: TLS, then HTTP/1.1 requests until it closes or becomes an exec.
+async fn connection(shared: Arc<Shared>, acceptor: TlsAcceptor, tcp: TcpStream) {
+    let Ok(tls) = acceptor.accept(tcp).await else {
+        return;
+    };
+    let cert_auth = tls.get_ref().1.peer_certificates().is_some();
+    let svc = hyper::service::service_fn(move |req| {
+        let shared = shared.clone();
+        async move {
+            if shared.hung.load(std::sync::atomic::Ordering::SeqCst) {
+                std::future::pending::<()>().await;
+            }
+            Ok::<_, Infallible>(handle(&shared, cert_auth, req))
+        }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(tls), svc)
+        .with_upgrades()
+        .await;
+}
+
+fn handle(shared: &Arc<Shared>, cert_auth: bool, mut req: Request<Incoming>) -> Response<Body> {
     let path = req.uri().path().to_string();
     let query = parse_query(req.uri().query().unwrap_or_default());
     match path.as_str() {
@@ -227,6 +258,9 @@ fn handle(shared: &Arc<Shared>, cert_auth: bool, req: Request<Incoming>) -> Resp
             None,
         );
     }
+    if let Some((ns, pod)) = exec_target(&path) {
+        return exec(shared, ns, pod, &mut req);
+    }
     let Some(&(_, plural)) = PATHS.iter().find(|(p, _)| *p == path) else {
         let msg = format!("the server could not find the requested resource ({path})");
         return status(StatusCode::NOT_FOUND, "NotFound", &msg, None);
@@ -247,7 +281,8 @@ fn handle(shared: &Arc<Shared>, cert_auth: bool, req: Request<Incoming>) -> Resp
         let msg = format!(
             "{plural} is forbidden: User \"system:serviceaccount:monitoring:hatui\" cannot {verb} resource \"{plural}\" in API group \"{group}\" {scope}"
         );
-        return status(StatusCode::FORBIDDEN, "Forbidden", &msg, Some(plural));
+        let details = json!({"kind": plural});
+        return status(StatusCode::FORBIDDEN, "Forbidden", &msg, Some(details));
     }
     let filter = Filter::from_query(&query);
     if watching {
@@ -270,6 +305,48 @@ fn handle(shared: &Arc<Shared>, cert_auth: bool, req: Request<Incoming>) -> Resp
         "items": items,
     });
     json_response(StatusCode::OK, &list)
+}
+
+/// `/api/v1/namespaces/{ns}/pods/{pod}/exec`
+fn exec_target(path: &str) -> Option<(&str, &str)> {
+    let (ns, rest) = path
+        .strip_prefix("/api/v1/namespaces/")?
+        .split_once("/pods/")?;
+    let pod = rest.strip_suffix("/exec")?;
+    (!ns.contains('/') && !pod.contains('/')).then_some((ns, pod))
+}
+
+/// RBAC, then the pod, then the upgrade; the session runs on as one of the server's tasks.
+fn exec(shared: &Shared, ns: &str, pod: &str, req: &mut Request<Incoming>) -> Response<Body> {
+    let details = json!({"name": pod, "kind": "pods"});
+    let forbidden = shared.forbidden.lock().unwrap();
+    if forbidden.contains("pods/exec") || forbidden.contains("pods") {
+        let msg = format!(
+            "pods \"{pod}\" is forbidden: User \"system:serviceaccount:monitoring:hatui\" cannot create resource \"pods/exec\" in API group \"\" in the namespace \"{ns}\""
+        );
+        return status(StatusCode::FORBIDDEN, "Forbidden", &msg, Some(details));
+    }
+    drop(forbidden);
+    let store = shared.store.lock().unwrap();
+    let pods = store.objects.get("pods");
+    // Every pod served lives in kube-system.
+    let found = pods
+        .and_then(|p| p.get(pod))
+        .filter(|_| ns == "kube-system")
+        .cloned();
+    drop(store);
+    let Some(found) = found else {
+        let msg = format!("pods \"{pod}\" not found");
+        return status(StatusCode::NOT_FOUND, "NotFound", &msg, Some(details));
+    };
+    let handler = shared.exec.lock().unwrap().clone();
+    let protocols = shared.exec_protocols.lock().unwrap().clone();
+    let (response, session) = exec::upgrade(req, &found, &protocols, handler);
+    if let Some(session) = session {
+        let task = tokio::spawn(session);
+        shared.tasks.lock().unwrap().push(task.abort_handle());
+    }
+    response
 }
 
 /// A watch: the changes after `from`, then each new one as it happens, as JSON lines.
@@ -339,13 +416,13 @@ fn readyz(shared: &Shared) -> Response<Body> {
 }
 
 /// A `Status` body as the apiserver sends with errors.
-fn status(code: StatusCode, reason: &str, message: &str, kind: Option<&str>) -> Response<Body> {
+fn status(code: StatusCode, reason: &str, message: &str, details: Option<Value>) -> Response<Body> {
     let mut body = json!({
         "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
         "message": message, "reason": reason, "code": code.as_u16(),
     });
-    if let Some(kind) = kind {
-        body["details"] = json!({"kind": kind});
+    if let Some(details) = details {
+        body["details"] = details;
     }
     json_response(code, &body)
 }
@@ -356,6 +433,10 @@ fn json_response(code: StatusCode, body: &Value) -> Response<Body> {
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from(serde_json::to_vec(body).unwrap())).boxed())
         .unwrap()
+}
+
+fn empty() -> Body {
+    Full::new(Bytes::new()).boxed()
 }
 
 fn text_response(code: StatusCode, body: &str) -> Response<Body> {

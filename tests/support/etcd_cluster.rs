@@ -1,6 +1,7 @@
 //! A real etcd cluster on loopback for tests: TLS for clients and peers with
 //! certificates made here by `openssl`, free ports, temp data dirs, and every process
-//! SIGKILLed on drop (also when a test panics).
+//! SIGKILLed on drop (also when a test panics). `etcd_exec` puts its members behind
+//! kubeadm's etcd pods. Standalone (no other support module): the benchmarks include it.
 
 #![allow(dead_code)] // each test binary uses a different part
 
@@ -13,11 +14,21 @@ use std::time::{Duration, Instant};
 use hatui::etcd::{PollerConfig, TlsMaterial, poll_once};
 
 pub const ETCD: &str = "/usr/bin/etcd";
+/// Debian's `etcd-client`: v3.4, where kubeadm's etcd image has v3.5 or v3.6.
+pub const ETCDCTL: &str = "/usr/bin/etcdctl";
 
-/// `None` (after a loud message) only where etcd is missing and we cannot install it;
-/// as root `tests/run.sh` installs `etcd-server`, so a missing etcd there is a failure.
 pub fn etcd_available() -> bool {
-    if Path::new(ETCD).exists() {
+    installed(ETCD, "etcd-server")
+}
+
+pub fn etcdctl_available() -> bool {
+    installed(ETCDCTL, "etcd-client")
+}
+
+/// `false` (after a loud message) only where `path` is missing and we cannot install it;
+/// as root `tests/run.sh` installs `package`, so a missing `path` there is a failure.
+fn installed(path: &str, package: &str) -> bool {
+    if Path::new(path).exists() {
         return true;
     }
     let root = Command::new("id")
@@ -26,9 +37,9 @@ pub fn etcd_available() -> bool {
         .is_ok_and(|o| o.stdout == b"0\n");
     assert!(
         !root,
-        "{ETCD} missing although running as root: apt-get install -y etcd-server"
+        "{path} missing although running as root: apt-get install -y {package}"
     );
-    eprintln!("\n!!!!! SKIPPED: {ETCD} is not installed (Debian etcd-server) and not root !!!!!\n");
+    eprintln!("\n!!!!! SKIPPED: {path} is not installed (Debian {package}) and not root !!!!!\n");
     false
 }
 

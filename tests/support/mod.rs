@@ -5,6 +5,7 @@
 
 pub mod apiserver;
 pub mod etcd_cluster;
+pub mod etcd_exec;
 mod query;
 pub mod sshd;
 pub mod tls;
@@ -22,7 +23,7 @@ use ratatui::{Terminal, backend::TestBackend};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-pub use apiserver::ApiServer;
+pub use apiserver::{ApiServer, Exec, ExecOutput};
 
 pub const TOKEN: &str = "viewer-token-7d1e0c";
 pub const ADMIN: &str = "kubernetes-admin@kubernetes";
@@ -52,6 +53,14 @@ pub const MASTERS: [(&str, &str); 3] = [
     ("cp-2", "127.0.0.12"),
     ("cp-3", "127.0.0.13"),
 ];
+
+/// The masters' etcd pods (`etcd-<node>`), each with the etcd member of the same index.
+pub fn etcd_pods() -> Vec<(String, usize)> {
+    (0..)
+        .zip(MASTERS)
+        .map(|(i, (node, _))| (format!("etcd-{node}"), i))
+        .collect()
+}
 
 pub struct Cluster {
     /// The control-plane endpoint (the load balancer): the kubeconfig's server.
@@ -123,6 +132,32 @@ impl Cluster {
     /// RBAC is the same on every apiserver.
     pub fn forbid(&self, plural: &str) {
         self.all().for_each(|s| s.forbid(plural));
+    }
+
+    /// What `pods/exec` runs, whichever apiserver proxies it.
+    pub fn on_exec<F, Fut>(&self, f: F)
+    where
+        F: Fn(Exec) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ExecOutput> + Send + 'static,
+    {
+        let f = Arc::new(f);
+        for s in self.all() {
+            let f = f.clone();
+            s.on_exec(move |exec| f(exec));
+        }
+    }
+
+    /// A plain kube-rs client for `context`, not hatui's: to test the server itself.
+    pub async fn client(&self, context: &str) -> kube::Client {
+        let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig).unwrap();
+        let options = kube::config::KubeConfigOptions {
+            context: Some(context.into()),
+            ..Default::default()
+        };
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .unwrap();
+        kube::Client::try_from(config).unwrap()
     }
 
     /// The endpoint and every master gone: nothing answers.

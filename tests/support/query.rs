@@ -46,7 +46,13 @@ impl Filter {
     }
 }
 
+/// The last value of each key.
 pub fn parse_query(q: &str) -> BTreeMap<String, String> {
+    parse_pairs(q).into_iter().collect()
+}
+
+/// Every pair in order: exec repeats `command` once per word.
+pub fn parse_pairs(q: &str) -> Vec<(String, String)> {
     q.split('&')
         .filter_map(|kv| kv.split_once('='))
         .map(|(k, v)| (decode(k), decode(v)))
