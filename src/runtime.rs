@@ -29,6 +29,9 @@ pub async fn run_lab(args: LabArgs, etcd: &EtcdArgs) -> Result<()> {
     let mut cfg = args.topology.lab_config();
     let real = if args.real_etcd {
         lab::real_etcd::find_etcd()?;
+        for note in lab::real_etcd::sweep(&std::env::temp_dir()) {
+            eprintln!("{note}");
+        }
         let n = cfg.control_planes;
         eprintln!("starting {n} real etcd members on 127.0.0.1...");
         Some(RealEtcd::start(n).await?)

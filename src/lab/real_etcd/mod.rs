@@ -5,6 +5,7 @@
 //! starts its member again on the same data dir. Everything is killed and removed on drop.
 
 mod certs;
+mod leftovers;
 mod member;
 mod setup;
 
@@ -20,6 +21,7 @@ use super::{EtcdHost, Lab};
 use member::Member;
 use setup::TempDir;
 
+pub use leftovers::sweep;
 pub use setup::{MISSING_ETCD, find_etcd};
 
 /// A member that exits on its own is started again no sooner than this.

@@ -6,6 +6,7 @@ use std::net::TcpListener;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use super::leftovers::PREFIX;
 use color_eyre::{
     Result,
     eyre::{WrapErr, bail},
@@ -46,8 +47,7 @@ impl TempDir {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
             .as_nanos();
-        let dir =
-            std::env::temp_dir().join(format!("hatui-lab-etcd-{}-{nanos:x}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("{PREFIX}{}-{nanos:x}", std::process::id()));
         std::fs::DirBuilder::new()
             .mode(0o700)
             .create(&dir)
