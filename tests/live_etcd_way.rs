@@ -190,3 +190,84 @@ fn the_lab_refuses_ways_that_need_a_live_clusters_pods() {
         );
     }
 }
+
+const VIA_EXEC: &str = "via kube exec (last resort, every 2 s)";
+
+/// No certificate here: etcdctl in each `etcd-<node>` pod through the apiserver, labelled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_certificate_here_falls_back_to_etcdctl_in_the_pods() {
+    if !etcd_available() {
+        return;
+    }
+    let mut etcd = tokio::task::spawn_blocking(etcd_on_the_masters)
+        .await
+        .unwrap();
+    let cluster = Cluster::start().await;
+    cluster.on_exec(etcd.exec_handler(support::etcd_pods()));
+    let nowhere = ["--etcd-pki-dir", "/nonexistent/pki/etcd"];
+    let v = status_json(&cluster, &nowhere).await;
+    assert_eq!(v["etcd"]["via"], VIA_EXEC, "{:#}", v["etcd"]);
+    let leader = tokio::task::block_in_place(|| etcd.leader_name_by_etcd()).expect("a leader");
+    assert_eq!(v["etcd"]["leader"], leader.as_str(), "{:#}", v["etcd"]);
+    let all: Vec<(String, bool)> = ["cp-1", "cp-2", "cp-3"]
+        .iter()
+        .map(|n| (n.to_string(), true))
+        .collect();
+    assert_eq!(reachable(&v), all);
+    assert!(member(&v, "cp-2")["raft_term"].as_u64().unwrap() > 0);
+
+    // A dead member's pod still execs, and etcdctl says why it cannot reach its etcd.
+    etcd.kill(2);
+    let v = status_json(&cluster, &nowhere).await;
+    let mut want = all.clone();
+    want[2].1 = false;
+    assert_eq!(reachable(&v), want, "{:#}", v["etcd"]);
+    let err = member(&v, "cp-3")["error"].as_str().unwrap();
+    assert!(err.starts_with("etcdctl in etcd-cp-3: "), "{err}");
+    assert_eq!(v["etcd"]["quorum"]["healthy"], 2);
+
+    // The text says how etcd was reached too.
+    let mut args = vec!["status".to_string(), "--kubeconfig".into()];
+    args.push(cluster.kubeconfig.display().to_string());
+    args.extend(["--etcd-exec".to_string()]);
+    let out = hatui(args).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("etcd ({VIA_EXEC}): leader")),
+        "{text}"
+    );
+}
+
+/// Exec forbidden: each member says so, and nobody answering is not a lost quorum.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forbidden_exec_is_named_and_the_quorum_is_unknown_not_lost() {
+    if !etcd_available() {
+        return;
+    }
+    let etcd = tokio::task::spawn_blocking(etcd_on_the_masters)
+        .await
+        .unwrap();
+    let cluster = Cluster::start().await;
+    cluster.on_exec(etcd.exec_handler(support::etcd_pods()));
+    cluster.forbid("pods/exec");
+    let v = status_json(&cluster, &["--etcd-exec"]).await;
+    assert_eq!(v["etcd"]["via"], VIA_EXEC);
+    for m in v["etcd"]["members"].as_array().unwrap() {
+        let err = m["error"].as_str().unwrap_or_default();
+        assert!(
+            err.contains("forbidden") && err.contains("pods/exec"),
+            "{err}"
+        );
+    }
+    let warnings = v["etcd"]["warnings"].as_array().unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let stale = v["stale"].as_array().unwrap();
+    let etcd_stale = stale
+        .iter()
+        .find(|s| s["kind"] == "Etcd")
+        .expect("etcd stale");
+    assert!(
+        etcd_stale["error"].as_str().unwrap().contains("forbidden"),
+        "{etcd_stale}"
+    );
+}

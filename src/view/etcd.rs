@@ -197,6 +197,22 @@ mod tests {
     }
 
     #[test]
+    fn the_last_resort_is_labelled_and_silence_is_not_a_lost_quorum() {
+        let mut app = fixture::app();
+        app.cluster.etcd.via = Some("via kube exec (last resort, every 2 s)".into());
+        let buf = screen(&mut app, 120, 30);
+        assert_eq!(style_of(&buf, "via kube exec").fg, Some(Color::Yellow));
+        for m in &mut app.cluster.etcd.members {
+            (m.id, m.reachable, m.is_leader) = (0, false, false);
+            m.error = Some("exec in etcd-cp-1 forbidden".into());
+        }
+        app.cluster.etcd.leader = None;
+        let buf = screen(&mut app, 120, 30);
+        assert!(find(&buf, "quorum unknown").is_some(), "{}", text(&buf));
+        assert!(find(&buf, "QUORUM LOST").is_none(), "{}", text(&buf));
+    }
+
+    #[test]
     fn one_member_down_is_yellow_with_the_error_in_red() {
         let mut app = fixture::app();
         down(&mut app, "cp-3", "context deadline exceeded");
