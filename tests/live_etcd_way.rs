@@ -5,19 +5,38 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::{Value, json};
-use support::Cluster;
 use support::etcd_cluster::{EtcdCluster, etcd_available};
+use support::{Cluster, hatui_off_runtime};
 
-/// Named after the fixture's masters, on their addresses, as kubeadm's stacked etcd is.
-fn etcd_on_the_masters() -> EtcdCluster {
-    EtcdCluster::start_on(&[
-        ("cp-1", "127.0.0.11"),
-        ("cp-2", "127.0.0.12"),
-        ("cp-3", "127.0.0.13"),
-    ])
+/// Named after the fixture's masters, on their addresses, as kubeadm's stacked etcd is;
+/// `None` only where etcd cannot be installed (see `etcd_available`).
+async fn etcd_on_the_masters() -> Option<EtcdCluster> {
+    if !etcd_available() {
+        return None;
+    }
+    let start = || {
+        EtcdCluster::start_on(&[
+            ("cp-1", "127.0.0.11"),
+            ("cp-2", "127.0.0.12"),
+            ("cp-3", "127.0.0.13"),
+        ])
+    };
+    Some(tokio::task::spawn_blocking(start).await.unwrap())
+}
+
+fn leader_of(etcd: &EtcdCluster) -> String {
+    tokio::task::block_in_place(|| etcd.leader_name_by_etcd()).expect("etcd has a leader")
+}
+
+/// What `reachable` gives for three healthy members.
+fn all_up() -> Vec<(String, bool)> {
+    ["cp-1", "cp-2", "cp-3"]
+        .iter()
+        .map(|n| (n.to_string(), true))
+        .collect()
 }
 
 /// Points each `etcd-cp-N` pod's kubeadm annotation at the real member.
@@ -31,24 +50,11 @@ fn annotate(cluster: &Cluster, etcd: &EtcdCluster) {
     }
 }
 
-/// Runs the binary off the async runtime, so the test's API server keeps serving.
-async fn hatui(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_hatui"))
-            .args(&args)
-            .env_remove("KUBECONFIG")
-            .output()
-            .expect("hatui runs")
-    })
-    .await
-    .unwrap()
-}
-
 async fn status_json(cluster: &Cluster, extra: &[&str]) -> Value {
     let mut args = vec!["status".to_string(), "--json".into(), "--kubeconfig".into()];
     args.push(cluster.kubeconfig.display().to_string());
     args.extend(extra.iter().map(|s| s.to_string()));
-    let out = hatui(args).await;
+    let out = hatui_off_runtime(env!("CARGO_BIN_EXE_hatui"), args).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     serde_json::from_slice(&out.stdout).unwrap()
@@ -82,12 +88,9 @@ fn member<'a>(v: &'a Value, name: &str) -> &'a Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certificates_without_endpoints_ask_the_members_the_etcd_pods_name() {
-    if !etcd_available() {
+    let Some(mut etcd) = etcd_on_the_masters().await else {
         return;
-    }
-    let mut etcd = tokio::task::spawn_blocking(etcd_on_the_masters)
-        .await
-        .unwrap();
+    };
     let cluster = Cluster::start().await;
     annotate(&cluster, &etcd);
     let c = &etcd.certs;
@@ -102,13 +105,10 @@ async fn certificates_without_endpoints_ask_the_members_the_etcd_pods_name() {
     .map(String::from);
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     let v = status_json(&cluster, &flags).await;
-    let leader = tokio::task::block_in_place(|| etcd.leader_name_by_etcd()).expect("a leader");
+    let leader = leader_of(&etcd);
     assert_eq!(v["etcd"]["leader"], leader.as_str(), "{:#}", v["etcd"]);
     assert_eq!(v["etcd"]["via"], Value::Null, "asked directly");
-    let all: Vec<(String, bool)> = ["cp-1", "cp-2", "cp-3"]
-        .iter()
-        .map(|n| (n.to_string(), true))
-        .collect();
+    let all = all_up();
     assert_eq!(reachable(&v), all);
     assert_eq!(
         member(&v, "cp-1")["client_urls"][0],
@@ -126,12 +126,9 @@ async fn certificates_without_endpoints_ask_the_members_the_etcd_pods_name() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_etcd_flags_on_a_master_use_kubeadms_own_certificates() {
-    if !etcd_available() {
+    let Some(etcd) = etcd_on_the_masters().await else {
         return;
-    }
-    let etcd = tokio::task::spawn_blocking(etcd_on_the_masters)
-        .await
-        .unwrap();
+    };
     let cluster = Cluster::start().await;
     annotate(&cluster, &etcd);
     // What kubeadm leaves in /etc/kubernetes/pki/etcd on a master.
@@ -196,23 +193,17 @@ const VIA_EXEC: &str = "via kube exec (last resort, every 2 s)";
 /// No certificate here: etcdctl in each `etcd-<node>` pod through the apiserver, labelled.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_certificate_here_falls_back_to_etcdctl_in_the_pods() {
-    if !etcd_available() {
+    let Some(mut etcd) = etcd_on_the_masters().await else {
         return;
-    }
-    let mut etcd = tokio::task::spawn_blocking(etcd_on_the_masters)
-        .await
-        .unwrap();
+    };
     let cluster = Cluster::start().await;
     cluster.on_exec(etcd.exec_handler(support::etcd_pods()));
     let nowhere = ["--etcd-pki-dir", "/nonexistent/pki/etcd"];
     let v = status_json(&cluster, &nowhere).await;
     assert_eq!(v["etcd"]["via"], VIA_EXEC, "{:#}", v["etcd"]);
-    let leader = tokio::task::block_in_place(|| etcd.leader_name_by_etcd()).expect("a leader");
+    let leader = leader_of(&etcd);
     assert_eq!(v["etcd"]["leader"], leader.as_str(), "{:#}", v["etcd"]);
-    let all: Vec<(String, bool)> = ["cp-1", "cp-2", "cp-3"]
-        .iter()
-        .map(|n| (n.to_string(), true))
-        .collect();
+    let all = all_up();
     assert_eq!(reachable(&v), all);
     assert!(member(&v, "cp-2")["raft_term"].as_u64().unwrap() > 0);
 
@@ -230,7 +221,7 @@ async fn no_certificate_here_falls_back_to_etcdctl_in_the_pods() {
     let mut args = vec!["status".to_string(), "--kubeconfig".into()];
     args.push(cluster.kubeconfig.display().to_string());
     args.extend(["--etcd-exec".to_string()]);
-    let out = hatui(args).await;
+    let out = hatui_off_runtime(env!("CARGO_BIN_EXE_hatui"), args).await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains(&format!("etcd ({VIA_EXEC}): leader")),
@@ -241,12 +232,9 @@ async fn no_certificate_here_falls_back_to_etcdctl_in_the_pods() {
 /// Exec forbidden: each member says so, and nobody answering is not a lost quorum.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forbidden_exec_is_named_and_the_quorum_is_unknown_not_lost() {
-    if !etcd_available() {
+    let Some(etcd) = etcd_on_the_masters().await else {
         return;
-    }
-    let etcd = tokio::task::spawn_blocking(etcd_on_the_masters)
-        .await
-        .unwrap();
+    };
     let cluster = Cluster::start().await;
     cluster.on_exec(etcd.exec_handler(support::etcd_pods()));
     cluster.forbid("pods/exec");

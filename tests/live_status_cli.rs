@@ -8,17 +8,8 @@ use std::process::{Command, Output};
 use serde_json::Value;
 use support::{Cluster, VIEWER};
 
-/// Runs the binary off the async runtime, so the test's API server keeps serving.
 async fn hatui(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_hatui"))
-            .args(&args)
-            .env_remove("KUBECONFIG")
-            .output()
-            .expect("hatui runs")
-    })
-    .await
-    .unwrap()
+    support::hatui_off_runtime(env!("CARGO_BIN_EXE_hatui"), args).await
 }
 
 fn args(list: &[&str]) -> Vec<String> {

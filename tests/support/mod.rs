@@ -31,6 +31,20 @@ pub const VIEWER: &str = "viewer@kubernetes";
 
 /// The moment the fixtures were taken: the sources' clock stands still there, so every
 /// countdown and age on screen is exact.
+/// Runs the binary (`CARGO_BIN_EXE_hatui`) off the async runtime, so the test's API
+/// server keeps serving; without `KUBECONFIG` from the environment.
+pub async fn hatui_off_runtime(bin: &'static str, args: Vec<String>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(bin)
+            .args(&args)
+            .env_remove("KUBECONFIG")
+            .output()
+            .expect("hatui runs")
+    })
+    .await
+    .unwrap()
+}
+
 pub fn fixture_now() -> Timestamp {
     "2026-03-14T09:00:00Z".parse().unwrap()
 }

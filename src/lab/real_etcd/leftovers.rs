@@ -122,6 +122,20 @@ mod tests {
             .spawn()
             .unwrap();
 
+        // As the member shows in /proc before it is swept (exec is done, it still runs).
+        let cmdline = format!("/proc/{}/cmdline", member.id());
+        let end = Instant::now() + Duration::from_secs(10);
+        while !std::fs::read(&cmdline)
+            .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&data_dir))
+        {
+            assert!(
+                member.try_wait().unwrap().is_none(),
+                "the member died early"
+            );
+            assert!(Instant::now() < end, "the member never showed in {cmdline}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+
         let notes = sweep(temp.path());
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert!(
