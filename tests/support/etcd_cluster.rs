@@ -70,19 +70,19 @@ static SEQ: AtomicUsize = AtomicUsize::new(0);
 /// `n` free loopback ports below Linux's ephemeral range (32768+): there, etcd's own
 /// outgoing peer connections could take a port between our check and etcd's bind.
 /// All are held until chosen so none is handed out twice.
+/// Each call goes on where the last stopped: a port is released before etcd binds it, so
+/// clusters started at once by parallel tests must not be offered the same ones.
 pub fn free_ports(n: usize) -> Vec<u16> {
+    static CURSOR: AtomicUsize = AtomicUsize::new(usize::MAX);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .subsec_nanos() as usize;
-    let mut candidate = 10_000 + (nanos + std::process::id() as usize * 7919) % 20_000;
+    let first = (nanos + std::process::id() as usize * 7919) % 20_000;
+    let _ = CURSOR.compare_exchange(usize::MAX, first, Ordering::SeqCst, Ordering::SeqCst);
     let mut held = Vec::new();
     while held.len() < n {
-        candidate = if candidate >= 30_000 {
-            10_000
-        } else {
-            candidate + 1
-        };
+        let candidate = 10_000 + CURSOR.fetch_add(1, Ordering::SeqCst) % 20_000;
         if let Ok(l) = TcpListener::bind(("127.0.0.1", candidate as u16)) {
             held.push(l);
         }

@@ -5,6 +5,7 @@ use std::ffi::OsStr;
 use std::net::TcpListener;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::leftovers::PREFIX;
 use color_eyre::{
@@ -65,19 +66,26 @@ impl Drop for TempDir {
 /// `n` free loopback ports below Linux's ephemeral range (32768+), where etcd's own
 /// outgoing connections could take a port between our check and etcd's bind. All are held
 /// until all are chosen, so none is handed out twice.
+/// A port is released before etcd binds it, so two clusters started at once in one
+/// process must not be offered the same ones: each call goes on where the last stopped.
 pub(super) fn free_ports(n: usize) -> Result<Vec<u16>> {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .subsec_nanos() as usize;
+    static CURSOR: AtomicUsize = AtomicUsize::new(usize::MAX);
     let (low, high) = (10_000, 30_000);
-    let start = low + (nanos + std::process::id() as usize * 7919) % (high - low);
+    let span = high - low;
+    let first = || {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos() as usize;
+        (nanos + std::process::id() as usize * 7919) % span
+    };
+    let _ = CURSOR.compare_exchange(usize::MAX, first(), Ordering::SeqCst, Ordering::SeqCst);
     let mut held = Vec::new();
-    for k in 0..(high - low) {
+    for _ in 0..span {
         if held.len() == n {
             break;
         }
-        let port = low + (start - low + k) % (high - low);
+        let port = low + CURSOR.fetch_add(1, Ordering::SeqCst) % span;
         if let Ok(l) = TcpListener::bind(("127.0.0.1", port as u16)) {
             held.push(l);
         }
