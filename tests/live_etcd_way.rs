@@ -148,13 +148,48 @@ async fn no_etcd_flags_on_a_master_use_kubeadms_own_certificates() {
     assert!(stale.iter().all(|s| s["kind"] != "Etcd"), "{stale:?}");
 }
 
+/// The etcd pods' mirror pods missing: the control-plane nodes' addresses at
+/// `--etcd-port` stand in for them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cluster_without_etcd_pods_says_to_pass_the_endpoints() {
+async fn without_etcd_pods_the_control_plane_nodes_addresses_are_asked() {
+    if !etcd_available() {
+        return;
+    }
+    let masters = [
+        ("cp-1", "127.0.0.11"),
+        ("cp-2", "127.0.0.12"),
+        ("cp-3", "127.0.0.13"),
+    ];
+    let start = move || EtcdCluster::start_on_one_port(&masters);
+    let etcd = tokio::task::spawn_blocking(start).await.unwrap();
     let cluster = Cluster::start().await;
     for i in 1..=3 {
         cluster.delete("pods", &format!("etcd-cp-{i}"));
     }
-    let v = status_json(&cluster, &[]).await;
+    let port = etcd.members[0]
+        .client_url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    let c = &etcd.certs;
+    let (ca, cert, key) = (path(&c.ca), path(&c.client_cert), path(&c.client_key));
+    let flags = [
+        "--etcd-port",
+        &port,
+        "--etcd-cacert",
+        &ca,
+        "--etcd-cert",
+        &cert,
+        "--etcd-key",
+        &key,
+    ];
+    let v = status_json(&cluster, &flags).await;
+    assert_eq!(reachable(&v), all_up(), "{:#}", v["etcd"]);
+    assert_eq!(v["etcd"]["leader"], leader_of(&etcd).as_str());
+
+    // No etcd pod to exec in and no certificate: say what to pass.
+    let v = status_json(&cluster, &["--etcd-pki-dir", "/nonexistent/pki"]).await;
     let etcd = v["stale"]
         .as_array()
         .unwrap()
@@ -163,8 +198,28 @@ async fn a_cluster_without_etcd_pods_says_to_pass_the_endpoints() {
         .expect("etcd is stale");
     let why = etcd["error"].as_str().unwrap();
     assert!(
-        why.contains("no kubeadm etcd pod") && why.contains("--etcd-endpoints"),
+        why.contains("no etcd pod to run etcdctl in")
+            && why.contains("/nonexistent/pki/")
+            && why.contains("--etcd-cacert"),
         "{why}"
+    );
+}
+
+/// Control-plane nodes only, by their InternalIP: workers run no etcd.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_control_plane_nodes_addresses_leave_the_workers_out() {
+    let cluster = Cluster::start().await;
+    let client = cluster.client(support::ADMIN).await;
+    let urls = hatui::live::etcd_way::control_plane_urls(&client, 2379)
+        .await
+        .unwrap();
+    assert_eq!(
+        urls,
+        [
+            "https://127.0.0.11:2379",
+            "https://127.0.0.12:2379",
+            "https://127.0.0.13:2379"
+        ]
     );
 }
 

@@ -3,11 +3,12 @@
 //! `kubeadm.kubernetes.io/etcd.advertise-client-urls`), and etcd is asked there directly
 //! when a client certificate is readable here (the flags', or kubeadm's own files when
 //! hatui runs on a master), else through `etcdctl` in those pods: the last resort.
+//! Without etcd pods, the control-plane nodes' addresses stand in for them.
 
 use std::time::Duration;
 
 use color_eyre::Result;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ListParams};
 
 use super::Sources;
@@ -21,6 +22,10 @@ const ETCD_PODS: Resource = Resource {
     plural: "pods",
     namespace: Some("kube-system"),
 };
+const NODES: Resource = Resource {
+    plural: "nodes",
+    namespace: None,
+};
 const LIST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One kubeadm etcd pod: its name (for exec) and its member's client URL.
@@ -31,78 +36,162 @@ pub struct EtcdPod {
 }
 
 /// The way in for this cluster; when there is none, `sources` is told why, for the pane.
+/// Fails only on flags that cannot work (a certificate file named that does not load).
 pub async fn choose(sources: &mut Sources, args: &EtcdArgs) -> Result<Option<EtcdAccess>> {
     if args.explicit() {
         let access = args.access().await?;
         sources.etcd_missing = None;
         return Ok(access);
     }
-    let pods = match etcd_pods(&sources.client, args.etcd_port).await {
-        Ok(pods) if !pods.is_empty() => pods,
-        Ok(_) => {
-            sources.etcd_missing = Some(
-                "no kubeadm etcd pod (component=etcd) in kube-system: for an external etcd pass \
-                 --etcd-endpoints (with --etcd-cacert, --etcd-cert, --etcd-key)"
-                    .into(),
-            );
-            return Ok(None);
+    match find(&sources.client, args).await? {
+        Ok(access) => {
+            sources.etcd_missing = None;
+            Ok(Some(access))
         }
         Err(why) => {
-            sources.etcd_missing = Some(format!(
+            sources.etcd_missing = Some(why);
+            Ok(None)
+        }
+    }
+}
+
+/// The way in, or why there is none.
+async fn find(client: &kube::Client, args: &EtcdArgs) -> Result<Result<EtcdAccess, String>> {
+    let pods = match etcd_pods(client, args.etcd_port).await {
+        Ok(pods) => pods,
+        Err(why) => {
+            return Ok(Err(format!(
                 "cannot find etcd through the API ({why}): pass --etcd-endpoints or --etcd-ssh"
-            ));
-            return Ok(None);
+            )));
         }
     };
-    sources.etcd_missing = None;
-    let names = || pods.iter().map(|p| p.pod.clone()).collect::<Vec<_>>();
+    let tls = client_tls(args)?;
+    if pods.is_empty() {
+        return Ok(by_nodes(client, args, tls).await);
+    }
     let exec = |note: String| {
-        let config = PollerConfig::kube_exec(sources.client.clone(), names());
-        Some(EtcdAccess::new(config, Some(note)))
+        let names = pods.iter().map(|p| p.pod.clone()).collect();
+        let config = PollerConfig::kube_exec(client.clone(), names);
+        Ok(Ok(EtcdAccess::new(config, Some(note))))
     };
     if args.etcd_exec {
-        return Ok(exec(
-            "etcd: asking etcdctl in the etcd pods (--etcd-exec)".into(),
-        ));
+        return exec("etcd: asking etcdctl in the etcd pods (--etcd-exec)".into());
     }
-    let tls = match &args.etcd_cacert {
-        // Files the operator named must work: their error names the file.
-        Some(ca) => {
-            TlsMaterial::from_files(ca, args.etcd_cert.as_deref(), args.etcd_key.as_deref())?
-        }
-        None => {
-            let pki = PkiPaths::in_dir(&args.etcd_pki_dir);
-            match TlsMaterial::from_files(
-                pki.ca.as_ref(),
-                Some(pki.cert.as_ref()),
-                Some(pki.key.as_ref()),
-            ) {
-                Ok(tls) => tls,
-                Err(e) => {
-                    return Ok(exec(format!(
-                        "etcd: no client certificate here ({e}); asking etcdctl in the etcd pods \
-                         through the apiserver instead: the last resort (give --etcd-cacert, \
-                         --etcd-cert, --etcd-key or --etcd-ssh to ask etcd itself)"
-                    )));
-                }
-            }
+    let tls = match tls {
+        Ok(tls) => tls,
+        Err(why) => {
+            return exec(format!(
+                "etcd: {why}; asking etcdctl in the etcd pods through the apiserver instead: \
+                 the last resort (give --etcd-cacert, --etcd-cert, --etcd-key or --etcd-ssh to \
+                 ask etcd itself)"
+            ));
         }
     };
     let urls: Vec<String> = pods.iter().filter_map(|p| p.url.clone()).collect();
     if urls.is_empty() {
-        return Ok(exec(
+        return exec(
             "etcd: the etcd pods name no address; asking etcdctl in them instead (last resort)"
                 .into(),
-        ));
+        );
     }
     let note = format!(
         "etcd: asking the members the etcd pods name ({})",
         urls.join(", ")
     );
-    Ok(Some(EtcdAccess::new(
+    Ok(Ok(EtcdAccess::new(
         PollerConfig::new(urls, Some(tls)),
         Some(note),
     )))
+}
+
+/// No etcd pod (their mirror pods not posted, or an external etcd): the control-plane
+/// nodes' addresses at `--etcd-port`, as kubeadm's stacked etcd listens there.
+async fn by_nodes(
+    client: &kube::Client,
+    args: &EtcdArgs,
+    tls: Result<TlsMaterial, String>,
+) -> Result<EtcdAccess, String> {
+    if args.etcd_exec {
+        return Err(
+            "--etcd-exec: no kubeadm etcd pod (component=etcd) in kube-system to run \
+                    etcdctl in"
+                .into(),
+        );
+    }
+    let urls = control_plane_urls(client, args.etcd_port).await?;
+    if urls.is_empty() {
+        return Err(
+            "no kubeadm etcd pod (component=etcd) in kube-system and no control-plane node: \
+             for an external etcd pass --etcd-endpoints (with --etcd-cacert, --etcd-cert, \
+             --etcd-key)"
+                .into(),
+        );
+    }
+    let tls = tls.map_err(|why| {
+        format!(
+            "no etcd pod to run etcdctl in, and {why}: pass --etcd-cacert, --etcd-cert, \
+             --etcd-key (or --etcd-ssh)"
+        )
+    })?;
+    let note = format!(
+        "etcd: no etcd pod in kube-system; asking the control-plane nodes' addresses ({}); \
+         an external etcd needs --etcd-endpoints",
+        urls.join(", ")
+    );
+    Ok(EtcdAccess::new(
+        PollerConfig::new(urls, Some(tls)),
+        Some(note),
+    ))
+}
+
+/// The flags' client certificate (which must load), else kubeadm's files here; the
+/// inner error says why there is none.
+fn client_tls(args: &EtcdArgs) -> Result<Result<TlsMaterial, String>> {
+    if let Some(ca) = &args.etcd_cacert {
+        let tls = TlsMaterial::from_files(ca, args.etcd_cert.as_deref(), args.etcd_key.as_deref())?;
+        return Ok(Ok(tls));
+    }
+    let pki = PkiPaths::in_dir(&args.etcd_pki_dir);
+    let files = TlsMaterial::from_files(
+        pki.ca.as_ref(),
+        Some(pki.cert.as_ref()),
+        Some(pki.key.as_ref()),
+    );
+    Ok(files.map_err(|e| format!("no client certificate here ({e})")))
+}
+
+/// `https://<InternalIP>:<port>` of each control-plane node, by name.
+pub async fn control_plane_urls(client: &kube::Client, port: u16) -> Result<Vec<String>, String> {
+    let api: Api<Node> = Api::all(client.clone());
+    let params = ListParams::default().labels("node-role.kubernetes.io/control-plane");
+    let list = tokio::time::timeout(LIST_TIMEOUT, api.list(&params))
+        .await
+        .map_err(|_| format!("no answer within {} s", LIST_TIMEOUT.as_secs()))?
+        .map_err(|e| kube_error(&e, "list", NODES))?;
+    let mut nodes: Vec<(String, String)> = list
+        .items
+        .iter()
+        .filter_map(|n| {
+            let ip = n
+                .status
+                .as_ref()?
+                .addresses
+                .as_ref()?
+                .iter()
+                .find(|a| a.type_ == "InternalIP")?;
+            Some((n.metadata.name.clone()?, url(&ip.address, port)))
+        })
+        .collect();
+    nodes.sort();
+    Ok(nodes.into_iter().map(|(_, url)| url).collect())
+}
+
+fn url(ip: &str, port: u16) -> String {
+    if ip.contains(':') {
+        format!("https://[{ip}]:{port}")
+    } else {
+        format!("https://{ip}:{port}")
+    }
 }
 
 /// kubeadm's etcd static pods, by name: one per stacked-etcd master.
@@ -128,15 +217,7 @@ fn etcd_pod(p: &Pod, port: u16) -> EtcdPod {
         .and_then(|urls| urls.split(',').next())
         .map(|u| u.trim().to_string())
         .filter(|u| !u.is_empty());
-    let by_ip = || {
-        let ip = p.status.as_ref()?.pod_ip.as_ref()?;
-        let host = if ip.contains(':') {
-            format!("[{ip}]")
-        } else {
-            ip.clone()
-        };
-        Some(format!("https://{host}:{port}"))
-    };
+    let by_ip = || Some(url(p.status.as_ref()?.pod_ip.as_ref()?, port));
     EtcdPod {
         pod: p.metadata.name.clone().unwrap_or_default(),
         url: annotated.or_else(by_ip),

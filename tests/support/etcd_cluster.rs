@@ -184,6 +184,16 @@ impl EtcdCluster {
 
     /// `(name, loopback host)` per member, like kubeadm's one etcd per master named after it.
     pub fn start_on(members: &[(&str, &str)]) -> Self {
+        Self::start_with(members, None)
+    }
+
+    /// Like [`Self::start_on`], every member's client port the same, as kubeadm's 2379 is
+    /// (the hosts must differ).
+    pub fn start_on_one_port(members: &[(&str, &str)]) -> Self {
+        Self::start_with(members, Some(free_ports(1)[0]))
+    }
+
+    fn start_with(members: &[(&str, &str)], client_port: Option<u16>) -> Self {
         let n = members.len();
         let dir = std::env::temp_dir().join(format!(
             "hatui-etcd-{}-{}",
@@ -206,7 +216,11 @@ impl EtcdCluster {
         let members: Vec<Member> = (0..n)
             .map(|i| Member {
                 name: members[i].0.to_string(),
-                client_url: format!("https://{}:{}", members[i].1, ports[2 * i]),
+                client_url: format!(
+                    "https://{}:{}",
+                    members[i].1,
+                    client_port.unwrap_or(ports[2 * i])
+                ),
                 peer_url: format!("https://{}:{}", members[i].1, ports[2 * i + 1]),
                 log: dir.join(format!("m{i}.log")),
                 child: None,

@@ -6,7 +6,8 @@ use serde_json::Value;
 
 #[derive(Default)]
 pub struct Filter {
-    labels: Vec<(String, String)>,
+    /// `key=value`, or `key` alone: the label exists (any value).
+    labels: Vec<(String, Option<String>)>,
     fields: Vec<(String, String)>,
 }
 
@@ -22,17 +23,33 @@ impl Filter {
                 })
                 .unwrap_or_default()
         };
+        let labels = q
+            .get("labelSelector")
+            .map(|s| {
+                s.split(',')
+                    .filter(|kv| !kv.is_empty())
+                    .map(|kv| match kv.split_once('=') {
+                        Some((k, v)) => (k.to_string(), Some(v.to_string())),
+                        None => (kv.to_string(), None),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         Self {
-            labels: pairs("labelSelector"),
+            labels,
             fields: pairs("fieldSelector"),
         }
     }
 
     pub fn matches(&self, obj: &Value) -> bool {
-        let labels_ok = self
-            .labels
-            .iter()
-            .all(|(k, v)| obj["metadata"]["labels"][k].as_str() == Some(v));
+        let labels_ok =
+            self.labels
+                .iter()
+                .all(|(k, v)| match (obj["metadata"]["labels"][k].as_str(), v) {
+                    (Some(got), Some(want)) => got == want,
+                    (got, None) => got.is_some(),
+                    (None, Some(_)) => false,
+                });
         let fields_ok = self.fields.iter().all(|(k, v)| {
             let got = match k.as_str() {
                 "metadata.name" => &obj["metadata"]["name"],
