@@ -115,6 +115,32 @@ fn powering_off_the_leader_reelects_after_an_election_timeout() {
     }
 }
 
+/// Three elections within minutes is what an expert calls flapping; after the window it
+/// is history, not a warning.
+#[test]
+fn repeated_leader_power_offs_are_flapping_until_the_window_passes() {
+    let mut lab = lab(3);
+    let flapping = |l: &Lab| {
+        l.etcd_status()
+            .warnings()
+            .iter()
+            .any(|w| w.contains("flapping"))
+    };
+    assert!(!flapping(&lab));
+    for round in 1..=3 {
+        let leader = lab.etcd_leader().unwrap();
+        lab.inject(&fault(&leader, FaultKind::PowerOff));
+        until(&mut lab, secs(3), |l| l.etcd_leader().is_some()).expect("re-elected");
+        assert_eq!(lab.etcd_status().leader_changes.len(), round);
+        lab.inject(&fault(&leader, FaultKind::Restore));
+        lab.advance(secs(30));
+    }
+    assert!(flapping(&lab), "{:?}", lab.etcd_status().warnings());
+    lab.advance(secs(5 * 60));
+    assert!(!flapping(&lab));
+    assert!(lab.etcd_status().leader_changes.is_empty());
+}
+
 #[test]
 fn a_clean_stop_of_the_leader_hands_over_within_tens_of_ms() {
     let mut lab = lab(2);

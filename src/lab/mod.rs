@@ -252,7 +252,11 @@ impl Lab {
 
     /// etcd as a poll of every member reports it right now.
     pub fn etcd_status(&self) -> EtcdStatus {
-        views::etcd(&self.cfg, &self.etcd, &self.hosts)
+        let mut status = views::etcd(&self.cfg, &self.etcd, &self.hosts);
+        // Elections older than the window no longer count as flapping.
+        let since = views::at(&self.cfg, self.now - raft::ELECTIONS_KEPT_MS);
+        status.leader_changes.retain(|t| *t >= since);
+        status
     }
 
     /// The node whose copy holds Lease `name` (`kube-scheduler`, `kube-controller-manager`);

@@ -57,7 +57,13 @@ pub(crate) struct Raft {
     pub changed: u64,
     /// Bumped when only index or db size grew: these ride the once-a-second update.
     pub grown: u64,
+    /// When each leader since the start was elected (lab ms), for the flapping warning;
+    /// only the last few minutes are kept.
+    pub elected_at: Vec<i64>,
 }
+
+/// How long elections are remembered: the poller's flapping window.
+pub(crate) const ELECTIONS_KEPT_MS: i64 = 5 * 60 * 1000;
 
 impl Raft {
     /// A settled cluster: member 0 (where `kubeadm init` ran) leads, everyone caught up.
@@ -89,6 +95,7 @@ impl Raft {
             rng,
             changed: 0,
             grown: 0,
+            elected_at: Vec::new(),
         }
     }
 
@@ -248,6 +255,8 @@ impl Raft {
         self.members[c].index += 1;
         self.next_heartbeat = now + HEARTBEAT_MS;
         self.quorum_seen = now;
+        self.elected_at.retain(|t| now - t <= ELECTIONS_KEPT_MS);
+        self.elected_at.push(now);
         self.changed += 1;
     }
 

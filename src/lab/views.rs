@@ -128,6 +128,7 @@ pub(crate) fn etcd(cfg: &LabConfig, raft: &Raft, hosts: &Hosts) -> EtcdStatus {
     EtcdStatus {
         members,
         leader: raft.reported_leader().map(|l| raft.members[l].id),
+        leader_changes: raft.elected_at.iter().map(|&t| at(cfg, t)).collect(),
         ..EtcdStatus::default()
     }
 }

@@ -115,8 +115,10 @@ mod tests {
         std::fs::create_dir_all(&live).unwrap();
         // A member as hatui starts one: its own process group, the data dir in its args.
         let data_dir = format!("--data-dir={}", stale.join("cp-1.etcd").display());
+        // `read` is a builtin: the shell never forks a child that would be counted too.
         let mut member = Command::new("sh")
-            .args(["-c", "sleep 600; :", "etcd", &data_dir])
+            .args(["-c", "read -r line", "etcd", &data_dir])
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .process_group(0)
             .spawn()
