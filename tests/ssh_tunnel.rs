@@ -329,21 +329,8 @@ fn etcd_through_tunnels_with_certificates_read_over_ssh() {
     let sshd = Sshd::start();
     let cluster = EtcdCluster::start(3);
     // Three "masters": one sshd, each member's port where kubeadm would have 2379.
-    let masters: Vec<EtcdMaster> = cluster
-        .members
-        .iter()
-        .map(|m| EtcdMaster {
-            ssh: sshd.target(),
-            etcd_port: m.client_url.rsplit(':').next().unwrap().parse().unwrap(),
-        })
-        .collect();
-    let c = &cluster.certs;
-    let s = |p: &std::path::Path| p.display().to_string();
-    let pki = PkiPaths {
-        ca: s(&c.ca),
-        cert: s(&c.client_cert),
-        key: s(&c.client_key),
-    };
+    let masters = masters_behind(&cluster, &[&sshd, &sshd, &sshd]);
+    let pki = pki_of(&cluster);
     let leader = block_on(async {
         let via = etcd_over_ssh(&masters, &pki).await.unwrap();
         assert!(via.unreachable.is_empty(), "{:?}", via.unreachable);
@@ -548,22 +535,8 @@ fn etcd_members_come_back_through_the_same_tunnels() {
     let mut b = Sshd::start();
     b.stop();
     let cluster = EtcdCluster::start(3);
-    let masters: Vec<EtcdMaster> = cluster
-        .members
-        .iter()
-        .zip([&a, &a, &b])
-        .map(|(m, sshd)| EtcdMaster {
-            ssh: sshd.target(),
-            etcd_port: m.client_url.rsplit(':').next().unwrap().parse().unwrap(),
-        })
-        .collect();
-    let c = &cluster.certs;
-    let s = |p: &std::path::Path| p.display().to_string();
-    let pki = PkiPaths {
-        ca: s(&c.ca),
-        cert: s(&c.client_cert),
-        key: s(&c.client_key),
-    };
+    let masters = masters_behind(&cluster, &[&a, &a, &b]);
+    let pki = pki_of(&cluster);
     let rt = runtime();
     let (via, mut views, _poller) = rt.block_on(async {
         let via = etcd_over_ssh(&masters, &pki).await.unwrap();
@@ -612,4 +585,28 @@ fn etcd_members_come_back_through_the_same_tunnels() {
         answering(s) == ["m0", "m1", "m2"]
     }));
     drop(via);
+}
+
+/// Member `i` behind `sshds[i]`, its port where kubeadm would have 2379.
+fn masters_behind(cluster: &EtcdCluster, sshds: &[&Sshd]) -> Vec<EtcdMaster> {
+    cluster
+        .members
+        .iter()
+        .zip(sshds)
+        .map(|(m, sshd)| EtcdMaster {
+            ssh: sshd.target(),
+            etcd_port: m.client_url.rsplit(':').next().unwrap().parse().unwrap(),
+        })
+        .collect()
+}
+
+/// The test cluster's client certificates, where `sudo -n cat` reads them.
+fn pki_of(cluster: &EtcdCluster) -> PkiPaths {
+    let c = &cluster.certs;
+    let s = |p: &std::path::Path| p.display().to_string();
+    PkiPaths {
+        ca: s(&c.ca),
+        cert: s(&c.client_cert),
+        key: s(&c.client_key),
+    }
 }
