@@ -7,13 +7,9 @@ use hatui::model::{ClusterState, FeedKind, Readiness};
 use serde_json::json;
 use support::{ADMIN, Cluster, VIEWER};
 
+/// The fixtures, plus what the probes find: each master's apiserver and certificate.
 fn synced(s: &ClusterState) -> bool {
-    s.nodes.len() == 5
-        && s.tokens.len() == 4
-        && s.leases.len() == 3
-        && s.static_pods.len() == 3
-        && s.cert_key.secret_present
-        && s.endpoint.ready == Some(true)
+    support::fixtures_synced(s)
         && s.apiservers.len() == 3
         && s.apiservers.values().all(|a| a.ready)
         && s.certificates.len() == 4

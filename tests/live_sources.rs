@@ -8,12 +8,7 @@ use hatui::model::{FeedKind, PodState, Readiness};
 use support::{ADMIN, Cluster, VIEWER};
 
 fn synced(s: &hatui::model::ClusterState) -> bool {
-    s.nodes.len() == 5
-        && s.tokens.len() == 4
-        && s.leases.len() == 3
-        && s.static_pods.len() == 3
-        && s.cert_key.secret_present
-        && s.endpoint.ready == Some(true)
+    support::fixtures_synced(s)
 }
 
 #[tokio::test]

@@ -45,6 +45,16 @@ pub async fn hatui_off_runtime(bin: &'static str, args: Vec<String>) -> std::pro
     .unwrap()
 }
 
+/// Every fixture object the watchers bring has arrived, and the endpoint answers.
+pub fn fixtures_synced(s: &ClusterState) -> bool {
+    s.nodes.len() == 5
+        && s.tokens.len() == 4
+        && s.leases.len() == 3
+        && s.static_pods.len() == 3
+        && s.cert_key.secret_present
+        && s.endpoint.ready == Some(true)
+}
+
 pub fn fixture_now() -> Timestamp {
     "2026-03-14T09:00:00Z".parse().unwrap()
 }
