@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod error;
 pub mod etcd;
 pub mod keys;
 pub mod lab;

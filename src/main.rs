@@ -1,10 +1,25 @@
+use std::process::ExitCode;
+
 use clap::Parser;
 use color_eyre::Result;
 use hatui::cli::{Cli, Command};
+use hatui::error;
 
-fn main() -> Result<()> {
-    color_eyre::install()?;
-    let cli = Cli::parse();
+fn main() -> ExitCode {
+    if let Err(e) = error::install_hooks() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(report) => {
+            eprintln!("{}", error::render(&report, error::backtrace_asked()));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -118,7 +118,8 @@ async fn event_loop(
             Some(msg) = source.recv() => msg,
             ended = &mut task => {
                 let why = ended.err().map_or("it returned".to_string(), |e| e.to_string());
-                bail!("the data source stopped unexpectedly ({why}); nothing on screen would refresh");
+                let why = format!("the data source stopped unexpectedly ({why}); nothing on screen would refresh");
+                return Err(crate::error::Bug(why).into());
             }
             _ = sigterm.recv() => Message::Quit,
             _ = sighup.recv() => Message::Quit,

@@ -13,7 +13,10 @@ pub struct TerminalGuard {
 impl TerminalGuard {
     /// Call after `color_eyre::install()` so the panic report prints on a restored screen.
     pub fn enter() -> color_eyre::Result<Self> {
-        let terminal = ratatui::try_init()?;
+        use color_eyre::eyre::WrapErr;
+        let terminal = ratatui::try_init().wrap_err(
+            "cannot open the full-screen cockpit: it needs an interactive terminal (`hatui status` prints a snapshot instead)",
+        )?;
         Ok(Self { terminal })
     }
 }
