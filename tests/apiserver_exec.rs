@@ -250,7 +250,7 @@ fn etcdctl<'a>(args: &[&'a str]) -> Vec<&'a str> {
 #[tokio::test]
 async fn etcdctl_in_an_etcd_pod_asks_that_member() {
     // The pods' etcdctl runs in the API server's exec handler: fail here, not there.
-    support::etcd_cluster::etcdctl();
+    support::etcd_cluster::etcdctl_bin();
     let mut etcd = tokio::task::spawn_blocking(|| EtcdCluster::start(3))
         .await
         .unwrap();

@@ -30,7 +30,7 @@ struct Session {
 }
 
 async fn start(speed: f64) -> Session {
-    etcd_cluster::etcd(); // fails first, saying what to install
+    etcd_cluster::etcd_bin(); // fails first, saying what to install
     let real = RealEtcd::start(3).await.expect("real etcd starts");
     let dir = real.dir().to_path_buf();
     let mut cfg = LabConfig::new(3, 1, 5, LabConfig::default().start);

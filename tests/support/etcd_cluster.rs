@@ -15,14 +15,14 @@ use hatui::etcd::{PollerConfig, TlsMaterial, poll_once};
 
 /// etcd as `hatui lab --real-etcd` finds it (on `$PATH`): the one check of the tree,
 /// so the tests and the program agree on whether etcd is installed.
-pub fn etcd() -> PathBuf {
+pub fn etcd_bin() -> PathBuf {
     hatui::lab::real_etcd::find_etcd().unwrap_or_else(|_| {
         panic!("tests need etcd: apt-get install -y etcd-server (tests/run.sh installs it)")
     })
 }
 
 /// Debian's `etcd-client`: v3.4, where kubeadm's etcd image has v3.5 or v3.6.
-pub fn etcdctl() -> PathBuf {
+pub fn etcdctl_bin() -> PathBuf {
     hatui::lab::real_etcd::executable_on_path("etcdctl").unwrap_or_else(|| {
         panic!("tests need etcdctl: apt-get install -y etcd-client (tests/run.sh installs it)")
     })
@@ -179,7 +179,7 @@ impl EtcdCluster {
     }
 
     fn start_with(members: &[(&str, &str)], client_port: Option<u16>) -> Self {
-        etcd(); // fails first, saying what to install
+        etcd_bin(); // fails first, saying what to install
         let n = members.len();
         let dir = std::env::temp_dir().join(format!(
             "hatui-etcd-{}-{}",
@@ -266,7 +266,7 @@ impl EtcdCluster {
             ("logger", "zap".into()),
             ("log-outputs", m.log.display().to_string()),
         ];
-        let child = Command::new(etcd())
+        let child = Command::new(etcd_bin())
             .args(args.iter().map(|(k, v)| format!("--{k}={v}")))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
