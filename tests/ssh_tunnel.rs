@@ -10,10 +10,11 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use hatui::etcd::{EtcdMaster, PkiPaths, etcd_over_ssh};
 use hatui::etcd::{poll_once, spawn_poller};
 use hatui::message::Message;
 use hatui::model::{ClusterEvent, EtcdStatus};
-use hatui::ssh::{AuthSources, EtcdMaster, PkiPaths, SshError, SshHandle, etcd_over_ssh};
+use hatui::ssh::{AuthSources, SshError, SshHandle};
 use support::etcd_cluster::EtcdCluster;
 use support::sshd::{Agent, Sshd, keygen};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -2,9 +2,10 @@
 
 use color_eyre::{Result, eyre::bail};
 
+use super::over_ssh::{EtcdMaster, EtcdOverSsh, PkiPaths, etcd_over_ssh};
 use super::{PollerConfig, TlsMaterial};
 use crate::cli::EtcdArgs;
-use crate::ssh::{EtcdMaster, EtcdOverSsh, PkiPaths, SshTarget, etcd_over_ssh};
+use crate::ssh::SshTarget;
 
 /// etcd as the flags say to reach it. The SSH tunnels live as long as this value: keep it
 /// while `config` is in use.

@@ -14,8 +14,7 @@ use kube::api::{Api, ListParams};
 use super::Sources;
 use super::errors::{Resource, kube_error};
 use crate::cli::EtcdArgs;
-use crate::etcd::{EtcdAccess, PollerConfig, TlsMaterial};
-use crate::ssh::PkiPaths;
+use crate::etcd::{EtcdAccess, PkiPaths, PollerConfig, TlsMaterial};
 
 const ADVERTISE: &str = "kubeadm.kubernetes.io/etcd.advertise-client-urls";
 const ETCD_PODS: Resource = Resource {
