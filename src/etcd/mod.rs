@@ -16,7 +16,7 @@ pub mod probe;
 pub mod tls;
 
 pub use config::{PollerConfig, Via};
-pub use flags::EtcdAccess;
+pub use flags::{EtcdAccess, EtcdSettings};
 pub use over_ssh::{EtcdMaster, EtcdOverSsh, PkiPaths, etcd_over_ssh, read_tls};
 pub use poller::{Poller, poll_once, spawn_poller};
 pub use tls::{TlsError, TlsMaterial};
