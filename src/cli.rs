@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::etcd::EtcdSettings;
 use crate::lab::LabConfig;
+use crate::runtime::LabSettings;
+use color_eyre::{Result, eyre::bail};
 use jiff::SignedDuration;
 
 #[derive(Debug, Parser)]
@@ -71,7 +74,7 @@ pub struct Topology {
 
 /// Asking etcd directly, as `etcdctl` would (kubeadm's files are in
 /// `/etc/kubernetes/pki/etcd/`).
-#[derive(Debug, Clone, Default, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct EtcdArgs {
     /// etcd client URLs, comma separated: `https://10.0.0.11:2379,https://10.0.0.12:2379`.
     /// Each is asked on its own connection, so one dead member never hides the others.
@@ -124,6 +127,24 @@ pub struct EtcdArgs {
     pub etcd_pki_dir: String,
 }
 
+impl EtcdArgs {
+    /// The plain settings the rest of the program takes.
+    pub fn settings(&self) -> EtcdSettings {
+        EtcdSettings {
+            etcd_endpoints: self.etcd_endpoints.clone(),
+            etcd_cacert: self.etcd_cacert.clone(),
+            etcd_cert: self.etcd_cert.clone(),
+            etcd_key: self.etcd_key.clone(),
+            etcd_ssh: self.etcd_ssh.clone(),
+            ssh_identity: self.ssh_identity.clone(),
+            ssh_known_hosts: self.ssh_known_hosts.clone(),
+            etcd_exec: self.etcd_exec,
+            etcd_port: self.etcd_port,
+            etcd_pki_dir: self.etcd_pki_dir.clone(),
+        }
+    }
+}
+
 impl Topology {
     /// The lab for the command line: wall-clock start, a fresh seed unless one is given.
     pub fn lab_config(&self) -> LabConfig {
@@ -169,9 +190,21 @@ pub struct StatusArgs {
 }
 
 impl LabArgs {
+    /// The lab to run; refuses `--real-etcd` with another way to etcd.
+    pub fn settings(&self, etcd: &EtcdSettings) -> Result<LabSettings> {
+        if let Some(conflict) = self.etcd_conflict(etcd) {
+            bail!(conflict);
+        }
+        Ok(LabSettings {
+            config: self.topology.lab_config(),
+            speed: self.speed,
+            real_etcd: self.real_etcd,
+        })
+    }
+
     /// `--real-etcd` with another way to etcd, which clap misses when the (global) etcd
     /// flag comes before `lab`.
-    pub fn etcd_conflict(&self, etcd: &EtcdArgs) -> Option<String> {
+    pub fn etcd_conflict(&self, etcd: &EtcdSettings) -> Option<String> {
         let other = if !etcd.etcd_endpoints.is_empty() {
             "--etcd-endpoints"
         } else if !etcd.etcd_ssh.is_empty() {
@@ -263,12 +296,9 @@ mod tests {
         let Some(Command::Lab(args)) = cli.command else {
             panic!("not lab")
         };
-        assert!(
-            args.etcd_conflict(&cli.etcd)
-                .unwrap()
-                .contains("--etcd-ssh")
-        );
-        assert_eq!(args.etcd_conflict(&EtcdArgs::default()), None);
+        let err = args.settings(&cli.etcd.settings()).unwrap_err();
+        assert!(err.to_string().contains("--etcd-ssh"), "{err}");
+        assert_eq!(args.etcd_conflict(&EtcdSettings::default()), None);
     }
 
     #[test]

@@ -24,18 +24,24 @@ fn run(cli: Cli) -> Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let etcd = cli.etcd.settings();
     match cli.command {
-        Some(Command::Lab(args)) => runtime.block_on(hatui::runtime::run_lab(args, &cli.etcd)),
+        Some(Command::Lab(args)) => {
+            let lab = args.settings(&etcd)?;
+            runtime.block_on(hatui::runtime::run_lab(lab, &etcd))
+        }
         Some(Command::Status(args)) => {
             let out = if args.lab {
-                runtime.block_on(hatui::status::render_lab(&args, &cli.etcd))?
+                let cfg = args.topology.lab_config();
+                let advance = args.advance.unwrap_or_default();
+                runtime.block_on(hatui::status::render_lab(cfg, advance, args.json, &etcd))?
             } else {
                 let target = cli.target.target();
-                runtime.block_on(hatui::status::render_live(&target, &args, &cli.etcd))?
+                runtime.block_on(hatui::status::render_live(&target, args.json, &etcd))?
             };
             print!("{out}");
             Ok(())
         }
-        None => runtime.block_on(hatui::runtime::run_live(cli.target.target(), &cli.etcd)),
+        None => runtime.block_on(hatui::runtime::run_live(cli.target.target(), &etcd)),
     }
 }

@@ -14,6 +14,13 @@ pub enum Message {
     Quit,
 }
 
+/// Sources send model events; this is where they become the app's message.
+impl From<Vec<ClusterEvent>> for Message {
+    fn from(batch: Vec<ClusterEvent>) -> Self {
+        Self::Cluster(batch)
+    }
+}
+
 /// Side effects `update` asks the runtime to carry out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {

@@ -9,24 +9,30 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::app::App;
-use crate::cli::{EtcdArgs, LabArgs};
-use crate::etcd::{EtcdAccess, Poller, spawn_poller};
-use crate::lab::{self, Lab, real_etcd::RealEtcd};
+use crate::etcd::{EtcdAccess, EtcdSettings, Poller, spawn_poller};
+use crate::lab::{self, Lab, LabConfig, real_etcd::RealEtcd};
 use crate::live::{self, Target};
 use crate::message::{Command, Fault, Message};
 use crate::model::{ClusterEvent, ClusterState, SourceKind};
 use crate::terminal::TerminalGuard;
 use crate::view;
 
+/// The lab the command line asks for.
+#[derive(Debug, Clone)]
+pub struct LabSettings {
+    pub config: LabConfig,
+    /// How many times faster than real time the lab clock runs.
+    pub speed: f64,
+    /// The lab's etcd as real etcd processes on loopback.
+    pub real_etcd: bool,
+}
+
 /// Opens the cockpit on the embedded lab.
 /// With `--real-etcd`, the real members are started (and answer) before the terminal is
 /// taken over; they live in the lab task, which stops them when it ends.
-pub async fn run_lab(args: LabArgs, etcd: &EtcdArgs) -> Result<()> {
-    if let Some(conflict) = args.etcd_conflict(etcd) {
-        bail!(conflict);
-    }
+pub async fn run_lab(args: LabSettings, etcd: &EtcdSettings) -> Result<()> {
     let etcd = etcd.access().await?;
-    let mut cfg = args.topology.lab_config();
+    let mut cfg = args.config;
     let real = if args.real_etcd {
         lab::real_etcd::find_etcd()?;
         for note in lab::real_etcd::sweep(&std::env::temp_dir()) {
@@ -66,7 +72,7 @@ pub async fn run_lab(args: LabArgs, etcd: &EtcdArgs) -> Result<()> {
 
 /// Opens the cockpit on the cluster of the kubeconfig: a bad kubeconfig fails here, before
 /// the terminal is taken over, with the file and field to fix.
-pub async fn run_live(target: Target, etcd: &EtcdArgs) -> Result<()> {
+pub async fn run_live(target: Target, etcd: &EtcdSettings) -> Result<()> {
     let mut sources = live::connect(&target, live::wall_clock()).await?;
     let etcd = live::etcd_way::choose(&mut sources, etcd).await?;
     let mut cluster = live::empty_state(&sources);

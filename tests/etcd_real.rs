@@ -8,7 +8,7 @@ use std::time::Duration;
 use hatui::etcd::{Poller, PollerConfig, TlsMaterial, poll_once, spawn_poller};
 use hatui::message::Message;
 use hatui::model::{ClusterEvent, EtcdStatus, FeedKind, FeedStatus};
-use support::etcd_cluster::{EtcdCluster, etcd_available};
+use support::etcd_cluster::EtcdCluster;
 use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
 
@@ -84,9 +84,6 @@ fn leader_name(s: &EtcdStatus) -> String {
 #[test]
 fn members_and_leader_match_what_etcd_reports() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    if !etcd_available() {
-        return;
-    }
     let cluster = EtcdCluster::start(3);
     let mut live = live(cluster.config());
     let s = live.until("3 healthy members and a leader", healthy);
@@ -122,9 +119,6 @@ fn members_and_leader_match_what_etcd_reports() {
 #[test]
 fn sigkill_of_the_leader_then_a_new_leader_is_seen() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    if !etcd_available() {
-        return;
-    }
     let mut cluster = EtcdCluster::start(3);
     let mut live = live(cluster.config());
     let before = live.until("a healthy cluster", healthy);
@@ -146,9 +140,6 @@ fn sigkill_of_the_leader_then_a_new_leader_is_seen() {
 #[test]
 fn two_members_down_shows_no_quorum_and_nothing_hangs() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    if !etcd_available() {
-        return;
-    }
     let mut cluster = EtcdCluster::start(3);
     let mut live = live(cluster.config());
     live.until("a healthy cluster", healthy);
@@ -181,9 +172,6 @@ fn two_members_down_shows_no_quorum_and_nothing_hangs() {
 #[test]
 fn wrong_ca_or_missing_client_certificate_is_a_clear_tls_error() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    if !etcd_available() {
-        return;
-    }
     let cluster = EtcdCluster::start(3);
     let c = &cluster.certs;
     let once = |tls: TlsMaterial| {
@@ -228,9 +216,6 @@ fn wrong_ca_or_missing_client_certificate_is_a_clear_tls_error() {
 #[test]
 fn a_member_no_endpoint_names_is_found_through_the_member_list() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    if !etcd_available() {
-        return;
-    }
     let cluster = EtcdCluster::start(3);
     let mut two = cluster.config();
     two.endpoints.truncate(2);

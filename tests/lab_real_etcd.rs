@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use hatui::etcd::spawn_poller;
-use hatui::lab::real_etcd::{RealEtcd, find_etcd};
+use hatui::lab::real_etcd::RealEtcd;
 use hatui::lab::{Lab, LabConfig};
 use hatui::message::{Fault, FaultKind, Message};
 use hatui::model::{ClusterEvent, EtcdStatus};
@@ -14,24 +14,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout};
 
-const WITHIN: Duration = Duration::from_secs(60);
+#[path = "support/etcd_cluster.rs"]
+mod etcd_cluster;
 
-/// `false` (loudly) only where etcd is missing and we cannot install it.
-fn etcd_available() -> bool {
-    if find_etcd().is_ok() {
-        return true;
-    }
-    let root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout == b"0\n");
-    assert!(
-        !root,
-        "etcd missing although running as root: apt-get install -y etcd-server"
-    );
-    eprintln!("\n!!!!! SKIPPED: etcd is not on PATH (Debian etcd-server) and not root !!!!!\n");
-    false
-}
+const WITHIN: Duration = Duration::from_secs(60);
 
 struct Session {
     rx: mpsc::Receiver<Message>,
@@ -44,6 +30,7 @@ struct Session {
 }
 
 async fn start(speed: f64) -> Session {
+    etcd_cluster::etcd_bin(); // fails first, saying what to install
     let real = RealEtcd::start(3).await.expect("real etcd starts");
     let dir = real.dir().to_path_buf();
     let mut cfg = LabConfig::new(3, 1, 5, LabConfig::default().start);
@@ -145,9 +132,6 @@ impl Session {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn powering_off_the_leaders_master_kills_its_real_member_and_etcd_elects_another() {
-    if !etcd_available() {
-        return;
-    }
     let mut s = start(1.0).await;
     let old = s.healthy_leader().await;
     s.fault(&old, FaultKind::PowerOff).await;
@@ -182,9 +166,6 @@ async fn powering_off_the_leaders_master_kills_its_real_member_and_etcd_elects_a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clean_stop_sends_sigterm_and_a_stopped_kubelet_touches_nothing() {
-    if !etcd_available() {
-        return;
-    }
     // 20x: the kubelet's ~20 s manifest check takes about a second.
     let mut s = start(20.0).await;
     let old = s.healthy_leader().await;

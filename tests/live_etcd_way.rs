@@ -8,15 +8,11 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::{Value, json};
-use support::etcd_cluster::{EtcdCluster, etcd_available};
+use support::etcd_cluster::EtcdCluster;
 use support::{Cluster, hatui_off_runtime};
 
-/// Named after the fixture's masters, on their addresses, as kubeadm's stacked etcd is;
-/// `None` only where etcd cannot be installed (see `etcd_available`).
-async fn etcd_on_the_masters() -> Option<EtcdCluster> {
-    if !etcd_available() {
-        return None;
-    }
+/// Named after the fixture's masters, on their addresses, as kubeadm's stacked etcd is.
+async fn etcd_on_the_masters() -> EtcdCluster {
     let start = || {
         EtcdCluster::start_on(&[
             ("cp-1", "127.0.0.11"),
@@ -24,7 +20,7 @@ async fn etcd_on_the_masters() -> Option<EtcdCluster> {
             ("cp-3", "127.0.0.13"),
         ])
     };
-    Some(tokio::task::spawn_blocking(start).await.unwrap())
+    tokio::task::spawn_blocking(start).await.unwrap()
 }
 
 fn leader_of(etcd: &EtcdCluster) -> String {
@@ -88,9 +84,7 @@ fn member<'a>(v: &'a Value, name: &str) -> &'a Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certificates_without_endpoints_ask_the_members_the_etcd_pods_name() {
-    let Some(mut etcd) = etcd_on_the_masters().await else {
-        return;
-    };
+    let mut etcd = etcd_on_the_masters().await;
     let cluster = Cluster::start().await;
     annotate(&cluster, &etcd);
     let c = &etcd.certs;
@@ -126,9 +120,7 @@ async fn certificates_without_endpoints_ask_the_members_the_etcd_pods_name() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_etcd_flags_on_a_master_use_kubeadms_own_certificates() {
-    let Some(etcd) = etcd_on_the_masters().await else {
-        return;
-    };
+    let etcd = etcd_on_the_masters().await;
     let cluster = Cluster::start().await;
     annotate(&cluster, &etcd);
     // What kubeadm leaves in /etc/kubernetes/pki/etcd on a master.
@@ -152,9 +144,6 @@ async fn no_etcd_flags_on_a_master_use_kubeadms_own_certificates() {
 /// `--etcd-port` stand in for them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_etcd_pods_the_control_plane_nodes_addresses_are_asked() {
-    if !etcd_available() {
-        return;
-    }
     let masters = [
         ("cp-1", "127.0.0.11"),
         ("cp-2", "127.0.0.12"),
@@ -248,9 +237,7 @@ const VIA_EXEC: &str = "via kube exec (last resort, every 2 s)";
 /// No certificate here: etcdctl in each `etcd-<node>` pod through the apiserver, labelled.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_certificate_here_falls_back_to_etcdctl_in_the_pods() {
-    let Some(mut etcd) = etcd_on_the_masters().await else {
-        return;
-    };
+    let mut etcd = etcd_on_the_masters().await;
     let cluster = Cluster::start().await;
     cluster.on_exec(etcd.exec_handler(support::etcd_pods()));
     let nowhere = ["--etcd-pki-dir", "/nonexistent/pki/etcd"];
@@ -287,9 +274,7 @@ async fn no_certificate_here_falls_back_to_etcdctl_in_the_pods() {
 /// Exec forbidden: each member says so, and nobody answering is not a lost quorum.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forbidden_exec_is_named_and_the_quorum_is_unknown_not_lost() {
-    let Some(etcd) = etcd_on_the_masters().await else {
-        return;
-    };
+    let etcd = etcd_on_the_masters().await;
     let cluster = Cluster::start().await;
     cluster.on_exec(etcd.exec_handler(support::etcd_pods()));
     cluster.forbid("pods/exec");

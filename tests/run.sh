@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 # etcdctl (Debian etcd-client) is what the tests' etcd pods run under `kubectl exec`.
 need=()
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
-[ -x /usr/bin/etcd ] || need+=(etcd-server)
-[ -x /usr/bin/etcdctl ] || need+=(etcd-client)
+command -v etcd >/dev/null 2>&1 || need+=(etcd-server) # where the tests and --real-etcd look: PATH
+command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh-keyscan >/dev/null 2>&1 || need+=(openssh-client)

@@ -10,12 +10,13 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use hatui::etcd::{EtcdMaster, PkiPaths, etcd_over_ssh};
 use hatui::etcd::{poll_once, spawn_poller};
 use hatui::message::Message;
 use hatui::model::{ClusterEvent, EtcdStatus};
-use hatui::ssh::{AuthSources, EtcdMaster, PkiPaths, SshError, SshHandle, etcd_over_ssh};
-use support::etcd_cluster::{EtcdCluster, etcd_available};
-use support::sshd::{Agent, Sshd, keygen, sshd_available};
+use hatui::ssh::{AuthSources, SshError, SshHandle};
+use support::etcd_cluster::EtcdCluster;
+use support::sshd::{Agent, Sshd, keygen};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
@@ -54,9 +55,6 @@ async fn eventually<T, F: Future<Output = Option<T>>>(
 
 #[test]
 fn exec_returns_output_and_exit_code_with_ed25519_and_rsa_keys() {
-    if !sshd_available() {
-        return;
-    }
     let sshd = Sshd::start();
     let mut rsa = sshd.target();
     rsa.identity_file = Some(sshd.rsa_key.clone());
@@ -81,9 +79,6 @@ fn exec_returns_output_and_exit_code_with_ed25519_and_rsa_keys() {
 
 #[test]
 fn unknown_host_key_is_refused_and_the_suggested_command_fixes_it() {
-    if !sshd_available() {
-        return;
-    }
     let sshd = Sshd::start();
     let mut t = sshd.target();
     let empty = sshd.dir.join("empty_known_hosts");
@@ -122,9 +117,6 @@ fn unknown_host_key_is_refused_and_the_suggested_command_fixes_it() {
 
 #[test]
 fn changed_host_key_is_refused_naming_the_file_and_line() {
-    if !sshd_available() {
-        return;
-    }
     let sshd = Sshd::start();
     let other = keygen(&sshd.dir, "impostor_host", "ed25519");
     let other_pub = std::fs::read_to_string(other.with_extension("pub")).unwrap();
@@ -152,9 +144,6 @@ fn changed_host_key_is_refused_naming_the_file_and_line() {
 
 #[test]
 fn a_host_known_only_by_its_rsa_key_is_accepted_by_that_key() {
-    if !sshd_available() {
-        return;
-    }
     let sshd = Sshd::start();
     let file = sshd.dir.join("rsa_known_hosts");
     std::fs::write(&file, &sshd.rsa_known_line).unwrap();
@@ -170,9 +159,6 @@ fn a_host_known_only_by_its_rsa_key_is_accepted_by_that_key() {
 
 #[test]
 fn rejected_or_missing_keys_are_clear_auth_errors() {
-    if !sshd_available() {
-        return;
-    }
     let sshd = Sshd::start();
     let mut t = sshd.target();
     t.identity_file = Some(sshd.stranger_key.clone());
@@ -206,9 +192,6 @@ fn rejected_or_missing_keys_are_clear_auth_errors() {
 
 #[test]
 fn agent_keys_are_tried_in_turn_before_default_files() {
-    if !sshd_available() {
-        return;
-    }
     let sshd = Sshd::start();
     // The agent holds a key the server refuses, then one it accepts.
     let agent = Agent::start(&sshd.dir, &[&sshd.stranger_key, &sshd.rsa_key]);
@@ -277,9 +260,6 @@ async fn echo_server() -> u16 {
 
 #[test]
 fn tunnel_pipes_both_ways_and_closes_with_the_handle() {
-    if !sshd_available() {
-        return;
-    }
     let sshd = Sshd::start();
     block_on(async {
         let echo = echo_server().await;
@@ -322,9 +302,6 @@ fn tunnel_pipes_both_ways_and_closes_with_the_handle() {
 
 #[test]
 fn etcd_through_tunnels_with_certificates_read_over_ssh() {
-    if !sshd_available() || !etcd_available() {
-        return;
-    }
     let _one = ETCD.lock().unwrap_or_else(|e| e.into_inner());
     let sshd = Sshd::start();
     let cluster = EtcdCluster::start(3);
@@ -394,9 +371,6 @@ async fn echo_through(local: SocketAddr, bytes: &[u8]) -> Option<Vec<u8>> {
 
 #[test]
 fn a_lost_session_logs_in_again_behind_the_same_tunnel_address() {
-    if !sshd_available() {
-        return;
-    }
     let mut sshd = Sshd::start();
     let rt = runtime();
     let (ssh, local) = rt.block_on(async {
@@ -433,9 +407,6 @@ fn a_lost_session_logs_in_again_behind_the_same_tunnel_address() {
 
 #[test]
 fn a_changed_host_key_is_refused_on_reconnect() {
-    if !sshd_available() {
-        return;
-    }
     let mut sshd = Sshd::start();
     let known = std::fs::read_to_string(&sshd.known_hosts).unwrap();
     let rt = runtime();
@@ -526,9 +497,6 @@ fn answering(s: &EtcdStatus) -> Vec<&str> {
 
 #[test]
 fn etcd_members_come_back_through_the_same_tunnels() {
-    if !sshd_available() || !etcd_available() {
-        return;
-    }
     let _one = ETCD.lock().unwrap_or_else(|e| e.into_inner());
     // Masters m0 and m1 behind sshd `a`; m2 behind `b`, which is down at the start.
     let mut a = Sshd::start();

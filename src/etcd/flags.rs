@@ -1,10 +1,48 @@
-//! From `--etcd-*` flags to a poller configuration, with errors that say what to pass.
+//! From the `--etcd-*` settings to a poller configuration, with errors that say what to
+//! pass.
+
+use std::path::PathBuf;
 
 use color_eyre::{Result, eyre::bail};
 
+use super::over_ssh::{EtcdMaster, EtcdOverSsh, PkiPaths, etcd_over_ssh};
 use super::{PollerConfig, TlsMaterial};
-use crate::cli::EtcdArgs;
-use crate::ssh::{EtcdMaster, EtcdOverSsh, PkiPaths, SshTarget, etcd_over_ssh};
+use crate::ssh::SshTarget;
+
+/// How to reach etcd, as the command line says (`cli` makes it from the flags). Fields
+/// are named after the flags that set them: the errors name those flags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EtcdSettings {
+    pub etcd_endpoints: Vec<String>,
+    pub etcd_cacert: Option<PathBuf>,
+    pub etcd_cert: Option<PathBuf>,
+    pub etcd_key: Option<PathBuf>,
+    /// Each master's `[user@]host[:port]`, as given.
+    pub etcd_ssh: Vec<String>,
+    pub ssh_identity: Option<PathBuf>,
+    pub ssh_known_hosts: Option<PathBuf>,
+    pub etcd_exec: bool,
+    pub etcd_port: u16,
+    pub etcd_pki_dir: String,
+}
+
+impl Default for EtcdSettings {
+    /// No flag given: kubeadm's port and certificate directory.
+    fn default() -> Self {
+        Self {
+            etcd_endpoints: Vec::new(),
+            etcd_cacert: None,
+            etcd_cert: None,
+            etcd_key: None,
+            etcd_ssh: Vec::new(),
+            ssh_identity: None,
+            ssh_known_hosts: None,
+            etcd_exec: false,
+            etcd_port: 2379,
+            etcd_pki_dir: "/etc/kubernetes/pki/etcd".into(),
+        }
+    }
+}
 
 /// etcd as the flags say to reach it. The SSH tunnels live as long as this value: keep it
 /// while `config` is in use.
@@ -29,7 +67,7 @@ impl EtcdAccess {
     }
 }
 
-impl EtcdArgs {
+impl EtcdSettings {
     /// The flags name the members themselves (`--etcd-endpoints` or `--etcd-ssh`).
     pub fn explicit(&self) -> bool {
         !self.etcd_endpoints.is_empty() || !self.etcd_ssh.is_empty()
@@ -117,10 +155,10 @@ impl EtcdArgs {
 mod tests {
     use super::*;
 
-    fn args(endpoints: &[&str]) -> EtcdArgs {
-        EtcdArgs {
+    fn args(endpoints: &[&str]) -> EtcdSettings {
+        EtcdSettings {
             etcd_endpoints: endpoints.iter().map(|s| s.to_string()).collect(),
-            ..EtcdArgs::default()
+            ..EtcdSettings::default()
         }
     }
 

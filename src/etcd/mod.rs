@@ -3,17 +3,20 @@
 //! [`spawn_poller`] asks every member for its status every 100 ms through one client per
 //! endpoint and sends [`crate::model::ClusterEvent::Etcd`] views; [`poll_once`] is the
 //! same for a one-shot `hatui status`. [`TlsMaterial`] loads kubeadm's etcd client
-//! certificates with errors that name the file.
+//! certificates with errors that name the file; [`etcd_over_ssh`] reaches the members
+//! through SSH tunnels when only SSH reaches the masters.
 
 mod config;
 mod exec;
 mod flags;
 mod merge;
+mod over_ssh;
 mod poller;
 pub mod probe;
 pub mod tls;
 
 pub use config::{PollerConfig, Via};
-pub use flags::EtcdAccess;
+pub use flags::{EtcdAccess, EtcdSettings};
+pub use over_ssh::{EtcdMaster, EtcdOverSsh, PkiPaths, etcd_over_ssh, read_tls};
 pub use poller::{Poller, poll_once, spawn_poller};
 pub use tls::{TlsError, TlsMaterial};

@@ -14,7 +14,6 @@ use tokio::time::{MissedTickBehavior, interval};
 use super::config::PollerConfig;
 use super::merge::{Merger, significant};
 use super::probe::{ListReport, StatusReport};
-use crate::message::Message;
 use crate::model::{ClusterEvent, EtcdStatus, FeedKind, FeedStatus};
 
 /// The running poller; dropping it stops every task it started.
@@ -35,10 +34,13 @@ enum Update {
     List(ListReport),
 }
 
-/// Starts polling; sends `Message::Cluster([Etcd(..), Feed(Etcd, ..)])` when the view
+/// Starts polling; sends `[Etcd(..), Feed(Etcd, ..)]` (as the runtime's `M`) when the view
 /// changes beyond raft indexes, db sizes and round trips, else once per `heartbeat`.
 /// Must be called inside a tokio runtime. Stops by itself when `tx` is closed.
-pub fn spawn_poller(cfg: PollerConfig, tx: mpsc::Sender<Message>) -> Poller {
+pub fn spawn_poller<M>(cfg: PollerConfig, tx: mpsc::Sender<M>) -> Poller
+where
+    M: From<Vec<ClusterEvent>> + Send + 'static,
+{
     Poller {
         tasks: vec![tokio::spawn(aggregate(cfg, tx))],
     }
@@ -112,7 +114,7 @@ fn ticker(period: Duration) -> tokio::time::Interval {
     tick
 }
 
-async fn aggregate(cfg: PollerConfig, tx: mpsc::Sender<Message>) {
+async fn aggregate<M: From<Vec<ClusterEvent>>>(cfg: PollerConfig, tx: mpsc::Sender<M>) {
     let (up, mut rx) = mpsc::channel(64);
     let mut probes = Probes {
         tasks: Vec::new(),
@@ -158,11 +160,11 @@ async fn aggregate(cfg: PollerConfig, tx: mpsc::Sender<Message>) {
             continue;
         }
         sent = Some((key, feed.error.clone(), Instant::now()));
-        let msg = Message::Cluster(vec![
+        let batch = vec![
             ClusterEvent::Etcd(status),
             ClusterEvent::Feed(FeedKind::Etcd, feed),
-        ]);
-        if tx.send(msg).await.is_err() {
+        ];
+        if tx.send(batch.into()).await.is_err() {
             return;
         }
     }

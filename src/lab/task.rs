@@ -5,7 +5,7 @@ use std::time::Duration;
 use tokio::sync::mpsc::{Receiver, Sender};
 use tokio::time::MissedTickBehavior;
 
-use crate::message::{Fault, Message};
+use crate::message::Fault;
 use crate::model::ClusterEvent;
 
 use super::Lab;
@@ -15,25 +15,30 @@ const TICK: Duration = Duration::from_millis(50);
 /// Sends the full state, then every 50 ms of real time advances the lab by 50 ms x `speed`.
 /// Changes go out at once; refreshes and clock ticks wait for the displayed second to change
 /// (an idle cluster at speed 1 sends about one message a second). Faults are applied as
-/// they arrive. Ends when `tx` is closed.
-pub async fn run(lab: Lab, speed: f64, tx: Sender<Message>, faults: Receiver<Fault>) {
+/// they arrive. Ends when `tx` is closed. Each batch goes out as an `M` made from the
+/// events: the runtime's envelope, which the lab does not know.
+pub async fn run<M>(lab: Lab, speed: f64, tx: Sender<M>, faults: Receiver<Fault>)
+where
+    M: From<Vec<ClusterEvent>> + Send,
+{
     run_following(lab, speed, tx, faults, |_: &Lab| Vec::new()).await;
 }
 
 /// [`run`], calling `follow` after every advance and every fault so that something outside
 /// the simulation (real etcd processes) can follow the lab's hosts; what it returns (notes)
 /// goes out at once with the lab's own events. `follow` is dropped when the task ends.
-pub async fn run_following<F>(
+pub async fn run_following<F, M>(
     mut lab: Lab,
     speed: f64,
-    tx: Sender<Message>,
+    tx: Sender<M>,
     mut faults: Receiver<Fault>,
     mut follow: F,
 ) where
     F: FnMut(&Lab) -> Vec<ClusterEvent> + Send,
+    M: From<Vec<ClusterEvent>> + Send,
 {
     let first = lab.publishable(lab.full_state());
-    if tx.send(Message::Cluster(first)).await.is_err() {
+    if tx.send(first.into()).await.is_err() {
         return;
     }
     let step = if speed.is_finite() && speed > 0.0 {
@@ -73,11 +78,7 @@ pub async fn run_following<F>(
             }
             _ = tx.closed() => return,
         };
-        if tx
-            .send(Message::Cluster(lab.publishable(batch)))
-            .await
-            .is_err()
-        {
+        if tx.send(lab.publishable(batch).into()).await.is_err() {
             return;
         }
     }

@@ -13,9 +13,7 @@ use kube::api::{Api, ListParams};
 
 use super::Sources;
 use super::errors::{Resource, kube_error};
-use crate::cli::EtcdArgs;
-use crate::etcd::{EtcdAccess, PollerConfig, TlsMaterial};
-use crate::ssh::PkiPaths;
+use crate::etcd::{EtcdAccess, EtcdSettings, PkiPaths, PollerConfig, TlsMaterial};
 
 const ADVERTISE: &str = "kubeadm.kubernetes.io/etcd.advertise-client-urls";
 const ETCD_PODS: Resource = Resource {
@@ -37,7 +35,7 @@ pub struct EtcdPod {
 
 /// The way in for this cluster; when there is none, `sources` is told why, for the pane.
 /// Fails only on flags that cannot work (a certificate file named that does not load).
-pub async fn choose(sources: &mut Sources, args: &EtcdArgs) -> Result<Option<EtcdAccess>> {
+pub async fn choose(sources: &mut Sources, args: &EtcdSettings) -> Result<Option<EtcdAccess>> {
     if args.explicit() {
         let access = args.access().await?;
         sources.etcd_missing = None;
@@ -56,7 +54,7 @@ pub async fn choose(sources: &mut Sources, args: &EtcdArgs) -> Result<Option<Etc
 }
 
 /// The way in, or why there is none.
-async fn find(client: &kube::Client, args: &EtcdArgs) -> Result<Result<EtcdAccess, String>> {
+async fn find(client: &kube::Client, args: &EtcdSettings) -> Result<Result<EtcdAccess, String>> {
     let pods = match etcd_pods(client, args.etcd_port).await {
         Ok(pods) => pods,
         Err(why) => {
@@ -108,7 +106,7 @@ async fn find(client: &kube::Client, args: &EtcdArgs) -> Result<Result<EtcdAcces
 /// nodes' addresses at `--etcd-port`, as kubeadm's stacked etcd listens there.
 async fn by_nodes(
     client: &kube::Client,
-    args: &EtcdArgs,
+    args: &EtcdSettings,
     tls: Result<TlsMaterial, String>,
 ) -> Result<EtcdAccess, String> {
     if args.etcd_exec {
@@ -146,7 +144,7 @@ async fn by_nodes(
 
 /// The flags' client certificate (which must load), else kubeadm's files here; the
 /// inner error says why there is none.
-fn client_tls(args: &EtcdArgs) -> Result<Result<TlsMaterial, String>> {
+fn client_tls(args: &EtcdSettings) -> Result<Result<TlsMaterial, String>> {
     if let Some(ca) = &args.etcd_cacert {
         let tls = TlsMaterial::from_files(ca, args.etcd_cert.as_deref(), args.etcd_key.as_deref())?;
         return Ok(Ok(tls));

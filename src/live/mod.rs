@@ -115,9 +115,9 @@ pub async fn snapshot(sources: &Sources, timeout: Duration) -> Result<ClusterSta
 }
 
 /// Runs the sources into `tx` in the background; they stop when `tx`'s receiver is gone.
-pub fn spawn(
-    sources: Sources,
-    tx: mpsc::Sender<crate::message::Message>,
-) -> tokio::task::JoinHandle<()> {
+pub fn spawn<M>(sources: Sources, tx: mpsc::Sender<M>) -> tokio::task::JoinHandle<()>
+where
+    M: From<Vec<ClusterEvent>> + Send + 'static,
+{
     tokio::spawn(sources.run(tx))
 }

@@ -17,7 +17,6 @@ use super::errors::Resource as What;
 use super::failover::Route;
 use super::watch::{self, Projection};
 use super::{Clock, certs, health};
-use crate::message::Message;
 use crate::model::{CertKey, ClusterEvent, FeedKind, FeedStatus, Lease, Node, StaticPods, Token};
 
 const NS: &str = "kube-system";
@@ -146,14 +145,15 @@ impl Sources {
         first.chain(ticks).boxed()
     }
 
-    /// Runs until `tx` closes: every source's batches, as they come, sent as messages.
-    pub async fn run(self, tx: Sender<Message>) {
+    /// Runs until `tx` closes: every source's batches, as they come, each sent as an `M`
+    /// (the runtime's envelope).
+    pub async fn run<M: From<Vec<ClusterEvent>>>(self, tx: Sender<M>) {
         let merged = stream::select_all(self.streams().into_iter().map(|(_, s)| s));
         // Batches that arrive together go out as one message: one redraw.
         let mut chunks = merged.ready_chunks(64);
         while let Some(chunk) = chunks.next().await {
             let batch: Vec<ClusterEvent> = chunk.into_iter().flatten().collect();
-            if !batch.is_empty() && tx.send(Message::Cluster(batch)).await.is_err() {
+            if !batch.is_empty() && tx.send(batch.into()).await.is_err() {
                 return;
             }
         }

@@ -8,35 +8,38 @@ use std::time::Duration;
 use color_eyre::Result;
 use jiff::SignedDuration;
 
-use crate::cli::{EtcdArgs, StatusArgs};
-use crate::etcd::EtcdAccess;
-use crate::lab::Lab;
+use crate::etcd::{EtcdAccess, EtcdSettings};
+use crate::lab::{Lab, LabConfig};
 use crate::live::{self, Target};
 use crate::model::{ClusterEvent, ClusterState, FeedKind, SourceKind};
 
 /// How long `status` waits for a live cluster's first answers.
 pub const LIVE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The lab snapshot the arguments ask for, rendered.
-pub async fn render_lab(args: &StatusArgs, etcd: &EtcdArgs) -> Result<String> {
+/// The lab of `cfg` after `advance` of its clock, rendered (as JSON with `json`).
+pub async fn render_lab(
+    cfg: LabConfig,
+    advance: SignedDuration,
+    json: bool,
+    etcd: &EtcdSettings,
+) -> Result<String> {
     let etcd = etcd.access().await?;
-    let advance = args.advance.unwrap_or(SignedDuration::ZERO);
-    let mut cluster = lab_cluster(&args.topology, advance, etcd.is_some());
+    let mut cluster = lab_cluster(cfg, advance, etcd.is_some());
     if let Some(etcd) = &etcd {
         apply_etcd(&mut cluster, etcd).await;
     }
-    render_cluster(&cluster, args.json)
+    render_cluster(&cluster, json)
 }
 
 /// One snapshot of the live cluster of `target`, through the same sources as the cockpit.
-pub async fn render_live(target: &Target, args: &StatusArgs, etcd: &EtcdArgs) -> Result<String> {
+pub async fn render_live(target: &Target, json: bool, etcd: &EtcdSettings) -> Result<String> {
     let mut sources = live::connect(target, live::wall_clock()).await?;
     let etcd = live::etcd_way::choose(&mut sources, etcd).await?;
     let mut cluster = live::snapshot(&sources, LIVE_TIMEOUT).await?;
     if let Some(etcd) = &etcd {
         apply_etcd(&mut cluster, etcd).await;
     }
-    render_cluster(&cluster, args.json)
+    render_cluster(&cluster, json)
 }
 
 /// etcd asked directly replaces whatever the cluster view had for it.
@@ -68,11 +71,10 @@ pub fn render_cluster(cluster: &ClusterState, json: bool) -> Result<String> {
 /// The lab's state after running its clock forward `advance`, through the same events the
 /// cockpit applies.
 pub fn lab_cluster(
-    topology: &crate::cli::Topology,
+    mut cfg: LabConfig,
     advance: SignedDuration,
     external_etcd: bool,
 ) -> ClusterState {
-    let mut cfg = topology.lab_config();
     cfg.external_etcd = external_etcd;
     let mut lab = Lab::new(cfg);
     let mut cluster = ClusterState::new(SourceKind::Lab, lab.config().endpoint.clone(), lab.now());

@@ -13,34 +13,19 @@ use std::time::{Duration, Instant};
 
 use hatui::etcd::{PollerConfig, TlsMaterial, poll_once};
 
-pub const ETCD: &str = "/usr/bin/etcd";
+/// etcd as `hatui lab --real-etcd` finds it (on `$PATH`): the one check of the tree,
+/// so the tests and the program agree on whether etcd is installed.
+pub fn etcd_bin() -> PathBuf {
+    hatui::lab::real_etcd::find_etcd().unwrap_or_else(|_| {
+        panic!("tests need etcd: apt-get install -y etcd-server (tests/run.sh installs it)")
+    })
+}
+
 /// Debian's `etcd-client`: v3.4, where kubeadm's etcd image has v3.5 or v3.6.
-pub const ETCDCTL: &str = "/usr/bin/etcdctl";
-
-pub fn etcd_available() -> bool {
-    installed(ETCD, "etcd-server")
-}
-
-pub fn etcdctl_available() -> bool {
-    installed(ETCDCTL, "etcd-client")
-}
-
-/// `false` (after a loud message) only where `path` is missing and we cannot install it;
-/// as root `tests/run.sh` installs `package`, so a missing `path` there is a failure.
-fn installed(path: &str, package: &str) -> bool {
-    if Path::new(path).exists() {
-        return true;
-    }
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout == b"0\n");
-    assert!(
-        !root,
-        "{path} missing although running as root: apt-get install -y {package}"
-    );
-    eprintln!("\n!!!!! SKIPPED: {path} is not installed (Debian {package}) and not root !!!!!\n");
-    false
+pub fn etcdctl_bin() -> PathBuf {
+    hatui::lab::real_etcd::executable_on_path("etcdctl").unwrap_or_else(|| {
+        panic!("tests need etcdctl: apt-get install -y etcd-client (tests/run.sh installs it)")
+    })
 }
 
 pub struct Member {
@@ -194,6 +179,7 @@ impl EtcdCluster {
     }
 
     fn start_with(members: &[(&str, &str)], client_port: Option<u16>) -> Self {
+        etcd_bin(); // fails first, saying what to install
         let n = members.len();
         let dir = std::env::temp_dir().join(format!(
             "hatui-etcd-{}-{}",
@@ -280,7 +266,7 @@ impl EtcdCluster {
             ("logger", "zap".into()),
             ("log-outputs", m.log.display().to_string()),
         ];
-        let child = Command::new(ETCD)
+        let child = Command::new(etcd_bin())
             .args(args.iter().map(|(k, v)| format!("--{k}={v}")))
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 
 use super::apiserver::{Exec, ExecOutput};
-use super::etcd_cluster::{ETCDCTL, EtcdCluster};
+use super::etcd_cluster::{EtcdCluster, etcdctl_bin};
 
 /// kubeadm's files in the etcd pod, and the test cluster's file for each.
 const POD_FILES: [(&str, &str); 7] = [
@@ -48,7 +48,7 @@ async fn etcdctl(url: &str, files: &[(&str, PathBuf)], args: &[String]) -> ExecO
     if !args.iter().any(|a| a.starts_with("--endpoints")) {
         args.insert(0, format!("--endpoints={url}"));
     }
-    let out = tokio::process::Command::new(ETCDCTL)
+    let out = tokio::process::Command::new(etcdctl_bin())
         .args(&args)
         // Nothing from the test's environment (an ETCDCTL_ENDPOINTS, say) leaks in.
         .env_clear()

@@ -11,6 +11,7 @@ use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -27,31 +28,37 @@ fn is_root() -> bool {
         .is_ok_and(|o| o.stdout == b"0\n")
 }
 
-/// `false` (after a loud message) only when not root and a tool is missing; as root
-/// `tests/run.sh` installs them, so a missing one there is a failure.
-pub fn sshd_available() -> bool {
-    let missing: Vec<_> = [
-        SSHD,
-        "/usr/bin/ssh-keygen",
-        "/usr/bin/ssh-keyscan",
-        "/usr/bin/sudo",
-    ]
-    .into_iter()
-    .filter(|p| !Path::new(p).exists())
-    .collect();
-    if missing.is_empty() {
-        if is_root() {
-            return true;
+/// Fails the test, saying what to install, unless the OpenSSH tools are there and we are
+/// root (the tests log in as root). Checked once per test binary.
+pub fn need_sshd() {
+    static CHECKED: OnceLock<Result<(), String>> = OnceLock::new();
+    let verdict = CHECKED.get_or_init(|| {
+        let tools = [
+            SSHD,
+            "/usr/bin/ssh-keygen",
+            "/usr/bin/ssh-keyscan",
+            "/usr/bin/ssh-agent",
+            "/usr/bin/ssh-add",
+            "/usr/bin/sudo",
+        ];
+        let missing: Vec<_> = tools
+            .into_iter()
+            .filter(|p| !Path::new(p).exists())
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "tests need {missing:?}: apt-get install -y openssh-server openssh-client sudo \
+                 (tests/run.sh installs them)"
+            ));
         }
-        eprintln!("\n!!!!! SKIPPED: the sshd tests log in as root; run them as root !!!!!\n");
-        return false;
+        if !is_root() {
+            return Err("the sshd tests log in as root: run them as root".into());
+        }
+        Ok(())
+    });
+    if let Err(why) = verdict {
+        panic!("{why}");
     }
-    assert!(
-        !is_root(),
-        "{missing:?} missing although running as root: apt-get install -y openssh-server sudo"
-    );
-    eprintln!("\n!!!!! SKIPPED: {missing:?} not installed (Debian openssh-server, sudo) !!!!!\n");
-    false
 }
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
@@ -76,6 +83,7 @@ pub struct Sshd {
 }
 
 pub fn keygen(dir: &Path, name: &str, kind: &str) -> PathBuf {
+    need_sshd();
     // 2048-bit RSA: the default 3072 makes every server start noticeably slower.
     let bits = if kind == "rsa" { "2048" } else { "256" };
     let out = Command::new("ssh-keygen")

@@ -22,7 +22,7 @@ use member::Member;
 use setup::TempDir;
 
 pub use leftovers::sweep;
-pub use setup::{MISSING_ETCD, find_etcd};
+pub use setup::{MISSING_ETCD, executable_on_path, find_etcd};
 
 /// A member that exits on its own is started again no sooner than this.
 const RESTART_BACKOFF: Duration = Duration::from_secs(1);

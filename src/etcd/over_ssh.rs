@@ -7,13 +7,9 @@ use std::time::Duration;
 
 use futures::future::join_all;
 
-use super::auth::AuthSources;
-use super::error::SshError;
-use super::exec::ExecOutput;
-use super::session::SshHandle;
-use super::target::SshTarget;
-use crate::etcd::tls::LabelledPem;
-use crate::etcd::{PollerConfig, TlsMaterial};
+use super::tls::LabelledPem;
+use super::{PollerConfig, TlsMaterial};
+use crate::ssh::{AuthSources, ExecOutput, SshError, SshHandle, SshTarget};
 
 /// `cat` of a small file: anything slower is a hung host or a stuck sudo.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
