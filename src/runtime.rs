@@ -1,7 +1,7 @@
 //! The event loop: terminal input, source messages and signals in; one `update`, and a
 //! redraw only when something changed.
 
-use color_eyre::{Result, eyre::bail};
+use color_eyre::Result;
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
