@@ -13,9 +13,13 @@ pub mod live;
 pub mod message;
 pub mod model;
 pub mod runtime;
+#[cfg(any(test, feature = "test-support"))]
 pub mod scenes;
+#[cfg(any(test, feature = "test-support"))]
+pub mod screen;
 pub mod ssh;
 pub mod status;
+#[cfg(any(test, feature = "test-support"))]
 pub mod svg;
 pub mod terminal;
 pub mod view;

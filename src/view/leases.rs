@@ -176,10 +176,9 @@ mod tests {
         app.cluster.feeds.insert(FeedKind::Pods, status);
         let buf = screen(&mut app, 140, 30);
         let title_of = |pane: &str| {
-            let (x, y) = find(&buf, pane).unwrap();
-            (x..buf.area.width)
-                .map(|x| buf[(x, y)].symbol())
-                .collect::<String>()
+            let (_, y) = find(&buf, pane).unwrap();
+            let row = crate::screen::row(&buf, y);
+            row[row.find(pane).unwrap()..].to_string()
         };
         let leases = title_of(" Leases ");
         assert!(
