@@ -127,6 +127,36 @@ mod tests {
     }
 
     #[test]
+    fn a_long_failure_wraps_and_keeps_the_address_whole() {
+        let mut app = fixture::app();
+        let api = app.cluster.apiservers.get_mut("cp-1").unwrap();
+        api.ready = false;
+        api.detail = Some("powered off (no route to host)".into());
+        // 58 columns inside the pane: one cell short of the row.
+        let buf = screen(&mut app, 120, 40);
+        let (x, y) = find(&buf, "cp-1 ✗ DOWN: powered off (no route to host)").unwrap();
+        assert_eq!(
+            find(&buf, "10.0.0.11:6443"),
+            Some((x + 5, y + 1)),
+            "{}",
+            text(&buf)
+        );
+        // No room to wrap (the nodes take it): one row each, cut with an ellipsis.
+        for i in 3..30 {
+            let node = fixture::node(&format!("worker-{i}"), false, "10.0.1.9", 60);
+            app.cluster.nodes.upsert(node);
+        }
+        let buf = screen(&mut app, 80, 24);
+        let (x, y) = find(&buf, "cp-1 ✗ DOWN: powered").unwrap();
+        let row = crate::screen::row(&buf, y);
+        assert!(
+            row[row.find("cp-1 ✗").unwrap()..].contains("…│"),
+            "{x}: {row}"
+        );
+        assert!(find(&buf, "cp-3 ● ready").is_some(), "{}", text(&buf));
+    }
+
+    #[test]
     fn an_unprobed_endpoint_is_neither_up_nor_down() {
         let mut app = fixture::app();
         app.cluster.endpoint.ready = None;

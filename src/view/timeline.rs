@@ -86,6 +86,31 @@ mod tests {
     }
 
     #[test]
+    fn long_entries_wrap_whole_and_the_selected_one_stays_in_view() {
+        let mut app = fixture::app();
+        let now = app.cluster.now;
+        let long = "etcd leader cp-1 → cp-2 (term 3, 1.6s without a leader), the end";
+        for i in 0..6 {
+            app.cluster
+                .timeline
+                .push(now, Severity::Info, format!("{i}: {long}"));
+        }
+        app.ui.focus = Pane::Timeline;
+        app.ui.timeline.selected = 4;
+        let buf = screen(&mut app, 60, 24);
+        // Entry 1 (fifth newest) is selected: both its rows are shown and highlighted.
+        let (x, y) = find(&buf, "12:00:00 1: etcd leader").expect("selected entry");
+        assert_eq!(buf[(x, y)].bg, Color::Blue, "{}", text(&buf));
+        let second = crate::screen::row(&buf, y + 1);
+        assert!(second.contains("the end"), "{}", text(&buf));
+        assert_eq!(buf[(x, y + 1)].bg, Color::Blue);
+        // The entry below it has one row left: it says it goes on.
+        let (_, next) = find(&buf, "12:00:00 0: etcd").unwrap();
+        let row = crate::screen::row(&buf, next);
+        assert!(row.contains("…┃"), "{}", text(&buf));
+    }
+
+    #[test]
     fn the_cursor_scrolls_back_in_time() {
         let mut app = fixture::app();
         let now = app.cluster.now;
