@@ -3,20 +3,24 @@
 
 use ratatui::buffer::{Buffer, CellWidth};
 
+/// Row `y` cell by cell; the cell a wide character hides is "", so columns still line up.
+pub fn cells(buf: &Buffer, y: u16) -> Vec<&str> {
+    let mut hidden = 0;
+    (0..buf.area.width)
+        .map(|x| {
+            let symbol = buf[(buf.area.x + x, buf.area.y + y)].symbol();
+            let shown = if hidden == 0 { symbol } else { "" };
+            hidden = usize::from(symbol.cell_width())
+                .max(hidden)
+                .saturating_sub(1);
+            shown
+        })
+        .collect()
+}
+
 /// Row `y` as the terminal shows it: a wide character once, not its hidden neighbour too.
 pub fn row(buf: &Buffer, y: u16) -> String {
-    let mut out = String::new();
-    let mut hidden = 0;
-    for x in 0..buf.area.width {
-        let symbol = buf[(buf.area.x + x, buf.area.y + y)].symbol();
-        if hidden == 0 {
-            out.push_str(symbol);
-        }
-        hidden = usize::from(symbol.cell_width())
-            .max(hidden)
-            .saturating_sub(1);
-    }
-    out
+    cells(buf, y).concat()
 }
 
 /// The whole screen, one line per row, trailing blanks trimmed.
@@ -37,6 +41,7 @@ mod tests {
         let mut buf = Buffer::empty(Rect::new(0, 0, 6, 2));
         buf.set_string(0, 0, "日本 a", ratatui::style::Style::new());
         assert_eq!(super::row(&buf, 0), "日本 a");
+        assert_eq!(super::cells(&buf, 0), ["日", "", "本", "", " ", "a"]);
         assert_eq!(super::text(&buf), "日本 a\n");
     }
 }

@@ -60,14 +60,9 @@ fn is_word(s: &str) -> bool {
 fn cells(buf: &Buffer) -> Vec<Vec<String>> {
     (0..buf.area.height)
         .map(|y| {
-            let mut hidden = 0;
-            (0..buf.area.width)
-                .map(|x| {
-                    let s = buf[(x, y)].symbol();
-                    let shown = if hidden == 0 { s } else { "" };
-                    hidden = format::width(s).max(hidden).saturating_sub(1);
-                    shown.to_string()
-                })
+            screen::cells(buf, y)
+                .into_iter()
+                .map(String::from)
                 .collect()
         })
         .collect()

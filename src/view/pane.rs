@@ -107,9 +107,19 @@ pub fn items(
 ) {
     let height = usize::from(area.height);
     cursor.scroll_into_view(len, height);
-    let rows_to = |from: usize, to: usize| (from..=to).map(|i| item(i).len()).sum::<usize>();
-    while cursor.offset < cursor.selected && rows_to(cursor.offset, cursor.selected) > height {
-        cursor.offset += 1;
+    // Items above the selection give way until all of its rows fit.
+    if cursor.offset < cursor.selected {
+        let heights: Vec<usize> = (cursor.offset..=cursor.selected)
+            .map(|i| item(i).len())
+            .collect();
+        let mut rows: usize = heights.iter().sum();
+        for h in &heights[..heights.len() - 1] {
+            if rows <= height {
+                break;
+            }
+            rows -= h;
+            cursor.offset += 1;
+        }
     }
     let mut lines = Vec::new();
     for i in cursor.offset..len {
