@@ -2,17 +2,7 @@
 //! plus the facts each scene exists to show, asserted outright.
 
 use hatui::scenes::SCENES;
-use ratatui::buffer::Buffer;
-
-fn text(buf: &Buffer) -> String {
-    let width = buf.area.width as usize;
-    let symbols: Vec<&str> = buf.content.iter().map(|c| c.symbol()).collect();
-    symbols
-        .chunks(width)
-        .map(|row| row.concat().trim_end().to_string())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
+use hatui::screen::text;
 
 fn scene(name: &str) -> (hatui::scenes::Driver, String) {
     let s = SCENES

@@ -9,9 +9,17 @@ use super::{format, pane, theme};
 use crate::app::{App, Pane};
 use crate::model::ClusterState;
 
-/// Content rows wanted: the LB line and one per apiserver.
-pub fn wanted(cluster: &ClusterState) -> usize {
+/// Content rows it cannot do without: the LB line and one per apiserver.
+pub fn needed(cluster: &ClusterState) -> usize {
     1 + cluster.apiservers.len()
+}
+
+/// Content rows wanted at inner width `width`: the LB line and one per apiserver, each
+/// wrapped when it is longer than the pane is wide.
+pub fn wanted(cluster: &ClusterState, width: u16) -> usize {
+    let (lines, indent) = lines(cluster);
+    let wrap = |l: Line<'static>| format::wrap_line(l, usize::from(width), indent).len();
+    lines.into_iter().map(wrap).sum()
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
@@ -30,27 +38,41 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     }
     let inner = pane::frame(frame, area, title, focused);
 
+    let (lines, indent) = lines(c);
+    let width = usize::from(inner.width);
+    // Wrapped when every row fits so; squeezed, one row each (cut with `…`) shows them all.
+    let wrap = wanted(c, inner.width) <= usize::from(inner.height);
+    let item = |i: usize| {
+        let line = lines.get(i).cloned().unwrap_or_default();
+        if wrap {
+            format::wrap_line(line, width, indent)
+        } else {
+            vec![line]
+        }
+    };
     let cursor = &mut app.ui.endpoint;
-    cursor.scroll_into_view(wanted(c), usize::from(inner.height));
+    let highlight = theme::selected(true);
+    pane::items(frame, inner, lines.len(), item, cursor, focused, highlight);
+}
+
+/// The LB's row, then each apiserver's; and where their status starts, to wrap under it.
+fn lines(c: &ClusterState) -> (Vec<Line<'static>>, usize) {
     let label_w = c
         .apiservers
         .keys()
         .map(|n| format::width(n))
         .fold(2, usize::max);
-    let room = usize::from(inner.width).saturating_sub(label_w + 1);
     let ep = &c.endpoint;
     let lb = line(
         format::pad("LB", label_w),
-        status(ep.ready, ep.detail.as_deref(), ep.latency_ms, room),
+        status(ep.ready, ep.detail.as_deref(), ep.latency_ms),
         &ep.address,
     );
     let masters = c.apiservers.values().map(|a| {
-        let st = status(Some(a.ready), a.detail.as_deref(), a.latency_ms, room);
+        let st = status(Some(a.ready), a.detail.as_deref(), a.latency_ms);
         line(format::pad(&a.node, label_w), st, &a.address)
     });
-    let lines = std::iter::once(lb).chain(masters).skip(cursor.offset);
-    let selected = pane::selected_row(cursor, focused);
-    pane::rows(frame, inner, lines, selected, theme::selected(true));
+    (std::iter::once(lb).chain(masters).collect(), label_w + 1)
 }
 
 fn line(label: String, status: Span<'static>, address: &str) -> Line<'static> {
@@ -62,21 +84,17 @@ fn line(label: String, status: Span<'static>, address: &str) -> Line<'static> {
     ])
 }
 
-/// `● ready 3ms`, `✗ DOWN: etcd: no quorum` (cut to `room` cells), or `… probing`.
-fn status(
-    ready: Option<bool>,
-    detail: Option<&str>,
-    ms: Option<f64>,
-    room: usize,
-) -> Span<'static> {
+/// `● ready 3ms`, `✗ DOWN: etcd: no quorum`, or `… probing`.
+fn status(ready: Option<bool>, detail: Option<&str>, ms: Option<f64>) -> Span<'static> {
     match ready {
         Some(true) => {
             let ms = ms.map(|m| format!(" {}", format::latency(m)));
             Span::styled(format!("● ready{}", ms.unwrap_or_default()), theme::GOOD)
         }
         Some(false) => {
-            let why = detail.map(|d| format!(": {d}")).unwrap_or_default();
-            Span::styled(format::fit(&format!("✗ DOWN{why}"), room), theme::ALARM)
+            let why = detail.map(|d| format!(": {}", format::one_line(d)));
+            let text = format!("✗ DOWN{}", why.unwrap_or_default());
+            Span::styled(text, theme::ALARM)
         }
         None => Span::styled("… probing", theme::DIM),
     }
@@ -106,6 +124,36 @@ mod tests {
             Some(Color::Red)
         );
         assert!(find(&buf, "2/3 apiservers ready").is_some());
+    }
+
+    #[test]
+    fn a_long_failure_wraps_and_keeps_the_address_whole() {
+        let mut app = fixture::app();
+        let api = app.cluster.apiservers.get_mut("cp-1").unwrap();
+        api.ready = false;
+        api.detail = Some("powered off (no route to host)".into());
+        // 58 columns inside the pane: one cell short of the row.
+        let buf = screen(&mut app, 120, 40);
+        let (x, y) = find(&buf, "cp-1 ✗ DOWN: powered off (no route to host)").unwrap();
+        assert_eq!(
+            find(&buf, "10.0.0.11:6443"),
+            Some((x + 5, y + 1)),
+            "{}",
+            text(&buf)
+        );
+        // No room to wrap (the nodes take it): one row each, cut with an ellipsis.
+        for i in 3..30 {
+            let node = fixture::node(&format!("worker-{i}"), false, "10.0.1.9", 60);
+            app.cluster.nodes.upsert(node);
+        }
+        let buf = screen(&mut app, 80, 24);
+        let (x, y) = find(&buf, "cp-1 ✗ DOWN: powered").unwrap();
+        let row = crate::screen::row(&buf, y);
+        assert!(
+            row[row.find("cp-1 ✗").unwrap()..].contains("…│"),
+            "{x}: {row}"
+        );
+        assert!(find(&buf, "cp-3 ● ready").is_some(), "{}", text(&buf));
     }
 
     #[test]

@@ -274,7 +274,8 @@ mod tests {
         );
         let buf = screen(&mut app, 80, 24);
         let (x, y) = find(&buf, "✗ dial tcp").unwrap();
-        let row: String = (x..80).map(|x| buf[(x, y)].symbol().to_string()).collect();
-        assert!(row.contains("…│"), "{row}");
+        let row = crate::screen::row(&buf, y);
+        let err = &row[row.find("✗ dial tcp").unwrap()..];
+        assert!(err.contains("…│"), "{row} (from column {x})");
     }
 }

@@ -186,29 +186,14 @@ pub fn screen(app: &mut App, width: u16, height: u16) -> Buffer {
     render(app, width, height).backend().buffer().clone()
 }
 
-/// The screen as text, one line per row.
-pub fn text(buf: &Buffer) -> String {
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        out.extend((0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()));
-        out.push('\n');
-    }
-    out
-}
+pub use crate::screen::text;
 
 /// Where `needle` starts on screen (column, row), if it is there.
 pub fn find(buf: &Buffer, needle: &str) -> Option<(u16, u16)> {
-    let first = needle.chars().next()?.to_string();
-    let len = needle.chars().count() as u16;
     (0..buf.area.height).find_map(|y| {
-        let row: Vec<&str> = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
-        (0..buf.area.width).find_map(|x| {
-            let end = usize::from(x + len);
-            let matches = end <= row.len()
-                && row[usize::from(x)] == first
-                && row[usize::from(x)..end].concat() == needle;
-            matches.then_some((x, y))
-        })
+        let row = crate::screen::row(buf, y);
+        let at = row.find(needle)?;
+        Some((crate::view::format::width(&row[..at]) as u16, y))
     })
 }
 

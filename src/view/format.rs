@@ -3,6 +3,7 @@
 
 use jiff::Timestamp;
 use ratatui::buffer::CellWidth;
+use ratatui::text::{Line, Span};
 
 /// A countdown or an elapsed time: `42s`, `3m05s`, `1h34m`, `23h59m`, `2d03h`.
 /// Two units, the second zero-padded, so a ticking countdown keeps its width.
@@ -109,17 +110,130 @@ pub fn fit(s: &str, max: usize) -> String {
     if max == 0 {
         return String::new();
     }
-    let mut out = String::new();
+    format!("{}…", cut(&clean, max - 1).trim_end())
+}
+
+/// The longest start of `s` that takes at most `max` cells.
+fn cut(s: &str, max: usize) -> &str {
     let mut used = 0;
-    for c in clean.chars() {
-        let w = char_width(c);
-        if used + w > max - 1 {
-            break;
+    for (i, c) in s.char_indices() {
+        used += char_width(c);
+        if used > max {
+            return &s[..i];
         }
-        used += w;
-        out.push(c);
     }
-    out.push('…');
+    s
+}
+
+/// [`fit`] for a styled row: cut to `max` cells, the `…` in the style of the text it
+/// replaces. Every row a pane draws goes through this, so nothing is cut unmarked.
+pub fn fit_line(mut line: Line<'_>, max: usize) -> Line<'_> {
+    if line.width() <= max {
+        return line;
+    }
+    let mut used = 0;
+    let mut kept = Vec::new();
+    for span in line.spans.drain(..) {
+        let room = max.saturating_sub(1 + used);
+        let w = span.width();
+        if w <= room {
+            used += w;
+            kept.push(span);
+            continue;
+        }
+        let start = cut(&span.content, room).trim_end();
+        if start.is_empty() {
+            trim_end(&mut kept);
+        }
+        kept.push(Span::styled(format!("{start}…"), span.style));
+        break;
+    }
+    if max == 0 {
+        kept.clear();
+    }
+    line.spans = kept;
+    line
+}
+
+/// Drops the blanks `spans` end with, so an `…` follows a word.
+fn trim_end(spans: &mut Vec<Span<'_>>) {
+    while let Some(last) = spans.last_mut() {
+        let kept = last.content.trim_end().len();
+        if kept == last.content.len() {
+            return;
+        }
+        if kept > 0 {
+            last.content = last.content[..kept].to_string().into();
+            return;
+        }
+        spans.pop();
+    }
+}
+
+/// `line` wrapped between words into rows of `max` cells, rows after the first indented
+/// by `indent` cells, styles kept. A word longer than a row is left to [`fit_line`].
+pub fn wrap_line(line: Line<'static>, max: usize, indent: usize) -> Vec<Line<'static>> {
+    if line.width() <= max {
+        return vec![line];
+    }
+    let (style, alignment) = (line.style, line.alignment);
+    let new_row = |spans: Vec<Span<'static>>| Line {
+        spans,
+        style,
+        alignment,
+    };
+    let mut rows = Vec::new();
+    let mut row: Vec<Span<'static>> = Vec::new();
+    let (mut used, mut has_word) = (0, false);
+    for (gap, word) in words(line) {
+        let (gap_w, word_w) = (spans_width(&gap), spans_width(&word));
+        if word_w == 0 {
+            continue;
+        }
+        if has_word && used + gap_w + word_w > max {
+            rows.push(new_row(std::mem::take(&mut row)));
+            row.push(Span::raw(" ".repeat(indent)));
+            used = indent;
+        } else {
+            used += gap_w;
+            row.extend(gap);
+        }
+        used += word_w;
+        row.extend(word);
+        has_word = true;
+    }
+    if !row.is_empty() {
+        rows.push(new_row(row));
+    }
+    rows
+}
+
+fn spans_width(spans: &[Span]) -> usize {
+    spans.iter().map(Span::width).sum()
+}
+
+/// The line as (blanks before, word) pairs, each a run of styled pieces.
+fn words(line: Line<'static>) -> Vec<(Vec<Span<'static>>, Vec<Span<'static>>)> {
+    let mut out: Vec<(Vec<Span>, Vec<Span>)> = vec![(Vec::new(), Vec::new())];
+    for span in line.spans {
+        let mut rest: &str = &span.content;
+        while let Some(c) = rest.chars().next() {
+            let blank = c == ' ';
+            let end = rest
+                .find(|c: char| (c == ' ') != blank)
+                .unwrap_or(rest.len());
+            let piece = Span::styled(rest[..end].to_string(), span.style);
+            let last = out.last_mut().expect("never empty");
+            if blank && !last.1.is_empty() {
+                out.push((vec![piece], Vec::new()));
+            } else if blank {
+                last.0.push(piece);
+            } else {
+                last.1.push(piece);
+            }
+            rest = &rest[end..];
+        }
+    }
     out
 }
 
@@ -241,6 +355,42 @@ mod tests {
         assert_eq!(fit("日本語", 4), "日…");
         assert_eq!(pad("ab", 4), "ab  ");
         assert_eq!(width(&pad("日本語", 5)), 5);
+    }
+
+    #[test]
+    fn a_styled_row_is_cut_with_an_ellipsis_in_the_cut_text_style() {
+        let bold = ratatui::style::Style::new().bold();
+        let line = Line::from(vec![Span::raw("cp-1 "), Span::styled("powered off", bold)]);
+        let cut = fit_line(line.clone(), 12);
+        assert_eq!(cut.to_string(), "cp-1 powere…");
+        assert_eq!(cut.spans[1].style, bold);
+        assert_eq!(fit_line(line.clone(), 16), line);
+        assert_eq!(fit_line(line.clone(), 6).to_string(), "cp-1…");
+        assert_eq!(fit_line(line, 0).to_string(), "");
+    }
+
+    #[test]
+    fn a_styled_row_wraps_between_words_under_its_indent() {
+        let red = ratatui::style::Style::new().red();
+        let line = Line::from(vec![
+            Span::raw("cp-1 "),
+            Span::styled("✗ DOWN: powered off", red),
+            Span::raw("  10.0.0.11:6443"),
+        ]);
+        let rows = wrap_line(line.clone(), 20, 5);
+        let text: Vec<String> = rows.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            ["cp-1 ✗ DOWN: powered", "     off", "     10.0.0.11:6443"]
+        );
+        assert_eq!(rows[1].spans[1].style, red);
+        assert_eq!(wrap_line(line.clone(), 60, 5), [line]);
+        let indented = Line::raw("  renewed 2s ago (15s)");
+        let text: Vec<String> = wrap_line(indented, 12, 2)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(text, ["  renewed 2s", "  ago (15s)"]);
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         bar(app.is_lab(), usize::from(area.width))
     };
-    frame.render_widget(line, area);
+    frame.render_widget(format::fit_line(line, usize::from(area.width)), area);
 }
 
 fn filter(text: &str) -> Line<'static> {

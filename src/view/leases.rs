@@ -32,30 +32,30 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     }
 
     let per = rows_per_lease(c, inner.width);
-    let cursor = &mut app.ui.leases;
-    cursor.scroll_into_view(c.leases.len(), usize::from(inner.height) / per);
     let cols = columns(c);
-    let lines = c.leases.values().skip(cursor.offset).flat_map(|l| {
-        let who = who(l, cols);
-        let when = when(l, c);
+    let item = |i: usize| {
+        let Some(l) = c.leases.values().nth(i) else {
+            return Vec::new();
+        };
+        let (who, when) = (who(l, cols), when(l, c));
         if per == 1 {
             vec![Line::from([who, vec![Span::raw("  ")], when].concat())]
         } else {
             let indent = vec![Span::raw("  ")];
             vec![Line::from(who), Line::from([indent, when].concat())]
         }
-    });
-    pane::text(frame, inner, lines);
-    // Highlight every row of the selected lease, when it is fully in view.
-    let sel = pane::selected_row(cursor, focused);
-    if let Some(row) = sel.filter(|r| (r + 1) * per <= usize::from(inner.height)) {
-        let rows = Rect {
-            y: inner.y + (row * per) as u16,
-            height: per as u16,
-            ..inner
-        };
-        frame.buffer_mut().set_style(rows, theme::selected(true));
-    }
+    };
+    let highlight = theme::selected(true);
+    let cursor = &mut app.ui.leases;
+    pane::items(
+        frame,
+        inner,
+        c.leases.len(),
+        item,
+        cursor,
+        focused,
+        highlight,
+    );
 }
 
 /// Widths of the name and holder columns, so the timings line up.
@@ -142,7 +142,7 @@ mod tests {
             .get_mut("kube-controller-manager")
             .unwrap();
         cm.holder_identity = None;
-        let buf = screen(&mut app, 80, 24);
+        let buf = screen(&mut app, 100, 30);
         assert!(
             find(&buf, "renewed 42s ago (15s)").is_some(),
             "{}",
@@ -176,10 +176,9 @@ mod tests {
         app.cluster.feeds.insert(FeedKind::Pods, status);
         let buf = screen(&mut app, 140, 30);
         let title_of = |pane: &str| {
-            let (x, y) = find(&buf, pane).unwrap();
-            (x..buf.area.width)
-                .map(|x| buf[(x, y)].symbol())
-                .collect::<String>()
+            let (_, y) = find(&buf, pane).unwrap();
+            let row = crate::screen::row(&buf, y);
+            row[row.find(pane).unwrap()..].to_string()
         };
         let leases = title_of(" Leases ");
         assert!(

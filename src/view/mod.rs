@@ -3,13 +3,17 @@
 //! ratatui's stateful widgets keep their offset.
 //!
 //! ```text
-//! title ───────────────────────────────────────────────
-//! Nodes                     │ Endpoint
-//!                           │ etcd
-//! ──────────────────────────│ Leases
-//! Timeline                  │ TTLs
-//! key bar ─────────────────────────────────────────────
+//! title ─────────────────────────────────────────────
+//! Nodes (as tall as its rows) │ etcd
+//! Endpoint                    │ Leases
+//!                             │ TTLs
+//! Timeline, the full width, entries wrapped whole
+//! key bar ───────────────────────────────────────────
 //! ```
+//!
+//! The panes above the timeline take the rows their content wants, the timeline the rest
+//! (at least a third of the screen once it has that much to say). Rows wider than their
+//! pane wrap where the pane has room and are cut with `…` where it has not.
 
 mod certs;
 mod endpoint;
@@ -33,10 +37,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 
 use crate::app::App;
 
-/// The timeline never gets less than this when there is room for it.
+/// The timeline never gets less than this when it has that much to show.
 const MIN_TIMELINE: u16 = 5;
-/// A bordered pane with one row inside.
-const MIN_PANE: u16 = 3;
+/// Nodes keep their header and this many rows before other panes grow.
+const MIN_NODE_ROWS: usize = 3;
 
 pub fn draw(frame: &mut Frame, app: &mut App) {
     let area = frame.area();
@@ -47,70 +51,115 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     ])
     .areas(area);
     title::draw(frame, top, &app.cluster);
-    let [left, right] =
-        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
-    draw_left(frame, left, app);
-    draw_right(frame, right, app);
+    let columns = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]);
+    let [left, right] = columns.areas(body);
+    let (left_asks, right_asks) = (left_asks(app, left.width), right_asks(app, right.width));
+    let band_h = band_height(app, body, &left_asks, &right_asks);
+    let [band, timeline_area] =
+        Layout::vertical([Constraint::Length(band_h), Constraint::Fill(1)]).areas(body);
+    let [left, right] = columns.areas(band);
+
+    // When short, etcd is what an outage is about; TTLs before leases. The endpoint has a
+    // row per apiserver before nodes grow, and wraps only once the nodes have theirs.
+    // Rows nobody asked for go to the node list and the TTLs, whose lists can use them.
+    let [nodes_h, endpoint_h] = stack(left.height, left_asks, [0, 1], 0);
+    let [nodes_area, endpoint_area] = split(left, [nodes_h, endpoint_h]);
+    nodes::draw(frame, nodes_area, app);
+    endpoint::draw(frame, endpoint_area, app);
+    let heights = stack(right.height, right_asks, [0, 2, 1], 2);
+    let [etcd_area, leases_area, tokens_area] = split(right, heights);
+    etcd::draw(frame, etcd_area, app);
+    leases::draw(frame, leases_area, app);
+    tokens::draw(frame, tokens_area, app);
+    timeline::draw(frame, timeline_area, app);
     keybar::draw(frame, bottom, app);
     if app.ui.help {
         help::draw(frame, area, app.is_lab());
     }
 }
 
-/// Nodes fill; the timeline takes a third (at least [`MIN_TIMELINE`] rows).
-fn draw_left(frame: &mut Frame, area: Rect, app: &mut App) {
-    let timeline_h = (area.height / 3)
-        .max(MIN_TIMELINE)
-        .min(area.height.saturating_sub(MIN_PANE));
-    let [nodes_area, timeline_area] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(timeline_h)]).areas(area);
-    nodes::draw(frame, nodes_area, app);
-    timeline::draw(frame, timeline_area, app);
+/// What a pane asks of its column: rows it cannot do without, rows it can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Ask {
+    floor: u16,
+    want: u16,
 }
 
-/// Endpoint, etcd, Leases, TTLs: each as tall as its content when that fits.
-fn draw_right(frame: &mut Frame, area: Rect, app: &mut App) {
+impl Ask {
+    fn new(floor: usize, want: usize) -> Self {
+        let want = pane::height(want);
+        Self {
+            floor: pane::height(floor).min(want),
+            want,
+        }
+    }
+}
+
+/// Nodes, as many rows as match (and a header); the endpoint, wrapped when it can be.
+fn left_asks(app: &App, width: u16) -> [Ask; 2] {
     let c = &app.cluster;
-    let inner_w = area.width.saturating_sub(2);
-    let wanted = [
-        pane::height(endpoint::wanted(c)),
-        pane::height(etcd::wanted(c, inner_w)),
-        pane::height(leases::wanted(c, inner_w)),
-        pane::height(tokens::wanted(c, inner_w)),
-    ];
-    // When short, etcd and the endpoint are what an outage is about; TTLs before leases.
-    let heights = stack(area.height, wanted, [1, 0, 3, 2]);
-    let mut y = area.y;
-    let mut next = |h: u16| {
-        let rect = Rect {
-            y,
-            height: h,
-            ..area
-        };
-        y += h;
-        rect
-    };
-    endpoint::draw(frame, next(heights[0]), app);
-    etcd::draw(frame, next(heights[1]), app);
-    leases::draw(frame, next(heights[2]), app);
-    tokens::draw(frame, next(heights[3]), app);
+    let inner = width.saturating_sub(2);
+    let nodes = c.nodes.matching(&app.ui.filter).count().max(1) + 1;
+    [
+        Ask::new(nodes.min(MIN_NODE_ROWS + 1), nodes),
+        Ask::new(endpoint::needed(c), endpoint::wanted(c, inner)),
+    ]
 }
 
-/// Splits `avail` rows among panes that want `wanted` rows: first a minimal pane each,
-/// then the rest of what they want, both in `priority` order. Spare rows go to the last
-/// pane, so the column ends at the bottom.
-fn stack<const N: usize>(avail: u16, wanted: [u16; N], priority: [usize; N]) -> [u16; N] {
+fn right_asks(app: &App, width: u16) -> [Ask; 3] {
+    let c = &app.cluster;
+    let inner = width.saturating_sub(2);
+    [
+        Ask::new(1, etcd::wanted(c, inner)),
+        Ask::new(1, leases::wanted(c, inner)),
+        Ask::new(1, tokens::wanted(c, inner)),
+    ]
+}
+
+/// Rows for the panes above the timeline: what the taller column wants (the TTLs with
+/// every certificate), leaving the timeline a third of `body` or all it has to show.
+fn band_height(app: &App, body: Rect, left: &[Ask; 2], right: &[Ask; 3]) -> u16 {
+    let c = &app.cluster;
+    let sum = |asks: &[Ask]| asks.iter().map(|a| a.want).fold(0u16, u16::saturating_add);
+    let certs = u16::try_from(certs::not_due(c)).unwrap_or(u16::MAX);
+    let wanted = sum(left).max(sum(right).saturating_add(certs));
+    let most = usize::from(body.height);
+    let timeline = timeline::wanted(&c.timeline, body.width.saturating_sub(2), most);
+    let floor = (body.height / 3).max(MIN_TIMELINE);
+    let timeline_min = pane::height(timeline).min(floor);
+    wanted.min(body.height.saturating_sub(timeline_min))
+}
+
+/// `area` cut into rows of `heights`, top down.
+fn split<const N: usize>(area: Rect, heights: [u16; N]) -> [Rect; N] {
+    let mut y = area.y;
+    heights.map(|height| {
+        let rect = Rect { y, height, ..area };
+        y = y.saturating_add(height);
+        rect
+    })
+}
+
+/// Splits `avail` rows among panes asking `asks`: first each pane's floor, then the rest
+/// of what they want, both in `priority` order. Rows left over go to pane `spare`.
+fn stack<const N: usize>(
+    avail: u16,
+    asks: [Ask; N],
+    priority: [usize; N],
+    spare: usize,
+) -> [u16; N] {
     let mut out = [0; N];
     let mut left = avail;
-    for floor in [MIN_PANE, u16::MAX] {
+    for floors in [true, false] {
         for &i in &priority {
-            let give = wanted[i].min(floor).saturating_sub(out[i]).min(left);
+            let ask = if floors { asks[i].floor } else { asks[i].want };
+            let give = ask.saturating_sub(out[i]).min(left);
             out[i] += give;
             left -= give;
         }
     }
-    if let Some(last) = out.last_mut() {
-        *last += left;
+    if let Some(rows) = out.get_mut(spare) {
+        *rows += left;
     }
     out
 }

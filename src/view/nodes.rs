@@ -58,7 +58,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         .take(height);
     let cells: Vec<Vec<Vec<Span>>> = window.map(|n| row_cells(n, c)).collect();
     let widths = fit_columns(&cells, usize::from(inner.width));
-    frame.render_widget(header(&widths), head);
+    pane::text(frame, head, [header(&widths)]);
     let lines = cells.into_iter().map(|row| line(row, &widths));
     // The selection stays visible when another pane has focus: faults act on it.
     let selected = pane::selected_row(&ui.nodes, true);
@@ -318,11 +318,11 @@ mod tests {
         let mut app = fixture::app();
         app.ui.nodes.selected = 1;
         let buf = screen(&mut app, 100, 30);
-        assert_eq!(style_of(&buf, "cp-2 ").bg, Some(Color::Blue));
-        assert_eq!(style_of(&buf, "cp-1 ").bg, Some(Color::Reset));
+        assert_eq!(style_of(&buf, "cp-2     cp").bg, Some(Color::Blue));
+        assert_eq!(style_of(&buf, "cp-1     cp").bg, Some(Color::Reset));
         app.ui.focus = Pane::Etcd;
         let buf = screen(&mut app, 100, 30);
-        assert_eq!(style_of(&buf, "cp-2 ").bg, Some(Color::Indexed(237)));
+        assert_eq!(style_of(&buf, "cp-2     cp").bg, Some(Color::Indexed(237)));
     }
 
     #[test]
@@ -340,8 +340,9 @@ mod tests {
         assert!(find(&buf, "worker-3998").is_some(), "{}", text(&buf));
         assert!(find(&buf, "worker-1 ").is_none());
         assert!(find(&buf, " Nodes 5003/5003 ready ").is_some());
-        // 28 body rows, 9 to the timeline, 2 borders, 1 header.
-        let rows = 16;
+        // 28 body rows: 7 to the timeline (its 5 entries), 6 to the endpoint below the
+        // nodes, 2 borders, 1 header.
+        let rows = 12;
         assert_eq!(app.ui.page, rows, "page = visible node rows");
         assert_eq!(app.ui.nodes.offset, 4_000 + 1 - rows);
     }

@@ -23,7 +23,10 @@ pub fn frame(frame: &mut Frame, area: Rect, title: Vec<Span<'_>>, focused: bool)
         .border_type(kind)
         .border_style(theme::border(focused))
         .title_style(theme::title(focused))
-        .title(Line::from(title));
+        .title(format::fit_line(
+            Line::from(title),
+            usize::from(area.width.saturating_sub(2)),
+        ));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     inner
@@ -58,7 +61,7 @@ pub fn text<'a>(frame: &mut Frame, area: Rect, lines: impl IntoIterator<Item = L
 }
 
 /// Draws `lines` top-down, one per row, patching `selected` (an index into `lines`) with
-/// `highlight` across the full width.
+/// `highlight` across the full width. A row too long for the pane ends in `…`.
 pub fn rows<'a>(
     frame: &mut Frame,
     area: Rect,
@@ -69,14 +72,10 @@ pub fn rows<'a>(
     let ys = area.top()..area.bottom();
     for (i, (y, mut line)) in ys.zip(lines).enumerate() {
         if selected == Some(i) {
-            // An empty line would not paint its style: give the highlight a cell to fill.
-            if line.width() == 0 {
-                line.spans.push(Span::raw(" "));
-            }
-            line = line.patch_style(highlight);
+            line = highlighted(line, highlight);
         }
         frame.render_widget(
-            line,
+            format::fit_line(line, usize::from(area.width)),
             Rect {
                 y,
                 height: 1,
@@ -84,6 +83,86 @@ pub fn rows<'a>(
             },
         );
     }
+}
+
+fn highlighted(mut line: Line<'_>, highlight: Style) -> Line<'_> {
+    // An empty line would not paint its style: give the highlight a cell to fill.
+    if line.width() == 0 {
+        line.spans.push(Span::raw(" "));
+    }
+    line.patch_style(highlight)
+}
+
+/// Draws `len` items of one or more rows each (a sentence wrapped to the pane), moving
+/// `cursor.offset` so the selected item is whole in view and, when `show`, highlighting
+/// all its rows. An item cut off at the bottom ends in `…` on the last row there is.
+pub fn items(
+    frame: &mut Frame,
+    area: Rect,
+    len: usize,
+    item: impl Fn(usize) -> Vec<Line<'static>>,
+    cursor: &mut Cursor,
+    show: bool,
+    highlight: Style,
+) {
+    let height = usize::from(area.height);
+    cursor.scroll_into_view(len, height);
+    // Items above the selection give way until all of its rows fit.
+    if cursor.offset < cursor.selected {
+        let heights: Vec<usize> = (cursor.offset..=cursor.selected)
+            .map(|i| item(i).len())
+            .collect();
+        let mut rows: usize = heights.iter().sum();
+        for h in &heights[..heights.len() - 1] {
+            if rows <= height {
+                break;
+            }
+            rows -= h;
+            cursor.offset += 1;
+        }
+    }
+    let mut lines = Vec::new();
+    for i in cursor.offset..len {
+        let room = height.saturating_sub(lines.len());
+        if room == 0 {
+            break;
+        }
+        let mut rows = item(i);
+        if rows.len() > room {
+            rows = cut_rows(rows, room, usize::from(area.width));
+        }
+        if show && i == cursor.selected {
+            rows = rows
+                .into_iter()
+                .map(|l| highlighted(l, highlight))
+                .collect();
+        }
+        lines.extend(rows);
+    }
+    text(frame, area, lines);
+}
+
+/// The first `room` rows of a wrapped item, the rest run into the last one and cut.
+fn cut_rows(mut rows: Vec<Line<'static>>, room: usize, width: usize) -> Vec<Line<'static>> {
+    let rest = rows.split_off(room);
+    if let Some(last) = rows.last_mut() {
+        for row in rest {
+            let text: String = row.spans.iter().map(|s| s.content.as_ref()).collect();
+            let lead = text.len() - text.trim_start().len();
+            let mut skip = lead;
+            last.spans.push(Span::raw(" "));
+            for span in row.spans {
+                let n = skip.min(span.content.len());
+                skip -= n;
+                let content = span.content[n..].to_string();
+                if !content.is_empty() {
+                    last.spans.push(Span::styled(content, span.style));
+                }
+            }
+        }
+        *last = format::fit_line(std::mem::take(last), width);
+    }
+    rows
 }
 
 /// Rows a pane needs to show `content_rows` rows inside its border.

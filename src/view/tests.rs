@@ -3,7 +3,7 @@
 use ratatui::style::Color;
 
 use super::fixture::{self, find, render, screen, style_of, text};
-use super::stack;
+use super::{Ask, stack};
 use crate::app::Pane;
 use crate::keys::BINDINGS;
 use crate::model::SourceKind;
@@ -141,13 +141,17 @@ fn help_lists_every_binding_that_applies() {
 }
 
 #[test]
-fn panes_share_the_right_column_by_priority() {
-    // Room for all: each gets what it wants, the last takes the rest.
-    assert_eq!(stack(30, [6, 6, 4, 4], [1, 0, 3, 2]), [6, 6, 4, 14]);
-    // Short: everyone gets a minimal pane, then etcd and the endpoint grow first.
-    assert_eq!(stack(16, [6, 8, 6, 5], [1, 0, 3, 2]), [3, 7, 3, 3]);
-    // Very short: etcd first, then the endpoint, then nothing.
-    assert_eq!(stack(5, [6, 6, 6, 6], [1, 0, 3, 2]), [2, 3, 0, 0]);
+fn panes_share_a_column_by_priority() {
+    let ask = |floor, want| Ask { floor, want };
+    let asks = [ask(3, 6), ask(3, 6), ask(3, 4)];
+    // Room for all: each gets what it wants, the spare pane the rest.
+    assert_eq!(stack(30, asks, [0, 2, 1], 2), [6, 6, 18]);
+    // Short: everyone gets a floor, then etcd and the TTLs grow first.
+    assert_eq!(stack(13, asks, [0, 2, 1], 2), [6, 3, 4]);
+    // Very short: etcd first, then the TTLs, then nothing.
+    assert_eq!(stack(5, asks, [0, 2, 1], 2), [3, 0, 2]);
+    // Nodes and the endpoint get their floors, then the nodes all their rows.
+    assert_eq!(stack(15, [ask(6, 8), ask(6, 12)], [0, 1], 0), [8, 7]);
 }
 
 #[test]

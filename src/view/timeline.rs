@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 
 use super::{format, pane, theme};
 use crate::app::{App, Pane};
-use crate::model::TimelineEntry;
+use crate::model::{Timeline, TimelineEntry};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let timeline = &app.cluster.timeline;
@@ -19,18 +19,46 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         return;
     }
 
+    let width = usize::from(inner.width);
+    let item = |i: usize| {
+        let e = timeline.iter().rev().nth(i);
+        e.map(|e| entry(e, width)).unwrap_or_default()
+    };
     let cursor = &mut app.ui.timeline;
-    cursor.scroll_into_view(timeline.len(), usize::from(inner.height));
-    let lines = timeline.iter().rev().skip(cursor.offset).map(entry);
-    let selected = pane::selected_row(cursor, focused);
-    pane::rows(frame, inner, lines, selected, theme::selected(true));
+    let highlight = theme::selected(true);
+    pane::items(
+        frame,
+        inner,
+        timeline.len(),
+        item,
+        cursor,
+        focused,
+        highlight,
+    );
 }
 
-fn entry(e: &TimelineEntry) -> Line<'static> {
-    Line::from(vec![
-        Span::styled(format!("{} ", format::clock(e.at)), theme::DIM),
+/// Rows wanted at inner width `width`: every entry, wrapped, up to `max` rows (the log
+/// keeps a thousand; the layout never needs more than a screen).
+pub fn wanted(timeline: &Timeline, width: u16, max: usize) -> usize {
+    let mut rows = 0;
+    for e in timeline.iter().rev() {
+        if rows >= max {
+            break;
+        }
+        rows += entry(e, usize::from(width)).len();
+    }
+    rows.clamp(1, max.max(1))
+}
+
+/// `09:01:01 etcd leader cp-1 → cp-2 (term 3)`, wrapped under its text.
+fn entry(e: &TimelineEntry, width: usize) -> Vec<Line<'static>> {
+    let clock = format!("{} ", format::clock(e.at));
+    let indent = format::width(&clock);
+    let line = Line::from(vec![
+        Span::styled(clock, theme::DIM),
         Span::styled(format::one_line(&e.text), theme::severity(e.severity)),
-    ])
+    ]);
+    format::wrap_line(line, width, indent)
 }
 
 #[cfg(test)]
@@ -55,6 +83,31 @@ mod tests {
         assert_eq!(buf[(x, y)].fg, Color::DarkGray);
         assert_eq!(style_of(&buf, "etcd quorum lost").fg, Some(Color::Red));
         assert_eq!(style_of(&buf, "node worker-2 Ready").fg, Some(Color::Green));
+    }
+
+    #[test]
+    fn long_entries_wrap_whole_and_the_selected_one_stays_in_view() {
+        let mut app = fixture::app();
+        let now = app.cluster.now;
+        let long = "etcd leader cp-1 → cp-2 (term 3, 1.6s without a leader), the end";
+        for i in 0..6 {
+            app.cluster
+                .timeline
+                .push(now, Severity::Info, format!("{i}: {long}"));
+        }
+        app.ui.focus = Pane::Timeline;
+        app.ui.timeline.selected = 4;
+        let buf = screen(&mut app, 60, 24);
+        // Entry 1 (fifth newest) is selected: both its rows are shown and highlighted.
+        let (x, y) = find(&buf, "12:00:00 1: etcd leader").expect("selected entry");
+        assert_eq!(buf[(x, y)].bg, Color::Blue, "{}", text(&buf));
+        let second = crate::screen::row(&buf, y + 1);
+        assert!(second.contains("the end"), "{}", text(&buf));
+        assert_eq!(buf[(x, y + 1)].bg, Color::Blue);
+        // The entry below it has one row left: it says it goes on.
+        let (_, next) = find(&buf, "12:00:00 0: etcd").unwrap();
+        let row = crate::screen::row(&buf, next);
+        assert!(row.contains("…┃"), "{}", text(&buf));
     }
 
     #[test]

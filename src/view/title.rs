@@ -47,5 +47,5 @@ fn identity(cluster: &ClusterState, room: usize) -> Line<'static> {
         None => theme::DIM,
     };
     spans.push(Span::styled(format!("  {}", ep.address), style));
-    Line::from(spans)
+    format::fit_line(Line::from(spans), room)
 }

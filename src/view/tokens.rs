@@ -129,11 +129,14 @@ fn cert_key(c: &ClusterState, width: usize) -> Vec<Line<'static>> {
         }
         _ => ("never expires".into(), theme::WARN, owned_by, false),
     };
-    let mut lines = vec![Line::from(vec![
-        Span::styled("certificate key  ", theme::BOLD),
+    let label = "certificate key  ";
+    let line = Line::from(vec![
+        Span::styled(label, theme::BOLD),
         Span::styled(state, style),
         Span::styled(note, theme::DIM),
-    ])];
+    ]);
+    // Wrapped under its state: "owner ... gone: Secret about to be deleted" is one fact.
+    let mut lines = format::wrap_line(line, width, format::width(label));
     if renew {
         lines.extend(command(RENEW_CERT_KEY, width));
     }

@@ -321,12 +321,6 @@ impl Cockpit {
         terminal
             .draw(|frame| hatui::view::draw(frame, &mut self.app))
             .unwrap();
-        let buf = terminal.backend().buffer();
-        let symbols: Vec<&str> = buf.content.iter().map(|c| c.symbol()).collect();
-        symbols
-            .chunks(usize::from(width))
-            .map(|row| row.concat().trim_end().to_string())
-            .collect::<Vec<_>>()
-            .join("\n")
+        hatui::screen::text(terminal.backend().buffer())
     }
 }
