@@ -2,137 +2,29 @@
 
 use jiff::Timestamp;
 
-use super::{ClusterEvent, ClusterState, EtcdStatus, Lease, Severity, StaticPods};
+use super::{
+    ApiServerHealth, CertKey, Certificate, ClusterEvent, ClusterState, EndpointHealth, EtcdStatus,
+    FeedKind, FeedStatus, Lease, Node, Severity, StaticPods, Token,
+};
 
 impl ClusterState {
     /// Applies one event; returns whether anything visible changed (a redraw is due).
     pub fn apply(&mut self, event: ClusterEvent) -> bool {
         match event {
             ClusterEvent::Clock(now) => self.set_clock(now),
-            ClusterEvent::Endpoint(ep) => {
-                if let (Some(was), Some(is)) = (self.endpoint.ready, ep.ready)
-                    && was != is
-                {
-                    let why = ep
-                        .detail
-                        .as_deref()
-                        .map(|d| format!(": {d}"))
-                        .unwrap_or_default();
-                    self.note(
-                        sev(is),
-                        format!("API endpoint {} {}{why}", ep.address, up_down(is)),
-                    );
-                }
-                replace(&mut self.endpoint, ep)
-            }
-            ClusterEvent::ApiServer(api) => {
-                if let Some(old) = self.apiservers.get(&api.node)
-                    && old.ready != api.ready
-                {
-                    let why = api
-                        .detail
-                        .as_deref()
-                        .map(|d| format!(": {d}"))
-                        .unwrap_or_default();
-                    let text = format!("apiserver on {} {}{why}", api.node, up_down(api.ready));
-                    self.note(sev(api.ready), text);
-                }
-                self.apiservers.insert(api.node.clone(), api.clone()) != Some(api)
-            }
-            ClusterEvent::NodeUpsert(node) => {
-                let old = self.nodes.upsert(node.clone());
-                if let Some(old) = &old
-                    && old.ready != node.ready
-                {
-                    let good = node.ready == super::Readiness::Ready;
-                    let sev = if good { Severity::Good } else { Severity::Bad };
-                    self.note(
-                        sev,
-                        format!("node {} {:?} (was {:?})", node.name, node.ready, old.ready),
-                    );
-                }
-                old.as_ref() != Some(&node)
-            }
-            ClusterEvent::NodeRemoved(name) => {
-                let gone = self.nodes.remove(&name).is_some();
-                if gone {
-                    self.note(Severity::Warn, format!("node {name} deleted"));
-                }
-                gone
-            }
-            ClusterEvent::StaticPods(pods) => {
-                if let Some(old) = self.static_pods.get(&pods.node) {
-                    self.note_pod_changes(&old.clone(), &pods);
-                }
-                self.static_pods.insert(pods.node.clone(), pods.clone()) != Some(pods)
-            }
-            ClusterEvent::Etcd(status) => {
-                self.note_etcd_changes(&status);
-                replace(&mut self.etcd, status)
-            }
-            ClusterEvent::LeaseUpsert(lease) => {
-                if let Some(old) = self.leases.get(&lease.name) {
-                    self.note_lease_change(&old.clone(), &lease);
-                }
-                self.leases.insert(lease.name.clone(), lease.clone()) != Some(lease)
-            }
+            ClusterEvent::Endpoint(ep) => self.apply_endpoint(ep),
+            ClusterEvent::ApiServer(api) => self.apply_apiserver(api),
+            ClusterEvent::NodeUpsert(node) => self.apply_node(node),
+            ClusterEvent::NodeRemoved(name) => self.remove_node(&name),
+            ClusterEvent::StaticPods(pods) => self.apply_static_pods(pods),
+            ClusterEvent::Etcd(status) => self.apply_etcd(status),
+            ClusterEvent::LeaseUpsert(lease) => self.apply_lease(lease),
             ClusterEvent::LeaseRemoved(name) => self.leases.remove(&name).is_some(),
-            ClusterEvent::TokenUpsert(token) => {
-                self.tokens.insert(token.id.clone(), token.clone()) != Some(token)
-            }
-            ClusterEvent::TokenRemoved(id) => {
-                let gone = self.tokens.remove(&id).is_some();
-                if gone && self.cert_key.owner_token_id.as_deref() == Some(id.as_str()) {
-                    let text = format!(
-                        "certificate-key owner token {id} deleted: kubeadm-certs is about to be garbage-collected"
-                    );
-                    self.note(Severity::Bad, text);
-                } else if gone {
-                    self.note(Severity::Warn, format!("bootstrap token {id} deleted"));
-                }
-                gone
-            }
-            ClusterEvent::CertKey(ck) => {
-                if self.cert_key.secret_present && !ck.secret_present {
-                    self.note(
-                        Severity::Bad,
-                        "kubeadm-certs deleted: the certificate key is gone (renew: kubeadm init phase upload-certs --upload-certs)",
-                    );
-                } else if self.cert_key_known && !self.cert_key.secret_present && ck.secret_present
-                {
-                    self.note(
-                        Severity::Good,
-                        "kubeadm-certs uploaded: a new certificate key is valid for 2h",
-                    );
-                }
-                self.cert_key_known = true;
-                replace(&mut self.cert_key, ck)
-            }
-            ClusterEvent::Certificate(cert) => {
-                // The first reading is the pane's news; a later notAfter means it was renewed.
-                if let Some(old) = self.certificates.get(&cert.name)
-                    && old.not_after < cert.not_after
-                {
-                    let text = format!("certificate {} renewed", cert.name);
-                    self.note(Severity::Good, text);
-                }
-                self.certificates.insert(cert.name.clone(), cert.clone()) != Some(cert)
-            }
-            ClusterEvent::Feed(kind, status) => {
-                // A feed that fails from the start is the pane's news, not a change.
-                let known = self.feeds.contains_key(&kind);
-                let old = self.feeds.get(&kind).and_then(|s| s.error.clone());
-                match (&old, &status.error) {
-                    (None, Some(err)) if known => {
-                        self.note(Severity::Bad, format!("{kind:?} cannot refresh: {err}"))
-                    }
-                    (Some(_), None) => {
-                        self.note(Severity::Good, format!("{kind:?} refreshing again"))
-                    }
-                    _ => {}
-                }
-                self.feeds.insert(kind, status.clone()) != Some(status)
-            }
+            ClusterEvent::TokenUpsert(token) => self.apply_token(token),
+            ClusterEvent::TokenRemoved(id) => self.remove_token(&id),
+            ClusterEvent::CertKey(ck) => self.apply_cert_key(ck),
+            ClusterEvent::Certificate(cert) => self.apply_certificate(cert),
+            ClusterEvent::Feed(kind, status) => self.apply_feed(kind, status),
             ClusterEvent::Note(text) => {
                 self.note(Severity::Info, text);
                 true
@@ -142,6 +34,129 @@ impl ClusterState {
 
     fn note(&mut self, severity: Severity, text: impl Into<String>) {
         self.timeline.push(self.now, severity, text);
+    }
+
+    fn apply_endpoint(&mut self, ep: EndpointHealth) -> bool {
+        if let (Some(was), Some(is)) = (self.endpoint.ready, ep.ready)
+            && was != is
+        {
+            let why = because(ep.detail.as_deref());
+            self.note(
+                sev(is),
+                format!("API endpoint {} {}{why}", ep.address, up_down(is)),
+            );
+        }
+        replace(&mut self.endpoint, ep)
+    }
+
+    fn apply_apiserver(&mut self, api: ApiServerHealth) -> bool {
+        if let Some(old) = self.apiservers.get(&api.node)
+            && old.ready != api.ready
+        {
+            let why = because(api.detail.as_deref());
+            let text = format!("apiserver on {} {}{why}", api.node, up_down(api.ready));
+            self.note(sev(api.ready), text);
+        }
+        self.apiservers.insert(api.node.clone(), api.clone()) != Some(api)
+    }
+
+    fn apply_node(&mut self, node: Node) -> bool {
+        let old = self.nodes.upsert(node.clone());
+        if let Some(old) = &old
+            && old.ready != node.ready
+        {
+            let good = node.ready == super::Readiness::Ready;
+            self.note(
+                sev(good),
+                format!("node {} {:?} (was {:?})", node.name, node.ready, old.ready),
+            );
+        }
+        old.as_ref() != Some(&node)
+    }
+
+    fn remove_node(&mut self, name: &str) -> bool {
+        let gone = self.nodes.remove(name).is_some();
+        if gone {
+            self.note(Severity::Warn, format!("node {name} deleted"));
+        }
+        gone
+    }
+
+    fn apply_static_pods(&mut self, pods: StaticPods) -> bool {
+        if let Some(old) = self.static_pods.get(&pods.node) {
+            self.note_pod_changes(&old.clone(), &pods);
+        }
+        self.static_pods.insert(pods.node.clone(), pods.clone()) != Some(pods)
+    }
+
+    fn apply_etcd(&mut self, status: EtcdStatus) -> bool {
+        self.note_etcd_changes(&status);
+        replace(&mut self.etcd, status)
+    }
+
+    fn apply_lease(&mut self, lease: Lease) -> bool {
+        if let Some(old) = self.leases.get(&lease.name) {
+            self.note_lease_change(&old.clone(), &lease);
+        }
+        self.leases.insert(lease.name.clone(), lease.clone()) != Some(lease)
+    }
+
+    fn apply_token(&mut self, token: Token) -> bool {
+        self.tokens.insert(token.id.clone(), token.clone()) != Some(token)
+    }
+
+    fn remove_token(&mut self, id: &str) -> bool {
+        let gone = self.tokens.remove(id).is_some();
+        if gone && self.cert_key.owner_token_id.as_deref() == Some(id) {
+            let text = format!(
+                "certificate-key owner token {id} deleted: kubeadm-certs is about to be garbage-collected"
+            );
+            self.note(Severity::Bad, text);
+        } else if gone {
+            self.note(Severity::Warn, format!("bootstrap token {id} deleted"));
+        }
+        gone
+    }
+
+    fn apply_cert_key(&mut self, ck: CertKey) -> bool {
+        if self.cert_key.secret_present && !ck.secret_present {
+            self.note(
+                Severity::Bad,
+                "kubeadm-certs deleted: the certificate key is gone (renew: kubeadm init phase upload-certs --upload-certs)",
+            );
+        } else if self.cert_key_known && !self.cert_key.secret_present && ck.secret_present {
+            self.note(
+                Severity::Good,
+                "kubeadm-certs uploaded: a new certificate key is valid for 2h",
+            );
+        }
+        self.cert_key_known = true;
+        replace(&mut self.cert_key, ck)
+    }
+
+    fn apply_certificate(&mut self, cert: Certificate) -> bool {
+        // The first reading is the pane's news; a later notAfter means it was renewed.
+        if let Some(old) = self.certificates.get(&cert.name)
+            && old.not_after < cert.not_after
+        {
+            let text = format!("certificate {} renewed", cert.name);
+            self.note(Severity::Good, text);
+        }
+        self.certificates.insert(cert.name.clone(), cert.clone()) != Some(cert)
+    }
+
+    fn apply_feed(&mut self, kind: FeedKind, status: FeedStatus) -> bool {
+        // A feed that fails from the start is the pane's news, not a change.
+        let known = self.feeds.contains_key(&kind);
+        let old = self.feeds.get(&kind).and_then(|s| s.error.clone());
+        match (&old, &status.error) {
+            (None, Some(err)) if known => {
+                self.note(Severity::Bad, format!("{kind:?} cannot refresh: {err}"))
+            }
+            (Some(_), None) => self.note(Severity::Good, format!("{kind:?} refreshing again")),
+            _ => {}
+        }
+        self.feeds.insert(kind, status.clone()) != Some(status)
     }
 
     /// Time-driven changes: leases, tokens and certificates expire without any event saying so.
@@ -267,4 +282,9 @@ fn sev(good: bool) -> Severity {
 
 fn up_down(ready: bool) -> &'static str {
     if ready { "ready again" } else { "DOWN" }
+}
+
+/// `": detail"` when there is one, for "X DOWN: why".
+fn because(detail: Option<&str>) -> String {
+    detail.map(|d| format!(": {d}")).unwrap_or_default()
 }
