@@ -130,6 +130,7 @@ impl Sources {
             let etcd = FeedStatus {
                 last_ok: None,
                 error: Some(why.clone()),
+                every: None,
             };
             first.push(ClusterEvent::Feed(FeedKind::Etcd, etcd));
         }

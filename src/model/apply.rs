@@ -145,15 +145,30 @@ impl ClusterState {
         self.certificates.insert(cert.name.clone(), cert.clone()) != Some(cert)
     }
 
-    fn apply_feed(&mut self, kind: FeedKind, status: FeedStatus) -> bool {
+    fn apply_feed(&mut self, kind: FeedKind, mut status: FeedStatus) -> bool {
+        let old = self.feeds.get(&kind);
+        let was_silent =
+            old.is_some_and(|f| f.error.is_none() && f.stale(kind, self.now).is_some());
+        let old_ok = old.and_then(|f| f.last_ok);
+        if status.every.is_some() && status.error.is_none() {
+            // A polled feed's event is its answer: dated by the cluster's clock, not the
+            // source's (the lab's clock is not the wall clock).
+            status.last_ok = Some(self.now);
+        } else if status.error.is_some() && (status.every.is_some() || status.last_ok.is_none()) {
+            // The data is as old as the last answer the model saw.
+            status.last_ok = old_ok;
+        }
         // A feed that fails from the start is the pane's news, not a change.
         let known = self.feeds.contains_key(&kind);
-        let old = self.feeds.get(&kind).and_then(|s| s.error.clone());
-        match (&old, &status.error) {
+        let old_err = self.feeds.get(&kind).and_then(|s| s.error.clone());
+        match (&old_err, &status.error) {
             (None, Some(err)) if known => {
                 self.note(Severity::Bad, format!("{kind:?} cannot refresh: {err}"))
             }
             (Some(_), None) => self.note(Severity::Good, format!("{kind:?} refreshing again")),
+            (None, None) if was_silent => {
+                self.note(Severity::Good, format!("{kind:?} refreshing again"))
+            }
             _ => {}
         }
         self.feeds.insert(kind, status.clone()) != Some(status)
@@ -186,6 +201,13 @@ impl ClusterState {
         for cert in self.certificates.values() {
             if let Some((severity, text)) = cert.crossing(before, now) {
                 self.timeline.push(now, severity, text);
+            }
+        }
+        for (kind, feed) in &self.feeds {
+            let silent = |t| feed.error.is_none() && feed.stale(*kind, t).is_some();
+            if !silent(before) && silent(now) {
+                let text = format!("{kind:?} stale: no answer from {}", kind.answers_from());
+                self.timeline.push(now, Severity::Bad, text);
             }
         }
         before.as_second() != now.as_second()
@@ -287,4 +309,71 @@ fn up_down(ready: bool) -> &'static str {
 /// `": detail"` when there is one, for "X DOWN: why".
 fn because(detail: Option<&str>) -> String {
     detail.map(|d| format!(": {d}")).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::model::SourceKind;
+
+    fn at(ms: i64) -> Timestamp {
+        Timestamp::from_millisecond(1_800_000_000_000 + ms).unwrap()
+    }
+
+    fn answer(source_clock: Timestamp) -> ClusterEvent {
+        ClusterEvent::Feed(
+            FeedKind::Etcd,
+            FeedStatus {
+                last_ok: Some(source_clock),
+                error: None,
+                every: Some(Duration::from_secs(1)),
+            },
+        )
+    }
+
+    #[test]
+    fn a_polled_answer_is_dated_by_the_cluster_clock_and_ages_with_it() {
+        let mut c = ClusterState::new(SourceKind::Lab, "lb:6443", at(0));
+        // The poller's wall clock is a year off the lab's: only the arrival counts.
+        c.apply(answer(at(365 * 86_400_000)));
+        assert_eq!(c.feed(FeedKind::Etcd).unwrap().last_ok, Some(at(0)));
+        c.apply(ClusterEvent::Clock(at(3000)));
+        assert_eq!(
+            c.stale(FeedKind::Etcd),
+            None,
+            "three intervals is not yet stale"
+        );
+        c.apply(ClusterEvent::Clock(at(4000)));
+        let stale = c.stale(FeedKind::Etcd).expect("silent for four intervals");
+        assert_eq!(stale.age_s, Some(4));
+        assert_eq!(stale.why, "no answer from the etcd poller");
+        assert_eq!(c.stale_feeds(), vec![stale]);
+        let said = |c: &ClusterState, what: &str| c.timeline.iter().any(|e| e.text == what);
+        assert!(said(&c, "Etcd stale: no answer from the etcd poller"));
+        // The next answer makes it current again.
+        c.apply(answer(at(0)));
+        assert_eq!(c.stale(FeedKind::Etcd), None);
+        assert!(said(&c, "Etcd refreshing again"));
+    }
+
+    #[test]
+    fn an_error_without_a_date_keeps_the_age_of_the_last_answer() {
+        let mut c = ClusterState::new(SourceKind::Live, "lb:6443", at(0));
+        c.apply(answer(at(0)));
+        c.apply(ClusterEvent::Clock(at(2000)));
+        let stopped = FeedStatus {
+            error: Some("the etcd poller stopped (panicked: boom); restarting in 1s".into()),
+            ..FeedStatus::default()
+        };
+        c.apply(ClusterEvent::Feed(FeedKind::Etcd, stopped));
+        c.apply(ClusterEvent::Clock(at(12_000)));
+        let stale = c.stale(FeedKind::Etcd).unwrap();
+        assert_eq!(stale.age_s, Some(12));
+        assert!(
+            stale.why.starts_with("the etcd poller stopped"),
+            "{stale:?}"
+        );
+    }
 }

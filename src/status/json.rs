@@ -179,14 +179,12 @@ impl Snapshot {
             tokens: c.tokens.values().map(|t| token(t, c)).collect(),
             certificates: c.certificates.values().map(|x| certificate(x, c)).collect(),
             stale: c
-                .feeds
-                .iter()
-                .filter_map(|(kind, f)| {
-                    Some(Stale {
-                        kind: format!("{kind:?}"),
-                        error: f.error.clone()?,
-                        age_s: f.last_ok.map(|t| c.now.as_second() - t.as_second()),
-                    })
+                .stale_feeds()
+                .into_iter()
+                .map(|s| Stale {
+                    kind: format!("{:?}", s.kind),
+                    error: s.why,
+                    age_s: s.age_s,
                 })
                 .collect(),
         }

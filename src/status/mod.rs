@@ -50,6 +50,7 @@ async fn apply_etcd(cluster: &mut ClusterState, etcd: &EtcdAccess) {
         let feed = crate::model::FeedStatus {
             last_ok: Some(cluster.now),
             error,
+            every: None,
         };
         cluster.apply(ClusterEvent::Feed(FeedKind::Etcd, feed));
     }

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 
 use super::{format, pane, theme};
 use crate::app::{App, Pane};
-use crate::model::ClusterState;
+use crate::model::{ClusterState, FeedKind};
 
 /// Content rows wanted: the LB line and one per apiserver.
 pub fn wanted(cluster: &ClusterState) -> usize {
@@ -28,6 +28,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         let text = format!("{ready}/{} apiservers ready ", c.apiservers.len());
         title.push(Span::styled(text, style));
     }
+    title.extend(pane::stale(c, &[FeedKind::Endpoint]));
     let inner = pane::frame(frame, area, title, focused);
 
     let cursor = &mut app.ui.endpoint;
