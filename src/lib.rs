@@ -16,6 +16,7 @@ pub mod runtime;
 pub mod scenes;
 pub mod ssh;
 pub mod status;
+pub mod supervise;
 pub mod svg;
 pub mod terminal;
 pub mod view;

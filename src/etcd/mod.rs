@@ -11,6 +11,8 @@ mod flags;
 mod merge;
 mod poller;
 pub mod probe;
+#[cfg(test)]
+pub(crate) mod scripted;
 pub mod tls;
 
 pub use config::{PollerConfig, Via};
