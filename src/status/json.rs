@@ -253,3 +253,36 @@ fn certificate(x: &Certificate, c: &ClusterState) -> CertificateJson {
             .to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use jiff::{SignedDuration, Timestamp};
+
+    use super::*;
+    use crate::model::{ClusterEvent, FeedKind, FeedStatus};
+
+    #[test]
+    fn a_feed_silent_for_three_intervals_is_listed_in_stale_with_its_age() {
+        let t0 = Timestamp::from_second(1_800_000_000).unwrap();
+        let mut c = ClusterState::new(SourceKind::Live, "lb:6443", t0);
+        let answer = FeedStatus {
+            every: Some(Duration::from_secs(1)),
+            ..FeedStatus::default()
+        };
+        c.apply(ClusterEvent::Feed(FeedKind::Etcd, answer));
+        c.apply(ClusterEvent::Clock(t0 + SignedDuration::from_secs(3)));
+        assert!(Snapshot::of(&c).stale.is_empty());
+        c.apply(ClusterEvent::Clock(t0 + SignedDuration::from_secs(12)));
+        let json = serde_json::to_value(Snapshot::of(&c)).unwrap();
+        assert_eq!(
+            json["stale"],
+            serde_json::json!([{
+                "kind": "Etcd",
+                "error": "no answer from the etcd poller",
+                "age_s": 12
+            }])
+        );
+    }
+}
