@@ -39,6 +39,7 @@ pub async fn run_lab(args: LabArgs, etcd: &EtcdArgs) -> Result<()> {
         None
     };
     cfg.external_etcd = etcd.is_some() || real.is_some();
+    let external_etcd = cfg.external_etcd;
     let lab = Lab::new(cfg);
     let mut cluster = ClusterState::new(SourceKind::Lab, lab.config().endpoint.clone(), lab.now());
     let (tx, rx) = mpsc::channel(64);
@@ -68,7 +69,12 @@ pub async fn run_lab(args: LabArgs, etcd: &EtcdArgs) -> Result<()> {
     };
     // The lab's whole simulation lives in its task: a new one would be another cluster
     // (its clock back at the start, faults forgotten), so a lab that stops is only reported.
-    let duty = Duty::new("the lab", &LAB_FEEDS);
+    let feeds = if external_etcd {
+        &LAB_FEEDS[..4]
+    } else {
+        &LAB_FEEDS[..]
+    };
+    let duty = Duty::new("the lab", feeds);
     let why_not = "not restarted: the simulated cluster died with it, its panes are frozen";
     let _lab = supervise::watch_once(duty, watched, source, why_not);
     let mut guard = TerminalGuard::enter()?;
@@ -77,7 +83,7 @@ pub async fn run_lab(args: LabArgs, etcd: &EtcdArgs) -> Result<()> {
     event_loop(&mut guard, app, rx, Some(fault_tx)).await
 }
 
-/// The panes the lab feeds.
+/// The panes the lab feeds (etcd last: not when etcd is external).
 const LAB_FEEDS: [FeedKind; 5] = [
     FeedKind::Nodes,
     FeedKind::Pods,

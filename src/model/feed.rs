@@ -43,6 +43,9 @@ impl FeedKind {
 
 /// Past this many refresh intervals without an answer, a polled feed's data is stale.
 pub const STALE_AFTER_INTERVALS: u32 = 3;
+/// But never sooner: the cluster clock moves about once a second, and answers are dated
+/// by it, so a shorter silence could be nothing but the clock's step.
+pub const MIN_SILENCE: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FeedStatus {
@@ -81,7 +84,7 @@ impl FeedStatus {
         let every = self.every?;
         let last = self.last_ok?;
         let silent_ms = now.as_millisecond() - last.as_millisecond();
-        let limit = every.saturating_mul(STALE_AFTER_INTERVALS);
+        let limit = every.saturating_mul(STALE_AFTER_INTERVALS).max(MIN_SILENCE);
         let limit_ms = i64::try_from(limit.as_millis()).unwrap_or(i64::MAX);
         (silent_ms > limit_ms).then(|| Stale {
             kind,
@@ -127,6 +130,15 @@ mod tests {
             (s.age_s, s.why.as_str()),
             (Some(12), "no answer from the etcd poller")
         );
+    }
+
+    #[test]
+    fn a_fast_feed_is_not_stale_within_the_clocks_step() {
+        let f = polled(100, 0);
+        let ms = |ms| Timestamp::from_millisecond(at(0).as_millisecond() + ms).unwrap();
+        assert_eq!(f.stale(FeedKind::Etcd, ms(1000)), None);
+        assert_eq!(f.stale(FeedKind::Etcd, ms(2000)), None);
+        assert!(f.stale(FeedKind::Etcd, ms(2001)).is_some());
     }
 
     #[test]

@@ -21,7 +21,8 @@ pub struct Snapshot {
     pub tokens: Vec<TokenJson>,
     /// The cluster CA and each master's apiserver serving certificate.
     pub certificates: Vec<CertificateJson>,
-    /// Data that could not refresh, with why: `{"kind": "Nodes", "error": "...", "age_s": 42}`.
+    /// Data that is not current, with why (its source's error, or `no answer from <what>`
+    /// after three refresh intervals of silence): `{"kind": "Nodes", "error": "...", "age_s": 42}`.
     pub stale: Vec<Stale>,
 }
 
