@@ -145,22 +145,14 @@ impl ClusterState {
         self.certificates.insert(cert.name.clone(), cert.clone()) != Some(cert)
     }
 
-    fn apply_feed(&mut self, kind: FeedKind, mut status: FeedStatus) -> bool {
+    fn apply_feed(&mut self, kind: FeedKind, status: FeedStatus) -> bool {
         let old = self.feeds.get(&kind);
+        let status = dated(status, old.and_then(|f| f.last_ok), self.now);
+        // A feed that fails from the start is the pane's news, not a change.
+        let known = old.is_some();
+        let old_err = old.and_then(|s| s.error.clone());
         let was_silent =
             old.is_some_and(|f| f.error.is_none() && f.stale(kind, self.now).is_some());
-        let old_ok = old.and_then(|f| f.last_ok);
-        if status.every.is_some() && status.error.is_none() {
-            // A polled feed's event is its answer: dated by the cluster's clock, not the
-            // source's (the lab's clock is not the wall clock).
-            status.last_ok = Some(self.now);
-        } else if status.error.is_some() && (status.every.is_some() || status.last_ok.is_none()) {
-            // The data is as old as the last answer the model saw.
-            status.last_ok = old_ok;
-        }
-        // A feed that fails from the start is the pane's news, not a change.
-        let known = self.feeds.contains_key(&kind);
-        let old_err = self.feeds.get(&kind).and_then(|s| s.error.clone());
         match (&old_err, &status.error) {
             (None, Some(err)) if known => {
                 self.note(Severity::Bad, format!("{kind:?} cannot refresh: {err}"))
@@ -290,6 +282,20 @@ impl ClusterState {
             }
         }
     }
+}
+
+/// A feed status dated in cluster time. A polled feed's event is its answer, dated on
+/// arrival by the cluster's clock, not the source's (the lab's clock is not the wall
+/// clock); an error that the source cannot date (a polled feed's, a stopped task's) keeps
+/// the age of the last answer the model saw.
+fn dated(mut status: FeedStatus, last_ok: Option<Timestamp>, now: Timestamp) -> FeedStatus {
+    let polled = status.every.is_some();
+    match &status.error {
+        None if polled => status.last_ok = Some(now),
+        Some(_) if polled || status.last_ok.is_none() => status.last_ok = last_ok,
+        _ => {}
+    }
+    status
 }
 
 fn replace<T: PartialEq>(slot: &mut T, new: T) -> bool {
