@@ -23,6 +23,7 @@ pub mod scenes;
 pub mod screen;
 pub mod ssh;
 pub mod status;
+pub mod supervise;
 #[cfg(any(test, feature = "test-support"))]
 pub mod svg;
 pub mod terminal;

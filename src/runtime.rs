@@ -6,14 +6,14 @@ use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use crate::app::App;
-use crate::etcd::{EtcdAccess, EtcdSettings, Poller, spawn_poller};
+use crate::etcd::{EtcdAccess, EtcdSettings, Poller, PollerConfig, spawn_poller};
 use crate::lab::{self, Lab, LabConfig, real_etcd::RealEtcd};
 use crate::live::{self, Target};
 use crate::message::{Command, Fault, Message};
-use crate::model::{ClusterEvent, ClusterState, SourceKind};
+use crate::model::{ClusterEvent, ClusterState, FeedKind, SourceKind};
+use crate::supervise::{self, Duty};
 use crate::terminal::TerminalGuard;
 use crate::view;
 
@@ -45,16 +45,24 @@ pub async fn run_lab(args: LabSettings, etcd: &EtcdSettings) -> Result<()> {
         None
     };
     cfg.external_etcd = etcd.is_some() || real.is_some();
+    let external_etcd = cfg.external_etcd;
     let lab = Lab::new(cfg);
     let mut cluster = ClusterState::new(SourceKind::Lab, lab.config().endpoint.clone(), lab.now());
     let (tx, rx) = mpsc::channel(64);
     let (fault_tx, fault_rx) = mpsc::channel(8);
     // Kept alive for the whole session: dropping the poller (or `etcd`, which owns any SSH
-    // tunnels) stops it.
-    let _poller = etcd.as_ref().map(|e| start_etcd(e, &mut cluster, &tx));
-    let _real_poller = real
+    // tunnels) stops it. Its heartbeat is promised in lab time: `--speed` times faster.
+    let _poller = etcd
         .as_ref()
-        .map(|r| spawn_poller(r.poller_config(), tx.clone()));
+        .map(|e| start_etcd(e, &mut cluster, &tx, args.speed));
+    let _real_poller = real.as_ref().map(|r| {
+        let cfg = PollerConfig {
+            clock_rate: args.speed,
+            ..r.poller_config()
+        };
+        spawn_poller(cfg, tx.clone())
+    });
+    let watched = tx.clone();
     let source = match real {
         Some(mut real) => tokio::spawn(lab::run_following(
             lab,
@@ -65,10 +73,30 @@ pub async fn run_lab(args: LabSettings, etcd: &EtcdSettings) -> Result<()> {
         )),
         None => tokio::spawn(lab::run(lab, args.speed, tx, fault_rx)),
     };
+    // The lab's whole simulation lives in its task: a new one would be another cluster
+    // (its clock back at the start, faults forgotten), so a lab that stops is only reported.
+    let feeds = if external_etcd {
+        &LAB_FEEDS[..4]
+    } else {
+        &LAB_FEEDS[..]
+    };
+    let duty = Duty::new("the lab", feeds);
+    let why_not = "not restarted: the simulated cluster died with it, its panes are frozen";
+    let _lab = supervise::watch_once(duty, watched, source, why_not);
     let mut guard = TerminalGuard::enter()?;
+    supervise::quiet_task_panics();
     let app = App::new(cluster);
-    event_loop(&mut guard, app, (rx, source), Some(fault_tx)).await
+    event_loop(&mut guard, app, rx, Some(fault_tx)).await
 }
+
+/// The panes the lab feeds (etcd last: not when etcd is external).
+const LAB_FEEDS: [FeedKind; 5] = [
+    FeedKind::Nodes,
+    FeedKind::Pods,
+    FeedKind::Leases,
+    FeedKind::Tokens,
+    FeedKind::Etcd,
+];
 
 /// Opens the cockpit on the cluster of the kubeconfig: a bad kubeconfig fails here, before
 /// the terminal is taken over, with the file and field to fix.
@@ -77,30 +105,41 @@ pub async fn run_live(target: Target, etcd: &EtcdSettings) -> Result<()> {
     let etcd = live::etcd_way::choose(&mut sources, etcd).await?;
     let mut cluster = live::empty_state(&sources);
     let (tx, rx) = mpsc::channel(64);
-    let _poller = etcd.as_ref().map(|e| start_etcd(e, &mut cluster, &tx));
-    let source = live::spawn(sources, tx);
+    let _poller = etcd.as_ref().map(|e| start_etcd(e, &mut cluster, &tx, 1.0));
+    let _sources = live::spawn(sources, tx);
     let mut guard = TerminalGuard::enter()?;
-    event_loop(&mut guard, App::new(cluster), (rx, source), None).await
+    supervise::quiet_task_panics();
+    event_loop(&mut guard, App::new(cluster), rx, None).await
 }
 
-/// Starts the etcd poller; masters SSH could not reach go in the timeline first.
-fn start_etcd(etcd: &EtcdAccess, cluster: &mut ClusterState, tx: &mpsc::Sender<Message>) -> Poller {
+/// Starts the etcd poller (`clock_rate`: cluster seconds per real second); masters SSH
+/// could not reach go in the timeline first.
+fn start_etcd(
+    etcd: &EtcdAccess,
+    cluster: &mut ClusterState,
+    tx: &mpsc::Sender<Message>,
+    clock_rate: f64,
+) -> Poller {
     if let Some(note) = &etcd.note {
         cluster.apply(ClusterEvent::Note(note.clone()));
     }
     for why in &etcd.unreachable {
         cluster.apply(ClusterEvent::Note(format!("etcd over SSH: {why}")));
     }
-    spawn_poller(etcd.config.clone(), tx.clone())
+    let cfg = PollerConfig {
+        clock_rate,
+        ..etcd.config.clone()
+    };
+    spawn_poller(cfg, tx.clone())
 }
 
 /// Shared by the lab and live clusters: `faults` is where fault keys go (the lab only).
-/// The source task is watched: if it dies (a panic), the cockpit says so and exits rather
-/// than going on showing data that will never refresh.
+/// Source tasks are supervised where they are started: one that dies is reported on its
+/// panes and in the timeline (and restarted where that is safe), the cockpit stays up.
 async fn event_loop(
     guard: &mut TerminalGuard,
     mut app: App,
-    (mut source, mut task): (mpsc::Receiver<Message>, JoinHandle<()>),
+    mut source: mpsc::Receiver<Message>,
     faults: Option<mpsc::Sender<Fault>>,
 ) -> Result<()> {
     let mut input = EventStream::new();
@@ -122,11 +161,6 @@ async fn event_loop(
                 None => Message::Quit,
             },
             Some(msg) = source.recv() => msg,
-            ended = &mut task => {
-                let why = ended.err().map_or("it returned".to_string(), |e| e.to_string());
-                let why = format!("the data source stopped unexpectedly ({why}); nothing on screen would refresh");
-                return Err(crate::error::Bug(why).into());
-            }
             _ = sigterm.recv() => Message::Quit,
             _ = sighup.recv() => Message::Quit,
             _ = sigint.recv() => Message::Quit,

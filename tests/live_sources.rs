@@ -149,3 +149,42 @@ async fn the_ca_and_each_masters_serving_certificate_count_down() {
     assert!(screen.contains("apiserver cp-1  20d00h"), "{screen}");
     assert!(screen.contains("$ kubeadm certs renew all"), "{screen}");
 }
+
+/// A source task that panics is named in the timeline and started again: here the clock
+/// the sources are given breaks once, and whichever source asked it first goes down.
+#[tokio::test]
+async fn a_panicking_source_is_reported_and_restarted() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let cluster = Cluster::start().await;
+    let mut sources = cluster.sources(ADMIN).await;
+    let broken = Arc::new(AtomicBool::new(false));
+    let (b, started) = (broken.clone(), std::time::Instant::now());
+    // Wall time from the fixtures' moment on: answers are dated as a live cluster's are.
+    sources.clock = Arc::new(move || {
+        if b.swap(false, Ordering::SeqCst) {
+            panic!("the test's clock broke");
+        }
+        let elapsed = jiff::SignedDuration::try_from(started.elapsed()).unwrap();
+        support::fixture_now() + elapsed
+    });
+    let mut c = Cluster::run(sources);
+    c.until("the initial lists", synced).await;
+    broken.store(true, Ordering::SeqCst);
+    let said = |s: &hatui::model::ClusterState| {
+        s.timeline.iter().any(|e| {
+            e.text
+                .contains("stopped (panicked: the test's clock broke); restarting in 1s")
+        })
+    };
+    c.until("the panic reported", said).await;
+    let then = c.state().now;
+    c.until("the clock ticking again", |s| s.now > then).await;
+    let stale: Vec<_> = c
+        .state()
+        .stale_feeds()
+        .into_iter()
+        .map(|s| s.kind)
+        .collect();
+    assert_eq!(stale, [FeedKind::Etcd], "only etcd, not configured here");
+}

@@ -34,6 +34,9 @@ pub struct PollerConfig {
     pub heartbeat: Duration,
     /// How long leader changes are remembered for the flapping warning.
     pub flap_window: Duration,
+    /// Cluster seconds per real second: 1 for a live cluster, the lab's `--speed` in the
+    /// lab. The heartbeat the model is promised is stated in cluster time.
+    pub clock_rate: f64,
 }
 
 /// How each endpoint is asked.
@@ -43,6 +46,9 @@ pub enum Via {
     Grpc,
     /// `etcdctl` in the endpoint's pod through the apiserver: the last resort.
     KubeExec(kube::Client),
+    /// Members answering from memory, for tests on the paused clock.
+    #[cfg(test)]
+    Scripted(super::scripted::Scripted),
 }
 
 impl std::fmt::Debug for Via {
@@ -50,6 +56,8 @@ impl std::fmt::Debug for Via {
         f.write_str(match self {
             Self::Grpc => "Grpc",
             Self::KubeExec(_) => "KubeExec",
+            #[cfg(test)]
+            Self::Scripted(_) => "Scripted",
         })
     }
 }
@@ -67,6 +75,7 @@ impl PollerConfig {
             timeout: Duration::from_secs(1),
             heartbeat: Duration::from_secs(1),
             flap_window: Duration::from_secs(5 * 60),
+            clock_rate: 1.0,
         }
     }
 
@@ -85,6 +94,8 @@ impl PollerConfig {
     /// How the etcd pane names this way in, when it is not the direct one.
     pub fn via_label(&self) -> Option<String> {
         match self.via {
+            #[cfg(test)]
+            Via::Scripted(_) => None,
             Via::Grpc => None,
             Via::KubeExec(_) => Some(format!(
                 "via kube exec (last resort, every {} s)",
@@ -99,6 +110,8 @@ impl PollerConfig {
             return None;
         }
         match self.via {
+            #[cfg(test)]
+            Via::Scripted(_) => None,
             Via::Grpc => m.client_urls.first().cloned(),
             // kubeadm names the member after its node, and the pod `etcd-<node>`.
             Via::KubeExec(_) => (!m.name.is_empty()).then(|| format!("etcd-{}", m.name)),
@@ -112,6 +125,8 @@ impl PollerConfig {
                 let pods = kube::Api::namespaced(client.clone(), "kube-system");
                 AnyProber::Exec(PodProber::new(pods, endpoint, self.timeout))
             }
+            #[cfg(test)]
+            Via::Scripted(s) => AnyProber::Scripted(s.clone()),
         }
     }
 }
@@ -121,6 +136,8 @@ impl PollerConfig {
 pub(super) enum AnyProber {
     Grpc(Prober),
     Exec(PodProber),
+    #[cfg(test)]
+    Scripted(super::scripted::Scripted),
 }
 
 impl AnyProber {
@@ -128,6 +145,8 @@ impl AnyProber {
         match self {
             Self::Grpc(p) => p.status().await,
             Self::Exec(p) => p.status().await,
+            #[cfg(test)]
+            Self::Scripted(p) => p.status().await,
         }
     }
 
@@ -135,6 +154,8 @@ impl AnyProber {
         match self {
             Self::Grpc(p) => p.list().await,
             Self::Exec(p) => p.list().await,
+            #[cfg(test)]
+            Self::Scripted(p) => p.list().await,
         }
     }
 }

@@ -166,6 +166,7 @@ impl Merger {
         FeedStatus {
             last_ok: self.last_ok,
             error,
+            every: None,
         }
     }
 

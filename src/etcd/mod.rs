@@ -13,6 +13,8 @@ mod merge;
 mod over_ssh;
 mod poller;
 pub mod probe;
+#[cfg(test)]
+pub(crate) mod scripted;
 pub mod tls;
 
 pub use config::{PollerConfig, Via};

@@ -3,29 +3,28 @@
 //! never delays the others: a new leader is seen within one poll interval of any
 //! surviving member knowing it.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::future::join_all;
 use jiff::Timestamp;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-use tokio::time::{MissedTickBehavior, interval};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::{Instant, MissedTickBehavior, interval};
 
 use super::config::PollerConfig;
 use super::merge::{Merger, significant};
 use super::probe::{ListReport, StatusReport};
 use crate::model::{ClusterEvent, EtcdStatus, FeedKind, FeedStatus};
+use crate::supervise::{Duty, supervise};
 
 /// The running poller; dropping it stops every task it started.
 pub struct Poller {
-    tasks: Vec<JoinHandle<()>>,
+    task: JoinHandle<()>,
 }
 
 impl Drop for Poller {
     fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
-        }
+        self.task.abort();
     }
 }
 
@@ -35,20 +34,26 @@ enum Update {
 }
 
 /// Starts polling; sends `[Etcd(..), Feed(Etcd, ..)]` (as the runtime's `M`) when the view
-/// changes beyond raft indexes, db sizes and round trips, else once per `heartbeat`.
-/// Must be called inside a tokio runtime. Stops by itself when `tx` is closed.
+/// changes beyond raft indexes, db sizes and round trips, else once per `heartbeat` in
+/// which some member answered: each message is news, so a poller that hangs goes quiet
+/// and the model sees its pane go stale. Supervised: if it ends or panics it is reported
+/// and started again (a fresh start only forgets the flapping window, which the model's
+/// leader history keeps). Must be called inside a tokio runtime. Stops by itself when
+/// `tx` is closed.
 pub fn spawn_poller<M>(cfg: PollerConfig, tx: mpsc::Sender<M>) -> Poller
 where
     M: From<Vec<ClusterEvent>> + Send + 'static,
 {
+    let duty = Duty::new("the etcd poller", &[FeedKind::Etcd]);
+    let out = tx.clone();
     Poller {
-        tasks: vec![tokio::spawn(aggregate(cfg, tx))],
+        task: supervise(duty, tx, move || aggregate(cfg.clone(), out.clone())),
     }
 }
 
 /// Each endpoint's two polling tasks, aborted when this is dropped.
 struct Probes {
-    tasks: Vec<JoinHandle<()>>,
+    tasks: JoinSet<()>,
     up: mpsc::Sender<Update>,
 }
 
@@ -56,7 +61,7 @@ impl Probes {
     fn start(&mut self, cfg: &PollerConfig, i: usize, endpoint: &str) {
         let (mut prober, t) = (cfg.prober(endpoint), self.up.clone());
         let mut tick = ticker(cfg.status_interval);
-        self.tasks.push(tokio::spawn(async move {
+        self.tasks.spawn(async move {
             loop {
                 tick.tick().await;
                 if t.send(Update::Status(i, prober.status().await))
@@ -66,10 +71,10 @@ impl Probes {
                     return;
                 }
             }
-        }));
+        });
         let (mut prober, t) = (cfg.prober(endpoint), self.up.clone());
         let mut tick = ticker(cfg.list_interval);
-        self.tasks.push(tokio::spawn(async move {
+        self.tasks.spawn(async move {
             loop {
                 tick.tick().await;
                 // A failed list says nothing new: the status poll reports the error.
@@ -79,14 +84,15 @@ impl Probes {
                     return;
                 }
             }
-        }));
+        });
     }
-}
 
-impl Drop for Probes {
-    fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
+    /// Waits for a polling task to end, which only a panic makes it do while the
+    /// aggregator listens; never resolves while there is none.
+    async fn ended(&mut self) -> Result<(), tokio::task::JoinError> {
+        match self.tasks.join_next().await {
+            Some(ended) => ended,
+            None => std::future::pending().await,
         }
     }
 }
@@ -117,7 +123,7 @@ fn ticker(period: Duration) -> tokio::time::Interval {
 async fn aggregate<M: From<Vec<ClusterEvent>>>(cfg: PollerConfig, tx: mpsc::Sender<M>) {
     let (up, mut rx) = mpsc::channel(64);
     let mut probes = Probes {
-        tasks: Vec::new(),
+        tasks: JoinSet::new(),
         up,
     };
     for (i, endpoint) in cfg.endpoints.iter().enumerate() {
@@ -126,25 +132,45 @@ async fn aggregate<M: From<Vec<ClusterEvent>>>(cfg: PollerConfig, tx: mpsc::Send
     let mut merger = Merger::new(&cfg.endpoints, cfg.flap_window, cfg.via_label())
         .standing_for(&cfg.member_urls);
     let mut sent: Option<(EtcdStatus, Option<String>, Instant)> = None;
+    // Some member answered (or failed) since the last message.
+    let mut answered = false;
+    // An answer (or a timeout) is due every status interval, and a message at least every
+    // heartbeat while they come. A lab clock slower than real time keeps the real-time
+    // promise: the later one is the safe one.
+    let every = cfg
+        .heartbeat
+        .max(cfg.status_interval)
+        .max(cfg.timeout)
+        .mul_f64(cfg.clock_rate.max(1.0));
     let mut heartbeat = ticker(cfg.heartbeat);
     // The first view waits for every member's first answer and the member list, for at
     // most this long: otherwise the timeline starts with members "added" one by one.
     let first_by = Instant::now() + cfg.timeout + cfg.list_interval;
     loop {
         tokio::select! {
-            update = rx.recv() => match update {
-                Some(Update::Status(i, r)) => merger.on_status(i, r, Timestamp::now()),
-                Some(Update::List(r)) => {
-                    merger.on_list(r);
-                    for (i, endpoint) in follow(&cfg, &mut merger) {
-                        probes.start(&cfg, i, &endpoint);
+            update = rx.recv() => {
+                answered = true;
+                match update {
+                    Some(Update::Status(i, r)) => merger.on_status(i, r, Timestamp::now()),
+                    Some(Update::List(r)) => {
+                        merger.on_list(r);
+                        for (i, endpoint) in follow(&cfg, &mut merger) {
+                            probes.start(&cfg, i, &endpoint);
+                        }
                     }
+                    None => return,
                 }
-                None => return,
-            },
+            }
             _ = heartbeat.tick() => {}
+            ended = probes.ended() => {
+                // One member's data would freeze unseen: start the whole poller over.
+                if let Err(e) = ended && e.is_panic() {
+                    std::panic::resume_unwind(e.into_panic());
+                }
+                panic!("an etcd polling task ended");
+            }
         }
-        if sent.is_none() && !merger.settled() && Instant::now() < first_by {
+        if !answered || (sent.is_none() && !merger.settled() && Instant::now() < first_by) {
             continue;
         }
         let status = merger.status(Timestamp::now());
@@ -160,6 +186,11 @@ async fn aggregate<M: From<Vec<ClusterEvent>>>(cfg: PollerConfig, tx: mpsc::Send
             continue;
         }
         sent = Some((key, feed.error.clone(), Instant::now()));
+        answered = false;
+        let feed = FeedStatus {
+            every: Some(every),
+            ..feed
+        };
         let batch = vec![
             ClusterEvent::Etcd(status),
             ClusterEvent::Feed(FeedKind::Etcd, feed),
@@ -194,5 +225,117 @@ async fn ask_all(cfg: &PollerConfig, merger: &mut Merger, endpoints: &[(usize, S
         if let Ok(list) = list {
             merger.on_list(list);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::etcd::Via;
+    use crate::etcd::scripted::{Mode, Scripted};
+    use crate::message::Message;
+    use crate::model::{ClusterState, SourceKind};
+
+    /// The poller's messages applied to a model whose clock is tokio's (paused) clock, as
+    /// the cockpit's live clock would tick it.
+    struct Cockpit {
+        cluster: ClusterState,
+        rx: mpsc::Receiver<Message>,
+        start: Instant,
+        _poller: Poller,
+    }
+
+    impl Cockpit {
+        fn start(script: &Scripted) -> Self {
+            let mut cfg = PollerConfig::new(vec!["scripted://cp-1".into()], None);
+            cfg.via = Via::Scripted(script.clone());
+            let (tx, rx) = mpsc::channel(64);
+            let epoch = Timestamp::from_second(1_800_000_000).unwrap();
+            Self {
+                cluster: ClusterState::new(SourceKind::Live, "lb:6443", epoch),
+                rx,
+                start: Instant::now(),
+                _poller: spawn_poller(cfg, tx),
+            }
+        }
+
+        fn elapsed(&self) -> Duration {
+            self.start.elapsed()
+        }
+
+        /// Runs until `until` after the start, the clock ticking every 100 ms.
+        async fn run_until(&mut self, until: Duration) {
+            let epoch = Timestamp::from_second(1_800_000_000).unwrap();
+            while self.elapsed() < until {
+                tokio::select! {
+                    Some(Message::Cluster(batch)) = self.rx.recv() => {
+                        for ev in batch {
+                            self.cluster.apply(ev);
+                        }
+                    }
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                }
+                let now = epoch + self.elapsed();
+                self.cluster.apply(ClusterEvent::Clock(now));
+            }
+        }
+
+        fn said(&self, text: &str) -> bool {
+            self.cluster.timeline.iter().any(|e| e.text.contains(text))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_poller_that_hangs_without_erroring_turns_its_pane_stale_within_three_intervals() {
+        let script = Scripted::default();
+        let mut c = Cockpit::start(&script);
+        c.run_until(Duration::from_secs(10)).await;
+        assert!(
+            c.cluster.feed(FeedKind::Etcd).is_some(),
+            "the poller answered"
+        );
+        assert_eq!(c.cluster.stale(FeedKind::Etcd), None, "answering: fresh");
+        assert_eq!(c.cluster.etcd.members.len(), 1);
+
+        script.set(Mode::Hang);
+        let hung = c.elapsed();
+        // Three intervals of 1 s, plus one clock tick.
+        c.run_until(hung + Duration::from_millis(3100)).await;
+        let stale = c
+            .cluster
+            .stale(FeedKind::Etcd)
+            .expect("stale within three intervals");
+        assert_eq!(stale.why, "no answer from the etcd poller");
+        assert!(stale.age_s.is_some_and(|s| s >= 3), "{stale:?}");
+        assert!(c.said("Etcd stale: no answer from the etcd poller"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_panicking_poller_is_reported_and_restarted() {
+        let script = Scripted::default();
+        let mut c = Cockpit::start(&script);
+        c.run_until(Duration::from_secs(5)).await;
+        assert_eq!(c.cluster.stale(FeedKind::Etcd), None);
+
+        script.set(Mode::Panic);
+        c.run_until(Duration::from_millis(5300)).await;
+        let stale = c
+            .cluster
+            .stale(FeedKind::Etcd)
+            .expect("a dead poller is stale");
+        assert_eq!(
+            stale.why,
+            "the etcd poller stopped (panicked: scripted panic); restarting in 1s"
+        );
+        assert!(c.said("Etcd cannot refresh: the etcd poller stopped (panicked: scripted panic)"));
+
+        script.set(Mode::Answer);
+        c.run_until(Duration::from_secs(8)).await;
+        assert_eq!(
+            c.cluster.stale(FeedKind::Etcd),
+            None,
+            "restarted and answering"
+        );
+        assert!(c.said("Etcd refreshing again"));
     }
 }

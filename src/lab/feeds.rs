@@ -11,6 +11,9 @@ pub(crate) const API_FEEDS: [FeedKind; 4] = [
     FeedKind::Tokens,
 ];
 
+/// The lab's feeds are pushed, like watches (`every: None`): its events and its clock come
+/// from the same task, so none can be late while the lab runs; a lab task that stops is
+/// reported by the runtime instead.
 #[derive(Debug, Clone)]
 pub(crate) struct Feeds {
     pub api_up: bool,
@@ -25,6 +28,7 @@ impl Feeds {
             FeedStatus {
                 last_ok: Some(now),
                 error: None,
+                every: None,
             }
         } else {
             FeedStatus {
@@ -33,6 +37,7 @@ impl Feeds {
                     "API endpoint unreachable: {}: no healthy backend",
                     self.endpoint
                 )),
+                every: None,
             }
         }
     }
@@ -47,6 +52,7 @@ impl Feeds {
             let fresh = FeedStatus {
                 last_ok: Some(now),
                 error: None,
+                every: None,
             };
             events.push(ClusterEvent::Feed(FeedKind::Etcd, fresh));
         }

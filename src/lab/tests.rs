@@ -213,3 +213,38 @@ fn an_external_etcd_silences_only_the_labs_own_etcd() {
     assert!(later.iter().any(is_etcd), "the lab still simulates etcd");
     assert!(!lab.publishable(later).iter().any(is_etcd));
 }
+
+/// The lab's panes never go stale by age while it runs (an hour of lab time, quiet), and
+/// while the endpoint is down the API panes say so with the age of their frozen data.
+#[test]
+fn lab_panes_stay_current_and_freeze_with_their_age_while_the_api_is_down() {
+    use crate::model::{ClusterEvent, ClusterState, FeedKind, SourceKind};
+    let mut lab = Lab::new(LabConfig::default());
+    let mut c = ClusterState::new(SourceKind::Lab, "lab-api:6443", lab.now());
+    let apply = |c: &mut ClusterState, events: Vec<ClusterEvent>| {
+        for ev in events {
+            c.apply(ev);
+        }
+    };
+    apply(&mut c, lab.full_state());
+    for _ in 0..60 {
+        apply(&mut c, lab.advance(Duration::from_secs(60)));
+        assert_eq!(c.stale_feeds(), [], "at {}", c.now);
+    }
+    for node in ["cp-2", "cp-3"] {
+        apply(&mut c, lab.inject(&fault(node, FaultKind::PowerOff)));
+    }
+    apply(&mut c, lab.advance(Duration::from_secs(2)));
+    let down_at = c.now;
+    apply(&mut c, lab.advance(Duration::from_secs(40)));
+    let nodes = c
+        .stale(FeedKind::Nodes)
+        .expect("frozen while the API is down");
+    let age = c.now.as_second() - down_at.as_second();
+    assert!((age..=age + 2).contains(&nodes.age_s.unwrap()), "{nodes:?}");
+    assert!(
+        nodes.why.starts_with("API endpoint unreachable"),
+        "{nodes:?}"
+    );
+    assert_eq!(c.stale(FeedKind::Etcd), None, "etcd is asked directly");
+}

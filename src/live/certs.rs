@@ -24,7 +24,7 @@ use tokio_rustls::rustls::{
 use x509_parser::extensions::GeneralName;
 
 use super::sources::Sources;
-use crate::model::{Certificate, ClusterEvent};
+use crate::model::{Certificate, ClusterEvent, FeedKind, FeedStatus};
 
 /// The first round waits this long for the pods watch to name the masters.
 const FIRST_WAIT: Duration = Duration::from_secs(3);
@@ -72,7 +72,14 @@ pub fn stream(s: Sources) -> BoxStream<'static, Vec<ClusterEvent>> {
             }
         }
         masters.borrow_and_update();
-        Some((round(&s).await, (s, masters, false)))
+        let mut events = round(&s).await;
+        // A round is the feed's answer, whatever it could read.
+        let answered = FeedStatus {
+            every: Some(s.cert_every),
+            ..FeedStatus::default()
+        };
+        events.push(ClusterEvent::Feed(FeedKind::Certificates, answered));
+        Some((events, (s, masters, false)))
     })
     .boxed()
 }

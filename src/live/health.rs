@@ -9,7 +9,7 @@ use kube::Client;
 
 use super::errors;
 use super::sources::Sources;
-use crate::model::{ApiServerHealth, ClusterEvent, EndpointHealth};
+use crate::model::{ApiServerHealth, ClusterEvent, EndpointHealth, FeedKind, FeedStatus};
 
 /// The outcome of one probe: ready, or why not; and how long it took.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,7 +68,13 @@ pub fn stream(sources: Sources) -> BoxStream<'static, Vec<ClusterEvent>> {
         (interval, sources, None),
         |(mut interval, s, was)| async move {
             interval.tick().await;
-            let (events, ready) = round(&s, was).await;
+            let (mut events, ready) = round(&s, was).await;
+            // A round is the feed's answer (the endpoint's readiness says how it went).
+            let answered = FeedStatus {
+                every: Some(s.probe_every.max(s.probe_timeout)),
+                ..FeedStatus::default()
+            };
+            events.push(ClusterEvent::Feed(FeedKind::Endpoint, answered));
             Some((events, (interval, s, Some(ready))))
         },
     )

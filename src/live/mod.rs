@@ -74,12 +74,13 @@ pub async fn snapshot(sources: &Sources, timeout: Duration) -> Result<ClusterSta
     let streams = sources.streams();
     let mut pending: BTreeSet<&'static str> = streams
         .iter()
-        .map(|(name, _)| *name)
+        .map(|s| s.name)
         .filter(|n| *n != "clock")
         .collect();
-    let tagged = streams
-        .into_iter()
-        .map(|(name, s)| s.map(move |batch| (name, batch)));
+    let tagged = streams.into_iter().map(|s| {
+        let name = s.name;
+        s.stream.map(move |batch| (name, batch))
+    });
     let mut merged = futures::stream::select_all(tagged);
     let deadline = tokio::time::sleep(timeout);
     tokio::pin!(deadline);
@@ -114,7 +115,8 @@ pub async fn snapshot(sources: &Sources, timeout: Duration) -> Result<ClusterSta
     Ok(state)
 }
 
-/// Runs the sources into `tx` in the background; they stop when `tx`'s receiver is gone.
+/// Runs the sources into `tx` in the background, each supervised; they stop when `tx`'s
+/// receiver is gone.
 pub fn spawn<M>(sources: Sources, tx: mpsc::Sender<M>) -> tokio::task::JoinHandle<()>
 where
     M: From<Vec<ClusterEvent>> + Send + 'static,

@@ -18,6 +18,7 @@ use super::failover::Route;
 use super::watch::{self, Projection};
 use super::{Clock, certs, health};
 use crate::model::{CertKey, ClusterEvent, FeedKind, FeedStatus, Lease, Node, StaticPods, Token};
+use crate::supervise::{Duty, supervise};
 
 const NS: &str = "kube-system";
 pub const ETCD_NOT_CONFIGURED: &str =
@@ -43,7 +44,20 @@ pub struct Sources {
 }
 
 /// A named stream of event batches; the name is what `status` says it waited for.
-pub type Named = (&'static str, BoxStream<'static, Vec<ClusterEvent>>);
+pub struct Named {
+    pub name: &'static str,
+    /// The feed whose pane shows this stream's data, if any.
+    pub feed: Option<FeedKind>,
+    pub stream: BoxStream<'static, Vec<ClusterEvent>>,
+}
+
+fn named(
+    name: &'static str,
+    feed: Option<FeedKind>,
+    stream: BoxStream<'static, Vec<ClusterEvent>>,
+) -> Named {
+    Named { name, feed, stream }
+}
 
 impl Sources {
     pub fn streams(&self) -> Vec<Named> {
@@ -70,53 +84,67 @@ impl Sources {
         let certs = cfg().fields(&format!("metadata.name={CERTS_SECRET}"));
         let config = cfg().fields("metadata.name=kubeadm-config");
         vec![
-            (
+            named(
                 "nodes",
+                Some(FeedKind::Nodes),
                 watch(FeedKind::Nodes, cluster_wide).stream(Api::all(c.clone()), cfg(), Nodes),
             ),
-            (
+            named(
                 "control-plane pods",
+                Some(FeedKind::Pods),
                 watch(FeedKind::Pods, ns("pods")).stream(
                     Api::namespaced(c.clone(), NS),
                     cfg().labels("tier=control-plane"),
                     pods,
                 ),
             ),
-            (
+            named(
                 "leases",
+                Some(FeedKind::Leases),
                 watch(FeedKind::Leases, ns("leases")).stream(
                     Api::namespaced(c.clone(), NS),
                     cfg(),
                     Leases,
                 ),
             ),
-            (
+            named(
                 "bootstrap tokens",
+                Some(FeedKind::Tokens),
                 watch(FeedKind::Tokens, ns("secrets")).stream(
                     Api::namespaced(c.clone(), NS),
                     tokens,
                     Tokens,
                 ),
             ),
-            (
+            named(
                 "kubeadm-certs",
+                Some(FeedKind::Tokens),
                 watch(FeedKind::Tokens, ns("secrets")).stream(
                     Api::namespaced(c.clone(), NS),
                     certs,
                     Certs,
                 ),
             ),
-            (
+            named(
                 "kubeadm-config",
+                Some(FeedKind::Config),
                 watch(FeedKind::Config, ns("configmaps")).stream(
                     Api::namespaced(c.clone(), NS),
                     config,
                     KubeadmConfig,
                 ),
             ),
-            ("endpoint /readyz", health::stream(self.clone())),
-            ("certificates", certs::stream(self.clone())),
-            ("clock", self.ticks()),
+            named(
+                "endpoint /readyz",
+                Some(FeedKind::Endpoint),
+                health::stream(self.clone()),
+            ),
+            named(
+                "certificates",
+                Some(FeedKind::Certificates),
+                certs::stream(self.clone()),
+            ),
+            named("clock", None, self.ticks()),
         ]
     }
 
@@ -129,6 +157,7 @@ impl Sources {
             let etcd = FeedStatus {
                 last_ok: None,
                 error: Some(why.clone()),
+                every: None,
             };
             first.push(ClusterEvent::Feed(FeedKind::Etcd, etcd));
         }
@@ -145,17 +174,50 @@ impl Sources {
         first.chain(ticks).boxed()
     }
 
-    /// Runs until `tx` closes: every source's batches, as they come, each sent as an `M`
-    /// (the runtime's envelope).
-    pub async fn run<M: From<Vec<ClusterEvent>>>(self, tx: Sender<M>) {
-        let merged = stream::select_all(self.streams().into_iter().map(|(_, s)| s));
-        // Batches that arrive together go out as one message: one redraw.
-        let mut chunks = merged.ready_chunks(64);
-        while let Some(chunk) = chunks.next().await {
-            let batch: Vec<ClusterEvent> = chunk.into_iter().flatten().collect();
-            if !batch.is_empty() && tx.send(batch.into()).await.is_err() {
-                return;
-            }
+    /// Runs until `tx` closes: each source as a task of its own, its batches sent as
+    /// messages as they come. A source task that ends or panics is reported on its pane and
+    /// started again with backoff: a watch starts over with a fresh list, a probe with its
+    /// next round.
+    pub async fn run<M: From<Vec<ClusterEvent>> + Send + 'static>(self, tx: Sender<M>) {
+        let tasks: Vec<_> = self
+            .streams()
+            .into_iter()
+            .map(|first| {
+                let (name, out, sources) = (first.name, tx.clone(), self.clone());
+                let duty = Duty::new(format!("source {name}"), first.feed.as_slice());
+                let mut first = Some(first.stream);
+                supervise(duty, tx.clone(), move || {
+                    let stream = first.take().unwrap_or_else(|| sources.stream(name));
+                    send_all(stream, out.clone())
+                })
+            })
+            .collect();
+        tx.closed().await;
+        for task in tasks {
+            task.abort();
+        }
+    }
+
+    /// A fresh stream for the source called `name` (to restart it).
+    fn stream(&self, name: &str) -> BoxStream<'static, Vec<ClusterEvent>> {
+        self.streams()
+            .into_iter()
+            .find(|s| s.name == name)
+            .map_or_else(|| stream::empty().boxed(), |s| s.stream)
+    }
+}
+
+/// Sends a stream's batches until it ends or `tx` closes; batches that arrive together go
+/// out as one message (one redraw).
+async fn send_all<M: From<Vec<ClusterEvent>>>(
+    stream: BoxStream<'static, Vec<ClusterEvent>>,
+    tx: Sender<M>,
+) {
+    let mut chunks = stream.ready_chunks(64);
+    while let Some(chunk) = chunks.next().await {
+        let batch: Vec<ClusterEvent> = chunk.into_iter().flatten().collect();
+        if !batch.is_empty() && tx.send(batch.into()).await.is_err() {
+            return;
         }
     }
 }

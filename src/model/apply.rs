@@ -2,137 +2,29 @@
 
 use jiff::Timestamp;
 
-use super::{ClusterEvent, ClusterState, EtcdStatus, Lease, Severity, StaticPods};
+use super::{
+    ApiServerHealth, CertKey, Certificate, ClusterEvent, ClusterState, EndpointHealth, EtcdStatus,
+    FeedKind, FeedStatus, Lease, Node, Severity, StaticPods, Token,
+};
 
 impl ClusterState {
     /// Applies one event; returns whether anything visible changed (a redraw is due).
     pub fn apply(&mut self, event: ClusterEvent) -> bool {
         match event {
             ClusterEvent::Clock(now) => self.set_clock(now),
-            ClusterEvent::Endpoint(ep) => {
-                if let (Some(was), Some(is)) = (self.endpoint.ready, ep.ready)
-                    && was != is
-                {
-                    let why = ep
-                        .detail
-                        .as_deref()
-                        .map(|d| format!(": {d}"))
-                        .unwrap_or_default();
-                    self.note(
-                        sev(is),
-                        format!("API endpoint {} {}{why}", ep.address, up_down(is)),
-                    );
-                }
-                replace(&mut self.endpoint, ep)
-            }
-            ClusterEvent::ApiServer(api) => {
-                if let Some(old) = self.apiservers.get(&api.node)
-                    && old.ready != api.ready
-                {
-                    let why = api
-                        .detail
-                        .as_deref()
-                        .map(|d| format!(": {d}"))
-                        .unwrap_or_default();
-                    let text = format!("apiserver on {} {}{why}", api.node, up_down(api.ready));
-                    self.note(sev(api.ready), text);
-                }
-                self.apiservers.insert(api.node.clone(), api.clone()) != Some(api)
-            }
-            ClusterEvent::NodeUpsert(node) => {
-                let old = self.nodes.upsert(node.clone());
-                if let Some(old) = &old
-                    && old.ready != node.ready
-                {
-                    let good = node.ready == super::Readiness::Ready;
-                    let sev = if good { Severity::Good } else { Severity::Bad };
-                    self.note(
-                        sev,
-                        format!("node {} {:?} (was {:?})", node.name, node.ready, old.ready),
-                    );
-                }
-                old.as_ref() != Some(&node)
-            }
-            ClusterEvent::NodeRemoved(name) => {
-                let gone = self.nodes.remove(&name).is_some();
-                if gone {
-                    self.note(Severity::Warn, format!("node {name} deleted"));
-                }
-                gone
-            }
-            ClusterEvent::StaticPods(pods) => {
-                if let Some(old) = self.static_pods.get(&pods.node) {
-                    self.note_pod_changes(&old.clone(), &pods);
-                }
-                self.static_pods.insert(pods.node.clone(), pods.clone()) != Some(pods)
-            }
-            ClusterEvent::Etcd(status) => {
-                self.note_etcd_changes(&status);
-                replace(&mut self.etcd, status)
-            }
-            ClusterEvent::LeaseUpsert(lease) => {
-                if let Some(old) = self.leases.get(&lease.name) {
-                    self.note_lease_change(&old.clone(), &lease);
-                }
-                self.leases.insert(lease.name.clone(), lease.clone()) != Some(lease)
-            }
+            ClusterEvent::Endpoint(ep) => self.apply_endpoint(ep),
+            ClusterEvent::ApiServer(api) => self.apply_apiserver(api),
+            ClusterEvent::NodeUpsert(node) => self.apply_node(node),
+            ClusterEvent::NodeRemoved(name) => self.remove_node(&name),
+            ClusterEvent::StaticPods(pods) => self.apply_static_pods(pods),
+            ClusterEvent::Etcd(status) => self.apply_etcd(status),
+            ClusterEvent::LeaseUpsert(lease) => self.apply_lease(lease),
             ClusterEvent::LeaseRemoved(name) => self.leases.remove(&name).is_some(),
-            ClusterEvent::TokenUpsert(token) => {
-                self.tokens.insert(token.id.clone(), token.clone()) != Some(token)
-            }
-            ClusterEvent::TokenRemoved(id) => {
-                let gone = self.tokens.remove(&id).is_some();
-                if gone && self.cert_key.owner_token_id.as_deref() == Some(id.as_str()) {
-                    let text = format!(
-                        "certificate-key owner token {id} deleted: kubeadm-certs is about to be garbage-collected"
-                    );
-                    self.note(Severity::Bad, text);
-                } else if gone {
-                    self.note(Severity::Warn, format!("bootstrap token {id} deleted"));
-                }
-                gone
-            }
-            ClusterEvent::CertKey(ck) => {
-                if self.cert_key.secret_present && !ck.secret_present {
-                    self.note(
-                        Severity::Bad,
-                        "kubeadm-certs deleted: the certificate key is gone (renew: kubeadm init phase upload-certs --upload-certs)",
-                    );
-                } else if self.cert_key_known && !self.cert_key.secret_present && ck.secret_present
-                {
-                    self.note(
-                        Severity::Good,
-                        "kubeadm-certs uploaded: a new certificate key is valid for 2h",
-                    );
-                }
-                self.cert_key_known = true;
-                replace(&mut self.cert_key, ck)
-            }
-            ClusterEvent::Certificate(cert) => {
-                // The first reading is the pane's news; a later notAfter means it was renewed.
-                if let Some(old) = self.certificates.get(&cert.name)
-                    && old.not_after < cert.not_after
-                {
-                    let text = format!("certificate {} renewed", cert.name);
-                    self.note(Severity::Good, text);
-                }
-                self.certificates.insert(cert.name.clone(), cert.clone()) != Some(cert)
-            }
-            ClusterEvent::Feed(kind, status) => {
-                // A feed that fails from the start is the pane's news, not a change.
-                let known = self.feeds.contains_key(&kind);
-                let old = self.feeds.get(&kind).and_then(|s| s.error.clone());
-                match (&old, &status.error) {
-                    (None, Some(err)) if known => {
-                        self.note(Severity::Bad, format!("{kind:?} cannot refresh: {err}"))
-                    }
-                    (Some(_), None) => {
-                        self.note(Severity::Good, format!("{kind:?} refreshing again"))
-                    }
-                    _ => {}
-                }
-                self.feeds.insert(kind, status.clone()) != Some(status)
-            }
+            ClusterEvent::TokenUpsert(token) => self.apply_token(token),
+            ClusterEvent::TokenRemoved(id) => self.remove_token(&id),
+            ClusterEvent::CertKey(ck) => self.apply_cert_key(ck),
+            ClusterEvent::Certificate(cert) => self.apply_certificate(cert),
+            ClusterEvent::Feed(kind, status) => self.apply_feed(kind, status),
             ClusterEvent::Note(text) => {
                 self.note(Severity::Info, text);
                 true
@@ -142,6 +34,136 @@ impl ClusterState {
 
     fn note(&mut self, severity: Severity, text: impl Into<String>) {
         self.timeline.push(self.now, severity, text);
+    }
+
+    fn apply_endpoint(&mut self, ep: EndpointHealth) -> bool {
+        if let (Some(was), Some(is)) = (self.endpoint.ready, ep.ready)
+            && was != is
+        {
+            let why = because(ep.detail.as_deref());
+            self.note(
+                sev(is),
+                format!("API endpoint {} {}{why}", ep.address, up_down(is)),
+            );
+        }
+        replace(&mut self.endpoint, ep)
+    }
+
+    fn apply_apiserver(&mut self, api: ApiServerHealth) -> bool {
+        if let Some(old) = self.apiservers.get(&api.node)
+            && old.ready != api.ready
+        {
+            let why = because(api.detail.as_deref());
+            let text = format!("apiserver on {} {}{why}", api.node, up_down(api.ready));
+            self.note(sev(api.ready), text);
+        }
+        self.apiservers.insert(api.node.clone(), api.clone()) != Some(api)
+    }
+
+    fn apply_node(&mut self, node: Node) -> bool {
+        let old = self.nodes.upsert(node.clone());
+        if let Some(old) = &old
+            && old.ready != node.ready
+        {
+            let good = node.ready == super::Readiness::Ready;
+            self.note(
+                sev(good),
+                format!("node {} {:?} (was {:?})", node.name, node.ready, old.ready),
+            );
+        }
+        old.as_ref() != Some(&node)
+    }
+
+    fn remove_node(&mut self, name: &str) -> bool {
+        let gone = self.nodes.remove(name).is_some();
+        if gone {
+            self.note(Severity::Warn, format!("node {name} deleted"));
+        }
+        gone
+    }
+
+    fn apply_static_pods(&mut self, pods: StaticPods) -> bool {
+        if let Some(old) = self.static_pods.get(&pods.node) {
+            self.note_pod_changes(&old.clone(), &pods);
+        }
+        self.static_pods.insert(pods.node.clone(), pods.clone()) != Some(pods)
+    }
+
+    fn apply_etcd(&mut self, status: EtcdStatus) -> bool {
+        self.note_etcd_changes(&status);
+        replace(&mut self.etcd, status)
+    }
+
+    fn apply_lease(&mut self, lease: Lease) -> bool {
+        if let Some(old) = self.leases.get(&lease.name) {
+            self.note_lease_change(&old.clone(), &lease);
+        }
+        self.leases.insert(lease.name.clone(), lease.clone()) != Some(lease)
+    }
+
+    fn apply_token(&mut self, token: Token) -> bool {
+        self.tokens.insert(token.id.clone(), token.clone()) != Some(token)
+    }
+
+    fn remove_token(&mut self, id: &str) -> bool {
+        let gone = self.tokens.remove(id).is_some();
+        if gone && self.cert_key.owner_token_id.as_deref() == Some(id) {
+            let text = format!(
+                "certificate-key owner token {id} deleted: kubeadm-certs is about to be garbage-collected"
+            );
+            self.note(Severity::Bad, text);
+        } else if gone {
+            self.note(Severity::Warn, format!("bootstrap token {id} deleted"));
+        }
+        gone
+    }
+
+    fn apply_cert_key(&mut self, ck: CertKey) -> bool {
+        if self.cert_key.secret_present && !ck.secret_present {
+            self.note(
+                Severity::Bad,
+                "kubeadm-certs deleted: the certificate key is gone (renew: kubeadm init phase upload-certs --upload-certs)",
+            );
+        } else if self.cert_key_known && !self.cert_key.secret_present && ck.secret_present {
+            self.note(
+                Severity::Good,
+                "kubeadm-certs uploaded: a new certificate key is valid for 2h",
+            );
+        }
+        self.cert_key_known = true;
+        replace(&mut self.cert_key, ck)
+    }
+
+    fn apply_certificate(&mut self, cert: Certificate) -> bool {
+        // The first reading is the pane's news; a later notAfter means it was renewed.
+        if let Some(old) = self.certificates.get(&cert.name)
+            && old.not_after < cert.not_after
+        {
+            let text = format!("certificate {} renewed", cert.name);
+            self.note(Severity::Good, text);
+        }
+        self.certificates.insert(cert.name.clone(), cert.clone()) != Some(cert)
+    }
+
+    fn apply_feed(&mut self, kind: FeedKind, status: FeedStatus) -> bool {
+        let old = self.feeds.get(&kind);
+        let status = dated(status, old.and_then(|f| f.last_ok), self.now);
+        // A feed that fails from the start is the pane's news, not a change.
+        let known = old.is_some();
+        let old_err = old.and_then(|s| s.error.clone());
+        let was_silent =
+            old.is_some_and(|f| f.error.is_none() && f.stale(kind, self.now).is_some());
+        match (&old_err, &status.error) {
+            (None, Some(err)) if known => {
+                self.note(Severity::Bad, format!("{kind:?} cannot refresh: {err}"))
+            }
+            (Some(_), None) => self.note(Severity::Good, format!("{kind:?} refreshing again")),
+            (None, None) if was_silent => {
+                self.note(Severity::Good, format!("{kind:?} refreshing again"))
+            }
+            _ => {}
+        }
+        self.feeds.insert(kind, status.clone()) != Some(status)
     }
 
     /// Time-driven changes: leases, tokens and certificates expire without any event saying so.
@@ -171,6 +193,13 @@ impl ClusterState {
         for cert in self.certificates.values() {
             if let Some((severity, text)) = cert.crossing(before, now) {
                 self.timeline.push(now, severity, text);
+            }
+        }
+        for (kind, feed) in &self.feeds {
+            let silent = |t| feed.error.is_none() && feed.stale(*kind, t).is_some();
+            if !silent(before) && silent(now) {
+                let text = format!("{kind:?} stale: no answer from {}", kind.answers_from());
+                self.timeline.push(now, Severity::Bad, text);
             }
         }
         before.as_second() != now.as_second()
@@ -255,6 +284,20 @@ impl ClusterState {
     }
 }
 
+/// A feed status dated in cluster time. A polled feed's event is its answer, dated on
+/// arrival by the cluster's clock, not the source's (the lab's clock is not the wall
+/// clock); an error that the source cannot date (a polled feed's, a stopped task's) keeps
+/// the age of the last answer the model saw.
+fn dated(mut status: FeedStatus, last_ok: Option<Timestamp>, now: Timestamp) -> FeedStatus {
+    let polled = status.every.is_some();
+    match &status.error {
+        None if polled => status.last_ok = Some(now),
+        Some(_) if polled || status.last_ok.is_none() => status.last_ok = last_ok,
+        _ => {}
+    }
+    status
+}
+
 fn replace<T: PartialEq>(slot: &mut T, new: T) -> bool {
     let changed = *slot != new;
     *slot = new;
@@ -267,4 +310,76 @@ fn sev(good: bool) -> Severity {
 
 fn up_down(ready: bool) -> &'static str {
     if ready { "ready again" } else { "DOWN" }
+}
+
+/// `": detail"` when there is one, for "X DOWN: why".
+fn because(detail: Option<&str>) -> String {
+    detail.map(|d| format!(": {d}")).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::model::SourceKind;
+
+    fn at(ms: i64) -> Timestamp {
+        Timestamp::from_millisecond(1_800_000_000_000 + ms).unwrap()
+    }
+
+    fn answer(source_clock: Timestamp) -> ClusterEvent {
+        ClusterEvent::Feed(
+            FeedKind::Etcd,
+            FeedStatus {
+                last_ok: Some(source_clock),
+                error: None,
+                every: Some(Duration::from_secs(1)),
+            },
+        )
+    }
+
+    #[test]
+    fn a_polled_answer_is_dated_by_the_cluster_clock_and_ages_with_it() {
+        let mut c = ClusterState::new(SourceKind::Lab, "lb:6443", at(0));
+        // The poller's wall clock is a year off the lab's: only the arrival counts.
+        c.apply(answer(at(365 * 86_400_000)));
+        assert_eq!(c.feed(FeedKind::Etcd).unwrap().last_ok, Some(at(0)));
+        c.apply(ClusterEvent::Clock(at(3000)));
+        assert_eq!(
+            c.stale(FeedKind::Etcd),
+            None,
+            "three intervals is not yet stale"
+        );
+        c.apply(ClusterEvent::Clock(at(4000)));
+        let stale = c.stale(FeedKind::Etcd).expect("silent for four intervals");
+        assert_eq!(stale.age_s, Some(4));
+        assert_eq!(stale.why, "no answer from the etcd poller");
+        assert_eq!(c.stale_feeds(), vec![stale]);
+        let said = |c: &ClusterState, what: &str| c.timeline.iter().any(|e| e.text == what);
+        assert!(said(&c, "Etcd stale: no answer from the etcd poller"));
+        // The next answer makes it current again.
+        c.apply(answer(at(0)));
+        assert_eq!(c.stale(FeedKind::Etcd), None);
+        assert!(said(&c, "Etcd refreshing again"));
+    }
+
+    #[test]
+    fn an_error_without_a_date_keeps_the_age_of_the_last_answer() {
+        let mut c = ClusterState::new(SourceKind::Live, "lb:6443", at(0));
+        c.apply(answer(at(0)));
+        c.apply(ClusterEvent::Clock(at(2000)));
+        let stopped = FeedStatus {
+            error: Some("the etcd poller stopped (panicked: boom); restarting in 1s".into()),
+            ..FeedStatus::default()
+        };
+        c.apply(ClusterEvent::Feed(FeedKind::Etcd, stopped));
+        c.apply(ClusterEvent::Clock(at(12_000)));
+        let stale = c.stale(FeedKind::Etcd).unwrap();
+        assert_eq!(stale.age_s, Some(12));
+        assert!(
+            stale.why.starts_with("the etcd poller stopped"),
+            "{stale:?}"
+        );
+    }
 }

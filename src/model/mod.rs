@@ -19,7 +19,7 @@ pub use certs::Certificate;
 pub use endpoint::{ApiServerHealth, EndpointHealth};
 pub use etcd::{EtcdMember, EtcdStatus, LeaderHistory, Quorum};
 pub use event::ClusterEvent;
-pub use feed::{FeedKind, FeedStatus};
+pub use feed::{FeedKind, FeedStatus, Stale};
 pub use leases::Lease;
 pub use nodes::{Node, Nodes, PodHealth, PodState, Readiness, StaticPods};
 pub use timeline::{Severity, Timeline, TimelineEntry};
@@ -114,6 +114,19 @@ impl ClusterState {
 
     pub fn feed(&self, kind: FeedKind) -> Option<&FeedStatus> {
         self.feeds.get(&kind)
+    }
+
+    /// Whether `kind`'s data is not current now, how old it is and why.
+    pub fn stale(&self, kind: FeedKind) -> Option<Stale> {
+        self.feeds.get(&kind)?.stale(kind, self.now)
+    }
+
+    /// Every feed whose data is not current now.
+    pub fn stale_feeds(&self) -> Vec<Stale> {
+        self.feeds
+            .iter()
+            .filter_map(|(kind, f)| f.stale(*kind, self.now))
+            .collect()
     }
 }
 

@@ -21,7 +21,8 @@ pub struct Snapshot {
     pub tokens: Vec<TokenJson>,
     /// The cluster CA and each master's apiserver serving certificate.
     pub certificates: Vec<CertificateJson>,
-    /// Data that could not refresh, with why: `{"kind": "Nodes", "error": "...", "age_s": 42}`.
+    /// Data that is not current, with why (its source's error, or `no answer from <what>`
+    /// after three refresh intervals of silence): `{"kind": "Nodes", "error": "...", "age_s": 42}`.
     pub stale: Vec<Stale>,
 }
 
@@ -179,14 +180,12 @@ impl Snapshot {
             tokens: c.tokens.values().map(|t| token(t, c)).collect(),
             certificates: c.certificates.values().map(|x| certificate(x, c)).collect(),
             stale: c
-                .feeds
-                .iter()
-                .filter_map(|(kind, f)| {
-                    Some(Stale {
-                        kind: format!("{kind:?}"),
-                        error: f.error.clone()?,
-                        age_s: f.last_ok.map(|t| c.now.as_second() - t.as_second()),
-                    })
+                .stale_feeds()
+                .into_iter()
+                .map(|s| Stale {
+                    kind: format!("{:?}", s.kind),
+                    error: s.why,
+                    age_s: s.age_s,
                 })
                 .collect(),
         }
@@ -253,5 +252,38 @@ fn certificate(x: &Certificate, c: &ClusterState) -> CertificateJson {
         not_after: jiff::Timestamp::from_second(x.not_after.as_second())
             .unwrap_or(x.not_after)
             .to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use jiff::{SignedDuration, Timestamp};
+
+    use super::*;
+    use crate::model::{ClusterEvent, FeedKind, FeedStatus};
+
+    #[test]
+    fn a_feed_silent_for_three_intervals_is_listed_in_stale_with_its_age() {
+        let t0 = Timestamp::from_second(1_800_000_000).unwrap();
+        let mut c = ClusterState::new(SourceKind::Live, "lb:6443", t0);
+        let answer = FeedStatus {
+            every: Some(Duration::from_secs(1)),
+            ..FeedStatus::default()
+        };
+        c.apply(ClusterEvent::Feed(FeedKind::Etcd, answer));
+        c.apply(ClusterEvent::Clock(t0 + SignedDuration::from_secs(3)));
+        assert!(Snapshot::of(&c).stale.is_empty());
+        c.apply(ClusterEvent::Clock(t0 + SignedDuration::from_secs(12)));
+        let json = serde_json::to_value(Snapshot::of(&c)).unwrap();
+        assert_eq!(
+            json["stale"],
+            serde_json::json!([{
+                "kind": "Etcd",
+                "error": "no answer from the etcd poller",
+                "age_s": 12
+            }])
+        );
     }
 }

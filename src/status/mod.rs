@@ -46,6 +46,12 @@ pub async fn render_live(target: &Target, json: bool, etcd: &EtcdSettings) -> Re
 async fn apply_etcd(cluster: &mut ClusterState, etcd: &EtcdAccess) {
     let (status, feed) = crate::etcd::poll_once(&etcd.config).await;
     cluster.apply(ClusterEvent::Etcd(status));
+    // An answer during this poll is current as of the snapshot, in the cluster's time
+    // (the lab's clock is not the wall clock the poller dates answers by).
+    let feed = crate::model::FeedStatus {
+        last_ok: feed.last_ok.map(|_| cluster.now),
+        ..feed
+    };
     cluster.apply(ClusterEvent::Feed(FeedKind::Etcd, feed));
     // Partial data: say which masters are missing from it.
     if !etcd.unreachable.is_empty() {
@@ -53,6 +59,7 @@ async fn apply_etcd(cluster: &mut ClusterState, etcd: &EtcdAccess) {
         let feed = crate::model::FeedStatus {
             last_ok: Some(cluster.now),
             error,
+            every: None,
         };
         cluster.apply(ClusterEvent::Feed(FeedKind::Etcd, feed));
     }

@@ -22,10 +22,8 @@ pub fn render(c: &ClusterState) -> String {
     leases(&mut out, c);
     ttls(&mut out, c);
     certificates(&mut out, c);
-    for (kind, feed) in &c.feeds {
-        if let Some(err) = &feed.error {
-            let _ = writeln!(out, "STALE {kind:?}: {err}");
-        }
+    for s in c.stale_feeds() {
+        let _ = writeln!(out, "STALE {:?}: {}", s.kind, s.why);
     }
     out
 }

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 
 use super::{format, pane, theme};
 use crate::app::{App, Pane};
-use crate::model::ClusterState;
+use crate::model::{ClusterState, FeedKind};
 
 /// Content rows it cannot do without: the LB line and one per apiserver.
 pub fn needed(cluster: &ClusterState) -> usize {
@@ -36,6 +36,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         let text = format!("{ready}/{} apiservers ready ", c.apiservers.len());
         title.push(Span::styled(text, style));
     }
+    title.extend(pane::stale(c, &[FeedKind::Endpoint]));
     let inner = pane::frame(frame, area, title, focused);
 
     let (lines, indent) = lines(c);
@@ -104,7 +105,28 @@ fn status(ready: Option<bool>, detail: Option<&str>, ms: Option<f64>) -> Span<'s
 mod tests {
     use ratatui::style::Color;
 
+    use crate::model::{ClusterEvent, FeedKind, FeedStatus};
     use crate::view::fixture::{self, find, screen, style_of, text};
+
+    #[test]
+    fn probes_that_stop_answering_turn_the_title_stale_by_age() {
+        let mut app = fixture::app();
+        let answered = FeedStatus {
+            every: Some(std::time::Duration::from_secs(2)),
+            ..FeedStatus::default()
+        };
+        app.cluster
+            .apply(ClusterEvent::Feed(FeedKind::Endpoint, answered));
+        let later = |s| app.cluster.now + jiff::SignedDuration::from_secs(s);
+        let (fresh, silent) = (later(6), later(12));
+        app.cluster.apply(ClusterEvent::Clock(fresh));
+        let buf = screen(&mut app, 120, 40);
+        assert!(find(&buf, "stale").is_none(), "{}", text(&buf));
+        app.cluster.apply(ClusterEvent::Clock(silent));
+        let buf = screen(&mut app, 200, 60);
+        let title = " stale 12s: no answer from the /readyz probes ";
+        assert_eq!(style_of(&buf, title).fg, Some(Color::Red), "{}", text(&buf));
+    }
 
     #[test]
     fn each_apiserver_is_ready_or_says_why_not() {

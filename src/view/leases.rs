@@ -171,6 +171,7 @@ mod tests {
         let status = FeedStatus {
             last_ok: Some(at(-42)),
             error: Some("API endpoint unreachable".into()),
+            every: None,
         };
         app.cluster.feeds.insert(FeedKind::Leases, status.clone());
         app.cluster.feeds.insert(FeedKind::Pods, status);

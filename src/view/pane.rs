@@ -37,22 +37,17 @@ pub fn name(text: &str) -> Span<'static> {
     Span::styled(format!(" {text} "), theme::BOLD)
 }
 
-/// `stale 42s: API endpoint unreachable` for the first of `kinds` that cannot refresh:
-/// the data on screen is that old, and this is why.
+/// `stale 42s: API endpoint unreachable` for the first of `kinds` whose data is not
+/// current (the model decides, by error or by age): the data on screen is that old, and
+/// this is why.
 pub fn stale(cluster: &ClusterState, kinds: &[FeedKind]) -> Option<Span<'static>> {
-    let (feed, err) = kinds.iter().find_map(|k| {
-        let feed = cluster.feed(*k)?;
-        Some((feed, feed.error.as_deref()?))
-    })?;
-    let age = match feed.last_ok {
-        Some(t) => format!(
-            "stale {}",
-            format::duration(cluster.now.as_second() - t.as_second())
-        ),
+    let stale = kinds.iter().find_map(|k| cluster.stale(*k))?;
+    let age = match stale.age_s {
+        Some(s) => format!("stale {}", format::duration(s)),
         None => "no data".to_string(),
     };
-    let err = format::one_line(err);
-    Some(Span::styled(format!(" {age}: {err} "), theme::ALARM))
+    let why = format::one_line(&stale.why);
+    Some(Span::styled(format!(" {age}: {why} "), theme::ALARM))
 }
 
 /// Draws `lines` top-down, one per row, none selected.

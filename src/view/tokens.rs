@@ -28,7 +28,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let c = &app.cluster;
     let focused = app.ui.focus == Pane::Tokens;
     let mut title = vec![pane::name("TTLs")];
-    title.extend(pane::stale(c, &[FeedKind::Tokens]));
+    title.extend(pane::stale(c, &[FeedKind::Tokens, FeedKind::Certificates]));
     let inner = pane::frame(frame, area, title, focused);
 
     // The certificate key keeps the top rows and the join command the bottom ones; join
