@@ -173,6 +173,7 @@ pub(crate) fn apiserver(cfg: &LabConfig, api: &ApiHealth, i: usize) -> ApiServer
         ready,
         detail: api.problems[i].map(str::to_string),
         latency_ms: ready.then_some(api.latency_ms[i]),
+        etcd_ok: None,
     }
 }
 

@@ -2,7 +2,9 @@
 
 use jiff::Timestamp;
 
-use super::{ClusterEvent, ClusterState, EtcdStatus, Lease, Severity, StaticPods};
+use super::{
+    ClusterEvent, ClusterState, EtcdStatus, Lease, Quorum, QuorumView, Severity, StaticPods,
+};
 
 impl ClusterState {
     /// Applies one event; returns whether anything visible changed (a redraw is due).
@@ -67,8 +69,14 @@ impl ClusterState {
                 self.static_pods.insert(pods.node.clone(), pods.clone()) != Some(pods)
             }
             ClusterEvent::Etcd(status) => {
+                let was = self.etcd_quorum();
+                let known = !self.etcd.members.is_empty();
                 self.note_etcd_changes(&status);
-                replace(&mut self.etcd, status)
+                let changed = replace(&mut self.etcd, status);
+                if known {
+                    self.note_quorum_change(was);
+                }
+                changed
             }
             ClusterEvent::LeaseUpsert(lease) => {
                 if let Some(old) = self.leases.get(&lease.name) {
@@ -202,24 +210,30 @@ impl ClusterState {
                 ));
             }
         }
-        let (was, is) = (old.quorum(), new.quorum());
-        if was.has_quorum() && !is.has_quorum() {
-            notes.push((
-                Severity::Bad,
-                format!("etcd quorum lost ({}/{} healthy)", is.healthy, is.members),
-            ));
-        } else if !was.has_quorum() && is.has_quorum() {
-            notes.push((
-                Severity::Good,
-                format!(
-                    "etcd quorum restored ({}/{} healthy)",
-                    is.healthy, is.members
-                ),
-            ));
-        }
         for (severity, text) in notes {
             self.note(severity, text);
         }
+    }
+
+    /// Quorum lost or restored, as far as the members' answers tell: silence, or members
+    /// lost from here while the apiservers read etcd, is not a lost quorum.
+    fn note_quorum_change(&mut self, was: QuorumView) {
+        let is = self.etcd_quorum();
+        let counts = |q: Quorum| format!("{}/{} healthy", q.healthy, q.members);
+        let note = match (was, is) {
+            (QuorumView::Known(w), QuorumView::Known(q)) if w.has_quorum() && !q.has_quorum() => {
+                (Severity::Bad, format!("etcd quorum lost ({})", counts(q)))
+            }
+            (QuorumView::Known(w), QuorumView::Known(q)) if !w.has_quorum() && q.has_quorum() => (
+                Severity::Good,
+                format!("etcd quorum restored ({})", counts(q)),
+            ),
+            (QuorumView::Known(_), QuorumView::PathBroken) => {
+                (Severity::Warn, super::quorum::PATH_BROKEN.to_string())
+            }
+            _ => return,
+        };
+        self.note(note.0, note.1);
     }
 
     fn note_lease_change(&mut self, old: &Lease, new: &Lease) {

@@ -8,6 +8,7 @@ pub mod event;
 pub mod feed;
 pub mod leases;
 pub mod nodes;
+pub mod quorum;
 pub mod timeline;
 pub mod tokens;
 
@@ -22,6 +23,7 @@ pub use event::ClusterEvent;
 pub use feed::{FeedKind, FeedStatus};
 pub use leases::Lease;
 pub use nodes::{Node, Nodes, PodHealth, PodState, Readiness, StaticPods};
+pub use quorum::QuorumView;
 pub use timeline::{Severity, Timeline, TimelineEntry};
 pub use tokens::{CertKey, Token};
 
@@ -104,12 +106,6 @@ impl ClusterState {
         self.tokens
             .values()
             .filter(move |t| Some(t.id.as_str()) != owner)
-    }
-
-    /// etcd's warnings, with stale members (no node of their name) once nodes are known.
-    pub fn etcd_warnings(&self) -> Vec<String> {
-        let names = self.nodes.iter().map(|n| n.name.as_str());
-        self.etcd.warnings_with_nodes(names)
     }
 
     pub fn feed(&self, kind: FeedKind) -> Option<&FeedStatus> {

@@ -58,7 +58,9 @@ pub struct Etcd {
     /// How etcd was reached when not directly, e.g. "via kube exec (last resort, every 2 s)".
     pub via: Option<String>,
     pub members: Vec<Member>,
-    pub quorum: Quorum,
+    /// `null` when the members' answers do not tell it: etcd not configured, no member
+    /// answered, or members unreachable from here while every apiserver reads etcd.
+    pub quorum: Option<Quorum>,
     pub warnings: Vec<String>,
 }
 
@@ -136,7 +138,6 @@ pub struct Stale {
 
 impl Snapshot {
     pub fn of(c: &ClusterState) -> Self {
-        let q = c.etcd.quorum();
         Self {
             source: c.source,
             observed_at: jiff::Timestamp::from_second(c.now.as_second())
@@ -162,12 +163,12 @@ impl Snapshot {
                 leader: c.etcd.leader_member().map(|m| m.name.clone()),
                 via: c.etcd.via.clone(),
                 members: c.etcd.members.iter().map(member).collect(),
-                quorum: Quorum {
+                quorum: c.etcd_quorum().known().map(|q| Quorum {
                     members: q.members,
                     healthy: q.healthy,
                     needed: q.needed,
                     tolerates: q.tolerates,
-                },
+                }),
                 warnings: c.etcd_warnings(),
             },
             leases: c.leases.values().map(|l| lease(l, c)).collect(),

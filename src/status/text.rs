@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::model::{ClusterState, FeedKind, Readiness, SourceKind};
+use crate::model::{ClusterState, FeedKind, QuorumView, Readiness, SourceKind};
 use crate::view::format::{bytes, duration, validity};
 
 /// Above this many nodes, only masters and nodes that are not Ready are listed.
@@ -97,33 +97,35 @@ fn etcd(out: &mut String, c: &ClusterState) {
             .feed(crate::model::FeedKind::Etcd)
             .and_then(|f| f.error.as_deref())
             .unwrap_or("no status yet");
-        let _ = writeln!(out, "\netcd: unknown ({why})");
+        let _ = writeln!(out, "\netcd: quorum unknown ({why})");
         return;
     }
-    let q = c.etcd.quorum();
     let leader = c.etcd.leader_member().map_or("none", |m| m.name.as_str());
-    let verdict = if c.etcd.nobody_answered() {
-        "quorum unknown: no member has answered".to_string()
-    } else if q.has_quorum() {
-        let failures = if q.tolerates == 1 {
-            "failure"
-        } else {
-            "failures"
-        };
-        format!("tolerates {} more {failures}", q.tolerates)
-    } else {
-        "QUORUM LOST".to_string()
+    let verdict = match c.etcd_quorum() {
+        QuorumView::Unknown => "quorum unknown: no member has answered".to_string(),
+        QuorumView::PathBroken => {
+            "quorum unknown: members unreachable from here, every apiserver reads etcd".to_string()
+        }
+        QuorumView::Known(q) if q.has_quorum() => {
+            let failures = if q.tolerates == 1 {
+                "failure"
+            } else {
+                "failures"
+            };
+            let counts = format!("{}/{} healthy, needs {}", q.healthy, q.members, q.needed);
+            format!("{counts}, tolerates {} more {failures}", q.tolerates)
+        }
+        QuorumView::Known(q) => format!(
+            "{}/{} healthy, needs {}, QUORUM LOST",
+            q.healthy, q.members, q.needed
+        ),
     };
     let via = c
         .etcd
         .via
         .as_ref()
         .map_or(String::new(), |v| format!(" ({v})"));
-    let _ = writeln!(
-        out,
-        "\netcd{via}: leader {leader}; {}/{} healthy, needs {}, {verdict}",
-        q.healthy, q.members, q.needed
-    );
+    let _ = writeln!(out, "\netcd{via}: leader {leader}; {verdict}");
     for m in &c.etcd.members {
         let mark = if m.is_leader { "*" } else { " " };
         let learner = if m.is_learner { " learner" } else { "" };

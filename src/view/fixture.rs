@@ -100,6 +100,7 @@ pub fn cluster() -> ClusterState {
                 ready: true,
                 detail: None,
                 latency_ms: Some(2.0 + i as f64),
+                etcd_ok: None,
             },
         );
         c.static_pods.insert(name.into(), running_pods(name));

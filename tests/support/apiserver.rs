@@ -236,7 +236,13 @@ fn handle(shared: &Arc<Shared>, cert_auth: bool, mut req: Request<Incoming>) -> 
     let path = req.uri().path().to_string();
     let query = parse_query(req.uri().query().unwrap_or_default());
     match path.as_str() {
-        "/readyz" | "/livez" => return readyz(shared),
+        "/readyz" | "/livez" => {
+            let q = req.uri().query().unwrap_or_default();
+            let verbose = q
+                .split('&')
+                .any(|kv| kv.split('=').next() == Some("verbose"));
+            return readyz(shared, verbose);
+        }
         "/version" => {
             return json_response(
                 StatusCode::OK,
@@ -403,13 +409,26 @@ fn kind_of(plural: &str) -> &'static str {
     }
 }
 
-fn readyz(shared: &Shared) -> Response<Body> {
-    match shared.unready.lock().unwrap().as_deref() {
-        None => text_response(StatusCode::OK, "ok"),
-        Some(check) => {
-            let body = format!(
-                "[+]ping ok\n[+]log ok\n[-]{check} failed: reason withheld\n[+]informer-sync ok\nreadyz check failed\n"
-            );
+/// As kube-apiserver: `ok`, or with `?verbose` each check (`[+]etcd ok`); the checks,
+/// the failing one marked `[-]`, on a 500 either way.
+fn readyz(shared: &Shared, verbose: bool) -> Response<Body> {
+    let failing = shared.unready.lock().unwrap().clone();
+    let mut names = vec!["ping", "log", "etcd", "informer-sync"];
+    if let Some(f) = failing.as_deref().filter(|f| !names.contains(f)) {
+        names.insert(2, f);
+    }
+    let checks: String = names
+        .iter()
+        .map(|c| match failing.as_deref() {
+            Some(f) if f == *c => format!("[-]{c} failed: reason withheld\n"),
+            _ => format!("[+]{c} ok\n"),
+        })
+        .collect();
+    match failing {
+        None if !verbose => text_response(StatusCode::OK, "ok"),
+        None => text_response(StatusCode::OK, &format!("{checks}readyz check passed\n")),
+        Some(_) => {
+            let body = format!("{checks}readyz check failed\n");
             text_response(StatusCode::INTERNAL_SERVER_ERROR, &body)
         }
     }
