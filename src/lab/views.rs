@@ -40,6 +40,7 @@ pub(crate) fn node(cfg: &LabConfig, i: usize, n: &NodeState) -> Node {
         ready_since: Some(at(cfg, n.since)),
         kubelet_version: KUBELET_VERSION.into(),
         internal_ip: Some(cfg.ip(i)),
+        hostname: None,
         taints: if master {
             vec![CONTROL_PLANE_TAINT.into()]
         } else {

@@ -11,6 +11,7 @@ use kube::ResourceExt;
 use crate::model::{CertKey, Lease, Node, PodHealth, PodState, Readiness, StaticPods, Token};
 
 const ROLE_PREFIX: &str = "node-role.kubernetes.io/";
+const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
 /// apiserver identity leases live in kube-system too, but nobody is elected by them.
 const APISERVER_IDENTITY: &str = "apiserver.kubernetes.io/identity";
 pub const TOKEN_PREFIX: &str = "bootstrap-token-";
@@ -66,6 +67,7 @@ pub fn node(n: &K8sNode) -> Node {
             .and_then(|s| s.addresses.as_ref())
             .and_then(|a| a.iter().find(|a| a.type_ == "InternalIP"))
             .map(|a| a.address.clone()),
+        hostname: n.labels().get(HOSTNAME_LABEL).cloned(),
         taints,
     }
 }

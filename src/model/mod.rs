@@ -6,6 +6,7 @@ pub mod endpoint;
 pub mod etcd;
 pub mod event;
 pub mod feed;
+mod holders;
 pub mod leases;
 pub mod nodes;
 pub mod quorum;

@@ -92,6 +92,10 @@ pub struct Quorum {
 pub struct LeaseJson {
     pub name: String,
     pub holder_identity: Option<String>,
+    /// The host part of `holder_identity`.
+    pub holder_host: Option<String>,
+    /// The Node that host is (by name, short name, hostname label or EC2 `ip-a-b-c-d`
+    /// name); `null` when no Node matches.
     pub holder_node: Option<String>,
     pub renewed_ago_s: Option<i64>,
     pub duration_s: u32,
@@ -229,7 +233,8 @@ fn lease(l: &Lease, c: &ClusterState) -> LeaseJson {
     LeaseJson {
         name: l.name.clone(),
         holder_identity: l.holder_identity.clone().filter(|h| !h.is_empty()),
-        holder_node: l.holder_node().map(str::to_string),
+        holder_host: l.holder_node().map(str::to_string),
+        holder_node: c.holder_node(l).map(str::to_string),
         renewed_ago_s: l.renewed_ago_s(c.now),
         duration_s: l.duration_s,
         transitions: l.transitions,

@@ -153,7 +153,7 @@ fn leases(out: &mut String, c: &ClusterState) {
     }
     let _ = writeln!(out, "\nleases:");
     for l in c.leases.values() {
-        let holder = l.holder_node().unwrap_or("(none)");
+        let holder = holder(c, l);
         let ago = l
             .renewed_ago_s(c.now)
             .map_or("never".to_string(), |s| format!("{} ago", duration(s)));
@@ -163,6 +163,15 @@ fn leases(out: &mut String, c: &ClusterState) {
             "  {:<24} {holder:<10} renewed {ago}, duration {}s, transitions {}{expired}",
             l.name, l.duration_s, l.transitions
         );
+    }
+}
+
+/// The Node holding the lease, else its host marked `?` (no Node of that host).
+fn holder(c: &ClusterState, l: &crate::model::Lease) -> String {
+    match (c.holder_node(l), l.holder_node()) {
+        (Some(node), _) => node.to_string(),
+        (None, Some(host)) => format!("{host}?"),
+        (None, None) => "(none)".to_string(),
     }
 }
 

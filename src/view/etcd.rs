@@ -233,7 +233,7 @@ mod tests {
             "{}",
             text(&buf)
         );
-        assert!(find(&buf, "the path from here to etcd is broken").is_some());
+        assert!(find(&buf, "[+]etcd ok").is_some(), "{}", text(&buf));
         assert!(find(&buf, "QUORUM LOST").is_none(), "{}", text(&buf));
     }
 

@@ -38,6 +38,7 @@ pub fn node(name: &str, cp: bool, ip: &str, since_s: i64) -> Node {
         ready_since: Some(at(-since_s)),
         kubelet_version: "v1.33.2".into(),
         internal_ip: Some(ip.into()),
+        hostname: None,
         taints: Vec::new(),
     }
 }
