@@ -152,6 +152,7 @@ pub(crate) fn token(cfg: &LabConfig, t: &TokenRecord) -> Token {
     Token {
         id: t.id.clone(),
         expiration: Some(at(cfg, t.expires)),
+        bad_expiration: None,
         usages: if t.joins {
             strings(&["signing", "authentication"])
         } else {

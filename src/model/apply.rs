@@ -86,6 +86,10 @@ impl ClusterState {
             }
             ClusterEvent::LeaseRemoved(name) => self.leases.remove(&name).is_some(),
             ClusterEvent::TokenUpsert(token) => {
+                let warned = self.tokens.get(&token.id).and_then(|t| t.warning());
+                if let Some(w) = token.warning().filter(|w| Some(w) != warned.as_ref()) {
+                    self.note(Severity::Warn, w);
+                }
                 self.tokens.insert(token.id.clone(), token.clone()) != Some(token)
             }
             ClusterEvent::TokenRemoved(id) => {

@@ -26,7 +26,7 @@ pub use leases::Lease;
 pub use nodes::{Node, Nodes, PodHealth, PodState, Readiness, StaticPods};
 pub use quorum::QuorumView;
 pub use timeline::{Severity, Timeline, TimelineEntry};
-pub use tokens::{CertKey, Token};
+pub use tokens::{CertKey, CertKeyState, Token};
 
 /// Where the data comes from. The lab is always labelled as such on screen and in output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -101,12 +101,29 @@ impl ClusterState {
                 .is_some_and(|id| !self.tokens.contains_key(id))
     }
 
-    /// Bootstrap tokens an operator can join with (the certificate-key owner is not one).
+    /// Bootstrap tokens an operator can join with: not the certificate-key owner, nor the
+    /// owners of earlier uploads (re-running upload-certs leaves them until they expire).
     pub fn join_tokens(&self) -> impl Iterator<Item = &Token> {
         let owner = self.cert_key.owner_token_id.as_deref();
         self.tokens
             .values()
-            .filter(move |t| Some(t.id.as_str()) != owner)
+            .filter(move |t| Some(t.id.as_str()) != owner && !t.owns_cert_key())
+    }
+
+    /// What is known of the certificate key's `kubeadm-certs` Secret.
+    pub fn cert_key_state(&self) -> CertKeyState {
+        let unread = self
+            .feed(FeedKind::Tokens)
+            .is_some_and(|f| f.last_ok.is_none());
+        if self.cert_key_orphaned() {
+            CertKeyState::Orphaned
+        } else if self.cert_key.secret_present {
+            CertKeyState::Present
+        } else if unread {
+            CertKeyState::Unknown
+        } else {
+            CertKeyState::Absent
+        }
     }
 
     pub fn feed(&self, kind: FeedKind) -> Option<&FeedStatus> {

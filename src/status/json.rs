@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::model::{
-    Certificate, ClusterState, EtcdMember, Lease, Node, Readiness, SourceKind, Token,
+    CertKeyState, Certificate, ClusterState, EtcdMember, Lease, Node, Readiness, SourceKind, Token,
 };
 
 #[derive(Debug, Serialize)]
@@ -105,7 +105,10 @@ pub struct LeaseJson {
 
 #[derive(Debug, Serialize)]
 pub struct CertificateKey {
-    /// The `kubeadm-certs` Secret exists.
+    /// `present`, `orphaned` (its owner token is gone: the Secret is about to be deleted),
+    /// `absent`, or `unknown` (the secrets could not be read).
+    pub state: CertKeyState,
+    /// The `kubeadm-certs` Secret exists (orphaned included).
     pub present: bool,
     /// Seconds left (the owner token's expiration minus now); negative once expired.
     pub expires_in_s: Option<i64>,
@@ -115,10 +118,13 @@ pub struct CertificateKey {
 #[derive(Debug, Serialize)]
 pub struct TokenJson {
     pub id: String,
-    /// `null`: never expires; negative: expired and not yet cleaned up.
+    /// `null`: never expires; negative: expired and not yet cleaned up; 0 when the
+    /// expiration cannot be parsed (the apiserver rejects such a token as expired).
     pub expires_in_s: Option<i64>,
     pub usages: Vec<String>,
     pub description: String,
+    /// What is wrong with the token itself (an unparseable expiration), naming it.
+    pub warning: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -177,6 +183,7 @@ impl Snapshot {
             },
             leases: c.leases.values().map(|l| lease(l, c)).collect(),
             certificate_key: CertificateKey {
+                state: c.cert_key_state(),
                 present: c.cert_key.secret_present,
                 expires_in_s: c.cert_key_expires_in_s(),
                 owner_token_id: c.cert_key.owner_token_id.clone(),
@@ -248,6 +255,7 @@ fn token(t: &Token, c: &ClusterState) -> TokenJson {
         expires_in_s: t.expires_in_s(c.now),
         usages: t.usages.clone(),
         description: t.description.clone(),
+        warning: t.warning(),
     }
 }
 

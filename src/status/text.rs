@@ -195,6 +195,10 @@ fn ttls(out: &mut String, c: &ClusterState) {
     let _ = writeln!(out, "bootstrap tokens:");
     for t in c.join_tokens() {
         let ttl = match t.expires_in_s(c.now) {
+            _ if t.bad_expiration.is_some() => format!(
+                "EXPIRED: expiration {:?} is not RFC 3339 (new one: kubeadm token create --print-join-command)",
+                t.bad_expiration.as_deref().unwrap_or_default()
+            ),
             None => "never expires".to_string(),
             Some(s) if s <= 0 => format!(
                 "EXPIRED {} ago (new one: kubeadm token create --print-join-command)",

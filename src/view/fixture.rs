@@ -75,6 +75,7 @@ pub fn token(id: &str, expires_in_s: Option<i64>, usages: &[&str]) -> Token {
     Token {
         id: id.into(),
         expiration: expires_in_s.map(at),
+        bad_expiration: None,
         usages: usages.iter().map(|u| u.to_string()).collect(),
         description: String::new(),
         groups: Vec::new(),

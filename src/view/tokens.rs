@@ -154,6 +154,8 @@ fn token(t: &Token, c: &ClusterState, ttl_w: usize) -> Line<'static> {
 
 fn ttl(t: &Token, c: &ClusterState) -> (String, Style) {
     match t.expires_in_s(c.now) {
+        // The apiserver rejects a token whose expiration it cannot parse.
+        _ if t.bad_expiration.is_some() => ("expired: bad expiration".to_string(), theme::ALARM),
         // A token that never expires lets anyone who saw it join, forever.
         None => ("never expires".to_string(), theme::WARN),
         Some(s) if s <= 0 => (format!("expired {} ago", format::duration(s)), theme::ALARM),
