@@ -275,10 +275,7 @@ impl Projection for Certs {
     }
 }
 
-pub const NO_CONTROL_PLANE_ENDPOINT: &str = "kubeadm-config: the cluster was initialised \
-without controlPlaneEndpoint, so every node talks to one master's address; fix: add \
-controlPlaneEndpoint (a load balancer or DNS name) to the kubeadm-config ClusterConfiguration, \
-re-issue the apiserver certificates with it in their SANs, then point the kubeconfigs at it";
+pub use crate::model::kubeadm_config::NO_CONTROL_PLANE_ENDPOINT;
 
 /// `kubeadm-config`: only what an HA operator must know from it.
 struct KubeadmConfig;
@@ -295,10 +292,10 @@ impl Projection for KubeadmConfig {
         Some(convert::control_plane_endpoint(cfg))
     }
     fn events(&self, _: &str, item: Option<&Option<String>>) -> Vec<ClusterEvent> {
-        match item {
-            Some(None) => vec![ClusterEvent::Note(NO_CONTROL_PLANE_ENDPOINT.into())],
-            _ => Vec::new(),
-        }
+        // The model checks it against the masters' addresses.
+        item.map(|e| ClusterEvent::ControlPlaneEndpoint(e.clone()))
+            .into_iter()
+            .collect()
     }
 }
 

@@ -53,7 +53,11 @@ impl ClusterState {
                         format!("node {} {:?} (was {:?})", node.name, node.ready, old.ready),
                     );
                 }
-                old.as_ref() != Some(&node)
+                let changed = old.as_ref() != Some(&node);
+                if changed && self.control_plane_endpoint.is_some() {
+                    self.note_endpoint_problem();
+                }
+                changed
             }
             ClusterEvent::NodeRemoved(name) => {
                 let gone = self.nodes.remove(&name).is_some();
@@ -144,6 +148,12 @@ impl ClusterState {
                     _ => {}
                 }
                 self.feeds.insert(kind, status.clone()) != Some(status)
+            }
+            ClusterEvent::ControlPlaneEndpoint(endpoint) => {
+                let changed = self.control_plane_endpoint.as_ref() != Some(&endpoint);
+                self.control_plane_endpoint = Some(endpoint);
+                self.note_endpoint_problem();
+                changed
             }
             ClusterEvent::Note(text) => {
                 self.note(Severity::Info, text);

@@ -7,6 +7,7 @@ pub mod etcd;
 pub mod event;
 pub mod feed;
 mod holders;
+pub mod kubeadm_config;
 pub mod leases;
 pub mod nodes;
 pub mod quorum;
@@ -57,6 +58,10 @@ pub struct ClusterState {
     pub leader_history: LeaderHistory,
     /// A `CertKey` event arrived: later uploads are news, the first one is not.
     cert_key_known: bool,
+    /// `controlPlaneEndpoint` from `kubeadm-config`: `None` until read, `Some(None)` unset.
+    pub control_plane_endpoint: Option<Option<String>>,
+    /// The endpoint problem last put in the timeline.
+    endpoint_problem_noted: Option<String>,
 }
 
 impl ClusterState {
@@ -77,6 +82,8 @@ impl ClusterState {
             timeline: Timeline::default(),
             leader_history: LeaderHistory::default(),
             cert_key_known: false,
+            control_plane_endpoint: None,
+            endpoint_problem_noted: None,
         }
     }
 

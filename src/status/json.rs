@@ -30,6 +30,9 @@ pub struct Endpoint {
     pub address: String,
     pub ready: Option<bool>,
     pub detail: Option<String>,
+    /// What is wrong with the kubeadm-config `controlPlaneEndpoint` (unset, or one
+    /// master's own address), with the fix.
+    pub warning: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -157,6 +160,7 @@ impl Snapshot {
                 address: c.endpoint.address.clone(),
                 ready: c.endpoint.ready,
                 detail: c.endpoint.detail.clone(),
+                warning: c.control_plane_endpoint_problem(),
             },
             apiservers: c
                 .apiservers

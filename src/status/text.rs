@@ -43,6 +43,9 @@ fn endpoint(out: &mut String, c: &ClusterState) {
         None => "unknown".to_string(),
     };
     let _ = writeln!(out, "\nendpoint {}: {state}", ep.address);
+    if let Some(problem) = c.control_plane_endpoint_problem() {
+        let _ = writeln!(out, "  warning: {problem}");
+    }
     for api in c.apiservers.values() {
         let state = if api.ready {
             "ready".to_string()
