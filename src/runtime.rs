@@ -66,12 +66,17 @@ pub async fn run_lab(args: LabArgs, etcd: &EtcdArgs) -> Result<()> {
 
 /// Opens the cockpit on the cluster of the kubeconfig: a bad kubeconfig fails here, before
 /// the terminal is taken over, with the file and field to fix.
-pub async fn run_live(target: Target, etcd: &EtcdArgs) -> Result<()> {
+pub async fn run_live(target: Target, etcd_args: &EtcdArgs) -> Result<()> {
     let mut sources = live::connect(&target, live::wall_clock()).await?;
-    let etcd = live::etcd_way::choose(&mut sources, etcd).await?;
+    let etcd = live::etcd_way::choose(&mut sources, etcd_args).await?;
     let mut cluster = live::empty_state(&sources);
     let (tx, rx) = mpsc::channel(64);
     let _poller = etcd.as_ref().map(|e| start_etcd(e, &mut cluster, &tx));
+    // The API was not reachable for discovery: again once it is (through a master).
+    if sources.etcd_retry {
+        let retry = live::etcd_way::rediscover(sources.clone(), etcd_args.clone(), tx.clone());
+        tokio::spawn(retry);
+    }
     let source = live::spawn(sources, tx);
     let mut guard = TerminalGuard::enter()?;
     event_loop(&mut guard, App::new(cluster), (rx, source), None).await

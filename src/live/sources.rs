@@ -42,6 +42,8 @@ pub struct Sources {
     pub cert_every: Duration,
     /// Why etcd is not asked, for its pane; `None` when another source asks it.
     pub etcd_missing: Option<String>,
+    /// Finding etcd failed because the API could not be reached: worth asking again.
+    pub etcd_retry: bool,
 }
 
 /// A named stream of event batches; the name is what `status` says it waited for.
