@@ -41,6 +41,8 @@ pub struct ApiServer {
     pub address: String,
     pub ready: bool,
     pub detail: Option<String>,
+    /// Its `/readyz?verbose` etcd check (`[+]etcd ok`); `null` when not listed.
+    pub etcd_ok: Option<bool>,
 }
 
 #[derive(Debug, Serialize)]
@@ -170,6 +172,7 @@ impl Snapshot {
                     address: a.address.clone(),
                     ready: a.ready,
                     detail: a.detail.clone(),
+                    etcd_ok: a.etcd_ok,
                 })
                 .collect(),
             nodes: c.nodes.iter().map(node).collect(),
