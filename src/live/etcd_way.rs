@@ -127,9 +127,10 @@ async fn missing(tx: &mpsc::Sender<Message>, why: String) {
         .await;
 }
 
-/// One more try for `hatui status`, once its snapshot may have found a master to ask.
+/// One more try for `hatui status`, when its snapshot found a master to ask instead of
+/// the endpoint that could not be reached.
 pub async fn retry_once(sources: &mut Sources, args: &EtcdArgs) -> Result<Option<EtcdAccess>> {
-    if !sources.etcd_retry {
+    if !sources.etcd_retry || sources.route.via().is_none() {
         return Ok(None);
     }
     match find(&sources.client, args).await? {

@@ -258,6 +258,25 @@ mod tests {
     }
 
     #[test]
+    fn a_token_with_an_unreadable_expiration_is_expired_with_the_fix() {
+        let mut app = fixture::app();
+        let t = app.cluster.tokens.get_mut(JOIN_TOKEN).unwrap();
+        (t.expiration, t.bad_expiration) = (None, Some("tomorrow".into()));
+        let buf = screen(&mut app, 100, 30);
+        assert_eq!(
+            style_of(&buf, "expired: bad expiration").fg,
+            Some(Color::Red),
+            "{}",
+            text(&buf)
+        );
+        assert!(
+            find(&buf, &format!("$ {NEW_TOKEN}")).is_some(),
+            "{}",
+            text(&buf)
+        );
+    }
+
+    #[test]
     fn a_long_command_continues_on_the_next_row_at_80x24() {
         let mut app = cert_key_left(-185);
         let buf = screen(&mut app, 80, 24);
