@@ -100,12 +100,17 @@ const LAB_FEEDS: [FeedKind; 5] = [
 
 /// Opens the cockpit on the cluster of the kubeconfig: a bad kubeconfig fails here, before
 /// the terminal is taken over, with the file and field to fix.
-pub async fn run_live(target: Target, etcd: &EtcdSettings) -> Result<()> {
+pub async fn run_live(target: Target, etcd_args: &EtcdSettings) -> Result<()> {
     let mut sources = live::connect(&target, live::wall_clock()).await?;
-    let etcd = live::etcd_way::choose(&mut sources, etcd).await?;
+    let etcd = live::etcd_way::choose(&mut sources, etcd_args).await?;
     let mut cluster = live::empty_state(&sources);
     let (tx, rx) = mpsc::channel(64);
     let _poller = etcd.as_ref().map(|e| start_etcd(e, &mut cluster, &tx, 1.0));
+    // The API was not reachable for discovery: again once it is (through a master).
+    if sources.etcd_retry {
+        let retry = live::etcd_way::rediscover(sources.clone(), etcd_args.clone(), tx.clone());
+        tokio::spawn(retry);
+    }
     let _sources = live::spawn(sources, tx);
     let mut guard = TerminalGuard::enter()?;
     supervise::quiet_task_panics();

@@ -42,6 +42,8 @@ async fn status_json_is_live_with_the_lab_schema() {
         "only etcd, which is not configured: {stale:?}"
     );
     assert_eq!(stale[0]["kind"], "Etcd");
+    // No member asked is not a lost quorum: `healthy: 0` would read as one.
+    assert!(v["etcd"]["quorum"].is_null(), "{}", v["etcd"]);
     // The same top-level schema as the lab's.
     let lab = Command::new(env!("CARGO_BIN_EXE_hatui"))
         .args(["status", "--lab", "--json", "--seed", "7"])

@@ -103,14 +103,23 @@ impl Merger {
         !self.members.is_empty() && self.endpoints.iter().all(|e| e.status.is_some())
     }
 
-    /// The leader according to the reachable member with the newest term: during an
-    /// election the candidates are ahead of followers that still name the dead leader.
+    /// A reachable member that says it leads, the newest term first; else the leader
+    /// according to the reachable member with the newest term: during an election the
+    /// candidates are ahead of followers that still name the dead leader. (A partitioned
+    /// minority without pre-vote also runs ahead in term, but the majority's leader answers.)
     fn current_leader(&self) -> Option<(u64, u64)> {
-        let newest = self
-            .endpoints
-            .iter()
-            .filter_map(|e| e.status.as_ref()?.as_ref().ok())
-            .max_by_key(|s| s.raft_term)?;
+        let answers = || {
+            self.endpoints
+                .iter()
+                .filter_map(|e| e.status.as_ref()?.as_ref().ok())
+        };
+        let leading = answers()
+            .filter(|s| s.leader != 0 && s.leader == s.member_id)
+            .max_by_key(|s| s.raft_term);
+        if let Some(l) = leading {
+            return Some((l.leader, l.raft_term));
+        }
+        let newest = answers().max_by_key(|s| s.raft_term)?;
         (newest.leader != 0).then_some((newest.leader, newest.raft_term))
     }
 
@@ -210,6 +219,7 @@ impl Merger {
             Some(Err(err)) => m.error = Some(err.clone()),
             Some(Ok(s)) => {
                 m.reachable = true;
+                m.no_leader = s.leader == 0;
                 m.raft_term = s.raft_term;
                 m.raft_index = s.raft_index;
                 m.applied_index = s.applied_index;
@@ -337,6 +347,26 @@ mod tests {
         assert_eq!(m.status(t).leader, Some(2));
         assert_eq!(m.status(t).leader_changes.len(), 1);
         assert_eq!(m.feed().error, None);
+    }
+
+    #[test]
+    fn a_partitioned_minority_answers_but_is_not_healthy() {
+        let urls: Vec<String> = (1..=3).map(|p| format!("https://127.0.0.1:{p}")).collect();
+        let mut m = Merger::new(&urls, Duration::from_secs(300), None);
+        let t = Timestamp::UNIX_EPOCH;
+        m.on_list(ListReport {
+            members: (1..=3).map(|i| member(i, i as u16)).collect(),
+            alarms: None,
+        });
+        // 3 is cut off: without pre-vote it campaigns, its term runs ahead, it has no leader.
+        m.on_status(0, Ok(report(1, 1, 2)), t);
+        m.on_status(1, Ok(report(2, 1, 2)), t);
+        m.on_status(2, Ok(report(3, 0, 7)), t);
+        let s = m.status(t);
+        assert_eq!(s.leader, Some(1), "the majority's leader answers");
+        assert!(s.members[2].reachable && s.members[2].no_leader);
+        let q = s.quorum();
+        assert_eq!((q.healthy, q.tolerates), (2, 0));
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub(crate) fn node(cfg: &LabConfig, i: usize, n: &NodeState) -> Node {
         ready_since: Some(at(cfg, n.since)),
         kubelet_version: KUBELET_VERSION.into(),
         internal_ip: Some(cfg.ip(i)),
+        hostname: None,
         taints: if master {
             vec![CONTROL_PLANE_TAINT.into()]
         } else {
@@ -151,6 +152,7 @@ pub(crate) fn token(cfg: &LabConfig, t: &TokenRecord) -> Token {
     Token {
         id: t.id.clone(),
         expiration: Some(at(cfg, t.expires)),
+        bad_expiration: None,
         usages: if t.joins {
             strings(&["signing", "authentication"])
         } else {
@@ -173,6 +175,7 @@ pub(crate) fn apiserver(cfg: &LabConfig, api: &ApiHealth, i: usize) -> ApiServer
         ready,
         detail: api.problems[i].map(str::to_string),
         latency_ms: ready.then_some(api.latency_ms[i]),
+        etcd_ok: None,
     }
 }
 

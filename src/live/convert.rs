@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::coordination::v1::Lease as K8sLease;
 use k8s_openapi::api::core::v1::{Node as K8sNode, Pod, Secret};
-use kube::ResourceExt;
+use kube::{Resource, ResourceExt};
 
 use crate::model::{CertKey, Lease, Node, PodHealth, PodState, Readiness, StaticPods, Token};
 
 const ROLE_PREFIX: &str = "node-role.kubernetes.io/";
+const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
 /// apiserver identity leases live in kube-system too, but nobody is elected by them.
 const APISERVER_IDENTITY: &str = "apiserver.kubernetes.io/identity";
 pub const TOKEN_PREFIX: &str = "bootstrap-token-";
@@ -66,6 +67,7 @@ pub fn node(n: &K8sNode) -> Node {
             .and_then(|s| s.addresses.as_ref())
             .and_then(|a| a.iter().find(|a| a.type_ == "InternalIP"))
             .map(|a| a.address.clone()),
+        hostname: n.labels().get(HOSTNAME_LABEL).cloned(),
         taints,
     }
 }
@@ -168,6 +170,28 @@ pub fn lease(l: &K8sLease) -> Option<Lease> {
     })
 }
 
+/// Drops a bootstrap token's `token-secret` (and anything but the fields [`token`]
+/// reads), so the Secret can be kept without the half of the token that authenticates.
+pub fn strip_token_secret(s: &mut Secret) {
+    const KEPT: [&str; 6] = [
+        "token-id",
+        "expiration",
+        "description",
+        "usage-bootstrap-authentication",
+        "usage-bootstrap-signing",
+        "auth-extra-groups",
+    ];
+    if let Some(data) = &mut s.data {
+        data.retain(|k, _| KEPT.contains(&k.as_str()));
+    }
+    s.string_data = None;
+    // `kubectl apply` would have left the whole object, secret included, in here.
+    if let Some(a) = &mut s.metadata.annotations {
+        a.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+    s.metadata.managed_fields = None;
+}
+
 /// A bootstrap token without its secret: `token-secret` is never read.
 pub fn token(s: &Secret) -> Option<Token> {
     let data = s.data.as_ref();
@@ -195,10 +219,14 @@ pub fn token(s: &Secret) -> Option<Token> {
                 .collect()
         })
         .unwrap_or_default();
+    // An unparseable expiration makes the token expired, as the apiserver's bootstrap
+    // authenticator treats it; kept as written for the warning.
+    let raw = field("expiration").filter(|e| !e.is_empty());
+    let expiration = raw.as_deref().map(str::parse::<jiff::Timestamp>);
     Some(Token {
         id,
-        // An unparseable expiration is treated as absent rather than dropping the token.
-        expiration: field("expiration").and_then(|e| e.parse().ok()),
+        expiration: expiration.clone().and_then(Result::ok),
+        bad_expiration: raw.filter(|_| expiration.is_some_and(|e| e.is_err())),
         usages,
         description: field("description").unwrap_or_default(),
         groups,
@@ -206,7 +234,8 @@ pub fn token(s: &Secret) -> Option<Token> {
 }
 
 /// `kubeadm-certs`: present, and the bootstrap token that owns it (its TTL is the key's).
-pub fn cert_key(s: &Secret) -> CertKey {
+/// Its metadata is all that is read: the encrypted certificates are never requested.
+pub fn cert_key(s: &impl Resource) -> CertKey {
     let owner = s.owner_references().iter().find_map(|o| {
         (o.kind == "Secret")
             .then(|| o.name.strip_prefix(TOKEN_PREFIX))

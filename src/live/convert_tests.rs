@@ -173,3 +173,27 @@ fn control_plane_endpoint_is_read_or_missing() {
     assert_eq!(control_plane_endpoint("controlPlaneEndpoint: \"\"\n"), None);
     assert_eq!(control_plane_endpoint("kind: ClusterConfiguration\n"), None);
 }
+
+#[test]
+fn an_unparseable_expiration_is_expired_and_named() {
+    let secret: Secret = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "bootstrap-token-abcdef", "namespace": "kube-system"},
+        "type": "bootstrap.kubernetes.io/token",
+        "data": {
+            "token-id": "YWJjZGVm",
+            // "tomorrow"
+            "expiration": "dG9tb3Jyb3c=",
+            "usage-bootstrap-authentication": "dHJ1ZQ=="
+        }
+    }))
+    .unwrap();
+    let tok = token(&secret).unwrap();
+    assert_eq!(tok.expiration, None);
+    assert_eq!(tok.bad_expiration.as_deref(), Some("tomorrow"));
+    assert_eq!(tok.expires_in_s(t("2026-03-14T09:00:00Z")), Some(0));
+    let warning = tok.warning().unwrap();
+    assert!(
+        warning.starts_with("bootstrap token abcdef: expiration \"tomorrow\""),
+        "{warning}"
+    );
+}

@@ -10,10 +10,12 @@ use std::time::Duration;
 use color_eyre::Result;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ListParams};
+use tokio::sync::mpsc;
 
 use super::Sources;
 use super::errors::{Resource, kube_error};
-use crate::etcd::{EtcdAccess, EtcdSettings, PkiPaths, PollerConfig, TlsMaterial};
+use crate::etcd::{EtcdAccess, EtcdSettings, PkiPaths, PollerConfig, TlsMaterial, spawn_poller};
+use crate::model::{ClusterEvent, FeedKind, FeedStatus};
 
 const ADVERTISE: &str = "kubeadm.kubernetes.io/etcd.advertise-client-urls";
 const ETCD_PODS: Resource = Resource {
@@ -25,6 +27,10 @@ const NODES: Resource = Resource {
     namespace: None,
 };
 const LIST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Discovery is asked again after this, doubling up to `REDISCOVER_MAX`, and at once
+/// whenever the route to the API changes.
+const REDISCOVER_FIRST: Duration = Duration::from_secs(2);
+const REDISCOVER_MAX: Duration = Duration::from_secs(30);
 
 /// One kubeadm etcd pod: its name (for exec) and its member's client URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +40,8 @@ pub struct EtcdPod {
 }
 
 /// The way in for this cluster; when there is none, `sources` is told why, for the pane.
+/// When the API could not be reached (the load balancer down at launch), `sources.etcd_retry`
+/// is set: [`rediscover`] tries again once the API answers, through a master if need be.
 /// Fails only on flags that cannot work (a certificate file named that does not load).
 pub async fn choose(sources: &mut Sources, args: &EtcdSettings) -> Result<Option<EtcdAccess>> {
     if args.explicit() {
@@ -41,31 +49,119 @@ pub async fn choose(sources: &mut Sources, args: &EtcdSettings) -> Result<Option
         sources.etcd_missing = None;
         return Ok(access);
     }
-    match find(&sources.client, args).await? {
+    let found = find(&sources.client, args).await?;
+    sources.etcd_retry = matches!(found, Err(Missing { retry: true, .. }));
+    match found {
         Ok(access) => {
             sources.etcd_missing = None;
             Ok(Some(access))
         }
-        Err(why) => {
-            sources.etcd_missing = Some(why);
+        Err(missing) => {
+            sources.etcd_missing = Some(missing.why);
             Ok(None)
         }
     }
 }
 
+/// Why there is no way in; `retry`: the API could not be reached, asking again may work.
+#[derive(Debug)]
+struct Missing {
+    why: String,
+    retry: bool,
+}
+
+impl From<String> for Missing {
+    fn from(why: String) -> Self {
+        Self { why, retry: false }
+    }
+}
+
+/// Discovery again, after [`choose`] could not reach the API: whenever the route changes
+/// (the endpoint bypassed for a master, or back) and every few seconds meanwhile, through
+/// whichever apiserver the route points at. Once found, etcd is polled into `tx` (and a
+/// note says how it was found) until `tx` closes.
+pub async fn rediscover<M>(sources: Sources, args: EtcdSettings, tx: mpsc::Sender<M>)
+where
+    M: From<Vec<ClusterEvent>> + Send + 'static,
+{
+    let mut restarts = sources.route.restarts();
+    let mut wait = REDISCOVER_FIRST;
+    let access = loop {
+        tokio::select! {
+            _ = tx.closed() => return,
+            _ = tokio::time::timeout(wait, restarts.changed()) => {}
+        }
+        wait = (wait * 2).min(REDISCOVER_MAX);
+        match find(&sources.client, &args).await {
+            Ok(Ok(access)) => break access,
+            Ok(Err(Missing { retry: true, .. })) => continue,
+            Ok(Err(Missing { why, .. })) => return missing(&tx, why).await,
+            Err(e) => return missing(&tx, e.to_string()).await,
+        }
+    };
+    let path = match sources.route.via() {
+        Some((node, addr)) => format!("through {node}'s apiserver ({addr})"),
+        None => format!("through {}", sources.endpoint),
+    };
+    let note = access.note.clone().unwrap_or_else(|| "etcd found".into());
+    let note = ClusterEvent::Note(format!("{note}; found {path} once the API answered"));
+    if tx.send(vec![note].into()).await.is_err() {
+        return;
+    }
+    // Both live as long as the session: the poller stops when they are dropped.
+    let _poller = spawn_poller(access.config.clone(), tx.clone());
+    tx.closed().await;
+    drop(access);
+}
+
+async fn missing<M: From<Vec<ClusterEvent>>>(tx: &mpsc::Sender<M>, why: String) {
+    let feed = FeedStatus {
+        error: Some(why),
+        ..FeedStatus::default()
+    };
+    let _ = tx
+        .send(vec![ClusterEvent::Feed(FeedKind::Etcd, feed)].into())
+        .await;
+}
+
+/// One more try for `hatui status`, when its snapshot found a master to ask instead of
+/// the endpoint that could not be reached.
+pub async fn retry_once(sources: &mut Sources, args: &EtcdSettings) -> Result<Option<EtcdAccess>> {
+    if !sources.etcd_retry || sources.route.via().is_none() {
+        return Ok(None);
+    }
+    match find(&sources.client, args).await? {
+        Ok(access) => {
+            sources.etcd_missing = None;
+            sources.etcd_retry = false;
+            Ok(Some(access))
+        }
+        Err(_) => Ok(None),
+    }
+}
+
 /// The way in, or why there is none.
-async fn find(client: &kube::Client, args: &EtcdSettings) -> Result<Result<EtcdAccess, String>> {
-    let pods = match etcd_pods(client, args.etcd_port).await {
+async fn find(client: &kube::Client, args: &EtcdSettings) -> Result<Result<EtcdAccess, Missing>> {
+    let pods = match etcd_pods_or_unreachable(client, args.etcd_port).await {
         Ok(pods) => pods,
-        Err(why) => {
-            return Ok(Err(format!(
-                "cannot find etcd through the API ({why}): pass --etcd-endpoints or --etcd-ssh"
-            )));
+        Err((why, retry)) => {
+            let retrying = if retry {
+                "; asking again once the API answers"
+            } else {
+                ""
+            };
+            return Ok(Err(Missing {
+                why: format!(
+                    "cannot find etcd through the API ({why}){retrying}: pass --etcd-endpoints \
+                     or --etcd-ssh"
+                ),
+                retry,
+            }));
         }
     };
     let tls = client_tls(args)?;
     if pods.is_empty() {
-        return Ok(by_nodes(client, args, tls).await);
+        return Ok(by_nodes(client, args, tls).await.map_err(Missing::from));
     }
     let exec = |note: String| {
         let names = pods.iter().map(|p| p.pod.clone()).collect();
@@ -194,12 +290,31 @@ fn url(ip: &str, port: u16) -> String {
 
 /// kubeadm's etcd static pods, by name: one per stacked-etcd master.
 pub async fn etcd_pods(client: &kube::Client, port: u16) -> Result<Vec<EtcdPod>, String> {
+    etcd_pods_or_unreachable(client, port)
+        .await
+        .map_err(|(why, _)| why)
+}
+
+/// [`etcd_pods`]; an error says whether the API could not be reached (no answer, or not an
+/// apiserver's own refusal), which is worth asking again.
+async fn etcd_pods_or_unreachable(
+    client: &kube::Client,
+    port: u16,
+) -> Result<Vec<EtcdPod>, (String, bool)> {
     let api: Api<Pod> = Api::namespaced(client.clone(), "kube-system");
     let params = ListParams::default().labels("component=etcd,tier=control-plane");
     let list = tokio::time::timeout(LIST_TIMEOUT, api.list(&params))
         .await
-        .map_err(|_| format!("no answer within {} s", LIST_TIMEOUT.as_secs()))?
-        .map_err(|e| kube_error(&e, "list", ETCD_PODS))?;
+        .map_err(|_| {
+            (
+                format!("no answer within {} s", LIST_TIMEOUT.as_secs()),
+                true,
+            )
+        })?
+        .map_err(|e| {
+            let refused_by_apiserver = matches!(&e, kube::Error::Api(s) if s.code < 500);
+            (kube_error(&e, "list", ETCD_PODS), !refused_by_apiserver)
+        })?;
     let mut pods: Vec<EtcdPod> = list.items.iter().map(|p| etcd_pod(p, port)).collect();
     pods.sort_by(|a, b| a.pod.cmp(&b.pod));
     Ok(pods)

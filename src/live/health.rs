@@ -17,16 +17,35 @@ pub struct Probe {
     pub ready: bool,
     pub detail: Option<String>,
     pub latency_ms: f64,
+    /// The `etcd` check as `/readyz?verbose` lists it, when it does.
+    pub etcd_ok: Option<bool>,
+}
+
+/// `[+]etcd ok` → true, `[-]etcd failed: ...` → false; `None` when the check is not listed.
+pub fn etcd_check(verbose: &str) -> Option<bool> {
+    verbose.lines().map(str::trim).find_map(|l| {
+        if l == "[+]etcd ok" {
+            Some(true)
+        } else {
+            l.starts_with("[-]etcd ").then_some(false)
+        }
+    })
 }
 
 pub async fn readyz(client: &Client, timeout: Duration) -> Probe {
     let start = Instant::now();
-    let req = http::Request::get("/readyz")
+    // Verbose: the etcd check tells a broken path to etcd from a lost quorum.
+    let req = http::Request::get("/readyz?verbose")
         .body(Vec::new())
         .expect("a static request is valid");
     let result = tokio::time::timeout(timeout, client.request_text(req)).await;
     // Whole milliseconds: sub-millisecond jitter is not worth a redraw.
     let latency_ms = start.elapsed().as_millis() as f64;
+    let etcd_ok = match &result {
+        Ok(Ok(text)) => etcd_check(text),
+        Ok(Err(kube::Error::Api(s))) => etcd_check(&s.message),
+        _ => None,
+    };
     let (ready, detail) = match result {
         Ok(Ok(_)) => (true, None),
         Ok(Err(kube::Error::Api(s))) if s.code >= 500 => {
@@ -56,6 +75,7 @@ pub async fn readyz(client: &Client, timeout: Duration) -> Probe {
         ready,
         detail,
         latency_ms,
+        etcd_ok,
     }
 }
 
@@ -91,6 +111,7 @@ async fn round(s: &Sources, was_ready: Option<bool>) -> (Vec<ClusterEvent>, bool
                 ready: false,
                 detail: Some(format!("{addr} is not a usable address")),
                 latency_ms: 0.0,
+                etcd_ok: None,
             },
         };
         ApiServerHealth {
@@ -99,6 +120,7 @@ async fn round(s: &Sources, was_ready: Option<bool>) -> (Vec<ClusterEvent>, bool
             ready: p.ready,
             detail: p.detail,
             latency_ms: p.ready.then_some(p.latency_ms),
+            etcd_ok: p.etcd_ok,
         }
     });
     let (lb, apis) = futures::join!(
@@ -157,4 +179,18 @@ async fn round(s: &Sources, was_ready: Option<bool>) -> (Vec<ClusterEvent>, bool
     }));
     events.extend(apis.into_iter().map(ClusterEvent::ApiServer));
     (events, lb.ready)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::etcd_check;
+
+    #[test]
+    fn the_etcd_check_is_read_from_the_verbose_list() {
+        let ok = "[+]ping ok\n[+]etcd ok\n[+]etcd-readiness ok\nreadyz check passed\n";
+        assert_eq!(etcd_check(ok), Some(true));
+        let failed = "[+]ping ok\n[-]etcd failed: reason withheld\nreadyz check failed";
+        assert_eq!(etcd_check(failed), Some(false));
+        assert_eq!(etcd_check("[+]etcd-readiness ok\nok"), None);
+    }
 }

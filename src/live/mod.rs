@@ -55,6 +55,7 @@ pub fn sources(loaded: &Loaded, clock: Clock) -> Result<Sources> {
         probe_timeout: Duration::from_secs(2),
         cert_every: Duration::from_secs(60),
         etcd_missing: Some(sources::ETCD_NOT_CONFIGURED.into()),
+        etcd_retry: false,
     })
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures::stream::{self, BoxStream, StreamExt};
 use k8s_openapi::api::coordination::v1::Lease as K8sLease;
 use k8s_openapi::api::core::v1::{ConfigMap, Node as K8sNode, Pod, Secret};
+use kube::core::PartialObjectMeta;
 use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 use tokio::sync::mpsc::Sender;
@@ -41,6 +42,8 @@ pub struct Sources {
     pub cert_every: Duration,
     /// Why etcd is not asked, for its pane; `None` when another source asks it.
     pub etcd_missing: Option<String>,
+    /// Finding etcd failed because the API could not be reached: worth asking again.
+    pub etcd_retry: bool,
 }
 
 /// A named stream of event batches; the name is what `status` says it waited for.
@@ -120,7 +123,7 @@ impl Sources {
                 "kubeadm-certs",
                 Some(FeedKind::Tokens),
                 watch(FeedKind::Tokens, ns("secrets")).stream(
-                    Api::namespaced(c.clone(), NS),
+                    Api::<PartialObjectMeta<Secret>>::namespaced(c.clone(), NS),
                     certs,
                     Certs,
                 ),
@@ -292,6 +295,10 @@ struct Tokens;
 impl Projection for Tokens {
     type K = Secret;
     type Item = Token;
+    /// The watch brings each token whole; its secret goes before anything keeps it.
+    fn strip(&self, obj: &mut Secret) {
+        convert::strip_token_secret(obj);
+    }
     fn keys(&self, obj: &Secret) -> Vec<String> {
         convert::token(obj).map(|t| t.id).into_iter().collect()
     }
@@ -308,18 +315,20 @@ impl Projection for Tokens {
     }
 }
 
+/// `kubeadm-certs` as metadata only: its owner reference is all that is needed, and its
+/// encrypted certificates are never requested.
 struct Certs;
 impl Projection for Certs {
-    type K = Secret;
+    type K = PartialObjectMeta<Secret>;
     type Item = CertKey;
-    fn keys(&self, _: &Secret) -> Vec<String> {
+    fn keys(&self, _: &Self::K) -> Vec<String> {
         vec![CERTS_SECRET.into()]
     }
     /// Absent is news too: the model needs to hear there is no key.
     fn fixed_keys(&self) -> Vec<String> {
         vec![CERTS_SECRET.into()]
     }
-    fn project(&self, _: &str, objs: &BTreeMap<String, Secret>) -> Option<CertKey> {
+    fn project(&self, _: &str, objs: &BTreeMap<String, Self::K>) -> Option<CertKey> {
         let certs = objs.get(&format!("{NS}/{CERTS_SECRET}"));
         Some(certs.map(convert::cert_key).unwrap_or_default())
     }
@@ -330,10 +339,7 @@ impl Projection for Certs {
     }
 }
 
-pub const NO_CONTROL_PLANE_ENDPOINT: &str = "kubeadm-config: the cluster was initialised \
-without controlPlaneEndpoint, so every node talks to one master's address; fix: add \
-controlPlaneEndpoint (a load balancer or DNS name) to the kubeadm-config ClusterConfiguration, \
-re-issue the apiserver certificates with it in their SANs, then point the kubeconfigs at it";
+pub use crate::model::kubeadm_config::NO_CONTROL_PLANE_ENDPOINT;
 
 /// `kubeadm-config`: only what an HA operator must know from it.
 struct KubeadmConfig;
@@ -350,9 +356,77 @@ impl Projection for KubeadmConfig {
         Some(convert::control_plane_endpoint(cfg))
     }
     fn events(&self, _: &str, item: Option<&Option<String>>) -> Vec<ClusterEvent> {
-        match item {
-            Some(None) => vec![ClusterEvent::Note(NO_CONTROL_PLANE_ENDPOINT.into())],
-            _ => Vec::new(),
+        // The model checks it against the masters' addresses.
+        item.map(|e| ClusterEvent::ControlPlaneEndpoint(e.clone()))
+            .into_iter()
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::watch::State;
+
+    fn fixture<T: serde::de::DeserializeOwned>(file: &str) -> T {
+        let path = format!(
+            "{}/tests/fixtures/kubeadm/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    const SECRETS: [&str; 4] = [
+        "kx7f2m9p0d3s8v1b",
+        "zq8w3n5r7t1y6u4e",
+        "m2c4e6g8i0k1l3n5",
+        "p0o9i8u7y6t5r4e3",
+    ];
+
+    /// Whether `text` (a Debug dump) holds any token secret, as text or as bytes.
+    fn leaks(text: &str) -> Option<&'static str> {
+        SECRETS.into_iter().find(|x| {
+            let bytes = format!("{:?}", k8s_openapi::ByteString(x.as_bytes().to_vec()));
+            text.contains(x) || text.contains(&bytes)
+        })
+    }
+
+    #[test]
+    fn the_token_watch_keeps_no_token_secret() {
+        let what = What {
+            plural: "secrets",
+            namespace: Some(NS),
+        };
+        let clock: Clock = std::sync::Arc::new(jiff::Timestamp::now);
+        let mut state = State::new(Tokens, FeedKind::Tokens, what, clock);
+        let secrets: Vec<Secret> = fixture("secrets.json");
+        let tokens: Vec<&Secret> = secrets
+            .iter()
+            .filter(|s| s.type_.as_deref() == Some("bootstrap.kubernetes.io/token"))
+            .collect();
+        assert_eq!(tokens.len(), 4);
+        assert!(
+            leaks(&format!("{tokens:?}")).is_some(),
+            "the fixture has secrets"
+        );
+        let mut events = state.on(Ok(watcher::Event::Init));
+        for s in &tokens {
+            events.extend(state.on(Ok(watcher::Event::InitApply((*s).clone()))));
+            // Mid-relist the objects wait in the relist store: stripped there too.
+            assert_eq!(leaks(&state.held()), None, "{}", state.held());
         }
+        events.extend(state.on(Ok(watcher::Event::InitDone)));
+        for s in &tokens {
+            events.extend(state.on(Ok(watcher::Event::Apply((*s).clone()))));
+        }
+        let held = state.held();
+        assert!(held.contains("q41ujq"), "the tokens are kept: {held}");
+        assert!(!held.contains("token-secret"), "{held}");
+        assert_eq!(leaks(&held), None, "a secret in the watch's store");
+        assert_eq!(
+            leaks(&format!("{events:?}")),
+            None,
+            "a secret sent to the model"
+        );
     }
 }

@@ -22,6 +22,9 @@ pub trait Projection: Send + 'static {
     type K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static;
     type Item: PartialEq + Send;
 
+    /// Drops what must never be kept (a token's secret) from an object as it arrives,
+    /// before anything stores it.
+    fn strip(&self, _obj: &mut Self::K) {}
     /// The projected keys an object contributes to (a pod → its node).
     fn keys(&self, obj: &Self::K) -> Vec<String>;
     /// Keys recomputed after every (re)list even when no object names them.
@@ -34,7 +37,7 @@ pub trait Projection: Send + 'static {
     fn events(&self, key: &str, item: Option<&Self::Item>) -> Vec<ClusterEvent>;
 }
 
-struct State<P: Projection> {
+pub(super) struct State<P: Projection> {
     projection: P,
     objs: BTreeMap<String, P::K>,
     /// Objects of a relist in progress, swapped in at `InitDone`.
@@ -65,17 +68,7 @@ impl Watch {
         config: watcher::Config,
         projection: P,
     ) -> BoxStream<'static, Vec<ClusterEvent>> {
-        let mut state = State {
-            projection,
-            objs: BTreeMap::new(),
-            relist: None,
-            items: BTreeMap::new(),
-            feed: FeedStatus::default(),
-            held: None,
-            kind: self.kind,
-            what: self.what,
-            clock: self.clock,
-        };
+        let mut state = State::new(projection, self.kind, self.what, self.clock);
         restarting(api, config, self.restarts)
             .map(move |ev| state.on(ev))
             .boxed()
@@ -156,9 +149,36 @@ fn key_of<K: Resource>(obj: &K) -> String {
 }
 
 impl<P: Projection> State<P> {
-    fn on(&mut self, ev: Result<watcher::Event<P::K>, watcher::Error>) -> Vec<ClusterEvent> {
+    pub(super) fn new(projection: P, kind: FeedKind, what: What, clock: Clock) -> Self {
+        Self {
+            projection,
+            objs: BTreeMap::new(),
+            relist: None,
+            items: BTreeMap::new(),
+            feed: FeedStatus::default(),
+            held: None,
+            kind,
+            what,
+            clock,
+        }
+    }
+
+    /// Everything this watch holds, as text: for tests that prove a secret is not kept.
+    #[cfg(test)]
+    pub(super) fn held(&self) -> String
+    where
+        P::Item: Debug,
+    {
+        format!("{:?} {:?} {:?}", self.objs, self.relist, self.items)
+    }
+
+    pub(super) fn on(
+        &mut self,
+        ev: Result<watcher::Event<P::K>, watcher::Error>,
+    ) -> Vec<ClusterEvent> {
+        // Stripped first: the secret never reaches the store below.
         let ev = match ev {
-            Ok(ev) => ev,
+            Ok(ev) => ev.modify(|obj| self.projection.strip(obj)),
             Err(e) => return self.failed(errors::watch_error(&e, self.what)),
         };
         let mut out = Vec::new();

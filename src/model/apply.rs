@@ -4,7 +4,7 @@ use jiff::Timestamp;
 
 use super::{
     ApiServerHealth, CertKey, Certificate, ClusterEvent, ClusterState, EndpointHealth, EtcdStatus,
-    FeedKind, FeedStatus, Lease, Node, Severity, StaticPods, Token,
+    FeedKind, FeedStatus, Lease, Node, Quorum, QuorumView, Severity, StaticPods, Token,
 };
 
 impl ClusterState {
@@ -25,6 +25,9 @@ impl ClusterState {
             ClusterEvent::CertKey(ck) => self.apply_cert_key(ck),
             ClusterEvent::Certificate(cert) => self.apply_certificate(cert),
             ClusterEvent::Feed(kind, status) => self.apply_feed(kind, status),
+            ClusterEvent::ControlPlaneEndpoint(endpoint) => {
+                self.apply_control_plane_endpoint(endpoint)
+            }
             ClusterEvent::Note(text) => {
                 self.note(Severity::Info, text);
                 true
@@ -71,7 +74,11 @@ impl ClusterState {
                 format!("node {} {:?} (was {:?})", node.name, node.ready, old.ready),
             );
         }
-        old.as_ref() != Some(&node)
+        let changed = old.as_ref() != Some(&node);
+        if changed && self.control_plane_endpoint.is_some() {
+            self.note_endpoint_problem();
+        }
+        changed
     }
 
     fn remove_node(&mut self, name: &str) -> bool {
@@ -89,9 +96,22 @@ impl ClusterState {
         self.static_pods.insert(pods.node.clone(), pods.clone()) != Some(pods)
     }
 
+    fn apply_control_plane_endpoint(&mut self, endpoint: Option<String>) -> bool {
+        let changed = self.control_plane_endpoint.as_ref() != Some(&endpoint);
+        self.control_plane_endpoint = Some(endpoint);
+        self.note_endpoint_problem();
+        changed
+    }
+
     fn apply_etcd(&mut self, status: EtcdStatus) -> bool {
+        let was = self.etcd_quorum();
+        let known = !self.etcd.members.is_empty();
         self.note_etcd_changes(&status);
-        replace(&mut self.etcd, status)
+        let changed = replace(&mut self.etcd, status);
+        if known {
+            self.note_quorum_change(was);
+        }
+        changed
     }
 
     fn apply_lease(&mut self, lease: Lease) -> bool {
@@ -102,6 +122,10 @@ impl ClusterState {
     }
 
     fn apply_token(&mut self, token: Token) -> bool {
+        let warned = self.tokens.get(&token.id).and_then(|t| t.warning());
+        if let Some(w) = token.warning().filter(|w| Some(w) != warned.as_ref()) {
+            self.note(Severity::Warn, w);
+        }
         self.tokens.insert(token.id.clone(), token.clone()) != Some(token)
     }
 
@@ -231,24 +255,30 @@ impl ClusterState {
                 ));
             }
         }
-        let (was, is) = (old.quorum(), new.quorum());
-        if was.has_quorum() && !is.has_quorum() {
-            notes.push((
-                Severity::Bad,
-                format!("etcd quorum lost ({}/{} healthy)", is.healthy, is.members),
-            ));
-        } else if !was.has_quorum() && is.has_quorum() {
-            notes.push((
-                Severity::Good,
-                format!(
-                    "etcd quorum restored ({}/{} healthy)",
-                    is.healthy, is.members
-                ),
-            ));
-        }
         for (severity, text) in notes {
             self.note(severity, text);
         }
+    }
+
+    /// Quorum lost or restored, as far as the members' answers tell: silence, or members
+    /// lost from here while the apiservers read etcd, is not a lost quorum.
+    fn note_quorum_change(&mut self, was: QuorumView) {
+        let is = self.etcd_quorum();
+        let counts = |q: Quorum| format!("{}/{} healthy", q.healthy, q.members);
+        let note = match (was, is) {
+            (QuorumView::Known(w), QuorumView::Known(q)) if w.has_quorum() && !q.has_quorum() => {
+                (Severity::Bad, format!("etcd quorum lost ({})", counts(q)))
+            }
+            (QuorumView::Known(w), QuorumView::Known(q)) if !w.has_quorum() && q.has_quorum() => (
+                Severity::Good,
+                format!("etcd quorum restored ({})", counts(q)),
+            ),
+            (QuorumView::Known(_), QuorumView::PathBroken) => {
+                (Severity::Warn, super::quorum::PATH_BROKEN.to_string())
+            }
+            _ => return,
+        };
+        self.note(note.0, note.1);
     }
 
     fn note_lease_change(&mut self, old: &Lease, new: &Lease) {

@@ -32,4 +32,6 @@ pub struct ApiServerHealth {
     pub ready: bool,
     pub detail: Option<String>,
     pub latency_ms: Option<f64>,
+    /// The `etcd` check of its `/readyz?verbose` (`[+]etcd ok`); `None` when not listed.
+    pub etcd_ok: Option<bool>,
 }

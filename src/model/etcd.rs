@@ -24,6 +24,8 @@ pub struct EtcdMember {
     /// Why the member could not be asked, when it could not.
     pub error: Option<String>,
     pub is_leader: bool,
+    /// It answers Status but names no leader: a partitioned minority (or an election).
+    pub no_leader: bool,
     pub raft_term: u64,
     pub raft_index: u64,
     pub db_size_bytes: u64,
@@ -134,12 +136,23 @@ impl EtcdStatus {
         self.members.iter().find(|m| m.id == id)
     }
 
-    /// Learners do not vote, so they count for neither side of the quorum.
+    /// Learners do not vote, so they count for neither side of the quorum. A member that
+    /// answers but names no leader while the cluster has one is cut off from the majority
+    /// (a partitioned minority): it answers Status locally but serves nothing, so it does
+    /// not count as healthy. Without any leader, an election is under way.
     pub fn quorum(&self) -> Quorum {
         let voters = self.members.iter().filter(|m| !m.is_learner);
+        let led = self.leader.is_some();
+        let healthy = |m: &EtcdMember| m.reachable && !(m.no_leader && led);
         let (members, healthy) =
-            voters.fold((0, 0), |(n, h), m| (n + 1, h + usize::from(m.reachable)));
+            voters.fold((0, 0), |(n, h), m| (n + 1, h + usize::from(healthy(m))));
         Quorum::of(members, healthy)
+    }
+
+    /// Whether a count of healthy members means anything: not when no member was ever
+    /// seen (etcd not configured) nor when none has answered (the way in may be what fails).
+    pub fn quorum_known(&self) -> Option<Quorum> {
+        (!self.members.is_empty() && !self.nobody_answered()).then(|| self.quorum())
     }
 
     /// Members are only the endpoints asked and none has ever said who it is: whether
@@ -187,6 +200,12 @@ impl EtcdStatus {
             if q.has_quorum() && !m.reachable {
                 let why = m.error.as_deref().unwrap_or("unreachable");
                 out.push(format!("member {} down: {why}", m.label()));
+            } else if m.reachable && m.no_leader && self.leader.is_some() {
+                out.push(format!(
+                    "member {} answers but has no leader: cut off from the majority \
+                     (check 2379/2380 between the masters)",
+                    m.label()
+                ));
             }
             for e in &m.errors {
                 out.push(format!("member {} reports: {e}", m.label()));

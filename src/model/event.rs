@@ -27,6 +27,8 @@ pub enum ClusterEvent {
     /// A certificate as last read; a newer one (renewed) replaces it by name.
     Certificate(Certificate),
     Feed(FeedKind, FeedStatus),
+    /// `controlPlaneEndpoint` of the `kubeadm-config` ClusterConfiguration (`None`: unset).
+    ControlPlaneEndpoint(Option<String>),
     /// Something the source did or saw that belongs in the timeline as it is
     /// (for example a lab fault being injected).
     Note(String),

@@ -6,8 +6,11 @@ pub mod endpoint;
 pub mod etcd;
 pub mod event;
 pub mod feed;
+mod holders;
+pub mod kubeadm_config;
 pub mod leases;
 pub mod nodes;
+pub mod quorum;
 pub mod timeline;
 pub mod tokens;
 
@@ -22,8 +25,9 @@ pub use event::ClusterEvent;
 pub use feed::{FeedKind, FeedStatus, Stale};
 pub use leases::Lease;
 pub use nodes::{Node, Nodes, PodHealth, PodState, Readiness, StaticPods};
+pub use quorum::QuorumView;
 pub use timeline::{Severity, Timeline, TimelineEntry};
-pub use tokens::{CertKey, Token};
+pub use tokens::{CertKey, CertKeyState, Token};
 
 /// Where the data comes from. The lab is always labelled as such on screen and in output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -54,6 +58,10 @@ pub struct ClusterState {
     pub leader_history: LeaderHistory,
     /// A `CertKey` event arrived: later uploads are news, the first one is not.
     cert_key_known: bool,
+    /// `controlPlaneEndpoint` from `kubeadm-config`: `None` until read, `Some(None)` unset.
+    pub control_plane_endpoint: Option<Option<String>>,
+    /// The endpoint problem last put in the timeline.
+    endpoint_problem_noted: Option<String>,
 }
 
 impl ClusterState {
@@ -74,6 +82,8 @@ impl ClusterState {
             timeline: Timeline::default(),
             leader_history: LeaderHistory::default(),
             cert_key_known: false,
+            control_plane_endpoint: None,
+            endpoint_problem_noted: None,
         }
     }
 
@@ -98,18 +108,29 @@ impl ClusterState {
                 .is_some_and(|id| !self.tokens.contains_key(id))
     }
 
-    /// Bootstrap tokens an operator can join with (the certificate-key owner is not one).
+    /// Bootstrap tokens an operator can join with: not the certificate-key owner, nor the
+    /// owners of earlier uploads (re-running upload-certs leaves them until they expire).
     pub fn join_tokens(&self) -> impl Iterator<Item = &Token> {
         let owner = self.cert_key.owner_token_id.as_deref();
         self.tokens
             .values()
-            .filter(move |t| Some(t.id.as_str()) != owner)
+            .filter(move |t| Some(t.id.as_str()) != owner && !t.owns_cert_key())
     }
 
-    /// etcd's warnings, with stale members (no node of their name) once nodes are known.
-    pub fn etcd_warnings(&self) -> Vec<String> {
-        let names = self.nodes.iter().map(|n| n.name.as_str());
-        self.etcd.warnings_with_nodes(names)
+    /// What is known of the certificate key's `kubeadm-certs` Secret.
+    pub fn cert_key_state(&self) -> CertKeyState {
+        let unread = self
+            .feed(FeedKind::Tokens)
+            .is_some_and(|f| f.last_ok.is_none());
+        if self.cert_key_orphaned() {
+            CertKeyState::Orphaned
+        } else if self.cert_key.secret_present {
+            CertKeyState::Present
+        } else if unread {
+            CertKeyState::Unknown
+        } else {
+            CertKeyState::Absent
+        }
     }
 
     pub fn feed(&self, kind: FeedKind) -> Option<&FeedStatus> {

@@ -22,6 +22,8 @@ pub struct Node {
     pub ready_since: Option<Timestamp>,
     pub kubelet_version: String,
     pub internal_ip: Option<String>,
+    /// The `kubernetes.io/hostname` label: the host name when the Node is named otherwise.
+    pub hostname: Option<String>,
     pub taints: Vec<String>,
 }
 
@@ -40,6 +42,7 @@ impl Node {
             ready_since: None,
             kubelet_version: "v1.33.2".into(),
             internal_ip: None,
+            hostname: None,
             taints: vec![],
         }
     }
@@ -224,6 +227,7 @@ mod tests {
             ready_since: None,
             kubelet_version: "v1.33.2".into(),
             internal_ip: None,
+            hostname: None,
             taints: vec![],
         };
         let mut nodes = Nodes::default();

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::model::{
-    Certificate, ClusterState, EtcdMember, Lease, Node, Readiness, SourceKind, Token,
+    CertKeyState, Certificate, ClusterState, EtcdMember, Lease, Node, Readiness, SourceKind, Token,
 };
 
 #[derive(Debug, Serialize)]
@@ -31,6 +31,9 @@ pub struct Endpoint {
     pub address: String,
     pub ready: Option<bool>,
     pub detail: Option<String>,
+    /// What is wrong with the kubeadm-config `controlPlaneEndpoint` (unset, or one
+    /// master's own address), with the fix.
+    pub warning: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -39,6 +42,8 @@ pub struct ApiServer {
     pub address: String,
     pub ready: bool,
     pub detail: Option<String>,
+    /// Its `/readyz?verbose` etcd check (`[+]etcd ok`); `null` when not listed.
+    pub etcd_ok: Option<bool>,
 }
 
 #[derive(Debug, Serialize)]
@@ -59,7 +64,9 @@ pub struct Etcd {
     /// How etcd was reached when not directly, e.g. "via kube exec (last resort, every 2 s)".
     pub via: Option<String>,
     pub members: Vec<Member>,
-    pub quorum: Quorum,
+    /// `null` when the members' answers do not tell it: etcd not configured, no member
+    /// answered, or members unreachable from here while every apiserver reads etcd.
+    pub quorum: Option<Quorum>,
     pub warnings: Vec<String>,
 }
 
@@ -91,6 +98,10 @@ pub struct Quorum {
 pub struct LeaseJson {
     pub name: String,
     pub holder_identity: Option<String>,
+    /// The host part of `holder_identity`.
+    pub holder_host: Option<String>,
+    /// The Node that host is (by name, short name, hostname label or EC2 `ip-a-b-c-d`
+    /// name); `null` when no Node matches.
     pub holder_node: Option<String>,
     pub renewed_ago_s: Option<i64>,
     pub duration_s: u32,
@@ -100,7 +111,10 @@ pub struct LeaseJson {
 
 #[derive(Debug, Serialize)]
 pub struct CertificateKey {
-    /// The `kubeadm-certs` Secret exists.
+    /// `present`, `orphaned` (its owner token is gone: the Secret is about to be deleted),
+    /// `absent`, or `unknown` (the secrets could not be read).
+    pub state: CertKeyState,
+    /// The `kubeadm-certs` Secret exists (orphaned included).
     pub present: bool,
     /// Seconds left (the owner token's expiration minus now); negative once expired.
     pub expires_in_s: Option<i64>,
@@ -110,10 +124,13 @@ pub struct CertificateKey {
 #[derive(Debug, Serialize)]
 pub struct TokenJson {
     pub id: String,
-    /// `null`: never expires; negative: expired and not yet cleaned up.
+    /// `null`: never expires; negative: expired and not yet cleaned up; 0 when the
+    /// expiration cannot be parsed (the apiserver rejects such a token as expired).
     pub expires_in_s: Option<i64>,
     pub usages: Vec<String>,
     pub description: String,
+    /// What is wrong with the token itself (an unparseable expiration), naming it.
+    pub warning: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -137,7 +154,6 @@ pub struct Stale {
 
 impl Snapshot {
     pub fn of(c: &ClusterState) -> Self {
-        let q = c.etcd.quorum();
         Self {
             source: c.source,
             observed_at: jiff::Timestamp::from_second(c.now.as_second())
@@ -147,6 +163,7 @@ impl Snapshot {
                 address: c.endpoint.address.clone(),
                 ready: c.endpoint.ready,
                 detail: c.endpoint.detail.clone(),
+                warning: c.control_plane_endpoint_problem(),
             },
             apiservers: c
                 .apiservers
@@ -156,6 +173,7 @@ impl Snapshot {
                     address: a.address.clone(),
                     ready: a.ready,
                     detail: a.detail.clone(),
+                    etcd_ok: a.etcd_ok,
                 })
                 .collect(),
             nodes: c.nodes.iter().map(node).collect(),
@@ -163,16 +181,17 @@ impl Snapshot {
                 leader: c.etcd.leader_member().map(|m| m.name.clone()),
                 via: c.etcd.via.clone(),
                 members: c.etcd.members.iter().map(member).collect(),
-                quorum: Quorum {
+                quorum: c.etcd_quorum().known().map(|q| Quorum {
                     members: q.members,
                     healthy: q.healthy,
                     needed: q.needed,
                     tolerates: q.tolerates,
-                },
+                }),
                 warnings: c.etcd_warnings(),
             },
             leases: c.leases.values().map(|l| lease(l, c)).collect(),
             certificate_key: CertificateKey {
+                state: c.cert_key_state(),
                 present: c.cert_key.secret_present,
                 expires_in_s: c.cert_key_expires_in_s(),
                 owner_token_id: c.cert_key.owner_token_id.clone(),
@@ -227,7 +246,8 @@ fn lease(l: &Lease, c: &ClusterState) -> LeaseJson {
     LeaseJson {
         name: l.name.clone(),
         holder_identity: l.holder_identity.clone().filter(|h| !h.is_empty()),
-        holder_node: l.holder_node().map(str::to_string),
+        holder_host: l.holder_node().map(str::to_string),
+        holder_node: c.holder_node(l).map(str::to_string),
         renewed_ago_s: l.renewed_ago_s(c.now),
         duration_s: l.duration_s,
         transitions: l.transitions,
@@ -241,6 +261,7 @@ fn token(t: &Token, c: &ClusterState) -> TokenJson {
         expires_in_s: t.expires_in_s(c.now),
         usages: t.usages.clone(),
         description: t.description.clone(),
+        warning: t.warning(),
     }
 }
 

@@ -34,9 +34,13 @@ pub async fn render_lab(
 /// One snapshot of the live cluster of `target`, through the same sources as the cockpit.
 pub async fn render_live(target: &Target, json: bool, etcd: &EtcdSettings) -> Result<String> {
     let mut sources = live::connect(target, live::wall_clock()).await?;
-    let etcd = live::etcd_way::choose(&mut sources, etcd).await?;
+    let mut found = live::etcd_way::choose(&mut sources, etcd).await?;
     let mut cluster = live::snapshot(&sources, LIVE_TIMEOUT).await?;
-    if let Some(etcd) = &etcd {
+    // The API was not reachable for discovery; the snapshot may have found a way to it.
+    if found.is_none() {
+        found = live::etcd_way::retry_once(&mut sources, etcd).await?;
+    }
+    if let Some(etcd) = &found {
         apply_etcd(&mut cluster, etcd).await;
     }
     render_cluster(&cluster, json)

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::model::{ClusterState, FeedKind, Readiness, SourceKind};
+use crate::model::{ClusterState, FeedKind, QuorumView, Readiness, SourceKind};
 use crate::view::format::{bytes, duration, validity};
 
 /// Above this many nodes, only masters and nodes that are not Ready are listed.
@@ -41,6 +41,9 @@ fn endpoint(out: &mut String, c: &ClusterState) {
         None => "unknown".to_string(),
     };
     let _ = writeln!(out, "\nendpoint {}: {state}", ep.address);
+    if let Some(problem) = c.control_plane_endpoint_problem() {
+        let _ = writeln!(out, "  warning: {problem}");
+    }
     for api in c.apiservers.values() {
         let state = if api.ready {
             "ready".to_string()
@@ -95,33 +98,35 @@ fn etcd(out: &mut String, c: &ClusterState) {
             .feed(crate::model::FeedKind::Etcd)
             .and_then(|f| f.error.as_deref())
             .unwrap_or("no status yet");
-        let _ = writeln!(out, "\netcd: unknown ({why})");
+        let _ = writeln!(out, "\netcd: quorum unknown ({why})");
         return;
     }
-    let q = c.etcd.quorum();
     let leader = c.etcd.leader_member().map_or("none", |m| m.name.as_str());
-    let verdict = if c.etcd.nobody_answered() {
-        "quorum unknown: no member has answered".to_string()
-    } else if q.has_quorum() {
-        let failures = if q.tolerates == 1 {
-            "failure"
-        } else {
-            "failures"
-        };
-        format!("tolerates {} more {failures}", q.tolerates)
-    } else {
-        "QUORUM LOST".to_string()
+    let verdict = match c.etcd_quorum() {
+        QuorumView::Unknown => "quorum unknown: no member has answered".to_string(),
+        QuorumView::PathBroken => {
+            "quorum unknown: members unreachable from here, every apiserver reads etcd".to_string()
+        }
+        QuorumView::Known(q) if q.has_quorum() => {
+            let failures = if q.tolerates == 1 {
+                "failure"
+            } else {
+                "failures"
+            };
+            let counts = format!("{}/{} healthy, needs {}", q.healthy, q.members, q.needed);
+            format!("{counts}, tolerates {} more {failures}", q.tolerates)
+        }
+        QuorumView::Known(q) => format!(
+            "{}/{} healthy, needs {}, QUORUM LOST",
+            q.healthy, q.members, q.needed
+        ),
     };
     let via = c
         .etcd
         .via
         .as_ref()
         .map_or(String::new(), |v| format!(" ({v})"));
-    let _ = writeln!(
-        out,
-        "\netcd{via}: leader {leader}; {}/{} healthy, needs {}, {verdict}",
-        q.healthy, q.members, q.needed
-    );
+    let _ = writeln!(out, "\netcd{via}: leader {leader}; {verdict}");
     for m in &c.etcd.members {
         let mark = if m.is_leader { "*" } else { " " };
         let learner = if m.is_learner { " learner" } else { "" };
@@ -149,7 +154,7 @@ fn leases(out: &mut String, c: &ClusterState) {
     }
     let _ = writeln!(out, "\nleases:");
     for l in c.leases.values() {
-        let holder = l.holder_node().unwrap_or("(none)");
+        let holder = holder(c, l);
         let ago = l
             .renewed_ago_s(c.now)
             .map_or("never".to_string(), |s| format!("{} ago", duration(s)));
@@ -159,6 +164,15 @@ fn leases(out: &mut String, c: &ClusterState) {
             "  {:<24} {holder:<10} renewed {ago}, duration {}s, transitions {}{expired}",
             l.name, l.duration_s, l.transitions
         );
+    }
+}
+
+/// The Node holding the lease, else its host marked `?` (no Node of that host).
+fn holder(c: &ClusterState, l: &crate::model::Lease) -> String {
+    match (c.holder_node(l), l.holder_node()) {
+        (Some(node), _) => node.to_string(),
+        (None, Some(host)) => format!("{host}?"),
+        (None, None) => "(none)".to_string(),
     }
 }
 
@@ -182,6 +196,10 @@ fn ttls(out: &mut String, c: &ClusterState) {
     let _ = writeln!(out, "bootstrap tokens:");
     for t in c.join_tokens() {
         let ttl = match t.expires_in_s(c.now) {
+            _ if t.bad_expiration.is_some() => format!(
+                "EXPIRED: expiration {:?} is not RFC 3339 (new one: kubeadm token create --print-join-command)",
+                t.bad_expiration.as_deref().unwrap_or_default()
+            ),
             None => "never expires".to_string(),
             Some(s) if s <= 0 => format!(
                 "EXPIRED {} ago (new one: kubeadm token create --print-join-command)",

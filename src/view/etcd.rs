@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 
 use super::{format, pane, theme};
 use crate::app::{App, Pane};
-use crate::model::{ClusterState, EtcdMember, EtcdStatus, FeedKind};
+use crate::model::{ClusterState, EtcdMember, FeedKind, QuorumView};
 
 /// Content rows wanted at inner width `width`: members, the quorum line, warnings.
 pub fn wanted(cluster: &ClusterState, width: u16) -> usize {
@@ -54,7 +54,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         height: inner.height.saturating_sub(top.height),
         ..inner
     };
-    let summary = std::iter::once(quorum(&c.etcd, width)).chain(warnings(c, width));
+    let summary = std::iter::once(quorum(c, width)).chain(warnings(c, width));
     pane::text(frame, bottom, summary);
 }
 
@@ -113,14 +113,21 @@ fn member(c: &ClusterState, m: &EtcdMember, w: &Widths, width: usize) -> Line<'s
 }
 
 /// `3/3 healthy · needs 2 · tolerates 1 more failure`, yellow at the edge, red once lost.
-fn quorum(etcd: &EtcdStatus, width: usize) -> Line<'static> {
-    let q = etcd.quorum();
-    if q.members == 0 {
-        return Line::styled("no etcd status yet", theme::DIM);
-    }
-    if etcd.nobody_answered() {
-        return Line::styled("quorum unknown: no member has answered", theme::WARN);
-    }
+fn quorum(c: &ClusterState, width: usize) -> Line<'static> {
+    let q = match c.etcd_quorum() {
+        // Silence is not knowing: it reads as neither healthy nor lost.
+        QuorumView::Unknown if c.etcd.members.is_empty() => {
+            return Line::styled("quorum unknown: no etcd status", theme::DIM);
+        }
+        QuorumView::Unknown => {
+            return Line::styled("quorum unknown: no member has answered", theme::WARN);
+        }
+        QuorumView::PathBroken => {
+            let text = "quorum unknown: unreachable from here, the apiservers read etcd";
+            return Line::styled(format::fit(text, width), theme::WARN);
+        }
+        QuorumView::Known(q) => q,
+    };
     let counts = format!("{}/{} healthy · needs {}", q.healthy, q.members, q.needed);
     if !q.has_quorum() {
         return Line::styled(format!("QUORUM LOST {counts}"), theme::ALARM);
@@ -145,7 +152,7 @@ fn quorum(etcd: &EtcdStatus, width: usize) -> Line<'static> {
 /// the point.
 fn warnings(c: &ClusterState, width: usize) -> Vec<Line<'static>> {
     // A lost quorum comes first; the rest are risks, not outages.
-    let lost = !c.etcd.quorum().has_quorum();
+    let lost = c.etcd_quorum().lost();
     let mut lines = Vec::new();
     for (i, w) in c.etcd_warnings().into_iter().enumerate() {
         let style = if lost && i == 0 {
@@ -210,6 +217,32 @@ mod tests {
         let buf = screen(&mut app, 120, 30);
         assert!(find(&buf, "quorum unknown").is_some(), "{}", text(&buf));
         assert!(find(&buf, "QUORUM LOST").is_none(), "{}", text(&buf));
+    }
+
+    #[test]
+    fn members_lost_from_here_while_the_apiservers_read_etcd_is_a_broken_path() {
+        let mut app = fixture::app();
+        down(&mut app, "cp-2", "connection refused");
+        down(&mut app, "cp-3", "connection refused");
+        for api in app.cluster.apiservers.values_mut() {
+            api.etcd_ok = Some(true);
+        }
+        let buf = screen(&mut app, 120, 30);
+        assert!(
+            find(&buf, "quorum unknown: unreachable from here").is_some(),
+            "{}",
+            text(&buf)
+        );
+        assert!(find(&buf, "[+]etcd ok").is_some(), "{}", text(&buf));
+        assert!(find(&buf, "QUORUM LOST").is_none(), "{}", text(&buf));
+    }
+
+    #[test]
+    fn no_etcd_status_at_all_is_an_unknown_quorum() {
+        let mut app = fixture::app();
+        app.cluster.etcd = Default::default();
+        let buf = screen(&mut app, 120, 30);
+        assert!(find(&buf, "quorum unknown: no etcd status").is_some());
     }
 
     #[test]

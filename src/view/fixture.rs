@@ -38,6 +38,7 @@ pub fn node(name: &str, cp: bool, ip: &str, since_s: i64) -> Node {
         ready_since: Some(at(-since_s)),
         kubelet_version: "v1.33.2".into(),
         internal_ip: Some(ip.into()),
+        hostname: None,
         taints: Vec::new(),
     }
 }
@@ -74,6 +75,7 @@ pub fn token(id: &str, expires_in_s: Option<i64>, usages: &[&str]) -> Token {
     Token {
         id: id.into(),
         expiration: expires_in_s.map(at),
+        bad_expiration: None,
         usages: usages.iter().map(|u| u.to_string()).collect(),
         description: String::new(),
         groups: Vec::new(),
@@ -100,6 +102,7 @@ pub fn cluster() -> ClusterState {
                 ready: true,
                 detail: None,
                 latency_ms: Some(2.0 + i as f64),
+                etcd_ok: None,
             },
         );
         c.static_pods.insert(name.into(), running_pods(name));

@@ -37,7 +37,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         let Some(l) = c.leases.values().nth(i) else {
             return Vec::new();
         };
-        let (who, when) = (who(l, cols), when(l, c));
+        let (who, when) = (who(c, l, cols), when(l, c));
         if per == 1 {
             vec![Line::from([who, vec![Span::raw("  ")], when].concat())]
         } else {
@@ -63,7 +63,7 @@ fn columns(c: &ClusterState) -> (usize, usize) {
     let widest = |f: &dyn Fn(&Lease) -> usize| c.leases.values().map(f).max().unwrap_or(0);
     (
         widest(&|l| format::width(&l.name)),
-        widest(&|l| format::width(&holder(l).0)),
+        widest(&|l| format::width(&holder(c, l).0)),
     )
 }
 
@@ -71,7 +71,7 @@ fn columns(c: &ClusterState) -> (usize, usize) {
 fn rows_per_lease(c: &ClusterState, width: u16) -> usize {
     let cols = columns(c);
     let one_row = c.leases.values().map(|l| {
-        let spans = [who(l, cols), vec![Span::raw("  ")], when(l, c)].concat();
+        let spans = [who(c, l, cols), vec![Span::raw("  ")], when(l, c)].concat();
         spans.iter().map(Span::width).sum::<usize>()
     });
     if one_row.max().unwrap_or(0) <= usize::from(width) {
@@ -81,17 +81,21 @@ fn rows_per_lease(c: &ClusterState, width: u16) -> usize {
     }
 }
 
-fn holder(lease: &Lease) -> (String, ratatui::style::Style) {
+/// The Node holding it; a host no Node matches is shown as the host with a `?`.
+fn holder(c: &ClusterState, lease: &Lease) -> (String, ratatui::style::Style) {
     match lease.holder_node() {
-        Some(node) => (format!("→ {node}"), theme::BOLD),
+        Some(host) => match c.holder_node(lease) {
+            Some(node) => (format!("→ {node}"), theme::BOLD),
+            None => (format!("→ {host}?"), theme::WARN),
+        },
         // A clean stop clears the holder (fast takeover); a lease never held has no times.
         None if lease.renew_time.is_some() => ("— released".to_string(), theme::WARN),
         None => ("— none".to_string(), theme::WARN),
     }
 }
 
-fn who(lease: &Lease, (name_w, holder_w): (usize, usize)) -> Vec<Span<'static>> {
-    let (text, style) = holder(lease);
+fn who(c: &ClusterState, lease: &Lease, (name_w, holder_w): (usize, usize)) -> Vec<Span<'static>> {
+    let (text, style) = holder(c, lease);
     vec![
         Span::raw(format::pad(&lease.name, name_w)),
         Span::raw(" "),
@@ -151,6 +155,27 @@ mod tests {
         assert_eq!(style_of(&buf, " EXPIRED").fg, Some(Color::Red));
         assert!(find(&buf, " Leases 1 EXPIRED ").is_some());
         assert_eq!(style_of(&buf, "— released").fg, Some(Color::Yellow));
+    }
+
+    #[test]
+    fn a_holder_host_no_node_matches_is_shown_with_a_question_mark() {
+        let mut app = fixture::app();
+        let sched = app.cluster.leases.get_mut("kube-scheduler").unwrap();
+        sched.holder_identity = Some("ip-10-9-9-9_0c1d2e3f".into());
+        let cm = app
+            .cluster
+            .leases
+            .get_mut("kube-controller-manager")
+            .unwrap();
+        // The EC2 host name of cp-2 (10.0.0.12): its Node.
+        cm.holder_identity = Some("ip-10-0-0-12_5b6a4789".into());
+        let buf = screen(&mut app, 140, 30);
+        assert_eq!(style_of(&buf, "→ ip-10-9-9-9?").fg, Some(Color::Yellow));
+        assert!(
+            find(&buf, "kube-controller-manager → cp-2").is_some(),
+            "{}",
+            text(&buf)
+        );
     }
 
     #[test]

@@ -157,6 +157,8 @@ fn token(t: &Token, c: &ClusterState, ttl_w: usize) -> Line<'static> {
 
 fn ttl(t: &Token, c: &ClusterState) -> (String, Style) {
     match t.expires_in_s(c.now) {
+        // The apiserver rejects a token whose expiration it cannot parse.
+        _ if t.bad_expiration.is_some() => ("expired: bad expiration".to_string(), theme::ALARM),
         // A token that never expires lets anyone who saw it join, forever.
         None => ("never expires".to_string(), theme::WARN),
         Some(s) if s <= 0 => (format!("expired {} ago", format::duration(s)), theme::ALARM),
@@ -256,6 +258,25 @@ mod tests {
             Some(Color::Red)
         );
         assert!(find(&buf, RENEW).is_some());
+    }
+
+    #[test]
+    fn a_token_with_an_unreadable_expiration_is_expired_with_the_fix() {
+        let mut app = fixture::app();
+        let t = app.cluster.tokens.get_mut(JOIN_TOKEN).unwrap();
+        (t.expiration, t.bad_expiration) = (None, Some("tomorrow".into()));
+        let buf = screen(&mut app, 100, 30);
+        assert_eq!(
+            style_of(&buf, "expired: bad expiration").fg,
+            Some(Color::Red),
+            "{}",
+            text(&buf)
+        );
+        assert!(
+            find(&buf, &format!("$ {NEW_TOKEN}")).is_some(),
+            "{}",
+            text(&buf)
+        );
     }
 
     #[test]

@@ -59,6 +59,8 @@ struct Shared {
     exec_protocols: Mutex<Vec<&'static str>>,
     /// Connections and exec sessions: all end when the server stops.
     tasks: Mutex<Vec<AbortHandle>>,
+    /// `plural/name` of every object sent whole (not as metadata only), in a list or watch.
+    served_whole: Mutex<HashSet<String>>,
 }
 
 pub struct ApiServer {
@@ -90,6 +92,7 @@ impl ApiServer {
             })),
             exec_protocols: Mutex::new(vec![V5, V4]),
             tasks: Mutex::new(Vec::new()),
+            served_whole: Mutex::new(HashSet::new()),
         });
         let listener = TcpListener::bind((ip, 0)).await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -199,6 +202,12 @@ impl ApiServer {
         self.shared.changed.send_replace(rv);
     }
 
+    /// Whether this object was ever sent whole (its data, not only its metadata).
+    pub fn served_whole(&self, collection: &str, name: &str) -> bool {
+        let key = format!("{}/{name}", plural(collection));
+        self.shared.served_whole.lock().unwrap().contains(&key)
+    }
+
     pub fn get(&self, collection: &str, name: &str) -> Value {
         let store = self.shared.store.lock().unwrap();
         store.objects[plural(collection)][name].clone()
@@ -236,7 +245,13 @@ fn handle(shared: &Arc<Shared>, cert_auth: bool, mut req: Request<Incoming>) -> 
     let path = req.uri().path().to_string();
     let query = parse_query(req.uri().query().unwrap_or_default());
     match path.as_str() {
-        "/readyz" | "/livez" => return readyz(shared),
+        "/readyz" | "/livez" => {
+            let q = req.uri().query().unwrap_or_default();
+            let verbose = q
+                .split('&')
+                .any(|kv| kv.split('=').next() == Some("verbose"));
+            return readyz(shared, verbose);
+        }
         "/version" => {
             return json_response(
                 StatusCode::OK,
@@ -285,22 +300,45 @@ fn handle(shared: &Arc<Shared>, cert_auth: bool, mut req: Request<Incoming>) -> 
         return status(StatusCode::FORBIDDEN, "Forbidden", &msg, Some(details));
     }
     let filter = Filter::from_query(&query);
+    // `Accept: application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1`: metadata only.
+    let meta_only = req
+        .headers()
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("as=PartialObjectMetadata"));
+    let shape = Shape {
+        plural,
+        meta_only,
+        shared: shared.clone(),
+    };
     if watching {
         let from: u64 = query
             .get("resourceVersion")
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        return watch_response(shared, plural, filter, from);
+        return watch_response(shared, shape, filter, from);
     }
     let store = shared.store.lock().unwrap();
-    let items: Vec<&Value> = store
+    let items: Vec<Value> = store
         .objects
         .get(plural)
-        .map(|m| m.values().filter(|o| filter.matches(o)).collect())
+        .map(|m| {
+            m.values()
+                .filter(|o| filter.matches(o))
+                .map(|o| shape.of(o))
+                .collect()
+        })
         .unwrap_or_default();
+    let (kind, api_version) = if meta_only {
+        ("PartialObjectMetadataList".to_string(), "meta.k8s.io/v1")
+    } else if plural == "leases" {
+        (format!("{}List", kind_of(plural)), "coordination.k8s.io/v1")
+    } else {
+        (format!("{}List", kind_of(plural)), "v1")
+    };
     let list = json!({
-        "kind": format!("{}List", kind_of(plural)),
-        "apiVersion": if plural == "leases" { "coordination.k8s.io/v1" } else { "v1" },
+        "kind": kind,
+        "apiVersion": api_version,
         "metadata": {"resourceVersion": store.rv.to_string()},
         "items": items,
     });
@@ -349,17 +387,38 @@ fn exec(shared: &Shared, ns: &str, pod: &str, req: &mut Request<Incoming>) -> Re
     response
 }
 
-/// A watch: the changes after `from`, then each new one as it happens, as JSON lines.
-fn watch_response(
-    shared: &Arc<Shared>,
+/// How objects go out: whole, or as `PartialObjectMetadata` when the client asked so.
+#[derive(Clone)]
+struct Shape {
     plural: &'static str,
-    filter: Filter,
-    from: u64,
-) -> Response<Body> {
+    meta_only: bool,
+    shared: Arc<Shared>,
+}
+
+impl Shape {
+    fn of(&self, obj: &Value) -> Value {
+        if self.meta_only {
+            return json!({
+                "kind": "PartialObjectMetadata",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": obj["metadata"],
+            });
+        }
+        let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+        let key = format!("{}/{name}", self.plural);
+        self.shared.served_whole.lock().unwrap().insert(key);
+        obj.clone()
+    }
+}
+
+/// A watch: the changes after `from`, then each new one as it happens, as JSON lines.
+fn watch_response(shared: &Arc<Shared>, shape: Shape, filter: Filter, from: u64) -> Response<Body> {
+    let plural = shape.plural;
     let rx = shared.changed.subscribe();
-    let state = (shared.clone(), rx, from, filter);
-    let lines =
-        futures::stream::unfold(state, move |(shared, mut rx, cursor, filter)| async move {
+    let state = (shared.clone(), rx, from, filter, shape);
+    let lines = futures::stream::unfold(
+        state,
+        move |(shared, mut rx, cursor, filter, shape)| async move {
             loop {
                 let (lines, rv) = {
                     let store = shared.store.lock().unwrap();
@@ -370,6 +429,7 @@ fn watch_response(
                             *rv > cursor && *p == plural && filter.matches(obj)
                         })
                         .flat_map(|(_, _, kind, obj)| {
+                            let obj = shape.of(obj);
                             let mut line =
                                 serde_json::to_vec(&json!({"type": kind, "object": obj})).unwrap();
                             line.push(b'\n');
@@ -380,11 +440,12 @@ fn watch_response(
                 };
                 if !lines.is_empty() {
                     let frame = Ok::<_, Infallible>(Frame::data(Bytes::from(lines)));
-                    return Some((frame, (shared, rx, rv, filter)));
+                    return Some((frame, (shared, rx, rv, filter, shape)));
                 }
                 rx.changed().await.ok()?;
             }
-        });
+        },
+    );
     Response::builder()
         .status(StatusCode::OK)
         .header("content-type", "application/json")
@@ -403,13 +464,26 @@ fn kind_of(plural: &str) -> &'static str {
     }
 }
 
-fn readyz(shared: &Shared) -> Response<Body> {
-    match shared.unready.lock().unwrap().as_deref() {
-        None => text_response(StatusCode::OK, "ok"),
-        Some(check) => {
-            let body = format!(
-                "[+]ping ok\n[+]log ok\n[-]{check} failed: reason withheld\n[+]informer-sync ok\nreadyz check failed\n"
-            );
+/// As kube-apiserver: `ok`, or with `?verbose` each check (`[+]etcd ok`); the checks,
+/// the failing one marked `[-]`, on a 500 either way.
+fn readyz(shared: &Shared, verbose: bool) -> Response<Body> {
+    let failing = shared.unready.lock().unwrap().clone();
+    let mut names = vec!["ping", "log", "etcd", "informer-sync"];
+    if let Some(f) = failing.as_deref().filter(|f| !names.contains(f)) {
+        names.insert(2, f);
+    }
+    let checks: String = names
+        .iter()
+        .map(|c| match failing.as_deref() {
+            Some(f) if f == *c => format!("[-]{c} failed: reason withheld\n"),
+            _ => format!("[+]{c} ok\n"),
+        })
+        .collect();
+    match failing {
+        None if !verbose => text_response(StatusCode::OK, "ok"),
+        None => text_response(StatusCode::OK, &format!("{checks}readyz check passed\n")),
+        Some(_) => {
+            let body = format!("{checks}readyz check failed\n");
             text_response(StatusCode::INTERNAL_SERVER_ERROR, &body)
         }
     }

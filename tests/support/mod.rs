@@ -254,8 +254,18 @@ impl Cluster {
 
     /// Like [`Cluster::cockpit`], with sources the test adjusted (another clock).
     pub fn run(sources: Sources) -> Cockpit {
+        Self::run_with(sources, |_, _| {})
+    }
+
+    /// Like [`Cluster::run`], with `also` given the sources and the cockpit's queue first,
+    /// to start what the cockpit starts beside them (an etcd poller, discovery again).
+    pub fn run_with(
+        sources: Sources,
+        also: impl FnOnce(&Sources, mpsc::Sender<Message>),
+    ) -> Cockpit {
         let app = App::new(live::empty_state(&sources));
         let (tx, rx) = mpsc::channel(64);
+        also(&sources, tx.clone());
         live::spawn(sources, tx);
         Cockpit { app, rx }
     }
