@@ -162,7 +162,8 @@ impl Lab {
     /// A client's watches re-listing after the endpoint returned.
     fn relist(&self, out: &mut Out) {
         let (cfg, now) = (&self.cfg, self.now);
-        for (i, n) in self.nodes.nodes.iter().enumerate() {
+        let nodes = self.nodes.nodes.iter().enumerate();
+        for (i, n) in nodes.filter(|&(i, _)| !self.faults.deleted[i]) {
             out.change(
                 cfg,
                 now,
@@ -181,7 +182,7 @@ impl Lab {
     }
 
     pub(super) fn emit_nodes(&self, changed: &[usize], out: &mut Out) {
-        for &i in changed {
+        for &i in changed.iter().filter(|&&i| !self.faults.deleted[i]) {
             let node = views::node(&self.cfg, i, &self.nodes.nodes[i]);
             out.change(&self.cfg, self.now, None, ClusterEvent::NodeUpsert(node));
         }

@@ -34,7 +34,10 @@ fn apiserver_problem(
         })
     } else if !etcd.members[i].up {
         Some("local etcd member down")
-    } else if !etcd.has_quorum() {
+    } else if etcd.cut[i] && !etcd.has_quorum_at(i) {
+        // Its member answers locally but has no leader: requests time out.
+        Some("etcd: no leader (local member cut off from its peers)")
+    } else if !etcd.has_quorum_at(i) {
         Some("etcd: no quorum")
     } else if leaderless_for.is_some_and(|ms| ms > LEADERLESS_GRACE_MS) {
         Some("etcd: no leader (election in progress)")

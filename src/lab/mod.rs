@@ -34,9 +34,11 @@ use crate::model::{
 };
 
 pub use config::LabConfig;
+pub use faults::{Fault, FaultKind};
 pub use task::{run, run_following};
 
 use endpoint::ApiHealth;
+use faults::FaultState;
 use feeds::Feeds;
 use hosts::{Component, Hosts};
 use leases::Election;
@@ -78,6 +80,8 @@ pub struct Lab {
     tokens: Tokens,
     api: ApiHealth,
     feeds: Feeds,
+    /// What `E`, `N` and `X` left behind (the partition itself lives in `etcd`).
+    faults: FaultState,
     /// Static pods as the API last recorded them (only a running kubelet updates them).
     reported_pods: Vec<[PodHealth; 4]>,
     shown: emit::Shown,
@@ -136,6 +140,7 @@ impl Lab {
             tokens,
             api: ApiHealth::new(masters),
             feeds,
+            faults: FaultState::new(masters, total),
             reported_pods: Vec::new(),
             shown: emit::Shown::default(),
             rng: stream(cfg.seed, 2),
@@ -193,6 +198,7 @@ impl Lab {
         let apiservers = masters.map(|i| views::apiserver(cfg, &self.api, i));
         events.extend(apiservers.map(ClusterEvent::ApiServer));
         let nodes = self.nodes.nodes.iter().enumerate();
+        let nodes = nodes.filter(|&(i, _)| !self.faults.deleted[i]);
         events.extend(nodes.map(|(i, n)| ClusterEvent::NodeUpsert(views::node(cfg, i, n))));
         let pods = self.reported_pods.iter().enumerate();
         let pods = pods.map(|(i, &p)| views::static_pods(cfg, i, p));
@@ -270,8 +276,12 @@ impl Lab {
         Some(views::lease(&self.cfg, e))
     }
 
+    /// The Node object; `None` once deleted (`X`) until the kubelet registers it again.
     pub fn node(&self, name: &str) -> Option<Node> {
-        let i = self.cfg.index_of(name)?;
+        let i = self
+            .cfg
+            .index_of(name)
+            .filter(|&i| !self.faults.deleted[i])?;
         Some(views::node(&self.cfg, i, &self.nodes.nodes[i]))
     }
 

@@ -121,6 +121,12 @@ pub(crate) fn etcd(cfg: &LabConfig, raft: &Raft, hosts: &Hosts) -> EtcdStatus {
                 alarms: vec![],
                 applied_index: answered(m.index),
                 endpoint: Some(format!("https://{ip}:2379")),
+                // etcd's Status says so itself (v3rpc maintenance: ErrNoLeader).
+                errors: if m.leaderless() {
+                    vec!["etcdserver: no leader".to_string()]
+                } else {
+                    vec![]
+                },
                 ..EtcdMember::default()
             }
         })
