@@ -12,6 +12,7 @@ mod faults;
 mod feeds;
 mod hosts;
 mod ids;
+mod lb;
 mod leases;
 mod nodes;
 mod out;
@@ -35,12 +36,15 @@ use crate::model::{
 
 pub use config::LabConfig;
 pub use faults::{Fault, FaultKind};
+pub use lb::LbKind;
 pub use task::{run, run_following};
 
 use endpoint::ApiHealth;
 use faults::FaultState;
 use feeds::Feeds;
 use hosts::{Component, Hosts};
+use lb::Lb;
+use lb::view::ShownLb;
 use leases::Election;
 use nodes::NodeHealth;
 use out::Out;
@@ -80,6 +84,9 @@ pub struct Lab {
     tokens: Tokens,
     api: ApiHealth,
     feeds: Feeds,
+    /// The load balancer in front of the apiservers, and what was last shown of it.
+    lb: Lb,
+    shown_lb: ShownLb,
     /// What `E`, `N` and `X` left behind (the partition itself lives in `etcd`).
     faults: FaultState,
     /// Static pods as the API last recorded them (only a running kubelet updates them).
@@ -131,6 +138,7 @@ impl Lab {
             api_up: true,
             down_since: cfg.start,
             endpoint: cfg.endpoint.clone(),
+            why: String::new(),
         };
         let mut lab = Lab {
             hosts: Hosts::new(masters, total),
@@ -141,6 +149,8 @@ impl Lab {
             api: ApiHealth::new(masters),
             feeds,
             faults: FaultState::new(masters, total),
+            lb: Lb::new(cfg.lb, &hosts_names, now, stream(cfg.seed, 3)),
+            shown_lb: ShownLb::default(),
             reported_pods: Vec::new(),
             shown: emit::Shown::default(),
             rng: stream(cfg.seed, 2),
@@ -206,6 +216,9 @@ impl Lab {
         events.push(ClusterEvent::Etcd(self.etcd_status()));
         let leases = self.leases.iter().map(|e| views::lease(cfg, e));
         events.extend(leases.map(ClusterEvent::LeaseUpsert));
+        if self.lb.kind == LbKind::KubeVip {
+            events.push(ClusterEvent::LeaseUpsert(self.lb.vip_lease(cfg)));
+        }
         events.extend(self.tokens().into_iter().map(ClusterEvent::TokenUpsert));
         events.push(ClusterEvent::CertKey(self.cert_key()));
         let certs = views::certificates(cfg, -INIT_BEFORE_START_MS);
@@ -271,7 +284,11 @@ impl Lab {
         self.lease(name)?.holder_node().map(str::to_string)
     }
 
+    /// Lease `name`: the two control-plane leases, and kube-vip's with `--lb kube-vip`.
     pub fn lease(&self, name: &str) -> Option<Lease> {
+        if name == lb::VIP_LEASE && self.lb.kind == LbKind::KubeVip {
+            return Some(self.lb.vip_lease(&self.cfg));
+        }
         let e = self.leases.iter().find(|e| e.name == name)?;
         Some(views::lease(&self.cfg, e))
     }
@@ -303,7 +320,7 @@ impl Lab {
     }
 
     pub fn endpoint(&self) -> EndpointHealth {
-        views::endpoint(&self.cfg, &self.api)
+        self.lb.endpoint(&self.cfg, &self.api)
     }
 
     pub fn tokens(&self) -> Vec<Token> {

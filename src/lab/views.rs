@@ -4,8 +4,8 @@
 use jiff::Timestamp;
 
 use crate::model::{
-    ApiServerHealth, Certificate, EndpointHealth, EtcdMember, EtcdStatus, Lease, Node, PodHealth,
-    PodState, StaticPods, Token,
+    ApiServerHealth, Certificate, EtcdMember, EtcdStatus, Lease, Node, PodHealth, PodState,
+    StaticPods, Token,
 };
 
 use super::config::LabConfig;
@@ -179,21 +179,6 @@ pub(crate) fn apiserver(cfg: &LabConfig, api: &ApiHealth, i: usize) -> ApiServer
         ready,
         detail: api.problems[i].map(str::to_string),
         latency_ms: ready.then_some(api.latency_ms[i]),
-    }
-}
-
-pub(crate) fn endpoint(cfg: &LabConfig, api: &ApiHealth) -> EndpointHealth {
-    let (ok, all) = (api.ready_count(), api.problems.len());
-    let ready = ok > 0;
-    EndpointHealth {
-        address: cfg.endpoint.clone(),
-        ready: Some(ready),
-        detail: Some(if ready {
-            format!("{ok}/{all} apiservers ready behind the load balancer")
-        } else {
-            format!("no healthy backend (0/{all} apiservers ready)")
-        }),
-        latency_ms: api.endpoint_latency_ms(),
     }
 }
 
