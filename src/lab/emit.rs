@@ -55,7 +55,7 @@ impl Lab {
     }
 
     fn emit_feeds(&mut self, out: &mut Out) {
-        let up = self.lb.last.error.is_none();
+        let up = self.lb.reads_work();
         if up == self.feeds.api_up {
             return;
         }

@@ -215,9 +215,9 @@ impl Lab {
         }
         self.etcd.set_cut(i, true);
         Ok(if self.cfg.external_etcd {
-            "; only the simulated etcd is cut: the real etcd processes all run on one \
-             loopback, which cannot be partitioned without network namespaces, so the etcd \
-             pane keeps showing them connected"
+            "; only the lab's simulated etcd is cut (it decides the apiservers' readiness): \
+             the real etcd shown in the etcd pane is not partitioned (processes on one \
+             loopback cannot be cut apart without network namespaces)"
                 .into()
         } else {
             "; its etcd member keeps answering locally, without a leader".into()

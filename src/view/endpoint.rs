@@ -42,14 +42,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     // The LB's own view of each master, when the source knows it (the lab does).
     let lb_w = if ep.backends.is_empty() { 0 } else { LB_W + 1 };
     let room = usize::from(inner.width).saturating_sub(label_w + 1);
+    // The address stays visible; the detail (`via cp-2`, why it failed) gets what is left.
+    let lb_room = room.saturating_sub(format::width(&ep.address) + 2).max(20);
     let lb = line(
-        vec![Span::styled(format::pad("LB", label_w + lb_w), theme::BOLD)],
-        status(
-            ep.ready,
-            ep.detail.as_deref(),
-            ep.latency_ms,
-            room.saturating_sub(lb_w),
-        ),
+        vec![Span::styled(format::pad("LB", label_w), theme::BOLD)],
+        status(ep.ready, ep.detail.as_deref(), ep.latency_ms, lb_room),
         &ep.address,
     );
     let how = ep.balancer.as_deref().map(|b| {
@@ -85,8 +82,9 @@ fn line(mut spans: Vec<Span<'static>>, status: Span<'static>, address: &str) -> 
     Line::from(spans)
 }
 
-/// Width of the LB column: `lb:in`, `lb:out`, `lb:in 2/3✗`, `vip:here`, `vip:-`.
-const LB_W: usize = 10;
+/// Width of the LB column: `lb:in`, `lb:out`, `lb:in 2/3↓` (checks failed towards a
+/// drop), `lb:out 1/2↑` (passed towards a return), `vip:here`, `vip:-`.
+const LB_W: usize = 11;
 
 /// What the load balancer thinks of one master. Traffic sent to an apiserver whose
 /// `/readyz` fails is the trap: that shows in alarm colours.
@@ -94,19 +92,16 @@ fn backend(b: Option<&LbBackend>, ready: bool) -> Span<'static> {
     let Some(b) = b else {
         return Span::styled(format::pad("lb:?", LB_W), theme::DIM);
     };
-    let failing = b
-        .detail
-        .split(", ")
-        .nth(1)
-        .and_then(|s| s.split(' ').next());
-    let text = match (b.serving, b.detail.as_str()) {
-        (true, "holds the VIP") => "vip:here".to_string(),
-        (false, "standby") => "vip:-".to_string(),
-        (true, _) => match failing {
-            Some(n) => format!("lb:in {n}✗"),
-            None => "lb:in".to_string(),
-        },
-        (false, _) => "lb:out".to_string(),
+    // `in service, 2/3 checks failed` → `2/3`.
+    let streak = b.detail.split(", ").nth(1);
+    let streak = streak.and_then(|s| s.split(' ').next());
+    let text = match (b.serving, b.detail.as_str(), streak) {
+        (true, "holds the VIP", _) => "vip:here".to_string(),
+        (false, "standby", _) => "vip:-".to_string(),
+        (true, _, Some(n)) => format!("lb:in {n}↓"),
+        (true, _, None) => "lb:in".to_string(),
+        (false, _, Some(n)) => format!("lb:out {n}↑"),
+        (false, _, None) => "lb:out".to_string(),
     };
     let style = match (b.serving, ready) {
         (true, false) => theme::ALARM,
@@ -172,7 +167,7 @@ mod tests {
         api.ready = false;
         api.detail = Some("powered off (no route to host)".into());
         let ep = &mut app.cluster.endpoint;
-        ep.balancer = Some("nlb: TCP check on 6443 every 10s, 3 failures drop a target".into());
+        ep.balancer = Some("nlb: TCP check of :6443 every 10s, out after 3 fails".into());
         ep.detail = Some("via cp-1".into());
         let backend = |node: &str, serving, detail: &str| LbBackend {
             node: node.into(),
@@ -186,7 +181,7 @@ mod tests {
         ];
         let buf = screen(&mut app, 120, 30);
         assert!(
-            find(&buf, "nlb: TCP check on 6443").is_some(),
+            find(&buf, "nlb: TCP check of :6443").is_some(),
             "{}",
             text(&buf)
         );
@@ -196,18 +191,18 @@ mod tests {
             text(&buf)
         );
         assert!(
-            find(&buf, "cp-1 lb:in      ● ready").is_some(),
+            find(&buf, "cp-1 lb:in       ● ready").is_some(),
             "{}",
             text(&buf)
         );
         assert!(
-            find(&buf, "cp-2 lb:out     ● ready").is_some(),
+            find(&buf, "cp-2 lb:out      ● ready").is_some(),
             "{}",
             text(&buf)
         );
-        let trap = "cp-3 lb:in 2/3✗ ✗ DOWN: powered off";
+        let trap = "cp-3 lb:in 2/3↓  ✗ DOWN: powered off";
         assert!(find(&buf, trap).is_some(), "{}", text(&buf));
-        assert_eq!(style_of(&buf, "lb:in 2/3✗").fg, Some(Color::Red));
+        assert_eq!(style_of(&buf, "lb:in 2/3↓").fg, Some(Color::Red));
     }
 
     #[test]

@@ -51,7 +51,7 @@ impl LbKind {
     /// How it decides where requests go, for the Endpoint pane.
     pub fn describe(self) -> &'static str {
         match self {
-            Self::Nlb => "nlb: TCP check on 6443 every 10s, 3 failures drop a target",
+            Self::Nlb => "nlb: TCP check of :6443 every 10s, out after 3 fails",
             Self::Haproxy => "haproxy: GET /healthz every 2s, fall 3, rise 2",
             Self::KubeVip => "kube-vip: VIP on the plndr-cp-lock holder (lease 5s)",
         }
@@ -112,6 +112,10 @@ pub(crate) struct Lb {
     /// Round-robin position: the master the last request went to.
     turn: usize,
     pub last: Request,
+    /// Requests failed in a row: a client's watch retries once at once, so it is broken
+    /// only when the retry fails too (a watch that breaks and resumes at once goes
+    /// unnoticed, as the live cockpit treats it).
+    failed_in_row: u32,
     pub vip: Vip,
 }
 
@@ -134,6 +138,7 @@ impl Lb {
                 backend: Some(0),
                 error: None,
             },
+            failed_in_row: 0,
             vip: Vip::new(hosts, now),
         }
     }
@@ -154,6 +159,16 @@ impl Lb {
                 .step(now, |i| kube_vip_runs(hosts, i), |i| api.ready(i)),
         }
         self.last = self.request(hosts, api);
+        self.failed_in_row = match self.last.error {
+            Some(_) => self.failed_in_row + 1,
+            None => 0,
+        };
+    }
+
+    /// Reads through the endpoint (the API feeds) work: the last request or its retry
+    /// was answered.
+    pub(crate) fn reads_work(&self) -> bool {
+        self.failed_in_row < 2
     }
 
     /// Where the balancer sends a new connection, and what comes back.
