@@ -30,6 +30,8 @@ pub struct Endpoint {
     pub address: String,
     pub ready: Option<bool>,
     pub detail: Option<String>,
+    /// How the load balancer checks its backends, when known (the lab).
+    pub balancer: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -38,6 +40,14 @@ pub struct ApiServer {
     pub address: String,
     pub ready: bool,
     pub detail: Option<String>,
+    /// The load balancer's view of this master, when known (the lab).
+    pub lb: Option<LbJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LbJson {
+    pub serving: bool,
+    pub detail: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -146,6 +156,7 @@ impl Snapshot {
                 address: c.endpoint.address.clone(),
                 ready: c.endpoint.ready,
                 detail: c.endpoint.detail.clone(),
+                balancer: c.endpoint.balancer.clone(),
             },
             apiservers: c
                 .apiservers
@@ -155,6 +166,10 @@ impl Snapshot {
                     address: a.address.clone(),
                     ready: a.ready,
                     detail: a.detail.clone(),
+                    lb: c.endpoint.backend(&a.node).map(|b| LbJson {
+                        serving: b.serving,
+                        detail: b.detail.clone(),
+                    }),
                 })
                 .collect(),
             nodes: c.nodes.iter().map(node).collect(),

@@ -43,13 +43,24 @@ fn endpoint(out: &mut String, c: &ClusterState) {
         None => "unknown".to_string(),
     };
     let _ = writeln!(out, "\nendpoint {}: {state}", ep.address);
+    if let Some(b) = &ep.balancer {
+        let _ = writeln!(out, "  load balancer {b}");
+    }
     for api in c.apiservers.values() {
         let state = if api.ready {
             "ready".to_string()
         } else {
             format!("DOWN: {}", api.detail.as_deref().unwrap_or("not ready"))
         };
-        let _ = writeln!(out, "  apiserver {} ({}): {state}", api.node, api.address);
+        let lb = ep
+            .backend(&api.node)
+            .map(|b| format!("; load balancer: {}", b.detail));
+        let lb = lb.unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  apiserver {} ({}): {state}{lb}",
+            api.node, api.address
+        );
     }
 }
 
