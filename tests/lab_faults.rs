@@ -22,8 +22,8 @@ fn secs(s: u64) -> Duration {
 }
 
 fn member(lab: &Lab, name: &str) -> EtcdMember {
-    let members = lab.etcd_status().members.into_iter();
-    members.filter(|m| m.name == name).next().unwrap()
+    let mut members = lab.etcd_status().members.into_iter();
+    members.find(|m| m.name == name).unwrap()
 }
 
 /// Advances a second at a time until `done`; returns the seconds it took.
@@ -141,7 +141,7 @@ fn a_partitioned_follower_has_no_leader_and_the_others_keep_theirs() {
 fn a_deleted_master_leaves_a_stale_member_with_the_exact_remove_command() {
     let mut lab = lab(2);
     let mut state = ClusterState::new(SourceKind::Lab, "lab-api.hatui.local:6443", lab.now());
-    let mut apply = |state: &mut ClusterState, events: Vec<ClusterEvent>| {
+    let apply = |state: &mut ClusterState, events: Vec<ClusterEvent>| {
         for e in events {
             state.apply(e);
         }
