@@ -42,11 +42,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     // The LB's own view of each master, when the source knows it (the lab does).
     let lb_w = if ep.backends.is_empty() { 0 } else { LB_W + 1 };
     let room = usize::from(inner.width).saturating_sub(label_w + 1);
-    // The address stays visible; the detail (`via cp-2`, why it failed) gets what is left.
-    let lb_room = room.saturating_sub(format::width(&ep.address) + 2).max(20);
     let lb = line(
         vec![Span::styled(format::pad("LB", label_w), theme::BOLD)],
-        status(ep.ready, ep.detail.as_deref(), ep.latency_ms, lb_room),
+        status(ep.ready, ep.detail.as_deref(), ep.latency_ms, room),
         &ep.address,
     );
     let how = ep.balancer.as_deref().map(|b| {
