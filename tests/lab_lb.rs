@@ -139,3 +139,19 @@ fn kube_vip_moves_the_vip_with_its_lease() {
 fn without_kube_vip_there_is_no_vip_lease() {
     assert!(lab(LbKind::Nlb, 1).lease("plndr-cp-lock").is_none());
 }
+
+#[test]
+fn kube_vip_releases_its_lease_on_a_clean_stop_so_the_vip_moves_at_once() {
+    let mut lab = lab(LbKind::KubeVip, 3);
+    lab.advance(Duration::from_millis(1_500));
+    inject(&mut lab, "cp-1", FaultKind::StopControlPlane);
+    // The kubelet stops the static pods ~20 s later; kube-vip releases (ReleaseOnCancel).
+    let log = requests(&mut lab, 30);
+    let failed = failures(&log);
+    assert!(
+        failed.len() <= 2,
+        "at most a retry period without the VIP: {log:?}"
+    );
+    let holder = lab.lease("plndr-cp-lock").unwrap().holder_identity.unwrap();
+    assert_ne!(holder, "cp-1");
+}

@@ -154,9 +154,12 @@ impl Lb {
                     }
                 }
             }
-            None => self
-                .vip
-                .step(now, |i| kube_vip_runs(hosts, i), |i| api.ready(i)),
+            None => self.vip.step(
+                now,
+                |i| kube_vip_runs(hosts, i),
+                |i| hosts.machines[i].powered,
+                |i| api.ready(i),
+            ),
         }
         self.last = self.request(hosts, api);
         self.failed_in_row = match self.last.error {

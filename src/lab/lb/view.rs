@@ -8,7 +8,7 @@ use super::super::config::LabConfig;
 use super::super::endpoint::ApiHealth;
 use super::super::out::{Out, Slot};
 use super::super::views::at;
-use super::{Lb, LbKind, VIP_LEASE, vip};
+use super::{Lb, LbKind, VIP_LEASE};
 
 /// What the consumer was last given of the balancer.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -79,7 +79,7 @@ impl Lb {
             holder_identity: v.holder.map(|i| v.host(i).to_string()),
             acquire_time: Some(at(cfg, v.acquired)),
             renew_time: Some(at(cfg, v.renewed)),
-            duration_s: vip::LEASE_S,
+            duration_s: v.duration_s,
             transitions: v.transitions,
         }
     }
