@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::etcd::EtcdSettings;
-use crate::lab::LabConfig;
+use crate::lab::{LabConfig, LbKind};
 use crate::runtime::LabSettings;
 use color_eyre::{Result, eyre::bail};
 use jiff::SignedDuration;
@@ -70,6 +70,11 @@ pub struct Topology {
     /// Seed of the lab's randomness (election timeouts, ids); the same seed replays the same cluster.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// The load balancer in front of the apiservers: nlb (TCP check on 6443, 10 s x 3, as
+    /// the seed's AWS NLB), haproxy (GET /healthz, 2 s x 3, as kubeadm's HA doc) or kube-vip
+    /// (a VIP that follows the plndr-cp-lock lease).
+    #[arg(long, default_value_t = LbKind::Nlb, value_name = "KIND")]
+    pub lb: LbKind,
 }
 
 /// Asking etcd directly, as `etcdctl` would (kubeadm's files are in
@@ -150,12 +155,15 @@ impl Topology {
     pub fn lab_config(&self) -> LabConfig {
         let now = jiff::Timestamp::now();
         let seed = self.seed.unwrap_or(now.as_nanosecond() as u64);
-        LabConfig::new(
-            usize::from(self.control_planes),
-            usize::from(self.workers),
-            seed,
-            now,
-        )
+        LabConfig {
+            lb: self.lb,
+            ..LabConfig::new(
+                usize::from(self.control_planes),
+                usize::from(self.workers),
+                seed,
+                now,
+            )
+        }
     }
 }
 
@@ -255,6 +263,23 @@ mod tests {
         assert!(parse(&["lab", "--control-planes", "0"]).is_err());
         assert!(parse(&["lab", "--workers", "5001"]).is_err());
         assert!(parse(&["lab", "--control-planes", "4", "--workers", "5000"]).is_ok());
+    }
+
+    #[test]
+    fn the_load_balancer_defaults_to_the_seeds_nlb_and_reaches_the_lab() {
+        let lb = |args: &[&str]| match parse(args).unwrap().command {
+            Some(Command::Lab(a)) => a.topology.lab_config().lb,
+            Some(Command::Status(s)) => s.topology.lab_config().lb,
+            None => panic!("no subcommand"),
+        };
+        assert_eq!(lb(&["lab"]), LbKind::Nlb);
+        assert_eq!(lb(&["lab", "--lb", "haproxy"]), LbKind::Haproxy);
+        assert_eq!(
+            lb(&["status", "--lab", "--lb", "kube-vip"]),
+            LbKind::KubeVip
+        );
+        let err = parse(&["lab", "--lb", "elb"]).unwrap_err().to_string();
+        assert!(err.contains("nlb, haproxy or kube-vip"), "{err}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::message::FaultKind;
+use crate::lab::FaultKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -211,6 +211,30 @@ pub const BINDINGS: &[Binding] = &[
         "Lab: power off the selected node",
         Lab,
         true,
+    ),
+    bind(
+        &[key('E')],
+        A::Fault(FaultKind::StopEtcd),
+        "etcd stop",
+        "Lab: crictl stop etcd on the selected master (apiserver stays)",
+        Lab,
+        false,
+    ),
+    bind(
+        &[key('N')],
+        A::Fault(FaultKind::Partition),
+        "partition",
+        "Lab: cut the selected master off the others on 2379/2380/6443",
+        Lab,
+        false,
+    ),
+    bind(
+        &[key('X')],
+        A::Fault(FaultKind::DeleteNode),
+        "delete node",
+        "Lab: power off and delete the selected master's Node",
+        Lab,
+        false,
     ),
     bind(
         &[key('R')],

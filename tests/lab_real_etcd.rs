@@ -233,3 +233,27 @@ fn real_etcd_with_another_etcd_is_refused() {
         "{err}"
     );
 }
+
+/// `E` is `crictl stop` of the etcd container: the real member gets SIGTERM (it hands
+/// leadership over) and, when the lab's kubelet starts it again, runs again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_etcd_alone_sigterms_the_real_member_and_the_kubelet_brings_it_back() {
+    let mut s = start(1.0).await;
+    let old = s.healthy_leader().await;
+    s.fault(&old, FaultKind::StopEtcd).await;
+    s.until("another leader, the old member stopped", |st| {
+        leader(st).is_some_and(|l| l != old) && !reachable(st, &old)
+    })
+    .await;
+    let sigterm = format!("LAB: {old}: real etcd");
+    assert!(
+        s.notes
+            .iter()
+            .any(|n| n.starts_with(&sigterm) && n.contains("SIGTERM")),
+        "{:#?}",
+        s.notes
+    );
+    s.until("the member running again", |st| reachable(st, &old))
+        .await;
+    s.finish().await;
+}

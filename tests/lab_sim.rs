@@ -172,6 +172,9 @@ fn a_clean_stop_of_the_leader_hands_over_within_tens_of_ms() {
         .unwrap();
     assert!(!member.reachable);
     assert!(member.error.unwrap().contains("connection refused"));
+    // Pods are read through the load balancer, which still sends some requests to the
+    // stopped apiserver: the next answered one shows them gone.
+    until(&mut lab, secs(3), |l| l.endpoint().ready == Some(true)).unwrap();
     let pods = lab.static_pods(&old).unwrap();
     assert!(pods.each().iter().all(|(_, p)| p.state == PodState::Absent));
 }

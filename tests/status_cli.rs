@@ -28,6 +28,20 @@ fn lab_json_has_the_documented_schema() {
     assert!(v["observed_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(v["endpoint"]["address"], "lab-api.hatui.local:6443");
     assert_eq!(v["endpoint"]["ready"], true);
+    assert!(
+        v["endpoint"]["balancer"]
+            .as_str()
+            .unwrap()
+            .starts_with("nlb: ")
+    );
+    assert_eq!(v["apiservers"][0]["lb"]["serving"], true);
+    let haproxy = json(&["status", "--lab", "--json", "--lb", "haproxy"]);
+    assert!(
+        haproxy["endpoint"]["balancer"]
+            .as_str()
+            .unwrap()
+            .starts_with("haproxy: ")
+    );
 
     let nodes = v["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), 5);

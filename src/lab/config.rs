@@ -18,6 +18,8 @@ pub struct LabConfig {
     /// A real etcd answers for the lab's (`--etcd-endpoints`): the lab publishes no etcd
     /// view of its own, so the two never fight over the etcd pane.
     pub external_etcd: bool,
+    /// The load balancer behind `endpoint` (`--lb`).
+    pub lb: super::LbKind,
 }
 
 impl LabConfig {
@@ -33,6 +35,7 @@ impl LabConfig {
             start,
             endpoint: Self::DEFAULT_ENDPOINT.to_string(),
             external_etcd: false,
+            lb: super::LbKind::default(),
         }
         .clamped()
     }

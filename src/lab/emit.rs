@@ -55,11 +55,15 @@ impl Lab {
     }
 
     fn emit_feeds(&mut self, out: &mut Out) {
-        let up = self.api.endpoint_ready();
+        let up = self.lb.reads_work();
         if up == self.feeds.api_up {
             return;
         }
         self.feeds.api_up = up;
+        if !up {
+            let ep = self.lb.endpoint(&self.cfg, &self.api);
+            self.feeds.why = ep.detail.unwrap_or_default();
+        }
         let now = self.now();
         if up {
             self.shown.resync = true;
@@ -73,7 +77,6 @@ impl Lab {
 
     fn emit_apiservers(&mut self, out: &mut Out) {
         let (cfg, now) = (&self.cfg, self.now);
-        let was_ready = self.shown.problems.iter().filter(|p| p.is_none()).count();
         let jittered = self.api.jittered != self.shown.jittered;
         self.shown.jittered = self.api.jittered;
         for (i, problem) in self.api.problems.iter().enumerate() {
@@ -84,12 +87,6 @@ impl Lab {
             } else if jittered && problem.is_none() {
                 out.refresh(Slot::ApiServer(i), view());
             }
-        }
-        let endpoint = || ClusterEvent::Endpoint(views::endpoint(cfg, &self.api));
-        if was_ready != self.api.ready_count() {
-            out.change(cfg, now, Some(Slot::Endpoint), endpoint());
-        } else if jittered && was_ready > 0 {
-            out.refresh(Slot::Endpoint, endpoint());
         }
     }
 
@@ -154,6 +151,7 @@ impl Lab {
             }
             *shown = (e.changed, e.renewed);
         }
+        self.emit_vip_lease(out, resync);
         if resync {
             self.relist(out);
         }
@@ -162,7 +160,8 @@ impl Lab {
     /// A client's watches re-listing after the endpoint returned.
     fn relist(&self, out: &mut Out) {
         let (cfg, now) = (&self.cfg, self.now);
-        for (i, n) in self.nodes.nodes.iter().enumerate() {
+        let nodes = self.nodes.nodes.iter().enumerate();
+        for (i, n) in nodes.filter(|&(i, _)| !self.faults.deleted[i]) {
             out.change(
                 cfg,
                 now,
@@ -181,7 +180,7 @@ impl Lab {
     }
 
     pub(super) fn emit_nodes(&self, changed: &[usize], out: &mut Out) {
-        for &i in changed {
+        for &i in changed.iter().filter(|&&i| !self.faults.deleted[i]) {
             let node = views::node(&self.cfg, i, &self.nodes.nodes[i]);
             out.change(&self.cfg, self.now, None, ClusterEvent::NodeUpsert(node));
         }

@@ -34,7 +34,10 @@ fn apiserver_problem(
         })
     } else if !etcd.members[i].up {
         Some("local etcd member down")
-    } else if !etcd.has_quorum() {
+    } else if etcd.cut[i] && !etcd.has_quorum_at(i) {
+        // Its member answers locally but has no leader: requests time out.
+        Some("etcd: no leader (local member cut off from its peers)")
+    } else if !etcd.has_quorum_at(i) {
         Some("etcd: no quorum")
     } else if leaderless_for.is_some_and(|ms| ms > LEADERLESS_GRACE_MS) {
         Some("etcd: no leader (election in progress)")
@@ -73,15 +76,6 @@ impl ApiHealth {
         self.problems[i].is_none()
     }
 
-    pub(crate) fn ready_count(&self) -> usize {
-        self.problems.iter().filter(|p| p.is_none()).count()
-    }
-
-    /// The load balancer has a healthy backend.
-    pub(crate) fn endpoint_ready(&self) -> bool {
-        self.ready_count() > 0
-    }
-
     pub(crate) fn update(&mut self, now: i64, hosts: &Hosts, etcd: &Raft) {
         self.leaderless_since = match etcd.leader() {
             Some(_) => None,
@@ -112,11 +106,8 @@ impl ApiHealth {
         self.jittered += 1;
     }
 
-    /// Through the load balancer: the quickest ready backend plus one hop.
-    pub(crate) fn endpoint_latency_ms(&self) -> Option<f64> {
-        let ready = self.problems.iter().zip(&self.latency_ms);
-        let best = ready.filter(|(p, _)| p.is_none()).map(|(_, &ms)| ms);
-        let best = best.fold(None, |m: Option<f64>, ms| Some(m.map_or(ms, |m| m.min(ms))))?;
-        Some(((best + self.hop_ms) * 10.0).round() / 10.0)
+    /// The load balancer's own hop, added to a backend's round trip.
+    pub(crate) fn hop_ms(&self) -> f64 {
+        self.hop_ms
     }
 }

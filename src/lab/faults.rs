@@ -1,10 +1,112 @@
 //! Faults an operator can inject, each behaving as it would on a real host.
 
-use crate::message::{Fault, FaultKind};
 use crate::model::ClusterEvent;
 
 use super::Lab;
+use super::hosts::Component;
 use super::out::Out;
+use super::views;
+
+/// A way of taking a node (or part of it) down that behaves differently in a real cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FaultKind {
+    /// `systemctl stop kubelet`: heartbeats stop, the static pods keep running.
+    StopKubelet,
+    /// Manifests moved out of `/etc/kubernetes/manifests`: the kubelet stops the
+    /// control-plane pods cleanly (etcd hands over leadership, leases are released).
+    StopControlPlane,
+    /// Power off: everything dies at once; others wait for timeouts.
+    PowerOff,
+    /// `crictl stop` of the etcd container alone: the apiserver keeps running but cannot
+    /// serve; the kubelet starts etcd again after its crash back-off.
+    StopEtcd,
+    /// Firewall rules dropping 2379, 2380 and 6443 between this master and the others: a
+    /// partition. The load balancer and the workers still reach it.
+    Partition,
+    /// Power off and `kubectl delete node`: the etcd member is left behind (stale).
+    DeleteNode,
+    /// Undo any of the above.
+    Restore,
+}
+
+impl FaultKind {
+    /// What the operator would type (or do) on the host.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::StopKubelet => "systemctl stop kubelet (the control plane keeps running)",
+            Self::StopControlPlane => {
+                "manifests moved out of /etc/kubernetes/manifests (static pods stop cleanly)"
+            }
+            Self::PowerOff => "powered off (everything dies uncleanly)",
+            Self::StopEtcd => {
+                "crictl stop of the etcd container (SIGTERM; the apiserver keeps running without it)"
+            }
+            Self::Partition => {
+                "iptables drops 2379, 2380 and 6443 to and from the other masters (a partition; \
+                 the load balancer and the workers still reach it)"
+            }
+            Self::DeleteNode => {
+                "powered off and kubectl delete node (its etcd member is left behind)"
+            }
+            Self::Restore => {
+                "restored (powered on, manifests back, firewall rules removed, kubelet restarted)"
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    pub node: String,
+    pub kind: FaultKind,
+}
+
+/// The kubelet's crash back-off for a container (`kuberuntime_manager.go`, `doBackOff`):
+/// the first exit is restarted at the next sync, later ones after 10 s doubling to 5 min;
+/// forgotten after 10 min without an exit, or when the kubelet restarts (it is in memory).
+const SYNC_MS: i64 = 1_000;
+const BACKOFF_FIRST_MS: i64 = 10_000;
+const BACKOFF_MAX_MS: i64 = 300_000;
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Backoff {
+    exits: u32,
+    last_exit: i64,
+}
+
+impl Backoff {
+    /// After an exit at `now`: how long until the kubelet starts the container again.
+    fn next(&mut self, now: i64) -> i64 {
+        if now - self.last_exit > 2 * BACKOFF_MAX_MS {
+            self.exits = 0;
+        }
+        let wait = match self.exits {
+            0 => SYNC_MS,
+            n => (BACKOFF_FIRST_MS << (n - 1).min(5)).min(BACKOFF_MAX_MS),
+        };
+        self.exits += 1;
+        self.last_exit = now;
+        wait
+    }
+}
+
+/// What the lab's faults beyond power and kubelet left behind.
+#[derive(Debug, Clone)]
+pub(crate) struct FaultState {
+    /// Per master: the etcd container's back-off.
+    etcd_backoff: Vec<Backoff>,
+    /// Per node: deleted with `kubectl delete node` (not registered again yet).
+    pub deleted: Vec<bool>,
+}
+
+impl FaultState {
+    pub(crate) fn new(masters: usize, nodes: usize) -> Self {
+        Self {
+            etcd_backoff: vec![Backoff::default(); masters],
+            deleted: vec![false; nodes],
+        }
+    }
+}
 
 impl Lab {
     /// Applies `fault` now. Returns a `Note` saying what was done (or why nothing was) and
@@ -14,7 +116,7 @@ impl Lab {
         let node = &fault.node;
         let text = match self.cfg.index_of(node) {
             None => format!("LAB: {node}: no such node in this lab; nothing happened"),
-            Some(i) => match self.apply_fault(i, fault.kind) {
+            Some(i) => match self.apply_fault(i, fault.kind, &mut out) {
                 Ok(more) => format!("LAB: {node}: {}{more}", fault.kind.describe()),
                 Err(why) => format!("LAB: {node}: nothing happened: {why}"),
             },
@@ -25,7 +127,12 @@ impl Lab {
     }
 
     /// Ok: a remark to append to the fault's description; Err: why it makes no sense.
-    fn apply_fault(&mut self, i: usize, kind: FaultKind) -> Result<&'static str, &'static str> {
+    fn apply_fault(
+        &mut self,
+        i: usize,
+        kind: FaultKind,
+        out: &mut Out,
+    ) -> Result<String, &'static str> {
         let m = self.hosts.machines[i];
         let master = self.hosts.is_master(i);
         match kind {
@@ -33,7 +140,7 @@ impl Lab {
             FaultKind::StopKubelet if !m.kubelet => Err("the kubelet is already stopped"),
             FaultKind::StopKubelet => {
                 self.hosts.stop_kubelet(i);
-                Ok("")
+                Ok(String::new())
             }
             FaultKind::StopControlPlane if !master => {
                 Err("not a control-plane node: it has no static-pod manifests to move")
@@ -48,30 +155,141 @@ impl Lab {
                     "; the kubelet acts on it within ~20 s"
                 } else {
                     "; the kubelet is stopped, so the pods keep running until it starts"
-                })
+                }
+                .into())
             }
             FaultKind::PowerOff if !m.powered => Err("it is already powered off"),
             FaultKind::PowerOff => {
-                let mut changes = Vec::new();
-                self.hosts.power_off(i, &mut changes);
-                self.apply_pod_changes(&changes);
-                if master {
-                    // Its member's error turns from "refused" to a timeout.
-                    self.etcd.touch();
-                }
-                Ok("")
+                self.power_off(i);
+                Ok(String::new())
             }
-            FaultKind::Restore if self.hosts.healthy(i) => Err("it is healthy: nothing to restore"),
-            FaultKind::Restore => {
-                self.hosts.restore(i, self.now);
-                if !m.kubelet {
-                    self.nodes.kubelet_started(i, self.now);
-                }
-                if master && !m.powered {
-                    self.etcd.touch();
-                }
-                Ok("")
-            }
+            FaultKind::StopEtcd => self.stop_etcd(i),
+            FaultKind::Partition => self.partition(i),
+            FaultKind::DeleteNode => self.delete_node(i, out),
+            FaultKind::Restore => self.restore(i, out),
         }
+    }
+
+    fn power_off(&mut self, i: usize) {
+        let mut changes = Vec::new();
+        self.hosts.power_off(i, &mut changes);
+        self.apply_pod_changes(&changes);
+        if self.hosts.is_master(i) {
+            // Its member's error turns from "refused" to a timeout.
+            self.etcd.touch();
+        }
+    }
+
+    fn stop_etcd(&mut self, i: usize) -> Result<String, &'static str> {
+        if !self.hosts.is_master(i) {
+            return Err("not a control-plane node: no etcd runs there");
+        }
+        if !self.hosts.cps[i].pod(Component::Etcd).running {
+            return Err("its etcd container is not running");
+        }
+        let wait = self.faults.etcd_backoff[i].next(self.now);
+        let mut changes = Vec::new();
+        self.hosts
+            .stop_container(i, Component::Etcd, self.now + wait, &mut changes);
+        self.apply_pod_changes(&changes);
+        Ok(if !self.hosts.machines[i].kubelet {
+            "; the kubelet is stopped, so etcd stays down until it starts".into()
+        } else if wait <= SYNC_MS {
+            "; the kubelet starts it again at its next sync (~1 s): stop it again and its \
+             back-off grows (10 s, 20 s, 40 s ... 5 min)"
+                .into()
+        } else {
+            format!(
+                "; the kubelet's crash back-off starts it again in {} s",
+                wait / 1000
+            )
+        })
+    }
+
+    fn partition(&mut self, i: usize) -> Result<String, &'static str> {
+        if !self.hosts.is_master(i) {
+            return Err("not a control-plane node: no etcd peer traffic to cut");
+        }
+        if self.etcd.cut[i] {
+            return Err("it is already cut off");
+        }
+        self.etcd.set_cut(i, true);
+        Ok(if self.cfg.external_etcd {
+            "; only the lab's simulated etcd is cut (it decides the apiservers' readiness): \
+             the real etcd shown in the etcd pane is not partitioned (processes on one \
+             loopback cannot be cut apart without network namespaces)"
+                .into()
+        } else {
+            "; its etcd member keeps answering locally, without a leader".into()
+        })
+    }
+
+    fn delete_node(&mut self, i: usize, out: &mut Out) -> Result<String, &'static str> {
+        if !self.hosts.is_master(i) {
+            return Err("not a control-plane node: no etcd member would be left behind");
+        }
+        if self.faults.deleted[i] {
+            return Err("its Node is already deleted");
+        }
+        if !self.feeds.api_up {
+            return Err("the API endpoint is down: kubectl delete node fails");
+        }
+        if self.hosts.machines[i].powered {
+            self.power_off(i);
+        }
+        self.faults.deleted[i] = true;
+        let gone = ClusterEvent::NodeRemoved(self.cfg.name(i));
+        out.change(&self.cfg, self.now, None, gone);
+        Ok("; nobody ran etcdctl member remove".into())
+    }
+
+    fn restore(&mut self, i: usize, out: &mut Out) -> Result<String, &'static str> {
+        let m = self.hosts.machines[i];
+        let master = self.hosts.is_master(i);
+        let cut = master && self.etcd.cut[i];
+        let deleted = self.faults.deleted[i];
+        if self.hosts.healthy(i) && !self.hosts.waiting(i) && !cut && !deleted {
+            return Err("it is healthy: nothing to restore");
+        }
+        self.hosts.restore(i, self.now);
+        if master {
+            // The kubelet restarted: its back-off is forgotten.
+            self.faults.etcd_backoff[i] = Backoff::default();
+        }
+        if !m.kubelet {
+            self.nodes.kubelet_started(i, self.now);
+        }
+        if master && !m.powered {
+            self.etcd.touch();
+        }
+        if cut {
+            self.etcd.set_cut(i, false);
+        }
+        if deleted {
+            // The kubelet registers its Node again on start; the member was never removed,
+            // so it simply rejoins.
+            self.faults.deleted[i] = false;
+            let node = views::node(&self.cfg, i, &self.nodes.nodes[i]);
+            out.change(&self.cfg, self.now, None, ClusterEvent::NodeUpsert(node));
+        }
+        Ok(String::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kubelets_back_off_starts_at_the_next_sync_then_doubles_and_is_forgotten() {
+        let mut b = Backoff::default();
+        let waits: Vec<i64> = (0..9).map(|k| b.next(k * 1_000)).collect();
+        assert_eq!(
+            waits,
+            [
+                1_000, 10_000, 20_000, 40_000, 80_000, 160_000, 300_000, 300_000, 300_000
+            ]
+        );
+        assert_eq!(b.next(8_000 + 600_001), 1_000, "10 min without an exit");
     }
 }

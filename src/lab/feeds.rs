@@ -20,6 +20,8 @@ pub(crate) struct Feeds {
     /// When the endpoint last went down (the data's age from then on).
     pub down_since: jiff::Timestamp,
     pub endpoint: String,
+    /// What the last failed request through it said.
+    pub why: String,
 }
 
 impl Feeds {
@@ -33,10 +35,7 @@ impl Feeds {
         } else {
             FeedStatus {
                 last_ok: Some(self.down_since),
-                error: Some(format!(
-                    "API endpoint unreachable: {}: no healthy backend",
-                    self.endpoint
-                )),
+                error: Some(format!("API endpoint {}: {}", self.endpoint, self.why)),
                 every: None,
             }
         }

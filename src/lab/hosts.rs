@@ -168,11 +168,35 @@ impl Hosts {
             cp.manifests = true;
             cp.stop_at = None;
             for (c, pod) in Component::ALL.into_iter().zip(&mut cp.pods) {
-                if !pod.running && pod.start_at.is_none() {
-                    pod.start_at = Some(now + c.start_ms());
+                // A restarted kubelet has forgotten any back-off: it starts them all now.
+                if !pod.running {
+                    let start = now + c.start_ms();
+                    pod.start_at = Some(pod.start_at.map_or(start, |t| t.min(start)));
                 }
             }
         }
+    }
+
+    /// `crictl stop`: SIGTERM to one container; the kubelet starts it again at `start_at`.
+    pub(crate) fn stop_container(
+        &mut self,
+        i: usize,
+        c: Component,
+        start_at: i64,
+        changes: &mut Vec<PodChange>,
+    ) {
+        let pod = &mut self.cps[i].pods[c.slot()];
+        if pod.running {
+            pod.running = false;
+            pod.start_at = Some(start_at);
+            changes.push(PodChange::Stopped(i, c, true));
+        }
+    }
+
+    /// A master with a container waiting for the kubelet to start it.
+    pub(crate) fn waiting(&self, i: usize) -> bool {
+        let pods = self.cps.get(i).map(|cp| cp.pods.iter());
+        pods.into_iter().flatten().any(|p| p.start_at.is_some())
     }
 
     /// The process exited on its own (a leader that lost its lease exits); the kubelet, if

@@ -12,6 +12,7 @@ mod faults;
 mod feeds;
 mod hosts;
 mod ids;
+mod lb;
 mod leases;
 mod nodes;
 mod out;
@@ -34,11 +35,16 @@ use crate::model::{
 };
 
 pub use config::LabConfig;
+pub use faults::{Fault, FaultKind};
+pub use lb::LbKind;
 pub use task::{run, run_following};
 
 use endpoint::ApiHealth;
+use faults::FaultState;
 use feeds::Feeds;
 use hosts::{Component, Hosts};
+use lb::Lb;
+use lb::view::ShownLb;
 use leases::Election;
 use nodes::NodeHealth;
 use out::Out;
@@ -78,6 +84,11 @@ pub struct Lab {
     tokens: Tokens,
     api: ApiHealth,
     feeds: Feeds,
+    /// The load balancer in front of the apiservers, and what was last shown of it.
+    lb: Lb,
+    shown_lb: ShownLb,
+    /// What `E`, `N` and `X` left behind (the partition itself lives in `etcd`).
+    faults: FaultState,
     /// Static pods as the API last recorded them (only a running kubelet updates them).
     reported_pods: Vec<[PodHealth; 4]>,
     shown: emit::Shown,
@@ -127,6 +138,7 @@ impl Lab {
             api_up: true,
             down_since: cfg.start,
             endpoint: cfg.endpoint.clone(),
+            why: String::new(),
         };
         let mut lab = Lab {
             hosts: Hosts::new(masters, total),
@@ -136,6 +148,9 @@ impl Lab {
             tokens,
             api: ApiHealth::new(masters),
             feeds,
+            faults: FaultState::new(masters, total),
+            lb: Lb::new(cfg.lb, &hosts_names, now, stream(cfg.seed, 3)),
+            shown_lb: ShownLb::default(),
             reported_pods: Vec::new(),
             shown: emit::Shown::default(),
             rng: stream(cfg.seed, 2),
@@ -193,6 +208,7 @@ impl Lab {
         let apiservers = masters.map(|i| views::apiserver(cfg, &self.api, i));
         events.extend(apiservers.map(ClusterEvent::ApiServer));
         let nodes = self.nodes.nodes.iter().enumerate();
+        let nodes = nodes.filter(|&(i, _)| !self.faults.deleted[i]);
         events.extend(nodes.map(|(i, n)| ClusterEvent::NodeUpsert(views::node(cfg, i, n))));
         let pods = self.reported_pods.iter().enumerate();
         let pods = pods.map(|(i, &p)| views::static_pods(cfg, i, p));
@@ -200,6 +216,9 @@ impl Lab {
         events.push(ClusterEvent::Etcd(self.etcd_status()));
         let leases = self.leases.iter().map(|e| views::lease(cfg, e));
         events.extend(leases.map(ClusterEvent::LeaseUpsert));
+        if self.lb.kind == LbKind::KubeVip {
+            events.push(ClusterEvent::LeaseUpsert(self.lb.vip_lease(cfg)));
+        }
         events.extend(self.tokens().into_iter().map(ClusterEvent::TokenUpsert));
         events.push(ClusterEvent::CertKey(self.cert_key()));
         let certs = views::certificates(cfg, -INIT_BEFORE_START_MS);
@@ -265,13 +284,21 @@ impl Lab {
         self.lease(name)?.holder_node().map(str::to_string)
     }
 
+    /// Lease `name`: the two control-plane leases, and kube-vip's with `--lb kube-vip`.
     pub fn lease(&self, name: &str) -> Option<Lease> {
+        if name == lb::VIP_LEASE && self.lb.kind == LbKind::KubeVip {
+            return Some(self.lb.vip_lease(&self.cfg));
+        }
         let e = self.leases.iter().find(|e| e.name == name)?;
         Some(views::lease(&self.cfg, e))
     }
 
+    /// The Node object; `None` once deleted (`X`) until the kubelet registers it again.
     pub fn node(&self, name: &str) -> Option<Node> {
-        let i = self.cfg.index_of(name)?;
+        let i = self
+            .cfg
+            .index_of(name)
+            .filter(|&i| !self.faults.deleted[i])?;
         Some(views::node(&self.cfg, i, &self.nodes.nodes[i]))
     }
 
@@ -293,7 +320,7 @@ impl Lab {
     }
 
     pub fn endpoint(&self) -> EndpointHealth {
-        views::endpoint(&self.cfg, &self.api)
+        self.lb.endpoint(&self.cfg, &self.api)
     }
 
     pub fn tokens(&self) -> Vec<Token> {

@@ -38,11 +38,19 @@ impl Member {
     pub(crate) fn is_leader(&self) -> bool {
         self.up && self.role == Role::Leader
     }
+
+    /// Running, but following no leader (it would answer Status with "no leader").
+    pub(crate) fn leaderless(&self) -> bool {
+        self.up && self.lead.is_none()
+    }
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct Raft {
     pub members: Vec<Member>,
+    /// Members cut off from all the others on 2379/2380 (a partition): they hear no one
+    /// and no one hears them.
+    pub cut: Vec<bool>,
     /// A candidate that won its pre-vote, and when the real vote completes.
     election: Option<(usize, i64)>,
     /// A leader stopping on SIGTERM hands over to `to` at the given time.
@@ -72,7 +80,7 @@ impl Raft {
         // About 25 minutes of history at the write rate this cluster has.
         let index = 15_000 * (2 + node_writes) + rng.random_range(0..5_000);
         let db_bytes = 4_000_000 + rng.random_range(0..1_000_000) + nodes as u64 * 8_192;
-        let members = (0..members)
+        let members: Vec<Member> = (0..members)
             .map(|i| Member {
                 id: rng.random::<u64>() | 1,
                 up: true,
@@ -86,6 +94,7 @@ impl Raft {
             })
             .collect();
         Self {
+            cut: vec![false; members.len()],
             members,
             election: None,
             transfer: None,
@@ -99,20 +108,42 @@ impl Raft {
         }
     }
 
+    /// The live leader; during a partition a cut-off old leader may still believe it leads
+    /// (for an election timeout): the newest term wins.
     pub(crate) fn leader(&self) -> Option<usize> {
-        self.members.iter().position(Member::is_leader)
+        let leaders = self
+            .members
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.is_leader());
+        leaders.max_by_key(|(_, m)| m.term).map(|(i, _)| i)
+    }
+
+    /// Whether members `a` and `b` can exchange messages.
+    pub(crate) fn can_talk(&self, a: usize, b: usize) -> bool {
+        a == b || !(self.cut[a] || self.cut[b])
+    }
+
+    /// Cuts member `i` off from the others, or heals the cut. Nothing changes at once: the
+    /// timers notice.
+    pub(crate) fn set_cut(&mut self, i: usize, cut: bool) {
+        self.cut[i] = cut;
+        self.changed += 1;
+    }
+
+    /// Live members member `i` can reach, itself included.
+    fn reachable_up(&self, i: usize) -> usize {
+        let up = self.members.iter().enumerate().filter(|(_, m)| m.up);
+        up.filter(|&(j, _)| self.can_talk(i, j)).count()
+    }
+
+    /// Member `i` can reach a quorum (a cut-off minority cannot, even with every process up).
+    pub(crate) fn has_quorum_at(&self, i: usize) -> bool {
+        self.reachable_up(i) >= self.quorum()
     }
 
     fn quorum(&self) -> usize {
         self.members.len() / 2 + 1
-    }
-
-    fn up_count(&self) -> usize {
-        self.members.iter().filter(|m| m.up).count()
-    }
-
-    pub(crate) fn has_quorum(&self) -> bool {
-        self.up_count() >= self.quorum()
     }
 
     /// The highest term any member has persisted.
@@ -161,7 +192,7 @@ impl Raft {
             .members
             .iter()
             .enumerate()
-            .filter(|&(j, m)| j != i && m.up)
+            .filter(|&(j, m)| j != i && m.up && self.can_talk(i, j))
             .max_by_key(|&(j, m)| (m.index, std::cmp::Reverse(j)))
             .map(|(j, _)| j);
         match target {
@@ -201,7 +232,7 @@ impl Raft {
             .members
             .iter()
             .filter(move |m| idle && m.up && m.role != Role::Leader);
-        let lost = leader && !self.has_quorum();
+        let lost = self.leader().is_some_and(|l| !self.has_quorum_at(l));
         [
             self.election.map(|e| e.1),
             self.transfer.map(|t| t.2),
@@ -230,7 +261,7 @@ impl Raft {
             return;
         };
         self.election = None;
-        if self.has_quorum() {
+        if self.has_quorum_at(c) {
             let term = self.members[c].term;
             self.become_leader(c, term, now);
         } else {
@@ -244,8 +275,9 @@ impl Raft {
     fn become_leader(&mut self, c: usize, term: u64, now: i64) {
         for j in 0..self.members.len() {
             let timeout = election_timeout(&mut self.rng);
+            let reached = self.can_talk(c, j);
             let m = &mut self.members[j];
-            if !m.up {
+            if !m.up || !reached {
                 continue;
             }
             m.role = if j == c { Role::Leader } else { Role::Follower };
@@ -265,7 +297,7 @@ impl Raft {
             return;
         };
         self.next_heartbeat = now + HEARTBEAT_MS;
-        if self.has_quorum() {
+        if self.has_quorum_at(l) {
             self.quorum_seen = now;
             let writes = self.rng.random_range(1..=4) + self.node_writes;
             let leader = &mut self.members[l];
@@ -277,8 +309,11 @@ impl Raft {
             let m = &self.members[l];
             (m.term, m.index, m.db_bytes)
         };
+        let reached: Vec<bool> = (0..self.members.len())
+            .map(|j| self.can_talk(l, j))
+            .collect();
         for (j, m) in self.members.iter_mut().enumerate() {
-            if j == l || !m.up {
+            if j == l || !m.up || !reached[j] {
                 continue;
             }
             m.last_heard = now;
@@ -299,7 +334,7 @@ impl Raft {
         let Some(l) = self.leader() else {
             return;
         };
-        if self.has_quorum() || now < self.quorum_seen + ELECTION_MS {
+        if self.has_quorum_at(l) || now < self.quorum_seen + ELECTION_MS {
             return;
         }
         let m = &mut self.members[l];
@@ -337,20 +372,29 @@ impl Raft {
         (m.last_heard, m.timeout) = (now, timeout);
         let index = m.index;
         let leader = self.leader();
+        // A voter that still hears its leader refuses; one cut off from it does not.
+        let hears = |j: usize, l: usize| Some(l) == leader && self.can_talk(j, l);
         let grants = self
             .members
             .iter()
             .enumerate()
             .filter(|&(j, v)| {
-                j == c || (v.up && v.index <= index && v.lead.is_none_or(|l| Some(l) != leader))
+                j == c
+                    || (v.up
+                        && self.can_talk(c, j)
+                        && v.index <= index
+                        && v.lead.is_none_or(|l| !hears(j, l)))
             })
             .count();
         if grants < self.quorum() {
             return false;
         }
         let term = self.term() + 1;
+        let reached: Vec<bool> = (0..self.members.len())
+            .map(|j| self.can_talk(c, j))
+            .collect();
         for (j, v) in self.members.iter_mut().enumerate() {
-            if v.up {
+            if v.up && reached[j] {
                 v.role = if j == c {
                     Role::Candidate
                 } else {

@@ -50,8 +50,12 @@ impl Lab {
         self.api.update(self.now, &self.hosts, &self.etcd);
         if second {
             self.api.jitter(&mut self.rng);
+            self.lb.tick(self.now, &self.hosts, &self.api);
         }
         self.emit_health(out);
+        if second {
+            self.emit_endpoint(out);
+        }
         self.run_elections();
         if second {
             self.each_second(out);

@@ -4,8 +4,8 @@
 use jiff::Timestamp;
 
 use crate::model::{
-    ApiServerHealth, Certificate, EndpointHealth, EtcdMember, EtcdStatus, Lease, Node, PodHealth,
-    PodState, StaticPods, Token,
+    ApiServerHealth, Certificate, EtcdMember, EtcdStatus, Lease, Node, PodHealth, PodState,
+    StaticPods, Token,
 };
 
 use super::config::LabConfig;
@@ -122,6 +122,12 @@ pub(crate) fn etcd(cfg: &LabConfig, raft: &Raft, hosts: &Hosts) -> EtcdStatus {
                 alarms: vec![],
                 applied_index: answered(m.index),
                 endpoint: Some(format!("https://{ip}:2379")),
+                // etcd's Status says so itself (v3rpc maintenance: ErrNoLeader).
+                errors: if m.leaderless() {
+                    vec!["etcdserver: no leader".to_string()]
+                } else {
+                    vec![]
+                },
                 ..EtcdMember::default()
             }
         })
@@ -176,21 +182,6 @@ pub(crate) fn apiserver(cfg: &LabConfig, api: &ApiHealth, i: usize) -> ApiServer
         detail: api.problems[i].map(str::to_string),
         latency_ms: ready.then_some(api.latency_ms[i]),
         etcd_ok: None,
-    }
-}
-
-pub(crate) fn endpoint(cfg: &LabConfig, api: &ApiHealth) -> EndpointHealth {
-    let (ok, all) = (api.ready_count(), api.problems.len());
-    let ready = ok > 0;
-    EndpointHealth {
-        address: cfg.endpoint.clone(),
-        ready: Some(ready),
-        detail: Some(if ready {
-            format!("{ok}/{all} apiservers ready behind the load balancer")
-        } else {
-            format!("no healthy backend (0/{all} apiservers ready)")
-        }),
-        latency_ms: api.endpoint_latency_ms(),
     }
 }
 

@@ -176,6 +176,7 @@ async fn round(s: &Sources, was_ready: Option<bool>) -> (Vec<ClusterEvent>, bool
         ready: Some(lb.ready),
         detail,
         latency_ms: lb.ready.then_some(lb.latency_ms),
+        ..EndpointHealth::unknown(String::new())
     }));
     events.extend(apis.into_iter().map(ClusterEvent::ApiServer));
     (events, lb.ready)

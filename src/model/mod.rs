@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 
 pub use certs::Certificate;
-pub use endpoint::{ApiServerHealth, EndpointHealth};
+pub use endpoint::{ApiServerHealth, EndpointHealth, LbBackend};
 pub use etcd::{EtcdMember, EtcdStatus, LeaderHistory, Quorum};
 pub use event::ClusterEvent;
 pub use feed::{FeedKind, FeedStatus, Stale};

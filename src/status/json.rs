@@ -34,6 +34,8 @@ pub struct Endpoint {
     /// What is wrong with the kubeadm-config `controlPlaneEndpoint` (unset, or one
     /// master's own address), with the fix.
     pub warning: Option<String>,
+    /// How the load balancer checks its backends, when known (the lab).
+    pub balancer: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -44,6 +46,14 @@ pub struct ApiServer {
     pub detail: Option<String>,
     /// Its `/readyz?verbose` etcd check (`[+]etcd ok`); `null` when not listed.
     pub etcd_ok: Option<bool>,
+    /// The load balancer's view of this master, when known (the lab).
+    pub lb: Option<LbJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LbJson {
+    pub serving: bool,
+    pub detail: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -164,6 +174,7 @@ impl Snapshot {
                 ready: c.endpoint.ready,
                 detail: c.endpoint.detail.clone(),
                 warning: c.control_plane_endpoint_problem(),
+                balancer: c.endpoint.balancer.clone(),
             },
             apiservers: c
                 .apiservers
@@ -174,6 +185,10 @@ impl Snapshot {
                     ready: a.ready,
                     detail: a.detail.clone(),
                     etcd_ok: a.etcd_ok,
+                    lb: c.endpoint.backend(&a.node).map(|b| LbJson {
+                        serving: b.serving,
+                        detail: b.detail.clone(),
+                    }),
                 })
                 .collect(),
             nodes: c.nodes.iter().map(node).collect(),

@@ -44,13 +44,24 @@ fn endpoint(out: &mut String, c: &ClusterState) {
     if let Some(problem) = c.control_plane_endpoint_problem() {
         let _ = writeln!(out, "  warning: {problem}");
     }
+    if let Some(b) = &ep.balancer {
+        let _ = writeln!(out, "  load balancer {b}");
+    }
     for api in c.apiservers.values() {
         let state = if api.ready {
             "ready".to_string()
         } else {
             format!("DOWN: {}", api.detail.as_deref().unwrap_or("not ready"))
         };
-        let _ = writeln!(out, "  apiserver {} ({}): {state}", api.node, api.address);
+        let lb = ep
+            .backend(&api.node)
+            .map(|b| format!("; load balancer: {}", b.detail));
+        let lb = lb.unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  apiserver {} ({}): {state}{lb}",
+            api.node, api.address
+        );
     }
 }
 

@@ -7,14 +7,15 @@ use ratatui::text::{Line, Span};
 
 use super::{format, pane, theme};
 use crate::app::{App, Pane};
-use crate::model::{ClusterState, FeedKind};
+use crate::model::{ClusterState, FeedKind, LbBackend};
 
-/// Content rows it cannot do without: the LB line and one per apiserver.
+/// Content rows it cannot do without: the LB line, how it checks (when known) and one per
+/// apiserver.
 pub fn needed(cluster: &ClusterState) -> usize {
-    1 + cluster.apiservers.len()
+    1 + usize::from(cluster.endpoint.balancer.is_some()) + cluster.apiservers.len()
 }
 
-/// Content rows wanted at inner width `width`: the LB line and one per apiserver, each
+/// Content rows wanted at inner width `width`: the LB lines and one per apiserver, each
 /// wrapped when it is longer than the pane is wide.
 pub fn wanted(cluster: &ClusterState, width: u16) -> usize {
     let (lines, indent) = lines(cluster);
@@ -56,7 +57,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     pane::items(frame, inner, lines.len(), item, cursor, focused, highlight);
 }
 
-/// The LB's row, then each apiserver's; and where their status starts, to wrap under it.
+/// The LB's row (and how it checks, when known), then each apiserver's with the LB's view
+/// of it; and where their status starts, to wrap under it.
 fn lines(c: &ClusterState) -> (Vec<Line<'static>>, usize) {
     let label_w = c
         .apiservers
@@ -64,33 +66,79 @@ fn lines(c: &ClusterState) -> (Vec<Line<'static>>, usize) {
         .map(|n| format::width(n))
         .fold(2, usize::max);
     let ep = &c.endpoint;
+    // The LB's own view of each master, when the source knows it (the lab does).
+    let lb_col = !ep.backends.is_empty();
     let lb = line(
-        format::pad("LB", label_w),
+        vec![Span::styled(format::pad("LB", label_w), theme::BOLD)],
         status(ep.ready, ep.detail.as_deref(), ep.latency_ms),
         &ep.address,
     );
+    let how = ep.balancer.as_deref().map(|b| {
+        let text = format!("{:w$}{b}", "", w = label_w + 1);
+        Line::from(Span::styled(text, theme::DIM))
+    });
     let masters = c.apiservers.values().map(|a| {
         let st = status(Some(a.ready), a.detail.as_deref(), a.latency_ms);
-        line(format::pad(&a.node, label_w), st, &a.address)
+        let mut label = vec![Span::styled(format::pad(&a.node, label_w), theme::BOLD)];
+        if lb_col {
+            label.push(Span::raw(" "));
+            label.push(backend(ep.backend(&a.node), a.ready));
+        }
+        line(label, st, &a.address)
     });
-    (std::iter::once(lb).chain(masters).collect(), label_w + 1)
+    let lines = std::iter::once(lb).chain(how).chain(masters).collect();
+    let indent = label_w + 1 + if lb_col { LB_W + 1 } else { 0 };
+    (lines, indent)
 }
 
-fn line(label: String, status: Span<'static>, address: &str) -> Line<'static> {
-    Line::from(vec![
-        Span::styled(label, theme::BOLD),
-        Span::raw(" "),
-        status,
-        Span::styled(format!("  {address}"), theme::DIM),
-    ])
+fn line(mut spans: Vec<Span<'static>>, status: Span<'static>, address: &str) -> Line<'static> {
+    spans.push(Span::raw(" "));
+    spans.push(status);
+    spans.push(Span::styled(format!("  {address}"), theme::DIM));
+    Line::from(spans)
 }
 
-/// `● ready 3ms`, `✗ DOWN: etcd: no quorum`, or `… probing`.
+/// Width of the LB column: `lb:in`, `lb:out`, `lb:in 2/3↓` (checks failed towards a
+/// drop), `lb:out 1/2↑` (passed towards a return), `vip:here`, `vip:-`.
+const LB_W: usize = 11;
+
+/// What the load balancer thinks of one master. Traffic sent to an apiserver whose
+/// `/readyz` fails is the trap: that shows in alarm colours.
+fn backend(b: Option<&LbBackend>, ready: bool) -> Span<'static> {
+    let Some(b) = b else {
+        return Span::styled(format::pad("lb:?", LB_W), theme::DIM);
+    };
+    // `in service, 2/3 checks failed` → `2/3`.
+    let streak = b.detail.split(", ").nth(1);
+    let streak = streak.and_then(|s| s.split(' ').next());
+    let text = match (b.serving, b.detail.as_str(), streak) {
+        (true, "holds the VIP", _) => "vip:here".to_string(),
+        (false, "standby", _) => "vip:-".to_string(),
+        (true, _, Some(n)) => format!("lb:in {n}↓"),
+        (true, _, None) => "lb:in".to_string(),
+        (false, _, Some(n)) => format!("lb:out {n}↑"),
+        (false, _, None) => "lb:out".to_string(),
+    };
+    let style = match (b.serving, ready) {
+        (true, false) => theme::ALARM,
+        (true, true) => theme::GOOD,
+        (false, _) => theme::DIM,
+    };
+    Span::styled(format::pad(&text, LB_W), style)
+}
+
+/// `● ready 3ms` (and how, e.g. `via cp-1`), `✗ DOWN: etcd: no quorum`, or `… probing`.
 fn status(ready: Option<bool>, detail: Option<&str>, ms: Option<f64>) -> Span<'static> {
     match ready {
         Some(true) => {
             let ms = ms.map(|m| format!(" {}", format::latency(m)));
-            Span::styled(format!("● ready{}", ms.unwrap_or_default()), theme::GOOD)
+            let how = detail.map(|d| format!(" {}", format::one_line(d)));
+            let text = format!(
+                "● ready{}{}",
+                ms.unwrap_or_default(),
+                how.unwrap_or_default()
+            );
+            Span::styled(text, theme::GOOD)
         }
         Some(false) => {
             let why = detail.map(|d| format!(": {}", format::one_line(d)));
@@ -184,5 +232,51 @@ mod tests {
         app.cluster.endpoint.ready = None;
         let buf = screen(&mut app, 100, 30);
         assert!(find(&buf, "LB   … probing").is_some(), "{}", text(&buf));
+    }
+
+    #[test]
+    fn each_master_shows_what_the_load_balancer_thinks_beside_its_readyz() {
+        use crate::model::LbBackend;
+        let mut app = fixture::app();
+        let api = app.cluster.apiservers.get_mut("cp-3").unwrap();
+        api.ready = false;
+        api.detail = Some("powered off (no route to host)".into());
+        let ep = &mut app.cluster.endpoint;
+        ep.balancer = Some("nlb: TCP check of :6443 every 10s, out after 3 fails".into());
+        ep.detail = Some("via cp-1".into());
+        let backend = |node: &str, serving, detail: &str| LbBackend {
+            node: node.into(),
+            serving,
+            detail: detail.into(),
+        };
+        ep.backends = vec![
+            backend("cp-1", true, "in service"),
+            backend("cp-2", false, "out of service"),
+            backend("cp-3", true, "in service, 2/3 checks failed"),
+        ];
+        let buf = screen(&mut app, 120, 30);
+        assert!(
+            find(&buf, "nlb: TCP check of :6443").is_some(),
+            "{}",
+            text(&buf)
+        );
+        assert!(
+            find(&buf, "● ready 3ms via cp-1").is_some(),
+            "{}",
+            text(&buf)
+        );
+        assert!(
+            find(&buf, "cp-1 lb:in       ● ready").is_some(),
+            "{}",
+            text(&buf)
+        );
+        assert!(
+            find(&buf, "cp-2 lb:out      ● ready").is_some(),
+            "{}",
+            text(&buf)
+        );
+        let trap = "cp-3 lb:in 2/3↓  ✗ DOWN: powered off";
+        assert!(find(&buf, trap).is_some(), "{}", text(&buf));
+        assert_eq!(style_of(&buf, "lb:in 2/3↓").fg, Some(Color::Red));
     }
 }

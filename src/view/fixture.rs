@@ -89,6 +89,7 @@ pub fn cluster() -> ClusterState {
         ready: Some(true),
         detail: None,
         latency_ms: Some(3.2),
+        ..EndpointHealth::unknown(String::new())
     };
     for (i, name) in ["cp-1", "cp-2", "cp-3"].into_iter().enumerate() {
         let ip = format!("10.0.0.1{}", i + 1);

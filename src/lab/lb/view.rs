@@ -1,0 +1,122 @@
+//! The balancer as a client sees it: the endpoint's health (with the balancer's view of
+//! each master) and, for kube-vip, its Lease.
+
+use crate::model::{ClusterEvent, EndpointHealth, LbBackend, Lease};
+
+use super::super::Lab;
+use super::super::config::LabConfig;
+use super::super::endpoint::ApiHealth;
+use super::super::out::{Out, Slot};
+use super::super::views::at;
+use super::{Lb, LbKind, VIP_LEASE};
+
+/// What the consumer was last given of the balancer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct ShownLb {
+    endpoint: Option<(Option<bool>, Vec<LbBackend>)>,
+    vip: (u64, u64),
+}
+
+impl Lb {
+    pub(crate) fn endpoint(&self, cfg: &LabConfig, api: &ApiHealth) -> EndpointHealth {
+        let name = |i: usize| cfg.name(i);
+        let req = self.last;
+        let detail = match (req.backend, req.error) {
+            (Some(i), None) => format!("via {}", name(i)),
+            (Some(i), Some(why)) if self.serving(i) => {
+                let still = match self.kind {
+                    LbKind::KubeVip => "it still holds the VIP".to_string(),
+                    kind => format!("the {kind} still sends it traffic"),
+                };
+                format!("via {}: {why}; {still}", name(i))
+            }
+            (Some(i), Some(why)) => format!("via {}: {why}", name(i)),
+            (None, why) => why.unwrap_or("no backend").to_string(),
+        };
+        let latency_ms = match (req.backend, req.error) {
+            (Some(i), None) => Some(((api.latency_ms[i] + api.hop_ms()) * 10.0).round() / 10.0),
+            _ => None,
+        };
+        EndpointHealth {
+            address: cfg.endpoint.clone(),
+            ready: Some(req.error.is_none()),
+            detail: Some(detail),
+            latency_ms,
+            balancer: Some(self.kind.describe().to_string()),
+            backends: (0..self.targets.len())
+                .map(|i| LbBackend {
+                    node: name(i),
+                    serving: self.serving(i),
+                    detail: self.backend_detail(i),
+                })
+                .collect(),
+        }
+    }
+
+    fn backend_detail(&self, i: usize) -> String {
+        if self.kind == LbKind::KubeVip {
+            return if self.serving(i) {
+                "holds the VIP".into()
+            } else {
+                "standby".into()
+            };
+        }
+        let (_, fall, rise) = self.kind.checks().unwrap_or((1, 1, 1));
+        let t = &self.targets[i];
+        match (t.in_service, t.streak) {
+            (true, 0) => "in service".into(),
+            (true, k) => format!("in service, {k}/{fall} checks failed"),
+            (false, 0) => "out of service".into(),
+            (false, k) => format!("out of service, {k}/{rise} checks passed"),
+        }
+    }
+
+    pub(crate) fn vip_lease(&self, cfg: &LabConfig) -> Lease {
+        let v = &self.vip;
+        Lease {
+            name: VIP_LEASE.into(),
+            namespace: "kube-system".into(),
+            holder_identity: v.holder.map(|i| v.host(i).to_string()),
+            acquire_time: Some(at(cfg, v.acquired)),
+            renew_time: Some(at(cfg, v.renewed)),
+            duration_s: v.duration_s,
+            transitions: v.transitions,
+        }
+    }
+}
+
+impl Lab {
+    /// The endpoint after this second's request: a change when readiness or the balancer's
+    /// view moved, else a refresh (latency, the backend it went through).
+    pub(in crate::lab) fn emit_endpoint(&mut self, out: &mut Out) {
+        let ep = self.lb.endpoint(&self.cfg, &self.api);
+        let key = Some((ep.ready, ep.backends.clone()));
+        if self.shown_lb.endpoint != key {
+            self.shown_lb.endpoint = key;
+            out.change(
+                &self.cfg,
+                self.now,
+                Some(Slot::Endpoint),
+                ClusterEvent::Endpoint(ep),
+            );
+        } else {
+            out.refresh(Slot::Endpoint, ClusterEvent::Endpoint(ep));
+        }
+    }
+
+    /// kube-vip's Lease, read through the API like the others.
+    pub(in crate::lab) fn emit_vip_lease(&mut self, out: &mut Out, resync: bool) {
+        if self.lb.kind != LbKind::KubeVip {
+            return;
+        }
+        let v = &self.lb.vip;
+        let gens = (v.changed, v.renewals);
+        let ev = ClusterEvent::LeaseUpsert(self.lb.vip_lease(&self.cfg));
+        if resync || gens.0 != self.shown_lb.vip.0 {
+            out.change(&self.cfg, self.now, Some(Slot::VipLease), ev);
+        } else if gens.1 != self.shown_lb.vip.1 {
+            out.refresh(Slot::VipLease, ev);
+        }
+        self.shown_lb.vip = gens;
+    }
+}

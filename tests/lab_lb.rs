@@ -1,0 +1,157 @@
+//! The lab's load balancer on the virtual clock: where requests through the endpoint go
+//! while a master is dead, per kind of balancer.
+
+use std::time::Duration;
+
+use hatui::lab::{Fault, FaultKind, Lab, LabConfig, LbKind};
+
+fn lab(lb: LbKind, seed: u64) -> Lab {
+    let cfg = LabConfig::new(3, 2, seed, LabConfig::default().start);
+    Lab::new(LabConfig { lb, ..cfg })
+}
+
+fn inject(lab: &mut Lab, node: &str, kind: FaultKind) {
+    lab.inject(&Fault {
+        node: node.into(),
+        kind,
+    });
+}
+
+/// One request a second goes through the endpoint: for each of the next `secs` seconds,
+/// whether it failed and what the endpoint said.
+fn requests(lab: &mut Lab, secs: u64) -> Vec<(u64, bool, String)> {
+    (1..=secs)
+        .map(|s| {
+            lab.advance(Duration::from_secs(1));
+            let ep = lab.endpoint();
+            (s, ep.ready == Some(false), ep.detail.unwrap_or_default())
+        })
+        .collect()
+}
+
+/// Seconds after the fault at which a request through the endpoint failed.
+fn failures(log: &[(u64, bool, String)]) -> Vec<u64> {
+    log.iter().filter(|r| r.1).map(|r| r.0).collect()
+}
+
+fn serving(lab: &Lab, node: &str) -> bool {
+    let ep = lab.endpoint();
+    ep.backend(node)
+        .expect("the LB's view of every master")
+        .serving
+}
+
+#[test]
+fn an_nlb_keeps_sending_requests_to_a_powered_off_master_for_20_to_40_s() {
+    for seed in 1..=5 {
+        let mut lab = lab(LbKind::Nlb, seed);
+        lab.advance(Duration::from_millis(1_500));
+        inject(&mut lab, "cp-3", FaultKind::PowerOff);
+        assert!(
+            !lab.apiserver("cp-3").unwrap().ready,
+            "/readyz fails at once"
+        );
+        let log = requests(&mut lab, 60);
+        let failed = failures(&log);
+        let last = *failed.last().expect("requests to cp-3 time out");
+        assert!(
+            (20..=40).contains(&last),
+            "seed {seed}: last failure {last} s: {log:?}"
+        );
+        let answered = (failed[0]..last).filter(|s| !failed.contains(s)).count();
+        assert!(answered > 0, "intermittent, not down: {log:?}");
+        let (_, _, why) = log.iter().find(|r| r.1).unwrap();
+        assert!(why.contains("via cp-3: timed out"), "{why}");
+        assert!(why.contains("the nlb still sends it traffic"), "{why}");
+        assert!(!serving(&lab, "cp-3"), "dropped in the end");
+        assert!(serving(&lab, "cp-1") && serving(&lab, "cp-2"));
+    }
+}
+
+#[test]
+fn haproxy_drops_a_powered_off_master_within_about_6_s() {
+    for seed in 1..=5 {
+        let mut lab = lab(LbKind::Haproxy, seed);
+        lab.advance(Duration::from_millis(1_500));
+        inject(&mut lab, "cp-3", FaultKind::PowerOff);
+        let log = requests(&mut lab, 30);
+        let failed = failures(&log);
+        let last = *failed.last().unwrap_or(&0);
+        assert!(last <= 6, "seed {seed}: last failure {last} s: {log:?}");
+        assert!(!serving(&lab, "cp-3"));
+        let ep = lab.endpoint();
+        assert!(ep.balancer.unwrap().contains("GET /healthz"));
+    }
+}
+
+#[test]
+fn an_nlb_never_drops_an_apiserver_that_listens_without_etcd_but_haproxy_does() {
+    for kind in [LbKind::Nlb, LbKind::Haproxy] {
+        let mut lab = lab(kind, 2);
+        lab.advance(Duration::from_millis(1_500));
+        // Cut off from the other masters, cp-3's apiserver listens but cannot serve.
+        inject(&mut lab, "cp-3", FaultKind::Partition);
+        let log = requests(&mut lab, 90);
+        let late = failures(&log).into_iter().filter(|&s| s > 60).count();
+        let api = lab.apiserver("cp-3").unwrap();
+        assert!(!api.ready, "{api:?}");
+        match kind {
+            LbKind::Nlb => {
+                assert!(late > 0, "the NLB only sees the TCP handshake: {log:?}");
+                assert!(serving(&lab, "cp-3"));
+            }
+            _ => {
+                assert_eq!(late, 0, "{log:?}");
+                assert!(!serving(&lab, "cp-3"));
+            }
+        }
+    }
+}
+
+#[test]
+fn kube_vip_moves_the_vip_with_its_lease() {
+    for seed in 1..=4 {
+        let mut lab = lab(LbKind::KubeVip, seed);
+        lab.advance(Duration::from_millis(1_500));
+        let before = lab.lease("plndr-cp-lock").expect("kube-vip's lease");
+        assert_eq!(before.holder_identity.as_deref(), Some("cp-1"));
+        assert_eq!(before.duration_s, 5);
+        assert!(serving(&lab, "cp-1") && !serving(&lab, "cp-2"));
+        inject(&mut lab, "cp-1", FaultKind::PowerOff);
+        let log = requests(&mut lab, 20);
+        let failed = failures(&log);
+        // Every request fails until another kube-vip takes the expired lease (5 s after
+        // the last renewal, tried every second), then all go to the new holder.
+        let back = log.iter().find(|r| !r.1).expect("the VIP moved").0;
+        assert!((4..=8).contains(&back), "seed {seed}: {log:?}");
+        assert_eq!(failed, (1..back).collect::<Vec<_>>(), "{log:?}");
+        let after = lab.lease("plndr-cp-lock").unwrap();
+        let holder = after.holder_identity.clone().unwrap();
+        assert_ne!(holder, "cp-1");
+        assert_eq!(after.transitions, before.transitions + 1);
+        assert!(serving(&lab, &holder));
+        let ep = lab.endpoint();
+        assert_eq!(ep.detail.as_deref(), Some(format!("via {holder}").as_str()));
+    }
+}
+
+#[test]
+fn without_kube_vip_there_is_no_vip_lease() {
+    assert!(lab(LbKind::Nlb, 1).lease("plndr-cp-lock").is_none());
+}
+
+#[test]
+fn kube_vip_releases_its_lease_on_a_clean_stop_so_the_vip_moves_at_once() {
+    let mut lab = lab(LbKind::KubeVip, 3);
+    lab.advance(Duration::from_millis(1_500));
+    inject(&mut lab, "cp-1", FaultKind::StopControlPlane);
+    // The kubelet stops the static pods ~20 s later; kube-vip releases (ReleaseOnCancel).
+    let log = requests(&mut lab, 30);
+    let failed = failures(&log);
+    assert!(
+        failed.len() <= 2,
+        "at most a retry period without the VIP: {log:?}"
+    );
+    let holder = lab.lease("plndr-cp-lock").unwrap().holder_identity.unwrap();
+    assert_ne!(holder, "cp-1");
+}
