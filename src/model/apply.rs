@@ -76,7 +76,10 @@ impl ClusterState {
                 }
                 self.leases.insert(lease.name.clone(), lease.clone()) != Some(lease)
             }
-            ClusterEvent::LeaseRemoved(name) => self.leases.remove(&name).is_some(),
+            ClusterEvent::LeaseRemoved(name) => {
+                self.released_by.remove(&name);
+                self.leases.remove(&name).is_some()
+            }
             ClusterEvent::TokenUpsert(token) => {
                 self.tokens.insert(token.id.clone(), token.clone()) != Some(token)
             }
@@ -149,8 +152,11 @@ impl ClusterState {
         let before = self.now;
         self.now = now;
         for lease in self.leases.values() {
-            if !lease.expired(before) && lease.expired(now) {
-                let holder = lease.holder_node().unwrap_or("nobody").to_string();
+            // A released lease was noted when it was released; it does not "expire".
+            if let Some(holder) = lease.holder_node()
+                && !lease.expired(before)
+                && lease.expired(now)
+            {
                 let text = format!("lease {} expired: {holder} stopped renewing", lease.name);
                 self.timeline.push(now, Severity::Warn, text);
             }
@@ -225,7 +231,9 @@ impl ClusterState {
     fn note_lease_change(&mut self, old: &Lease, new: &Lease) {
         match (old.holder_node(), new.holder_node()) {
             (Some(a), None) => {
+                // A clean stop (ReleaseOnCancel): the next candidate takes it within ~2 s.
                 let text = format!("lease {} released by {a}", new.name);
+                self.released_by.insert(new.name.clone(), a.to_string());
                 self.note(Severity::Warn, text);
             }
             (a, Some(b)) if old.holder_identity != new.holder_identity => {

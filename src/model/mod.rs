@@ -52,6 +52,8 @@ pub struct ClusterState {
     pub feeds: BTreeMap<FeedKind, FeedStatus>,
     pub timeline: Timeline,
     pub leader_history: LeaderHistory,
+    /// Who released each released lease (lease name → host), as seen happen.
+    released_by: BTreeMap<String, String>,
     /// A `CertKey` event arrived: later uploads are news, the first one is not.
     cert_key_known: bool,
 }
@@ -73,6 +75,7 @@ impl ClusterState {
             feeds: BTreeMap::new(),
             timeline: Timeline::default(),
             leader_history: LeaderHistory::default(),
+            released_by: BTreeMap::new(),
             cert_key_known: false,
         }
     }
@@ -110,6 +113,12 @@ impl ClusterState {
     pub fn etcd_warnings(&self) -> Vec<String> {
         let names = self.nodes.iter().map(|n| n.name.as_str());
         self.etcd.warnings_with_nodes(names)
+    }
+
+    /// The host that released lease `name`, when it is released and hatui saw it happen.
+    pub fn lease_released_by(&self, name: &str) -> Option<&str> {
+        self.leases.get(name).filter(|l| l.released())?;
+        self.released_by.get(name).map(String::as_str)
     }
 
     pub fn feed(&self, kind: FeedKind) -> Option<&FeedStatus> {

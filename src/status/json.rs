@@ -94,7 +94,10 @@ pub struct LeaseJson {
     pub renewed_ago_s: Option<i64>,
     pub duration_s: u32,
     pub transitions: u32,
+    /// The holder stopped renewing (`renewTime + leaseDurationSeconds < now`).
     pub expired: bool,
+    /// The holder emptied it on a clean stop (kube-scheduler's `ReleaseOnCancel`).
+    pub released: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -233,6 +236,7 @@ fn lease(l: &Lease, c: &ClusterState) -> LeaseJson {
         duration_s: l.duration_s,
         transitions: l.transitions,
         expired: l.expired(c.now),
+        released: l.released(),
     }
 }
 

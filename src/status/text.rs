@@ -151,7 +151,12 @@ fn leases(out: &mut String, c: &ClusterState) {
     }
     let _ = writeln!(out, "\nleases:");
     for l in c.leases.values() {
-        let holder = l.holder_node().unwrap_or("(none)");
+        let holder = match (l.holder_node(), c.lease_released_by(&l.name)) {
+            (Some(h), _) => h.to_string(),
+            (None, Some(by)) => format!("(released by {by})"),
+            (None, None) if l.released() => "(released)".to_string(),
+            (None, None) => "(none)".to_string(),
+        };
         let ago = l
             .renewed_ago_s(c.now)
             .map_or("never".to_string(), |s| format!("{} ago", duration(s)));

@@ -36,7 +36,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     cursor.scroll_into_view(c.leases.len(), usize::from(inner.height) / per);
     let cols = columns(c);
     let lines = c.leases.values().skip(cursor.offset).flat_map(|l| {
-        let who = who(l, cols);
+        let who = who(l, c, cols);
         let when = when(l, c);
         if per == 1 {
             vec![Line::from([who, vec![Span::raw("  ")], when].concat())]
@@ -63,7 +63,7 @@ fn columns(c: &ClusterState) -> (usize, usize) {
     let widest = |f: &dyn Fn(&Lease) -> usize| c.leases.values().map(f).max().unwrap_or(0);
     (
         widest(&|l| format::width(&l.name)),
-        widest(&|l| format::width(&holder(l).0)),
+        widest(&|l| format::width(&holder(l, c).0)),
     )
 }
 
@@ -71,7 +71,7 @@ fn columns(c: &ClusterState) -> (usize, usize) {
 fn rows_per_lease(c: &ClusterState, width: u16) -> usize {
     let cols = columns(c);
     let one_row = c.leases.values().map(|l| {
-        let spans = [who(l, cols), vec![Span::raw("  ")], when(l, c)].concat();
+        let spans = [who(l, c, cols), vec![Span::raw("  ")], when(l, c)].concat();
         spans.iter().map(Span::width).sum::<usize>()
     });
     if one_row.max().unwrap_or(0) <= usize::from(width) {
@@ -81,17 +81,20 @@ fn rows_per_lease(c: &ClusterState, width: u16) -> usize {
     }
 }
 
-fn holder(lease: &Lease) -> (String, ratatui::style::Style) {
+fn holder(lease: &Lease, c: &ClusterState) -> (String, ratatui::style::Style) {
     match lease.holder_node() {
         Some(node) => (format!("→ {node}"), theme::BOLD),
         // A clean stop clears the holder (fast takeover); a lease never held has no times.
-        None if lease.renew_time.is_some() => ("— released".to_string(), theme::WARN),
+        None if lease.released() => match c.lease_released_by(&lease.name) {
+            Some(by) => (format!("— released by {by}"), theme::WARN),
+            None => ("— released".to_string(), theme::WARN),
+        },
         None => ("— none".to_string(), theme::WARN),
     }
 }
 
-fn who(lease: &Lease, (name_w, holder_w): (usize, usize)) -> Vec<Span<'static>> {
-    let (text, style) = holder(lease);
+fn who(lease: &Lease, c: &ClusterState, (name_w, holder_w): (usize, usize)) -> Vec<Span<'static>> {
+    let (text, style) = holder(lease, c);
     vec![
         Span::raw(format::pad(&lease.name, name_w)),
         Span::raw(" "),
@@ -99,7 +102,8 @@ fn who(lease: &Lease, (name_w, holder_w): (usize, usize)) -> Vec<Span<'static>> 
     ]
 }
 
-/// `renewed 2s ago (15s) · transitions 3`, with `EXPIRED` once renewals stopped.
+/// `renewed 2s ago (15s) · transitions 3`, with `EXPIRED` once renewals stopped (a
+/// released lease is not expired: its holder said it was leaving).
 fn when(lease: &Lease, c: &ClusterState) -> Vec<Span<'static>> {
     let renewed = match lease.renewed_ago_s(c.now) {
         Some(ago) => format!("renewed {} ago", format::duration(ago.max(0))),
@@ -142,6 +146,8 @@ mod tests {
             .get_mut("kube-controller-manager")
             .unwrap();
         cm.holder_identity = None;
+        cm.duration_s = 1;
+        cm.renew_time = Some(at(-30));
         let buf = screen(&mut app, 80, 24);
         assert!(
             find(&buf, "renewed 42s ago (15s)").is_some(),
@@ -151,6 +157,42 @@ mod tests {
         assert_eq!(style_of(&buf, " EXPIRED").fg, Some(Color::Red));
         assert!(find(&buf, " Leases 1 EXPIRED ").is_some());
         assert_eq!(style_of(&buf, "— released").fg, Some(Color::Yellow));
+        assert!(
+            find(&buf, "renewed 30s ago (1s) EXPIRED").is_none(),
+            "released, not expired: {}",
+            text(&buf)
+        );
+    }
+
+    #[test]
+    fn a_lease_seen_released_names_who_released_it() {
+        use crate::model::ClusterEvent;
+        let mut app = fixture::app();
+        let mut lease = app.cluster.leases["kube-scheduler"].clone();
+        assert_eq!(lease.holder_node(), Some("cp-1"));
+        (lease.holder_identity, lease.duration_s) = (Some(String::new()), 1);
+        lease.renew_time = Some(at(0));
+        app.cluster.apply(ClusterEvent::LeaseUpsert(lease));
+        app.cluster.apply(ClusterEvent::Clock(at(5)));
+        let buf = screen(&mut app, 140, 30);
+        assert!(find(&buf, "— released by cp-1").is_some(), "{}", text(&buf));
+        assert!(find(&buf, "EXPIRED").is_none(), "{}", text(&buf));
+        let notes: Vec<_> = app
+            .cluster
+            .timeline
+            .iter()
+            .map(|e| e.text.clone())
+            .collect();
+        assert!(
+            notes
+                .iter()
+                .any(|n| n == "lease kube-scheduler released by cp-1"),
+            "{notes:?}"
+        );
+        assert!(
+            !notes.iter().any(|n| n.contains("expired")),
+            "a released lease does not expire: {notes:?}"
+        );
     }
 
     #[test]
