@@ -322,7 +322,19 @@ fn stopping_the_kubelet_only_stops_heartbeats() {
     }
     let s = unknown_after.expect("node went Unknown");
     assert!((40..=61).contains(&s), "Unknown after {s} s");
-    assert_eq!(lab.static_pods(&leader).unwrap(), pods, "pods unaffected");
+    // The node controller marked its pods not ready (containers untouched) and tainted it.
+    let marked = lab.static_pods(&leader).unwrap();
+    for ((label, was), (_, is)) in pods.each().into_iter().zip(marked.each()) {
+        assert_eq!(was.state, PodState::Running, "{label}");
+        assert_eq!(is.state, PodState::NotReady, "{label} marked not ready");
+        assert!(is.not_ready_but_running(), "{label}: containers still run");
+        assert_eq!(is.restarts, was.restarts, "{label} not restarted");
+    }
+    let taints = lab.node(&leader).unwrap().taints;
+    for effect in ["NoSchedule", "NoExecute"] {
+        let taint = format!("node.kubernetes.io/unreachable:{effect}");
+        assert!(taints.contains(&taint), "{taints:?}");
+    }
     assert_eq!(lab.etcd_leader(), Some(leader.clone()), "leader unchanged");
     assert_eq!(lab.etcd_term(), term);
     assert!(lab.etcd_status().members.iter().all(|m| m.reachable));
@@ -330,6 +342,16 @@ fn stopping_the_kubelet_only_stops_heartbeats() {
     lab.inject(&fault(&leader, FaultKind::Restore));
     lab.advance(secs(3));
     assert_eq!(lab.node(&leader).unwrap().ready, Readiness::Ready);
+    assert_eq!(
+        lab.static_pods(&leader).unwrap(),
+        pods,
+        "reported ready again"
+    );
+    let taints = lab.node(&leader).unwrap().taints;
+    assert!(
+        !taints.iter().any(|t| t.contains("unreachable")),
+        "{taints:?}"
+    );
 }
 
 #[test]

@@ -114,7 +114,18 @@ pub fn pod_health(p: &Pod) -> PodHealth {
         Some("Running") => PodState::NotReady,
         _ => PodState::Failed,
     };
-    PodHealth { state, restarts }
+    // What the kubelet last reported: the node controller changes only the Ready condition.
+    let containers_running = containers.is_some_and(|cs| {
+        !cs.is_empty()
+            && cs
+                .iter()
+                .all(|c| c.state.as_ref().is_some_and(|s| s.running.is_some()))
+    });
+    PodHealth {
+        state,
+        restarts,
+        containers_running,
+    }
 }
 
 /// The static pods of one master from the control-plane pods on it; a missing one is

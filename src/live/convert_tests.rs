@@ -91,6 +91,12 @@ fn pod_health_tells_not_ready_and_crash_loops() {
     let st = p.status.as_mut().unwrap();
     st.conditions.as_mut().unwrap()[2].status = "False".into();
     assert_eq!(pod_health(&p).state, PodState::NotReady);
+    // As the node controller leaves a pod of an unreachable node: 0/1, still Running.
+    assert!(
+        pod_health(&p).not_ready_but_running(),
+        "{:?}",
+        pod_health(&p)
+    );
     let st = p.status.as_mut().unwrap();
     let cs = &mut st.container_statuses.as_mut().unwrap()[0];
     cs.state = Some(serde_json::from_str(r#"{"waiting":{"reason":"CrashLoopBackOff"}}"#).unwrap());
@@ -98,8 +104,8 @@ fn pod_health_tells_not_ready_and_crash_loops() {
     assert_eq!(
         pod_health(&p),
         PodHealth {
-            state: PodState::Failed,
-            restarts: 7
+            restarts: 7,
+            ..PodHealth::FAILED
         }
     );
 }

@@ -2,7 +2,7 @@
 
 use jiff::Timestamp;
 
-use super::{ClusterEvent, ClusterState, EtcdStatus, Lease, Severity, StaticPods};
+use super::{ClusterEvent, ClusterState, EtcdStatus, Lease, PodState, Severity, StaticPods};
 
 impl ClusterState {
     /// Applies one event; returns whether anything visible changed (a redraw is due).
@@ -249,16 +249,29 @@ impl ClusterState {
         }
     }
 
+    /// One note per transition, naming every pod that made it together (the node controller
+    /// marks all of a silent node's pods not ready at once).
     fn note_pod_changes(&mut self, old: &StaticPods, new: &StaticPods) {
+        let mut groups: Vec<((PodState, PodState), Vec<&str>)> = Vec::new();
         for ((label, was), (_, is)) in old.each().into_iter().zip(new.each()) {
-            if was.state != is.state {
-                let running = is.state == super::PodState::Running;
-                let text = format!(
-                    "{label} pod on {}: {:?} → {:?}",
-                    new.node, was.state, is.state
-                );
-                self.note(sev(running), text);
+            if was.state == is.state {
+                continue;
             }
+            let key = (was.state, is.state);
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, labels)) => labels.push(label),
+                None => groups.push((key, vec![label])),
+            }
+        }
+        for ((was, is), labels) in groups {
+            let running = is == PodState::Running;
+            let pods = if labels.len() == 1 { "pod" } else { "pods" };
+            let text = format!(
+                "{} {pods} on {}: {was:?} → {is:?}",
+                labels.join(", "),
+                new.node
+            );
+            self.note(sev(running), text);
         }
     }
 }

@@ -140,7 +140,9 @@ fn row_cells(n: &Node, c: &ClusterState) -> Vec<Vec<Span<'static>>> {
         .collect()
 }
 
-/// `A E S C`: apiserver, etcd, scheduler, controller-manager, each coloured by state.
+/// `A E S C`: apiserver, etcd, scheduler, controller-manager, each coloured by state; then
+/// what the marks cannot say: pods not ready whose containers run (kubectl's `0/1
+/// Running`), and restarts.
 fn pods(n: &Node, c: &ClusterState) -> Vec<Span<'static>> {
     if !n.is_control_plane() {
         return Vec::new();
@@ -159,6 +161,24 @@ fn pods(n: &Node, c: &ClusterState) -> Vec<Span<'static>> {
             letter
         };
         spans.push(Span::styled(mark, theme::pod(health.state)));
+    }
+    let each = pods.each();
+    let letters = ["A", "E", "S", "C"];
+    if each.iter().any(|(_, p)| p.not_ready_but_running()) {
+        // kubectl's `0/1 Running`. On a silent (Unknown) node the node controller marked
+        // them, and "running" is the kubelet's last report.
+        let text = " not ready (running)".to_string();
+        spans.push(Span::styled(text, theme::pod(PodState::NotReady)));
+    }
+    let restarted: Vec<String> = letters
+        .iter()
+        .zip(&each)
+        .filter(|(_, (_, p))| p.restarts > 0)
+        .map(|(letter, (_, p))| format!("{letter}:{}", p.restarts))
+        .collect();
+    if !restarted.is_empty() {
+        let text = format!(" restarts {}", restarted.join(" "));
+        spans.push(Span::styled(text, theme::DIM));
     }
     spans
 }
@@ -249,12 +269,12 @@ mod tests {
         let mut app = fixture::app();
         let pods = app.cluster.static_pods.get_mut("cp-2").unwrap();
         pods.etcd = PodHealth {
-            state: PodState::Failed,
             restarts: 7,
+            ..PodHealth::FAILED
         };
         pods.scheduler = PodHealth::ABSENT;
         pods.controller_manager.state = PodState::NotReady;
-        let buf = screen(&mut app, 100, 30);
+        let buf = screen(&mut app, 140, 30);
         let (x, y) = find(&buf, "A E - C").expect("cp-2's marks");
         assert_eq!(buf[(x, y)].fg, Color::Green);
         assert_eq!(buf[(x + 2, y)].fg, Color::Red);
@@ -267,6 +287,35 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(!row.contains('A'), "no marks for workers: {row}");
+    }
+
+    #[test]
+    fn pods_not_ready_with_running_containers_and_restarts_are_said_in_words() {
+        let mut app = fixture::app();
+        let mut node = app.cluster.nodes.get("cp-2").unwrap().clone();
+        node.ready = Readiness::Unknown;
+        app.cluster.nodes.upsert(node);
+        let pods = app.cluster.static_pods.get_mut("cp-2").unwrap();
+        for p in [
+            &mut pods.apiserver,
+            &mut pods.etcd,
+            &mut pods.scheduler,
+            &mut pods.controller_manager,
+        ] {
+            p.state = PodState::NotReady;
+        }
+        pods.apiserver.restarts = 3;
+        let buf = screen(&mut app, 200, 40);
+        let (_, y) = find(&buf, "cp-2").unwrap();
+        let row = text(&buf).lines().nth(usize::from(y)).unwrap().to_string();
+        assert!(
+            row.contains("A E S C not ready (running) restarts A:3"),
+            "{row}"
+        );
+        assert_eq!(
+            style_of(&buf, " not ready (running)").fg,
+            Some(Color::Yellow)
+        );
     }
 
     #[test]
