@@ -13,6 +13,7 @@ mod feeds;
 mod hosts;
 mod ids;
 mod leases;
+mod liveness;
 mod nodes;
 mod out;
 mod raft;
@@ -40,6 +41,7 @@ use endpoint::ApiHealth;
 use feeds::Feeds;
 use hosts::{Component, Hosts};
 use leases::Election;
+use liveness::Liveness;
 use nodes::NodeHealth;
 use out::Out;
 use raft::Raft;
@@ -77,6 +79,8 @@ pub struct Lab {
     nodes: NodeHealth,
     tokens: Tokens,
     api: ApiHealth,
+    /// The kubelets' liveness probes of the apiservers.
+    liveness: Liveness,
     feeds: Feeds,
     /// Static pods as the API last recorded them (only a running kubelet updates them).
     reported_pods: Vec<[PodHealth; 4]>,
@@ -135,6 +139,8 @@ impl Lab {
             nodes,
             tokens,
             api: ApiHealth::new(masters),
+            // Each apiserver started when its master joined (as NodeHealth dates them).
+            liveness: Liveness::new((0..masters).map(|i| init_at + 40_000 + 90_000 * i as i64)),
             feeds,
             reported_pods: Vec::new(),
             shown: emit::Shown::default(),

@@ -75,6 +75,7 @@ impl Lab {
         for &change in changes {
             match change {
                 PodChange::Started(i, Component::Etcd) => self.etcd.start(i, now),
+                PodChange::Started(i, Component::ApiServer) => self.liveness.started(i, now),
                 PodChange::Stopped(i, Component::Etcd, true) => self.etcd.stop_clean(i, now),
                 PodChange::Stopped(i, Component::Etcd, false) => self.etcd.kill(i),
                 PodChange::Started(i, c) => {
@@ -131,6 +132,25 @@ impl Lab {
         let mut tokens = Vec::new();
         self.tokens.check(self.now, active, &mut tokens);
         self.emit_tokens(tokens, out);
+        self.probe_liveness();
+    }
+
+    /// The kubelet probes `/livez`; its etcd check fails at once (connection refused) while
+    /// the local member is down. A stopped kubelet probes nothing.
+    fn probe_liveness(&mut self) {
+        let (hosts, etcd) = (&self.hosts, &self.etcd);
+        let probe = |i: usize| {
+            let probed =
+                hosts.machines[i].kubelet && hosts.cps[i].pod(Component::ApiServer).running;
+            probed.then(|| etcd.members[i].up)
+        };
+        let kill = self.liveness.check(self.now, probe);
+        let mut changes = Vec::new();
+        for i in kill {
+            self.hosts
+                .crash(i, Component::ApiServer, self.now, &mut changes);
+        }
+        self.apply_pod_changes(&changes);
     }
 }
 
