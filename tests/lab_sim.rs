@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use hatui::lab::{Lab, LabConfig};
 use hatui::message::{Fault, FaultKind};
-use hatui::model::{ClusterEvent, FeedKind, PodState, Readiness};
+use hatui::model::{ClusterEvent, ClusterState, FeedKind, PodState, Readiness, SourceKind};
 
 const MS: Duration = Duration::from_millis(10);
 
@@ -352,6 +352,50 @@ fn stopping_the_kubelet_only_stops_heartbeats() {
         !taints.iter().any(|t| t.contains("unreachable")),
         "{taints:?}"
     );
+}
+
+/// After `systemctl stop kubelet` the node Lease stops moving: the state counts down the
+/// 50 s grace period (v1.33 kubelets) and the node turns Unknown as the countdown ends.
+#[test]
+fn a_stopped_kubelet_counts_down_to_not_ready() {
+    let mut lab = lab(5);
+    lab.advance(secs(3));
+    let mut c = ClusterState::new(SourceKind::Lab, "lab", lab.now());
+    let feed = |c: &mut ClusterState, events: Vec<ClusterEvent>| {
+        events.into_iter().for_each(|e| {
+            c.apply(e);
+        })
+    };
+    feed(&mut c, lab.full_state());
+    let node = |c: &ClusterState| c.nodes.get("cp-2").unwrap().clone();
+    assert_eq!(c.silent(&node(&c)), None, "a healthy kubelet");
+    assert!(c.heartbeat_age_s(&node(&c)).unwrap() < 10);
+    feed(&mut c, lab.inject(&fault("cp-2", FaultKind::StopKubelet)));
+    let last = lab.node_heartbeat("cp-2").unwrap().as_second();
+    let mut countdown = Vec::new();
+    while node(&c).ready == Readiness::Ready {
+        assert!(c.now.as_second() - last < 60, "went Unknown: {countdown:?}");
+        feed(&mut c, lab.advance(secs(1)));
+        let age = c.now.as_second() - last;
+        match c.silent(&node(&c)) {
+            Some(h) if node(&c).ready == Readiness::Ready => {
+                assert_eq!(h.age_s, age);
+                countdown.push(h.not_ready_in_s.unwrap());
+            }
+            Some(h) => assert_eq!(h.not_ready_in_s, None, "Unknown: no countdown"),
+            None => assert!(age <= 12, "silent after {age} s"),
+        }
+    }
+    assert_eq!(countdown.first(), Some(&(50 - 13)), "{countdown:?}");
+    assert!(
+        countdown.contains(&32),
+        "NotReady in 32s at 18 s: {countdown:?}"
+    );
+    assert!(
+        countdown.last().unwrap() <= &1,
+        "Unknown as it ends: {countdown:?}"
+    );
+    assert_eq!(lab.node_heartbeat("cp-2").unwrap().as_second(), last);
 }
 
 #[test]

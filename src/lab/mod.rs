@@ -182,6 +182,7 @@ impl Lab {
         let steps = i64::try_from(total / step_ns).unwrap_or(i64::MAX / STEP_MS);
         let mut out = Out::new(self.now);
         self.run_until(self.now.saturating_add(steps * STEP_MS), &mut out);
+        self.emit_heartbeats(&mut out);
         let urgent = out.urgent;
         (out.finish(&self.cfg, self.now), urgent)
     }
@@ -200,6 +201,7 @@ impl Lab {
         events.extend(apiservers.map(ClusterEvent::ApiServer));
         let nodes = self.nodes.nodes.iter().enumerate();
         events.extend(nodes.map(|(i, n)| ClusterEvent::NodeUpsert(views::node(cfg, i, n))));
+        events.push(self.node_leases());
         let pods = self.reported_pods.iter().enumerate();
         let pods = pods.map(|(i, &p)| views::static_pods(cfg, i, p));
         events.extend(pods.map(ClusterEvent::StaticPods));
@@ -274,6 +276,12 @@ impl Lab {
     pub fn lease(&self, name: &str) -> Option<Lease> {
         let e = self.leases.iter().find(|e| e.name == name)?;
         Some(views::lease(&self.cfg, e))
+    }
+
+    /// When `name`'s kubelet last renewed its node Lease.
+    pub fn node_heartbeat(&self, name: &str) -> Option<jiff::Timestamp> {
+        let i = self.cfg.index_of(name)?;
+        Some(views::at(&self.cfg, self.nodes.nodes[i].last_heartbeat))
     }
 
     pub fn node(&self, name: &str) -> Option<Node> {

@@ -15,6 +15,7 @@ pub(crate) enum Slot {
     Endpoint,
     ApiServer(usize),
     Lease(usize),
+    NodeLeases,
 }
 
 #[derive(Debug)]

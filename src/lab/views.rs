@@ -55,6 +55,8 @@ pub(crate) fn node(cfg: &LabConfig, i: usize, n: &NodeState) -> Node {
             }
             taints
         },
+        // The lab's heartbeats are its node Leases (ClusterEvent::NodeLeases).
+        last_heartbeat: None,
     }
 }
 

@@ -67,6 +67,9 @@ pub fn node(n: &K8sNode) -> Node {
             .and_then(|a| a.iter().find(|a| a.type_ == "InternalIP"))
             .map(|a| a.address.clone()),
         taints,
+        last_heartbeat: ready
+            .and_then(|c| c.last_heartbeat_time.as_ref())
+            .map(|t| t.0),
     }
 }
 

@@ -28,6 +28,8 @@ fn nodes_have_roles_readiness_version_ip_and_taints() {
     assert!(cp1.is_control_plane());
     assert_eq!(cp1.ready, Readiness::Ready);
     assert_eq!(cp1.ready_since, Some(t("2026-03-14T07:42:10Z")));
+    // The Ready condition's: posted on a change or every 5 min, not every 10 s.
+    assert_eq!(cp1.last_heartbeat, Some(t("2026-03-14T08:59:52Z")));
     assert_eq!(cp1.kubelet_version, "v1.33.2");
     assert_eq!(cp1.internal_ip.as_deref(), Some("127.0.0.11"));
     assert_eq!(

@@ -53,6 +53,13 @@ impl ClusterState {
                 }
                 old.as_ref() != Some(&node)
             }
+            ClusterEvent::NodeLeases(renewed) => {
+                for (node, at) in renewed {
+                    self.node_leases.insert(node, at);
+                }
+                // Shown as ages, which move with the clock: no redraw of their own.
+                false
+            }
             ClusterEvent::NodeRemoved(name) => {
                 let gone = self.nodes.remove(&name).is_some();
                 if gone {

@@ -6,12 +6,13 @@ pub mod endpoint;
 pub mod etcd;
 pub mod event;
 pub mod feed;
+pub mod heartbeat;
 pub mod leases;
 pub mod nodes;
 pub mod timeline;
 pub mod tokens;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use jiff::Timestamp;
 
@@ -20,6 +21,7 @@ pub use endpoint::{ApiServerHealth, EndpointHealth};
 pub use etcd::{EtcdMember, EtcdStatus, LeaderHistory, Quorum};
 pub use event::ClusterEvent;
 pub use feed::{FeedKind, FeedStatus};
+pub use heartbeat::Heartbeat;
 pub use leases::Lease;
 pub use nodes::{Node, Nodes, PodHealth, PodState, Readiness, StaticPods};
 pub use timeline::{Severity, Timeline, TimelineEntry};
@@ -52,6 +54,8 @@ pub struct ClusterState {
     pub feeds: BTreeMap<FeedKind, FeedStatus>,
     pub timeline: Timeline,
     pub leader_history: LeaderHistory,
+    /// Node Lease renewTimes by node: the kubelets' heartbeats.
+    pub node_leases: HashMap<String, Timestamp>,
     /// Who released each released lease (lease name → host), as seen happen.
     released_by: BTreeMap<String, String>,
     /// A `CertKey` event arrived: later uploads are news, the first one is not.
@@ -76,6 +80,7 @@ impl ClusterState {
             timeline: Timeline::default(),
             leader_history: LeaderHistory::default(),
             released_by: BTreeMap::new(),
+            node_leases: HashMap::new(),
             cert_key_known: false,
         }
     }

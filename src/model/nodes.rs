@@ -23,6 +23,10 @@ pub struct Node {
     pub kubelet_version: String,
     pub internal_ip: Option<String>,
     pub taints: Vec<String>,
+    /// The Ready condition's `lastHeartbeatTime`: the kubelet posts its status only on a
+    /// change or every 5 min (`nodeStatusReportFrequency`), so it is not a heartbeat by
+    /// itself; the node Lease is (see `ClusterState::heartbeat`).
+    pub last_heartbeat: Option<Timestamp>,
 }
 
 impl Node {
@@ -41,6 +45,7 @@ impl Node {
             kubelet_version: "v1.33.2".into(),
             internal_ip: None,
             taints: vec![],
+            last_heartbeat: None,
         }
     }
 }
@@ -242,6 +247,7 @@ mod tests {
             kubelet_version: "v1.33.2".into(),
             internal_ip: None,
             taints: vec![],
+            last_heartbeat: None,
         };
         let mut nodes = Nodes::default();
         nodes.upsert(node("a-worker", false));

@@ -49,6 +49,13 @@ pub struct NodeJson {
     pub condition: &'static str,
     pub kubelet_version: String,
     pub internal_ip: Option<String>,
+    /// e.g. `node.kubernetes.io/unreachable:NoExecute` once its heartbeats stopped.
+    pub taints: Vec<String>,
+    /// Seconds since its kubelet renewed its node Lease; `null` when not known.
+    pub heartbeat_age_s: Option<i64>,
+    /// For a Ready node whose kubelet went silent: seconds until the node controller marks
+    /// it NotReady (the grace period, 40 s or 50 s from v1.32, minus the heartbeat age).
+    pub not_ready_in_s: Option<i64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -160,7 +167,7 @@ impl Snapshot {
                     detail: a.detail.clone(),
                 })
                 .collect(),
-            nodes: c.nodes.iter().map(node).collect(),
+            nodes: c.nodes.iter().map(|n| node(n, c)).collect(),
             etcd: Etcd {
                 leader: c.etcd.leader_member().map(|m| m.name.clone()),
                 via: c.etcd.via.clone(),
@@ -196,7 +203,7 @@ impl Snapshot {
     }
 }
 
-fn node(n: &Node) -> NodeJson {
+fn node(n: &Node, c: &ClusterState) -> NodeJson {
     NodeJson {
         name: n.name.clone(),
         roles: n.roles.clone(),
@@ -208,6 +215,9 @@ fn node(n: &Node) -> NodeJson {
         },
         kubelet_version: n.kubelet_version.clone(),
         internal_ip: n.internal_ip.clone(),
+        taints: n.taints.clone(),
+        heartbeat_age_s: c.heartbeat_age_s(n),
+        not_ready_in_s: c.silent(n).and_then(|h| h.not_ready_in_s),
     }
 }
 

@@ -39,6 +39,7 @@ pub fn node(name: &str, cp: bool, ip: &str, since_s: i64) -> Node {
         kubelet_version: "v1.33.2".into(),
         internal_ip: Some(ip.into()),
         taints: Vec::new(),
+        last_heartbeat: None,
     }
 }
 

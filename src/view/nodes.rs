@@ -126,10 +126,7 @@ fn row_cells(n: &Node, c: &ClusterState) -> Vec<Vec<Span<'static>>> {
             } else {
                 "worker"
             })],
-            Col::Status => {
-                let text = format!("{:?}", n.ready);
-                vec![Span::styled(text, theme::readiness(n.ready))]
-            }
+            Col::Status => status(n, c),
             Col::Pods => pods(n, c),
             Col::Version => vec![Span::styled(n.kubelet_version.clone(), theme::DIM)],
             Col::Ip => vec![Span::raw(
@@ -138,6 +135,24 @@ fn row_cells(n: &Node, c: &ClusterState) -> Vec<Vec<Span<'static>>> {
             Col::Age => vec![Span::raw(since.map_or_else(|| "-".into(), format::age))],
         })
         .collect()
+}
+
+/// `Ready`, and for a node whose kubelet went silent the age of its last heartbeat and the
+/// countdown to NotReady: what a student waits for after `systemctl stop kubelet`.
+fn status(n: &Node, c: &ClusterState) -> Vec<Span<'static>> {
+    let mut spans = vec![Span::styled(
+        format!("{:?}", n.ready),
+        theme::readiness(n.ready),
+    )];
+    if let Some(h) = c.silent(n) {
+        // "silent": no heartbeat (node Lease renewal) for that long.
+        let mut text = format!(" silent {}", format::duration(h.age_s));
+        if let Some(s) = h.not_ready_in_s {
+            text.push_str(&format!(", NotReady in {}", format::duration(s)));
+        }
+        spans.push(Span::styled(text, theme::WARN));
+    }
+    spans
 }
 
 /// `A E S C`: apiserver, etcd, scheduler, controller-manager, each coloured by state; then
@@ -316,6 +331,30 @@ mod tests {
             style_of(&buf, " not ready (running)").fg,
             Some(Color::Yellow)
         );
+    }
+
+    #[test]
+    fn a_silent_kubelet_shows_its_heartbeat_age_and_the_countdown() {
+        use crate::model::ClusterEvent;
+        let mut app = fixture::app();
+        let at = fixture::at(-18);
+        let beats = vec![
+            ("cp-2".to_string(), at),
+            ("cp-1".to_string(), fixture::at(-3)),
+        ];
+        app.cluster.apply(ClusterEvent::NodeLeases(beats));
+        let buf = screen(&mut app, 200, 40);
+        let row = |name: &str| {
+            let (_, y) = find(&buf, name).unwrap();
+            text(&buf).lines().nth(usize::from(y)).unwrap().to_string()
+        };
+        assert!(
+            row("cp-2").contains("Ready silent 18s, NotReady in 32s"),
+            "{}",
+            row("cp-2")
+        );
+        assert!(!row("cp-1").contains("silent"), "{}", row("cp-1"));
+        assert_eq!(style_of(&buf, " silent 18s").fg, Some(Color::Yellow));
     }
 
     #[test]
