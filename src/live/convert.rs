@@ -166,6 +166,11 @@ pub fn apiserver_endpoint(p: &Pod) -> Option<String> {
 }
 
 /// A leader-election lease, or `None` for kube-system leases nobody is elected by.
+/// A kubelet's heartbeat: its node Lease's (`kube-node-lease/<node>`) renewTime.
+pub fn node_lease_renewed(l: &K8sLease) -> Option<jiff::Timestamp> {
+    l.spec.as_ref()?.renew_time.as_ref().map(|t| t.0)
+}
+
 pub fn lease(l: &K8sLease) -> Option<Lease> {
     if l.labels().contains_key(APISERVER_IDENTITY) {
         return None;

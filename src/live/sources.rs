@@ -21,6 +21,8 @@ use crate::message::Message;
 use crate::model::{CertKey, ClusterEvent, FeedKind, FeedStatus, Lease, Node, StaticPods, Token};
 
 const NS: &str = "kube-system";
+/// Where each kubelet renews its node Lease every 10 s.
+const NODE_LEASE_NS: &str = "kube-node-lease";
 pub const ETCD_NOT_CONFIGURED: &str =
     "etcd not configured: pass --etcd-endpoints (with --etcd-cacert, --etcd-cert, --etcd-key)";
 
@@ -89,6 +91,21 @@ impl Sources {
                     Api::namespaced(c.clone(), NS),
                     cfg(),
                     Leases,
+                ),
+            ),
+            (
+                "node leases",
+                watch(
+                    FeedKind::NodeLeases,
+                    What {
+                        plural: "leases",
+                        namespace: Some(NODE_LEASE_NS),
+                    },
+                )
+                .stream(
+                    Api::namespaced(c.clone(), NODE_LEASE_NS),
+                    cfg(),
+                    NodeLeases,
                 ),
             ),
             (
@@ -223,6 +240,27 @@ impl Projection for Leases {
             Some(l) => ClusterEvent::LeaseUpsert(l.clone()),
             None => ClusterEvent::LeaseRemoved(key.to_string()),
         }]
+    }
+}
+
+/// The kubelets' heartbeats, by node (a node Lease is named after its Node).
+struct NodeLeases;
+impl Projection for NodeLeases {
+    type K = K8sLease;
+    type Item = jiff::Timestamp;
+    fn keys(&self, obj: &K8sLease) -> Vec<String> {
+        vec![obj.name_any()]
+    }
+    fn project(&self, key: &str, objs: &BTreeMap<String, K8sLease>) -> Option<jiff::Timestamp> {
+        objs.get(&format!("{NODE_LEASE_NS}/{key}"))
+            .and_then(convert::node_lease_renewed)
+    }
+    fn events(&self, key: &str, item: Option<&jiff::Timestamp>) -> Vec<ClusterEvent> {
+        let renewed = item.map(|&t| (key.to_string(), t));
+        renewed
+            .map(|r| ClusterEvent::NodeLeases(vec![r]))
+            .into_iter()
+            .collect()
     }
 }
 

@@ -8,6 +8,8 @@ pub enum FeedKind {
     Nodes,
     Pods,
     Leases,
+    /// Node Leases in kube-node-lease: the kubelets' heartbeats.
+    NodeLeases,
     Tokens,
     Etcd,
     /// The `kubeadm-config` ConfigMap (the ClusterConfiguration).

@@ -37,6 +37,10 @@ const PATHS: &[(&str, &str)] = &[
         "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases",
         "leases",
     ),
+    (
+        "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
+        "node-leases",
+    ),
 ];
 
 #[derive(Default)]
@@ -273,7 +277,7 @@ fn handle(shared: &Arc<Shared>, cert_auth: bool, mut req: Request<Incoming>) -> 
         } else {
             "in the namespace \"kube-system\"".to_string()
         };
-        let group = if plural == "leases" {
+        let group = if plural.ends_with("leases") {
             "coordination.k8s.io"
         } else {
             ""
@@ -300,7 +304,7 @@ fn handle(shared: &Arc<Shared>, cert_auth: bool, mut req: Request<Incoming>) -> 
         .unwrap_or_default();
     let list = json!({
         "kind": format!("{}List", kind_of(plural)),
-        "apiVersion": if plural == "leases" { "coordination.k8s.io/v1" } else { "v1" },
+        "apiVersion": if plural.ends_with("leases") { "coordination.k8s.io/v1" } else { "v1" },
         "metadata": {"resourceVersion": store.rv.to_string()},
         "items": items,
     });
@@ -398,7 +402,7 @@ fn kind_of(plural: &str) -> &'static str {
         "pods" => "Pod",
         "secrets" => "Secret",
         "configmaps" => "ConfigMap",
-        "leases" => "Lease",
+        "leases" | "node-leases" => "Lease",
         _ => "Unknown",
     }
 }
