@@ -244,11 +244,14 @@ impl ClusterState {
                 self.note(Severity::Warn, text);
             }
             (a, Some(b)) if old.holder_identity != new.holder_identity => {
+                let from = match (a, self.released_by.remove(&new.name)) {
+                    (Some(a), _) => a.to_string(),
+                    (None, Some(by)) => format!("(released by {by})"),
+                    (None, None) => "nobody".to_string(),
+                };
                 let text = format!(
-                    "lease {} taken over: {} → {b} (transitions {})",
-                    new.name,
-                    a.unwrap_or("nobody"),
-                    new.transitions
+                    "lease {} taken over: {from} → {b} (transitions {})",
+                    new.name, new.transitions
                 );
                 self.note(Severity::Warn, text);
             }

@@ -193,6 +193,16 @@ mod tests {
             !notes.iter().any(|n| n.contains("expired")),
             "a released lease does not expire: {notes:?}"
         );
+        let mut taken = app.cluster.leases["kube-scheduler"].clone();
+        taken.holder_identity = Some("cp-2_5f0c".into());
+        (taken.duration_s, taken.transitions) = (15, 3);
+        app.cluster.apply(ClusterEvent::LeaseUpsert(taken));
+        let last = app.cluster.timeline.iter().last().unwrap();
+        assert_eq!(
+            last.text,
+            "lease kube-scheduler taken over: (released by cp-1) → cp-2 (transitions 3)"
+        );
+        assert_eq!(app.cluster.lease_released_by("kube-scheduler"), None);
     }
 
     #[test]
