@@ -144,12 +144,16 @@ fn status(n: &Node, c: &ClusterState) -> Vec<Span<'static>> {
         format!("{:?}", n.ready),
         theme::readiness(n.ready),
     )];
-    if let Some(h) = c.silent(n) {
+    // Once the node is not Ready, AGE says for how long: the countdown is over.
+    if let Some(h) = c.silent(n)
+        && let Some(left) = h.not_ready_in_s
+    {
         // "silent": no heartbeat (node Lease renewal) for that long.
-        let mut text = format!(" silent {}", format::duration(h.age_s));
-        if let Some(s) = h.not_ready_in_s {
-            text.push_str(&format!(", NotReady in {}", format::duration(s)));
-        }
+        let text = format!(
+            " silent {}, NotReady in {}",
+            format::duration(h.age_s),
+            format::duration(left)
+        );
         spans.push(Span::styled(text, theme::WARN));
     }
     spans
@@ -180,10 +184,18 @@ fn pods(n: &Node, c: &ClusterState) -> Vec<Span<'static>> {
     let each = pods.each();
     let letters = ["A", "E", "S", "C"];
     if each.iter().any(|(_, p)| p.not_ready_but_running()) {
-        // kubectl's `0/1 Running`. On a silent (Unknown) node the node controller marked
-        // them, and "running" is the kubelet's last report.
-        let text = " not ready (running)".to_string();
-        spans.push(Span::styled(text, theme::pod(PodState::NotReady)));
+        // kubectl's `0/1 Running`. On a node that is not Ready the node controller marked
+        // them, and "running" is only the kubelet's last report (true after `systemctl
+        // stop kubelet`, not after a power loss).
+        let text = if n.ready == Readiness::Ready {
+            " not ready (running)"
+        } else {
+            " not ready (last seen running)"
+        };
+        spans.push(Span::styled(
+            text.to_string(),
+            theme::pod(PodState::NotReady),
+        ));
     }
     let restarted: Vec<String> = letters
         .iter()
@@ -324,11 +336,11 @@ mod tests {
         let (_, y) = find(&buf, "cp-2").unwrap();
         let row = text(&buf).lines().nth(usize::from(y)).unwrap().to_string();
         assert!(
-            row.contains("A E S C not ready (running) restarts A:3"),
+            row.contains("A E S C not ready (last seen running) restarts A:3"),
             "{row}"
         );
         assert_eq!(
-            style_of(&buf, " not ready (running)").fg,
+            style_of(&buf, " not ready (last seen running)").fg,
             Some(Color::Yellow)
         );
     }
