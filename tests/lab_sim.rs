@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use hatui::lab::{Lab, LabConfig};
 use hatui::message::{Fault, FaultKind};
-use hatui::model::{ClusterEvent, FeedKind, PodState, Readiness};
+use hatui::model::{ClusterEvent, ClusterState, FeedKind, PodState, Readiness, SourceKind};
 
 const MS: Duration = Duration::from_millis(10);
 
@@ -250,7 +250,7 @@ fn while_the_endpoint_is_down_api_feeds_freeze_and_relist_after() {
 }
 
 #[test]
-fn a_lease_is_taken_over_when_its_holder_dies_or_stops() {
+fn a_lease_is_taken_over_when_its_holder_dies() {
     for seed in 1..=4 {
         let mut lab = lab(seed);
         lab.advance(secs(3));
@@ -271,18 +271,41 @@ fn a_lease_is_taken_over_when_its_holder_dies_or_stops() {
             assert_eq!(lab.lease(name).unwrap().transitions, before.transitions + 1);
         }
     }
-    let mut lab = lab(6);
-    lab.advance(secs(3));
-    let name = "kube-controller-manager";
-    let before = lab.lease(name).unwrap();
-    let holder = lab.lease_holder(name).unwrap();
-    lab.inject(&fault(&holder, FaultKind::StopControlPlane));
-    lab.advance(secs(20));
-    let took = until(&mut lab, secs(10), |l| {
-        l.lease_holder(name).is_some_and(|h| h != holder)
-    });
-    assert!(took.unwrap() < secs(3), "{took:?}");
-    assert_eq!(lab.lease(name).unwrap().transitions, before.transitions + 1);
+}
+
+/// A clean stop (`C`): kube-scheduler releases its lease (ReleaseOnCancel) and another takes
+/// it within a retry period; kube-controller-manager does not release, so its lease waits
+/// out its 15 s (13-17 s after its last renewal, which was up to 2 s before the stop).
+#[test]
+fn a_clean_stop_releases_the_scheduler_lease_but_the_controller_manager_waits_15s() {
+    for seed in 1..=6 {
+        for (name, fastest, slowest) in [
+            ("kube-scheduler", Duration::ZERO, secs(3)),
+            ("kube-controller-manager", secs(13), secs(18)),
+        ] {
+            let mut lab = lab(seed);
+            lab.advance(Duration::from_millis(700 * seed));
+            let before = lab.lease(name).unwrap();
+            let holder = lab.lease_holder(name).unwrap();
+            lab.inject(&fault(&holder, FaultKind::StopControlPlane));
+            let stopped = |l: &Lab| {
+                let pods = l.static_pods(&holder).unwrap();
+                pods.each().iter().all(|(_, p)| p.state == PodState::Absent)
+            };
+            until(&mut lab, secs(21), stopped).expect("the kubelet stops the pods");
+            let released = lab.lease(name).unwrap().holder_identity.is_none();
+            assert_eq!(released, name == "kube-scheduler", "{name} seed {seed}");
+            let took = until(&mut lab, secs(25), |l| {
+                l.lease_holder(name).is_some_and(|h| h != holder)
+            });
+            let took = took.expect("taken over");
+            assert!(
+                took >= fastest && took <= slowest,
+                "{name} seed {seed}: {took:?} after the pods stopped"
+            );
+            assert_eq!(lab.lease(name).unwrap().transitions, before.transitions + 1);
+        }
+    }
 }
 
 #[test]
@@ -302,7 +325,19 @@ fn stopping_the_kubelet_only_stops_heartbeats() {
     }
     let s = unknown_after.expect("node went Unknown");
     assert!((40..=61).contains(&s), "Unknown after {s} s");
-    assert_eq!(lab.static_pods(&leader).unwrap(), pods, "pods unaffected");
+    // The node controller marked its pods not ready (containers untouched) and tainted it.
+    let marked = lab.static_pods(&leader).unwrap();
+    for ((label, was), (_, is)) in pods.each().into_iter().zip(marked.each()) {
+        assert_eq!(was.state, PodState::Running, "{label}");
+        assert_eq!(is.state, PodState::NotReady, "{label} marked not ready");
+        assert!(is.not_ready_but_running(), "{label}: containers still run");
+        assert_eq!(is.restarts, was.restarts, "{label} not restarted");
+    }
+    let taints = lab.node(&leader).unwrap().taints;
+    for effect in ["NoSchedule", "NoExecute"] {
+        let taint = format!("node.kubernetes.io/unreachable:{effect}");
+        assert!(taints.contains(&taint), "{taints:?}");
+    }
     assert_eq!(lab.etcd_leader(), Some(leader.clone()), "leader unchanged");
     assert_eq!(lab.etcd_term(), term);
     assert!(lab.etcd_status().members.iter().all(|m| m.reachable));
@@ -310,6 +345,60 @@ fn stopping_the_kubelet_only_stops_heartbeats() {
     lab.inject(&fault(&leader, FaultKind::Restore));
     lab.advance(secs(3));
     assert_eq!(lab.node(&leader).unwrap().ready, Readiness::Ready);
+    assert_eq!(
+        lab.static_pods(&leader).unwrap(),
+        pods,
+        "reported ready again"
+    );
+    let taints = lab.node(&leader).unwrap().taints;
+    assert!(
+        !taints.iter().any(|t| t.contains("unreachable")),
+        "{taints:?}"
+    );
+}
+
+/// After `systemctl stop kubelet` the node Lease stops moving: the state counts down the
+/// 50 s grace period (v1.33 kubelets) and the node turns Unknown as the countdown ends.
+#[test]
+fn a_stopped_kubelet_counts_down_to_not_ready() {
+    let mut lab = lab(5);
+    lab.advance(secs(3));
+    let mut c = ClusterState::new(SourceKind::Lab, "lab", lab.now());
+    let feed = |c: &mut ClusterState, events: Vec<ClusterEvent>| {
+        events.into_iter().for_each(|e| {
+            c.apply(e);
+        })
+    };
+    feed(&mut c, lab.full_state());
+    let node = |c: &ClusterState| c.nodes.get("cp-2").unwrap().clone();
+    assert_eq!(c.silent(&node(&c)), None, "a healthy kubelet");
+    assert!(c.heartbeat_age_s(&node(&c)).unwrap() < 10);
+    feed(&mut c, lab.inject(&fault("cp-2", FaultKind::StopKubelet)));
+    let last = lab.node_heartbeat("cp-2").unwrap().as_second();
+    let mut countdown = Vec::new();
+    while node(&c).ready == Readiness::Ready {
+        assert!(c.now.as_second() - last < 60, "went Unknown: {countdown:?}");
+        feed(&mut c, lab.advance(secs(1)));
+        let age = c.now.as_second() - last;
+        match c.silent(&node(&c)) {
+            Some(h) if node(&c).ready == Readiness::Ready => {
+                assert_eq!(h.age_s, age);
+                countdown.push(h.not_ready_in_s.unwrap());
+            }
+            Some(h) => assert_eq!(h.not_ready_in_s, None, "Unknown: no countdown"),
+            None => assert!(age <= 12, "silent after {age} s"),
+        }
+    }
+    assert_eq!(countdown.first(), Some(&(50 - 13)), "{countdown:?}");
+    assert!(
+        countdown.contains(&32),
+        "NotReady in 32s at 18 s: {countdown:?}"
+    );
+    assert!(
+        countdown.last().unwrap() <= &1,
+        "Unknown as it ends: {countdown:?}"
+    );
+    assert_eq!(lab.node_heartbeat("cp-2").unwrap().as_second(), last);
 }
 
 #[test]
@@ -384,7 +473,8 @@ fn five_thousand_workers_advance_without_per_step_node_work() {
     assert_eq!(lab.node("worker-5000").unwrap().ready, Readiness::Ready);
 }
 
-#[tokio::test]
+/// The real lab task on tokio's paused clock: time moves only when every task waits.
+#[tokio::test(start_paused = true)]
 async fn the_task_sends_state_then_about_a_message_a_second_and_applies_faults() {
     use hatui::message::Message;
     use tokio::sync::mpsc;
@@ -401,20 +491,35 @@ async fn the_task_sends_state_then_about_a_message_a_second_and_applies_faults()
             .iter()
             .any(|e| matches!(e, ClusterEvent::NodeUpsert(_)))
     );
-    let idle_until = Instant::now() + Duration::from_millis(2_500);
-    let mut idle = 0;
-    while let Ok(Some(_)) = timeout(idle_until - Instant::now(), rx.recv()).await {
+    let clock = |events: &[ClusterEvent]| {
+        events.iter().rev().find_map(|e| match e {
+            ClusterEvent::Clock(t) => Some(*t),
+            _ => None,
+        })
+    };
+    let started = clock(&first).unwrap();
+    let idle_until = Instant::now() + Duration::from_secs(10);
+    let (mut idle, mut last) = (0, started);
+    while let Ok(Some(Message::Cluster(events))) =
+        timeout(idle_until - Instant::now(), rx.recv()).await
+    {
         idle += 1;
+        last = clock(&events).unwrap_or(last);
     }
     assert!(
-        (1..=5).contains(&idle),
-        "{idle} messages in 2.5 s of an idle cluster"
+        (9..=11).contains(&idle),
+        "{idle} messages in 10 s of an idle cluster"
+    );
+    let lab_s = last.as_second() - started.as_second();
+    assert!(
+        (9..=10).contains(&lab_s),
+        "lab clock moved {lab_s} s in 10 s"
     );
     faults
         .send(fault("cp-2", FaultKind::PowerOff))
         .await
         .unwrap();
-    let noted = timeout(Duration::from_secs(2), async {
+    let noted = timeout(Duration::from_millis(100), async {
         while let Some(Message::Cluster(events)) = rx.recv().await {
             if events
                 .iter()

@@ -188,3 +188,49 @@ async fn a_panicking_source_is_reported_and_restarted() {
         .collect();
     assert_eq!(stale, [FeedKind::Etcd], "only etcd, not configured here");
 }
+
+/// The kubelets' heartbeats are their node Leases in kube-node-lease: a Ready node whose
+/// lease stopped moving counts down to NotReady; one renewed lately does not.
+#[tokio::test]
+async fn a_silent_kubelet_counts_down_to_not_ready_from_its_node_lease() {
+    let cluster = Cluster::start().await;
+    let mut c = cluster.cockpit(VIEWER).await;
+    c.until("the initial lists", synced).await;
+    let now = c.state().now;
+    let ago = |s: i64| {
+        let t = now - jiff::SignedDuration::from_secs(s);
+        t.strftime("%Y-%m-%dT%H:%M:%S.%6fZ").to_string()
+    };
+    for (node, renewed) in [("cp-1", ago(3)), ("cp-2", ago(18))] {
+        let lease = serde_json::json!({
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": node, "namespace": "kube-node-lease"},
+            "spec": {
+                "holderIdentity": node,
+                "leaseDurationSeconds": 40,
+                "renewTime": renewed,
+            },
+        });
+        cluster.server.apply("node-leases", lease);
+    }
+    // Its status was last posted 4 min ago, as a healthy kubelet does (every 5 min).
+    let mut node = cluster.server.get("nodes", "cp-2");
+    for cond in node["status"]["conditions"].as_array_mut().unwrap() {
+        cond["lastHeartbeatTime"] = serde_json::json!(ago(240));
+    }
+    cluster.server.apply("nodes", node);
+    c.until("both node leases and cp-2's status", |s| {
+        let posted = s.nodes.get("cp-2").and_then(|n| n.last_heartbeat);
+        s.node_leases.len() == 2 && posted.is_some_and(|t| now.as_second() - t.as_second() >= 240)
+    })
+    .await;
+    let s = c.state();
+    let cp1 = s.nodes.get("cp-1").unwrap();
+    assert_eq!(s.silent(cp1), None, "renewed 3 s ago");
+    let cp2 = s.nodes.get("cp-2").unwrap();
+    let h = s.silent(cp2).expect("silent for 18 s");
+    // v1.33 kubelets: a 50 s grace period. The clock may have ticked once since.
+    assert!((18..=19).contains(&h.age_s), "{h:?}");
+    assert_eq!(h.not_ready_in_s, Some(50 - h.age_s), "{h:?}");
+}

@@ -51,6 +51,12 @@ fn lab_json_has_the_documented_schema() {
     assert_eq!(cp1["ready"], true);
     assert_eq!(cp1["kubelet_version"], "v1.33.2");
     assert_eq!(cp1["internal_ip"], "10.0.0.11");
+    assert_eq!(
+        cp1["taints"][0],
+        "node-role.kubernetes.io/control-plane:NoSchedule"
+    );
+    assert!(cp1["heartbeat_age_s"].as_i64().unwrap() < 10, "{cp1}");
+    assert_eq!(cp1["not_ready_in_s"], Value::Null, "a healthy kubelet");
 
     let etcd = &v["etcd"];
     let members = etcd["members"].as_array().unwrap();
@@ -89,6 +95,7 @@ fn lab_json_has_the_documented_schema() {
         );
         assert_eq!(l["duration_s"], 15);
         assert_eq!(l["expired"], false);
+        assert_eq!(l["released"], false);
         assert!(l["renewed_ago_s"].as_i64().unwrap() <= 2);
     }
 

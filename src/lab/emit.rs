@@ -19,6 +19,8 @@ pub(crate) struct Shown {
     problems: Vec<Option<&'static str>>,
     jittered: u64,
     leases: Vec<(u64, u64)>,
+    /// Each node's heartbeat (node Lease renewTime) as last sent.
+    beats: Vec<i64>,
     /// The endpoint just came back: send every API object again.
     resync: bool,
 }
@@ -31,6 +33,7 @@ impl Shown {
             problems: lab.api.problems.clone(),
             jittered: lab.api.jittered,
             leases: lab.leases.iter().map(|e| (e.changed, e.renewed)).collect(),
+            beats: lab.nodes.nodes.iter().map(|n| n.last_heartbeat).collect(),
             resync: false,
         }
     }
@@ -177,6 +180,33 @@ impl Lab {
             out.change(cfg, now, None, ClusterEvent::TokenUpsert(t));
         }
         out.change(cfg, now, None, ClusterEvent::CertKey(self.cert_key()));
+    }
+
+    /// Node Leases renewed since the last batch, as one refresh (5,000 kubelets renew 500
+    /// times a second: one event per batch, not one per renewal).
+    pub(super) fn emit_heartbeats(&mut self, out: &mut Out) {
+        let (cfg, shown) = (&self.cfg, &mut self.shown.beats);
+        let mut renewed = Vec::new();
+        for (i, n) in self.nodes.nodes.iter().enumerate() {
+            if shown[i] != n.last_heartbeat {
+                shown[i] = n.last_heartbeat;
+                renewed.push((cfg.name(i), views::at(cfg, n.last_heartbeat)));
+            }
+        }
+        if !renewed.is_empty() {
+            out.refresh(Slot::NodeLeases, ClusterEvent::NodeLeases(renewed));
+        }
+    }
+
+    /// Every node Lease, for a consumer starting from nothing.
+    pub(super) fn node_leases(&self) -> ClusterEvent {
+        let cfg = &self.cfg;
+        let nodes = self.nodes.nodes.iter().enumerate();
+        ClusterEvent::NodeLeases(
+            nodes
+                .map(|(i, n)| (cfg.name(i), views::at(cfg, n.last_heartbeat)))
+                .collect(),
+        )
     }
 
     pub(super) fn emit_nodes(&self, changed: &[usize], out: &mut Out) {

@@ -199,8 +199,8 @@ impl Hosts {
         pods.into_iter().flatten().any(|p| p.start_at.is_some())
     }
 
-    /// The process exited on its own (a leader that lost its lease exits); the kubelet, if
-    /// it runs, starts it again.
+    /// The process exited on its own (a leader that lost its lease exits) or the kubelet
+    /// killed it (a failed liveness probe); the kubelet, if it runs, starts it again.
     pub(crate) fn crash(&mut self, i: usize, c: Component, now: i64, changes: &mut Vec<PodChange>) {
         let kubelet = self.machines[i].kubelet;
         let pod = &mut self.cps[i].pods[c.slot()];
@@ -209,6 +209,14 @@ impl Hosts {
         }
         pod.running = false;
         pod.start_at = kubelet.then_some(now + CRASH_RESTART_MS);
+        changes.push(PodChange::Stopped(i, c, false));
+    }
+
+    /// A container that stopped and stays stopped (for tests of what follows).
+    #[cfg(test)]
+    pub(crate) fn stop_for_good(&mut self, i: usize, c: Component, changes: &mut Vec<PodChange>) {
+        let pod = &mut self.cps[i].pods[c.slot()];
+        (pod.running, pod.start_at) = (false, None);
         changes.push(PodChange::Stopped(i, c, false));
     }
 

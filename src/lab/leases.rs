@@ -1,6 +1,8 @@
 //! client-go leader election for `kube-scheduler` and `kube-controller-manager`: every copy
 //! retries every 2 s through its own master's apiserver; the holder renews, the others
-//! take an expired or released lease.
+//! take an expired or released lease. Only the scheduler releases on a clean stop
+//! (`ReleaseOnCancel: true` in `cmd/kube-scheduler/app/options/options.go`); the
+//! controller-manager sets no such thing, so its lease waits out its 15 s even then.
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -112,12 +114,19 @@ impl Election {
         c.leading = false;
     }
 
-    /// On SIGTERM a leader releases (ReleaseOnCancel) if its apiserver still answers:
-    /// holder emptied, duration 1 s, so the next retry anywhere takes it.
+    /// Whether a clean stop empties the lease (`ReleaseOnCancel`): kube-scheduler only.
+    fn releases_on_cancel(&self) -> bool {
+        self.component == Component::Scheduler
+    }
+
+    /// On SIGTERM a scheduler leader releases if its apiserver still answers: holder
+    /// emptied, duration 1 s, so the next retry anywhere takes it. A controller-manager
+    /// just stops renewing.
     pub(crate) fn stop(&mut self, i: usize, clean: bool, api_ready: bool, now: i64) {
+        let release = clean && self.releases_on_cancel();
         let c = &mut self.contenders[i];
         let holds = c.identity.as_deref() == Some(self.record.holder.as_str());
-        if clean && c.leading && holds && api_ready {
+        if release && c.leading && holds && api_ready {
             let r = &mut self.record;
             r.holder.clear();
             (r.acquired, r.renewed, r.duration_s) = (now, now, 1);
@@ -193,16 +202,13 @@ mod tests {
     use rand::SeedableRng;
 
     fn election() -> (Election, ChaCha8Rng) {
+        election_of(Component::Scheduler)
+    }
+
+    fn election_of(component: Component) -> (Election, ChaCha8Rng) {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let hosts = ["cp-1".to_string(), "cp-2".to_string()];
-        let e = Election::new(
-            "kube-scheduler",
-            Component::Scheduler,
-            &hosts,
-            0,
-            -60_000,
-            &mut rng,
-        );
+        let e = Election::new("kube-scheduler", component, &hosts, 0, -60_000, &mut rng);
         (e, rng)
     }
 
@@ -226,6 +232,28 @@ mod tests {
         run(&mut e, last + 15_010, last + 17_010, &[true, true]);
         assert_eq!(e.holder(), Some(1));
         assert_eq!(e.record.transitions, 1);
+    }
+
+    #[test]
+    fn a_clean_stop_releases_the_scheduler_lease_but_not_the_controller_managers() {
+        let (mut e, _) = election_of(Component::Scheduler);
+        run(&mut e, 0, 5_000, &[true, true]);
+        e.stop(0, true, true, 5_000);
+        assert_eq!(e.record.holder, "", "released");
+        assert_eq!(e.record.duration_s, 1);
+        run(&mut e, 5_010, 7_010, &[true, true]);
+        assert_eq!(e.holder(), Some(1), "taken within a retry period");
+
+        let (mut e, _) = election_of(Component::ControllerManager);
+        run(&mut e, 0, 5_000, &[true, true]);
+        let held = e.record.clone();
+        e.stop(0, true, true, 5_000);
+        assert_eq!(
+            e.record, held,
+            "no ReleaseOnCancel: the record stays as it was"
+        );
+        run(&mut e, 5_010, held.renewed + 15_000, &[true, true]);
+        assert_eq!(e.holder(), None, "not before renewTime + 15 s");
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod hosts;
 mod ids;
 mod lb;
 mod leases;
+mod liveness;
 mod nodes;
 mod out;
 mod raft;
@@ -46,6 +47,7 @@ use hosts::{Component, Hosts};
 use lb::Lb;
 use lb::view::ShownLb;
 use leases::Election;
+use liveness::Liveness;
 use nodes::NodeHealth;
 use out::Out;
 use raft::Raft;
@@ -83,6 +85,8 @@ pub struct Lab {
     nodes: NodeHealth,
     tokens: Tokens,
     api: ApiHealth,
+    /// The kubelets' liveness probes of the apiservers.
+    liveness: Liveness,
     feeds: Feeds,
     /// The load balancer in front of the apiservers, and what was last shown of it.
     lb: Lb,
@@ -147,6 +151,8 @@ impl Lab {
             nodes,
             tokens,
             api: ApiHealth::new(masters),
+            // Each apiserver started when its master joined (as NodeHealth dates them).
+            liveness: Liveness::new((0..masters).map(|i| init_at + 40_000 + 90_000 * i as i64)),
             feeds,
             faults: FaultState::new(masters, total),
             lb: Lb::new(cfg.lb, &hosts_names, now, stream(cfg.seed, 3)),
@@ -191,6 +197,7 @@ impl Lab {
         let steps = i64::try_from(total / step_ns).unwrap_or(i64::MAX / STEP_MS);
         let mut out = Out::new(self.now);
         self.run_until(self.now.saturating_add(steps * STEP_MS), &mut out);
+        self.emit_heartbeats(&mut out);
         let urgent = out.urgent;
         (out.finish(&self.cfg, self.now), urgent)
     }
@@ -210,6 +217,7 @@ impl Lab {
         let nodes = self.nodes.nodes.iter().enumerate();
         let nodes = nodes.filter(|&(i, _)| !self.faults.deleted[i]);
         events.extend(nodes.map(|(i, n)| ClusterEvent::NodeUpsert(views::node(cfg, i, n))));
+        events.push(self.node_leases());
         let pods = self.reported_pods.iter().enumerate();
         let pods = pods.map(|(i, &p)| views::static_pods(cfg, i, p));
         events.extend(pods.map(ClusterEvent::StaticPods));
@@ -291,6 +299,12 @@ impl Lab {
         }
         let e = self.leases.iter().find(|e| e.name == name)?;
         Some(views::lease(&self.cfg, e))
+    }
+
+    /// When `name`'s kubelet last renewed its node Lease.
+    pub fn node_heartbeat(&self, name: &str) -> Option<jiff::Timestamp> {
+        let i = self.cfg.index_of(name)?;
+        Some(views::at(&self.cfg, self.nodes.nodes[i].last_heartbeat))
     }
 
     /// The Node object; `None` once deleted (`X`) until the kubelet registers it again.

@@ -21,7 +21,8 @@ pub(crate) struct NodeState {
     pub ready: Readiness,
     /// Last transition of the Ready condition.
     pub since: i64,
-    last_heartbeat: i64,
+    /// The kubelet's last node Lease renewal that got through.
+    pub last_heartbeat: i64,
     /// The kubelet's heartbeats land at `phase` modulo 10 s.
     phase: i64,
 }

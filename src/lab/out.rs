@@ -16,6 +16,7 @@ pub(crate) enum Slot {
     ApiServer(usize),
     Lease(usize),
     VipLease,
+    NodeLeases,
 }
 
 #[derive(Debug)]

@@ -1,6 +1,8 @@
 //! etcd's Raft, at the level an operator can observe it: who leads, the term, the index, who
-//! answers. Timings are etcd's defaults; elections use pre-vote and CheckQuorum as kubeadm's
-//! etcd (3.5) does, so a member that cannot win never bumps the term.
+//! answers. Timings are etcd's defaults; elections use pre-vote and CheckQuorum as the etcd
+//! 3.5 of kubeadm's images does by default (3.4 has pre-vote off unless `--pre-vote`, so
+//! `--real-etcd` starts Debian's 3.4 with it), so a member that cannot win never bumps the
+//! term.
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;

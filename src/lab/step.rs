@@ -1,12 +1,15 @@
 //! One moment of lab time: the kubelets act, etcd steps, health follows, leader election
 //! retries, and once a second the node controller, the tokencleaner and the probes run.
 
+use crate::model::{ClusterEvent, PodState, Readiness};
+
 use super::Lab;
 use super::STEP_MS;
 use super::hosts::{Component, PodChange};
 use super::leases::Election;
 use super::nodes::CHECK_MS;
 use super::out::Out;
+use super::views;
 
 impl Lab {
     /// Runs the clock to `until`, visiting every moment where something is due (or every
@@ -76,6 +79,7 @@ impl Lab {
         for &change in changes {
             match change {
                 PodChange::Started(i, Component::Etcd) => self.etcd.start(i, now),
+                PodChange::Started(i, Component::ApiServer) => self.liveness.started(i, now),
                 PodChange::Stopped(i, Component::Etcd, true) => self.etcd.stop_clean(i, now),
                 PodChange::Stopped(i, Component::Etcd, false) => self.etcd.kill(i),
                 PodChange::Started(i, c) => {
@@ -128,8 +132,54 @@ impl Lab {
         self.nodes
             .check(self.now, machines, api_up, watching_since, &mut changed);
         self.emit_nodes(&changed, out);
+        self.mark_pods_not_ready(&changed, out);
         let mut tokens = Vec::new();
         self.tokens.check(self.now, active, &mut tokens);
         self.emit_tokens(tokens, out);
+        self.probe_liveness();
+    }
+
+    /// The kubelet probes `/livez`; its etcd check fails at once (connection refused) while
+    /// the local member is down. A stopped kubelet probes nothing.
+    fn probe_liveness(&mut self) {
+        let (hosts, etcd) = (&self.hosts, &self.etcd);
+        let probe = |i: usize| {
+            let probed =
+                hosts.machines[i].kubelet && hosts.cps[i].pod(Component::ApiServer).running;
+            probed.then(|| etcd.members[i].up)
+        };
+        let kill = self.liveness.check(self.now, probe);
+        let mut changes = Vec::new();
+        for i in kill {
+            self.hosts
+                .crash(i, Component::ApiServer, self.now, &mut changes);
+        }
+        self.apply_pod_changes(&changes);
+    }
+}
+
+impl Lab {
+    /// The node lifecycle controller sets the Ready condition of every pod on a node gone
+    /// Unknown to false (`MarkPodsNotReady`, mirror pods included); the containers are
+    /// untouched, so the API shows them not ready yet running.
+    fn mark_pods_not_ready(&mut self, changed: &[usize], out: &mut Out) {
+        let unknown = |i: &&usize| self.nodes.nodes[**i].ready == Readiness::Unknown;
+        let masters: Vec<usize> = changed
+            .iter()
+            .filter(unknown)
+            .copied()
+            .filter(|&i| self.hosts.is_master(i))
+            .collect();
+        for i in masters {
+            let pods = &mut self.reported_pods[i];
+            let before = *pods;
+            for p in pods.iter_mut().filter(|p| p.state == PodState::Running) {
+                p.state = PodState::NotReady;
+            }
+            if *pods != before {
+                let ev = ClusterEvent::StaticPods(views::static_pods(&self.cfg, i, *pods));
+                out.change(&self.cfg, self.now, None, ev);
+            }
+        }
     }
 }

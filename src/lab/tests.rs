@@ -276,8 +276,54 @@ fn lab_panes_stay_current_and_freeze_with_their_age_while_the_api_is_down() {
     let age = c.now.as_second() - down_at.as_second();
     assert!((age..=age + 2).contains(&nodes.age_s.unwrap()), "{nodes:?}");
     assert!(
-        nodes.why.starts_with("API endpoint lab-api.hatui.local:6443: "),
+        nodes
+            .why
+            .starts_with("API endpoint lab-api.hatui.local:6443: "),
         "{nodes:?}"
     );
     assert_eq!(c.stale(FeedKind::Etcd), None, "etcd is asked directly");
+}
+
+/// kubeadm's livenessProbe on /livez (period 10 s, failureThreshold 8): an apiserver whose
+/// local etcd member is gone is killed after ~80 s and started again, and again after
+/// another initial delay plus 8 periods, while the member stays away.
+#[test]
+fn an_apiserver_without_its_etcd_is_restarted_by_its_liveness_probe() {
+    use super::hosts::Component;
+    use crate::model::PodState;
+
+    for seed in [1, 7] {
+        let mut lab = Lab::new(LabConfig::new(3, 1, seed, LabConfig::default().start));
+        lab.advance(Duration::from_millis(2_345 * seed));
+        let restarts = |lab: &Lab| lab.static_pods("cp-2").unwrap().apiserver.restarts;
+        let before = restarts(&lab);
+        let mut changes = Vec::new();
+        lab.hosts.stop_for_good(1, Component::Etcd, &mut changes);
+        lab.apply_pod_changes(&changes);
+        let mut restarted = Vec::new();
+        for s in 1..=200 {
+            lab.advance(Duration::from_secs(1));
+            if restarts(&lab) > before + restarted.len() as u32 {
+                restarted.push(s);
+            }
+        }
+        let first = restarted[0];
+        assert!(
+            (70..=82).contains(&first),
+            "seed {seed}: restarted {first} s after etcd went ({restarted:?})"
+        );
+        assert!(
+            (first + 80..=first + 92).contains(&restarted[1]),
+            "seed {seed}: and again: {restarted:?}"
+        );
+        let api = lab.static_pods("cp-2").unwrap().apiserver;
+        assert!(api.restarts >= before + 2, "{api:?}");
+        assert_ne!(api.state, PodState::Running, "still not ready without etcd");
+        let others = lab.static_pods("cp-1").unwrap().apiserver;
+        assert_eq!(
+            others.state,
+            PodState::Running,
+            "healthy masters are left alone"
+        );
+    }
 }

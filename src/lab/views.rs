@@ -5,7 +5,7 @@ use jiff::Timestamp;
 
 use crate::model::{
     ApiServerHealth, Certificate, EtcdMember, EtcdStatus, Lease, Node, PodHealth, PodState,
-    StaticPods, Token,
+    Readiness, StaticPods, Token,
 };
 
 use super::config::LabConfig;
@@ -19,6 +19,11 @@ use super::tokens::TokenRecord;
 pub(crate) const KUBELET_VERSION: &str = "v1.33.2";
 pub(crate) const ETCD_VERSION: &str = "3.5.21";
 const CONTROL_PLANE_TAINT: &str = "node-role.kubernetes.io/control-plane:NoSchedule";
+/// What the node lifecycle controller puts on a node whose Ready condition is Unknown.
+const UNREACHABLE_TAINTS: [&str; 2] = [
+    "node.kubernetes.io/unreachable:NoSchedule",
+    "node.kubernetes.io/unreachable:NoExecute",
+];
 
 /// Lab time: milliseconds since `LabConfig::start` (negative during warm-up).
 pub(crate) fn at(cfg: &LabConfig, ms: i64) -> Timestamp {
@@ -41,11 +46,18 @@ pub(crate) fn node(cfg: &LabConfig, i: usize, n: &NodeState) -> Node {
         kubelet_version: KUBELET_VERSION.into(),
         internal_ip: Some(cfg.ip(i)),
         hostname: None,
-        taints: if master {
-            vec![CONTROL_PLANE_TAINT.into()]
-        } else {
-            vec![]
+        taints: {
+            let mut taints: Vec<String> = Vec::new();
+            if master {
+                taints.push(CONTROL_PLANE_TAINT.into());
+            }
+            if n.ready == Readiness::Unknown {
+                taints.extend(UNREACHABLE_TAINTS.map(String::from));
+            }
+            taints
         },
+        // The lab's heartbeats are its node Leases (ClusterEvent::NodeLeases).
+        last_heartbeat: None,
     }
 }
 
@@ -71,6 +83,7 @@ pub(crate) fn pod_health(hosts: &Hosts, api: &ApiHealth, i: usize) -> [PodHealth
         PodHealth {
             state,
             restarts: pod.restarts,
+            containers_running: pod.running,
         }
     })
 }

@@ -69,6 +69,9 @@ pub fn node(n: &K8sNode) -> Node {
             .map(|a| a.address.clone()),
         hostname: n.labels().get(HOSTNAME_LABEL).cloned(),
         taints,
+        last_heartbeat: ready
+            .and_then(|c| c.last_heartbeat_time.as_ref())
+            .map(|t| t.0),
     }
 }
 
@@ -116,7 +119,18 @@ pub fn pod_health(p: &Pod) -> PodHealth {
         Some("Running") => PodState::NotReady,
         _ => PodState::Failed,
     };
-    PodHealth { state, restarts }
+    // What the kubelet last reported: the node controller changes only the Ready condition.
+    let containers_running = containers.is_some_and(|cs| {
+        !cs.is_empty()
+            && cs
+                .iter()
+                .all(|c| c.state.as_ref().is_some_and(|s| s.running.is_some()))
+    });
+    PodHealth {
+        state,
+        restarts,
+        containers_running,
+    }
 }
 
 /// The static pods of one master from the control-plane pods on it; a missing one is
@@ -154,6 +168,11 @@ pub fn apiserver_endpoint(p: &Pod) -> Option<String> {
 }
 
 /// A leader-election lease, or `None` for kube-system leases nobody is elected by.
+/// A kubelet's heartbeat: its node Lease's (`kube-node-lease/<node>`) renewTime.
+pub fn node_lease_renewed(l: &K8sLease) -> Option<jiff::Timestamp> {
+    l.spec.as_ref()?.renew_time.as_ref().map(|t| t.0)
+}
+
 pub fn lease(l: &K8sLease) -> Option<Lease> {
     if l.labels().contains_key(APISERVER_IDENTITY) {
         return None;

@@ -28,6 +28,8 @@ fn nodes_have_roles_readiness_version_ip_and_taints() {
     assert!(cp1.is_control_plane());
     assert_eq!(cp1.ready, Readiness::Ready);
     assert_eq!(cp1.ready_since, Some(t("2026-03-14T07:42:10Z")));
+    // The Ready condition's: posted on a change or every 5 min, not every 10 s.
+    assert_eq!(cp1.last_heartbeat, Some(t("2026-03-14T08:59:52Z")));
     assert_eq!(cp1.kubelet_version, "v1.33.2");
     assert_eq!(cp1.internal_ip.as_deref(), Some("127.0.0.11"));
     assert_eq!(
@@ -91,6 +93,12 @@ fn pod_health_tells_not_ready_and_crash_loops() {
     let st = p.status.as_mut().unwrap();
     st.conditions.as_mut().unwrap()[2].status = "False".into();
     assert_eq!(pod_health(&p).state, PodState::NotReady);
+    // As the node controller leaves a pod of an unreachable node: 0/1, still Running.
+    assert!(
+        pod_health(&p).not_ready_but_running(),
+        "{:?}",
+        pod_health(&p)
+    );
     let st = p.status.as_mut().unwrap();
     let cs = &mut st.container_statuses.as_mut().unwrap()[0];
     cs.state = Some(serde_json::from_str(r#"{"waiting":{"reason":"CrashLoopBackOff"}}"#).unwrap());
@@ -98,8 +106,8 @@ fn pod_health_tells_not_ready_and_crash_loops() {
     assert_eq!(
         pod_health(&p),
         PodHealth {
-            state: PodState::Failed,
-            restarts: 7
+            restarts: 7,
+            ..PodHealth::FAILED
         }
     );
 }

@@ -22,6 +22,8 @@ use crate::model::{CertKey, ClusterEvent, FeedKind, FeedStatus, Lease, Node, Sta
 use crate::supervise::{Duty, supervise};
 
 const NS: &str = "kube-system";
+/// Where each kubelet renews its node Lease every 10 s.
+const NODE_LEASE_NS: &str = "kube-node-lease";
 pub const ETCD_NOT_CONFIGURED: &str =
     "etcd not configured: pass --etcd-endpoints (with --etcd-cacert, --etcd-cert, --etcd-key)";
 
@@ -108,6 +110,22 @@ impl Sources {
                     Api::namespaced(c.clone(), NS),
                     cfg(),
                     Leases,
+                ),
+            ),
+            named(
+                "node leases",
+                Some(FeedKind::NodeLeases),
+                watch(
+                    FeedKind::NodeLeases,
+                    What {
+                        plural: "leases",
+                        namespace: Some(NODE_LEASE_NS),
+                    },
+                )
+                .stream(
+                    Api::namespaced(c.clone(), NODE_LEASE_NS),
+                    cfg(),
+                    NodeLeases,
                 ),
             ),
             named(
@@ -288,6 +306,27 @@ impl Projection for Leases {
             Some(l) => ClusterEvent::LeaseUpsert(l.clone()),
             None => ClusterEvent::LeaseRemoved(key.to_string()),
         }]
+    }
+}
+
+/// The kubelets' heartbeats, by node (a node Lease is named after its Node).
+struct NodeLeases;
+impl Projection for NodeLeases {
+    type K = K8sLease;
+    type Item = jiff::Timestamp;
+    fn keys(&self, obj: &K8sLease) -> Vec<String> {
+        vec![obj.name_any()]
+    }
+    fn project(&self, key: &str, objs: &BTreeMap<String, K8sLease>) -> Option<jiff::Timestamp> {
+        objs.get(&format!("{NODE_LEASE_NS}/{key}"))
+            .and_then(convert::node_lease_renewed)
+    }
+    fn events(&self, key: &str, item: Option<&jiff::Timestamp>) -> Vec<ClusterEvent> {
+        let renewed = item.map(|&t| (key.to_string(), t));
+        renewed
+            .map(|r| ClusterEvent::NodeLeases(vec![r]))
+            .into_iter()
+            .collect()
     }
 }
 

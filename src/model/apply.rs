@@ -4,7 +4,7 @@ use jiff::Timestamp;
 
 use super::{
     ApiServerHealth, CertKey, Certificate, ClusterEvent, ClusterState, EndpointHealth, EtcdStatus,
-    FeedKind, FeedStatus, Lease, Node, Quorum, QuorumView, Severity, StaticPods, Token,
+    FeedKind, FeedStatus, Lease, Node, PodState, Quorum, QuorumView, Severity, StaticPods, Token,
 };
 
 impl ClusterState {
@@ -15,11 +15,12 @@ impl ClusterState {
             ClusterEvent::Endpoint(ep) => self.apply_endpoint(ep),
             ClusterEvent::ApiServer(api) => self.apply_apiserver(api),
             ClusterEvent::NodeUpsert(node) => self.apply_node(node),
+            ClusterEvent::NodeLeases(renewed) => self.apply_node_leases(renewed),
             ClusterEvent::NodeRemoved(name) => self.remove_node(&name),
             ClusterEvent::StaticPods(pods) => self.apply_static_pods(pods),
             ClusterEvent::Etcd(status) => self.apply_etcd(status),
             ClusterEvent::LeaseUpsert(lease) => self.apply_lease(lease),
-            ClusterEvent::LeaseRemoved(name) => self.leases.remove(&name).is_some(),
+            ClusterEvent::LeaseRemoved(name) => self.remove_lease(&name),
             ClusterEvent::TokenUpsert(token) => self.apply_token(token),
             ClusterEvent::TokenRemoved(id) => self.remove_token(&id),
             ClusterEvent::CertKey(ck) => self.apply_cert_key(ck),
@@ -37,6 +38,19 @@ impl ClusterState {
 
     fn note(&mut self, severity: Severity, text: impl Into<String>) {
         self.timeline.push(self.now, severity, text);
+    }
+
+    fn apply_node_leases(&mut self, renewed: Vec<(String, Timestamp)>) -> bool {
+        for (node, at) in renewed {
+            self.node_leases.insert(node, at);
+        }
+        // Shown as ages, which move with the clock: no redraw of their own.
+        false
+    }
+
+    fn remove_lease(&mut self, name: &str) -> bool {
+        self.released_by.remove(name);
+        self.leases.remove(name).is_some()
     }
 
     fn apply_endpoint(&mut self, ep: EndpointHealth) -> bool {
@@ -195,8 +209,11 @@ impl ClusterState {
         let before = self.now;
         self.now = now;
         for lease in self.leases.values() {
-            if !lease.expired(before) && lease.expired(now) {
-                let holder = lease.holder_node().unwrap_or("nobody").to_string();
+            // A released lease was noted when it was released; it does not "expire".
+            if let Some(holder) = lease.holder_node()
+                && !lease.expired(before)
+                && lease.expired(now)
+            {
                 let text = format!("lease {} expired: {holder} stopped renewing", lease.name);
                 self.timeline.push(now, Severity::Warn, text);
             }
@@ -284,15 +301,20 @@ impl ClusterState {
     fn note_lease_change(&mut self, old: &Lease, new: &Lease) {
         match (old.holder_node(), new.holder_node()) {
             (Some(a), None) => {
+                // A clean stop (ReleaseOnCancel): the next candidate takes it within ~2 s.
                 let text = format!("lease {} released by {a}", new.name);
+                self.released_by.insert(new.name.clone(), a.to_string());
                 self.note(Severity::Warn, text);
             }
             (a, Some(b)) if old.holder_identity != new.holder_identity => {
+                let from = match (a, self.released_by.remove(&new.name)) {
+                    (Some(a), _) => a.to_string(),
+                    (None, Some(by)) => format!("(released by {by})"),
+                    (None, None) => "nobody".to_string(),
+                };
                 let text = format!(
-                    "lease {} taken over: {} → {b} (transitions {})",
-                    new.name,
-                    a.unwrap_or("nobody"),
-                    new.transitions
+                    "lease {} taken over: {from} → {b} (transitions {})",
+                    new.name, new.transitions
                 );
                 self.note(Severity::Warn, text);
             }
@@ -300,16 +322,29 @@ impl ClusterState {
         }
     }
 
+    /// One note per transition, naming every pod that made it together (the node controller
+    /// marks all of a silent node's pods not ready at once).
     fn note_pod_changes(&mut self, old: &StaticPods, new: &StaticPods) {
+        let mut groups: Vec<((PodState, PodState), Vec<&str>)> = Vec::new();
         for ((label, was), (_, is)) in old.each().into_iter().zip(new.each()) {
-            if was.state != is.state {
-                let running = is.state == super::PodState::Running;
-                let text = format!(
-                    "{label} pod on {}: {:?} → {:?}",
-                    new.node, was.state, is.state
-                );
-                self.note(sev(running), text);
+            if was.state == is.state {
+                continue;
             }
+            let key = (was.state, is.state);
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, labels)) => labels.push(label),
+                None => groups.push((key, vec![label])),
+            }
+        }
+        for ((was, is), labels) in groups {
+            let running = is == PodState::Running;
+            let pods = if labels.len() == 1 { "pod" } else { "pods" };
+            let text = format!(
+                "{} {pods} on {}: {was:?} → {is:?}",
+                labels.join(", "),
+                new.node
+            );
+            self.note(sev(running), text);
         }
     }
 }

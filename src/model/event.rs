@@ -16,6 +16,9 @@ pub enum ClusterEvent {
     ApiServer(ApiServerHealth),
     NodeUpsert(Node),
     NodeRemoved(String),
+    /// Node Leases (`kube-node-lease/<node>`) renewed: `(node, renewTime)`. The kubelet
+    /// renews its lease every 10 s; this, not the Node's status, is its heartbeat.
+    NodeLeases(Vec<(String, Timestamp)>),
     StaticPods(StaticPods),
     /// A complete etcd view, as one poll of every member gives it.
     Etcd(EtcdStatus),

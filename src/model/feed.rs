@@ -15,6 +15,8 @@ pub enum FeedKind {
     Nodes,
     Pods,
     Leases,
+    /// Node Leases in kube-node-lease: the kubelets' heartbeats.
+    NodeLeases,
     Tokens,
     Etcd,
     /// The `kubeadm-config` ConfigMap (the ClusterConfiguration).
@@ -35,6 +37,7 @@ impl FeedKind {
             Self::Nodes => "the nodes watch",
             Self::Pods => "the pods watch",
             Self::Leases => "the leases watch",
+            Self::NodeLeases => "the node leases watch",
             Self::Tokens => "the secrets watch",
             Self::Config => "the kubeadm-config watch",
         }

@@ -26,8 +26,18 @@ impl Lease {
         self.renew_time.map(|t| now.as_second() - t.as_second())
     }
 
-    /// A lease is expired when `renewTime + leaseDurationSeconds < now`.
+    /// Its holder emptied it on a clean stop (client-go's `ReleaseOnCancel`: holder cleared,
+    /// duration 1 s): free for the next candidate, nobody "stopped renewing".
+    pub fn released(&self) -> bool {
+        self.holder_node().is_none() && self.renew_time.is_some()
+    }
+
+    /// A held lease is expired when `renewTime + leaseDurationSeconds < now`: its holder
+    /// stopped renewing. A released lease is not called expired.
     pub fn expired(&self, now: Timestamp) -> bool {
+        if self.released() {
+            return false;
+        }
         match self.renew_time {
             Some(t) => {
                 t.as_millisecond() + i64::from(self.duration_s) * 1000 < now.as_millisecond()

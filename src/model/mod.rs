@@ -6,6 +6,7 @@ pub mod endpoint;
 pub mod etcd;
 pub mod event;
 pub mod feed;
+pub mod heartbeat;
 mod holders;
 pub mod kubeadm_config;
 pub mod leases;
@@ -14,7 +15,7 @@ pub mod quorum;
 pub mod timeline;
 pub mod tokens;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use jiff::Timestamp;
 
@@ -23,6 +24,7 @@ pub use endpoint::{ApiServerHealth, EndpointHealth, LbBackend};
 pub use etcd::{EtcdMember, EtcdStatus, LeaderHistory, Quorum};
 pub use event::ClusterEvent;
 pub use feed::{FeedKind, FeedStatus, Stale};
+pub use heartbeat::Heartbeat;
 pub use leases::Lease;
 pub use nodes::{Node, Nodes, PodHealth, PodState, Readiness, StaticPods};
 pub use quorum::QuorumView;
@@ -56,6 +58,10 @@ pub struct ClusterState {
     pub feeds: BTreeMap<FeedKind, FeedStatus>,
     pub timeline: Timeline,
     pub leader_history: LeaderHistory,
+    /// Node Lease renewTimes by node: the kubelets' heartbeats.
+    pub node_leases: HashMap<String, Timestamp>,
+    /// Who released each released lease (lease name → host), as seen happen.
+    released_by: BTreeMap<String, String>,
     /// A `CertKey` event arrived: later uploads are news, the first one is not.
     cert_key_known: bool,
     /// `controlPlaneEndpoint` from `kubeadm-config`: `None` until read, `Some(None)` unset.
@@ -81,6 +87,8 @@ impl ClusterState {
             feeds: BTreeMap::new(),
             timeline: Timeline::default(),
             leader_history: LeaderHistory::default(),
+            released_by: BTreeMap::new(),
+            node_leases: HashMap::new(),
             cert_key_known: false,
             control_plane_endpoint: None,
             endpoint_problem_noted: None,
@@ -131,6 +139,12 @@ impl ClusterState {
         } else {
             CertKeyState::Absent
         }
+    }
+
+    /// The host that released lease `name`, when it is released and hatui saw it happen.
+    pub fn lease_released_by(&self, name: &str) -> Option<&str> {
+        self.leases.get(name).filter(|l| l.released())?;
+        self.released_by.get(name).map(String::as_str)
     }
 
     pub fn feed(&self, kind: FeedKind) -> Option<&FeedStatus> {

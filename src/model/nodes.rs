@@ -25,6 +25,10 @@ pub struct Node {
     /// The `kubernetes.io/hostname` label: the host name when the Node is named otherwise.
     pub hostname: Option<String>,
     pub taints: Vec<String>,
+    /// The Ready condition's `lastHeartbeatTime`: the kubelet posts its status only on a
+    /// change or every 5 min (`nodeStatusReportFrequency`), so it is not a heartbeat by
+    /// itself; the node Lease is (see `ClusterState::heartbeat`).
+    pub last_heartbeat: Option<Timestamp>,
 }
 
 impl Node {
@@ -44,6 +48,7 @@ impl Node {
             internal_ip: None,
             hostname: None,
             taints: vec![],
+            last_heartbeat: None,
         }
     }
 }
@@ -62,18 +67,35 @@ pub enum PodState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PodHealth {
     pub state: PodState,
+    /// Container restarts (a liveness probe's kills count here).
     pub restarts: u32,
+    /// Its containers were last reported running. With `NotReady` this is kubectl's
+    /// `0/1 Running`: a failing readiness probe, or the node controller marking every pod
+    /// of a node whose heartbeats stopped not ready while its containers may run on.
+    pub containers_running: bool,
 }
 
 impl PodHealth {
     pub const RUNNING: Self = Self {
         state: PodState::Running,
         restarts: 0,
+        containers_running: true,
     };
     pub const ABSENT: Self = Self {
         state: PodState::Absent,
         restarts: 0,
+        containers_running: false,
     };
+    pub const FAILED: Self = Self {
+        state: PodState::Failed,
+        restarts: 0,
+        containers_running: false,
+    };
+
+    /// Not ready although its containers run (`0/1 Running`).
+    pub fn not_ready_but_running(&self) -> bool {
+        self.state == PodState::NotReady && self.containers_running
+    }
 }
 
 /// The four kubeadm static pods of one master, as the API (not the host) reports them.
@@ -229,6 +251,7 @@ mod tests {
             internal_ip: None,
             hostname: None,
             taints: vec![],
+            last_heartbeat: None,
         };
         let mut nodes = Nodes::default();
         nodes.upsert(node("a-worker", false));

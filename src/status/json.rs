@@ -65,6 +65,13 @@ pub struct NodeJson {
     pub condition: &'static str,
     pub kubelet_version: String,
     pub internal_ip: Option<String>,
+    /// e.g. `node.kubernetes.io/unreachable:NoExecute` once its heartbeats stopped.
+    pub taints: Vec<String>,
+    /// Seconds since its kubelet renewed its node Lease; `null` when not known.
+    pub heartbeat_age_s: Option<i64>,
+    /// For a Ready node whose kubelet went silent: seconds until the node controller marks
+    /// it NotReady (the grace period, 40 s or 50 s from v1.32, minus the heartbeat age).
+    pub not_ready_in_s: Option<i64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -116,7 +123,10 @@ pub struct LeaseJson {
     pub renewed_ago_s: Option<i64>,
     pub duration_s: u32,
     pub transitions: u32,
+    /// The holder stopped renewing (`renewTime + leaseDurationSeconds < now`).
     pub expired: bool,
+    /// The holder emptied it on a clean stop (kube-scheduler's `ReleaseOnCancel`).
+    pub released: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -191,7 +201,7 @@ impl Snapshot {
                     }),
                 })
                 .collect(),
-            nodes: c.nodes.iter().map(node).collect(),
+            nodes: c.nodes.iter().map(|n| node(n, c)).collect(),
             etcd: Etcd {
                 leader: c.etcd.leader_member().map(|m| m.name.clone()),
                 via: c.etcd.via.clone(),
@@ -226,7 +236,7 @@ impl Snapshot {
     }
 }
 
-fn node(n: &Node) -> NodeJson {
+fn node(n: &Node, c: &ClusterState) -> NodeJson {
     NodeJson {
         name: n.name.clone(),
         roles: n.roles.clone(),
@@ -238,6 +248,9 @@ fn node(n: &Node) -> NodeJson {
         },
         kubelet_version: n.kubelet_version.clone(),
         internal_ip: n.internal_ip.clone(),
+        taints: n.taints.clone(),
+        heartbeat_age_s: c.heartbeat_age_s(n),
+        not_ready_in_s: c.silent(n).and_then(|h| h.not_ready_in_s),
     }
 }
 
@@ -267,6 +280,7 @@ fn lease(l: &Lease, c: &ClusterState) -> LeaseJson {
         duration_s: l.duration_s,
         transitions: l.transitions,
         expired: l.expired(c.now),
+        released: l.released(),
     }
 }
 

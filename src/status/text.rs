@@ -180,10 +180,16 @@ fn leases(out: &mut String, c: &ClusterState) {
 
 /// The Node holding the lease, else its host marked `?` (no Node of that host).
 fn holder(c: &ClusterState, l: &crate::model::Lease) -> String {
-    match (c.holder_node(l), l.holder_node()) {
-        (Some(node), _) => node.to_string(),
-        (None, Some(host)) => format!("{host}?"),
-        (None, None) => "(none)".to_string(),
+    match (
+        c.holder_node(l),
+        l.holder_node(),
+        c.lease_released_by(&l.name),
+    ) {
+        (Some(node), _, _) => node.to_string(),
+        (None, Some(host), _) => format!("{host}?"),
+        (None, None, Some(by)) => format!("(released by {by})"),
+        (None, None, None) if l.released() => "(released)".to_string(),
+        (None, None, None) => "(none)".to_string(),
     }
 }
 

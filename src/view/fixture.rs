@@ -40,6 +40,7 @@ pub fn node(name: &str, cp: bool, ip: &str, since_s: i64) -> Node {
         internal_ip: Some(ip.into()),
         hostname: None,
         taints: Vec::new(),
+        last_heartbeat: None,
     }
 }
 

@@ -89,7 +89,10 @@ fn holder(c: &ClusterState, lease: &Lease) -> (String, ratatui::style::Style) {
             None => (format!("→ {host}?"), theme::WARN),
         },
         // A clean stop clears the holder (fast takeover); a lease never held has no times.
-        None if lease.renew_time.is_some() => ("— released".to_string(), theme::WARN),
+        None if lease.released() => match c.lease_released_by(&lease.name) {
+            Some(by) => (format!("— released by {by}"), theme::WARN),
+            None => ("— released".to_string(), theme::WARN),
+        },
         None => ("— none".to_string(), theme::WARN),
     }
 }
@@ -103,7 +106,8 @@ fn who(c: &ClusterState, lease: &Lease, (name_w, holder_w): (usize, usize)) -> V
     ]
 }
 
-/// `renewed 2s ago (15s) · transitions 3`, with `EXPIRED` once renewals stopped.
+/// `renewed 2s ago (15s) · transitions 3`, with `EXPIRED` once renewals stopped (a
+/// released lease is not expired: its holder said it was leaving).
 fn when(lease: &Lease, c: &ClusterState) -> Vec<Span<'static>> {
     let renewed = match lease.renewed_ago_s(c.now) {
         Some(ago) => format!("renewed {} ago", format::duration(ago.max(0))),
@@ -146,6 +150,8 @@ mod tests {
             .get_mut("kube-controller-manager")
             .unwrap();
         cm.holder_identity = None;
+        cm.duration_s = 1;
+        cm.renew_time = Some(at(-30));
         let buf = screen(&mut app, 100, 30);
         assert!(
             find(&buf, "renewed 42s ago (15s)").is_some(),
@@ -155,6 +161,52 @@ mod tests {
         assert_eq!(style_of(&buf, " EXPIRED").fg, Some(Color::Red));
         assert!(find(&buf, " Leases 1 EXPIRED ").is_some());
         assert_eq!(style_of(&buf, "— released").fg, Some(Color::Yellow));
+        assert!(
+            find(&buf, "renewed 30s ago (1s) EXPIRED").is_none(),
+            "released, not expired: {}",
+            text(&buf)
+        );
+    }
+
+    #[test]
+    fn a_lease_seen_released_names_who_released_it() {
+        use crate::model::ClusterEvent;
+        let mut app = fixture::app();
+        let mut lease = app.cluster.leases["kube-scheduler"].clone();
+        assert_eq!(lease.holder_node(), Some("cp-1"));
+        (lease.holder_identity, lease.duration_s) = (Some(String::new()), 1);
+        lease.renew_time = Some(at(0));
+        app.cluster.apply(ClusterEvent::LeaseUpsert(lease));
+        app.cluster.apply(ClusterEvent::Clock(at(5)));
+        let buf = screen(&mut app, 140, 30);
+        assert!(find(&buf, "— released by cp-1").is_some(), "{}", text(&buf));
+        assert!(find(&buf, "EXPIRED").is_none(), "{}", text(&buf));
+        let notes: Vec<_> = app
+            .cluster
+            .timeline
+            .iter()
+            .map(|e| e.text.clone())
+            .collect();
+        assert!(
+            notes
+                .iter()
+                .any(|n| n == "lease kube-scheduler released by cp-1"),
+            "{notes:?}"
+        );
+        assert!(
+            !notes.iter().any(|n| n.contains("expired")),
+            "a released lease does not expire: {notes:?}"
+        );
+        let mut taken = app.cluster.leases["kube-scheduler"].clone();
+        taken.holder_identity = Some("cp-2_5f0c".into());
+        (taken.duration_s, taken.transitions) = (15, 3);
+        app.cluster.apply(ClusterEvent::LeaseUpsert(taken));
+        let last = app.cluster.timeline.iter().last().unwrap();
+        assert_eq!(
+            last.text,
+            "lease kube-scheduler taken over: (released by cp-1) → cp-2 (transitions 3)"
+        );
+        assert_eq!(app.cluster.lease_released_by("kube-scheduler"), None);
     }
 
     #[test]

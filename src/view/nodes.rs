@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 
 use super::{format, pane, theme};
 use crate::app::{App, Pane};
-use crate::model::{ClusterState, FeedKind, Node, PodState, Readiness};
+use crate::model::{ClusterState, FeedKind, Node, PodState, Readiness, StaticPods};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Col {
@@ -15,16 +15,20 @@ enum Col {
     Role,
     Status,
     Pods,
+    /// What the marks cannot say (a kubelet's countdown, pods not ready, restarts): it gets
+    /// the room the expendable columns leave, before the name gives any up.
+    Note,
     Version,
     Ip,
     Age,
 }
 
-const COLUMNS: [(Col, &str); 7] = [
+const COLUMNS: [(Col, &str); 8] = [
     (Col::Name, "NAME"),
     (Col::Role, "ROLE"),
     (Col::Status, "STATUS"),
     (Col::Pods, "PODS"),
+    (Col::Note, ""),
     (Col::Version, "VERSION"),
     (Col::Ip, "IP"),
     (Col::Age, "AGE"),
@@ -33,6 +37,8 @@ const COLUMNS: [(Col, &str); 7] = [
 /// Dropped in this order when the pane is too narrow.
 const EXPENDABLE: [Col; 3] = [Col::Ip, Col::Age, Col::Version];
 const MIN_NAME: usize = 4;
+/// A note cut shorter than this says nothing: it is left out.
+const MIN_NOTE: usize = 8;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let c = &app.cluster;
@@ -126,11 +132,12 @@ fn row_cells(n: &Node, c: &ClusterState) -> Vec<Vec<Span<'static>>> {
             } else {
                 "worker"
             })],
-            Col::Status => {
-                let text = format!("{:?}", n.ready);
-                vec![Span::styled(text, theme::readiness(n.ready))]
-            }
+            Col::Status => vec![Span::styled(
+                format!("{:?}", n.ready),
+                theme::readiness(n.ready),
+            )],
             Col::Pods => pods(n, c),
+            Col::Note => note(n, c),
             Col::Version => vec![Span::styled(n.kubelet_version.clone(), theme::DIM)],
             Col::Ip => vec![Span::raw(
                 n.internal_ip.clone().unwrap_or_else(|| "-".into()),
@@ -140,7 +147,38 @@ fn row_cells(n: &Node, c: &ClusterState) -> Vec<Vec<Span<'static>>> {
         .collect()
 }
 
-/// `A E S C`: apiserver, etcd, scheduler, controller-manager, each coloured by state.
+/// For a node whose kubelet went silent, the age of its last heartbeat and the countdown
+/// to NotReady (what a student waits for after `systemctl stop kubelet`); for a master, its
+/// pods not ready while their containers run (kubectl's `0/1 Running`) and restarts.
+fn note(n: &Node, c: &ClusterState) -> Vec<Span<'static>> {
+    let mut spans = Vec::new();
+    // Once the node is not Ready, AGE says for how long: the countdown is over.
+    if let Some(h) = c.silent(n)
+        && let Some(left) = h.not_ready_in_s
+    {
+        // "silent": no heartbeat (node Lease renewal) for that long.
+        let text = format!(
+            "silent {}, NotReady in {}",
+            format::duration(h.age_s),
+            format::duration(left)
+        );
+        spans.push(Span::styled(text, theme::WARN));
+    }
+    if n.is_control_plane()
+        && let Some(pods) = c.static_pods.get(&n.name)
+    {
+        spans.extend(pod_notes(n, pods));
+    }
+    // One space between the parts, none before the first.
+    if let Some(first) = spans.first_mut() {
+        first.content = first.content.trim_start().to_string().into();
+    }
+    spans
+}
+
+/// `A E S C`: apiserver, etcd, scheduler, controller-manager, each coloured by state; then
+/// what the marks cannot say: pods not ready whose containers run (kubectl's `0/1
+/// Running`), and restarts.
 fn pods(n: &Node, c: &ClusterState) -> Vec<Span<'static>> {
     if !n.is_control_plane() {
         return Vec::new();
@@ -163,6 +201,39 @@ fn pods(n: &Node, c: &ClusterState) -> Vec<Span<'static>> {
     spans
 }
 
+/// What the marks cannot say about a master's pods: not ready while their containers run,
+/// and restarts.
+fn pod_notes(n: &Node, pods: &StaticPods) -> Vec<Span<'static>> {
+    let mut spans = Vec::new();
+    let each = pods.each();
+    let letters = ["A", "E", "S", "C"];
+    if each.iter().any(|(_, p)| p.not_ready_but_running()) {
+        // kubectl's `0/1 Running`. On a node that is not Ready the node controller marked
+        // them, and "running" is only the kubelet's last report (true after `systemctl
+        // stop kubelet`, not after a power loss).
+        let text = if n.ready == Readiness::Ready {
+            " not ready (running)"
+        } else {
+            " not ready (last seen running)"
+        };
+        spans.push(Span::styled(
+            text.to_string(),
+            theme::pod(PodState::NotReady),
+        ));
+    }
+    let restarted: Vec<String> = letters
+        .iter()
+        .zip(&each)
+        .filter(|(_, (_, p))| p.restarts > 0)
+        .map(|(letter, (_, p))| format!("{letter}:{}", p.restarts))
+        .collect();
+    if !restarted.is_empty() {
+        let text = format!(" restarts {}", restarted.join(" "));
+        spans.push(Span::styled(text, theme::DIM));
+    }
+    spans
+}
+
 /// Width per column (`None` = dropped), sized to the window's content and the pane.
 fn fit_columns(rows: &[Vec<Vec<Span>>], room: usize) -> Vec<Option<usize>> {
     let content = |i: usize| rows.iter().map(|r| cell_width(&r[i])).max().unwrap_or(0);
@@ -175,6 +246,14 @@ fn fit_columns(rows: &[Vec<Vec<Span>>], room: usize) -> Vec<Option<usize>> {
         let cols = w.iter().flatten();
         cols.clone().sum::<usize>() + cols.count().saturating_sub(1)
     };
+    // No node has a note: no column for it (nor its separator).
+    let note = COLUMNS
+        .iter()
+        .position(|(c, _)| *c == Col::Note)
+        .unwrap_or(0);
+    if widths[note] == Some(0) {
+        widths[note] = None;
+    }
     for col in EXPENDABLE {
         if total(&widths) <= room {
             break;
@@ -182,7 +261,11 @@ fn fit_columns(rows: &[Vec<Vec<Span>>], room: usize) -> Vec<Option<usize>> {
         let i = COLUMNS.iter().position(|(c, _)| *c == col).unwrap_or(0);
         widths[i] = None;
     }
-    // Still too wide: the name gives up cells, down to a few.
+    // Still too wide: the note is cut (with `…`), then the name gives up cells.
+    let over = total(&widths).saturating_sub(room);
+    if let Some(w) = widths[note] {
+        widths[note] = Some(w.saturating_sub(over)).filter(|w| *w >= MIN_NOTE);
+    }
     let over = total(&widths).saturating_sub(room);
     if let Some(name) = widths[0].as_mut() {
         *name = name.saturating_sub(over).max(MIN_NAME);
@@ -211,10 +294,8 @@ fn line(cells: Vec<Vec<Span<'static>>>, widths: &[Option<usize>]) -> Line<'stati
         }
         let used = cell_width(&cell);
         if used > width {
-            // Only single-span cells (the name) can be wider than their column.
-            let style = cell.first().map(|s| s.style).unwrap_or_default();
-            let text: String = cell.iter().map(|s| s.content.as_ref()).collect();
-            spans.push(Span::styled(format::fit(&text, width), style));
+            // The name and the note can be wider than their column: cut with `…`.
+            spans.extend(format::fit_line(Line::from(cell), width).spans);
             continue;
         }
         spans.extend(cell);
@@ -249,12 +330,12 @@ mod tests {
         let mut app = fixture::app();
         let pods = app.cluster.static_pods.get_mut("cp-2").unwrap();
         pods.etcd = PodHealth {
-            state: PodState::Failed,
             restarts: 7,
+            ..PodHealth::FAILED
         };
         pods.scheduler = PodHealth::ABSENT;
         pods.controller_manager.state = PodState::NotReady;
-        let buf = screen(&mut app, 100, 30);
+        let buf = screen(&mut app, 140, 30);
         let (x, y) = find(&buf, "A E - C").expect("cp-2's marks");
         assert_eq!(buf[(x, y)].fg, Color::Green);
         assert_eq!(buf[(x + 2, y)].fg, Color::Red);
@@ -267,6 +348,63 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(!row.contains('A'), "no marks for workers: {row}");
+    }
+
+    /// The Nodes pane's row of `name` (other panes on the same screen row name nodes too).
+    fn node_row(buf: &ratatui::buffer::Buffer, name: &str) -> String {
+        let text = text(buf);
+        let row = text.lines().find(|l| l.starts_with(&format!("┃{name} ")));
+        row.unwrap_or_else(|| panic!("no row for {name}: {text}"))
+            .to_string()
+    }
+
+    #[test]
+    fn pods_not_ready_with_running_containers_and_restarts_are_said_in_words() {
+        let mut app = fixture::app();
+        let mut node = app.cluster.nodes.get("cp-2").unwrap().clone();
+        node.ready = Readiness::Unknown;
+        app.cluster.nodes.upsert(node);
+        let pods = app.cluster.static_pods.get_mut("cp-2").unwrap();
+        for p in [
+            &mut pods.apiserver,
+            &mut pods.etcd,
+            &mut pods.scheduler,
+            &mut pods.controller_manager,
+        ] {
+            p.state = PodState::NotReady;
+        }
+        pods.apiserver.restarts = 3;
+        let buf = screen(&mut app, 200, 40);
+        let row = node_row(&buf, "cp-2");
+        assert!(
+            row.contains("A E S C not ready (last seen running) restarts A:3"),
+            "{row}"
+        );
+        assert_eq!(
+            style_of(&buf, "not ready (last seen running)").fg,
+            Some(Color::Yellow)
+        );
+    }
+
+    #[test]
+    fn a_silent_kubelet_shows_its_heartbeat_age_and_the_countdown() {
+        use crate::model::ClusterEvent;
+        let mut app = fixture::app();
+        let at = fixture::at(-18);
+        let beats = vec![
+            ("cp-2".to_string(), at),
+            ("cp-1".to_string(), fixture::at(-3)),
+        ];
+        app.cluster.apply(ClusterEvent::NodeLeases(beats));
+        let buf = screen(&mut app, 200, 40);
+        let row = |name: &str| node_row(&buf, name);
+        assert!(
+            row("cp-2").contains("Ready  A E S C silent 18s, NotReady in 32s"),
+            "{}",
+            row("cp-2")
+        );
+        assert!(!row("cp-1").contains("silent"), "{}", row("cp-1"));
+        assert_eq!(style_of(&buf, "silent 18s").fg, Some(Color::Yellow));
     }
 
     #[test]

@@ -37,6 +37,10 @@ const PATHS: &[(&str, &str)] = &[
         "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases",
         "leases",
     ),
+    (
+        "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
+        "node-leases",
+    ),
 ];
 
 #[derive(Default)]
@@ -288,7 +292,7 @@ fn handle(shared: &Arc<Shared>, cert_auth: bool, mut req: Request<Incoming>) -> 
         } else {
             "in the namespace \"kube-system\"".to_string()
         };
-        let group = if plural == "leases" {
+        let group = if plural.ends_with("leases") {
             "coordination.k8s.io"
         } else {
             ""
@@ -331,7 +335,7 @@ fn handle(shared: &Arc<Shared>, cert_auth: bool, mut req: Request<Incoming>) -> 
         .unwrap_or_default();
     let (kind, api_version) = if meta_only {
         ("PartialObjectMetadataList".to_string(), "meta.k8s.io/v1")
-    } else if plural == "leases" {
+    } else if plural.ends_with("leases") {
         (format!("{}List", kind_of(plural)), "coordination.k8s.io/v1")
     } else {
         (format!("{}List", kind_of(plural)), "v1")
@@ -459,7 +463,7 @@ fn kind_of(plural: &str) -> &'static str {
         "pods" => "Pod",
         "secrets" => "Secret",
         "configmaps" => "ConfigMap",
-        "leases" => "Lease",
+        "leases" | "node-leases" => "Lease",
         _ => "Unknown",
     }
 }
