@@ -53,6 +53,8 @@ pub enum Command {
     Lab(LabArgs),
     /// Print one snapshot of the cluster as text (or JSON) and exit.
     Status(StatusArgs),
+    /// Build an HA cluster step by step from an inventory (so far: the plan as a script).
+    Wizard(WizardArgs),
 }
 
 /// The lab's shape, shared by `lab` and `status --lab`.
@@ -166,6 +168,46 @@ pub struct StatusArgs {
     /// Lab only: run the lab clock forward this long first, e.g. `2h` or `90s`.
     #[arg(long, value_parser = parse_advance, requires = "lab")]
     pub advance: Option<SignedDuration>,
+}
+
+/// `hatui wizard`: for now the dry run and the lab's inventory.
+#[derive(Debug, Clone, Args)]
+pub struct WizardArgs {
+    /// The cluster to build (TOML; commented example: assets/inventory.example.toml).
+    #[arg(long, value_name = "FILE", conflicts_with = "lab")]
+    pub inventory: Option<PathBuf>,
+    /// Print the whole plan as a bash script to run by hand from the bastion; run nothing.
+    #[arg(long, requires = "inventory")]
+    pub dry_run: bool,
+    /// The embedded lab instead of real hosts.
+    #[arg(long)]
+    pub lab: bool,
+    /// With --lab: print the lab's inventory, a starting point for real hosts.
+    #[arg(long, requires = "lab")]
+    pub print_inventory: bool,
+    /// Lab control planes (etcd members).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=7))]
+    pub control_planes: u8,
+    /// Lab workers.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(0..=5000))]
+    pub workers: u16,
+}
+
+impl WizardArgs {
+    /// What to do, or why the flags ask for something not built yet.
+    pub fn request(&self) -> Result<crate::wizard::run::Request, String> {
+        use crate::wizard::run::Request;
+        match (&self.inventory, self.dry_run, self.lab, self.print_inventory) {
+            (Some(path), true, ..) => Ok(Request::DryRun {
+                inventory: path.clone(),
+            }),
+            (_, _, true, true) => Ok(Request::PrintLabInventory {
+                control_planes: usize::from(self.control_planes),
+                workers: usize::from(self.workers),
+            }),
+            _ => Err("the interactive wizard is not built yet: use `hatui wizard --inventory FILE --dry-run` for the plan as a script, or `hatui wizard --lab --print-inventory` for an inventory to start from".into()),
+        }
+    }
 }
 
 impl LabArgs {

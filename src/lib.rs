@@ -20,3 +20,4 @@ pub mod status;
 pub mod svg;
 pub mod terminal;
 pub mod view;
+pub mod wizard;
