@@ -314,6 +314,38 @@ mod tests {
     }
 
     #[test]
+    fn wizard_flags_become_a_request() {
+        use crate::wizard::run::Request;
+        let request = |args: &[&str]| match parse(args).unwrap().command {
+            Some(Command::Wizard(w)) => w.request(),
+            other => panic!("not wizard: {other:?}"),
+        };
+        assert_eq!(
+            request(&["wizard", "--inventory", "c.toml", "--dry-run"]),
+            Ok(Request::DryRun {
+                inventory: PathBuf::from("c.toml")
+            })
+        );
+        assert_eq!(
+            request(&["wizard", "--lab", "--print-inventory", "--workers", "0"]),
+            Ok(Request::PrintLabInventory {
+                control_planes: 3,
+                workers: 0
+            })
+        );
+        assert!(request(&["wizard", "--inventory", "c.toml"]).is_err());
+        assert!(
+            parse(&["wizard", "--dry-run"]).is_err(),
+            "--dry-run needs --inventory"
+        );
+        assert!(
+            parse(&["wizard", "--print-inventory"]).is_err(),
+            "needs --lab"
+        );
+        assert!(parse(&["wizard", "--lab", "--inventory", "c.toml"]).is_err());
+    }
+
+    #[test]
     fn kubeconfig_and_context_go_before_or_after_the_subcommand() {
         let cli = parse(&["--context", "prod", "status", "--kubeconfig", "/k"]).unwrap();
         assert_eq!(cli.target.context.as_deref(), Some("prod"));

@@ -272,7 +272,7 @@ fn parse_join_args(rest: &str) -> Result<JoinCommand, ParseError> {
         return bad("no endpoint after `kubeadm join`".into());
     };
     if !is_host_port(endpoint) {
-        return bad(format!("`{endpoint}` is not HOST:PORT"));
+        return bad("the word after `kubeadm join` is not HOST:PORT".into());
     }
     let (mut token, mut hashes, mut control_plane, mut key) = (None, Vec::new(), false, None);
     while let Some(flag) = words.next() {
@@ -304,7 +304,7 @@ fn parse_join_args(rest: &str) -> Result<JoinCommand, ParseError> {
                     ParseError::BadJoinCommand("--certificate-key is not 64 hex characters".into())
                 })?);
             }
-            other => return bad(format!("unexpected `{}`", shorten(other))),
+            other => return bad(unexpected(other)),
         }
     }
     let Some(token) = token else {
@@ -336,12 +336,16 @@ fn is_ca_hash(s: &str) -> bool {
         .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// An unexpected word, cut so that an error never echoes a long (possibly secret) value.
-fn shorten(word: &str) -> String {
-    let cut: String = word.chars().take(24).collect();
-    if cut.len() < word.len() {
-        format!("{cut}...")
+/// Names an unknown flag, never a value: values may be secrets.
+fn unexpected(word: &str) -> String {
+    let flag = word.len() <= 40
+        && word.starts_with("--")
+        && word[2..]
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'-');
+    if flag {
+        format!("unexpected `{word}`")
     } else {
-        cut
+        "an unexpected value (not shown: it may be a secret)".into()
     }
 }
