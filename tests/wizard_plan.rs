@@ -274,3 +274,69 @@ fn a_worker_join_refreshes_only_the_token_and_before_its_group() {
     );
     assert!(plan::insert_refreshes(&mut p, "no-such-step", gone, plan::WORKER_JOIN).is_empty());
 }
+
+mod material {
+    use hatui::wizard::command::Var;
+    use hatui::wizard::material::JoinMaterial;
+    use hatui::wizard::plan::{self, StepKind};
+
+    macro_rules! fixture {
+        ($name:literal) => {
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/kubeadm/",
+                $name
+            ))
+        };
+    }
+
+    const HASH: &str = "sha256:4873d6a68f2b9fc4eaae62765fea81db2e14dd4ed5d8504ccf37b590dcc3c413";
+
+    #[test]
+    fn joins_show_hidden_secrets_and_run_with_the_real_ones() {
+        let p = plan::build(&super::lab_inventory(3, 2));
+        let join = &p.step("join-control-plane/cp-2").unwrap().commands[0];
+        let mut m = JoinMaterial::default();
+        assert_eq!(m.expose(join), Err(Var::Token), "nothing known before init");
+        assert!(m.show(join).contains("--token <token>"));
+
+        m.absorb(StepKind::Init, fixture!("init-v1.32-tabs.txt"))
+            .unwrap();
+        assert_eq!(
+            m.show(join),
+            format!(
+                "kubeadm join lab-api.hatui.local:6443 --token 9a8x2k.<hidden> \
+                 --discovery-token-ca-cert-hash {HASH} --control-plane --certificate-key <hidden> \
+                 --node-name cp-2 --cri-socket unix:///var/run/containerd/containerd.sock"
+            )
+        );
+        let run = m.expose(join).unwrap();
+        assert!(run.contains("--token 9a8x2k.e4c82f167cb1adb5 "), "{run}");
+        assert!(run.contains("--certificate-key 85612b4f52f6fac9"), "{run}");
+        assert!(!format!("{m:?}").contains("e4c82f167cb1adb5"), "{m:?}");
+
+        // The key is renewed by upload-certs, the token by token create.
+        m.absorb(StepKind::UploadCerts, fixture!("upload-certs.txt"))
+            .unwrap();
+        m.absorb(StepKind::TokenCreate, fixture!("token-create.txt"))
+            .unwrap();
+        let run = m.expose(join).unwrap();
+        assert!(run.contains("--token p4l7qd.5f3030a5686a4bdd "), "{run}");
+        assert!(run.contains("--certificate-key 357b5068b3854cc2"), "{run}");
+        assert!(m.show(join).contains("--token p4l7qd.<hidden>"));
+    }
+
+    #[test]
+    fn an_init_without_endpoint_leaves_no_certificate_key() {
+        let p = plan::build(&super::lab_inventory(3, 0));
+        let join = &p.step("join-control-plane/cp-2").unwrap().commands[0];
+        let mut m = JoinMaterial::default();
+        m.absorb(StepKind::Init, fixture!("init-v1.31-no-endpoint.txt"))
+            .unwrap();
+        assert_eq!(m.expose(join), Err(Var::CertificateKey));
+        assert!(
+            m.absorb(StepKind::Init, "error execution phase preflight")
+                .is_err()
+        );
+    }
+}

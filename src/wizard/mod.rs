@@ -6,6 +6,7 @@ pub mod command;
 pub mod inventory;
 pub mod kubeadm_output;
 pub mod lab;
+pub mod material;
 pub mod plan;
 pub mod run;
 pub mod script;
