@@ -137,20 +137,18 @@ case "$cmd" in
 esac
 "#;
 
-#[test]
-fn the_dry_run_script_runs_captures_the_secrets_and_never_shows_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let (path, _) = dry_run(dir.path(), "3", "2");
-    let bin = dir.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
+/// Runs `script` with the fake `ssh` first on PATH: what it printed, and what ssh was asked.
+fn run_with_fake_ssh(dir: &Path, script: &Path) -> (String, String) {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
     let ssh = bin.join("ssh");
     std::fs::write(&ssh, FAKE_SSH).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let log = dir.path().join("ssh.log");
+    let log = dir.join("ssh.log");
     let path_env = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
     let out = Command::new("bash")
-        .arg(&path)
+        .arg(script)
         .env("PATH", path_env)
         .env("LOG", &log)
         .env(
@@ -159,12 +157,20 @@ fn the_dry_run_script_runs_captures_the_secrets_and_never_shows_them() {
         )
         .output()
         .unwrap();
-    let shown = String::from_utf8_lossy(&out.stdout);
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{shown}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    (shown, std::fs::read_to_string(&log).unwrap())
+}
+
+#[test]
+fn the_dry_run_script_runs_captures_the_secrets_and_never_shows_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = dry_run(dir.path(), "3", "2");
+    let (shown, log) = run_with_fake_ssh(dir.path(), &path);
     assert!(shown.contains("==> done"), "{shown}");
     // What the operator sees: kubeadm's output, redacted.
     assert!(shown.contains("9a8x2k.<hidden>"), "{shown}");
@@ -174,7 +180,6 @@ fn the_dry_run_script_runs_captures_the_secrets_and_never_shows_them() {
         "{shown}"
     );
     // What the hosts got: the real values, captured from init's output.
-    let log = std::fs::read_to_string(&log).unwrap();
     let joins: Vec<&str> = log.lines().filter(|l| l.contains("kubeadm join")).collect();
     assert_eq!(joins.len(), 4, "{log}");
     assert!(joins[0].starts_with("root@10.0.0.12 kubeadm join lab-api.hatui.local:6443 --token 9a8x2k.e4c82f167cb1adb5 --discovery-token-ca-cert-hash sha256:4873d6a68f2b9fc4eaae62765fea81db2e14dd4ed5d8504ccf37b590dcc3c413 --control-plane --certificate-key 85612b4f"), "{}", joins[0]);
@@ -185,6 +190,40 @@ fn the_dry_run_script_runs_captures_the_secrets_and_never_shows_them() {
         ),
         "{log}"
     );
+}
+
+#[test]
+fn with_sudo_every_root_command_is_prefixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/inventory.example.toml");
+    let script = stdout(&hatui(&["wizard", "--inventory", example, "--dry-run"]));
+    let path = dir.path().join("plan.sh");
+    std::fs::write(&path, script).unwrap();
+    let (shown, log) = run_with_fake_ssh(dir.path(), &path);
+    assert!(
+        !shown.contains(TOKEN_SECRET) && !shown.contains(KEY),
+        "{shown}"
+    );
+    let asked = |needle: &str| log.lines().filter(|l| l.contains(needle)).count();
+    assert_eq!(
+        asked(
+            "ubuntu@10.0.0.11 sudo kubeadm init --control-plane-endpoint k8s-api.example.internal:6443"
+        ),
+        1,
+        "{log}"
+    );
+    assert_eq!(
+        asked("sudo kubeadm join k8s-api.example.internal:6443 --token 9a8x2k.e4c82f167cb1adb5"),
+        3,
+        "{log}"
+    );
+    assert!(
+        log.lines()
+            .filter(|l| l.contains("kubectl"))
+            .all(|l| l.contains(" sudo kubectl")),
+        "{log}"
+    );
+    assert!(log.contains("&& sudo crictl --runtime-endpoint"), "{log}");
 }
 
 #[test]
