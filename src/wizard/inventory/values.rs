@@ -100,3 +100,11 @@ pub(super) fn normalise_version(s: &str) -> Option<String> {
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     ok.then(|| format!("v{bare}"))
 }
+
+/// A path or URL that a remote shell reads as one plain word: the plan writes it into
+/// commands unquoted.
+pub(super) fn is_one_word(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~:/?#[]@=%+,".contains(&b))
+}
