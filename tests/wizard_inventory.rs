@@ -101,6 +101,11 @@ fn an_endpoint_on_a_masters_address_is_refused_and_says_why() {
     assert!(e.starts_with("hatui.toml:11: hosts[0].address: "), "{e}");
     assert!(e.contains("not HA"), "{e}");
     assert!(e.contains("load balancer's DNS name or VIP"), "{e}");
+    let e = err(&with("k8s-api.example.internal:6443", "10.0.1.1:6443"));
+    assert!(
+        e.starts_with("hatui.toml:16: hosts[1].address: this worker's address is the endpoint"),
+        "{e}"
+    );
 }
 
 #[test]

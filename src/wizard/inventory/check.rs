@@ -295,6 +295,15 @@ impl Checker<'_> {
                     ),
                 ));
             }
+            if role == Role::Worker && same_host(address.get_ref(), &endpoint.host) {
+                return Err(self.at(
+                    address,
+                    &field("address"),
+                    format!(
+                        "this worker's address is the endpoint ({endpoint}): no apiserver runs on a worker. Make the endpoint the load balancer's DNS name or VIP"
+                    ),
+                ));
+            }
             hosts.push(Host {
                 name: name.get_ref().clone(),
                 address: address.get_ref().clone(),
