@@ -56,6 +56,8 @@ pub enum Command {
     Lab(LabArgs),
     /// Print one snapshot of the cluster as text (or JSON) and exit.
     Status(StatusArgs),
+    /// Build an HA cluster step by step from an inventory (so far: the plan as a script).
+    Wizard(WizardArgs),
 }
 
 /// The lab's shape, shared by `lab` and `status --lab`.
@@ -197,6 +199,46 @@ pub struct StatusArgs {
     pub advance: Option<SignedDuration>,
 }
 
+/// `hatui wizard`: for now the dry run and the lab's inventory.
+#[derive(Debug, Clone, Args)]
+pub struct WizardArgs {
+    /// The cluster to build (TOML; commented example: assets/inventory.example.toml).
+    #[arg(long, value_name = "FILE", conflicts_with = "lab")]
+    pub inventory: Option<PathBuf>,
+    /// Print the whole plan as a bash script to run by hand from the bastion; run nothing.
+    #[arg(long, requires = "inventory")]
+    pub dry_run: bool,
+    /// The embedded lab instead of real hosts.
+    #[arg(long)]
+    pub lab: bool,
+    /// With --lab: print the lab's inventory, a starting point for real hosts.
+    #[arg(long, requires = "lab")]
+    pub print_inventory: bool,
+    /// Lab control planes (etcd members).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=7))]
+    pub control_planes: u8,
+    /// Lab workers.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(0..=5000))]
+    pub workers: u16,
+}
+
+impl WizardArgs {
+    /// What to do, or why the flags ask for something not built yet.
+    pub fn request(&self) -> Result<crate::wizard::run::Request, String> {
+        use crate::wizard::run::Request;
+        match (&self.inventory, self.dry_run, self.lab, self.print_inventory) {
+            (Some(path), true, ..) => Ok(Request::DryRun {
+                inventory: path.clone(),
+            }),
+            (_, _, true, true) => Ok(Request::PrintLabInventory {
+                control_planes: usize::from(self.control_planes),
+                workers: usize::from(self.workers),
+            }),
+            _ => Err("the interactive wizard is not built yet: use `hatui wizard --inventory FILE --dry-run` for the plan as a script, or `hatui wizard --lab --print-inventory` for an inventory to start from".into()),
+        }
+    }
+}
+
 impl LabArgs {
     /// The lab to run; refuses `--real-etcd` with another way to etcd.
     pub fn settings(&self, etcd: &EtcdSettings) -> Result<LabSettings> {
@@ -270,7 +312,7 @@ mod tests {
         let lb = |args: &[&str]| match parse(args).unwrap().command {
             Some(Command::Lab(a)) => a.topology.lab_config().lb,
             Some(Command::Status(s)) => s.topology.lab_config().lb,
-            None => panic!("no subcommand"),
+            _ => panic!("not a lab subcommand"),
         };
         assert_eq!(lb(&["lab"]), LbKind::Nlb);
         assert_eq!(lb(&["lab", "--lb", "haproxy"]), LbKind::Haproxy);
@@ -324,6 +366,38 @@ mod tests {
         let err = args.settings(&cli.etcd.settings()).unwrap_err();
         assert!(err.to_string().contains("--etcd-ssh"), "{err}");
         assert_eq!(args.etcd_conflict(&EtcdSettings::default()), None);
+    }
+
+    #[test]
+    fn wizard_flags_become_a_request() {
+        use crate::wizard::run::Request;
+        let request = |args: &[&str]| match parse(args).unwrap().command {
+            Some(Command::Wizard(w)) => w.request(),
+            other => panic!("not wizard: {other:?}"),
+        };
+        assert_eq!(
+            request(&["wizard", "--inventory", "c.toml", "--dry-run"]),
+            Ok(Request::DryRun {
+                inventory: PathBuf::from("c.toml")
+            })
+        );
+        assert_eq!(
+            request(&["wizard", "--lab", "--print-inventory", "--workers", "0"]),
+            Ok(Request::PrintLabInventory {
+                control_planes: 3,
+                workers: 0
+            })
+        );
+        assert!(request(&["wizard", "--inventory", "c.toml"]).is_err());
+        assert!(
+            parse(&["wizard", "--dry-run"]).is_err(),
+            "--dry-run needs --inventory"
+        );
+        assert!(
+            parse(&["wizard", "--print-inventory"]).is_err(),
+            "needs --lab"
+        );
+        assert!(parse(&["wizard", "--lab", "--inventory", "c.toml"]).is_err());
     }
 
     #[test]

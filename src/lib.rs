@@ -28,3 +28,4 @@ pub mod supervise;
 pub mod svg;
 pub mod terminal;
 pub mod view;
+pub mod wizard;

@@ -42,6 +42,11 @@ fn run(cli: Cli) -> Result<()> {
             print!("{out}");
             Ok(())
         }
+        Some(Command::Wizard(args)) => {
+            let request = args.request().map_err(color_eyre::eyre::Report::msg)?;
+            print!("{}", hatui::wizard::run::run(&request)?);
+            Ok(())
+        }
         None => runtime.block_on(hatui::runtime::run_live(cli.target.target(), &etcd)),
     }
 }

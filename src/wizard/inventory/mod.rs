@@ -1,0 +1,190 @@
+//! The inventory: the cluster the wizard builds, as a TOML file (commented example in
+//! `assets/inventory.example.toml`). Loading checks shape and meaning, and an error names
+//! the file, the line and the field: `hatui.toml:12: hosts[2].role: expected
+//! "control-plane" or "worker", got "master"`.
+
+mod check;
+mod place;
+mod values;
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::Path;
+
+/// Calico's manifest, the seeds' CNI (their docs.projectcalico.org URL is gone).
+pub const DEFAULT_CALICO_MANIFEST: &str =
+    "https://raw.githubusercontent.com/projectcalico/calico/v3.29.1/manifests/calico.yaml";
+pub const DEFAULT_CRI_SOCKET: &str = "unix:///var/run/containerd/containerd.sock";
+pub const DEFAULT_POD_CIDR: &str = "192.168.0.0/16";
+pub const DEFAULT_SERVICE_CIDR: &str = "10.96.0.0/12";
+
+/// A checked inventory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inventory {
+    pub name: String,
+    /// `HOST:PORT` of the load balancer or VIP, never one master's own address.
+    pub endpoint: Endpoint,
+    pub load_balancer: LoadBalancer,
+    pub pod_cidr: String,
+    pub service_cidr: String,
+    /// `v1.33.1` form, when pinned.
+    pub kubernetes_version: Option<String>,
+    pub cri_socket: String,
+    pub cni: Cni,
+    pub ssh: SshDefaults,
+    /// In file order: the first control plane runs `kubeadm init`.
+    pub hosts: Vec<Host>,
+}
+
+impl Inventory {
+    pub fn control_planes(&self) -> impl Iterator<Item = &Host> {
+        self.hosts.iter().filter(|h| h.role == Role::ControlPlane)
+    }
+
+    pub fn workers(&self) -> impl Iterator<Item = &Host> {
+        self.hosts.iter().filter(|h| h.role == Role::Worker)
+    }
+
+    /// The master that runs `kubeadm init` (validation guarantees one).
+    pub fn first_control_plane(&self) -> &Host {
+        self.control_planes()
+            .next()
+            .expect("validated: one control plane")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub host: String,
+    pub port: u16,
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.host.parse::<IpAddr>() {
+            Ok(IpAddr::V6(_)) => write!(f, "[{}]:{}", self.host, self.port),
+            _ => write!(f, "{}:{}", self.host, self.port),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadBalancer {
+    /// A cloud TCP load balancer (the seed's AWS NLB), made outside hatui.
+    Nlb,
+    /// HAProxy (with keepalived) in front of the masters, made outside hatui.
+    Haproxy,
+    /// kube-vip as a static pod on the masters, holding the endpoint's VIP.
+    KubeVip,
+}
+
+impl LoadBalancer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Nlb => "nlb",
+            Self::Haproxy => "haproxy",
+            Self::KubeVip => "kube-vip",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cni {
+    pub name: String,
+    /// A URL, or a file on the machine running hatui.
+    pub manifest: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshDefaults {
+    pub user: String,
+    pub port: u16,
+    /// A private key file; without it the ssh-agent is used.
+    pub identity: Option<String>,
+    pub known_hosts: Option<String>,
+    /// Prefix root commands with `sudo` (false when logging in as root).
+    pub sudo: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    ControlPlane,
+    Worker,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    /// The Node name (`--node-name`).
+    pub name: String,
+    /// Where SSH reaches it, and the node's IP.
+    pub address: String,
+    pub role: Role,
+    pub user: Option<String>,
+    pub port: Option<u16>,
+}
+
+/// A mistake in the inventory, where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryError {
+    pub file: String,
+    /// 1-based; absent when the mistake has no place (an empty file).
+    pub line: Option<usize>,
+    /// `hosts[2].role`; empty for a TOML syntax error.
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for InventoryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        f.write_str(": ")?;
+        if !self.field.is_empty() {
+            write!(f, "{}: ", self.field)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for InventoryError {}
+
+/// Reads and checks `path`.
+pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| InventoryError {
+        file: file.clone(),
+        line: None,
+        field: String::new(),
+        message: format!("cannot read it: {e}"),
+    })?;
+    parse(&file, &text)
+}
+
+/// Checks `text`; `file` names it in errors.
+pub fn parse(file: &str, text: &str) -> Result<Inventory, InventoryError> {
+    let raw: check::Raw = toml::from_str(text).map_err(|e| {
+        let message = e.message().trim().to_string();
+        let at = e.span().map(|s| s.start);
+        InventoryError {
+            file: file.to_string(),
+            line: at.map(|a| place::line_of(text, a)),
+            field: at.map(|a| place::field_at(text, a)).unwrap_or_default(),
+            message,
+        }
+    })?;
+    check::Checker { file, text }.check(raw)
+}
+
+impl Default for SshDefaults {
+    fn default() -> Self {
+        Self {
+            user: "root".into(),
+            port: 22,
+            identity: None,
+            known_hosts: None,
+            sudo: false,
+        }
+    }
+}

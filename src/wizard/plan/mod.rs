@@ -1,0 +1,152 @@
+//! The plan as data: ordered steps with stable ids, their hosts, exact commands, why they
+//! are run and what must be true before the next. One plan for the lab and real hosts; the
+//! dry run prints it, executors run it.
+
+mod refresh;
+mod steps;
+
+use jiff::SignedDuration;
+
+use super::command::{Command, Var};
+use super::inventory::{Host, Inventory};
+
+pub use refresh::{Remaining, SAFETY_MARGIN, insert_refreshes};
+pub use steps::etcdctl;
+use steps::{cni, init, join_control_plane, join_worker, load_balancer, preflight, verify};
+
+/// kubeadm's admin kubeconfig on a master (cluster-admin once init has finished).
+pub const ADMIN_CONF: &str = "/etc/kubernetes/admin.conf";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    Preflight,
+    LoadBalancer,
+    Init,
+    Cni,
+    JoinControlPlane,
+    JoinWorker,
+    UploadCerts,
+    TokenCreate,
+    Verify,
+}
+
+/// Something that must hold before the next step starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wait {
+    /// `/readyz` answers through the control-plane endpoint.
+    EndpointReady { endpoint: String },
+    /// The Node's Ready condition is True.
+    NodeReady { node: String },
+    /// The node's etcd member is started and a voter (promoted from learner).
+    EtcdVoter { node: String },
+}
+
+impl Wait {
+    pub fn describe(&self) -> String {
+        match self {
+            Self::EndpointReady { endpoint } => {
+                format!("the API answers /readyz through {endpoint}")
+            }
+            Self::NodeReady { node } => format!("node {node} is Ready"),
+            Self::EtcdVoter { node } => {
+                format!("{node}'s etcd member is started and a voter (no longer a learner)")
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// Stable: `init`, `join-control-plane/cp-2`, `join-worker/worker-1`, ...
+    pub id: String,
+    pub kind: StepKind,
+    /// Inventory names of the hosts it touches.
+    pub hosts: Vec<String>,
+    pub commands: Vec<Command>,
+    /// One or two sentences a student can read aloud.
+    pub why: String,
+    /// Before the next step starts.
+    pub waits_for: Vec<Wait>,
+    /// Steps with the same group run together (the workers' joins).
+    pub parallel_group: Option<String>,
+    /// What the step's output provides for later commands.
+    pub captures: Vec<Var>,
+    /// About how long it takes on a healthy host: the countdown checks use it.
+    pub expected: SignedDuration,
+    /// Things the operator must know or do by hand.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    /// About the cluster's shape (an even number of masters, no HA).
+    pub warnings: Vec<String>,
+}
+
+impl Plan {
+    pub fn step(&self, id: &str) -> Option<&Step> {
+        self.steps.iter().find(|s| s.id == id)
+    }
+
+    pub fn ids(&self) -> Vec<&str> {
+        self.steps.iter().map(|s| s.id.as_str()).collect()
+    }
+}
+
+/// A control-plane join: kubeadm's learner join, promotion and static pods.
+pub const CONTROL_PLANE_JOIN: SignedDuration = SignedDuration::from_secs(60);
+pub const WORKER_JOIN: SignedDuration = SignedDuration::from_secs(30);
+
+/// The plan for `inv`.
+pub fn build(inv: &Inventory) -> Plan {
+    let first = inv.first_control_plane();
+    let mut steps = vec![
+        preflight(inv),
+        load_balancer(inv),
+        init(inv, first),
+        cni(inv, first),
+    ];
+    let masters: Vec<&Host> = inv.control_planes().collect();
+    for (i, host) in masters.iter().enumerate().skip(1) {
+        steps.push(join_control_plane(inv, host, i + 1));
+    }
+    for host in inv.workers() {
+        steps.push(join_worker(inv, host));
+    }
+    steps.push(verify(inv, first));
+    Plan {
+        steps,
+        warnings: shape_warnings(masters.len()),
+    }
+}
+
+/// Quorum is floor(n/2)+1: say what the number of masters means.
+pub fn shape_warnings(control_planes: usize) -> Vec<String> {
+    match control_planes {
+        1 => vec!["1 control plane: no HA. Losing it stops the API; use 3 or 5.".into()],
+        n if n % 2 == 0 => vec![format!(
+            "{n} control planes: an even number. etcd's quorum is {q} of {n}, so it survives {f} failure(s), no more than {m} would, with one more machine that can fail. Use {p}.",
+            q = n / 2 + 1,
+            f = (n - 1) / 2,
+            m = n - 1,
+            p = n + 1,
+        )],
+        _ => Vec::new(),
+    }
+}
+
+pub(super) fn step(id: impl Into<String>, kind: StepKind, why: &str) -> Step {
+    Step {
+        id: id.into(),
+        kind,
+        hosts: Vec::new(),
+        commands: Vec::new(),
+        why: why.to_string(),
+        waits_for: Vec::new(),
+        parallel_group: None,
+        captures: Vec::new(),
+        expected: SignedDuration::from_secs(10),
+        notes: Vec::new(),
+    }
+}

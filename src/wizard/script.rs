@@ -1,0 +1,300 @@
+//! `hatui wizard --inventory FILE --dry-run`: the plan as a bash script an operator could
+//! run by hand from the bastion. Each step runs over `ssh` in order and waits where the
+//! wizard waits. The token and certificate key are captured from kubeadm's output into
+//! shell variables when the script runs: they are never in the script, and the output it
+//! shows is redacted.
+
+use std::fmt::Write;
+
+use super::command::{Command, Part, Var};
+use super::inventory::Inventory;
+use super::plan::{ADMIN_CONF, Plan, Step, StepKind, Wait, etcdctl};
+
+/// The whole script.
+pub fn render(inv: &Inventory, plan: &Plan, source: &str) -> String {
+    let mut out = String::new();
+    header(&mut out, inv, plan, source);
+    helpers(&mut out, inv);
+    let total = plan.steps.len();
+    let mut i = 0;
+    while i < total {
+        let s = &plan.steps[i];
+        match &s.parallel_group {
+            Some(group) => {
+                let n = plan.steps[i..]
+                    .iter()
+                    .take_while(|t| t.parallel_group.as_ref() == Some(group))
+                    .count();
+                parallel(&mut out, inv, &plan.steps[i..i + n], i + 1, total);
+                i += n;
+            }
+            None => {
+                sequential(&mut out, inv, s, i + 1, total);
+                i += 1;
+            }
+        }
+    }
+    out.push_str("\necho \"==> done: the cluster is built and verified\"\n");
+    out
+}
+
+fn header(out: &mut String, inv: &Inventory, plan: &Plan, source: &str) {
+    let cps = inv.control_planes().count();
+    let ws = inv.workers().count();
+    let _ = writeln!(out, "#!/usr/bin/env bash");
+    let _ = writeln!(
+        out,
+        "# hatui wizard --dry-run, from {source}: cluster \"{}\", {cps} control plane(s) and {ws} worker(s) behind {}.",
+        inv.name, inv.endpoint
+    );
+    out.push_str(
+        "# Run it from the bastion: each step goes over ssh to its hosts, in order, and the\n\
+         # script waits where the wizard waits. The join token and the certificate key are\n\
+         # captured from kubeadm's output into shell variables as it runs: they are not written\n\
+         # here, and what it prints has them replaced by <hidden>. (They do appear on the\n\
+         # remote command lines, as with any kubeadm join.)\n",
+    );
+    for w in &plan.warnings {
+        let _ = writeln!(out, "# WARNING: {w}");
+    }
+    out.push_str("#\n# Steps:\n");
+    for (n, s) in plan.steps.iter().enumerate() {
+        let _ = writeln!(out, "#   {}. {} ({})", n + 1, s.id, s.hosts.join(", "));
+    }
+    out.push_str("\nset -euo pipefail\n\n");
+}
+
+fn helpers(out: &mut String, inv: &Inventory) {
+    let mut opts = vec!["-o".to_string(), "BatchMode=yes".to_string()];
+    if let Some(id) = &inv.ssh.identity {
+        opts.extend(["-i".into(), id.clone()]);
+    }
+    if let Some(kh) = &inv.ssh.known_hosts {
+        opts.extend(["-o".into(), format!("UserKnownHostsFile={kh}")]);
+    }
+    let opts: Vec<String> = opts.iter().map(|o| sq(o)).collect();
+    let _ = writeln!(out, "SSH_OPTS=({})", opts.join(" "));
+    let entries = |f: &dyn Fn(&super::inventory::Host) -> String| {
+        inv.hosts
+            .iter()
+            .map(|h| format!("[{}]={}", h.name, sq(&f(h))))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let _ = writeln!(
+        out,
+        "declare -A ADDRESS=({})",
+        entries(&|h| h.address.clone())
+    );
+    let _ = writeln!(
+        out,
+        "declare -A SSH_USER=({})",
+        entries(&|h| h.user.clone().unwrap_or_else(|| inv.ssh.user.clone()))
+    );
+    let _ = writeln!(
+        out,
+        "declare -A SSH_PORT=({})",
+        entries(&|h| h.port.unwrap_or(inv.ssh.port).to_string())
+    );
+    let first = &inv.first_control_plane().name;
+    let sudo = if inv.ssh.sudo { "sudo " } else { "" };
+    let kubectl = format!("{sudo}kubectl --kubeconfig {ADMIN_CONF}");
+    let members = format!("{sudo}{}", etcdctl(first, "member list"));
+    let _ = write!(
+        out,
+        r#"FIRST={first}
+
+# on HOST 'COMMAND': runs COMMAND on HOST over ssh.
+on() {{
+  local host=$1
+  shift
+  ssh "${{SSH_OPTS[@]}}" -p "${{SSH_PORT[$host]}}" "${{SSH_USER[$host]}}@${{ADDRESS[$host]}}" "$@"
+}}
+
+# Hides token secrets and certificate keys in what is shown.
+redact() {{
+  sed -E -e 's/([a-z0-9]{{6}})\.[a-z0-9]{{16}}/\1.<hidden>/g' \
+    -e 's/(--certificate-key )[0-9a-f]{{64}}/\1<hidden>/g' -e 's/^[0-9a-f]{{64}}$/<hidden>/'
+}}
+
+# wait_for WHAT CHECK...: runs CHECK every 5 s until it succeeds (10 minutes at most).
+wait_for() {{
+  local what=$1 tries=0
+  shift
+  until "$@" >/dev/null 2>&1; do
+    tries=$((tries + 1))
+    if [ "$tries" -ge 120 ]; then
+      echo "error: gave up waiting: $what" >&2
+      exit 1
+    fi
+    echo "    waiting: $what"
+    sleep 5
+  done
+  echo "    ok: $what"
+}}
+
+endpoint_ready() {{
+  [ "$(on "$FIRST" "{kubectl} get --raw /readyz")" = ok ]
+}}
+
+node_ready() {{
+  [ "$(on "$FIRST" "{kubectl} get node $1 -o 'jsonpath={{.status.conditions[?(@.type==\"Ready\")].status}}'")" = True ]
+}}
+
+# A member line of `etcdctl member list`: ID, status, name, peer URLs, client URLs, is learner.
+etcd_voter() {{
+  on "$FIRST" "{members}" | grep -Eq "^[0-9a-f]+, started, $1, .*, false$"
+}}
+
+# capture_flag PATTERN: the value kubeadm printed after a flag, from $OUT.
+capture_flag() {{
+  printf '%s\n' "$OUT" | grep -oE -- "$1" | head -n 1 | cut -d ' ' -f 2
+}}
+
+"#
+    );
+}
+
+fn banner(out: &mut String, s: &Step, n: usize, total: usize) {
+    let _ = writeln!(
+        out,
+        "\n# ---- step {n}/{total}: {} ({}) ----",
+        s.id,
+        s.hosts.join(", ")
+    );
+    for line in wrap(&s.why, 88) {
+        let _ = writeln!(out, "# {line}");
+    }
+    for note in &s.notes {
+        let _ = writeln!(out, "# Note: {note}");
+    }
+    let _ = writeln!(
+        out,
+        "echo {}",
+        sq(&format!("==> {}: {}", s.id, s.hosts.join(", ")))
+    );
+}
+
+fn sequential(out: &mut String, inv: &Inventory, s: &Step, n: usize, total: usize) {
+    banner(out, s, n, total);
+    if s.kind == StepKind::Verify {
+        waits(out, s);
+    }
+    for c in &s.commands {
+        let run = remote(inv, c, s);
+        if s.captures.is_empty() {
+            let _ = writeln!(out, "{run} 2>&1 | redact");
+        } else {
+            // Kept in $OUT (never shown unredacted) for the values kubeadm printed.
+            let _ = writeln!(
+                out,
+                "OUT=$({run} 2>&1) || {{ printf '%s\\n' \"$OUT\" | redact; exit 1; }}"
+            );
+            out.push_str("printf '%s\\n' \"$OUT\" | redact\n");
+            for v in &s.captures {
+                capture(out, *v);
+            }
+        }
+    }
+    if s.kind != StepKind::Verify {
+        waits(out, s);
+    }
+}
+
+fn parallel(out: &mut String, inv: &Inventory, steps: &[Step], n: usize, total: usize) {
+    for (k, s) in steps.iter().enumerate() {
+        banner(out, s, n + k, total);
+    }
+    out.push_str("pids=()\n");
+    for s in steps {
+        for c in &s.commands {
+            let _ = writeln!(
+                out,
+                "( {} 2>&1 | redact | sed 's/^/[{}] /' ) &\npids+=($!)",
+                remote(inv, c, s),
+                c.host
+            );
+        }
+    }
+    out.push_str("for pid in \"${pids[@]}\"; do wait \"$pid\"; done\n");
+    for s in steps {
+        waits(out, s);
+    }
+}
+
+fn waits(out: &mut String, s: &Step) {
+    for w in &s.waits_for {
+        let check = match w {
+            Wait::EndpointReady { .. } => "endpoint_ready".to_string(),
+            Wait::NodeReady { node } => format!("node_ready {node}"),
+            Wait::EtcdVoter { node } => format!("etcd_voter {node}"),
+        };
+        let _ = writeln!(out, "wait_for {} {check}", sq(&w.describe()));
+    }
+}
+
+fn capture(out: &mut String, v: Var) {
+    let name = v.shell_name();
+    let _ = match v {
+        Var::Token => writeln!(
+            out,
+            "{name}=$(capture_flag '--token [a-z0-9]{{6}}\\.[a-z0-9]{{16}}')"
+        ),
+        Var::CaCertHash => writeln!(
+            out,
+            "{name}=$(capture_flag '--discovery-token-ca-cert-hash sha256:[0-9a-f]{{64}}')"
+        ),
+        Var::CertificateKey => writeln!(
+            out,
+            "{name}=$(printf '%s\\n' \"$OUT\" | awk '/Using certificate key:/ {{ getline; print $1; exit }}')"
+        ),
+    };
+    let _ = writeln!(
+        out,
+        "[ -n \"${name}\" ] || {{ echo 'error: no {} in the output of kubeadm' >&2; exit 1; }}",
+        v.placeholder().trim_matches(['<', '>'])
+    );
+}
+
+/// `on HOST '...'`, the remote command one local word: its text single-quoted, the
+/// captured values spliced in as `"$VAR"`.
+fn remote(inv: &Inventory, c: &Command, s: &Step) -> String {
+    let mut word = String::new();
+    if c.root && inv.ssh.sudo {
+        word.push_str(&sq("sudo "));
+    }
+    for p in &c.parts {
+        match p {
+            Part::Text(t) => word.push_str(&sq(t)),
+            Part::Var(v) => {
+                let _ = write!(word, "\"${}\"", v.shell_name());
+            }
+        }
+    }
+    let mut line = format!("on {} {word}", c.host);
+    if s.kind == StepKind::Cni && !inv.cni.manifest.contains("://") {
+        let _ = write!(line, " < {}", sq(&inv.cni.manifest));
+    }
+    line
+}
+
+/// Single-quoted for bash.
+pub fn sq(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let last = lines.last_mut().expect("one line");
+        if !last.is_empty() && last.len() + 1 + word.len() > width {
+            lines.push(word.to_string());
+        } else {
+            if !last.is_empty() {
+                last.push(' ');
+            }
+            last.push_str(word);
+        }
+    }
+    lines
+}

@@ -1,0 +1,255 @@
+//! `hatui wizard` with the real binary: the lab's inventory, the dry-run script (checked by
+//! `bash -n`, then run against a fake `ssh` that answers as kubeadm's hosts would), and
+//! plain errors for a bad inventory.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const TOKEN_SECRET: &str = "e4c82f167cb1adb5";
+const KEY: &str = "85612b4f52f6fac9d97daa85fc30e44e14fb5773f38297867aac3df14aff9cec";
+
+fn hatui(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hatui"))
+        .args(args)
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run hatui")
+}
+
+fn stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// The lab's inventory for `cps`+`workers`, written to `dir`, and its dry-run script.
+fn dry_run(dir: &Path, cps: &str, workers: &str) -> (std::path::PathBuf, String) {
+    let inv = stdout(&hatui(&[
+        "wizard",
+        "--lab",
+        "--print-inventory",
+        "--control-planes",
+        cps,
+        "--workers",
+        workers,
+    ]));
+    let inv_path = dir.join("inventory.toml");
+    std::fs::write(&inv_path, inv).unwrap();
+    let script = stdout(&hatui(&[
+        "wizard",
+        "--inventory",
+        inv_path.to_str().unwrap(),
+        "--dry-run",
+    ]));
+    let script_path = dir.join("plan.sh");
+    std::fs::write(&script_path, &script).unwrap();
+    (script_path, script)
+}
+
+/// The hosts that `on HOST` lines run a command on, in script order.
+fn hosts_in_order(script: &str, needle: &str) -> Vec<String> {
+    script
+        .lines()
+        .map(|l| l.trim_start_matches("( ").trim_start_matches("OUT=$("))
+        .filter(|l| l.starts_with("on ") && l.contains(needle))
+        .map(|l| l.split_whitespace().nth(1).unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn the_dry_run_is_valid_bash_naming_each_host_in_order_and_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    for (cps, workers) in [("1", "0"), ("3", "2"), ("5", "3"), ("2", "1")] {
+        let (path, script) = dry_run(dir.path(), cps, workers);
+        let check = Command::new("bash").arg("-n").arg(&path).output().unwrap();
+        assert!(
+            check.status.success(),
+            "{cps}+{workers}: {}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+        let (n, m): (usize, usize) = (cps.parse().unwrap(), workers.parse().unwrap());
+        let masters: Vec<String> = (1..=n).map(|i| format!("cp-{i}")).collect();
+        let workers: Vec<String> = (1..=m).map(|i| format!("worker-{i}")).collect();
+        let all: Vec<String> = masters.iter().chain(&workers).cloned().collect();
+        assert_eq!(hosts_in_order(&script, "swapon"), all, "preflight");
+        assert_eq!(hosts_in_order(&script, "kubeadm init"), ["cp-1"]);
+        let joined: Vec<String> = masters[1..].iter().chain(&workers).cloned().collect();
+        assert_eq!(hosts_in_order(&script, "kubeadm join"), joined);
+        // Each master waits for the previous one to be a voter and Ready.
+        for pair in masters[1..].windows(2) {
+            let voter = script.find(&format!("etcd_voter {}", pair[0])).unwrap();
+            let next = script
+                .find(&format!("on {} 'kubeadm join", pair[1]))
+                .unwrap();
+            assert!(voter < next, "{} waits for {}", pair[1], pair[0]);
+        }
+        assert_eq!(
+            secret_shaped(&script),
+            Vec::<String>::new(),
+            "{cps} control planes"
+        );
+        if n == 2 {
+            assert!(script.contains("# WARNING: 2 control planes: an even number"));
+        }
+    }
+}
+
+/// Words shaped like a bootstrap token or a certificate key.
+fn secret_shaped(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
+        .filter(|w| {
+            let token = w
+                .split_once('.')
+                .is_some_and(|(a, b)| a.len() == 6 && b.len() == 16 && !b.contains('.'));
+            let key = w.len() == 64 && w.bytes().all(|b| b.is_ascii_hexdigit());
+            token || key
+        })
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn the_secret_scan_finds_secrets() {
+    let text = format!("--token 9a8x2k.{TOKEN_SECRET} \\\n--certificate-key {KEY}");
+    assert_eq!(secret_shaped(&text).len(), 2);
+}
+
+/// A fake `ssh` that answers as the hosts would: init prints the 1.32 fixture, every check
+/// passes at once, and each command is logged with its target.
+const FAKE_SSH: &str = r#"#!/usr/bin/env bash
+cmd="${@: -1}"
+target="${@: -2:1}"
+printf '%s %s\n' "$target" "$cmd" >> "$LOG"
+case "$cmd" in
+  *"kubeadm init "*) cat "$FIXTURES/init-v1.32-tabs.txt" ;;
+  *"get --raw /readyz"*) echo ok ;;
+  *jsonpath=*) printf True ;;
+  *"member list"*)
+    for n in 1 2 3; do
+      echo "8e9e05c5216469$n, started, cp-$n, https://10.0.0.1$n:2380, https://10.0.0.1$n:2379, false"
+    done ;;
+  *"kubeadm join"*) echo "This node has joined the cluster and a new control plane instance was created:" ;;
+esac
+"#;
+
+/// Runs `script` with the fake `ssh` first on PATH: what it printed, and what ssh was asked.
+fn run_with_fake_ssh(dir: &Path, script: &Path) -> (String, String) {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let ssh = bin.join("ssh");
+    std::fs::write(&ssh, FAKE_SSH).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let log = dir.join("ssh.log");
+    let path_env = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out = Command::new("bash")
+        .arg(script)
+        .env("PATH", path_env)
+        .env("LOG", &log)
+        .env(
+            "FIXTURES",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/kubeadm"),
+        )
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{shown}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (shown, std::fs::read_to_string(&log).unwrap())
+}
+
+#[test]
+fn the_dry_run_script_runs_captures_the_secrets_and_never_shows_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = dry_run(dir.path(), "3", "2");
+    let (shown, log) = run_with_fake_ssh(dir.path(), &path);
+    assert!(shown.contains("==> done"), "{shown}");
+    // What the operator sees: kubeadm's output, redacted.
+    assert!(shown.contains("9a8x2k.<hidden>"), "{shown}");
+    assert!(shown.contains("--certificate-key <hidden>"), "{shown}");
+    assert!(
+        !shown.contains(TOKEN_SECRET) && !shown.contains(KEY),
+        "{shown}"
+    );
+    // What the hosts got: the real values, captured from init's output.
+    let joins: Vec<&str> = log.lines().filter(|l| l.contains("kubeadm join")).collect();
+    assert_eq!(joins.len(), 4, "{log}");
+    assert!(joins[0].starts_with("root@10.0.0.12 kubeadm join lab-api.hatui.local:6443 --token 9a8x2k.e4c82f167cb1adb5 --discovery-token-ca-cert-hash sha256:4873d6a68f2b9fc4eaae62765fea81db2e14dd4ed5d8504ccf37b590dcc3c413 --control-plane --certificate-key 85612b4f"), "{}", joins[0]);
+    assert!(joins[1].starts_with("root@10.0.0.13 "), "{}", joins[1]);
+    assert!(
+        joins[2..].iter().all(
+            |j| !j.contains("--control-plane") && j.contains("--token 9a8x2k.e4c82f167cb1adb5")
+        ),
+        "{log}"
+    );
+}
+
+#[test]
+fn with_sudo_every_root_command_is_prefixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/inventory.example.toml");
+    let script = stdout(&hatui(&["wizard", "--inventory", example, "--dry-run"]));
+    let path = dir.path().join("plan.sh");
+    std::fs::write(&path, script).unwrap();
+    let (shown, log) = run_with_fake_ssh(dir.path(), &path);
+    assert!(
+        !shown.contains(TOKEN_SECRET) && !shown.contains(KEY),
+        "{shown}"
+    );
+    let asked = |needle: &str| log.lines().filter(|l| l.contains(needle)).count();
+    assert_eq!(
+        asked(
+            "ubuntu@10.0.0.11 sudo kubeadm init --control-plane-endpoint k8s-api.example.internal:6443"
+        ),
+        1,
+        "{log}"
+    );
+    assert_eq!(
+        asked("sudo kubeadm join k8s-api.example.internal:6443 --token 9a8x2k.e4c82f167cb1adb5"),
+        3,
+        "{log}"
+    );
+    assert!(
+        log.lines()
+            .filter(|l| l.contains("kubectl"))
+            .all(|l| l.contains(" sudo kubectl")),
+        "{log}"
+    );
+    assert!(log.contains("&& sudo crictl --runtime-endpoint"), "{log}");
+}
+
+#[test]
+fn a_bad_inventory_is_one_plain_error_line_and_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hatui.toml");
+    std::fs::write(
+        &path,
+        "endpoint = \"lb.example:6443\"\n\n[[hosts]]\nname = \"cp-1\"\naddress = \"10.0.0.11\"\nrole = \"master\"\n",
+    )
+    .unwrap();
+    let out = hatui(&["wizard", "--inventory", path.to_str().unwrap(), "--dry-run"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "error: {}:6: hosts[0].role: expected \"control-plane\" or \"worker\", got \"master\"\n",
+            path.display()
+        )
+    );
+    let out = hatui(&["wizard"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: the interactive wizard is not built yet"),
+        "{err}"
+    );
+}

@@ -1,0 +1,342 @@
+//! The wizard's plan, built from inventories of every shape, and the countdown steps.
+
+use hatui::wizard::command::Var;
+use hatui::wizard::inventory::{self, Inventory};
+use hatui::wizard::lab;
+use hatui::wizard::plan::{self, Remaining, StepKind, Wait};
+use jiff::SignedDuration;
+
+fn lab_inventory(cps: usize, workers: usize) -> Inventory {
+    inventory::parse("lab.toml", &lab::inventory_toml(cps, workers)).unwrap()
+}
+
+fn ids(cps: usize, workers: usize) -> Vec<String> {
+    plan::build(&lab_inventory(cps, workers))
+        .ids()
+        .into_iter()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn one_master_and_no_worker_is_init_and_verify_with_a_warning() {
+    assert_eq!(
+        ids(1, 0),
+        ["preflight", "load-balancer", "init", "cni", "verify"]
+    );
+    let p = plan::build(&lab_inventory(1, 0));
+    assert_eq!(p.warnings.len(), 1);
+    assert!(p.warnings[0].contains("no HA"), "{:?}", p.warnings);
+}
+
+#[test]
+fn three_and_two_join_masters_one_at_a_time_then_workers_together() {
+    assert_eq!(
+        ids(3, 2),
+        [
+            "preflight",
+            "load-balancer",
+            "init",
+            "cni",
+            "join-control-plane/cp-2",
+            "join-control-plane/cp-3",
+            "join-worker/worker-1",
+            "join-worker/worker-2",
+            "verify"
+        ]
+    );
+    let p = plan::build(&lab_inventory(3, 2));
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    for id in ["join-control-plane/cp-2", "join-control-plane/cp-3"] {
+        let s = p.step(id).unwrap();
+        assert_eq!(s.parallel_group, None, "{id} runs alone");
+        let node = id.rsplit('/').next().unwrap().to_string();
+        assert_eq!(
+            s.waits_for,
+            [
+                Wait::EtcdVoter { node: node.clone() },
+                Wait::NodeReady { node }
+            ],
+            "{id}"
+        );
+    }
+    for id in ["join-worker/worker-1", "join-worker/worker-2"] {
+        assert_eq!(
+            p.step(id).unwrap().parallel_group.as_deref(),
+            Some("join-worker")
+        );
+    }
+    // The step from 1 to 2 members says it is the riskiest; the next one does not.
+    assert!(
+        p.step("join-control-plane/cp-2")
+            .unwrap()
+            .why
+            .contains("riskiest")
+    );
+    assert!(
+        !p.step("join-control-plane/cp-3")
+            .unwrap()
+            .why
+            .contains("riskiest")
+    );
+}
+
+#[test]
+fn five_and_three() {
+    let ids = ids(5, 3);
+    assert_eq!(ids.len(), 4 + 4 + 3 + 1);
+    let joins: Vec<&str> = ids
+        .iter()
+        .filter_map(|i| i.strip_prefix("join-control-plane/"))
+        .collect();
+    assert_eq!(joins, ["cp-2", "cp-3", "cp-4", "cp-5"]);
+    assert_eq!(ids.last().map(String::as_str), Some("verify"));
+    let p = plan::build(&lab_inventory(5, 3));
+    assert!(p.warnings.is_empty());
+    let verify = p.step("verify").unwrap();
+    assert_eq!(verify.waits_for.len(), 8, "every node Ready");
+    let curls = verify
+        .commands
+        .iter()
+        .filter(|c| c.shown().contains("/readyz"))
+        .count();
+    assert_eq!(curls, 1 + 5, "the endpoint and every master's apiserver");
+}
+
+#[test]
+fn two_masters_warn_that_an_even_count_is_worse() {
+    assert_eq!(
+        ids(2, 1),
+        [
+            "preflight",
+            "load-balancer",
+            "init",
+            "cni",
+            "join-control-plane/cp-2",
+            "join-worker/worker-1",
+            "verify"
+        ]
+    );
+    let p = plan::build(&lab_inventory(2, 1));
+    assert_eq!(p.warnings.len(), 1);
+    let w = &p.warnings[0];
+    assert!(w.contains("2 control planes: an even number"), "{w}");
+    assert!(w.contains("quorum is 2 of 2"), "{w}");
+    assert!(w.contains("survives 0 failure(s)"), "{w}");
+    assert!(plan::shape_warnings(4)[0].contains("quorum is 3 of 4, so it survives 1"));
+}
+
+#[test]
+fn init_is_the_exact_command_from_the_inventory() {
+    let text = lab::inventory_toml(3, 2).replace(
+        "cri_socket =",
+        "kubernetes_version = \"1.33.1\"\ncri_socket =",
+    );
+    let inv = inventory::parse("lab.toml", &text).unwrap();
+    let p = plan::build(&inv);
+    let init = p.step("init").unwrap();
+    assert_eq!(init.hosts, ["cp-1"]);
+    assert_eq!(
+        init.commands[0].shown(),
+        "kubeadm init --control-plane-endpoint lab-api.hatui.local:6443 --upload-certs \
+         --pod-network-cidr 192.168.0.0/16 --service-cidr 10.96.0.0/12 --node-name cp-1 \
+         --cri-socket unix:///var/run/containerd/containerd.sock --kubernetes-version v1.33.1"
+    );
+    assert_eq!(
+        init.captures,
+        [Var::Token, Var::CaCertHash, Var::CertificateKey]
+    );
+    assert!(
+        init.why.len() < 300 && init.why.split(". ").count() <= 2,
+        "{}",
+        init.why
+    );
+    let join = p.step("join-control-plane/cp-2").unwrap();
+    assert_eq!(
+        join.commands[0].shown(),
+        "kubeadm join lab-api.hatui.local:6443 --token <token> --discovery-token-ca-cert-hash \
+         <ca-cert-hash> --control-plane --certificate-key <certificate-key> --node-name cp-2 \
+         --cri-socket unix:///var/run/containerd/containerd.sock"
+    );
+    let worker = p.step("join-worker/worker-1").unwrap();
+    assert!(!worker.commands[0].shown().contains("--control-plane"));
+    assert_eq!(
+        worker.commands[0].vars().collect::<Vec<_>>(),
+        [Var::Token, Var::CaCertHash]
+    );
+}
+
+#[test]
+fn every_step_says_why_in_a_sentence_or_two() {
+    for s in plan::build(&lab_inventory(3, 2)).steps {
+        let sentences = s.why.matches(". ").count() + 1;
+        assert!(
+            (1..=3).contains(&sentences) && !s.why.is_empty(),
+            "{}: {}",
+            s.id,
+            s.why
+        );
+        assert!(!s.hosts.is_empty(), "{}", s.id);
+    }
+}
+
+const HOUR: SignedDuration = SignedDuration::from_hours(1);
+
+#[test]
+fn countdowns_insert_upload_certs_and_token_create_before_a_join() {
+    let mut p = plan::build(&lab_inventory(3, 2));
+    let fresh = Remaining {
+        certificate_key: Some(HOUR),
+        token: Some(HOUR * 20),
+    };
+    assert!(
+        plan::insert_refreshes(
+            &mut p,
+            "join-control-plane/cp-2",
+            fresh,
+            plan::CONTROL_PLANE_JOIN
+        )
+        .is_empty()
+    );
+
+    // 90 s left on the key: a 60 s join plus the margin does not fit.
+    let short_key = Remaining {
+        certificate_key: Some(SignedDuration::from_secs(90)),
+        ..fresh
+    };
+    let added = plan::insert_refreshes(
+        &mut p,
+        "join-control-plane/cp-3",
+        short_key,
+        plan::CONTROL_PLANE_JOIN,
+    );
+    assert_eq!(added, ["upload-certs/cp-3"]);
+    let at = p
+        .ids()
+        .iter()
+        .position(|i| *i == "upload-certs/cp-3")
+        .unwrap();
+    assert_eq!(p.ids()[at + 1], "join-control-plane/cp-3");
+    let s = p.step("upload-certs/cp-3").unwrap();
+    assert_eq!(s.kind, StepKind::UploadCerts);
+    assert_eq!(s.hosts, ["cp-1"]);
+    assert_eq!(
+        s.commands[0].shown(),
+        "kubeadm init phase upload-certs --upload-certs"
+    );
+
+    // Both gone (the lab's expired-certificate-key scenario, 3 h later with a dead token).
+    let mut p = plan::build(&lab_inventory(3, 2));
+    let gone = Remaining {
+        certificate_key: None,
+        token: None,
+    };
+    let added = plan::insert_refreshes(
+        &mut p,
+        "join-control-plane/cp-2",
+        gone,
+        plan::CONTROL_PLANE_JOIN,
+    );
+    assert_eq!(added, ["upload-certs/cp-2", "token-create/cp-2"]);
+    let ids = p.ids();
+    let cni = ids.iter().position(|i| *i == "cni").unwrap();
+    assert_eq!(
+        &ids[cni + 1..cni + 4],
+        [
+            "upload-certs/cp-2",
+            "token-create/cp-2",
+            "join-control-plane/cp-2"
+        ]
+    );
+    assert_eq!(
+        p.step("token-create/cp-2").unwrap().commands[0].shown(),
+        "kubeadm token create --print-join-command"
+    );
+}
+
+#[test]
+fn a_worker_join_refreshes_only_the_token_and_before_its_group() {
+    let mut p = plan::build(&lab_inventory(3, 2));
+    let gone = Remaining {
+        certificate_key: None,
+        token: Some(SignedDuration::from_secs(20)),
+    };
+    let added = plan::insert_refreshes(&mut p, "join-worker/worker-2", gone, plan::WORKER_JOIN);
+    assert_eq!(added, ["token-create/worker-2"]);
+    let ids = p.ids();
+    let at = ids
+        .iter()
+        .position(|i| *i == "token-create/worker-2")
+        .unwrap();
+    assert_eq!(
+        &ids[at + 1..at + 3],
+        ["join-worker/worker-1", "join-worker/worker-2"]
+    );
+    assert!(plan::insert_refreshes(&mut p, "no-such-step", gone, plan::WORKER_JOIN).is_empty());
+}
+
+mod material {
+    use hatui::wizard::command::Var;
+    use hatui::wizard::material::JoinMaterial;
+    use hatui::wizard::plan::{self, StepKind};
+
+    macro_rules! fixture {
+        ($name:literal) => {
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/kubeadm/",
+                $name
+            ))
+        };
+    }
+
+    const HASH: &str = "sha256:4873d6a68f2b9fc4eaae62765fea81db2e14dd4ed5d8504ccf37b590dcc3c413";
+
+    #[test]
+    fn joins_show_hidden_secrets_and_run_with_the_real_ones() {
+        let p = plan::build(&super::lab_inventory(3, 2));
+        let join = &p.step("join-control-plane/cp-2").unwrap().commands[0];
+        let mut m = JoinMaterial::default();
+        assert_eq!(m.expose(join), Err(Var::Token), "nothing known before init");
+        assert!(m.show(join).contains("--token <token>"));
+
+        m.absorb(StepKind::Init, fixture!("init-v1.32-tabs.txt"))
+            .unwrap();
+        assert_eq!(
+            m.show(join),
+            format!(
+                "kubeadm join lab-api.hatui.local:6443 --token 9a8x2k.<hidden> \
+                 --discovery-token-ca-cert-hash {HASH} --control-plane --certificate-key <hidden> \
+                 --node-name cp-2 --cri-socket unix:///var/run/containerd/containerd.sock"
+            )
+        );
+        let run = m.expose(join).unwrap();
+        assert!(run.contains("--token 9a8x2k.e4c82f167cb1adb5 "), "{run}");
+        assert!(run.contains("--certificate-key 85612b4f52f6fac9"), "{run}");
+        assert!(!format!("{m:?}").contains("e4c82f167cb1adb5"), "{m:?}");
+
+        // The key is renewed by upload-certs, the token by token create.
+        m.absorb(StepKind::UploadCerts, fixture!("upload-certs.txt"))
+            .unwrap();
+        m.absorb(StepKind::TokenCreate, fixture!("token-create.txt"))
+            .unwrap();
+        let run = m.expose(join).unwrap();
+        assert!(run.contains("--token p4l7qd.5f3030a5686a4bdd "), "{run}");
+        assert!(run.contains("--certificate-key 357b5068b3854cc2"), "{run}");
+        assert!(m.show(join).contains("--token p4l7qd.<hidden>"));
+    }
+
+    #[test]
+    fn an_init_without_endpoint_leaves_no_certificate_key() {
+        let p = plan::build(&super::lab_inventory(3, 0));
+        let join = &p.step("join-control-plane/cp-2").unwrap().commands[0];
+        let mut m = JoinMaterial::default();
+        m.absorb(StepKind::Init, fixture!("init-v1.31-no-endpoint.txt"))
+            .unwrap();
+        assert_eq!(m.expose(join), Err(Var::CertificateKey));
+        assert!(
+            m.absorb(StepKind::Init, "error execution phase preflight")
+                .is_err()
+        );
+    }
+}
