@@ -155,3 +155,39 @@ fn kube_vip_releases_its_lease_on_a_clean_stop_so_the_vip_moves_at_once() {
     let holder = lab.lease("plndr-cp-lock").unwrap().holder_identity.unwrap();
     assert_ne!(holder, "cp-1");
 }
+
+#[test]
+fn the_timeline_sums_up_an_nlb_flapping_endpoint_instead_of_a_line_per_request() {
+    use hatui::model::{ClusterState, SourceKind};
+    let mut lab = lab(LbKind::Nlb, 3);
+    let mut state = ClusterState::new(SourceKind::Lab, lab.config().endpoint.clone(), lab.now());
+    for e in lab.full_state() {
+        state.apply(e);
+    }
+    lab.advance(Duration::from_millis(1_500));
+    inject(&mut lab, "cp-3", FaultKind::PowerOff);
+    let mut flips = 0;
+    let mut was = lab.endpoint().ready;
+    for _ in 0..90 {
+        for e in lab.advance(Duration::from_secs(1)) {
+            state.apply(e);
+        }
+        flips += usize::from(lab.endpoint().ready != was);
+        was = lab.endpoint().ready;
+    }
+    let said: Vec<&str> = state
+        .timeline
+        .iter()
+        .map(|e| e.text.as_str())
+        .filter(|t| t.starts_with("API endpoint"))
+        .collect();
+    assert!(flips >= 6, "the endpoint flapped ({flips} changes)");
+    assert!(said.len() <= 5, "{said:#?}");
+    assert!(said[0].contains("DOWN"), "{said:#?}");
+    assert!(said.iter().any(|t| t.contains("flapping")), "{said:#?}");
+    let last = said.last().unwrap();
+    assert!(
+        last.contains("ready again: every check passed"),
+        "{said:#?}"
+    );
+}

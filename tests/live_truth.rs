@@ -179,6 +179,27 @@ async fn the_certificate_key_state_is_present_orphaned_absent_or_unknown() {
         .await;
     let join: Vec<&str> = c.state().join_tokens().map(|t| t.id.as_str()).collect();
     assert!(!join.contains(&"0ld0wn"), "{join:?}");
+    let kinds: Vec<(String, String)> = json_of(&c)["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap().into(),
+                t["kind"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    for (id, kind) in [
+        ("0ld0wn", "old-certificate-key"),
+        ("8l5wp2", "certificate-key"),
+    ] {
+        assert!(kinds.contains(&(id.into(), kind.into())), "{kinds:?}");
+    }
+    assert!(
+        kinds.iter().any(|(_, k)| k == "join"),
+        "the join tokens are still listed: {kinds:?}"
+    );
 
     cluster.delete("secrets", "bootstrap-token-8l5wp2");
     c.until("the owner gone", |s| !s.tokens.contains_key("8l5wp2"))

@@ -2,6 +2,8 @@
 
 use jiff::Timestamp;
 
+use super::flaps::{self, Say};
+
 use super::{
     ApiServerHealth, CertKey, Certificate, ClusterEvent, ClusterState, EndpointHealth, EtcdStatus,
     FeedKind, FeedStatus, Lease, Node, PodState, Quorum, QuorumView, Severity, StaticPods, Token,
@@ -57,13 +59,41 @@ impl ClusterState {
         if let (Some(was), Some(is)) = (self.endpoint.ready, ep.ready)
             && was != is
         {
-            let why = because(ep.detail.as_deref());
-            self.note(
-                sev(is),
-                format!("API endpoint {} {}{why}", ep.address, up_down(is)),
-            );
+            let said = self.endpoint_flaps.changed(self.now, is);
+            self.say_endpoint(said, &ep);
         }
         replace(&mut self.endpoint, ep)
+    }
+
+    fn say_endpoint(&mut self, said: Option<Say>, ep: &EndpointHealth) {
+        let addr = &ep.address;
+        let (severity, text) = match said {
+            None => return,
+            Some(Say::Changed(is)) => {
+                let why = because(ep.detail.as_deref());
+                (sev(is), format!("API endpoint {addr} {}{why}", up_down(is)))
+            }
+            Some(Say::Flapping { changes, over_s }) => {
+                let why = because(ep.detail.as_deref().filter(|_| ep.ready == Some(false)));
+                let text = format!(
+                    "API endpoint {addr} flapping: {changes} changes in {over_s}s, some requests fail{why}"
+                );
+                (Severity::Warn, text)
+            }
+            Some(Say::Settled(is)) => {
+                let steady = flaps::STEADY.as_secs();
+                let text = if is {
+                    format!("API endpoint {addr} ready again: every check passed for {steady}s")
+                } else {
+                    format!(
+                        "API endpoint {addr} stays DOWN{}",
+                        because(ep.detail.as_deref())
+                    )
+                };
+                (sev(is), text)
+            }
+        };
+        self.note(severity, text);
     }
 
     fn apply_apiserver(&mut self, api: ApiServerHealth) -> bool {
@@ -208,6 +238,8 @@ impl ClusterState {
     fn set_clock(&mut self, now: Timestamp) -> bool {
         let before = self.now;
         self.now = now;
+        let settled = self.endpoint_flaps.tick(now, self.endpoint.ready);
+        self.say_endpoint(settled, &self.endpoint.clone());
         for lease in self.leases.values() {
             // A released lease was noted when it was released; it does not "expire".
             if let Some(holder) = lease.holder_node()

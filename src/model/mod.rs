@@ -6,6 +6,7 @@ pub mod endpoint;
 pub mod etcd;
 pub mod event;
 pub mod feed;
+mod flaps;
 pub mod heartbeat;
 mod holders;
 pub mod kubeadm_config;
@@ -68,6 +69,8 @@ pub struct ClusterState {
     pub control_plane_endpoint: Option<Option<String>>,
     /// The endpoint problem last put in the timeline.
     endpoint_problem_noted: Option<String>,
+    /// What the timeline said of the endpoint's readiness, so flapping does not flood it.
+    endpoint_flaps: flaps::Flaps,
 }
 
 impl ClusterState {
@@ -92,6 +95,7 @@ impl ClusterState {
             cert_key_known: false,
             control_plane_endpoint: None,
             endpoint_problem_noted: None,
+            endpoint_flaps: flaps::Flaps::default(),
         }
     }
 

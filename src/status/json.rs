@@ -149,6 +149,10 @@ pub struct TokenJson {
     pub expires_in_s: Option<i64>,
     pub usages: Vec<String>,
     pub description: String,
+    /// `join` (listed as a join token), `certificate-key` (the owner of the current
+    /// `kubeadm-certs`) or `old-certificate-key` (an earlier upload's owner, left until it
+    /// expires): neither owner can join.
+    pub kind: &'static str,
     /// What is wrong with the token itself (an unparseable expiration), naming it.
     pub warning: Option<String>,
 }
@@ -290,6 +294,13 @@ fn token(t: &Token, c: &ClusterState) -> TokenJson {
         expires_in_s: t.expires_in_s(c.now),
         usages: t.usages.clone(),
         description: t.description.clone(),
+        kind: if Some(t.id.as_str()) == c.cert_key.owner_token_id.as_deref() {
+            "certificate-key"
+        } else if t.owns_cert_key() {
+            "old-certificate-key"
+        } else {
+            "join"
+        },
         warning: t.warning(),
     }
 }

@@ -13,7 +13,8 @@ const MAX_WIDTH: u16 = 78;
 /// Operators expect "stop the kubelet" to take a master down; it does not.
 const FAULTS: &str = "kubelet stop ≠ control plane down: stopping the kubelet only stops \
     heartbeats (the Node turns NotReady after 50 s; 40 s before v1.32) while the static pods keep serving; \
-    moving the manifests away stops them cleanly (etcd hands over, leases are released); \
+    moving the manifests away stops them cleanly (etcd hands over, the scheduler releases its \
+    lease, the controller-manager's expires after 15 s); \
     power off kills everything at once and the others wait for timeouts.";
 
 pub fn draw(frame: &mut Frame, area: Rect, lab: bool) {
