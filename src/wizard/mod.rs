@@ -3,6 +3,7 @@
 //! the plan as a bash script. Executors (the lab, SSH) and the TUI pane come next.
 
 pub mod command;
+pub mod exec;
 pub mod inventory;
 pub mod kubeadm_output;
 pub mod lab;

@@ -192,6 +192,15 @@ impl BareLab {
             .any(|t| !t.cert_owner && t.id == id && t.secret == secret && t.expires > self.now)
     }
 
+    /// The newest live join token, `id.secret` (what init and `token create` print).
+    pub fn join_token(&self) -> Option<String> {
+        let live = self
+            .tokens
+            .iter()
+            .filter(|t| !t.cert_owner && t.expires > self.now);
+        live.last().map(|t| format!("{}.{}", t.id, t.secret))
+    }
+
     pub fn cert_key(&self) -> Option<&CertKeyRec> {
         self.cert_key.as_ref()
     }
