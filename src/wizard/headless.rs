@@ -15,7 +15,7 @@ use crate::lab::LabConfig;
 use crate::status::json::Snapshot;
 
 /// Lines of output kept per step in the JSON.
-pub const TAIL_LINES: usize = 12;
+pub const TAIL_LINES: usize = 20;
 
 /// Something to practise, set up on the lab before or during the plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

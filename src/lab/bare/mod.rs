@@ -194,11 +194,11 @@ impl BareLab {
 
     /// The newest live join token, `id.secret` (what init and `token create` print).
     pub fn join_token(&self) -> Option<String> {
-        let live = self
+        let mut live = self
             .tokens
             .iter()
             .filter(|t| !t.cert_owner && t.expires > self.now);
-        live.last().map(|t| format!("{}.{}", t.id, t.secret))
+        live.next_back().map(|t| format!("{}.{}", t.id, t.secret))
     }
 
     pub fn cert_key(&self) -> Option<&CertKeyRec> {

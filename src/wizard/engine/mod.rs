@@ -189,9 +189,12 @@ impl Engine {
         if report.attempts >= MAX_ATTEMPTS {
             return false;
         }
-        let out = report.output.join("\n");
+        // kubeadm's error lines only: the phases before name `kubeadm-certs` too.
+        let errors = report.output.iter().filter(|l| l.starts_with("error"));
+        let out: Vec<&str> = errors.map(String::as_str).collect();
+        let out = out.join("\n");
         let mut left = self.remaining(c);
-        if out.contains("kubeadm-certs") {
+        if out.contains("error downloading certs") {
             left.certificate_key = None;
         } else if out.contains("could not find a JWS signature") {
             left.token = None;

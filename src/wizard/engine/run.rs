@@ -116,7 +116,10 @@ impl Engine {
                         };
                         if code != 0 {
                             let r = &mut self.reports[i];
-                            let why = r.output.iter().rev().find(|l| l.contains("error")).cloned();
+                            // kubeadm's `error execution phase ...`, else the last thing said.
+                            let last = r.output.iter().rev().find(|l| !l.trim().is_empty());
+                            let error = r.output.iter().rev().find(|l| l.starts_with("error"));
+                            let why = error.or(last).cloned();
                             r.notes.push(format!(
                                 "exit code {code}{}",
                                 why.map(|w| format!(": {w}")).unwrap_or_default()

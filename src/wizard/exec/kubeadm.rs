@@ -93,8 +93,18 @@ pub(super) fn script(lab: &BareLab, host: &str, command: &str) -> Vec<(i64, Act)
         s.act(2.5, Effect::UploadCerts);
         s.exit(2.6, 0)
     } else if command.starts_with("kubeadm init") {
+        if lab.member(i).is_some() || lab.apiserver_running(i) {
+            s.lines(0.0, texts::init_preflight("v1.33.2")[..2].to_vec());
+            s.lines(0.5, texts::init_again());
+            return s.exit(0.5, 1);
+        }
         init(lab, i, &words, s)
     } else if command.starts_with("kubeadm join") {
+        if lab.node_registered(i) || lab.member(i).is_some() {
+            s.line(0.0, "[preflight] Running pre-flight checks");
+            s.lines(0.5, texts::join_again());
+            return s.exit(0.5, 1);
+        }
         let token = flag(&words, "--token").unwrap_or_default().to_string();
         let key = flag(&words, "--certificate-key").map(str::to_string);
         join(lab, i, has("--control-plane"), token, key, s)

@@ -293,3 +293,35 @@ pub(super) fn kubectl_refused(endpoint: &str) -> Vec<String> {
         "The connection to the server {endpoint} was refused - did you specify the right host or port?"
     )]
 }
+
+/// `kubeadm init` on a master that already runs a control plane (captured 1.29 output).
+pub(super) fn init_again() -> Vec<String> {
+    lines(
+        "error execution phase preflight: [preflight] Some fatal errors occurred:\n\
+         \t[ERROR Port-6443]: Port 6443 is in use\n\
+         \t[ERROR Port-10259]: Port 10259 is in use\n\
+         \t[ERROR Port-10257]: Port 10257 is in use\n\
+         \t[ERROR FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml]: /etc/kubernetes/manifests/kube-apiserver.yaml already exists\n\
+         \t[ERROR FileAvailable--etc-kubernetes-manifests-kube-controller-manager.yaml]: /etc/kubernetes/manifests/kube-controller-manager.yaml already exists\n\
+         \t[ERROR FileAvailable--etc-kubernetes-manifests-kube-scheduler.yaml]: /etc/kubernetes/manifests/kube-scheduler.yaml already exists\n\
+         \t[ERROR FileAvailable--etc-kubernetes-manifests-etcd.yaml]: /etc/kubernetes/manifests/etcd.yaml already exists\n\
+         \t[ERROR Port-10250]: Port 10250 is in use\n\
+         \t[ERROR Port-2379]: Port 2379 is in use\n\
+         \t[ERROR Port-2380]: Port 2380 is in use\n\
+         \t[ERROR DirAvailable--var-lib-etcd]: /var/lib/etcd is not empty\n\
+         [preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`\n\
+         To see the stack trace of this error execute with --v=5 or higher",
+    )
+}
+
+/// `kubeadm join` on a host that already joined.
+pub(super) fn join_again() -> Vec<String> {
+    lines(
+        "error execution phase preflight: [preflight] Some fatal errors occurred:\n\
+         \t[ERROR FileAvailable--etc-kubernetes-kubelet.conf]: /etc/kubernetes/kubelet.conf already exists\n\
+         \t[ERROR Port-10250]: Port 10250 is in use\n\
+         \t[ERROR FileAvailable--etc-kubernetes-pki-ca.crt]: /etc/kubernetes/pki/ca.crt already exists\n\
+         [preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`\n\
+         To see the stack trace of this error execute with --v=5 or higher",
+    )
+}

@@ -1,0 +1,475 @@
+//! The wizard on the bare lab: the whole plan with the real binary (`hatui wizard --lab
+//! --yes --json`) for 1+0, 3+2, 5+3 and 2+1, the scenarios that need a refresh, the lab's
+//! kubeadm texts and errors, and resuming on a half-built cluster.
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use hatui::lab::{BareLab, LabConfig};
+use hatui::wizard::engine::{Engine, StepStatus};
+use hatui::wizard::exec::{self, Executor, LabExecutor};
+use hatui::wizard::headless::lab_plan;
+use serde_json::Value;
+
+fn hatui(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hatui"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run hatui")
+}
+
+fn run_json(cps: usize, workers: usize, scenario: Option<&str>) -> (Value, String) {
+    let (cps_s, w_s) = (cps.to_string(), workers.to_string());
+    let mut args = vec![
+        "wizard",
+        "--lab",
+        "--control-planes",
+        &cps_s,
+        "--workers",
+        &w_s,
+    ];
+    if let Some(s) = scenario {
+        args.extend(["--scenario", s]);
+    }
+    args.extend(["--yes", "--json"]);
+    let out = hatui(&args);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{cps}+{workers}: exit {:?}\n{text}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (serde_json::from_str(&text).expect("one JSON object"), text)
+}
+
+/// Token secrets (`abcdef.0123456789abcdef`) and certificate keys (64 hex not after
+/// `sha256:`) nowhere in `text`.
+fn assert_no_secret(text: &str) {
+    let words = text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == ':'));
+    for w in words {
+        let w = w.trim_end_matches('.');
+        if let Some((id, secret)) = w.split_once('.') {
+            let alnum = |s: &str| {
+                s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            };
+            assert!(
+                !(id.len() == 6 && secret.len() == 16 && alnum(id) && alnum(secret)),
+                "a token secret leaked: {w}"
+            );
+        }
+        let hex = w.rsplit(':').next().unwrap_or(w);
+        if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            assert!(w.starts_with("sha256:"), "a certificate key leaked: {w}");
+        }
+    }
+}
+
+fn assert_built(v: &Value, cps: usize, workers: usize) {
+    let plan = v["plan"].as_array().unwrap();
+    for s in plan {
+        assert_eq!(s["status"], "ok", "{s}");
+        assert!(s["attempts"].as_u64().unwrap() >= 1, "{s}");
+        assert!(s["started_at"].as_str().unwrap().ends_with('Z'), "{s}");
+        assert!(s["duration_s"].as_f64().is_some(), "{s}");
+    }
+    assert_eq!(plan.last().unwrap()["id"], "verify");
+    assert_eq!(v["verified"], true);
+    let status = &v["status"];
+    let members = status["etcd"]["members"].as_array().unwrap();
+    let voters = members.iter().filter(|m| m["is_learner"] == false).count();
+    assert_eq!(voters, cps, "{members:?}");
+    assert_eq!(members.len(), cps, "no learner left: {members:?}");
+    for lease in ["kube-scheduler", "kube-controller-manager"] {
+        let l = status["leases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["name"] == lease);
+        assert!(
+            l.is_some_and(|l| l["holder_node"].is_string()),
+            "{lease} held"
+        );
+    }
+    let nodes = status["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), cps + workers);
+    assert!(nodes.iter().all(|n| n["ready"] == true), "{nodes:?}");
+    assert!(
+        status["stale"].as_array().unwrap().is_empty(),
+        "{}",
+        status["stale"]
+    );
+}
+
+#[test]
+fn the_whole_plan_builds_every_shape_and_verify_passes() {
+    for (cps, workers) in [(1, 0), (3, 2), (5, 3), (2, 1)] {
+        let (v, text) = run_json(cps, workers, None);
+        assert_built(&v, cps, workers);
+        assert_no_secret(&text);
+        let ids: Vec<&str> = v["plan"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids.len(), 5 + (cps - 1) + workers, "{ids:?}");
+        let warnings = v["warnings"].to_string();
+        assert_eq!(warnings.contains("an even number"), cps == 2, "{warnings}");
+    }
+}
+
+#[test]
+fn commands_and_output_hide_the_secrets_and_the_join_tail_says_it_joined() {
+    let (v, _) = run_json(3, 1, None);
+    let join = v["plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "join-control-plane/cp-2")
+        .unwrap();
+    let cmd = join["commands"][0].as_str().unwrap();
+    assert!(cmd.contains("--certificate-key <hidden>"), "{cmd}");
+    assert!(
+        cmd.contains(".<hidden> --discovery-token-ca-cert-hash sha256:"),
+        "{cmd}"
+    );
+    let tail = join["output_tail"].to_string();
+    assert!(
+        tail.contains(
+            "This node has joined the cluster and a new control plane instance was created"
+        ),
+        "{tail}"
+    );
+}
+
+#[test]
+fn each_step_is_printed_as_it_finishes_and_the_exit_code_says_verified() {
+    let out = hatui(&[
+        "wizard",
+        "--lab",
+        "--control-planes",
+        "3",
+        "--workers",
+        "2",
+        "--yes",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for id in [
+        "preflight",
+        "init (cp-1)",
+        "join-control-plane/cp-3",
+        "join-worker/worker-2",
+        "verify",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with("ok") && l.contains(id)),
+            "{id}:\n{text}"
+        );
+    }
+    assert!(text.contains("verified: lab time"), "{text}");
+    assert_no_secret(&text);
+}
+
+#[test]
+fn an_expired_certificate_key_or_token_is_refreshed_before_the_joins() {
+    let (v, text) = run_json(3, 2, Some("expired-certificate-key"));
+    assert_built(&v, 3, 2);
+    assert_no_secret(&text);
+    let ids: Vec<&str> = v["plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    let at = |id: &str| {
+        ids.iter()
+            .position(|i| *i == id)
+            .unwrap_or_else(|| panic!("{id} in {ids:?}"))
+    };
+    assert!(at("upload-certs/cp-2") < at("join-control-plane/cp-2"));
+    assert!(
+        !ids.iter().any(|i| i.starts_with("token-create")),
+        "{ids:?}"
+    );
+    let (v, _) = run_json(3, 2, Some("expired-token"));
+    assert_built(&v, 3, 2);
+    let ids: Vec<&str> = v["plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"upload-certs/cp-2") && ids.contains(&"token-create/cp-2"),
+        "{ids:?}"
+    );
+}
+
+fn lab(cps: usize, workers: usize) -> LabExecutor {
+    LabExecutor::new(LabConfig::new(cps, workers, 3, LabConfig::default().start))
+}
+
+const INIT: &str = "kubeadm init --control-plane-endpoint lab-api.hatui.local:6443 --upload-certs --pod-network-cidr 192.168.0.0/16";
+
+#[test]
+fn the_labs_kubeadm_prints_kubeadms_phases_and_assembles_the_cluster() {
+    let mut ex = lab(3, 0);
+    let t0 = ex.now();
+    let (out, code) = exec::run(&mut ex, "cp-1", INIT);
+    assert_eq!(code, 0);
+    let took = ex.now().duration_since(t0).as_secs();
+    assert!((40..=75).contains(&took), "init took {took}s of lab time");
+    for phase in [
+        "[preflight]",
+        "[certs]",
+        "[kubeconfig]",
+        "[etcd]",
+        "[control-plane]",
+        "[wait-control-plane]",
+        "[upload-certs]",
+        "[bootstrap-token]",
+        "[addons]",
+        "Your Kubernetes control-plane has initialized successfully!",
+    ] {
+        assert!(out.iter().any(|l| l.contains(phase)), "{phase}");
+    }
+    let mut material = hatui::wizard::material::JoinMaterial::default();
+    material
+        .absorb(hatui::wizard::plan::StepKind::Init, &out.join("\n"))
+        .unwrap();
+    let c = ex.cluster();
+    assert_eq!(c.etcd.members.len(), 1);
+    assert_eq!(c.cert_key_expires_in_s().map(|s| s / 60), Some(119));
+    let key = material.certificate_key.unwrap();
+    let token = material.token.unwrap();
+    let hash = material.ca_cert_hash.unwrap();
+    // A control-plane join: the member shows up as a learner, then a voter.
+    let join = format!(
+        "kubeadm join lab-api.hatui.local:6443 --token {} --discovery-token-ca-cert-hash {hash} --control-plane --certificate-key {}",
+        token.expose(),
+        key.expose()
+    );
+    let id = ex.start("cp-2", &join);
+    let mut lines = Vec::new();
+    let mut saw_learner = false;
+    loop {
+        let evs = ex.wait(Duration::from_secs(1));
+        saw_learner |= ex.cluster().etcd.members.iter().any(|m| m.is_learner);
+        let done = evs
+            .iter()
+            .any(|e| matches!(e, exec::RunEvent::Exited(i, 0) if *i == id));
+        lines.extend(evs.into_iter().filter_map(|e| match e {
+            exec::RunEvent::Line(_, l) => Some(l),
+            _ => None,
+        }));
+        if done {
+            break;
+        }
+    }
+    assert!(saw_learner, "the joining member was a learner for a while");
+    let text = lines.join("\n");
+    assert!(
+        text.contains("[etcd] Announced new etcd member joining to the existing etcd cluster"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[etcd] Promoting a learner as a voting member"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "This node has joined the cluster and a new control plane instance was created"
+        ),
+        "{text}"
+    );
+    let members = &ex.cluster().etcd.members;
+    assert_eq!(members.iter().filter(|m| !m.is_learner).count(), 2);
+    // Three hours later the certificate key is gone: kubeadm's own error.
+    ex.pass(Duration::from_secs(3 * 3600));
+    let (out, code) = exec::run(&mut ex, "cp-3", &join);
+    assert_eq!(code, 1);
+    assert!(out.iter().any(|l| l.contains("Secret \"kubeadm-certs\" was not found in the \"kube-system\" Namespace. This Secret might have expired. Please, run `kubeadm init phase upload-certs --upload-certs`")), "{out:?}");
+    let bad = "kubeadm join lab-api.hatui.local:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:00";
+    let (out, code) = exec::run(&mut ex, "cp-3", bad);
+    assert_eq!(code, 1);
+    assert!(
+        out[out.len() - 2].contains(
+            "could not find a JWS signature in the cluster-info ConfigMap for token ID \"abcdef\""
+        ),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_bare_lab_joins_fail_until_init_and_kubectl_is_refused() {
+    let mut ex = lab(1, 1);
+    let (out, code) = exec::run(
+        &mut ex,
+        "cp-1",
+        "kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes",
+    );
+    assert_eq!(code, 1);
+    assert!(
+        out[0].contains("was refused - did you specify the right host or port?"),
+        "{out:?}"
+    );
+    let c = ex.cluster();
+    assert!(c.endpoint.detail.as_deref().unwrap().contains("no API yet"));
+}
+
+#[test]
+fn stopping_mid_plan_and_resuming_continues_from_what_the_cluster_shows() {
+    let plan = lab_plan(3, 2).unwrap();
+    let mut ex = lab(3, 2);
+    let mut engine = Engine::new(plan.clone(), ex.cluster());
+    while engine
+        .next_step()
+        .is_some_and(|s| s.id != "join-control-plane/cp-3")
+    {
+        engine.run_next(&mut ex);
+    }
+    // Quit here: a new executor on the same lab, a new engine, no saved file.
+    let lab: BareLab = ex.into_lab();
+    let mut ex = LabExecutor::on(lab);
+    let mut engine = Engine::new(plan, ex.cluster());
+    let done: Vec<&str> = engine
+        .reports()
+        .iter()
+        .filter(|r| r.already_done())
+        .map(|r| r.id.as_str())
+        .collect();
+    assert_eq!(
+        done,
+        [
+            "preflight",
+            "load-balancer",
+            "init",
+            "cni",
+            "join-control-plane/cp-2"
+        ]
+    );
+    assert_eq!(engine.next_step().unwrap().id, "join-control-plane/cp-3");
+    let mut finished = Vec::new();
+    engine.run_all(&mut ex, |r| finished.push(r.id.clone()));
+    assert!(engine.verified(), "{:#?}", engine.reports());
+    // The resumed engine held no join material: it made fresh material before the join.
+    let at = |id: &str| {
+        finished
+            .iter()
+            .position(|i| i == id)
+            .unwrap_or_else(|| panic!("{id}: {finished:?}"))
+    };
+    assert!(at("upload-certs/cp-3") < at("join-control-plane/cp-3"));
+    assert!(at("token-create/cp-3") < at("join-control-plane/cp-3"));
+    let cp2 = engine
+        .reports()
+        .iter()
+        .find(|r| r.id == "join-control-plane/cp-2")
+        .unwrap();
+    assert_eq!((cp2.status, cp2.attempts), (StepStatus::Ok, 0));
+    assert!(cp2.notes[0].starts_with("already done"), "{:?}", cp2.notes);
+    // No secret the lab made is in any report.
+    let lab = ex.lab();
+    let token = lab.join_token().unwrap();
+    let key = lab.cert_key().unwrap().key.clone();
+    for r in engine.reports() {
+        let all = format!("{:?}{:?}", r.commands, r.output);
+        assert!(
+            !all.contains(&token[7..]) && !all.contains(&key),
+            "{}",
+            r.id
+        );
+    }
+}
+
+#[test]
+fn a_join_that_fails_on_a_replaced_certificate_key_is_refreshed_and_retried() {
+    let plan = lab_plan(3, 0).unwrap();
+    let mut ex = lab(3, 0);
+    let mut engine = Engine::new(plan, ex.cluster());
+    while engine
+        .next_step()
+        .is_some_and(|s| s.id != "join-control-plane/cp-2")
+    {
+        engine.run_next(&mut ex);
+    }
+    // Someone re-uploads the certificates by hand: the key the wizard holds no longer opens them.
+    let (_, code) = exec::run(
+        &mut ex,
+        "cp-1",
+        "kubeadm init phase upload-certs --upload-certs",
+    );
+    assert_eq!(code, 0);
+    engine.run_next(&mut ex);
+    let cp2 = engine
+        .reports()
+        .iter()
+        .find(|r| r.id == "join-control-plane/cp-2")
+        .unwrap();
+    assert_eq!(cp2.status, StepStatus::Pending, "{cp2:#?}");
+    assert!(
+        cp2.output
+            .iter()
+            .any(|l| l.contains("error decoding secret data with provided key")),
+        "{cp2:#?}"
+    );
+    assert_eq!(engine.next_step().unwrap().id, "upload-certs/cp-2");
+    engine.run_all(&mut ex, |_| {});
+    assert!(engine.verified(), "{:#?}", engine.reports());
+    let cp2 = engine
+        .reports()
+        .iter()
+        .find(|r| r.id == "join-control-plane/cp-2")
+        .unwrap();
+    assert_eq!((cp2.status, cp2.attempts), (StepStatus::Ok, 2));
+}
+
+#[test]
+fn a_failure_that_cannot_be_refreshed_stops_the_plan_and_skips_the_rest() {
+    let plan = lab_plan(3, 1).unwrap();
+    let mut ex = lab(3, 1);
+    let mut engine = Engine::new(plan, ex.cluster());
+    engine.run_next(&mut ex);
+    // init runs by hand behind the engine's back: its own init then fails in preflight.
+    let (_, code) = exec::run(&mut ex, "cp-1", INIT);
+    assert_eq!(code, 0);
+    let mut seen = Vec::new();
+    engine.run_all(&mut ex, |r| seen.push((r.id.clone(), r.status)));
+    assert!(!engine.verified());
+    let init = engine.reports().iter().find(|r| r.id == "init").unwrap();
+    assert_eq!(init.status, StepStatus::Failed);
+    assert!(
+        init.notes[0].starts_with(
+            "exit code 1: error execution phase preflight: [preflight] Some fatal errors occurred:"
+        ),
+        "{:?}",
+        init.notes
+    );
+    assert!(
+        init.output
+            .iter()
+            .any(|l| l == "\t[ERROR Port-6443]: Port 6443 is in use"),
+        "{:?}",
+        init.output
+    );
+    let verify = engine.reports().last().unwrap();
+    assert_eq!(verify.status, StepStatus::Skipped);
+    assert_eq!(verify.notes, ["not run: init failed"]);
+    assert!(
+        seen.contains(&("verify".to_string(), StepStatus::Skipped)),
+        "{seen:?}"
+    );
+    // A new engine looks first: init is done, and the plan goes on from there.
+    let mut engine = Engine::new(lab_plan(3, 1).unwrap(), ex.cluster());
+    assert!(
+        engine.reports()[2].already_done(),
+        "{:?}",
+        engine.reports()[2]
+    );
+    engine.run_all(&mut ex, |_| {});
+    assert!(engine.verified(), "{:#?}", engine.reports());
+}
