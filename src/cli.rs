@@ -416,6 +416,31 @@ mod tests {
             "needs --lab"
         );
         assert!(parse(&["wizard", "--lab", "--inventory", "c.toml"]).is_err());
+        use crate::wizard::headless::{LabRun, Scenario};
+        assert_eq!(
+            request(&[
+                "wizard",
+                "--lab",
+                "--yes",
+                "--json",
+                "--control-planes",
+                "5",
+                "--scenario",
+                "expired-token"
+            ]),
+            Ok(Request::Lab(LabRun {
+                control_planes: 5,
+                workers: 2,
+                scenario: Some(Scenario::ExpiredToken),
+                json: true,
+            }))
+        );
+        assert!(parse(&["wizard", "--yes"]).is_err(), "--yes needs --lab");
+        assert!(
+            parse(&["wizard", "--lab", "--json"]).is_err(),
+            "--json needs --yes"
+        );
+        assert!(parse(&["wizard", "--lab", "--yes", "--scenario", "nope"]).is_err());
     }
 
     #[test]

@@ -473,3 +473,54 @@ fn a_failure_that_cannot_be_refreshed_stops_the_plan_and_skips_the_rest() {
     engine.run_all(&mut ex, |_| {});
     assert!(engine.verified(), "{:#?}", engine.reports());
 }
+
+#[test]
+fn quitting_mid_join_leaves_a_half_run_step_that_is_named_with_its_fix() {
+    let plan = lab_plan(3, 0).unwrap();
+    let mut ex = lab(3, 0);
+    let mut engine = Engine::new(plan.clone(), ex.cluster());
+    while engine
+        .next_step()
+        .is_some_and(|s| s.id != "join-control-plane/cp-2")
+    {
+        engine.run_next(&mut ex);
+    }
+    // The join starts by hand and the session ends 22 s in: the learner was announced.
+    let join = engine.reports().iter().find(|r| r.id == "init").unwrap();
+    assert!(
+        join.output
+            .iter()
+            .any(|l| l.contains("--control-plane --certificate-key <hidden>"))
+    );
+    let lab = ex.lab();
+    let token = lab.join_token().unwrap();
+    let key = lab.cert_key().unwrap().key.clone();
+    let hash = lab.ca_hash().unwrap().to_string();
+    ex.start("cp-2", &format!("kubeadm join lab-api.hatui.local:6443 --token {token} --discovery-token-ca-cert-hash {hash} --control-plane --certificate-key {key}"));
+    let t0 = ex.now();
+    while ex.now().duration_since(t0).as_secs() < 22 {
+        ex.wait(Duration::from_secs(1));
+    }
+    assert!(ex.cluster().etcd.members.iter().any(|m| m.is_learner));
+    let mut ex = LabExecutor::on(ex.into_lab());
+    let mut engine = Engine::new(plan, ex.cluster());
+    let cp2 = engine
+        .reports()
+        .iter()
+        .find(|r| r.id == "join-control-plane/cp-2")
+        .unwrap();
+    assert!(!cp2.already_done());
+    assert!(
+        cp2.notes[0].contains("half ran") && cp2.notes[0].contains("kubeadm reset -f"),
+        "{:?}",
+        cp2.notes
+    );
+    engine.run_all(&mut ex, |_| {});
+    assert!(!engine.verified());
+    let cp2 = engine
+        .reports()
+        .iter()
+        .find(|r| r.id == "join-control-plane/cp-2")
+        .unwrap();
+    assert_eq!(cp2.status, StepStatus::Failed);
+}
