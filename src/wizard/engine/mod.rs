@@ -33,7 +33,12 @@ pub struct Engine {
     next: usize,
     /// A step failed for good: the rest is skipped.
     stopped: bool,
+    /// Sees each output line as it comes (step id, line with secrets hidden).
+    on_line: Option<OnLine>,
 }
+
+/// A TUI's window on the output while a step runs: `(step id, line)`, secrets hidden.
+pub type OnLine = Box<dyn FnMut(&str, &str) + Send>;
 
 impl Engine {
     /// The engine for `plan` on the cluster as `cluster` shows it: steps that already
@@ -62,7 +67,13 @@ impl Engine {
             reports,
             next,
             stopped: false,
+            on_line: None,
         }
+    }
+
+    /// Streams every output line to `f` as the executor delivers it.
+    pub fn on_output(&mut self, f: OnLine) {
+        self.on_line = Some(f);
     }
 
     pub fn plan(&self) -> &Plan {

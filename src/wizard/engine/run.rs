@@ -107,7 +107,11 @@ impl Engine {
                 match ev {
                     RunEvent::Line(id, line) => {
                         let Some(&i) = running.get(&id) else { continue };
-                        self.reports[i].output.push(scrub(&line));
+                        let shown = scrub(&line);
+                        if let Some(f) = self.on_line.as_mut() {
+                            f(&self.reports[i].id, &shown);
+                        }
+                        self.reports[i].output.push(shown);
                         raw.entry(i).or_default().push(line);
                     }
                     RunEvent::Exited(id, code) => {

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use super::kubeadm::{self, Act};
 use super::{Executor, RunEvent, RunId};
 use crate::lab::{BareLab, LabConfig};
-use crate::model::{ClusterState, SourceKind};
+use crate::model::{ClusterEvent, ClusterState, SourceKind};
 
 struct Job {
     /// (lab ms, what), in time order.
@@ -21,6 +21,8 @@ pub struct LabExecutor {
     lab: BareLab,
     cluster: ClusterState,
     jobs: Vec<Option<Job>>,
+    /// Every event applied since the last drain, when a consumer asked for them.
+    recorded: Option<Vec<ClusterEvent>>,
 }
 
 impl LabExecutor {
@@ -39,6 +41,30 @@ impl LabExecutor {
             lab,
             cluster,
             jobs: Vec::new(),
+            recorded: None,
+        }
+    }
+
+    /// From now on, keeps the events the lab publishes for [`LabExecutor::drain_events`]:
+    /// a cockpit can apply them to its own model and watch the cluster assemble.
+    pub fn record_events(&mut self) {
+        self.recorded.get_or_insert_with(Vec::new);
+    }
+
+    /// The events since the last call (empty unless recording).
+    pub fn drain_events(&mut self) -> Vec<ClusterEvent> {
+        self.recorded
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    fn apply(&mut self, events: Vec<ClusterEvent>) {
+        if let Some(log) = self.recorded.as_mut() {
+            log.extend(events.iter().cloned());
+        }
+        for ev in events {
+            self.cluster.apply(ev);
         }
     }
 
@@ -59,15 +85,12 @@ impl LabExecutor {
     fn advance_to(&mut self, at: i64) {
         let dt = (at - self.lab.now_ms()).max(0);
         let events = self.lab.advance(Duration::from_millis(dt.unsigned_abs()));
-        for ev in events {
-            self.cluster.apply(ev);
-        }
+        self.apply(events);
     }
 
     fn refresh(&mut self) {
-        for ev in self.lab.events() {
-            self.cluster.apply(ev);
-        }
+        let events = self.lab.events();
+        self.apply(events);
     }
 
     fn next_due(&self) -> Option<i64> {
