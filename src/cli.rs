@@ -220,6 +220,15 @@ pub struct WizardArgs {
     /// Lab workers.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(0..=5000))]
     pub workers: u16,
+    /// With --lab: run the whole plan without asking, on the lab's virtual clock.
+    #[arg(long, requires = "lab")]
+    pub yes: bool,
+    /// With --yes: print one JSON object (every step, then `hatui status --json`).
+    #[arg(long, requires = "yes")]
+    pub json: bool,
+    /// With --lab: something to practise (expired-certificate-key, expired-token).
+    #[arg(long, requires = "lab", value_parser = clap::builder::PossibleValuesParser::new(crate::wizard::headless::Scenario::NAMES))]
+    pub scenario: Option<String>,
 }
 
 impl WizardArgs {
@@ -234,7 +243,16 @@ impl WizardArgs {
                 control_planes: usize::from(self.control_planes),
                 workers: usize::from(self.workers),
             }),
-            _ => Err("the interactive wizard is not built yet: use `hatui wizard --inventory FILE --dry-run` for the plan as a script, or `hatui wizard --lab --print-inventory` for an inventory to start from".into()),
+            (_, _, true, false) if self.yes => Ok(Request::Lab(crate::wizard::headless::LabRun {
+                control_planes: usize::from(self.control_planes),
+                workers: usize::from(self.workers),
+                scenario: self
+                    .scenario
+                    .as_deref()
+                    .and_then(crate::wizard::headless::Scenario::parse),
+                json: self.json,
+            })),
+            _ => Err("the interactive wizard is not built yet: use `hatui wizard --lab --yes` to run the whole plan on the lab, `hatui wizard --inventory FILE --dry-run` for the plan as a script, or `hatui wizard --lab --print-inventory` for an inventory to start from".into()),
         }
     }
 }
@@ -398,6 +416,31 @@ mod tests {
             "needs --lab"
         );
         assert!(parse(&["wizard", "--lab", "--inventory", "c.toml"]).is_err());
+        use crate::wizard::headless::{LabRun, Scenario};
+        assert_eq!(
+            request(&[
+                "wizard",
+                "--lab",
+                "--yes",
+                "--json",
+                "--control-planes",
+                "5",
+                "--scenario",
+                "expired-token"
+            ]),
+            Ok(Request::Lab(LabRun {
+                control_planes: 5,
+                workers: 2,
+                scenario: Some(Scenario::ExpiredToken),
+                json: true,
+            }))
+        );
+        assert!(parse(&["wizard", "--yes"]).is_err(), "--yes needs --lab");
+        assert!(
+            parse(&["wizard", "--lab", "--json"]).is_err(),
+            "--json needs --yes"
+        );
+        assert!(parse(&["wizard", "--lab", "--yes", "--scenario", "nope"]).is_err());
     }
 
     #[test]

@@ -44,6 +44,10 @@ fn run(cli: Cli) -> Result<()> {
         }
         Some(Command::Wizard(args)) => {
             let request = args.request().map_err(color_eyre::eyre::Report::msg)?;
+            if let hatui::wizard::run::Request::Lab(run) = &request {
+                let verified = hatui::wizard::headless::run(run, &mut std::io::stdout().lock())?;
+                std::process::exit(if verified { 0 } else { 1 });
+            }
             print!("{}", hatui::wizard::run::run(&request)?);
             Ok(())
         }

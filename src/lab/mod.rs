@@ -5,6 +5,7 @@
 //! where something is due (a heartbeat, a timeout, a retry, the once-a-second checks) the
 //! lab jumps ahead; the result is the same as visiting every 10 ms step.
 
+mod bare;
 mod config;
 mod emit;
 mod endpoint;
@@ -35,6 +36,7 @@ use crate::model::{
     StaticPods, Token,
 };
 
+pub use bare::BareLab;
 pub use config::LabConfig;
 pub use faults::{Fault, FaultKind};
 pub use lb::LbKind;

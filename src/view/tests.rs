@@ -171,3 +171,24 @@ fn fixture_100x30() {
 fn fixture_80x24() {
     insta::assert_snapshot!(render(&mut fixture::app(), 80, 24).backend());
 }
+
+#[test]
+fn a_bare_lab_says_no_api_and_no_etcd_yet_instead_of_empty_panes() {
+    use crate::lab::{BareLab, LabConfig};
+    use crate::model::ClusterState;
+    let mut lab = BareLab::new(LabConfig::default());
+    let mut cluster = ClusterState::new(SourceKind::Lab, lab.config().endpoint.clone(), lab.now());
+    for ev in lab.events() {
+        cluster.apply(ev);
+    }
+    let mut app = crate::app::App::new(cluster);
+    let buf = screen(&mut app, 160, 40);
+    let all = text(&buf);
+    assert!(
+        find(&buf, "no data: no API yet: kubeadm init has not run").is_some(),
+        "{all}"
+    );
+    assert!(find(&buf, "no etcd yet").is_some(), "{all}");
+    assert!(find(&buf, "no nodes yet").is_some(), "{all}");
+    assert!(find(&buf, "healthy").is_none(), "{all}");
+}

@@ -3,6 +3,9 @@
 //! the plan as a bash script. Executors (the lab, SSH) and the TUI pane come next.
 
 pub mod command;
+pub mod engine;
+pub mod exec;
+pub mod headless;
 pub mod inventory;
 pub mod kubeadm_output;
 pub mod lab;
@@ -10,4 +13,5 @@ pub mod material;
 pub mod plan;
 pub mod run;
 pub mod script;
+pub mod scrub;
 pub mod secret;

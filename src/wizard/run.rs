@@ -16,6 +16,8 @@ pub enum Request {
         control_planes: usize,
         workers: usize,
     },
+    /// Run the whole plan on the bare lab (`--lab --yes`).
+    Lab(super::headless::LabRun),
 }
 
 /// The text to print on stdout.
@@ -30,5 +32,10 @@ pub fn run(request: &Request) -> Result<String> {
             control_planes,
             workers,
         } => Ok(lab::inventory_toml(*control_planes, *workers)),
+        Request::Lab(run) => {
+            let mut out = Vec::new();
+            super::headless::run(run, &mut out)?;
+            Ok(String::from_utf8_lossy(&out).into_owned())
+        }
     }
 }

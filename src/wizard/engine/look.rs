@@ -1,0 +1,103 @@
+//! Where the cluster stands, found by looking at it (as kubeadm would), not from a saved
+//! file: which steps already happened, and the waits' conditions.
+
+use crate::model::{ClusterState, Readiness};
+use crate::wizard::plan::{Step, StepKind, Wait};
+
+pub fn initialised(c: &ClusterState) -> bool {
+    !c.etcd.members.is_empty() || !c.apiservers.is_empty()
+}
+
+pub fn node_ready(c: &ClusterState, node: &str) -> bool {
+    c.nodes
+        .get(node)
+        .is_some_and(|n| n.ready == Readiness::Ready)
+}
+
+pub fn etcd_voter(c: &ClusterState, node: &str) -> bool {
+    let m = c.etcd.members.iter().find(|m| m.name == node);
+    m.is_some_and(|m| !m.is_learner && m.reachable)
+}
+
+pub fn holds(c: &ClusterState, wait: &Wait) -> bool {
+    match wait {
+        Wait::EndpointReady { .. } => c.endpoint.ready == Some(true),
+        Wait::NodeReady { node } => node_ready(c, node),
+        Wait::EtcdVoter { node } => etcd_voter(c, node),
+    }
+}
+
+/// `Some(why)` when `step` has already happened on this cluster.
+pub fn done(c: &ClusterState, step: &Step) -> Option<String> {
+    let host = step.hosts.first().map(String::as_str).unwrap_or_default();
+    match step.kind {
+        StepKind::Preflight | StepKind::LoadBalancer => initialised(c)
+            .then(|| "already done: the control plane is initialised, so it passed".into()),
+        StepKind::Init => initialised(c).then(|| {
+            format!(
+                "already done: etcd has {} member(s) and the API answers",
+                c.etcd.members.len()
+            )
+        }),
+        StepKind::Cni => c
+            .nodes
+            .iter()
+            .any(|n| n.ready == Readiness::Ready)
+            .then(|| "already done: nodes are Ready, so a pod network runs".into()),
+        StepKind::JoinControlPlane => (etcd_voter(c, host) && c.nodes.get(host).is_some())
+            .then(|| format!("already done: {host} is an etcd voter and a node")),
+        StepKind::JoinWorker => c
+            .nodes
+            .get(host)
+            .is_some()
+            .then(|| format!("already done: node {host} is registered")),
+        StepKind::UploadCerts | StepKind::TokenCreate | StepKind::Verify => None,
+    }
+}
+
+/// A control-plane join that half ran: its member or its node exists, not both.
+pub fn half_joined(c: &ClusterState, host: &str) -> Option<String> {
+    let member = c.etcd.members.iter().find(|m| m.name == host);
+    let node = c.nodes.get(host).is_some();
+    let learner = c.etcd.members.iter().any(|m| m.is_learner);
+    (member.is_some() != node || learner).then(|| {
+        format!(
+            "{host}'s join half ran (etcd member: {}, node: {}): run `kubeadm reset -f` on {host}, remove its member with `etcdctl member remove <id>` if listed, then retry",
+            if member.is_some() { "yes" } else { "no" },
+            if node { "yes" } else { "no" },
+        )
+    })
+}
+
+/// What verify requires, as notes for each thing not true.
+pub fn verify(c: &ClusterState, control_planes: &[String], nodes: &[String]) -> Vec<String> {
+    let mut bad = Vec::new();
+    for n in nodes.iter().filter(|n| !node_ready(c, n)) {
+        bad.push(format!("node {n} is not Ready"));
+    }
+    let voters = c.etcd.members.iter().filter(|m| !m.is_learner).count();
+    if voters != control_planes.len() {
+        bad.push(format!(
+            "etcd has {voters} voting member(s), not {}",
+            control_planes.len()
+        ));
+    }
+    if let Some(l) = c.etcd.members.iter().find(|m| m.is_learner) {
+        bad.push(format!("etcd member {:x} is still a learner", l.id));
+    }
+    for lease in ["kube-scheduler", "kube-controller-manager"] {
+        let held = c.leases.get(lease).and_then(|l| l.holder_node()).is_some();
+        if !held {
+            bad.push(format!("lease {lease} has no holder"));
+        }
+    }
+    if c.endpoint.ready != Some(true) {
+        bad.push(format!("the endpoint {} is not ready", c.endpoint.address));
+    }
+    for m in control_planes {
+        if !c.apiservers.get(m).is_some_and(|a| a.ready) {
+            bad.push(format!("{m}'s apiserver is not ready"));
+        }
+    }
+    bad
+}

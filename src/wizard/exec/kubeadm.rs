@@ -1,0 +1,302 @@
+//! The lab's kubeadm and kubectl: a command becomes a script of timed lines and effects on
+//! the [`BareLab`]. Timings follow real runs: init about a minute, a control-plane join
+//! about 45 s, a worker join about 20 s. Values kubeadm makes (token, certificate key) are
+//! made by the effect that prints them, when it runs.
+
+use crate::lab::BareLab;
+
+use super::texts;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Effect {
+    /// init's `[certs]`: the CA; `Some(endpoint)` with `--control-plane-endpoint`.
+    MakeCa(Option<String>),
+    FirstMember(usize),
+    StartControlPlane(usize),
+    RegisterNode(usize),
+    /// init's `[upload-certs]` (with `--upload-certs`) and the phase alone.
+    UploadCerts,
+    InitToken,
+    /// The success block, from what init made.
+    InitDone {
+        with_endpoint: bool,
+    },
+    /// Token discovery: the token must be known and valid.
+    Discover(String),
+    /// `[download-certs]`: `kubeadm-certs` must exist and open with this key.
+    DownloadCerts(String),
+    AddLearner(usize),
+    StartMember(usize),
+    Promote(usize),
+    ApplyCni,
+    TokenCreate {
+        endpoint: String,
+    },
+    /// `kubectl get nodes`, `etcdctl member list`, `kubectl get lease`, `/readyz`.
+    Show(Show),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Show {
+    Nodes,
+    Members,
+    Leases,
+    Readyz,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Act {
+    Line(String),
+    Do(Effect),
+    Exit(i32),
+}
+
+/// `--flag value` from the command's words.
+fn flag<'a>(words: &[&'a str], name: &str) -> Option<&'a str> {
+    let at = words.iter().position(|w| *w == name)?;
+    words.get(at + 1).copied()
+}
+
+struct Script(Vec<(i64, Act)>);
+
+impl Script {
+    fn lines(&mut self, at_s: f64, lines: Vec<String>) {
+        let at = (at_s * 1000.0) as i64;
+        self.0.extend(lines.into_iter().map(|l| (at, Act::Line(l))));
+    }
+    fn line(&mut self, at_s: f64, line: &str) {
+        self.lines(at_s, vec![line.to_string()]);
+    }
+    fn act(&mut self, at_s: f64, e: Effect) {
+        self.0.push(((at_s * 1000.0) as i64, Act::Do(e)));
+    }
+    fn exit(mut self, at_s: f64, code: i32) -> Vec<(i64, Act)> {
+        self.0.push(((at_s * 1000.0) as i64, Act::Exit(code)));
+        self.0
+    }
+}
+
+/// What `command` on `host` does, as offsets in ms from its start.
+pub(super) fn script(lab: &BareLab, host: &str, command: &str) -> Vec<(i64, Act)> {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let mut s = Script(Vec::new());
+    let Some(i) = lab.host(host) else {
+        s.line(
+            0.0,
+            &format!("ssh: Could not resolve hostname {host}: Name or service not known"),
+        );
+        return s.exit(0.0, 255);
+    };
+    let endpoint = lab.config().endpoint.clone();
+    let has = |w: &str| words.contains(&w);
+    if command.starts_with("kubeadm init phase upload-certs") {
+        s.act(2.5, Effect::UploadCerts);
+        s.exit(2.6, 0)
+    } else if command.starts_with("kubeadm init") {
+        if lab.member(i).is_some() || lab.apiserver_running(i) {
+            s.lines(0.0, texts::init_preflight("v1.33.2")[..2].to_vec());
+            s.lines(0.5, texts::init_again());
+            return s.exit(0.5, 1);
+        }
+        init(lab, i, &words, s)
+    } else if command.starts_with("kubeadm join") {
+        if lab.node_registered(i) || lab.member(i).is_some() {
+            s.line(0.0, "[preflight] Running pre-flight checks");
+            s.lines(0.5, texts::join_again());
+            return s.exit(0.5, 1);
+        }
+        let token = flag(&words, "--token").unwrap_or_default().to_string();
+        let key = flag(&words, "--certificate-key").map(str::to_string);
+        join(lab, i, has("--control-plane"), token, key, s)
+    } else if command.starts_with("kubeadm token create") {
+        s.act(0.8, Effect::TokenCreate { endpoint });
+        s.exit(0.9, 0)
+    } else if command.contains("kubectl") || command.contains("curl ") {
+        kubectl(lab, &words, command, s)
+    } else if command.contains("swapon") || command.starts_with("getent hosts") {
+        // The lab's hosts pass: swap off, forwarding on, containerd and kubeadm present.
+        s.exit(0.3, 0)
+    } else {
+        let first = words.first().copied().unwrap_or_default();
+        s.line(0.0, &format!("bash: line 1: {first}: command not found"));
+        s.exit(0.0, 127)
+    }
+}
+
+fn init(lab: &BareLab, i: usize, words: &[&str], mut s: Script) -> Vec<(i64, Act)> {
+    let cfg = lab.config();
+    let (node, ip) = (lab.host_name(i), cfg.ip(i));
+    let endpoint = flag(words, "--control-plane-endpoint").map(str::to_string);
+    let version = flag(words, "--kubernetes-version").unwrap_or("v1.33.2");
+    s.lines(0.0, texts::init_preflight(version));
+    let ep_host = endpoint
+        .as_deref()
+        .map(|e| e.rsplit_once(':').map_or(e, |(h, _)| h));
+    s.act(18.0, Effect::MakeCa(endpoint.clone()));
+    s.lines(18.0, texts::init_certs(&node, &ip, ep_host));
+    s.act(24.0, Effect::FirstMember(i));
+    s.act(38.0, Effect::StartControlPlane(i));
+    s.lines(38.0, texts::control_plane_check(&ip, "12.501413278s"));
+    s.lines(39.0, texts::upload_config());
+    if words.contains(&"--upload-certs") {
+        s.act(40.0, Effect::UploadCerts);
+    }
+    s.act(41.0, Effect::RegisterNode(i));
+    s.lines(41.0, texts::mark_control_plane(&node));
+    s.act(42.0, Effect::InitToken);
+    s.act(
+        50.0,
+        Effect::InitDone {
+            with_endpoint: endpoint.is_some(),
+        },
+    );
+    s.exit(50.0, 0)
+}
+
+fn join(
+    lab: &BareLab,
+    i: usize,
+    control_plane: bool,
+    token: String,
+    key: Option<String>,
+    mut s: Script,
+) -> Vec<(i64, Act)> {
+    let (node, ip) = (lab.host_name(i), lab.config().ip(i));
+    s.lines(0.0, texts::join_preflight(false));
+    s.act(2.0, Effect::Discover(token));
+    if !control_plane {
+        s.lines(3.0, texts::kubelet_start());
+        s.act(14.0, Effect::RegisterNode(i));
+        s.lines(15.0, texts::join_worker_done());
+        return s.exit(15.0, 0);
+    }
+    let pre = texts::join_preflight(true);
+    s.lines(2.0, pre[3..].to_vec());
+    s.act(12.0, Effect::DownloadCerts(key.unwrap_or_default()));
+    s.lines(12.5, texts::join_certs(&node, &ip));
+    s.lines(14.0, texts::kubelet_start());
+    s.act(20.0, Effect::AddLearner(i));
+    s.line(20.0, texts::ETCD_MANIFEST);
+    s.act(26.0, Effect::StartMember(i));
+    s.act(31.0, Effect::Promote(i));
+    s.line(31.0, texts::ETCD_WAIT);
+    s.act(33.0, Effect::RegisterNode(i));
+    s.lines(33.0, texts::mark_control_plane(&node));
+    s.act(40.0, Effect::StartControlPlane(i));
+    s.lines(40.0, texts::control_plane_check(&ip, "501.413278ms"));
+    s.lines(45.0, texts::join_control_plane_done());
+    s.exit(45.0, 0)
+}
+
+fn kubectl(lab: &BareLab, words: &[&str], command: &str, mut s: Script) -> Vec<(i64, Act)> {
+    if !lab.api_up() {
+        s.lines(0.5, texts::kubectl_refused(&lab.config().endpoint));
+        return s.exit(0.5, 1);
+    }
+    let show = if words.contains(&"apply") {
+        s.act(2.0, Effect::ApplyCni);
+        return s.exit(2.0, 0);
+    } else if command.contains("member list") {
+        Show::Members
+    } else if command.contains("get lease") {
+        Show::Leases
+    } else if command.contains("get nodes") {
+        Show::Nodes
+    } else {
+        Show::Readyz
+    };
+    s.act(0.4, Effect::Show(show));
+    s.exit(0.4, 0)
+}
+
+/// Applies `e` to the lab now: the lines it prints, or kubeadm's error lines.
+pub(super) fn apply(lab: &mut BareLab, e: Effect) -> Result<Vec<String>, Vec<String>> {
+    let endpoint = lab.config().endpoint.clone();
+    Ok(match e {
+        Effect::MakeCa(ep) => {
+            lab.make_ca(ep);
+            vec![]
+        }
+        Effect::FirstMember(i) => {
+            lab.add_member(i, false);
+            vec![]
+        }
+        Effect::StartControlPlane(i) => {
+            lab.start_control_plane(i);
+            vec![]
+        }
+        Effect::RegisterNode(i) => {
+            lab.register_node(i);
+            vec![]
+        }
+        Effect::UploadCerts => texts::upload_certs(&lab.upload_certs()),
+        Effect::InitToken => texts::bootstrap_token(&lab.create_token()),
+        Effect::InitDone { with_endpoint } => {
+            let token = lab.join_token().unwrap_or_default();
+            let hash = lab.ca_hash().unwrap_or_default().to_string();
+            let key = lab.cert_key().map(|k| k.key.clone());
+            let key = key.filter(|_| with_endpoint);
+            let shown = if with_endpoint {
+                endpoint
+            } else {
+                format!("{}:6443", lab.config().ip(0))
+            };
+            texts::init_done(&shown, &token, &hash, key.as_deref())
+        }
+        Effect::Discover(token) => {
+            if !lab.api_up() {
+                return Err(texts::no_api(&endpoint));
+            }
+            if !lab.valid_token(&token) {
+                let id = token.split_once('.').map_or(token.as_str(), |(id, _)| id);
+                return Err(texts::bad_token(id));
+            }
+            vec![]
+        }
+        Effect::DownloadCerts(key) => match lab.cert_key() {
+            None => return Err(texts::certs_expired()),
+            Some(k) if k.key != key => return Err(texts::certs_wrong_key()),
+            Some(_) => vec![],
+        },
+        Effect::AddLearner(i) => {
+            lab.add_member(i, true);
+            vec![texts::ETCD_ANNOUNCED.to_string()]
+        }
+        Effect::StartMember(i) => {
+            lab.start_member(i);
+            vec![]
+        }
+        Effect::Promote(i) => {
+            let id = lab.member(i).map_or(0, |m| m.id);
+            lab.promote(i);
+            vec![texts::promoting(id)]
+        }
+        Effect::ApplyCni => {
+            lab.apply_cni();
+            super::texts::lines(CALICO_APPLIED)
+        }
+        Effect::TokenCreate { endpoint } => {
+            let token = lab.create_token();
+            let hash = lab.ca_hash().unwrap_or_default();
+            vec![format!(
+                "kubeadm join {endpoint} --token {token} --discovery-token-ca-cert-hash {hash} "
+            )]
+        }
+        Effect::Show(what) => super::show::render(lab, what),
+    })
+}
+
+/// What `kubectl apply -f calico.yaml` prints (the first objects of the manifest, then its
+/// DaemonSet and Deployment).
+const CALICO_APPLIED: &str = "poddisruptionbudget.policy/calico-kube-controllers created\n\
+serviceaccount/calico-kube-controllers created\n\
+serviceaccount/calico-node created\n\
+serviceaccount/calico-cni-plugin created\n\
+configmap/calico-config created\n\
+customresourcedefinition.apiextensions.k8s.io/ippools.crd.projectcalico.org created\n\
+clusterrole.rbac.authorization.k8s.io/calico-kube-controllers created\n\
+clusterrole.rbac.authorization.k8s.io/calico-node created\n\
+clusterrolebinding.rbac.authorization.k8s.io/calico-kube-controllers created\n\
+clusterrolebinding.rbac.authorization.k8s.io/calico-node created\n\
+daemonset.apps/calico-node created\n\
+deployment.apps/calico-kube-controllers created";

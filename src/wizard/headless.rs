@@ -1,0 +1,176 @@
+//! `hatui wizard --lab --yes`: the whole plan on the bare lab, on its virtual clock, with
+//! each step printed as it finishes (or one JSON object at the end). Verify passing is
+//! the only success.
+
+use std::io::Write;
+use std::time::Duration;
+
+use color_eyre::Result;
+use serde::Serialize;
+
+use super::engine::{Engine, StepReport, StepStatus};
+use super::exec::{Executor, LabExecutor};
+use super::{inventory, lab, plan};
+use crate::lab::LabConfig;
+use crate::status::json::Snapshot;
+
+/// Lines of output kept per step in the JSON.
+pub const TAIL_LINES: usize = 20;
+
+/// Something to practise, set up on the lab before or during the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// 3 h pass between init and the joins: the certificate key is gone.
+    ExpiredCertificateKey,
+    /// 25 h pass between init and the joins: the token is gone too.
+    ExpiredToken,
+}
+
+impl Scenario {
+    pub const NAMES: [&str; 2] = ["expired-certificate-key", "expired-token"];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "expired-certificate-key" => Some(Self::ExpiredCertificateKey),
+            "expired-token" => Some(Self::ExpiredToken),
+            _ => None,
+        }
+    }
+
+    /// Lab time that passes after the CNI step, before the joins.
+    fn pause(self) -> Duration {
+        match self {
+            Self::ExpiredCertificateKey => Duration::from_secs(3 * 3600),
+            Self::ExpiredToken => Duration::from_secs(25 * 3600),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabRun {
+    pub control_planes: usize,
+    pub workers: usize,
+    pub scenario: Option<Scenario>,
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct StepJson<'a> {
+    id: &'a str,
+    hosts: &'a [String],
+    commands: &'a [String],
+    status: StepStatus,
+    attempts: u32,
+    started_at: Option<String>,
+    duration_s: Option<f64>,
+    output_tail: &'a [String],
+    notes: &'a [String],
+}
+
+#[derive(Serialize)]
+struct RunJson<'a> {
+    plan: Vec<StepJson<'a>>,
+    warnings: &'a [String],
+    verified: bool,
+    status: Snapshot,
+}
+
+fn step_json(r: &StepReport) -> StepJson<'_> {
+    StepJson {
+        id: &r.id,
+        hosts: &r.hosts,
+        commands: &r.commands,
+        status: r.status,
+        attempts: r.attempts,
+        started_at: r.started_at.map(|t| t.to_string()),
+        duration_s: r.duration.map(|d| d.as_secs_f64()),
+        output_tail: r.output_tail(TAIL_LINES),
+        notes: &r.notes,
+    }
+}
+
+/// Runs the plan for the lab of `run` to its end on `exec`; the engine is returned so
+/// that callers can look at every report.
+pub fn run_on(
+    exec: &mut LabExecutor,
+    plan: plan::Plan,
+    scenario: Option<Scenario>,
+    mut each: impl FnMut(&StepReport),
+) -> Engine {
+    let mut engine = Engine::new(plan, exec.cluster());
+    let mut paused = false;
+    while !engine.finished() {
+        let joins_next = engine
+            .next_step()
+            .is_some_and(|s| s.id.starts_with("join-") || s.id.starts_with("verify"));
+        if let (Some(s), false, true) = (scenario, paused, joins_next) {
+            exec.pass(s.pause());
+            paused = true;
+        }
+        for i in engine.run_next(exec) {
+            let r = &engine.reports()[i];
+            if r.status != StepStatus::Pending {
+                each(r);
+            }
+        }
+    }
+    for r in engine
+        .reports()
+        .iter()
+        .filter(|r| r.status == StepStatus::Skipped)
+    {
+        each(r);
+    }
+    engine
+}
+
+/// The lab's plan: the inventory `hatui wizard --lab --print-inventory` prints.
+pub fn lab_plan(control_planes: usize, workers: usize) -> Result<plan::Plan> {
+    let inv = inventory::parse("lab", &lab::inventory_toml(control_planes, workers))?;
+    Ok(plan::build(&inv))
+}
+
+/// Runs the whole plan; prints each step (or the JSON) to `out`. `Ok(true)`: verified.
+pub fn run(run: &LabRun, out: &mut impl Write) -> Result<bool> {
+    let plan = lab_plan(run.control_planes, run.workers)?;
+    let cfg = LabConfig::new(
+        run.control_planes,
+        run.workers,
+        1,
+        LabConfig::default().start,
+    );
+    let mut exec = LabExecutor::new(cfg);
+    if !run.json {
+        writeln!(
+            out,
+            "hatui wizard on the lab: {} control plane(s), {} worker(s)",
+            run.control_planes, run.workers
+        )?;
+        for w in &plan.warnings {
+            writeln!(out, "warning: {w}")?;
+        }
+    }
+    let warnings = plan.warnings.clone();
+    let mut printed = Ok(());
+    let engine = run_on(&mut exec, plan, run.scenario, |r| {
+        if !run.json && printed.is_ok() {
+            printed = writeln!(out, "{}", r.line());
+        }
+    });
+    printed?;
+    let verified = engine.verified();
+    if run.json {
+        let json = RunJson {
+            plan: engine.reports().iter().map(step_json).collect(),
+            warnings: &warnings,
+            verified,
+            status: Snapshot::of(exec.cluster()),
+        };
+        serde_json::to_writer_pretty(&mut *out, &json)?;
+        writeln!(out)?;
+    } else {
+        let word = if verified { "verified" } else { "NOT verified" };
+        writeln!(out, "{word}: lab time {}", exec.now())?;
+    }
+    Ok(verified)
+}
