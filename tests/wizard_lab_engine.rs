@@ -369,3 +369,33 @@ fn a_tui_can_stream_the_output_and_watch_the_cluster_assemble() {
     );
     assert!(ex.drain_events().is_empty());
 }
+
+#[test]
+fn a_paced_executor_lets_lab_time_pass_in_seconds_and_streams_the_events() {
+    use std::sync::{Arc, Mutex};
+    let mut ex = lab(1, 0);
+    let slept = Arc::new(Mutex::new(Vec::new()));
+    let batches = Arc::new(Mutex::new(0usize));
+    let (s, b) = (Arc::clone(&slept), Arc::clone(&batches));
+    ex.pace(Box::new(move |dt| s.lock().unwrap().push(dt)));
+    ex.on_events(Box::new(move |_| *b.lock().unwrap() += 1));
+    let t0 = ex.now();
+    let (_, code) = exec::run(&mut ex, "cp-1", INIT);
+    assert_eq!(code, 0);
+    let slept = slept.lock().unwrap();
+    let total: Duration = slept.iter().sum();
+    assert_eq!(
+        total.as_millis() as i128,
+        ex.now().duration_since(t0).as_millis()
+    );
+    assert!(
+        slept.iter().all(|d| *d <= Duration::from_secs(1)),
+        "{slept:?}"
+    );
+    assert!(
+        slept.len() >= 50,
+        "one step a second of init: {}",
+        slept.len()
+    );
+    assert!(*batches.lock().unwrap() >= slept.len());
+}

@@ -1,6 +1,10 @@
 //! The lab's executor: commands run against a [`BareLab`] on its virtual clock, each a
 //! script of timed lines and effects (see `kubeadm.rs`); waiting jumps the clock to the
 //! next thing due, so a whole plan runs as fast as the CPU allows.
+//!
+//! A cockpit that wants to watch the cluster assemble at a human pace gives it a
+//! [`Pace`] (called with each second of lab time before it passes: sleep `dt / speed`
+//! there) and an [`OnEvents`] that forwards what the lab publishes to its model.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -23,7 +27,16 @@ pub struct LabExecutor {
     jobs: Vec<Option<Job>>,
     /// Every event applied since the last drain, when a consumer asked for them.
     recorded: Option<Vec<ClusterEvent>>,
+    on_events: Option<OnEvents>,
+    pace: Option<Pace>,
 }
+
+/// Sees each batch of events the lab publishes, as it is applied.
+pub type OnEvents = Box<dyn FnMut(&[ClusterEvent]) + Send>;
+/// Called with each stretch of lab time (at most [`PACE_STEP`]) before it passes.
+pub type Pace = Box<dyn FnMut(Duration) + Send>;
+/// With a [`Pace`], the clock moves in steps this long, events going out after each.
+pub const PACE_STEP: Duration = Duration::from_secs(1);
 
 impl LabExecutor {
     pub fn new(cfg: LabConfig) -> Self {
@@ -42,7 +55,19 @@ impl LabExecutor {
             cluster,
             jobs: Vec::new(),
             recorded: None,
+            on_events: None,
+            pace: None,
         }
+    }
+
+    /// Streams every batch of events to `f` as it is applied.
+    pub fn on_events(&mut self, f: OnEvents) {
+        self.on_events = Some(f);
+    }
+
+    /// Moves the clock in [`PACE_STEP`]s, calling `f` before each (a cockpit sleeps there).
+    pub fn pace(&mut self, f: Pace) {
+        self.pace = Some(f);
     }
 
     /// From now on, keeps the events the lab publishes for [`LabExecutor::drain_events`]:
@@ -60,6 +85,9 @@ impl LabExecutor {
     }
 
     fn apply(&mut self, events: Vec<ClusterEvent>) {
+        if let Some(f) = self.on_events.as_mut() {
+            f(&events);
+        }
         if let Some(log) = self.recorded.as_mut() {
             log.extend(events.iter().cloned());
         }
@@ -83,9 +111,16 @@ impl LabExecutor {
     }
 
     fn advance_to(&mut self, at: i64) {
-        let dt = (at - self.lab.now_ms()).max(0);
-        let events = self.lab.advance(Duration::from_millis(dt.unsigned_abs()));
-        self.apply(events);
+        let step = i64::try_from(PACE_STEP.as_millis()).unwrap_or(1000);
+        while self.lab.now_ms() < at {
+            let mut dt = at - self.lab.now_ms();
+            if let Some(pace) = self.pace.as_mut() {
+                dt = dt.min(step);
+                pace(Duration::from_millis(dt.unsigned_abs()));
+            }
+            let events = self.lab.advance(Duration::from_millis(dt.unsigned_abs()));
+            self.apply(events);
+        }
     }
 
     fn refresh(&mut self) {
