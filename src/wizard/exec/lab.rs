@@ -25,8 +25,6 @@ pub struct LabExecutor {
     lab: BareLab,
     cluster: ClusterState,
     jobs: Vec<Option<Job>>,
-    /// Every event applied since the last drain, when a consumer asked for them.
-    recorded: Option<Vec<ClusterEvent>>,
     on_events: Option<OnEvents>,
     pace: Option<Pace>,
 }
@@ -54,7 +52,6 @@ impl LabExecutor {
             lab,
             cluster,
             jobs: Vec::new(),
-            recorded: None,
             on_events: None,
             pace: None,
         }
@@ -70,26 +67,9 @@ impl LabExecutor {
         self.pace = Some(f);
     }
 
-    /// From now on, keeps the events the lab publishes for [`LabExecutor::drain_events`]:
-    /// a cockpit can apply them to its own model and watch the cluster assemble.
-    pub fn record_events(&mut self) {
-        self.recorded.get_or_insert_with(Vec::new);
-    }
-
-    /// The events since the last call (empty unless recording).
-    pub fn drain_events(&mut self) -> Vec<ClusterEvent> {
-        self.recorded
-            .as_mut()
-            .map(std::mem::take)
-            .unwrap_or_default()
-    }
-
     fn apply(&mut self, events: Vec<ClusterEvent>) {
         if let Some(f) = self.on_events.as_mut() {
             f(&events);
-        }
-        if let Some(log) = self.recorded.as_mut() {
-            log.extend(events.iter().cloned());
         }
         for ev in events {
             self.cluster.apply(ev);
