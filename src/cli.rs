@@ -226,7 +226,8 @@ pub struct WizardArgs {
     /// With --yes: print one JSON object (every step, then `hatui status --json`).
     #[arg(long, requires = "yes")]
     pub json: bool,
-    /// With --lab: something to practise (expired-certificate-key, expired-token).
+    /// With --lab: something to practise (expired-certificate-key, expired-token,
+    /// no-control-plane-endpoint).
     #[arg(long, requires = "lab", value_parser = clap::builder::PossibleValuesParser::new(crate::wizard::headless::Scenario::NAMES))]
     pub scenario: Option<String>,
 }

@@ -204,3 +204,29 @@ fn an_expired_certificate_key_or_token_is_refreshed_before_the_joins() {
         "{ids:?}"
     );
 }
+
+#[test]
+fn a_cluster_initialised_without_an_endpoint_stops_before_a_master_joins_with_the_fix() {
+    let out = hatui(&[
+        "wizard",
+        "--lab",
+        "--scenario",
+        "no-control-plane-endpoint",
+        "--yes",
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let line = |start: &str| {
+        text.lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("{start}:\n{text}"))
+    };
+    assert!(line("done     init").contains("init (cp-1)"), "{text}");
+    assert!(line("FAILED   join-control-plane/cp-2").contains("cp-2"));
+    assert!(
+        text.contains("without controlPlaneEndpoint") && text.contains("kube-public/cluster-info"),
+        "{text}"
+    );
+    assert!(line("skipped  verify").contains("verify"));
+    assert!(text.contains("NOT verified"), "{text}");
+}

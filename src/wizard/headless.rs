@@ -24,15 +24,22 @@ pub enum Scenario {
     ExpiredCertificateKey,
     /// 25 h pass between init and the joins: the token is gone too.
     ExpiredToken,
+    /// init already ran by hand, without `--control-plane-endpoint`: no master can join.
+    NoControlPlaneEndpoint,
 }
 
 impl Scenario {
-    pub const NAMES: [&str; 2] = ["expired-certificate-key", "expired-token"];
+    pub const NAMES: [&str; 3] = [
+        "expired-certificate-key",
+        "expired-token",
+        "no-control-plane-endpoint",
+    ];
 
     pub fn parse(name: &str) -> Option<Self> {
         match name {
             "expired-certificate-key" => Some(Self::ExpiredCertificateKey),
             "expired-token" => Some(Self::ExpiredToken),
+            "no-control-plane-endpoint" => Some(Self::NoControlPlaneEndpoint),
             _ => None,
         }
     }
@@ -42,7 +49,21 @@ impl Scenario {
         match self {
             Self::ExpiredCertificateKey => Duration::from_secs(3 * 3600),
             Self::ExpiredToken => Duration::from_secs(25 * 3600),
+            Self::NoControlPlaneEndpoint => Duration::ZERO,
         }
+    }
+
+    /// What happened on the lab before the wizard started.
+    fn set_up(self, exec: &mut LabExecutor, plan: &plan::Plan) {
+        if self != Self::NoControlPlaneEndpoint {
+            return;
+        }
+        let Some(init) = plan.step("init") else {
+            return;
+        };
+        let first = &init.hosts[0];
+        let by_hand = "kubeadm init --upload-certs --pod-network-cidr 192.168.0.0/16";
+        super::exec::run(exec, first, by_hand);
     }
 }
 
@@ -97,7 +118,13 @@ pub fn run_on(
     scenario: Option<Scenario>,
     mut each: impl FnMut(&StepReport),
 ) -> Engine {
+    if let Some(s) = scenario {
+        s.set_up(exec, &plan);
+    }
     let mut engine = Engine::new(plan, exec.cluster());
+    for r in engine.reports().iter().take_while(|r| r.already_done()) {
+        each(r);
+    }
     let mut paused = false;
     while !engine.finished() {
         let joins_next = engine

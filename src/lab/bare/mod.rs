@@ -76,8 +76,6 @@ pub struct BareLab {
     rng: ChaCha8Rng,
     /// `sha256:<hex>` of the cluster CA, made by init.
     ca_hash: Option<String>,
-    /// When init's apiserver came up.
-    api_since: Option<i64>,
     /// Masters whose apiserver runs.
     apiservers: Vec<bool>,
     pub(crate) members: Vec<MemberRec>,
@@ -109,7 +107,6 @@ impl BareLab {
             now: 0,
             rng,
             ca_hash: None,
-            api_since: None,
             members: Vec::new(),
             cni_at: None,
             tokens: Vec::new(),
@@ -283,7 +280,6 @@ impl BareLab {
         if let Some(a) = self.apiservers.get_mut(host) {
             *a = true;
         }
-        self.api_since.get_or_insert(self.now);
         for (k, lease) in self.leases.iter_mut().enumerate() {
             if lease.is_none() {
                 let identity = format!("{}_{}", self.cfg.name(host), uuid_like(host, k));

@@ -110,6 +110,13 @@ impl Engine {
             self.next += 1;
             return vec![self.next - 1];
         }
+        if let Some(problem) = self.endpoint_problem(exec.cluster()) {
+            let r = &mut self.reports[self.next];
+            r.status = StepStatus::Failed;
+            r.notes.push(problem);
+            self.stop(self.next);
+            return vec![self.next];
+        }
         self.check_countdowns(exec.cluster());
         let group = self.group_at(self.next);
         let failed = self.run_group(exec, group.clone());
@@ -152,6 +159,17 @@ impl Engine {
             }
         }
         at..end
+    }
+
+    /// Before a control-plane join: a cluster initialised without `controlPlaneEndpoint`
+    /// (or with one master's address) cannot take another master; say what to do.
+    fn endpoint_problem(&self, cluster: &ClusterState) -> Option<String> {
+        let step = &self.plan.steps[self.next];
+        if step.kind != StepKind::JoinControlPlane {
+            return None;
+        }
+        let problem = cluster.control_plane_endpoint_problem()?;
+        Some(format!("not run: {problem}"))
     }
 
     /// Inserts `upload-certs` / `token-create` before the next join when its material

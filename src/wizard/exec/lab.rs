@@ -1,6 +1,10 @@
 //! The lab's executor: commands run against a [`BareLab`] on its virtual clock, each a
 //! script of timed lines and effects (see `kubeadm.rs`); waiting jumps the clock to the
 //! next thing due, so a whole plan runs as fast as the CPU allows.
+//!
+//! A cockpit that wants to watch the cluster assemble at a human pace gives it a
+//! [`Pace`] (called with each second of lab time before it passes: sleep `dt / speed`
+//! there) and an [`OnEvents`] that forwards what the lab publishes to its model.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -21,9 +25,16 @@ pub struct LabExecutor {
     lab: BareLab,
     cluster: ClusterState,
     jobs: Vec<Option<Job>>,
-    /// Every event applied since the last drain, when a consumer asked for them.
-    recorded: Option<Vec<ClusterEvent>>,
+    on_events: Option<OnEvents>,
+    pace: Option<Pace>,
 }
+
+/// Sees each batch of events the lab publishes, as it is applied.
+pub type OnEvents = Box<dyn FnMut(&[ClusterEvent]) + Send>;
+/// Called with each stretch of lab time (at most [`PACE_STEP`]) before it passes.
+pub type Pace = Box<dyn FnMut(Duration) + Send>;
+/// With a [`Pace`], the clock moves in steps this long, events going out after each.
+pub const PACE_STEP: Duration = Duration::from_secs(1);
 
 impl LabExecutor {
     pub fn new(cfg: LabConfig) -> Self {
@@ -41,27 +52,24 @@ impl LabExecutor {
             lab,
             cluster,
             jobs: Vec::new(),
-            recorded: None,
+            on_events: None,
+            pace: None,
         }
     }
 
-    /// From now on, keeps the events the lab publishes for [`LabExecutor::drain_events`]:
-    /// a cockpit can apply them to its own model and watch the cluster assemble.
-    pub fn record_events(&mut self) {
-        self.recorded.get_or_insert_with(Vec::new);
+    /// Streams every batch of events to `f` as it is applied.
+    pub fn on_events(&mut self, f: OnEvents) {
+        self.on_events = Some(f);
     }
 
-    /// The events since the last call (empty unless recording).
-    pub fn drain_events(&mut self) -> Vec<ClusterEvent> {
-        self.recorded
-            .as_mut()
-            .map(std::mem::take)
-            .unwrap_or_default()
+    /// Moves the clock in [`PACE_STEP`]s, calling `f` before each (a cockpit sleeps there).
+    pub fn pace(&mut self, f: Pace) {
+        self.pace = Some(f);
     }
 
     fn apply(&mut self, events: Vec<ClusterEvent>) {
-        if let Some(log) = self.recorded.as_mut() {
-            log.extend(events.iter().cloned());
+        if let Some(f) = self.on_events.as_mut() {
+            f(&events);
         }
         for ev in events {
             self.cluster.apply(ev);
@@ -83,9 +91,16 @@ impl LabExecutor {
     }
 
     fn advance_to(&mut self, at: i64) {
-        let dt = (at - self.lab.now_ms()).max(0);
-        let events = self.lab.advance(Duration::from_millis(dt.unsigned_abs()));
-        self.apply(events);
+        let step = i64::try_from(PACE_STEP.as_millis()).unwrap_or(1000);
+        while self.lab.now_ms() < at {
+            let mut dt = at - self.lab.now_ms();
+            if let Some(pace) = self.pace.as_mut() {
+                dt = dt.min(step);
+                pace(Duration::from_millis(dt.unsigned_abs()));
+            }
+            let events = self.lab.advance(Duration::from_millis(dt.unsigned_abs()));
+            self.apply(events);
+        }
     }
 
     fn refresh(&mut self) {
