@@ -182,6 +182,10 @@ pub struct LabArgs {
     /// per master: stopping or powering off a master stops its real member.
     #[arg(long, conflicts_with_all = ["etcd_endpoints", "etcd_ssh"])]
     pub real_etcd: bool,
+
+    /// Hosts with nothing initialised yet: build the cluster with the wizard (`w`).
+    #[arg(long, conflicts_with = "real_etcd")]
+    pub bare: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -268,6 +272,7 @@ impl LabArgs {
             config: self.topology.lab_config(),
             speed: self.speed,
             real_etcd: self.real_etcd,
+            bare: self.bare,
         })
     }
 
@@ -281,6 +286,11 @@ impl LabArgs {
         } else {
             return None;
         };
+        if self.bare {
+            return Some(format!(
+                "--bare cannot be used with {other}: a bare lab has no etcd until the wizard builds one"
+            ));
+        }
         self.real_etcd
             .then(|| format!("--real-etcd cannot be used with {other}: the lab runs its own etcd"))
     }

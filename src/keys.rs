@@ -20,6 +20,11 @@ pub enum Action {
     Filter,
     JumpToLeader,
     Fault(FaultKind),
+    ToggleWizard,
+    WizardRun,
+    WizardRunAll,
+    WizardSkip,
+    WizardReveal,
 }
 
 /// Where a binding applies.
@@ -28,6 +33,32 @@ pub enum Scope {
     Always,
     /// Only in the lab: these act on the simulated cluster.
     Lab,
+    /// Where a wizard can run (the bare lab): opens and closes it.
+    Wizard,
+    /// While the wizard's pane is open.
+    WizardOpen,
+}
+
+/// What applies here: which scopes' keys do something.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Here {
+    /// The lab's fault keys (a full lab, not a bare one being built).
+    pub lab_faults: bool,
+    pub wizard: bool,
+    pub wizard_open: bool,
+}
+
+impl Here {
+    pub fn lab() -> Self {
+        Self {
+            lab_faults: true,
+            ..Self::default()
+        }
+    }
+
+    pub fn live() -> Self {
+        Self::default()
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -89,7 +120,7 @@ const fn bind(
 }
 
 use Action as A;
-use Scope::{Always, Lab};
+use Scope::{Always, Lab, Wizard, WizardOpen};
 
 pub const BINDINGS: &[Binding] = &[
     bind(
@@ -189,6 +220,46 @@ pub const BINDINGS: &[Binding] = &[
         true,
     ),
     bind(
+        &[key('w')],
+        A::ToggleWizard,
+        "wizard",
+        "Show or hide the wizard that builds the cluster, beside the cockpit",
+        Wizard,
+        true,
+    ),
+    bind(
+        &[code(KeyCode::Enter)],
+        A::WizardRun,
+        "run step",
+        "Wizard: run the next step (a failed one: run it again)",
+        WizardOpen,
+        true,
+    ),
+    bind(
+        &[key('a')],
+        A::WizardRunAll,
+        "run all",
+        "Wizard: run every remaining step, stopping at a failure",
+        WizardOpen,
+        true,
+    ),
+    bind(
+        &[key('s')],
+        A::WizardSkip,
+        "skip",
+        "Wizard: skip the failed (or next) step; press s again to confirm",
+        WizardOpen,
+        true,
+    ),
+    bind(
+        &[key('v')],
+        A::WizardReveal,
+        "reveal",
+        "Wizard: show the token and certificate key for 10 s, to type them",
+        WizardOpen,
+        true,
+    ),
+    bind(
         &[key('K')],
         A::Fault(FaultKind::StopKubelet),
         "kubelet",
@@ -275,8 +346,13 @@ impl Key {
 }
 
 impl Binding {
-    pub fn applies(&self, lab: bool) -> bool {
-        self.scope == Always || lab
+    pub fn applies(&self, here: Here) -> bool {
+        match self.scope {
+            Always => true,
+            Lab => here.lab_faults,
+            Wizard => here.wizard,
+            WizardOpen => here.wizard_open,
+        }
     }
 
     /// All keys of the binding, as the help shows them: `k/↑`.
@@ -290,17 +366,17 @@ impl Binding {
 }
 
 /// The action bound to a key press, if any applies here.
-pub fn lookup(ev: &KeyEvent, lab: bool) -> Option<Action> {
+pub fn lookup(ev: &KeyEvent, here: Here) -> Option<Action> {
     BINDINGS
         .iter()
-        .filter(|b| b.applies(lab))
+        .filter(|b| b.applies(here))
         .find(|b| b.keys.iter().any(|k| k.matches(ev)))
         .map(|b| b.action)
 }
 
 /// Bindings for the key bar, in table order.
-pub fn bar(lab: bool) -> impl Iterator<Item = &'static Binding> {
-    BINDINGS.iter().filter(move |b| b.in_bar && b.applies(lab))
+pub fn bar(here: Here) -> impl Iterator<Item = &'static Binding> {
+    BINDINGS.iter().filter(move |b| b.in_bar && b.applies(here))
 }
 
 #[cfg(test)]
@@ -314,20 +390,44 @@ mod tests {
     #[test]
     fn lab_keys_do_nothing_on_a_live_cluster() {
         let p = press(KeyCode::Char('P'), KeyModifiers::SHIFT);
-        assert_eq!(lookup(&p, true), Some(Action::Fault(FaultKind::PowerOff)));
-        assert_eq!(lookup(&p, false), None);
+        assert_eq!(
+            lookup(&p, Here::lab()),
+            Some(Action::Fault(FaultKind::PowerOff))
+        );
+        assert_eq!(lookup(&p, Here::live()), None);
     }
 
     #[test]
     fn ctrl_c_quits_but_plain_c_does_not() {
         assert_eq!(
-            lookup(&press(KeyCode::Char('c'), KeyModifiers::CONTROL), false),
+            lookup(
+                &press(KeyCode::Char('c'), KeyModifiers::CONTROL),
+                Here::live()
+            ),
             Some(Action::Quit)
         );
         assert_eq!(
-            lookup(&press(KeyCode::Char('c'), KeyModifiers::NONE), false),
+            lookup(&press(KeyCode::Char('c'), KeyModifiers::NONE), Here::live()),
             None
         );
+    }
+
+    #[test]
+    fn wizard_keys_act_only_where_a_wizard_runs() {
+        let enter = press(KeyCode::Enter, KeyModifiers::NONE);
+        let w = press(KeyCode::Char('w'), KeyModifiers::NONE);
+        assert_eq!(lookup(&w, Here::lab()), None);
+        let bare = Here {
+            wizard: true,
+            ..Here::default()
+        };
+        assert_eq!(lookup(&w, bare), Some(Action::ToggleWizard));
+        assert_eq!(lookup(&enter, bare), None, "closed: Enter does nothing");
+        let open = Here {
+            wizard_open: true,
+            ..bare
+        };
+        assert_eq!(lookup(&enter, open), Some(Action::WizardRun));
     }
 
     #[test]

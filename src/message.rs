@@ -6,6 +6,8 @@ use crate::model::ClusterEvent;
 
 /// The lab's faults travel as commands; they live with the faults (`lab/faults.rs`).
 pub use crate::lab::{Fault, FaultKind};
+/// The wizard beside the cockpit: what it reports, what the operator asks of it.
+pub use crate::wizard::cockpit::{WizardCommand, WizardUpdate};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
@@ -14,6 +16,7 @@ pub enum Message {
     Resize,
     /// A batch of events from one source, applied together before the next frame.
     Cluster(Vec<ClusterEvent>),
+    Wizard(WizardUpdate),
     Quit,
 }
 
@@ -24,8 +27,15 @@ impl From<Vec<ClusterEvent>> for Message {
     }
 }
 
+impl From<WizardUpdate> for Message {
+    fn from(update: WizardUpdate) -> Self {
+        Self::Wizard(update)
+    }
+}
+
 /// Side effects `update` asks the runtime to carry out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Fault(Fault),
+    Wizard(WizardCommand),
 }

@@ -11,11 +11,15 @@ use crate::app::App;
 use crate::etcd::{EtcdAccess, EtcdSettings, Poller, PollerConfig, spawn_poller};
 use crate::lab::{self, Lab, LabConfig, real_etcd::RealEtcd};
 use crate::live::{self, Target};
-use crate::message::{Command, Fault, Message};
+use crate::message::{Command, Fault, Message, WizardCommand};
 use crate::model::{ClusterEvent, ClusterState, FeedKind, SourceKind};
 use crate::supervise::{self, Duty};
 use crate::terminal::TerminalGuard;
 use crate::view;
+use crate::wizard::{
+    self,
+    exec::{Executor, LabExecutor},
+};
 
 /// The lab the command line asks for.
 #[derive(Debug, Clone)]
@@ -25,12 +29,17 @@ pub struct LabSettings {
     pub speed: f64,
     /// The lab's etcd as real etcd processes on loopback.
     pub real_etcd: bool,
+    /// Hosts only, nothing initialised: the wizard builds the cluster.
+    pub bare: bool,
 }
 
 /// Opens the cockpit on the embedded lab.
 /// With `--real-etcd`, the real members are started (and answer) before the terminal is
 /// taken over; they live in the lab task, which stops them when it ends.
 pub async fn run_lab(args: LabSettings, etcd: &EtcdSettings) -> Result<()> {
+    if args.bare {
+        return run_bare_lab(args).await;
+    }
     let etcd = etcd.access().await?;
     let mut cfg = args.config;
     let real = if args.real_etcd {
@@ -86,7 +95,31 @@ pub async fn run_lab(args: LabSettings, etcd: &EtcdSettings) -> Result<()> {
     let mut guard = TerminalGuard::enter()?;
     supervise::quiet_task_panics();
     let app = App::new(cluster);
-    event_loop(&mut guard, app, rx, Some(fault_tx)).await
+    let sinks = Sinks {
+        faults: Some(fault_tx),
+        wizard: None,
+    };
+    event_loop(&mut guard, app, rx, sinks).await
+}
+
+/// The bare lab with the wizard open beside the cockpit: one thread owns the lab, the
+/// wizard's engine and the executor; the cockpit's panes fill in as the steps run.
+async fn run_bare_lab(args: LabSettings) -> Result<()> {
+    let cfg = args.config;
+    let plan = wizard::headless::lab_plan(cfg.control_planes, cfg.workers)?;
+    let exec = LabExecutor::new(cfg);
+    let (tx, rx) = mpsc::channel(256);
+    let (wizard_tx, wizard_rx) = std::sync::mpsc::channel();
+    let app = App::with_wizard(exec.cluster().clone());
+    std::thread::Builder::new()
+        .name("wizard".into())
+        .spawn(move || wizard::cockpit::run(exec, plan, args.speed, tx, wizard_rx))?;
+    let mut guard = TerminalGuard::enter()?;
+    let sinks = Sinks {
+        faults: None,
+        wizard: Some(wizard_tx),
+    };
+    event_loop(&mut guard, app, rx, sinks).await
 }
 
 /// The panes the lab feeds (etcd last: not when etcd is external).
@@ -114,7 +147,7 @@ pub async fn run_live(target: Target, etcd_args: &EtcdSettings) -> Result<()> {
     let _sources = live::spawn(sources, tx);
     let mut guard = TerminalGuard::enter()?;
     supervise::quiet_task_panics();
-    event_loop(&mut guard, App::new(cluster), rx, None).await
+    event_loop(&mut guard, App::new(cluster), rx, Sinks::default()).await
 }
 
 /// Starts the etcd poller (`clock_rate`: cluster seconds per real second); masters SSH
@@ -138,14 +171,21 @@ fn start_etcd(
     spawn_poller(cfg, tx.clone())
 }
 
-/// Shared by the lab and live clusters: `faults` is where fault keys go (the lab only).
+/// Where the commands of keys go: faults to the lab, wizard steps to the wizard.
+#[derive(Default)]
+struct Sinks {
+    faults: Option<mpsc::Sender<Fault>>,
+    wizard: Option<std::sync::mpsc::Sender<WizardCommand>>,
+}
+
+/// Shared by the lab and live clusters.
 /// Source tasks are supervised where they are started: one that dies is reported on its
 /// panes and in the timeline (and restarted where that is safe), the cockpit stays up.
 async fn event_loop(
     guard: &mut TerminalGuard,
     mut app: App,
     mut source: mpsc::Receiver<Message>,
-    faults: Option<mpsc::Sender<Fault>>,
+    sinks: Sinks,
 ) -> Result<()> {
     let mut input = EventStream::new();
     let mut sigterm = signal(SignalKind::terminate())?;
@@ -170,23 +210,29 @@ async fn event_loop(
             _ = sighup.recv() => Message::Quit,
             _ = sigint.recv() => Message::Quit,
         };
-        redraw |= handle(&mut app, msg, faults.as_ref()).await;
+        redraw |= handle(&mut app, msg, &sinks).await;
         // Apply whatever else is queued before drawing: only the latest state is drawn.
         while let Ok(msg) = source.try_recv() {
-            redraw |= handle(&mut app, msg, faults.as_ref()).await;
+            redraw |= handle(&mut app, msg, &sinks).await;
         }
     }
     Ok(())
 }
 
-async fn handle(app: &mut App, msg: Message, faults: Option<&mpsc::Sender<Fault>>) -> bool {
+async fn handle(app: &mut App, msg: Message, sinks: &Sinks) -> bool {
     let outcome = app.update(msg);
     for command in outcome.commands {
         match command {
             // A closed queue means the lab is gone; without a lab the key does nothing.
             Command::Fault(fault) => {
-                if let Some(faults) = faults {
+                if let Some(faults) = &sinks.faults {
                     let _ = faults.send(fault).await;
+                }
+            }
+            // A gone wizard thread is reported by its silence; the keys do nothing then.
+            Command::Wizard(command) => {
+                if let Some(wizard) = &sinks.wizard {
+                    let _ = wizard.send(command);
                 }
             }
         }

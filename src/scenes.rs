@@ -13,9 +13,10 @@ use crate::message::{Command, Message};
 use crate::model::{ClusterState, SourceKind};
 
 /// The lab and the app wired together without a terminal, on the virtual clock: what the
-/// runtime does, minus real time.
+/// runtime does, minus real time. A wizard scene has the app alone (its bare lab ran
+/// ahead of it, see `wizard_scene.rs`).
 pub struct Driver {
-    pub lab: Lab,
+    lab: Option<Lab>,
     pub app: App,
 }
 
@@ -25,29 +26,46 @@ impl Driver {
         let cluster = ClusterState::new(SourceKind::Lab, lab.config().endpoint.clone(), lab.now());
         let mut app = App::new(cluster);
         app.update(Message::Cluster(lab.full_state()));
-        Self { lab, app }
+        Self {
+            lab: Some(lab),
+            app,
+        }
+    }
+
+    /// An app state built some other way (the wizard's scenes).
+    pub fn of_app(app: App) -> Self {
+        Self { lab: None, app }
+    }
+
+    /// The full lab behind a lab scene.
+    pub fn lab(&self) -> &Lab {
+        self.lab.as_ref().expect("a lab scene")
     }
 
     /// Runs the lab clock forward, delivering events a second at a time as the runtime would.
     pub fn advance(&mut self, total: Duration) {
+        let Some(lab) = self.lab.as_mut() else {
+            return;
+        };
         let mut left = total;
         while !left.is_zero() {
             let dt = left.min(Duration::from_secs(1));
-            let events = self.lab.advance(dt);
+            let events = lab.advance(dt);
             self.app.update(Message::Cluster(events));
             left -= dt;
         }
     }
 
-    /// Presses a key; commands it produces are carried out on the lab at once.
+    /// Presses a key; faults it produces are carried out on the lab at once.
     pub fn press(&mut self, code: KeyCode) {
         let outcome = self
             .app
             .update(Message::Key(KeyEvent::new(code, KeyModifiers::NONE)));
         for command in outcome.commands {
-            let Command::Fault(fault) = command;
-            let events = self.lab.inject(&fault);
-            self.app.update(Message::Cluster(events));
+            if let (Command::Fault(fault), Some(lab)) = (command, self.lab.as_mut()) {
+                let events = lab.inject(&fault);
+                self.app.update(Message::Cluster(events));
+            }
         }
     }
 
@@ -158,6 +176,13 @@ pub const SCENES: &[Scene] = &[
         width: 120,
         height: 40,
         build: cert_key_expired,
+    },
+    Scene {
+        name: "wizard-half-built",
+        caption: "The wizard on a bare lab: cp-2 joined, cp-3 joining as an etcd learner",
+        width: 120,
+        height: 40,
+        build: crate::wizard_scene::half_built,
     },
     Scene {
         name: "small-terminal",

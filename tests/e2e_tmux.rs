@@ -172,3 +172,43 @@ fn sigterm_restores_the_terminal() {
     assert!(screen.contains("HATUI-EXITED 0"), "{screen}");
     assert!(!screen.contains("LAB"), "cockpit left on screen:\n{screen}");
 }
+
+#[test]
+fn the_wizard_builds_a_bare_lab_while_the_cockpit_watches() {
+    let bin = env!("CARGO_BIN_EXE_hatui");
+    let tmux = Tmux::start(
+        "wizard",
+        &format!("{bin} lab --bare --speed 1000; echo HATUI-EXITED $?; sleep 30"),
+        140,
+        45,
+    );
+    let screen = tmux.wait_for("the bare lab", Duration::from_secs(20), |s| {
+        s.contains("w opens the wizard")
+    });
+    assert!(screen.contains("no API yet"), "says so honestly:\n{screen}");
+    assert!(screen.contains("no etcd yet"), "{screen}");
+
+    tmux.keys("w");
+    tmux.wait_for("the wizard's plan", Duration::from_secs(10), |s| {
+        s.contains("Wizard") && s.contains("· join-control-plane/cp-3")
+    });
+    tmux.keys("a");
+    let screen = tmux.wait_for("the plan verified", Duration::from_secs(60), |s| {
+        s.contains(" verified ")
+    });
+    assert!(screen.contains("9/9 done"), "{screen}");
+    assert!(screen.contains("3/3 healthy"), "3 etcd voters:\n{screen}");
+    assert!(screen.contains("Nodes 5/5 ready"), "{screen}");
+    for lease in ["kube-scheduler", "kube-controller-manager"] {
+        let held = screen
+            .lines()
+            .any(|l| l.contains(lease) && l.contains("→ cp-"));
+        assert!(held, "{lease} held:\n{screen}");
+    }
+
+    tmux.keys("q");
+    let screen = tmux.wait_for("hatui to exit", Duration::from_secs(10), |s| {
+        s.contains("HATUI-EXITED")
+    });
+    assert!(screen.contains("HATUI-EXITED 0"), "{screen}");
+}

@@ -190,10 +190,7 @@ async fn the_certificate_key_state_is_present_orphaned_absent_or_unknown() {
             )
         })
         .collect();
-    for (id, kind) in [
-        ("0ld0wn", "old-certificate-key"),
-        ("8l5wp2", "certificate-key"),
-    ] {
+    for (id, kind) in [("0ld0wn", "old-key-owner"), ("8l5wp2", "key-owner")] {
         assert!(kinds.contains(&(id.into(), kind.into())), "{kinds:?}");
     }
     assert!(

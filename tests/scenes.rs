@@ -39,7 +39,7 @@ fn healthy_cluster_tolerates_one_failure() {
     let (d, screen) = scene("healthy");
     assert!(screen.contains("3/3 healthy"), "{screen}");
     assert!(screen.contains("tolerates 1 more failure"), "{screen}");
-    let leader = d.lab.etcd_leader().expect("a leader");
+    let leader = d.lab().etcd_leader().expect("a leader");
     assert!(
         screen.contains(&format!("★ {leader}")),
         "leader {leader} not marked:\n{screen}"
@@ -49,7 +49,7 @@ fn healthy_cluster_tolerates_one_failure() {
 #[test]
 fn powered_off_leader_is_replaced_and_the_timeline_says_so() {
     let (d, screen) = scene("leader-powered-off");
-    let new_leader = d.lab.etcd_leader().expect("re-elected");
+    let new_leader = d.lab().etcd_leader().expect("re-elected");
     assert!(screen.contains(&format!("★ {new_leader}")), "{screen}");
     assert!(
         screen.contains(&format!("→ {new_leader}")),
@@ -61,14 +61,14 @@ fn powered_off_leader_is_replaced_and_the_timeline_says_so() {
 #[test]
 fn quorum_lost_is_shown_loudly() {
     let (d, screen) = scene("quorum-lost");
-    assert_eq!(d.lab.etcd_leader(), None);
+    assert_eq!(d.lab().etcd_leader(), None);
     assert!(screen.contains("QUORUM LOST"), "{screen}");
 }
 
 #[test]
 fn kubelet_stop_leaves_the_control_plane_running() {
     let (d, screen) = scene("kubelet-stopped");
-    let leader = d.lab.etcd_leader().expect("leader kept");
+    let leader = d.lab().etcd_leader().expect("leader kept");
     let row = screen
         .lines()
         .find(|l| {

@@ -229,15 +229,21 @@ fn a_join_that_fails_on_a_replaced_certificate_key_is_refreshed_and_retried() {
     assert_eq!((cp2.status, cp2.attempts), (StepStatus::Ok, 2));
 }
 
-#[test]
-fn a_failure_that_cannot_be_refreshed_stops_the_plan_and_skips_the_rest() {
+/// A 3+1 plan past preflight, with init run by hand behind the engine's back: the
+/// engine's own init then fails in preflight (port 6443 in use), every time.
+fn init_by_hand_after_preflight() -> (LabExecutor, Engine) {
     let plan = lab_plan(3, 1).unwrap();
     let mut ex = lab(3, 1);
     let mut engine = Engine::new(plan, ex.cluster());
     engine.run_next(&mut ex);
-    // init runs by hand behind the engine's back: its own init then fails in preflight.
     let (_, code) = exec::run(&mut ex, "cp-1", INIT);
     assert_eq!(code, 0);
+    (ex, engine)
+}
+
+#[test]
+fn a_failure_that_cannot_be_refreshed_stops_the_plan_and_skips_the_rest() {
+    let (mut ex, mut engine) = init_by_hand_after_preflight();
     let mut seen = Vec::new();
     engine.run_all(&mut ex, |r| seen.push((r.id.clone(), r.status)));
     assert!(!engine.verified());
@@ -324,4 +330,33 @@ fn quitting_mid_join_leaves_a_half_run_step_that_is_named_with_its_fix() {
         .find(|r| r.id == "join-control-plane/cp-2")
         .unwrap();
     assert_eq!(cp2.status, StepStatus::Failed);
+}
+
+#[test]
+fn the_operator_retries_a_failed_step_then_skips_it_and_the_plan_goes_on() {
+    let (mut ex, mut engine) = init_by_hand_after_preflight();
+    engine.run_all(&mut ex, |_| {});
+    let status = |e: &Engine, id: &str| e.reports().iter().find(|r| r.id == id).unwrap().status;
+    assert_eq!(status(&engine, "init"), StepStatus::Failed);
+    assert_eq!(status(&engine, "verify"), StepStatus::Skipped);
+
+    engine.retry();
+    assert_eq!(status(&engine, "init"), StepStatus::Pending);
+    assert_eq!(
+        status(&engine, "verify"),
+        StepStatus::Pending,
+        "no longer skipped"
+    );
+    assert_eq!(engine.next_step().unwrap().id, "init");
+    engine.run_next(&mut ex);
+    assert_eq!(status(&engine, "init"), StepStatus::Failed, "still in use");
+    assert!(engine.finished());
+
+    engine.skip();
+    assert_eq!(status(&engine, "init"), StepStatus::Skipped);
+    let init = engine.reports().iter().find(|r| r.id == "init").unwrap();
+    assert_eq!(init.notes.last().unwrap(), "skipped by the operator");
+    engine.run_all(&mut ex, |_| {});
+    assert!(engine.verified(), "{:#?}", engine.reports());
+    assert!(engine.secrets().iter().any(|s| s.starts_with("token: ")));
 }

@@ -2,7 +2,8 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::{App, Outcome, Pane};
+use super::wizard::WizardAction;
+use super::{App, Outcome, Pane, WizardPane};
 use crate::keys::{self, Action};
 use crate::message::{Command, Fault};
 
@@ -24,7 +25,7 @@ impl App {
             self.ui.filter.clear();
             return redraw();
         }
-        match keys::lookup(&key, self.is_lab()) {
+        match keys::lookup(&key, self.here()) {
             Some(action) => self.act(action),
             None => Outcome::default(),
         }
@@ -35,8 +36,8 @@ impl App {
         match action {
             Action::Quit => self.quit = true,
             Action::ToggleHelp => self.ui.help = !self.ui.help,
-            Action::FocusNext => self.ui.focus = self.ui.focus.next(),
-            Action::FocusPrev => self.ui.focus = self.ui.focus.prev(),
+            Action::FocusNext => self.focus(Pane::next),
+            Action::FocusPrev => self.focus(Pane::prev),
             Action::Up => self.scroll(-1),
             Action::Down => self.scroll(1),
             Action::PageUp => self.scroll(-page),
@@ -48,6 +49,11 @@ impl App {
                 self.ui.filter_editing = true;
             }
             Action::JumpToLeader => self.select_leader(),
+            Action::ToggleWizard => self.toggle_wizard(),
+            Action::WizardRun => return self.wizard(WizardAction::Run),
+            Action::WizardRunAll => return self.wizard(WizardAction::RunAll),
+            Action::WizardSkip => return self.wizard(WizardAction::Skip),
+            Action::WizardReveal => return self.wizard(WizardAction::Reveal),
             Action::Fault(kind) => {
                 let Some(node) = self.selected_node() else {
                     self.ui.flash = Some("no node selected: Tab to Nodes, then j/k".into());
@@ -63,10 +69,29 @@ impl App {
         redraw()
     }
 
+    fn wizard(&mut self, action: WizardAction) -> Outcome {
+        Outcome {
+            redraw: true,
+            commands: self.wizard_command(action),
+        }
+    }
+
+    /// Moves focus to the next pane on screen (the wizard's only while it is open).
+    fn focus(&mut self, step: fn(Pane) -> Pane) {
+        let mut pane = step(self.ui.focus);
+        while pane == Pane::Wizard && !self.wizard_open() {
+            pane = step(pane);
+        }
+        self.ui.focus = pane;
+    }
+
     fn scroll(&mut self, delta: isize) {
         let pane = self.ui.focus;
         let len = self.rows_in(pane);
         self.ui.cursor_mut(pane).step(delta, len);
+        if let (Pane::Wizard, Some(w)) = (pane, self.wizard.as_mut()) {
+            w.follow = false;
+        }
     }
 
     /// How many rows the pane lists, so the cursor can stay inside.
@@ -79,6 +104,7 @@ impl App {
             Pane::Tokens => 1 + c.join_tokens().count() + c.certificates.len(),
             Pane::Timeline => c.timeline.len(),
             Pane::Endpoint => c.apiservers.len() + 1,
+            Pane::Wizard => self.wizard.as_ref().map_or(0, WizardPane::len),
         }
     }
 

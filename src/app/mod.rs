@@ -2,15 +2,21 @@
 
 mod input;
 pub mod ui;
+pub mod wizard;
 
 use crate::message::{Command, Message};
 use crate::model::{ClusterState, SourceKind};
 
 pub use ui::{Cursor, Pane, Ui};
+pub use wizard::WizardPane;
+
+use crate::keys::Here;
 
 pub struct App {
     pub cluster: ClusterState,
     pub ui: Ui,
+    /// The wizard beside the cockpit, where one runs (the bare lab).
+    pub wizard: Option<WizardPane>,
     pub quit: bool,
 }
 
@@ -26,8 +32,31 @@ impl App {
         Self {
             cluster,
             ui: Ui::default(),
+            wizard: None,
             quit: false,
         }
+    }
+
+    /// The cockpit with a wizard to open beside it (`w`).
+    pub fn with_wizard(cluster: ClusterState) -> Self {
+        let mut app = Self::new(cluster);
+        app.wizard = Some(WizardPane::new());
+        app.ui.flash =
+            Some("nothing is initialised yet: w opens the wizard that builds the cluster".into());
+        app
+    }
+
+    /// Which keys do something here.
+    pub fn here(&self) -> Here {
+        Here {
+            lab_faults: self.is_lab() && self.wizard.is_none(),
+            wizard: self.wizard.is_some(),
+            wizard_open: self.wizard_open(),
+        }
+    }
+
+    pub fn wizard_open(&self) -> bool {
+        self.wizard.as_ref().is_some_and(|w| w.open)
     }
 
     pub fn is_lab(&self) -> bool {
@@ -51,6 +80,7 @@ impl App {
                     ..Outcome::default()
                 }
             }
+            Message::Wizard(update) => self.on_wizard(update),
             Message::Quit => {
                 self.quit = true;
                 Outcome::default()

@@ -9,10 +9,13 @@ pub enum Pane {
     Leases,
     Tokens,
     Timeline,
+    /// Only while the wizard is open.
+    Wizard,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 6] = [
+    pub const ALL: [Pane; 7] = [
+        Pane::Wizard,
         Pane::Nodes,
         Pane::Etcd,
         Pane::Leases,
@@ -70,6 +73,8 @@ pub struct Ui {
     pub leases: Cursor,
     pub tokens: Cursor,
     pub endpoint: Cursor,
+    /// The wizard's steps.
+    pub wizard: Cursor,
     /// Rows from the newest entry: 0 follows the newest.
     pub timeline: Cursor,
     pub filter: String,
@@ -90,6 +95,7 @@ impl Default for Ui {
             leases: Cursor::default(),
             tokens: Cursor::default(),
             endpoint: Cursor::default(),
+            wizard: Cursor::default(),
             timeline: Cursor::default(),
             filter: String::new(),
             filter_editing: false,
@@ -109,6 +115,7 @@ impl Ui {
             Pane::Tokens => &mut self.tokens,
             Pane::Timeline => &mut self.timeline,
             Pane::Endpoint => &mut self.endpoint,
+            Pane::Wizard => &mut self.wizard,
         }
     }
 }
@@ -132,10 +139,13 @@ mod tests {
     #[test]
     fn focus_cycles_through_every_pane() {
         let mut p = Pane::Nodes;
+        let mut seen = std::collections::HashSet::new();
         for _ in 0..Pane::ALL.len() {
             p = p.next();
+            seen.insert(p);
         }
         assert_eq!(p, Pane::Nodes);
+        assert_eq!(seen.len(), Pane::ALL.len());
         assert_eq!(Pane::Nodes.prev().next(), Pane::Nodes);
     }
 }

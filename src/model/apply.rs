@@ -291,10 +291,14 @@ impl ClusterState {
         let mut notes: Vec<_> = moved.into_iter().collect();
         for m in &new.members {
             let Some(prev) = old.members.iter().find(|o| o.id == m.id) else {
-                notes.push((Severity::Info, format!("etcd member {} added", m.name)));
+                let what = if m.is_learner { " as a learner" } else { "" };
+                let text = format!("etcd member {} added{what}", m.label());
+                notes.push((Severity::Info, text));
                 continue;
             };
-            if prev.reachable && !m.reachable {
+            if prev.name.is_empty() && !m.name.is_empty() {
+                notes.push((Severity::Info, format!("etcd member {} started", m.name)));
+            } else if prev.reachable && !m.reachable {
                 let err = m.error.as_deref().unwrap_or("unreachable");
                 notes.push((Severity::Bad, format!("etcd member {} down: {err}", m.name)));
             } else if !prev.reachable && m.reachable {
@@ -302,6 +306,10 @@ impl ClusterState {
                     Severity::Good,
                     format!("etcd member {} reachable again", m.name),
                 ));
+            }
+            if prev.is_learner && !m.is_learner {
+                let text = format!("etcd member {} promoted from learner to voter", m.label());
+                notes.push((Severity::Good, text));
             }
         }
         for (severity, text) in notes {

@@ -149,8 +149,8 @@ pub struct TokenJson {
     pub expires_in_s: Option<i64>,
     pub usages: Vec<String>,
     pub description: String,
-    /// `join` (listed as a join token), `certificate-key` (the owner of the current
-    /// `kubeadm-certs`) or `old-certificate-key` (an earlier upload's owner, left until it
+    /// `join` (listed as a join token), `key-owner` (the owner of the current
+    /// `kubeadm-certs`) or `old-key-owner` (an earlier upload's owner, left until it
     /// expires): neither owner can join.
     pub kind: &'static str,
     /// What is wrong with the token itself (an unparseable expiration), naming it.
@@ -295,9 +295,9 @@ fn token(t: &Token, c: &ClusterState) -> TokenJson {
         usages: t.usages.clone(),
         description: t.description.clone(),
         kind: if Some(t.id.as_str()) == c.cert_key.owner_token_id.as_deref() {
-            "certificate-key"
+            "key-owner"
         } else if t.owns_cert_key() {
-            "old-certificate-key"
+            "old-key-owner"
         } else {
             "join"
         },

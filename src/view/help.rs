@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Clear;
 
 use super::{format, pane, theme};
-use crate::keys::{BINDINGS, Binding, Scope};
+use crate::keys::{BINDINGS, Binding, Here, Scope};
 
 const MAX_WIDTH: u16 = 78;
 /// Operators expect "stop the kubelet" to take a master down; it does not.
@@ -17,10 +17,10 @@ const FAULTS: &str = "kubelet stop ≠ control plane down: stopping the kubelet 
     lease, the controller-manager's expires after 15 s); \
     power off kills everything at once and the others wait for timeouts.";
 
-pub fn draw(frame: &mut Frame, area: Rect, lab: bool) {
+pub fn draw(frame: &mut Frame, area: Rect, here: Here) {
     let width = area.width.min(MAX_WIDTH);
     let text_w = usize::from(width.saturating_sub(4));
-    let lines = content(lab, text_w);
+    let lines = content(here, text_w);
     let height = pane::height(lines.len()).min(area.height);
     let popup = Rect {
         x: area.x + (area.width - width) / 2,
@@ -38,11 +38,11 @@ pub fn draw(frame: &mut Frame, area: Rect, lab: bool) {
     pane::text(frame, padded, lines);
 }
 
-fn content(lab: bool, width: usize) -> Vec<Line<'static>> {
+fn content(here: Here, width: usize) -> Vec<Line<'static>> {
     let applies = |scope| {
         BINDINGS
             .iter()
-            .filter(move |b| b.applies(lab) && b.scope == scope)
+            .filter(move |b| b.applies(here) && b.scope == scope)
     };
     let key_w = BINDINGS
         .iter()
@@ -51,7 +51,15 @@ fn content(lab: bool, width: usize) -> Vec<Line<'static>> {
         .unwrap_or(0);
     let mut lines = vec![Line::styled("Keys", theme::HEADER)];
     lines.extend(applies(Scope::Always).flat_map(|b| binding(b, key_w, width, theme::KEY)));
-    if lab {
+    if here.wizard {
+        lines.push(Line::default());
+        let head = "Wizard: builds the cluster step by step (on the lab: simulated hosts)";
+        lines.push(Line::styled(head, theme::HEADER));
+        for scope in [Scope::Wizard, Scope::WizardOpen] {
+            lines.extend(applies(scope).flat_map(|b| binding(b, key_w, width, theme::LAB_KEY)));
+        }
+    }
+    if here.lab_faults {
         lines.push(Line::default());
         let head = "Lab: these act on the simulated cluster only";
         lines.push(Line::styled(head, theme::HEADER));

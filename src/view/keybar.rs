@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 
 use super::{format, theme};
 use crate::app::App;
-use crate::keys::{self, Scope};
+use crate::keys::{self, Here, Scope};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let ui = &app.ui;
@@ -16,7 +16,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     } else if let Some(flash) = &ui.flash {
         Line::from(Span::styled(format!(" {flash} "), theme::FLASH))
     } else {
-        bar(app.is_lab(), usize::from(area.width))
+        bar(app.here(), usize::from(area.width))
     };
     frame.render_widget(format::fit_line(line, usize::from(area.width)), area);
 }
@@ -31,18 +31,18 @@ fn filter(text: &str) -> Line<'static> {
 
 /// `q quit  ? help  Tab pane ...`: whole bindings only, as many as fit in `room`; the
 /// gaps narrow before a binding is left out.
-fn bar(lab: bool, room: usize) -> Line<'static> {
-    let wide = bindings(lab, room, "  ");
-    if wide.len() == keys::bar(lab).count() {
+fn bar(here: Here, room: usize) -> Line<'static> {
+    let wide = bindings(here, room, "  ");
+    if wide.len() == keys::bar(here).count() {
         return Line::from(wide.concat());
     }
-    Line::from(bindings(lab, room, " ").concat())
+    Line::from(bindings(here, room, " ").concat())
 }
 
-fn bindings(lab: bool, room: usize, gap: &'static str) -> Vec<Vec<Span<'static>>> {
+fn bindings(here: Here, room: usize, gap: &'static str) -> Vec<Vec<Span<'static>>> {
     let mut out = Vec::new();
     let mut used = 0;
-    for b in keys::bar(lab) {
+    for b in keys::bar(here) {
         let key = b.keys.first().map(|k| k.label()).unwrap_or_default();
         let gap = if out.is_empty() { "" } else { gap };
         let cost = gap.len() + format::width(&key) + 1 + format::width(b.short);
@@ -51,7 +51,7 @@ fn bindings(lab: bool, room: usize, gap: &'static str) -> Vec<Vec<Span<'static>>
         }
         used += cost;
         let style = match b.scope {
-            Scope::Lab => theme::LAB_KEY,
+            Scope::Lab | Scope::Wizard | Scope::WizardOpen => theme::LAB_KEY,
             Scope::Always => theme::KEY,
         };
         out.push(vec![

@@ -28,6 +28,7 @@ mod theme;
 mod timeline;
 mod title;
 mod tokens;
+mod wizard;
 
 #[cfg(test)]
 pub(crate) mod fixture;
@@ -51,6 +52,42 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     ])
     .areas(area);
     title::draw(frame, top, &app.cluster);
+    if app.wizard_open() {
+        draw_with_wizard(frame, body, app);
+    } else {
+        draw_cockpit(frame, body, app);
+    }
+    keybar::draw(frame, bottom, app);
+    if app.ui.help {
+        help::draw(frame, area, app.here());
+    }
+}
+
+/// The wizard on the left, the panes that show the cluster assembling on the right:
+/// nodes, etcd, leases, TTLs, the endpoint, then the timeline with the rest.
+fn draw_with_wizard(frame: &mut Frame, body: Rect, app: &mut App) {
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
+    wizard::draw(frame, left, app);
+    let c = &app.cluster;
+    let inner = right.width.saturating_sub(2);
+    let [nodes, _] = left_asks(app, right.width);
+    let [etcd, leases, tokens] = right_asks(app, right.width);
+    let endpoint = Ask::new(endpoint::needed(c), endpoint::wanted(c, inner));
+    let timeline = timeline::wanted(&c.timeline, inner, usize::from(body.height));
+    let timeline = Ask::new(timeline.min(3), timeline);
+    let asks = [nodes, etcd, leases, tokens, endpoint, timeline];
+    let heights = stack(right.height, asks, [1, 0, 3, 2, 5, 4], 5);
+    let [n, e, l, t, ep, tl] = split(right, heights);
+    nodes::draw(frame, n, app);
+    etcd::draw(frame, e, app);
+    leases::draw(frame, l, app);
+    tokens::draw(frame, t, app);
+    endpoint::draw(frame, ep, app);
+    timeline::draw(frame, tl, app);
+}
+
+fn draw_cockpit(frame: &mut Frame, body: Rect, app: &mut App) {
     let columns = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]);
     let [left, right] = columns.areas(body);
     let (left_asks, right_asks) = (left_asks(app, left.width), right_asks(app, right.width));
@@ -72,10 +109,6 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     leases::draw(frame, leases_area, app);
     tokens::draw(frame, tokens_area, app);
     timeline::draw(frame, timeline_area, app);
-    keybar::draw(frame, bottom, app);
-    if app.ui.help {
-        help::draw(frame, area, app.is_lab());
-    }
 }
 
 /// What a pane asks of its column: rows it cannot do without, rows it can use.

@@ -124,12 +124,12 @@ fn help_lists_every_binding_that_applies() {
             let shown = find(&buf, b.help).is_some();
             assert_eq!(
                 shown,
-                b.applies(lab),
+                b.applies(app.here()),
                 "{} (lab {lab}):\n{}",
                 b.help,
                 text(&buf)
             );
-            if b.applies(lab) {
+            if b.applies(app.here()) {
                 assert!(find(&buf, &b.keys_label()).is_some(), "{}", b.keys_label());
             }
         }

@@ -1,7 +1,9 @@
-//! The wizard that builds an HA cluster step by step (issue 10). This is its foundation:
-//! the inventory, kubeadm's output parsers, the plan as data, and the dry run that prints
-//! the plan as a bash script. Executors (the lab, SSH) and the TUI pane come next.
+//! The wizard that builds an HA cluster step by step: the inventory, kubeadm's output
+//! parsers, the plan as data, the dry run that prints it as a bash script, the step engine
+//! and its executors (the lab's kubeadm now, SSH next), headless runs, and the thread that
+//! runs it beside the cockpit on the bare lab.
 
+pub mod cockpit;
 pub mod command;
 pub mod engine;
 pub mod exec;

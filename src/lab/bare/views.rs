@@ -3,7 +3,8 @@
 
 use crate::model::{
     ApiServerHealth, CertKey, ClusterEvent, EndpointHealth, EtcdMember, EtcdStatus, FeedKind,
-    FeedStatus, Lease, Node, Readiness, Token, tokens::CERT_KEY_OWNER_DESCRIPTION,
+    FeedStatus, Lease, Node, PodHealth, Readiness, StaticPods, Token,
+    tokens::CERT_KEY_OWNER_DESCRIPTION,
 };
 
 use super::super::views::{ETCD_VERSION, KUBELET_VERSION, at};
@@ -27,9 +28,11 @@ impl BareLab {
         let apiservers: Vec<_> = running.map(|i| self.apiserver(i)).collect();
         events.extend(apiservers.into_iter().map(ClusterEvent::ApiServer));
         let nodes: Vec<Node> = (0..self.nodes.len()).filter_map(|i| self.node(i)).collect();
+        let pods: Vec<StaticPods> = nodes.iter().filter_map(|n| self.static_pods(n)).collect();
         let beats = nodes.iter().map(|n| (n.name.clone(), now)).collect();
         events.extend(nodes.into_iter().map(ClusterEvent::NodeUpsert));
         events.push(ClusterEvent::NodeLeases(beats));
+        events.extend(pods.into_iter().map(ClusterEvent::StaticPods));
         events.push(ClusterEvent::Etcd(self.etcd_status()));
         events.extend(self.leases().into_iter().map(ClusterEvent::LeaseUpsert));
         let tokens = self.tokens_shown();
@@ -93,6 +96,19 @@ impl BareLab {
             latency_ms: Some(3.0),
             etcd_ok: Some(true),
         }
+    }
+
+    /// A registered master's control-plane pods: kubeadm started all four together, and
+    /// nothing in the bare lab stops them.
+    fn static_pods(&self, node: &Node) -> Option<StaticPods> {
+        let i = self.host(&node.name)?;
+        (self.is_master(i) && self.apiserver_running(i)).then(|| StaticPods {
+            node: node.name.clone(),
+            apiserver: PodHealth::RUNNING,
+            etcd: PodHealth::RUNNING,
+            scheduler: PodHealth::RUNNING,
+            controller_manager: PodHealth::RUNNING,
+        })
     }
 
     pub fn node(&self, i: usize) -> Option<Node> {

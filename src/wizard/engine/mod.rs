@@ -8,6 +8,7 @@
 //! happened as done; it never trusts a saved file.
 
 pub mod look;
+mod operator;
 pub mod report;
 mod run;
 

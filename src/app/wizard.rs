@@ -1,0 +1,256 @@
+//! The wizard's pane as the operator sees it: the steps as the wizard last reported them,
+//! the running step's output as it streams, a skip waiting for its confirmation, and the
+//! secrets while revealed. Keys become [`WizardCommand`]s for the wizard's thread.
+
+use super::{App, Outcome, Pane};
+use crate::message::{Command, WizardCommand, WizardUpdate};
+use crate::wizard::cockpit::WizardSteps;
+use crate::wizard::engine::StepStatus;
+
+/// Lines of a running step's output kept on screen.
+const LIVE_LINES: usize = 500;
+
+#[derive(Debug, Clone, Default)]
+pub struct WizardPane {
+    pub open: bool,
+    /// `None` until the wizard first reported.
+    pub steps: Option<WizardSteps>,
+    /// The step running now, and its output so far.
+    pub running: Option<String>,
+    pub live: Vec<String>,
+    /// `s` was pressed once: the next `s` skips this step.
+    pub confirm_skip: Option<String>,
+    pub revealed: Option<Vec<String>>,
+    /// The selection follows the running (or next) step until the operator moves it.
+    pub follow: bool,
+}
+
+impl WizardPane {
+    pub fn new() -> Self {
+        Self {
+            follow: true,
+            ..Self::default()
+        }
+    }
+
+    /// The step a run would start with: the failed one, else the first pending one.
+    pub fn current(&self) -> Option<usize> {
+        let steps = self.steps.as_ref()?;
+        let r = &steps.reports;
+        let failed = r.iter().position(|r| r.status == StepStatus::Failed);
+        failed.or_else(|| r.iter().position(|r| r.status == StepStatus::Pending))
+    }
+
+    pub fn len(&self) -> usize {
+        self.steps.as_ref().map_or(0, |s| s.reports.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn failed(&self) -> bool {
+        let steps = self.steps.as_ref();
+        steps.is_some_and(|s| s.reports.iter().any(|r| r.status == StepStatus::Failed))
+    }
+}
+
+impl App {
+    pub(super) fn on_wizard(&mut self, update: WizardUpdate) -> Outcome {
+        let Some(w) = self.wizard.as_mut() else {
+            return Outcome::default();
+        };
+        match update {
+            WizardUpdate::Steps(steps) => {
+                w.steps = Some(steps);
+                w.running = None;
+            }
+            WizardUpdate::Running(id) => {
+                w.running = Some(id);
+                w.live.clear();
+            }
+            WizardUpdate::Line(line) => {
+                if w.live.len() == LIVE_LINES {
+                    w.live.remove(0);
+                }
+                w.live.push(line);
+            }
+            WizardUpdate::Revealed(secrets) => w.revealed = secrets,
+        }
+        if w.follow {
+            let running = w.running.as_ref();
+            let steps = w.steps.as_ref();
+            let at = running
+                .and_then(|id| steps?.reports.iter().position(|r| &r.id == id))
+                .or_else(|| w.current());
+            if let Some(at) = at {
+                self.ui.wizard.selected = at;
+            }
+        }
+        Outcome {
+            redraw: true,
+            commands: Vec::new(),
+        }
+    }
+
+    pub(super) fn toggle_wizard(&mut self) {
+        let Some(w) = self.wizard.as_mut() else {
+            return;
+        };
+        w.open = !w.open;
+        self.ui.focus = if w.open { Pane::Wizard } else { Pane::Nodes };
+    }
+
+    /// A wizard key: the command for the wizard's thread, or what to tell the operator.
+    pub(super) fn wizard_command(&mut self, action: WizardAction) -> Vec<Command> {
+        let Some(w) = self.wizard.as_mut() else {
+            return Vec::new();
+        };
+        let skip_confirmed = w.confirm_skip.take();
+        if w.running.is_some() && action != WizardAction::Reveal {
+            self.ui.flash = Some("a step is running: wait for it to end".into());
+            return Vec::new();
+        }
+        let finished = w.steps.as_ref().is_some_and(|s| s.finished) && !w.failed();
+        let command = match action {
+            WizardAction::Reveal => WizardCommand::Reveal,
+            _ if finished => {
+                self.ui.flash = Some("every step has run: the cluster is built".into());
+                return Vec::new();
+            }
+            WizardAction::Run if w.failed() => WizardCommand::Retry,
+            WizardAction::Run => WizardCommand::RunNext,
+            WizardAction::RunAll if w.failed() => {
+                self.ui.flash = Some("a step failed: Enter runs it again, s skips it".into());
+                return Vec::new();
+            }
+            WizardAction::RunAll => WizardCommand::RunAll,
+            WizardAction::Skip => {
+                let Some(at) = w.current() else {
+                    return Vec::new();
+                };
+                let id = w.steps.as_ref().map(|s| s.reports[at].id.clone());
+                if skip_confirmed.is_none() || skip_confirmed != id {
+                    let id = id.unwrap_or_default();
+                    self.ui.flash = Some(format!(
+                        "skip {id}? later steps may fail without it: press s again to skip"
+                    ));
+                    w.confirm_skip = Some(id);
+                    return Vec::new();
+                }
+                WizardCommand::Skip
+            }
+        };
+        w.follow = true;
+        let mut commands = vec![Command::Wizard(command)];
+        // After a retry the step runs at once.
+        if command == WizardCommand::Retry {
+            commands.push(Command::Wizard(WizardCommand::RunNext));
+        }
+        commands
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WizardAction {
+    Run,
+    RunAll,
+    Skip,
+    Reveal,
+}
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::{KeyCode, KeyEvent};
+
+    use super::*;
+    use crate::message::Message;
+    use crate::model::{ClusterState, SourceKind};
+    use crate::wizard::engine::StepReport;
+
+    fn app(statuses: &[StepStatus]) -> App {
+        let cluster = ClusterState::new(SourceKind::Lab, "lb:6443", jiff::Timestamp::UNIX_EPOCH);
+        let mut app = App::with_wizard(cluster);
+        let reports = statuses
+            .iter()
+            .enumerate()
+            .map(|(i, s)| StepReport {
+                status: *s,
+                ..StepReport::new(&format!("step-{i}"), &["cp-1".into()], vec![])
+            })
+            .collect();
+        let steps = WizardSteps {
+            reports,
+            why: vec![],
+            command_hosts: vec![],
+            warnings: vec![],
+            finished: statuses.contains(&StepStatus::Failed),
+            verified: false,
+        };
+        app.update(Message::Wizard(WizardUpdate::Steps(steps)));
+        app
+    }
+
+    fn press(app: &mut App, code: KeyCode) -> Vec<Command> {
+        app.update(Message::Key(KeyEvent::from(code))).commands
+    }
+
+    #[test]
+    fn w_opens_the_wizard_and_only_then_enter_runs_a_step() {
+        let mut a = app(&[StepStatus::Ok, StepStatus::Pending]);
+        assert!(press(&mut a, KeyCode::Enter).is_empty(), "closed");
+        press(&mut a, KeyCode::Char('w'));
+        assert_eq!(a.ui.focus, Pane::Wizard);
+        assert_eq!(
+            press(&mut a, KeyCode::Enter),
+            [Command::Wizard(WizardCommand::RunNext)]
+        );
+        assert_eq!(
+            a.ui.wizard.selected, 1,
+            "the selection follows the next step"
+        );
+    }
+
+    #[test]
+    fn a_failed_step_is_run_again_with_enter_and_skipped_only_when_confirmed() {
+        let mut a = app(&[StepStatus::Ok, StepStatus::Failed, StepStatus::Skipped]);
+        press(&mut a, KeyCode::Char('w'));
+        assert!(
+            press(&mut a, KeyCode::Char('a')).is_empty(),
+            "run all refused"
+        );
+        assert!(
+            a.ui.flash
+                .as_deref()
+                .unwrap()
+                .contains("Enter runs it again")
+        );
+        assert!(press(&mut a, KeyCode::Char('s')).is_empty(), "asks first");
+        assert!(a.ui.flash.as_deref().unwrap().contains("skip step-1?"));
+        assert_eq!(
+            press(&mut a, KeyCode::Char('s')),
+            [Command::Wizard(WizardCommand::Skip)]
+        );
+        assert_eq!(
+            press(&mut a, KeyCode::Enter),
+            [
+                Command::Wizard(WizardCommand::Retry),
+                Command::Wizard(WizardCommand::RunNext)
+            ]
+        );
+    }
+
+    #[test]
+    fn nothing_starts_while_a_step_runs_but_a_reveal_does() {
+        let mut a = app(&[StepStatus::Pending]);
+        press(&mut a, KeyCode::Char('w'));
+        a.update(Message::Wizard(WizardUpdate::Running("step-0".into())));
+        a.update(Message::Wizard(WizardUpdate::Line("[preflight] ok".into())));
+        assert_eq!(a.wizard.as_ref().unwrap().live, ["[preflight] ok"]);
+        assert!(press(&mut a, KeyCode::Enter).is_empty());
+        assert_eq!(
+            press(&mut a, KeyCode::Char('v')),
+            [Command::Wizard(WizardCommand::Reveal)]
+        );
+    }
+}

@@ -1,0 +1,267 @@
+//! The wizard's pane: the plan's steps with their state, then the selected step: why it
+//! runs (a sentence to read aloud), its exact commands per host, and its output (streamed
+//! while it runs), with what to press next. Secrets are shown only while revealed.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+use super::{format, pane, theme};
+use crate::app::{App, Pane, WizardPane};
+use crate::wizard::cockpit::WizardSteps;
+use crate::wizard::engine::{StepReport, StepStatus};
+
+/// The step list takes at most this share of the pane (in percent) before it scrolls.
+const LIST_SHARE: usize = 45;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
+    let focused = app.ui.focus == Pane::Wizard;
+    let Some(w) = app.wizard.as_ref() else {
+        return;
+    };
+    let inner = pane::frame(frame, area, title(w), focused);
+    let width = usize::from(inner.width);
+    let Some(steps) = w.steps.as_ref() else {
+        pane::text(frame, inner, [Line::styled("planning…", theme::DIM)]);
+        return;
+    };
+    let mut head: Vec<Line<'static>> = Vec::new();
+    for warning in &steps.warnings {
+        head.extend(wrapped(&format!("⚠ {warning}"), width, theme::WARN));
+    }
+    if let Some(secrets) = &w.revealed {
+        // Cut anywhere, never with `…`: a student types every character.
+        for s in secrets {
+            let chars: Vec<char> = s.chars().collect();
+            for row in chars.chunks(width.max(1)) {
+                head.push(Line::styled(row.iter().collect::<String>(), theme::ALARM));
+            }
+        }
+        head.push(Line::styled("hidden again in 10 s", theme::DIM));
+    }
+    let height = usize::from(inner.height);
+    let list_h = steps
+        .reports
+        .len()
+        .min((height * LIST_SHARE / 100).max(3))
+        .min(height.saturating_sub(head.len()));
+    let head_h = head.len().min(height);
+    let [head_area, list_area, detail_area] = rows(inner, [head_h, list_h]);
+    pane::text(frame, head_area, head);
+    let selected = app
+        .ui
+        .wizard
+        .selected
+        .min(steps.reports.len().saturating_sub(1));
+    let len = steps.reports.len();
+    let list = |i: usize| vec![step_row(&steps.reports[i], w, width)];
+    pane::items(
+        frame,
+        list_area,
+        len,
+        list,
+        &mut app.ui.wizard,
+        true,
+        theme::selected(focused),
+    );
+    let detail = detail(steps, selected, w, width);
+    pane::text(
+        frame,
+        detail_area,
+        tail_fit(detail, usize::from(detail_area.height)),
+    );
+}
+
+fn title(w: &WizardPane) -> Vec<Span<'static>> {
+    let mut spans = vec![pane::name("Wizard")];
+    let Some(steps) = &w.steps else {
+        return spans;
+    };
+    let ok = steps.reports.iter().filter(|r| r.status == StepStatus::Ok);
+    let text = format!(" {}/{} done ", ok.count(), steps.reports.len());
+    spans.push(Span::raw(text));
+    if let Some(id) = &w.running {
+        spans.push(Span::styled(format!(" running {id} "), theme::WARN));
+    } else if steps.verified {
+        spans.push(Span::styled(" verified ", theme::GOOD));
+    } else if steps.reports.iter().any(|r| r.status == StepStatus::Failed) {
+        spans.push(Span::styled(" a step failed ", theme::ALARM));
+    }
+    spans
+}
+
+/// `✓ init  cp-1  52.0s`: one row per step.
+fn step_row(r: &StepReport, w: &WizardPane, width: usize) -> Line<'static> {
+    let running = w.running.as_deref() == Some(r.id.as_str());
+    let (mark, style) = if running {
+        ("»", theme::WARN)
+    } else {
+        mark(r)
+    };
+    let took = r
+        .duration
+        .map(|d| format!("  {:.0}s", d.as_secs_f64()))
+        .unwrap_or_default();
+    let hosts = if r.hosts.len() > 3 {
+        format!("{} hosts", r.hosts.len())
+    } else {
+        r.hosts.join(", ")
+    };
+    let line = Line::from(vec![
+        Span::styled(format!("{mark} "), style),
+        Span::styled(r.id.clone(), style),
+        Span::styled(format!("  {hosts}{took}"), theme::DIM),
+    ]);
+    format::fit_line(line, width)
+}
+
+fn mark(r: &StepReport) -> (&'static str, Style) {
+    match r.status {
+        StepStatus::Ok if r.already_done() => ("=", theme::GOOD),
+        StepStatus::Ok => ("✓", theme::GOOD),
+        StepStatus::Failed => ("✗", theme::ALARM),
+        StepStatus::Skipped => ("-", theme::DIM),
+        StepStatus::Pending => ("·", Style::new()),
+    }
+}
+
+/// The selected step: what it does and why, its commands, its notes, its output, and
+/// the key to press.
+fn detail(steps: &WizardSteps, at: usize, w: &WizardPane, width: usize) -> Vec<Line<'static>> {
+    let Some(r) = steps.reports.get(at) else {
+        return Vec::new();
+    };
+    let mut lines = vec![Line::default()];
+    let running = w.running.as_deref() == Some(r.id.as_str());
+    let (mark, style) = if running {
+        ("»", theme::WARN)
+    } else {
+        mark(r)
+    };
+    let word = if running {
+        "running".into()
+    } else {
+        status_word(r)
+    };
+    let head = format!("{mark} {}: {word}", r.id);
+    lines.push(Line::styled(head, style.patch(theme::BOLD)));
+    if let Some(why) = steps.why.get(at).filter(|s| !s.is_empty()) {
+        lines.extend(wrapped(why, width, Style::new()));
+    }
+    let hosts = steps.command_hosts.get(at).map_or(&[][..], Vec::as_slice);
+    for (command, on) in commands(&r.commands, hosts) {
+        let on = format!("on {}:", on.join(", "));
+        lines.extend(wrapped(&on, width, theme::DIM));
+        for row in format::shell(command, width) {
+            lines.push(Line::styled(row, theme::COMMAND));
+        }
+    }
+    for n in &r.notes {
+        let style = if r.status == StepStatus::Failed {
+            theme::WARN
+        } else {
+            theme::DIM
+        };
+        lines.extend(wrapped(n, width, style));
+    }
+    lines.extend(wrapped(&next_key(steps, r, w), width, theme::KEY));
+    let output = if running { &w.live } else { &r.output };
+    if !output.is_empty() {
+        lines.push(Line::styled("output:", theme::DIM));
+        for l in output {
+            lines.push(format::fit_line(Line::raw(l.clone()), width));
+        }
+    }
+    lines
+}
+
+/// Each command once, with the hosts it runs on (a preflight runs one on every host).
+fn commands<'a>(commands: &'a [String], hosts: &'a [String]) -> Vec<(&'a str, Vec<&'a str>)> {
+    let mut out: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (i, c) in commands.iter().enumerate() {
+        let host = hosts.get(i).map_or("?", String::as_str);
+        match out.iter_mut().find(|(seen, _)| seen == c) {
+            Some((_, on)) => on.push(host),
+            None => out.push((c, vec![host])),
+        }
+    }
+    out
+}
+
+fn status_word(r: &StepReport) -> String {
+    match r.status {
+        StepStatus::Ok if r.already_done() => "already done".into(),
+        StepStatus::Ok => format!("ok after {} attempt(s)", r.attempts),
+        StepStatus::Failed => format!("FAILED after {} attempt(s)", r.attempts),
+        StepStatus::Skipped => "skipped".into(),
+        StepStatus::Pending => "to run".into(),
+    }
+}
+
+fn next_key(steps: &WizardSteps, r: &StepReport, w: &WizardPane) -> String {
+    if w.running.is_some() {
+        return "running: its output follows".into();
+    }
+    if steps.verified {
+        return "verified: every node Ready, etcd's voters are the masters, both leases held. \
+                To practise failures, `hatui lab` has the fault keys (K C P E N X)."
+            .into();
+    }
+    match r.status {
+        StepStatus::Failed => "Enter runs it again · s skips it (asks first)".into(),
+        StepStatus::Pending => "Enter runs the next step · a runs all the rest".into(),
+        _ => String::new(),
+    }
+}
+
+fn wrapped(text: &str, width: usize, style: Style) -> Vec<Line<'static>> {
+    format::wrap(text, width)
+        .into_iter()
+        .map(|l| Line::styled(l, style))
+        .collect()
+}
+
+/// The head of `lines` up to the output, and as much of the output's end as fits.
+fn tail_fit(mut lines: Vec<Line<'static>>, height: usize) -> Vec<Line<'static>> {
+    if lines.len() <= height {
+        return lines;
+    }
+    let output_at = lines
+        .iter()
+        .position(|l| l.spans.first().is_some_and(|s| s.content == "output:"));
+    match output_at {
+        Some(at) if at + 1 < height => {
+            let keep = height - at - 1;
+            let tail = lines.split_off(lines.len() - keep);
+            lines.truncate(at + 1);
+            lines.extend(tail);
+            lines
+        }
+        _ => {
+            lines.truncate(height);
+            lines
+        }
+    }
+}
+
+/// `area` cut top-down into rows of `heights`, the rest last.
+fn rows(area: Rect, heights: [usize; 2]) -> [Rect; 3] {
+    let mut y = area.y;
+    let mut left = area.height;
+    let mut cut = |h: usize| {
+        let h = u16::try_from(h).unwrap_or(u16::MAX).min(left);
+        let r = Rect {
+            y,
+            height: h,
+            ..area
+        };
+        y += h;
+        left -= h;
+        r
+    };
+    let a = cut(heights[0]);
+    let b = cut(heights[1]);
+    let c = cut(usize::from(u16::MAX));
+    [a, b, c]
+}
