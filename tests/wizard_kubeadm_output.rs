@@ -200,6 +200,11 @@ fn broken_outputs_say_what_is_wrong_without_the_secret() {
     );
     let e = parse_token_create(&bad_token).unwrap_err().to_string();
     assert!(!e.contains("e4c82f167cb1adb5"), "{e}");
+    // A garbled output with the key where the hash belongs: the key is not echoed.
+    let swapped =
+        format!("kubeadm join {ENDPOINT} --token {TOKEN} --discovery-token-ca-cert-hash {KEY}");
+    let e = parse_token_create(&swapped).unwrap_err().to_string();
+    assert!(!e.contains(KEY), "{e}");
     let no_hash = format!("kubeadm join {ENDPOINT} --token {TOKEN}");
     assert_eq!(
         parse_token_create(&no_hash).unwrap_err().to_string(),
