@@ -219,13 +219,17 @@ impl ClusterState {
         // A feed that fails from the start is the pane's news, not a change.
         let known = old.is_some();
         let old_err = old.and_then(|s| s.error.clone());
+        // A first answer after failing from the start (a bare lab's init) is no "again".
+        let had_data = old.is_some_and(|f| f.last_ok.is_some());
         let was_silent =
             old.is_some_and(|f| f.error.is_none() && f.stale(kind, self.now).is_some());
         match (&old_err, &status.error) {
             (None, Some(err)) if known => {
                 self.note(Severity::Bad, format!("{kind:?} cannot refresh: {err}"))
             }
-            (Some(_), None) => self.note(Severity::Good, format!("{kind:?} refreshing again")),
+            (Some(_), None) if had_data => {
+                self.note(Severity::Good, format!("{kind:?} refreshing again"))
+            }
             (None, None) if was_silent => {
                 self.note(Severity::Good, format!("{kind:?} refreshing again"))
             }
@@ -486,5 +490,37 @@ mod tests {
             stale.why.starts_with("the etcd poller stopped"),
             "{stale:?}"
         );
+    }
+
+    #[test]
+    fn a_feed_answering_for_the_first_time_is_not_refreshing_again() {
+        let mut c = ClusterState::new(SourceKind::Lab, "lb:6443", at(0));
+        let failing = FeedStatus {
+            error: Some("no API yet: kubeadm init has not run".into()),
+            ..FeedStatus::default()
+        };
+        c.apply(ClusterEvent::Feed(FeedKind::Nodes, failing.clone()));
+        c.apply(answer_for(FeedKind::Nodes, at(1000)));
+        assert!(
+            c.timeline.is_empty(),
+            "{:?}",
+            c.timeline.iter().collect::<Vec<_>>()
+        );
+        // Once it had data, losing and regaining the API is news.
+        c.apply(ClusterEvent::Feed(FeedKind::Nodes, failing));
+        c.apply(answer_for(FeedKind::Nodes, at(2000)));
+        let said: Vec<&str> = c.timeline.iter().map(|e| e.text.as_str()).collect();
+        assert_eq!(said.last(), Some(&"Nodes refreshing again"), "{said:?}");
+    }
+
+    fn answer_for(kind: FeedKind, t: Timestamp) -> ClusterEvent {
+        ClusterEvent::Feed(
+            kind,
+            FeedStatus {
+                last_ok: Some(t),
+                error: None,
+                every: None,
+            },
+        )
     }
 }
