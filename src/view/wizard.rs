@@ -170,7 +170,7 @@ fn detail(steps: &WizardSteps, at: usize, w: &WizardPane, width: usize) -> Vec<L
     if !output.is_empty() {
         lines.push(Line::styled("output:", theme::DIM));
         for l in output {
-            lines.push(format::fit_line(Line::raw(l.clone()), width));
+            lines.extend(format::wrap_line(Line::raw(l.clone()), width, 2));
         }
     }
     lines
