@@ -227,9 +227,14 @@ pub struct WizardArgs {
     /// With --lab: run the whole plan without asking, on the lab's virtual clock.
     #[arg(long, requires = "lab")]
     pub yes: bool,
-    /// With --yes: print one JSON object (every step, then `hatui status --json`).
-    #[arg(long, requires = "yes")]
+    /// With --yes: print one JSON object (every step, then `hatui status --json`); with
+    /// --preflight: the hosts' checks as JSON.
+    #[arg(long)]
     pub json: bool,
+    /// With --inventory: check every host over SSH (kubeadm's preflight names and hatui's
+    /// own), print what fails with its fix, exit 1 when any check fails.
+    #[arg(long, requires = "inventory", conflicts_with = "dry_run")]
+    pub preflight: bool,
     /// With --lab: something to practise (expired-certificate-key, expired-token,
     /// no-control-plane-endpoint).
     #[arg(long, requires = "lab", value_parser = clap::builder::PossibleValuesParser::new(crate::wizard::headless::Scenario::NAMES))]
@@ -240,9 +245,16 @@ impl WizardArgs {
     /// What to do, or why the flags ask for something not built yet.
     pub fn request(&self) -> Result<crate::wizard::run::Request, String> {
         use crate::wizard::run::Request;
+        if self.json && !(self.yes || self.preflight) {
+            return Err("--json goes with --yes (the lab's whole plan) or --preflight".into());
+        }
         match (&self.inventory, self.dry_run, self.lab, self.print_inventory) {
             (Some(path), true, ..) => Ok(Request::DryRun {
                 inventory: path.clone(),
+            }),
+            (Some(path), false, ..) if self.preflight => Ok(Request::Preflight {
+                inventory: path.clone(),
+                json: self.json,
             }),
             (_, _, true, true) => Ok(Request::PrintLabInventory {
                 control_planes: usize::from(self.control_planes),
@@ -257,7 +269,7 @@ impl WizardArgs {
                     .and_then(crate::wizard::headless::Scenario::parse),
                 json: self.json,
             })),
-            _ => Err("the interactive wizard is not built yet: use `hatui wizard --lab --yes` to run the whole plan on the lab, `hatui wizard --inventory FILE --dry-run` for the plan as a script, or `hatui wizard --lab --print-inventory` for an inventory to start from".into()),
+            _ => Err("the wizard on real hosts is not built yet: use `hatui wizard --inventory FILE --preflight` to check the hosts over SSH, `--dry-run` for the plan as a script, `hatui lab --bare` (then w) or `hatui wizard --lab --yes` to run it on the lab, or `hatui wizard --lab --print-inventory` for an inventory to start from".into()),
         }
     }
 }

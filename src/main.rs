@@ -48,6 +48,16 @@ fn run(cli: Cli) -> Result<()> {
                 let verified = hatui::wizard::headless::run(run, &mut std::io::stdout().lock())?;
                 std::process::exit(if verified { 0 } else { 1 });
             }
+            if let hatui::wizard::run::Request::Preflight { inventory, json } = &request {
+                let overrides = hatui::wizard::preflight::SshOverrides {
+                    identity: etcd.ssh_identity.clone(),
+                    known_hosts: etcd.ssh_known_hosts.clone(),
+                };
+                let (out, passed) = runtime
+                    .block_on(hatui::wizard::run::preflight(inventory, *json, &overrides))?;
+                print!("{out}");
+                std::process::exit(if passed { 0 } else { 1 });
+            }
             print!("{}", hatui::wizard::run::run(&request)?);
             Ok(())
         }

@@ -13,6 +13,7 @@ pub mod kubeadm_output;
 pub mod lab;
 pub mod material;
 pub mod plan;
+pub mod preflight;
 pub mod run;
 pub mod script;
 pub mod scrub;

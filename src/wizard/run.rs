@@ -18,6 +18,25 @@ pub enum Request {
     },
     /// Run the whole plan on the bare lab (`--lab --yes`).
     Lab(super::headless::LabRun),
+    /// Check the inventory's hosts over SSH.
+    Preflight { inventory: PathBuf, json: bool },
+}
+
+/// Preflight over SSH: the report to print, and whether every check passed.
+pub async fn preflight(
+    path: &std::path::Path,
+    json: bool,
+    overrides: &super::preflight::SshOverrides,
+) -> Result<(String, bool)> {
+    let inv = inventory::load(path)?;
+    let reports = super::preflight::run(&inv, overrides).await;
+    let passed = reports.iter().all(|r| r.passed());
+    let out = if json {
+        serde_json::to_string_pretty(&reports)? + "\n"
+    } else {
+        super::preflight::render_text(&reports)
+    };
+    Ok((out, passed))
 }
 
 /// The text to print on stdout.
@@ -37,5 +56,9 @@ pub fn run(request: &Request) -> Result<String> {
             super::headless::run(run, &mut out)?;
             Ok(String::from_utf8_lossy(&out).into_owned())
         }
+        // It needs a runtime for SSH: the caller uses [`preflight`].
+        Request::Preflight { .. } => Err(color_eyre::eyre::eyre!(crate::error::Bug(
+            "wizard::run::run called for preflight; use wizard::run::preflight".into()
+        ))),
     }
 }

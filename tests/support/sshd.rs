@@ -65,6 +65,8 @@ static SEQ: AtomicUsize = AtomicUsize::new(0);
 
 pub struct Sshd {
     pub dir: PathBuf,
+    /// The loopback address it listens on.
+    pub addr: String,
     pub port: u16,
     /// Accepted client keys, without passphrase.
     pub ed25519_key: PathBuf,
@@ -101,6 +103,12 @@ fn read(p: &Path) -> String {
 
 impl Sshd {
     pub fn start() -> Self {
+        Self::start_on("127.0.0.1", &[])
+    }
+
+    /// On `addr` (a loopback address), with `extra` lines for sshd_config (`SetEnv
+    /// PATH=...` gives a host its own test doubles).
+    pub fn start_on(addr: &str, extra: &[String]) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "hatui-sshd-{}-{}",
             std::process::id(),
@@ -123,7 +131,7 @@ impl Sshd {
         let log = dir.join("sshd.log");
         let settings = [
             format!("Port {port}"),
-            "ListenAddress 127.0.0.1".into(),
+            format!("ListenAddress {addr}"),
             format!("HostKey {}", host_key.display()),
             format!("HostKey {}", host_rsa.display()),
             format!("AuthorizedKeysFile {}", authorized.display()),
@@ -136,14 +144,16 @@ impl Sshd {
             "AllowTcpForwarding yes".into(),
             "LogLevel VERBOSE".into(),
         ];
+        let settings = [&settings[..], extra].concat();
         std::fs::write(&config, settings.join("\n") + "\n").unwrap();
         let known_hosts = dir.join("known_hosts");
         let host_pub = read(&host_key.with_extension("pub"));
-        std::fs::write(&known_hosts, format!("[127.0.0.1]:{port} {host_pub}")).unwrap();
+        std::fs::write(&known_hosts, format!("[{addr}]:{port} {host_pub}")).unwrap();
         let rsa_pub = read(&host_rsa.with_extension("pub"));
-        let rsa_known_line = format!("[127.0.0.1]:{port} {rsa_pub}");
+        let rsa_known_line = format!("[{addr}]:{port} {rsa_pub}");
         let mut sshd = Self {
             dir,
+            addr: addr.to_string(),
             port,
             ed25519_key,
             rsa_key,
@@ -224,7 +234,7 @@ impl Sshd {
             if let Some(status) = child.try_wait().unwrap() {
                 panic!("sshd exited ({status}): {}", read(&self.log));
             }
-            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
+            if let Ok(mut s) = TcpStream::connect((self.addr.as_str(), self.port)) {
                 let mut banner = [0u8; 8];
                 s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
                 if s.read_exact(&mut banner).is_ok() && banner.starts_with(b"SSH-2.0") {
@@ -238,7 +248,7 @@ impl Sshd {
 
     /// `root@127.0.0.1:PORT` with the accepted ed25519 key and the right known_hosts.
     pub fn target(&self) -> SshTarget {
-        let mut t = SshTarget::new("root", "127.0.0.1", self.port);
+        let mut t = SshTarget::new("root", self.addr.clone(), self.port);
         t.identity_file = Some(self.ed25519_key.clone());
         t.known_hosts = Some(self.known_hosts.clone());
         t

@@ -1,0 +1,179 @@
+//! Preflight over SSH (`hatui wizard --inventory FILE --preflight [--json]`): every host
+//! of the inventory is asked for its facts in one SSH command, at most [`CONCURRENCY`]
+//! at a time, so 50 hosts take about as long as the slowest; the checks run here.
+
+mod checks;
+mod facts;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde::Serialize;
+
+pub use checks::Check;
+use facts::Facts;
+
+use super::inventory::{Host, Inventory};
+use crate::ssh::{SshError, SshHandle, SshTarget};
+
+/// Hosts asked at once.
+pub const CONCURRENCY: usize = 10;
+/// Login plus the facts script, per host.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The command line's SSH settings, which win over the inventory's.
+#[derive(Debug, Clone, Default)]
+pub struct SshOverrides {
+    pub identity: Option<PathBuf>,
+    pub known_hosts: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HostReport {
+    pub name: String,
+    pub address: String,
+    pub reachable: bool,
+    pub error: Option<String>,
+    pub checks: Vec<Check>,
+}
+
+impl HostReport {
+    pub fn passed(&self) -> bool {
+        self.reachable && self.checks.iter().all(|c| c.ok)
+    }
+}
+
+/// Asks every host; the reports come back in inventory order.
+pub async fn run(inv: &Inventory, overrides: &SshOverrides) -> Vec<HostReport> {
+    let asked = futures::stream::iter(inv.hosts.iter().map(|h| ask(inv, h, overrides)))
+        .buffered(CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await;
+    let now = jiff::Timestamp::now().as_second();
+    let answered: Vec<(&Host, &Facts)> = inv
+        .hosts
+        .iter()
+        .zip(&asked)
+        .filter_map(|(h, a)| a.as_ref().ok().map(|f| (h, f)))
+        .collect();
+    let mut cross = checks::cross_checks(&answered).into_iter();
+    inv.hosts
+        .iter()
+        .zip(asked)
+        .map(|(host, facts)| match facts {
+            Ok(f) => {
+                let mut checks = checks::host_checks(inv, host, &f, now);
+                checks.extend(cross.next().unwrap_or_default());
+                HostReport {
+                    name: host.name.clone(),
+                    address: host.address.clone(),
+                    reachable: true,
+                    error: None,
+                    checks,
+                }
+            }
+            Err(e) => HostReport {
+                name: host.name.clone(),
+                address: host.address.clone(),
+                reachable: false,
+                error: Some(e),
+                checks: Vec::new(),
+            },
+        })
+        .collect()
+}
+
+/// How the inventory says to reach `host`, the command line's files winning.
+pub fn target(inv: &Inventory, host: &Host, overrides: &SshOverrides) -> SshTarget {
+    let user = host.user.clone().unwrap_or_else(|| inv.ssh.user.clone());
+    let mut t = SshTarget::new(
+        user,
+        host.address.clone(),
+        host.port.unwrap_or(inv.ssh.port),
+    );
+    let file = |s: &Option<String>| s.as_deref().map(expand_home);
+    t.identity_file = overrides
+        .identity
+        .clone()
+        .or_else(|| file(&inv.ssh.identity));
+    t.known_hosts = overrides
+        .known_hosts
+        .clone()
+        .or_else(|| file(&inv.ssh.known_hosts));
+    t
+}
+
+fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
+async fn ask(inv: &Inventory, host: &Host, overrides: &SshOverrides) -> Result<Facts, String> {
+    let target = target(inv, host, overrides);
+    let work = async {
+        let ssh = SshHandle::connect(&target).await?;
+        let script = format!(
+            "sh -c {} hatui-preflight {} {}",
+            quote(facts::SCRIPT),
+            quote(&inv.cri_socket),
+            quote(&inv.endpoint.host)
+        );
+        let cmd = if inv.ssh.sudo {
+            format!("sudo -n {script}")
+        } else {
+            script
+        };
+        let out = ssh.exec(&cmd).await?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if inv.ssh.sudo && stderr.contains("a password is required") {
+            return Err(SshError::SudoPassword {
+                target: target.to_string(),
+                user: target.user.clone(),
+            });
+        }
+        Ok(Facts::parse(&String::from_utf8_lossy(&out.stdout)))
+    };
+    match tokio::time::timeout(TIMEOUT, work).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("{target}: no answer within {}s", TIMEOUT.as_secs())),
+    }
+}
+
+/// One shell word.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// One block per host: each failing check with its fix, a line for the passing ones.
+pub fn render_text(reports: &[HostReport]) -> String {
+    let mut out = String::new();
+    for r in reports {
+        out.push_str(&format!("{} ({})", r.name, r.address));
+        if let Some(e) = &r.error {
+            out.push_str(&format!(": UNREACHABLE: {e}\n"));
+            continue;
+        }
+        let failed: Vec<&Check> = r.checks.iter().filter(|c| !c.ok).collect();
+        out.push_str(&format!(
+            ": {} of {} checks passed\n",
+            r.checks.len() - failed.len(),
+            r.checks.len()
+        ));
+        for c in failed {
+            out.push_str(&format!("  [FAIL {}]: {}\n", c.name, c.detail));
+            if let Some(fix) = &c.fix {
+                out.push_str(&format!("      fix: {fix}\n"));
+            }
+        }
+    }
+    let bad = reports.iter().filter(|r| !r.passed()).count();
+    out.push_str(&if bad == 0 {
+        "preflight passed on every host\n".to_string()
+    } else {
+        format!("preflight failed on {bad} of {} host(s)\n", reports.len())
+    });
+    out
+}

@@ -1,0 +1,237 @@
+//! Preflight over SSH with the real binary against real `sshd`s, one per host on its own
+//! loopback address. What cannot run here (kubeadm, kubelet, crictl, systemctl, ...) are
+//! test doubles on each host's PATH (sshd's `SetEnv`), answering as a prepared host does;
+//! one worker has swap on, one host is down.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use support::sshd::{Sshd, need_sshd};
+
+fn double(dir: &Path, name: &str, body: &str) {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A prepared host: kubeadm, kubelet and kubectl at v1.33.2, containerd with the systemd
+/// cgroup driver, the modules loaded, IP forwarding on, the kubelet enabled.
+fn host_doubles(dir: &Path, name: &str, uuid: &str, swap: bool) -> PathBuf {
+    let bin = dir.join(name);
+    std::fs::create_dir_all(&bin).unwrap();
+    double(&bin, "hostname", &format!("echo {name}"));
+    double(&bin, "kubeadm", "echo v1.33.2");
+    double(&bin, "kubelet", "echo Kubernetes v1.33.2");
+    double(&bin, "kubectl", "echo 'Client Version: v1.33.2'");
+    double(&bin, "crictl", "exit 0");
+    double(&bin, "systemctl", "echo enabled");
+    double(&bin, "sysctl", "echo 1");
+    double(
+        &bin,
+        "lsmod",
+        "printf 'br_netfilter 32768 0\\noverlay 151552 0\\n'",
+    );
+    double(
+        &bin,
+        "containerd",
+        "echo '            SystemdCgroup = true'",
+    );
+    double(&bin, "getent", "echo \"10.0.0.100 $2\"");
+    let swapon = if swap {
+        "echo '/swap.img file 2G 0B -2'"
+    } else {
+        "exit 0"
+    };
+    double(&bin, "swapon", swapon);
+    double(
+        &bin,
+        "cat",
+        &format!(
+            "if [ \"$1\" = /sys/class/dmi/id/product_uuid ]; then echo {uuid}; else exec /bin/cat \"$@\"; fi"
+        ),
+    );
+    bin
+}
+
+#[test]
+fn preflight_checks_every_host_over_ssh_and_names_each_failure_with_its_fix() {
+    need_sshd();
+    let dir = std::env::temp_dir().join(format!("hatui-preflight-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let hosts = [
+        ("cp-1", "127.0.0.31", "control-plane", false),
+        ("cp-2", "127.0.0.32", "control-plane", false),
+        ("worker-1", "127.0.0.33", "worker", true),
+    ];
+    let sshds: Vec<Sshd> = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, (name, addr, _, swap))| {
+            let bin = host_doubles(&dir, name, &format!("uuid-{i}"), *swap);
+            let path = format!(
+                "SetEnv PATH={}:/usr/sbin:/usr/bin:/sbin:/bin",
+                bin.display()
+            );
+            Sshd::start_on(addr, &[path])
+        })
+        .collect();
+    let known: String = sshds
+        .iter()
+        .map(|s| std::fs::read_to_string(&s.known_hosts).unwrap() + "\n")
+        .collect();
+    let known_hosts = dir.join("known_hosts");
+    std::fs::write(&known_hosts, known).unwrap();
+    let mut inv = format!(
+        "name = \"t\"\nendpoint = \"k8s-api.example.internal:6443\"\nload_balancer = \"nlb\"\n\
+         pod_cidr = \"192.168.0.0/16\"\nservice_cidr = \"10.96.0.0/12\"\n\
+         [ssh]\nuser = \"root\"\nidentity = \"{}\"\nknown_hosts = \"{}\"\n",
+        sshds[0].ed25519_key.display(),
+        known_hosts.display()
+    );
+    for ((name, addr, role, _), s) in hosts.iter().zip(&sshds) {
+        inv.push_str(&format!(
+            "\n[[hosts]]\nname = \"{name}\"\naddress = \"{addr}\"\nrole = \"{role}\"\nport = {}\n",
+            s.port
+        ));
+    }
+    // A fourth host whose machine is off: nothing listens there.
+    inv.push_str(
+        "\n[[hosts]]\nname = \"worker-2\"\naddress = \"127.0.0.34\"\nrole = \"worker\"\nport = 1\n",
+    );
+    let inv_path = dir.join("hatui.toml");
+    std::fs::write(&inv_path, inv).unwrap();
+    // The identity in the inventory is the first host's client key: every sshd accepts
+    // its own; the command line's --ssh-identity wins for all of them.
+    for s in &sshds[1..] {
+        let accepted = std::fs::read_to_string(s.dir.join("authorized_keys")).unwrap();
+        let first = std::fs::read_to_string(sshds[0].ed25519_key.with_extension("pub")).unwrap();
+        std::fs::write(s.dir.join("authorized_keys"), accepted + &first).unwrap();
+    }
+
+    let out = Command::new(env!("CARGO_BIN_EXE_hatui"))
+        .args(["wizard", "--inventory"])
+        .arg(&inv_path)
+        .args(["--preflight", "--json"])
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a check failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    let reports = v.as_array().unwrap();
+    let names: Vec<&str> = reports
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["cp-1", "cp-2", "worker-1", "worker-2"]);
+    let failed = |r: &Value| -> Vec<String> {
+        r["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["ok"] == false)
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for r in &reports[..2] {
+        assert_eq!(r["reachable"], true, "{r}");
+        assert_eq!(failed(r), Vec::<String>::new(), "{r:#}");
+        let checks: Vec<&str> = r["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        for name in [
+            "Swap",
+            "Port-6443",
+            "Port-2379",
+            "Port-2380",
+            "Port-10250",
+            "Port-10257",
+            "Port-10259",
+            "FileContent--proc-sys-net-ipv4-ip_forward",
+            "CRI",
+            "Hostname",
+            "NumCPU",
+            "Mem",
+            "Binary-kubeadm",
+            "Binary-kubelet",
+            "Binary-kubectl",
+            "Versions-match",
+            "Service-Kubelet",
+            "Module-br_netfilter",
+            "Module-overlay",
+            "Cgroup-driver",
+            "Unique-hostname",
+            "Unique-product_uuid",
+            "Clock-sync",
+            "Endpoint-resolves",
+        ] {
+            assert!(checks.contains(&name), "{name} missing: {checks:?}");
+        }
+    }
+    let worker = &reports[2];
+    assert_eq!(failed(worker), ["Swap"], "{worker:#}");
+    let swap = worker["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Swap")
+        .unwrap();
+    assert!(
+        swap["fix"].as_str().unwrap().starts_with("swapoff -a"),
+        "{swap}"
+    );
+    assert!(
+        !worker["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "Port-6443"),
+        "a worker's apiserver port is not checked"
+    );
+    let down = &reports[3];
+    assert_eq!(down["reachable"], false);
+    assert!(
+        down["error"].as_str().unwrap().contains("127.0.0.34"),
+        "{down}"
+    );
+
+    // The text form says the same, with the fix under the failure.
+    let out = Command::new(env!("CARGO_BIN_EXE_hatui"))
+        .args(["wizard", "--inventory"])
+        .arg(&inv_path)
+        .arg("--preflight")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("worker-1 (127.0.0.33): 16 of 17 checks passed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  [FAIL Swap]: 1 swap device(s) on"),
+        "{text}"
+    );
+    assert!(text.contains("      fix: swapoff -a"), "{text}");
+    assert!(
+        text.contains("worker-2 (127.0.0.34): UNREACHABLE"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("preflight failed on 2 of 4 host(s)\n"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
