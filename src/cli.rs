@@ -235,6 +235,10 @@ pub struct WizardArgs {
     /// own), print what fails with its fix, exit 1 when any check fails.
     #[arg(long, requires = "inventory", conflicts_with = "dry_run")]
     pub preflight: bool,
+    /// Record and accept the host key of a host known_hosts has no key for (OpenSSH's
+    /// accept-new); a changed key is always refused.
+    #[arg(long, requires = "inventory")]
+    pub accept_new_host_keys: bool,
     /// With --lab: something to practise (expired-certificate-key, expired-token,
     /// no-control-plane-endpoint).
     #[arg(long, requires = "lab", value_parser = clap::builder::PossibleValuesParser::new(crate::wizard::headless::Scenario::NAMES))]
@@ -255,6 +259,7 @@ impl WizardArgs {
             (Some(path), false, ..) if self.preflight => Ok(Request::Preflight {
                 inventory: path.clone(),
                 json: self.json,
+                accept_new_host_keys: self.accept_new_host_keys,
             }),
             (_, _, true, true) => Ok(Request::PrintLabInventory {
                 control_planes: usize::from(self.control_planes),

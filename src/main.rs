@@ -48,10 +48,16 @@ fn run(cli: Cli) -> Result<()> {
                 let verified = hatui::wizard::headless::run(run, &mut std::io::stdout().lock())?;
                 std::process::exit(if verified { 0 } else { 1 });
             }
-            if let hatui::wizard::run::Request::Preflight { inventory, json } = &request {
+            if let hatui::wizard::run::Request::Preflight {
+                inventory,
+                json,
+                accept_new_host_keys,
+            } = &request
+            {
                 let overrides = hatui::wizard::preflight::SshOverrides {
                     identity: etcd.ssh_identity.clone(),
                     known_hosts: etcd.ssh_known_hosts.clone(),
+                    accept_new_host_keys: *accept_new_host_keys,
                 };
                 let (out, passed) = runtime
                     .block_on(hatui::wizard::run::preflight(inventory, *json, &overrides))?;

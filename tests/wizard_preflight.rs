@@ -235,3 +235,78 @@ fn preflight_checks_every_host_over_ssh_and_names_each_failure_with_its_fix() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_unknown_host_is_refused_with_the_keyscan_line_unless_new_keys_are_accepted() {
+    need_sshd();
+    let dir = std::env::temp_dir().join(format!("hatui-preflight-keys-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = host_doubles(&dir, "cp-1", "uuid-0", false);
+    let path = format!(
+        "SetEnv PATH={}:/usr/sbin:/usr/bin:/sbin:/bin",
+        bin.display()
+    );
+    let mut sshd = Sshd::start_on("127.0.0.35", &[path]);
+    let known_hosts = dir.join("known_hosts");
+    let inv_path = dir.join("hatui.toml");
+    std::fs::write(
+        &inv_path,
+        format!(
+            "name = \"t\"\nendpoint = \"k8s-api.example.internal:6443\"\nload_balancer = \"nlb\"\n\
+             pod_cidr = \"192.168.0.0/16\"\nservice_cidr = \"10.96.0.0/12\"\n\
+             [ssh]\nuser = \"root\"\nidentity = \"{}\"\nknown_hosts = \"{}\"\n\n\
+             [[hosts]]\nname = \"cp-1\"\naddress = \"127.0.0.35\"\nrole = \"control-plane\"\nport = {}\n",
+            sshd.ed25519_key.display(),
+            known_hosts.display(),
+            sshd.port
+        ),
+    )
+    .unwrap();
+    let preflight = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_hatui"))
+            .args(["wizard", "--inventory"])
+            .arg(&inv_path)
+            .args(["--preflight", "--json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code(), v[0].clone())
+    };
+
+    let (code, host) = preflight(&[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(host["reachable"], false);
+    let error = host["error"].as_str().unwrap();
+    assert!(
+        error.contains(&format!(
+            "ssh-keyscan -p {} 127.0.0.35 >> {}",
+            sshd.port,
+            known_hosts.display()
+        )),
+        "{error}"
+    );
+    assert!(!known_hosts.exists(), "nothing recorded without the flag");
+
+    let (code, host) = preflight(&["--accept-new-host-keys"]);
+    assert_eq!(code, Some(0), "{host:#}");
+    let recorded = std::fs::read_to_string(&known_hosts).unwrap();
+    assert!(
+        recorded.starts_with(&format!("[127.0.0.35]:{} ssh-", sshd.port)),
+        "{recorded}"
+    );
+    assert_eq!(preflight(&[]).0, Some(0), "known from now on");
+
+    // Reinstalled: a changed key is refused even with the flag, naming file and line.
+    sshd.replace_host_keys();
+    sshd.restart();
+    let (code, host) = preflight(&["--accept-new-host-keys"]);
+    assert_eq!(code, Some(1));
+    let error = host["error"].as_str().unwrap();
+    assert!(
+        error.contains(&format!("{}:1", known_hosts.display())),
+        "{error}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,6 +1,7 @@
 //! Host key checking against known_hosts. russh's handler rejects every key by default;
 //! this one accepts exactly the keys recorded for `[host]:port`, and turns "unknown" and
-//! "changed" into errors that say what to do. It never adds keys by itself.
+//! "changed" into errors that say what to do. It adds a key only when the target asks
+//! for OpenSSH's `accept-new`, and only for a host it has no key for.
 
 use std::path::{Path, PathBuf};
 
@@ -77,6 +78,14 @@ impl HostKeyCheck {
                 }
             }
         }
+        if t.accept_new_host_keys
+            && let Some(file) = self.files.first()
+        {
+            return record(t, key, file).map_err(|e| SshError::HostKey {
+                target: t.to_string(),
+                problem: format!("cannot record its key in {}: {e}", file.display()),
+            });
+        }
         let first = self.files.first().map(|f| f.display().to_string());
         let file = match (&t.known_hosts, first) {
             (None, _) | (_, None) => "~/.ssh/known_hosts".to_string(),
@@ -105,6 +114,33 @@ impl russh::client::Handler for HostKeyCheck {
             }),
         }
     }
+}
+
+/// Appends `[host]:port key` (plain `host` on port 22) to `file`, as OpenSSH's
+/// accept-new does (russh's own helper starts an empty file with a blank line).
+fn record(t: &SshTarget, key: &PublicKey, file: &Path) -> Result<(), String> {
+    use std::io::Write;
+    let openssh = key.to_openssh().map_err(|e| e.to_string())?;
+    let host = if t.port == 22 {
+        t.host.clone()
+    } else {
+        format!("[{}]:{}", t.host, t.port)
+    };
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    let before = std::fs::read(file).unwrap_or_default();
+    let newline = if before.is_empty() || before.ends_with(b"\n") {
+        ""
+    } else {
+        "\n"
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .map_err(|e| e.to_string())?;
+    writeln!(f, "{newline}{host} {openssh}").map_err(|e| e.to_string())
 }
 
 /// `ssh-ed25519 SHA256:...`: what `ssh-keygen -lf` shows, so the operator can compare.

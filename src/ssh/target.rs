@@ -16,6 +16,9 @@ pub struct SshTarget {
     pub user: String,
     pub identity_file: Option<PathBuf>,
     pub known_hosts: Option<PathBuf>,
+    /// OpenSSH's `StrictHostKeyChecking accept-new`: an unknown host's key is recorded in
+    /// the first known_hosts file and accepted; a changed key is still refused.
+    pub accept_new_host_keys: bool,
 }
 
 impl SshTarget {
@@ -26,6 +29,7 @@ impl SshTarget {
             user: user.into(),
             identity_file: None,
             known_hosts: None,
+            accept_new_host_keys: false,
         }
     }
 

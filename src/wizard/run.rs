@@ -19,7 +19,11 @@ pub enum Request {
     /// Run the whole plan on the bare lab (`--lab --yes`).
     Lab(super::headless::LabRun),
     /// Check the inventory's hosts over SSH.
-    Preflight { inventory: PathBuf, json: bool },
+    Preflight {
+        inventory: PathBuf,
+        json: bool,
+        accept_new_host_keys: bool,
+    },
 }
 
 /// Preflight over SSH: the report to print, and whether every check passed.

@@ -27,6 +27,8 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 pub struct SshOverrides {
     pub identity: Option<PathBuf>,
     pub known_hosts: Option<PathBuf>,
+    /// `--accept-new-host-keys`: OpenSSH's `accept-new` (never a changed key).
+    pub accept_new_host_keys: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -101,6 +103,7 @@ pub fn target(inv: &Inventory, host: &Host, overrides: &SshOverrides) -> SshTarg
         .known_hosts
         .clone()
         .or_else(|| file(&inv.ssh.known_hosts));
+    t.accept_new_host_keys = overrides.accept_new_host_keys;
     t
 }
 
