@@ -465,9 +465,18 @@ mod tests {
         );
         assert!(parse(&["wizard", "--yes"]).is_err(), "--yes needs --lab");
         assert!(
-            parse(&["wizard", "--lab", "--json"]).is_err(),
-            "--json needs --yes"
+            request(&["wizard", "--lab", "--json"]).is_err(),
+            "--json needs --yes or --preflight"
         );
+        assert_eq!(
+            request(&["wizard", "--inventory", "c.toml", "--preflight", "--json"]),
+            Ok(Request::Preflight {
+                inventory: "c.toml".into(),
+                json: true,
+                accept_new_host_keys: false,
+            })
+        );
+        assert!(parse(&["wizard", "--preflight"]).is_err(), "needs --inventory");
         assert!(parse(&["wizard", "--lab", "--yes", "--scenario", "nope"]).is_err());
     }
 
