@@ -186,6 +186,11 @@ pub struct LabArgs {
     /// Hosts with nothing initialised yet: build the cluster with the wizard (`w`).
     #[arg(long, conflicts_with = "real_etcd")]
     pub bare: bool,
+
+    /// With --bare: something to practise (expired-certificate-key, expired-token,
+    /// no-control-plane-endpoint, swap-on, lb-without-targets).
+    #[arg(long, requires = "bare", value_parser = clap::builder::PossibleValuesParser::new(crate::wizard::headless::Scenario::NAMES))]
+    pub scenario: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -240,7 +245,7 @@ pub struct WizardArgs {
     #[arg(long, requires = "inventory")]
     pub accept_new_host_keys: bool,
     /// With --lab: something to practise (expired-certificate-key, expired-token,
-    /// no-control-plane-endpoint).
+    /// no-control-plane-endpoint, swap-on, lb-without-targets).
     #[arg(long, requires = "lab", value_parser = clap::builder::PossibleValuesParser::new(crate::wizard::headless::Scenario::NAMES))]
     pub scenario: Option<String>,
 }
@@ -290,6 +295,10 @@ impl LabArgs {
             speed: self.speed,
             real_etcd: self.real_etcd,
             bare: self.bare,
+            scenario: self
+                .scenario
+                .as_deref()
+                .and_then(crate::wizard::headless::Scenario::parse),
         })
     }
 
@@ -384,6 +393,24 @@ mod tests {
             parse(&["status", "--advance", "2h"]).is_err(),
             "--advance needs --lab"
         );
+    }
+
+    #[test]
+    fn a_bare_lab_takes_the_wizards_scenarios() {
+        use crate::wizard::headless::Scenario;
+        for name in Scenario::NAMES {
+            let cli = parse(&["lab", "--bare", "--scenario", name]).unwrap();
+            let Some(Command::Lab(args)) = cli.command else {
+                panic!("not lab")
+            };
+            let settings = args.settings(&EtcdSettings::default()).unwrap();
+            assert_eq!(settings.scenario, Scenario::parse(name), "{name}");
+        }
+        assert!(
+            parse(&["lab", "--scenario", "swap-on"]).is_err(),
+            "needs --bare"
+        );
+        assert!(parse(&["lab", "--bare", "--scenario", "nope"]).is_err());
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub enum Action {
     WizardRunAll,
     WizardSkip,
     WizardReveal,
+    WizardFix,
 }
 
 /// Where a binding applies.
@@ -250,6 +251,14 @@ pub const BINDINGS: &[Binding] = &[
         "Wizard: skip the failed (or next) step; press s again to confirm",
         WizardOpen,
         true,
+    ),
+    bind(
+        &[key('f')],
+        A::WizardFix,
+        "fix",
+        "Wizard: run the fix the failed step offers, then the step again",
+        WizardOpen,
+        false,
     ),
     bind(
         &[key('v')],

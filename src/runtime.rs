@@ -31,6 +31,8 @@ pub struct LabSettings {
     pub real_etcd: bool,
     /// Hosts only, nothing initialised: the wizard builds the cluster.
     pub bare: bool,
+    /// With `bare`: what to practise, set up as `hatui wizard --lab --scenario` does.
+    pub scenario: Option<wizard::headless::Scenario>,
 }
 
 /// Opens the cockpit on the embedded lab.
@@ -107,13 +109,19 @@ pub async fn run_lab(args: LabSettings, etcd: &EtcdSettings) -> Result<()> {
 async fn run_bare_lab(args: LabSettings) -> Result<()> {
     let cfg = args.config;
     let plan = wizard::headless::lab_plan(cfg.control_planes, cfg.workers)?;
-    let exec = LabExecutor::new(cfg);
+    let mut exec = LabExecutor::new(cfg);
+    let pause = args
+        .scenario
+        .map_or(std::time::Duration::ZERO, |s| s.pause());
+    if let Some(s) = args.scenario {
+        s.set_up(&mut exec, &plan);
+    }
     let (tx, rx) = mpsc::channel(256);
     let (wizard_tx, wizard_rx) = std::sync::mpsc::channel();
     let app = App::with_wizard(exec.cluster().clone());
     std::thread::Builder::new()
         .name("wizard".into())
-        .spawn(move || wizard::cockpit::run(exec, plan, args.speed, tx, wizard_rx))?;
+        .spawn(move || wizard::cockpit::run(exec, plan, args.speed, tx, wizard_rx, pause))?;
     let mut guard = TerminalGuard::enter()?;
     let sinks = Sinks {
         faults: None,

@@ -223,7 +223,7 @@ fn with_sudo_every_root_command_is_prefixed() {
             .all(|l| l.contains(" sudo kubectl")),
         "{log}"
     );
-    assert!(log.contains("&& sudo crictl --runtime-endpoint"), "{log}");
+    assert!(log.contains("; sudo crictl --runtime-endpoint"), "{log}");
 }
 
 #[test]

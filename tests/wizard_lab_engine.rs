@@ -251,7 +251,7 @@ fn a_failure_that_cannot_be_refreshed_stops_the_plan_and_skips_the_rest() {
     assert_eq!(init.status, StepStatus::Failed);
     assert!(
         init.notes[0].starts_with(
-            "exit code 1: error execution phase preflight: [preflight] Some fatal errors occurred:"
+            "exit code 1 on cp-1: error execution phase preflight: [preflight] Some fatal errors occurred:"
         ),
         "{:?}",
         init.notes

@@ -54,6 +54,7 @@ impl App {
             Action::WizardRunAll => return self.wizard(WizardAction::RunAll),
             Action::WizardSkip => return self.wizard(WizardAction::Skip),
             Action::WizardReveal => return self.wizard(WizardAction::Reveal),
+            Action::WizardFix => return self.wizard(WizardAction::Fix),
             Action::Fault(kind) => {
                 let Some(node) = self.selected_node() else {
                     self.ui.flash = Some("no node selected: Tab to Nodes, then j/k".into());

@@ -49,6 +49,16 @@ impl WizardPane {
         self.len() == 0
     }
 
+    /// The fix the failed step offers, if any.
+    pub fn fix(&self) -> Option<&crate::wizard::engine::Fix> {
+        let steps = self.steps.as_ref()?;
+        let failed = steps
+            .reports
+            .iter()
+            .find(|r| r.status == StepStatus::Failed);
+        failed?.fix.as_ref()
+    }
+
     fn failed(&self) -> bool {
         let steps = self.steps.as_ref();
         steps.is_some_and(|s| s.reports.iter().any(|r| r.status == StepStatus::Failed))
@@ -118,10 +128,16 @@ impl App {
                 self.ui.flash = Some("every step has run: the cluster is built".into());
                 return Vec::new();
             }
+            WizardAction::Fix if w.fix().is_some() => WizardCommand::RunFix,
+            WizardAction::Fix => {
+                self.ui.flash = Some("no fix to run: only a failed step can offer one".into());
+                return Vec::new();
+            }
             WizardAction::Run if w.failed() => WizardCommand::Retry,
             WizardAction::Run => WizardCommand::RunNext,
             WizardAction::RunAll if w.failed() => {
-                self.ui.flash = Some("a step failed: Enter runs it again, s skips it".into());
+                self.ui.flash =
+                    Some("a step failed: Enter runs it again, f runs its fix, s skips it".into());
                 return Vec::new();
             }
             WizardAction::RunAll => WizardCommand::RunAll,
@@ -157,6 +173,7 @@ pub enum WizardAction {
     RunAll,
     Skip,
     Reveal,
+    Fix,
 }
 
 #[cfg(test)]
@@ -251,6 +268,30 @@ mod tests {
         assert_eq!(
             press(&mut a, KeyCode::Char('v')),
             [Command::Wizard(WizardCommand::Reveal)]
+        );
+    }
+
+    #[test]
+    fn f_runs_the_fix_of_a_failed_step_that_offers_one() {
+        let mut a = app(&[StepStatus::Ok, StepStatus::Failed]);
+        press(&mut a, KeyCode::Char('w'));
+        assert!(
+            press(&mut a, KeyCode::Char('f')).is_empty(),
+            "no fix offered"
+        );
+        assert!(a.ui.flash.as_deref().unwrap_or_default().contains("no fix"));
+        let mut steps = a.wizard.as_ref().unwrap().steps.clone().unwrap();
+        steps.reports[1].fix = Some(crate::wizard::engine::Fix {
+            what: "swap is on".into(),
+            commands: vec![crate::wizard::command::Command::root(
+                "worker-1",
+                "swapoff -a",
+            )],
+        });
+        a.update(Message::Wizard(WizardUpdate::Steps(steps)));
+        assert_eq!(
+            press(&mut a, KeyCode::Char('f')),
+            [Command::Wizard(WizardCommand::RunFix)]
         );
     }
 }

@@ -165,6 +165,15 @@ fn detail(steps: &WizardSteps, at: usize, w: &WizardPane, width: usize) -> Vec<L
         };
         lines.extend(wrapped(n, width, style));
     }
+    if let Some(fix) = r.fix.as_ref().filter(|_| r.status == StepStatus::Failed) {
+        lines.extend(wrapped(&format!("fix: {}", fix.what), width, theme::WARN));
+        for c in &fix.commands {
+            lines.extend(wrapped(&format!("on {}:", c.host), width, theme::DIM));
+            for row in format::shell(&c.shown(), width) {
+                lines.push(Line::styled(row, theme::COMMAND));
+            }
+        }
+    }
     lines.extend(wrapped(&next_key(steps, r, w), width, theme::KEY));
     let output = if running { &w.live } else { &r.output };
     if !output.is_empty() {
@@ -209,6 +218,10 @@ fn next_key(steps: &WizardSteps, r: &StepReport, w: &WizardPane) -> String {
             .into();
     }
     match r.status {
+        StepStatus::Failed if r.fix.is_some() => {
+            "f runs the fix, then the step again · Enter runs it again · s skips it (asks first)"
+                .into()
+        }
         StepStatus::Failed => "Enter runs it again · s skips it (asks first)".into(),
         StepStatus::Pending => "Enter runs the next step · a runs all the rest".into(),
         _ => String::new(),

@@ -34,6 +34,8 @@ pub enum WizardCommand {
     RunAll,
     /// Run the step that failed again.
     Retry,
+    /// Run the fix the failed step offers, then the step again.
+    RunFix,
     /// Skip the step that failed (or the next one) and go on: the operator confirmed.
     Skip,
     /// Show the certificate key and the join token for [`REVEAL_FOR`].
@@ -97,13 +99,15 @@ impl WizardSteps {
 }
 
 /// Runs the wizard for `plan` on `exec` until `tx` is closed. The cockpit's events and
-/// the wizard's updates both go out as `M`.
+/// the wizard's updates both go out as `M`. `pause` is lab time that passes before the
+/// first join (a scenario's, e.g. 3 h for an expired certificate key).
 pub fn run<M>(
     mut exec: LabExecutor,
     plan: Plan,
     speed: f64,
     tx: Sender<M>,
     commands: Receiver<WizardCommand>,
+    pause: Duration,
 ) where
     M: From<Vec<ClusterEvent>> + From<WizardUpdate> + Send + 'static,
 {
@@ -127,6 +131,7 @@ pub fn run<M>(
         },
         gone: false,
         reveal_until: None,
+        pause: (!pause.is_zero()).then_some(pause),
     };
     out.send(WizardUpdate::Steps(WizardSteps::of(&engine)));
     while !out.gone {
@@ -154,6 +159,16 @@ pub fn run<M>(
                 engine.retry();
                 out.send(WizardUpdate::Steps(WizardSteps::of(&engine)));
             }
+            WizardCommand::RunFix => {
+                if let Some(i) = engine.failed_step() {
+                    out.send(WizardUpdate::Running(engine.reports()[i].id.clone()));
+                }
+                engine.run_fix(&mut Paced {
+                    exec: &mut exec,
+                    out: &mut out,
+                });
+                out.send(WizardUpdate::Steps(WizardSteps::of(&engine)));
+            }
             WizardCommand::Skip => {
                 engine.skip();
                 out.send(WizardUpdate::Steps(WizardSteps::of(&engine)));
@@ -167,6 +182,10 @@ where
     M: From<Vec<ClusterEvent>> + From<WizardUpdate> + Send + 'static,
 {
     if let Some(next) = engine.next_step() {
+        let joins = next.id.starts_with("join-") || next.id.starts_with("verify");
+        if let Some(pause) = out.pause.take_if(|_| joins) {
+            exec.pass(pause);
+        }
         out.send(WizardUpdate::Running(next.id.clone()));
     }
     engine.run_next(&mut Paced { exec, out });
@@ -182,6 +201,8 @@ struct Out<M> {
     /// The cockpit quit: run on without pacing and end.
     gone: bool,
     reveal_until: Option<Instant>,
+    /// A scenario's lab time to let pass before the first join.
+    pause: Option<Duration>,
 }
 
 impl<M> Out<M>

@@ -8,7 +8,7 @@ use std::time::Duration;
 use color_eyre::Result;
 use serde::Serialize;
 
-use super::engine::{Engine, StepReport, StepStatus};
+use super::engine::{Engine, Fix, StepReport, StepStatus};
 use super::exec::{Executor, LabExecutor};
 use super::{inventory, lab, plan};
 use crate::lab::LabConfig;
@@ -24,15 +24,24 @@ pub enum Scenario {
     ExpiredCertificateKey,
     /// 25 h pass between init and the joins: the token is gone too.
     ExpiredToken,
-    /// init already ran by hand, without `--control-plane-endpoint`: no master can join.
+    /// init already ran by hand, without `--control-plane-endpoint`: no master can join
+    /// until the endpoint is patched in.
     NoControlPlaneEndpoint,
+    /// Swap is on on the last worker (the first master without workers): preflight
+    /// fails there, with the fix.
+    SwapOn,
+    /// The load balancer has no targets yet: init fails when it first goes through the
+    /// endpoint.
+    LbWithoutTargets,
 }
 
 impl Scenario {
-    pub const NAMES: [&str; 3] = [
+    pub const NAMES: [&str; 5] = [
         "expired-certificate-key",
         "expired-token",
         "no-control-plane-endpoint",
+        "swap-on",
+        "lb-without-targets",
     ];
 
     pub fn parse(name: &str) -> Option<Self> {
@@ -40,32 +49,45 @@ impl Scenario {
             "expired-certificate-key" => Some(Self::ExpiredCertificateKey),
             "expired-token" => Some(Self::ExpiredToken),
             "no-control-plane-endpoint" => Some(Self::NoControlPlaneEndpoint),
+            "swap-on" => Some(Self::SwapOn),
+            "lb-without-targets" => Some(Self::LbWithoutTargets),
             _ => None,
         }
     }
 
     /// Lab time that passes after the CNI step, before the joins.
-    fn pause(self) -> Duration {
+    pub fn pause(self) -> Duration {
         match self {
             Self::ExpiredCertificateKey => Duration::from_secs(3 * 3600),
             Self::ExpiredToken => Duration::from_secs(25 * 3600),
-            Self::NoControlPlaneEndpoint => Duration::ZERO,
+            _ => Duration::ZERO,
         }
     }
 
     /// What happened on the lab before the wizard started.
-    fn set_up(self, exec: &mut LabExecutor, plan: &plan::Plan) {
-        if self != Self::NoControlPlaneEndpoint {
-            return;
+    pub fn set_up(self, exec: &mut LabExecutor, plan: &plan::Plan) {
+        match self {
+            Self::NoControlPlaneEndpoint => {
+                let Some(init) = plan.step("init") else {
+                    return;
+                };
+                let first = &init.hosts[0];
+                let by_hand = "kubeadm init --upload-certs --pod-network-cidr 192.168.0.0/16";
+                super::exec::run(exec, first, by_hand);
+            }
+            Self::SwapOn => {
+                let lab = exec.lab_mut();
+                let last = lab.config().control_planes + lab.config().workers - 1;
+                lab.set_swap(last, true);
+            }
+            Self::LbWithoutTargets => exec.lab_mut().set_lb_targets(false),
+            Self::ExpiredCertificateKey | Self::ExpiredToken => {}
         }
-        let Some(init) = plan.step("init") else {
-            return;
-        };
-        let first = &init.hosts[0];
-        let by_hand = "kubeadm init --upload-certs --pod-network-cidr 192.168.0.0/16";
-        super::exec::run(exec, first, by_hand);
     }
 }
+
+/// Fixes `--yes` runs in a whole plan, at most: a fix that does not fix stops it.
+pub const MAX_FIXES: usize = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabRun {
@@ -86,6 +108,23 @@ struct StepJson<'a> {
     duration_s: Option<f64>,
     output_tail: &'a [String],
     notes: &'a [String],
+    /// For a failed step: what is wrong and the commands that fix it.
+    fix: Option<FixJson>,
+    /// The fix that ran.
+    fixed: Option<FixJson>,
+}
+
+#[derive(Serialize)]
+struct FixJson {
+    what: String,
+    commands: Vec<String>,
+}
+
+fn fix_json(f: &Fix) -> FixJson {
+    FixJson {
+        what: f.what.clone(),
+        commands: f.shown(),
+    }
 }
 
 #[derive(Serialize)]
@@ -107,6 +146,8 @@ fn step_json(r: &StepReport) -> StepJson<'_> {
         duration_s: r.duration.map(|d| d.as_secs_f64()),
         output_tail: r.output_tail(TAIL_LINES),
         notes: &r.notes,
+        fix: r.fix.as_ref().map(fix_json),
+        fixed: r.fixed.as_ref().map(fix_json),
     }
 }
 
@@ -126,7 +167,24 @@ pub fn run_on(
         each(r);
     }
     let mut paused = false;
-    while !engine.finished() {
+    let mut fixes = 0;
+    loop {
+        if engine.finished() {
+            let fixable = engine
+                .failed_step()
+                .is_some_and(|i| engine.reports()[i].fix.is_some());
+            if !fixable || fixes >= MAX_FIXES {
+                break;
+            }
+            fixes += 1;
+            for i in engine.run_fix(exec) {
+                let r = &engine.reports()[i];
+                if r.status != StepStatus::Pending {
+                    each(r);
+                }
+            }
+            continue;
+        }
         let joins_next = engine
             .next_step()
             .is_some_and(|s| s.id.starts_with("join-") || s.id.starts_with("verify"));

@@ -89,6 +89,10 @@ pub struct BareLab {
     endpoint_set: Option<Option<String>>,
     /// What the model was last told (tokens and members removed since are announced).
     shown_tokens: Vec<String>,
+    /// Hosts with swap on (the kubelet refuses to start there).
+    swap: Vec<bool>,
+    /// The load balancer forwards to the masters (false: its target group is empty).
+    lb_targets: bool,
 }
 
 pub(crate) const LEASE_NAMES: [&str; 2] = ["kube-scheduler", "kube-controller-manager"];
@@ -114,6 +118,8 @@ impl BareLab {
             leases: [None, None],
             endpoint_set: None,
             shown_tokens: Vec::new(),
+            swap: vec![false; n],
+            lb_targets: true,
         }
     }
 
@@ -151,9 +157,35 @@ impl BareLab {
         self.ca_hash.as_deref()
     }
 
-    /// The API answers through the endpoint (some master's apiserver runs).
+    /// Some master's apiserver runs.
     pub fn api_up(&self) -> bool {
         self.apiservers.iter().any(|&a| a)
+    }
+
+    /// The API answers through the endpoint: an apiserver runs and the load balancer
+    /// forwards to it.
+    pub fn endpoint_up(&self) -> bool {
+        self.api_up() && self.lb_targets
+    }
+
+    /// Whether the load balancer has the masters as targets (a scenario empties it).
+    pub fn lb_targets(&self) -> bool {
+        self.lb_targets
+    }
+
+    pub fn set_lb_targets(&mut self, registered: bool) {
+        self.lb_targets = registered;
+    }
+
+    pub fn swap_on(&self, i: usize) -> bool {
+        self.swap.get(i).copied().unwrap_or(false)
+    }
+
+    /// Turns swap on or off on host `i` (`swapon -a` / `swapoff -a`).
+    pub fn set_swap(&mut self, i: usize, on: bool) {
+        if let Some(s) = self.swap.get_mut(i) {
+            *s = on;
+        }
     }
 
     pub fn apiserver_running(&self, i: usize) -> bool {
@@ -246,6 +278,33 @@ impl BareLab {
 
     pub fn control_plane_endpoint(&self) -> Option<Option<String>> {
         self.endpoint_set.clone()
+    }
+
+    /// `controlPlaneEndpoint` patched into `kubeadm-config` after init.
+    pub fn set_control_plane_endpoint(&mut self, endpoint: String) {
+        if self.endpoint_set.is_some() {
+            self.endpoint_set = Some(Some(endpoint));
+        }
+    }
+
+    /// `kubeadm reset -f` on host `i`: its member, control plane and node are gone; when
+    /// it was the cluster's only master, so is the cluster (CA, tokens, leases, CNI).
+    pub fn reset(&mut self, i: usize) {
+        self.members.retain(|m| m.host != i);
+        if let Some(a) = self.apiservers.get_mut(i) {
+            *a = false;
+        }
+        if let Some(n) = self.nodes.get_mut(i) {
+            *n = None;
+        }
+        if self.members.is_empty() && !self.api_up() {
+            self.ca_hash = None;
+            self.endpoint_set = None;
+            self.tokens.clear();
+            self.cert_key = None;
+            self.leases = [None, None];
+            self.cni_at = None;
+        }
     }
 
     /// A member: init's first (a voter that leads), or a join's learner (announced; its

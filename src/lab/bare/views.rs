@@ -75,9 +75,15 @@ impl BareLab {
     pub fn endpoint(&self) -> EndpointHealth {
         let mut e = EndpointHealth::unknown(self.config().endpoint.clone());
         e.balancer = Some(self.config().lb.describe().to_string());
-        if self.api_up() {
+        if self.endpoint_up() {
             e.ready = Some(true);
             e.detail = Some("ok".into());
+        } else if self.api_up() {
+            e.ready = Some(false);
+            e.detail = Some(format!(
+                "the load balancer has no targets: nothing answers on {} although an apiserver runs",
+                self.config().endpoint
+            ));
         } else {
             e.ready = Some(false);
             e.detail = Some(format!(

@@ -51,7 +51,10 @@ pub fn done(c: &ClusterState, step: &Step) -> Option<String> {
             .get(host)
             .is_some()
             .then(|| format!("already done: node {host} is registered")),
-        StepKind::UploadCerts | StepKind::TokenCreate | StepKind::Verify => None,
+        StepKind::UploadCerts
+        | StepKind::TokenCreate
+        | StepKind::ControlPlaneEndpoint
+        | StepKind::Verify => None,
     }
 }
 

@@ -7,6 +7,7 @@
 //! Resume: [`Engine::new`] looks at the cluster and reports the steps that already
 //! happened as done; it never trusts a saved file.
 
+pub mod fix;
 pub mod look;
 mod operator;
 pub mod report;
@@ -19,6 +20,7 @@ use super::material::JoinMaterial;
 use super::plan::{self, Plan, Remaining, StepKind};
 use crate::model::ClusterState;
 
+pub use fix::Fix;
 pub use report::{StepReport, StepStatus};
 
 /// How long a wait may take on the executor's clock before the step fails.
@@ -112,11 +114,16 @@ impl Engine {
             return vec![self.next - 1];
         }
         if let Some(problem) = self.endpoint_problem(exec.cluster()) {
-            let r = &mut self.reports[self.next];
-            r.status = StepStatus::Failed;
-            r.notes.push(problem);
-            self.stop(self.next);
-            return vec![self.next];
+            // Seed 003's fix, offered as a step before the join; once only: if the problem
+            // is still there after it ran, the join stops and says so.
+            if self.plan.step(plan::ENDPOINT_STEP).is_some() {
+                let r = &mut self.reports[self.next];
+                r.status = StepStatus::Failed;
+                r.notes.push(problem);
+                self.stop(self.next);
+                return vec![self.next];
+            }
+            self.insert_endpoint_step(&problem);
         }
         self.check_countdowns(exec.cluster());
         let group = self.group_at(self.next);
@@ -171,6 +178,17 @@ impl Engine {
         }
         let problem = cluster.control_plane_endpoint_problem()?;
         Some(format!("not run: {problem}"))
+    }
+
+    /// Inserts the `control-plane-endpoint` step before the next step (a join).
+    fn insert_endpoint_step(&mut self, problem: &str) {
+        let at = self.next;
+        let problem = problem.strip_prefix("not run: ").unwrap_or(problem);
+        let s = plan::control_plane_endpoint(&self.plan.site, problem);
+        let mut r = StepReport::new(&s.id, &s.hosts, shown(&self.material, &s));
+        r.notes.extend(s.notes.iter().cloned());
+        self.plan.steps.insert(at, s);
+        self.reports.insert(at, r);
     }
 
     /// Inserts `upload-certs` / `token-create` before the next join when its material

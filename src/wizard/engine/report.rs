@@ -4,6 +4,8 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
+use super::fix::Fix;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StepStatus {
@@ -27,6 +29,10 @@ pub struct StepReport {
     /// Every line its commands printed, secrets hidden.
     pub output: Vec<String>,
     pub notes: Vec<String>,
+    /// For a failed step: what to run to fix it (no secret in it).
+    pub fix: Option<Fix>,
+    /// The fix that ran, once it did.
+    pub fixed: Option<Fix>,
 }
 
 impl StepReport {
@@ -41,6 +47,8 @@ impl StepReport {
             duration: None,
             output: Vec::new(),
             notes: Vec::new(),
+            fix: None,
+            fixed: None,
         }
     }
 
@@ -69,6 +77,16 @@ impl StepReport {
         let mut line = format!("{status:<8} {} ({}){took}", self.id, self.hosts.join(", "));
         for n in &self.notes {
             line.push_str(&format!("\n         {n}"));
+        }
+        if let Some(fix) = self
+            .fix
+            .as_ref()
+            .filter(|_| self.status == StepStatus::Failed)
+        {
+            line.push_str(&format!("\n         fix: {}", fix.what));
+            for c in fix.shown() {
+                line.push_str(&format!("\n           {c}"));
+            }
         }
         line
     }

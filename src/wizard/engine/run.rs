@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::time::Duration;
 
-use super::{Engine, StepStatus, WAIT_TIMEOUT, look, shown};
+use super::{Engine, StepStatus, WAIT_TIMEOUT, fix, look, shown};
 use crate::wizard::exec::{Executor, RunEvent};
 use crate::wizard::plan::StepKind;
 use crate::wizard::scrub::scrub;
@@ -91,7 +91,7 @@ impl Engine {
             };
             match self.material.expose(c) {
                 Ok(text) => {
-                    running.insert(exec.start(&c.host, &text), i);
+                    running.insert(exec.start(&c.host, &text), (i, c.host.clone()));
                 }
                 Err(var) => {
                     self.reports[i].notes.push(format!(
@@ -106,7 +106,9 @@ impl Engine {
             for ev in exec.wait(Duration::from_secs(3600)) {
                 match ev {
                     RunEvent::Line(id, line) => {
-                        let Some(&i) = running.get(&id) else { continue };
+                        let Some(&(i, _)) = running.get(&id) else {
+                            continue;
+                        };
                         let shown = scrub(&line);
                         if let Some(f) = self.on_line.as_mut() {
                             f(&self.reports[i].id, &shown);
@@ -115,17 +117,25 @@ impl Engine {
                         raw.entry(i).or_default().push(line);
                     }
                     RunEvent::Exited(id, code) => {
-                        let Some(i) = running.remove(&id) else {
+                        let Some((i, host)) = running.remove(&id) else {
                             continue;
                         };
                         if code != 0 {
+                            let step = &self.plan.steps[i];
+                            let out = raw.get(&i).map(Vec::as_slice).unwrap_or_default();
+                            let fix = fix::diagnose(step.kind, &host, out, &self.plan.site);
                             let r = &mut self.reports[i];
+                            // A failure with no diagnosis keeps the fix offered before (a
+                            // retry without it fails again, on what is left over).
+                            if fix.is_some() {
+                                r.fix = fix;
+                            }
                             // kubeadm's `error execution phase ...`, else the last thing said.
                             let last = r.output.iter().rev().find(|l| !l.trim().is_empty());
                             let error = r.output.iter().rev().find(|l| l.starts_with("error"));
                             let why = error.or(last).cloned();
                             r.notes.push(format!(
-                                "exit code {code}{}",
+                                "exit code {code} on {host}{}",
                                 why.map(|w| format!(": {w}")).unwrap_or_default()
                             ));
                             failed.push(i);

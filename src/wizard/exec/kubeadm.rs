@@ -4,6 +4,8 @@
 //! made by the effect that prints them, when it runs.
 
 use crate::lab::BareLab;
+use crate::wizard::engine::fix::LOAD_BALANCER;
+use crate::wizard::plan::SWAP_ON;
 
 use super::texts;
 
@@ -34,6 +36,14 @@ pub(super) enum Effect {
     },
     /// `kubectl get nodes`, `etcdctl member list`, `kubectl get lease`, `/readyz`.
     Show(Show),
+    /// `swapoff -a` on a host.
+    SwapOff(usize),
+    /// The masters registered as the load balancer's targets.
+    RegisterTargets,
+    /// `kubeadm reset -f` on a host.
+    Reset(usize),
+    /// `controlPlaneEndpoint` patched into `kubeadm-config`.
+    SetEndpoint(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +90,13 @@ impl Script {
 pub(super) fn script(lab: &BareLab, host: &str, command: &str) -> Vec<(i64, Act)> {
     let words: Vec<&str> = command.split_whitespace().collect();
     let mut s = Script(Vec::new());
+    if host == LOAD_BALANCER {
+        // `aws elbv2 register-targets` prints nothing; neither does appending to haproxy.cfg.
+        if command.contains("register-targets") || command.contains("haproxy.cfg") {
+            s.act(1.5, Effect::RegisterTargets);
+        }
+        return s.exit(1.5, 0);
+    }
     let Some(i) = lab.host(host) else {
         s.line(
             0.0,
@@ -89,7 +106,17 @@ pub(super) fn script(lab: &BareLab, host: &str, command: &str) -> Vec<(i64, Act)
     };
     let endpoint = lab.config().endpoint.clone();
     let has = |w: &str| words.contains(&w);
-    if command.starts_with("kubeadm init phase upload-certs") {
+    if let Some(done) = endpoint_fix(lab, i, command, &mut s) {
+        return done;
+    }
+    if command.starts_with("swapoff -a") {
+        s.act(0.4, Effect::SwapOff(i));
+        s.exit(0.4, 0)
+    } else if command.starts_with("kubeadm reset") {
+        s.act(2.0, Effect::Reset(i));
+        s.lines(2.0, texts::reset());
+        s.exit(2.0, 0)
+    } else if command.starts_with("kubeadm init phase upload-certs") {
         s.act(2.5, Effect::UploadCerts);
         s.exit(2.6, 0)
     } else if command.starts_with("kubeadm init") {
@@ -113,8 +140,15 @@ pub(super) fn script(lab: &BareLab, host: &str, command: &str) -> Vec<(i64, Act)
         s.exit(0.9, 0)
     } else if command.contains("kubectl") || command.contains("curl ") {
         kubectl(lab, &words, command, s)
-    } else if command.contains("swapon") || command.starts_with("getent hosts") {
-        // The lab's hosts pass: swap off, forwarding on, containerd and kubeadm present.
+    } else if command.contains("swapon") {
+        // The wizard's preflight: forwarding on, containerd and kubeadm present; swap off
+        // unless a scenario turned it on.
+        if lab.swap_on(i) {
+            s.line(0.3, SWAP_ON);
+            return s.exit(0.3, 1);
+        }
+        s.exit(0.3, 0)
+    } else if command.starts_with("getent hosts") {
         s.exit(0.3, 0)
     } else {
         let first = words.first().copied().unwrap_or_default();
@@ -137,6 +171,13 @@ fn init(lab: &BareLab, i: usize, words: &[&str], mut s: Script) -> Vec<(i64, Act
     s.act(24.0, Effect::FirstMember(i));
     s.act(38.0, Effect::StartControlPlane(i));
     s.lines(38.0, texts::control_plane_check(&ip, "12.501413278s"));
+    if !lab.lb_targets() {
+        // The control-plane checks go to the master itself; the next client goes through
+        // the endpoint, retried for the API-call timeout (1m0s).
+        let endpoint = endpoint.unwrap_or_else(|| format!("{ip}:6443"));
+        s.lines(99.0, texts::endpoint_unanswered(&endpoint));
+        return s.exit(99.0, 1);
+    }
     s.lines(39.0, texts::upload_config());
     if words.contains(&"--upload-certs") {
         s.act(40.0, Effect::UploadCerts);
@@ -164,6 +205,15 @@ fn join(
     let (node, ip) = (lab.host_name(i), lab.config().ip(i));
     s.lines(0.0, texts::join_preflight(false));
     s.act(2.0, Effect::Discover(token));
+    if !control_plane && lab.swap_on(i) {
+        // kubeadm only warns; the kubelet then exits at start and never answers.
+        let mut start = texts::kubelet_start();
+        start.truncate(4);
+        s.line(0.0, texts::SWAP_WARNING);
+        s.lines(3.0, start);
+        s.lines(243.0, texts::kubelet_never_healthy());
+        return s.exit(243.0, 1);
+    }
     if !control_plane {
         s.lines(3.0, texts::kubelet_start());
         s.act(14.0, Effect::RegisterNode(i));
@@ -188,8 +238,33 @@ fn join(
     s.exit(45.0, 0)
 }
 
+/// The `control-plane-endpoint` step's commands, if `command` is one of them.
+fn endpoint_fix(lab: &BareLab, i: usize, command: &str, s: &mut Script) -> Option<Vec<(i64, Act)>> {
+    let mut s = Script(std::mem::take(&mut s.0));
+    let endpoint = lab.config().endpoint.clone();
+    if command.contains("get configmap kubeadm-config") {
+        s.act(0.6, Effect::SetEndpoint(endpoint));
+        s.line(0.6, "configmap/kubeadm-config configured");
+    } else if command.contains("get configmap cluster-info") {
+        s.line(0.6, "configmap/cluster-info configured");
+    } else if command.contains("kubeadm init phase certs apiserver") {
+        let host = endpoint
+            .rsplit_once(':')
+            .map_or(endpoint.as_str(), |(h, _)| h);
+        let certs = texts::init_certs(&lab.host_name(i), &lab.config().ip(i), Some(host));
+        s.lines(0.8, certs[2..4].to_vec());
+    } else if command.contains("ps --name kube-apiserver") {
+        // crictl stop prints the container's id; the kubelet starts it again.
+    } else if command.contains("/etc/kubernetes/kubelet.conf") {
+        // sed and a kubelet restart: silent.
+    } else {
+        return None;
+    }
+    Some(s.exit(1.0, 0))
+}
+
 fn kubectl(lab: &BareLab, words: &[&str], command: &str, mut s: Script) -> Vec<(i64, Act)> {
-    if !lab.api_up() {
+    if !lab.endpoint_up() {
         s.lines(0.5, texts::kubectl_refused(&lab.config().endpoint));
         return s.exit(0.5, 1);
     }
@@ -244,7 +319,7 @@ pub(super) fn apply(lab: &mut BareLab, e: Effect) -> Result<Vec<String>, Vec<Str
             texts::init_done(&shown, &token, &hash, key.as_deref())
         }
         Effect::Discover(token) => {
-            if !lab.api_up() {
+            if !lab.endpoint_up() {
                 return Err(texts::no_api(&endpoint));
             }
             if !lab.valid_token(&token) {
@@ -283,6 +358,22 @@ pub(super) fn apply(lab: &mut BareLab, e: Effect) -> Result<Vec<String>, Vec<Str
             )]
         }
         Effect::Show(what) => super::show::render(lab, what),
+        Effect::SwapOff(i) => {
+            lab.set_swap(i, false);
+            vec![]
+        }
+        Effect::RegisterTargets => {
+            lab.set_lb_targets(true);
+            vec![]
+        }
+        Effect::Reset(i) => {
+            lab.reset(i);
+            vec![]
+        }
+        Effect::SetEndpoint(ep) => {
+            lab.set_control_plane_endpoint(ep);
+            vec![]
+        }
     })
 }
 

@@ -80,6 +80,11 @@ impl LabExecutor {
         &self.lab
     }
 
+    /// The lab, to set a scenario up; what changes shows at the next wait.
+    pub fn lab_mut(&mut self) -> &mut BareLab {
+        &mut self.lab
+    }
+
     /// The lab, for a new executor (resume) or another consumer.
     pub fn into_lab(self) -> BareLab {
         self.lab

@@ -325,3 +325,59 @@ pub(super) fn join_again() -> Vec<String> {
          To see the stack trace of this error execute with --v=5 or higher",
     )
 }
+
+/// init's client to the API through the endpoint (`upload-config`, after the control-plane
+/// checks that go to the master directly): `EnsureAdminClusterRoleBinding` retries for
+/// the API-call timeout (1m0s), then `initData.Client()` wraps its last error
+/// (`app/cmd/init.go`, `app/phases/kubeconfig/kubeconfig.go`).
+pub(super) fn endpoint_unanswered(endpoint: &str) -> Vec<String> {
+    vec![
+        format!(
+            "error execution phase upload-config/kubeadm: could not bootstrap the admin user in file admin.conf: unable to create ClusterRoleBinding: Post \"https://{endpoint}/apis/rbac.authorization.k8s.io/v1/clusterrolebindings?timeout=10s\": context deadline exceeded"
+        ),
+        STACK_HINT.into(),
+    ]
+}
+
+/// `SwapCheck` (`app/preflight/checks.go`): a warning since 1.28, not an error.
+pub(super) const SWAP_WARNING: &str = "\t[WARNING Swap]: swap is supported for cgroup v2 only. The kubelet must be properly configured to use swap. Please refer to https://kubernetes.io/docs/concepts/architecture/nodes/#swap-memory, or disable swap on the node";
+
+/// The kubelet exits at start with swap on (`pkg/kubelet/cm/container_manager_linux.go`),
+/// so `WaitForKubelet` times out (`app/util/apiclient/wait.go`) and join prints
+/// `kubeadmJoinFailMsg` (`app/cmd/phases/join/kubelet.go`).
+pub(super) fn kubelet_never_healthy() -> Vec<String> {
+    let cause = "The HTTP call equal to 'curl -sSL http://127.0.0.1:10248/healthz' returned error: Get \"http://127.0.0.1:10248/healthz\": dial tcp 127.0.0.1:10248: connect: connection refused";
+    let mut out = vec!["[kubelet-check] The kubelet is not healthy after 4m0.000521914s".into()];
+    out.extend(lines(&format!(
+        "\nUnfortunately, an error has occurred:\n\
+         \t{cause}\n\n\n\
+         This error is likely caused by:\n\
+         \t- The kubelet is not running\n\
+         \t- The kubelet is unhealthy due to a misconfiguration of the node in some way (required cgroups disabled)\n\n\
+         If you are on a systemd-powered system, you can try to troubleshoot the error with the following commands:\n\
+         \t- 'systemctl status kubelet'\n\
+         \t- 'journalctl -xeu kubelet'\n\
+         error execution phase kubelet-start: {cause}"
+    )));
+    out.push(STACK_HINT.into());
+    out
+}
+
+/// `kubeadm reset -f` (1.29+ output, the etcd member removed with it).
+pub(super) fn reset() -> Vec<String> {
+    lines(
+        "[preflight] Running pre-flight checks\n\
+         [reset] Deleted contents of the etcd data directory: /var/lib/etcd\n\
+         [reset] Stopping the kubelet service\n\
+         [reset] Unmounting mounted directories in \"/var/lib/kubelet\"\n\
+         [reset] Deleting contents of directories: [/etc/kubernetes/manifests /var/lib/kubelet /etc/kubernetes/pki]\n\
+         [reset] Deleting files: [/etc/kubernetes/admin.conf /etc/kubernetes/super-admin.conf /etc/kubernetes/kubelet.conf /etc/kubernetes/bootstrap-kubelet.conf /etc/kubernetes/controller-manager.conf /etc/kubernetes/scheduler.conf]\n\n\
+         The reset process does not clean CNI configuration. To do so, you must remove /etc/cni/net.d\n\n\
+         The reset process does not reset or clean up iptables rules or IPVS tables.\n\
+         If you wish to reset iptables, you must do so manually by using the \"iptables\" command.\n\n\
+         If your cluster was setup to utilize IPVS, run ipvsadm --clear (or similar)\n\
+         to reset your system's IPVS tables.\n\n\
+         The reset process does not clean your kubeconfig files and you must remove them manually.\n\
+         Please, check the contents of the $HOME/.kube/config file.",
+    )
+}

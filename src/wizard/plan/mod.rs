@@ -8,10 +8,10 @@ mod steps;
 use jiff::SignedDuration;
 
 use super::command::{Command, Var};
-use super::inventory::{Host, Inventory};
+use super::inventory::{Host, Inventory, LoadBalancer};
 
 pub use refresh::{Remaining, SAFETY_MARGIN, insert_refreshes};
-pub use steps::etcdctl;
+pub use steps::{ENDPOINT_STEP, SWAP_ON, control_plane_endpoint, etcdctl};
 use steps::{cni, init, join_control_plane, join_worker, load_balancer, preflight, verify};
 
 /// kubeadm's admin kubeconfig on a master (cluster-admin once init has finished).
@@ -27,6 +27,9 @@ pub enum StepKind {
     JoinWorker,
     UploadCerts,
     TokenCreate,
+    /// Inserted before a control-plane join when the cluster was initialised without
+    /// `controlPlaneEndpoint` (or with one master's address): seed 003's fix.
+    ControlPlaneEndpoint,
     Verify,
 }
 
@@ -82,6 +85,37 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// About the cluster's shape (an even number of masters, no HA).
     pub warnings: Vec<String>,
+    /// What the fixes of failed steps need to know about the cluster being built.
+    pub site: Site,
+}
+
+/// The inventory's facts a fix needs: the endpoint, its load balancer, the masters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    pub endpoint: String,
+    /// The endpoint's DNS name or VIP, without the port.
+    pub endpoint_host: String,
+    pub load_balancer: LoadBalancer,
+    /// `(name, address)` of each control plane, the first (init's) first.
+    pub masters: Vec<(String, String)>,
+    pub service_cidr: String,
+    pub cri_socket: String,
+}
+
+impl Site {
+    fn of(inv: &Inventory) -> Self {
+        Self {
+            endpoint: inv.endpoint.to_string(),
+            endpoint_host: inv.endpoint.host.clone(),
+            load_balancer: inv.load_balancer,
+            masters: inv
+                .control_planes()
+                .map(|h| (h.name.clone(), h.address.clone()))
+                .collect(),
+            service_cidr: inv.service_cidr.clone(),
+            cri_socket: inv.cri_socket.clone(),
+        }
+    }
 }
 
 impl Plan {
@@ -118,6 +152,7 @@ pub fn build(inv: &Inventory) -> Plan {
     Plan {
         steps,
         warnings: shape_warnings(masters.len()),
+        site: Site::of(inv),
     }
 }
 

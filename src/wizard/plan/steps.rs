@@ -2,9 +2,18 @@
 
 use jiff::SignedDuration;
 
-use super::{ADMIN_CONF, CONTROL_PLANE_JOIN, Step, StepKind, WORKER_JOIN, Wait, step};
+use super::{ADMIN_CONF, CONTROL_PLANE_JOIN, Site, Step, StepKind, WORKER_JOIN, Wait, step};
 use crate::wizard::command::{Command, Var};
 use crate::wizard::inventory::{Host, Inventory, LoadBalancer};
+
+/// What the preflight command prints for each check that fails.
+pub const SWAP_ON: &str = "hatui preflight: swap is on (swapon lists a swap device): the kubelet refuses to start with it (failSwapOn is true by default); turn it off with swapoff -a and comment its line out of /etc/fstab";
+pub const NO_FORWARDING: &str = "hatui preflight: /proc/sys/net/ipv4/ip_forward is not 1: set net.ipv4.ip_forward = 1 in /etc/sysctl.d/k8s.conf and run sysctl --system";
+pub const NO_CONTAINERD: &str =
+    "hatui preflight: containerd is not running: systemctl enable --now containerd";
+pub const NO_KUBEADM: &str = "hatui preflight: kubeadm or kubelet is not installed (not in PATH)";
+pub const NO_CRI: &str =
+    "hatui preflight: crictl cannot talk to the container runtime on the CRI socket";
 
 pub(super) fn preflight(inv: &Inventory) -> Step {
     let mut s = step(
@@ -13,7 +22,8 @@ pub(super) fn preflight(inv: &Inventory) -> Step {
         "kubeadm refuses to start with swap on, IP forwarding off or no container runtime. \
          Finding that now, on every host, is cheaper than halfway through the joins.",
     );
-    // A compound command: only crictl needs root, so it carries its own sudo.
+    // A compound command: only crictl needs root, so it carries its own sudo. Each check
+    // says what failed; all run, so one pass names every problem of the host.
     let sudo = if inv.ssh.sudo { "sudo " } else { "" };
     for h in &inv.hosts {
         s.hosts.push(h.name.clone());
@@ -22,9 +32,11 @@ pub(super) fn preflight(inv: &Inventory) -> Step {
             ..Command::root(
                 &h.name,
                 format!(
-                    "test -z \"$(swapon --noheadings)\" && test \"$(cat /proc/sys/net/ipv4/ip_forward)\" = 1 \
-                     && systemctl is-active --quiet containerd && command -v kubeadm kubelet >/dev/null \
-                     && {sudo}crictl --runtime-endpoint {} info >/dev/null",
+                    "fail=0; if [ -n \"$(swapon --noheadings)\" ]; then echo \"{SWAP_ON}\"; fail=1; fi; \
+                     if [ \"$(cat /proc/sys/net/ipv4/ip_forward)\" != 1 ]; then echo \"{NO_FORWARDING}\"; fail=1; fi; \
+                     systemctl is-active --quiet containerd || {{ echo \"{NO_CONTAINERD}\"; fail=1; }}; \
+                     command -v kubeadm kubelet >/dev/null || {{ echo \"{NO_KUBEADM}\"; fail=1; }}; \
+                     {sudo}crictl --runtime-endpoint {} info >/dev/null || {{ echo \"{NO_CRI}\"; fail=1; }}; exit $fail",
                     inv.cri_socket
                 ),
             )
@@ -243,5 +255,59 @@ pub(super) fn verify(inv: &Inventory, first: &Host) -> Step {
         .collect();
     s.notes
         .push("Then try the failover drill: power off a master and watch the cockpit.".into());
+    s
+}
+
+/// The id of the step that sets `controlPlaneEndpoint` on a cluster initialised without it.
+pub const ENDPOINT_STEP: &str = "control-plane-endpoint";
+
+/// Seed 003's troubleshooting as a step, on the master that ran init: the endpoint goes
+/// into `kubeadm-config` (joins read the ClusterConfiguration from it), as the server of
+/// `kube-public/cluster-info` (joins discover the cluster through it; the
+/// controller-manager's bootstrap signer signs it again), into the apiserver
+/// certificate's SANs (a new certificate, the old one moved aside, the apiserver
+/// restarted to serve it), and into this master's kubeconfigs.
+pub fn control_plane_endpoint(site: &Site, problem: &str) -> Step {
+    let (first, address) = site.masters.first().cloned().unwrap_or_default();
+    let ep = &site.endpoint;
+    let mut s = step(
+        ENDPOINT_STEP,
+        StepKind::ControlPlaneEndpoint,
+        "This cluster was initialised without the load balancer as controlPlaneEndpoint, so a \
+         master joining now would copy one master's address everywhere and the cluster would \
+         never be HA. This step writes the endpoint where kubeadm and the nodes read it, and \
+         into the apiserver certificate.",
+    );
+    s.hosts.push(first.clone());
+    let kubectl = format!("kubectl --kubeconfig {ADMIN_CONF}");
+    let old = "/etc/kubernetes/apiserver-cert-without-endpoint";
+    let cri = &site.cri_socket;
+    let lines = [
+        format!(
+            "{kubectl} -n kube-system get configmap kubeadm-config -o yaml | sed -E '/^    controlPlaneEndpoint:/d; s/^    controllerManager:/    controlPlaneEndpoint: {ep}\\n    controllerManager:/' | {kubectl} apply -f -"
+        ),
+        format!(
+            "{kubectl} -n kube-public get configmap cluster-info -o yaml | sed -E 's#^( +server: ).*#\\1https://{ep}#' | {kubectl} apply -f -"
+        ),
+        format!(
+            "mkdir -p {old} && mv /etc/kubernetes/pki/apiserver.crt /etc/kubernetes/pki/apiserver.key {old}/ && kubeadm init phase certs apiserver --control-plane-endpoint {ep} --apiserver-advertise-address {address} --service-cidr {}",
+            site.service_cidr
+        ),
+        format!(
+            "crictl --runtime-endpoint {cri} ps --name kube-apiserver -q | xargs -r crictl --runtime-endpoint {cri} stop"
+        ),
+        format!(
+            "sed -i -E 's#^( +server: ).*#\\1https://{ep}#' /etc/kubernetes/admin.conf /etc/kubernetes/super-admin.conf /etc/kubernetes/kubelet.conf && systemctl restart kubelet"
+        ),
+    ];
+    s.commands = lines.iter().map(|l| Command::root(&first, l)).collect();
+    s.waits_for.push(Wait::EndpointReady {
+        endpoint: ep.clone(),
+    });
+    s.notes.push(problem.to_string());
+    s.notes.push(format!(
+        "The old apiserver certificate and key are kept in {old}/ on {first}."
+    ));
+    s.expected = SignedDuration::from_secs(30);
     s
 }
