@@ -503,7 +503,10 @@ mod tests {
                 accept_new_host_keys: false,
             })
         );
-        assert!(parse(&["wizard", "--preflight"]).is_err(), "needs --inventory");
+        assert!(
+            parse(&["wizard", "--preflight"]).is_err(),
+            "needs --inventory"
+        );
         assert!(parse(&["wizard", "--lab", "--yes", "--scenario", "nope"]).is_err());
     }
 

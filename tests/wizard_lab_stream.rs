@@ -92,3 +92,23 @@ fn a_paced_executor_lets_lab_time_pass_in_seconds_and_streams_the_events() {
     );
     assert!(*batches.lock().unwrap() >= slept.len());
 }
+
+#[test]
+fn a_fast_lab_clock_does_not_expire_the_leases_it_renews() {
+    let mut ex = lab(3, 0);
+    let mut engine = Engine::new(lab_plan(3, 0).unwrap(), ex.cluster());
+    engine.run_all(&mut ex, |_| {});
+    assert!(engine.verified());
+    // `--speed 1000`: the cockpit's thread lets 50 s pass at a time.
+    for _ in 0..10 {
+        ex.pass(Duration::from_secs(50));
+    }
+    let expired: Vec<&str> = ex
+        .cluster()
+        .timeline
+        .iter()
+        .map(|e| e.text.as_str())
+        .filter(|t| t.contains("expired"))
+        .collect();
+    assert_eq!(expired, Vec::<&str>::new());
+}

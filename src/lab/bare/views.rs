@@ -17,12 +17,18 @@ const NOT_READY_TAINT: &str = "node.kubernetes.io/not-ready:NoSchedule";
 
 impl BareLab {
     /// Everything, as events: a consumer starting from nothing gets the whole picture.
+    /// The leases come before the clock (they were renewed all along: a model moving its
+    /// clock first would see them expire), the rest after it, so that what changed is
+    /// dated now.
     pub fn events(&mut self) -> Vec<ClusterEvent> {
         let now = self.now();
-        let mut events = vec![
-            ClusterEvent::Clock(now),
-            ClusterEvent::Endpoint(self.endpoint()),
-        ];
+        let mut events: Vec<ClusterEvent> = self
+            .leases()
+            .into_iter()
+            .map(ClusterEvent::LeaseUpsert)
+            .collect();
+        events.push(ClusterEvent::Clock(now));
+        events.push(ClusterEvent::Endpoint(self.endpoint()));
         let masters = 0..self.config().control_planes;
         let running = masters.filter(|&i| self.apiserver_running(i));
         let apiservers: Vec<_> = running.map(|i| self.apiserver(i)).collect();
@@ -34,7 +40,6 @@ impl BareLab {
         events.push(ClusterEvent::NodeLeases(beats));
         events.extend(pods.into_iter().map(ClusterEvent::StaticPods));
         events.push(ClusterEvent::Etcd(self.etcd_status()));
-        events.extend(self.leases().into_iter().map(ClusterEvent::LeaseUpsert));
         let tokens = self.tokens_shown();
         let ids: Vec<String> = tokens.iter().map(|t| t.id.clone()).collect();
         let gone = self.shown_tokens.iter().filter(|id| !ids.contains(id));
