@@ -13,7 +13,7 @@ pub fn inventory_toml(control_planes: usize, workers: usize) -> String {
          name = \"lab\"\n\
          # The load balancer's DNS name or VIP, never one master's own address.\n\
          endpoint = \"{endpoint}\"\n\
-         load_balancer = \"haproxy\"  # nlb | haproxy | kube-vip\n\
+         load_balancer = \"{lb}\"  # nlb | haproxy | kube-vip\n\
          pod_cidr = \"192.168.0.0/16\"\n\
          service_cidr = \"10.96.0.0/12\"\n\
          cri_socket = \"unix:///var/run/containerd/containerd.sock\"\n\
@@ -31,6 +31,7 @@ pub fn inventory_toml(control_planes: usize, workers: usize) -> String {
         cp = cfg.control_planes,
         w = cfg.workers,
         endpoint = cfg.endpoint,
+        lb = cfg.lb.name(),
         manifest = super::inventory::DEFAULT_CALICO_MANIFEST,
     );
     for i in 0..cfg.control_planes + cfg.workers {
