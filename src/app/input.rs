@@ -40,6 +40,9 @@ impl App {
             Action::FocusPrev => self.focus(Pane::prev),
             Action::Up => self.scroll(-1),
             Action::Down => self.scroll(1),
+            // In the wizard, pages move through the selected step's output.
+            Action::PageUp if self.ui.focus == Pane::Wizard => self.scroll_output(1),
+            Action::PageDown if self.ui.focus == Pane::Wizard => self.scroll_output(-1),
             Action::PageUp => self.scroll(-page),
             Action::PageDown => self.scroll(page),
             Action::Top => self.scroll(isize::MIN / 2),
@@ -77,6 +80,15 @@ impl App {
         }
     }
 
+    /// Pages back (or forward, negative) through the selected step's output; the view
+    /// clamps it to the output.
+    fn scroll_output(&mut self, pages: isize) {
+        if let Some(w) = self.wizard.as_mut() {
+            let rows = pages.saturating_mul(w.output_page.max(1) as isize);
+            w.output_back = w.output_back.saturating_add_signed(rows);
+        }
+    }
+
     /// Moves focus to the next pane on screen (the wizard's only while it is open).
     fn focus(&mut self, step: fn(Pane) -> Pane) {
         let mut pane = step(self.ui.focus);
@@ -92,6 +104,7 @@ impl App {
         self.ui.cursor_mut(pane).step(delta, len);
         if let (Pane::Wizard, Some(w)) = (pane, self.wizard.as_mut()) {
             w.follow = false;
+            w.output_back = 0;
         }
     }
 

@@ -23,6 +23,10 @@ pub struct WizardPane {
     pub revealed: Option<Vec<String>>,
     /// The selection follows the running (or next) step until the operator moves it.
     pub follow: bool,
+    /// Rows of the selected step's output scrolled back from its end (PgUp/PgDn).
+    pub output_back: usize,
+    /// Rows of output on screen, as last drawn: what a page moves.
+    pub output_page: usize,
 }
 
 impl WizardPane {
@@ -78,6 +82,7 @@ impl App {
             WizardUpdate::Running(id) => {
                 w.running = Some(id);
                 w.live.clear();
+                w.output_back = 0;
             }
             WizardUpdate::Line(line) => {
                 if w.live.len() == LIVE_LINES {

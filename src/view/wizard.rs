@@ -66,11 +66,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         theme::selected(focused),
     );
     let detail = detail(steps, selected, w, width);
-    pane::text(
-        frame,
-        detail_area,
-        tail_fit(detail, usize::from(detail_area.height)),
-    );
+    let height = usize::from(detail_area.height);
+    let (lines, back, room) = tail_fit(detail, height, w.output_back);
+    pane::text(frame, detail_area, lines);
+    // Kept as drawn, like a list's offset: PgUp past the start stays at the start.
+    if let Some(w) = app.wizard.as_mut() {
+        w.output_back = back;
+        w.output_page = room.max(1);
+    }
 }
 
 fn title(w: &WizardPane) -> Vec<Span<'static>> {
@@ -235,25 +238,42 @@ fn wrapped(text: &str, width: usize, style: Style) -> Vec<Line<'static>> {
         .collect()
 }
 
-/// The head of `lines` up to the output, and as much of the output's end as fits.
-fn tail_fit(mut lines: Vec<Line<'static>>, height: usize) -> Vec<Line<'static>> {
+/// The head of `lines` up to the output, then a window of the output that fits: its end,
+/// or `back` rows before the end (PgUp), with how much more there is above and below.
+/// Also returns `back` as it could be honoured and the rows the output had.
+fn tail_fit(
+    mut lines: Vec<Line<'static>>,
+    height: usize,
+    back: usize,
+) -> (Vec<Line<'static>>, usize, usize) {
     if lines.len() <= height {
-        return lines;
+        return (lines, 0, height);
     }
-    let output_at = lines
-        .iter()
-        .position(|l| l.spans.first().is_some_and(|s| s.content == "output:"));
+    let output_at = lines.iter().position(|l| {
+        l.spans
+            .first()
+            .is_some_and(|s| s.content.starts_with("output:"))
+    });
     match output_at {
         Some(at) if at + 1 < height => {
-            let keep = height - at - 1;
-            let tail = lines.split_off(lines.len() - keep);
-            lines.truncate(at + 1);
-            lines.extend(tail);
-            lines
+            let output = lines.split_off(at + 1);
+            let room = height - at - 1;
+            let back = back.min(output.len().saturating_sub(room));
+            let end = output.len() - back;
+            let start = end.saturating_sub(room);
+            let label = match (start, back) {
+                (0, 0) => "output:".to_string(),
+                (0, b) => format!("output: (PgDn: {b} newer rows)"),
+                (a, 0) => format!("output: (PgUp: {a} older rows)"),
+                (a, b) => format!("output: (PgUp: {a} older, PgDn: {b} newer rows)"),
+            };
+            lines[at] = Line::styled(label, theme::DIM);
+            lines.extend(output.into_iter().skip(start).take(room));
+            (lines, back, room)
         }
         _ => {
             lines.truncate(height);
-            lines
+            (lines, 0, height)
         }
     }
 }
@@ -277,4 +297,56 @@ fn rows(area: Rect, heights: [usize; 2]) -> [Rect; 3] {
     let b = cut(heights[1]);
     let c = cut(usize::from(u16::MAX));
     [a, b, c]
+}
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::{KeyCode, KeyEvent};
+
+    use super::super::fixture::{screen, text};
+    use crate::app::App;
+    use crate::message::{Message, WizardUpdate};
+    use crate::model::{ClusterState, SourceKind};
+    use crate::wizard::cockpit::WizardSteps;
+    use crate::wizard::engine::{StepReport, StepStatus};
+
+    #[test]
+    fn a_long_output_shows_its_end_and_pages_back_to_its_start() {
+        let cluster = ClusterState::new(SourceKind::Lab, "lb:6443", jiff::Timestamp::UNIX_EPOCH);
+        let mut app = App::with_wizard(cluster);
+        let mut report = StepReport::new("init", &["cp-1".into()], vec!["kubeadm init".into()]);
+        report.status = StepStatus::Ok;
+        report.attempts = 1;
+        report.output = (1..=100).map(|i| format!("line {i:03}")).collect();
+        let steps = WizardSteps {
+            reports: vec![report],
+            why: vec!["why".into()],
+            command_hosts: vec![vec!["cp-1".into()]],
+            warnings: vec![],
+            finished: true,
+            verified: false,
+        };
+        app.update(Message::Wizard(WizardUpdate::Steps(steps)));
+        let key = |app: &mut App, code| app.update(Message::Key(KeyEvent::from(code)));
+        key(&mut app, KeyCode::Char('w'));
+        let shown = text(&screen(&mut app, 120, 40));
+        assert!(
+            shown.contains("line 100") && !shown.contains("line 001"),
+            "{shown}"
+        );
+        assert!(shown.contains("output: (PgUp: "), "{shown}");
+        for _ in 0..5 {
+            key(&mut app, KeyCode::PageUp);
+        }
+        let shown = text(&screen(&mut app, 120, 40));
+        assert!(
+            shown.contains("line 001") && !shown.contains("line 100"),
+            "{shown}"
+        );
+        assert!(shown.contains("output: (PgDn: "), "{shown}");
+        // Paging back past the start stays there: one PgDn moves at once.
+        key(&mut app, KeyCode::PageDown);
+        let shown = text(&screen(&mut app, 120, 40));
+        assert!(!shown.contains("line 001"), "{shown}");
+    }
 }
