@@ -14,6 +14,7 @@ mod feeds;
 mod hosts;
 mod ids;
 mod lb;
+mod leaders;
 mod leases;
 mod liveness;
 mod nodes;

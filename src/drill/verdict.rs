@@ -1,0 +1,120 @@
+//! The report's verdict: plain sentences, what held and what did not.
+
+use super::engine::Drill;
+use super::fault::DrillFault;
+use super::report::Report;
+
+fn pct(a: f64) -> String {
+    format!("{:.1} %", a * 100.0)
+}
+
+pub fn of(r: &Report, d: &Drill) -> Vec<String> {
+    let target = &r.fault.target;
+    let mut v = Vec::new();
+    if r.fault.kind == DrillFault::Kubelet {
+        v.push(format!(
+            "This drill proves nothing about failover: stopping the kubelet left the control \
+             plane on {target} running; only its heartbeats stopped."
+        ));
+    }
+    let ep = &r.api.endpoint;
+    if ep.failed == 0 {
+        v.push(format!(
+            "Held: the API through the endpoint answered all {} requests.",
+            ep.samples
+        ));
+    } else {
+        v.push(format!(
+            "Did not hold: the API through the endpoint answered {} of requests ({} of {} \
+             failed, {} outage(s)); the longest gap was {:.1} s.",
+            pct(ep.availability),
+            ep.failed,
+            ep.samples,
+            ep.outages.len(),
+            ep.longest_gap_s
+        ));
+        let others_ok = r
+            .api
+            .masters
+            .iter()
+            .filter(|(n, _)| *n != target)
+            .any(|(_, a)| a.failed == 0);
+        if others_ok {
+            v.push(
+                "Clients saw errors although another apiserver was ready all along: the load \
+                 balancer kept sending some requests to the faulted master until its health \
+                 checks dropped it."
+                    .to_string(),
+            );
+        }
+    }
+    match (
+        &r.before.etcd_leader,
+        &r.etcd.new_leader,
+        r.etcd.new_leader_after_s,
+    ) {
+        (Some(old), Some(new), Some(after)) => v.push(format!(
+            "Held: etcd replaced its leader {old} with {new} {after:.1} s after the fault \
+             (term {}).",
+            r.etcd.new_term.unwrap_or_default()
+        )),
+        (Some(old), None, _) if r.etcd.leader_lost_after_s.is_some() => v.push(format!(
+            "Did not hold: etcd lost its leader {old} and had none until the drill ended."
+        )),
+        (Some(old), None, _) => v.push(format!("Held: etcd kept its leader {old}.")),
+        _ => {}
+    }
+    for l in &r.leases {
+        let before = l.holder_before.as_deref().unwrap_or("nobody");
+        v.push(match (&l.new_holder, l.taken_over_after_s) {
+            (Some(new), Some(after)) => format!(
+                "{}: {new} took over from {before} after {after:.1} s.",
+                l.name
+            ),
+            _ if before == target && r.fault.kind.takes_etcd_member() => format!(
+                "{}: nothing moved; {before} kept it (its copy kept renewing).",
+                l.name
+            ),
+            _ => format!("{}: nothing moved ({before} kept it).", l.name),
+        });
+    }
+    match (r.test_pod.scheduled_after_s, &r.test_pod.node) {
+        (Some(after), Some(node)) => v.push(format!(
+            "Held: pods still schedule; the test pod was scheduled on {node} {after:.1} s after \
+             the fault."
+        )),
+        _ => v.push(
+            "Did not hold: the test pod was never scheduled during the drill (no scheduler \
+             held its lease while the API answered)."
+                .to_string(),
+        ),
+    }
+    if let Some(after) = r.node.not_ready_after_s {
+        v.push(format!(
+            "{target} went NotReady {after:.1} s after the fault."
+        ));
+    }
+    let rec = &r.recovery;
+    if !rec.restored {
+        let said = d.restore_note.clone().unwrap_or_default();
+        v.push(format!("Did not hold: the restore did not run ({said})."));
+    } else if d.observer.recovered() {
+        let slowest = [
+            rec.apiserver_ready_after_s,
+            rec.etcd_healthy_after_s,
+            rec.node_ready_after_s,
+        ]
+        .into_iter()
+        .flatten()
+        .fold(0.0, f64::max);
+        v.push(format!(
+            "Restored: {target} was back (apiserver ready, etcd member a healthy voter, node \
+             Ready) {slowest:.1} s after the restore."
+        ));
+    } else {
+        v.push(format!(
+            "Did not hold: {target} was not fully back when the recovery watch ended."
+        ));
+    }
+    v
+}
