@@ -66,7 +66,7 @@ impl Drill {
     pub fn start(lab: &mut Lab, spec: &DrillSpec) -> Result<(Drill, Vec<ClusterEvent>), Refusal> {
         let plan = plan::check(lab, spec)?;
         let target = plan.target.clone();
-        let before = Probe::of(lab, &target);
+        let before = Probe::of(lab, &target, 0);
         let mut observer = Observer::new(spec.fault, &target, &before);
         let events = lab.inject(&Fault {
             node: target.clone(),
@@ -177,7 +177,7 @@ impl Drill {
     }
 
     fn sample(&mut self, lab: &Lab) {
-        let p = Probe::of(lab, &self.plan.target);
+        let p = Probe::of(lab, &self.plan.target, (self.t / SAMPLE_MS) as u64);
         let t = self.t;
         self.endpoint
             .push(t, p.endpoint_error.clone(), p.endpoint_latency_ms);
@@ -209,7 +209,7 @@ impl Drill {
             "a drill always undoes its fault",
         );
         // The moment of the restore counts: what is already back needs no wait.
-        let p = Probe::of(lab, &target);
+        let p = Probe::of(lab, &target, 0);
         self.observer.observe(self.t, self.restored_ms, &p);
         events
     }

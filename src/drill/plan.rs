@@ -153,8 +153,9 @@ pub fn unhealthy(lab: &Lab) -> Option<String> {
     if lab.etcd_leader().is_none() {
         return Some("etcd has no leader".into());
     }
-    if let Some(l) = LEASES.iter().find(|l| lab.lease_holder(l).is_none()) {
-        return Some(format!("lease {l} is not held"));
+    // Held by a copy that leads and can work, not merely named in an expired record.
+    if let Some(l) = LEASES.iter().find(|l| !lab.lease_active(l)) {
+        return Some(format!("lease {l} is not held by a working leader"));
     }
     let ep = lab.endpoint();
     if ep.ready != Some(true) {

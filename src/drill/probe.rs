@@ -65,8 +65,10 @@ fn schedulable(lab: &Lab, target: &str) -> Option<String> {
 }
 
 impl Probe {
-    pub fn of(lab: &Lab, target: &str) -> Probe {
-        let ep = lab.endpoint();
+    /// The cluster now; `seq` numbers the request through the endpoint (each sample opens a
+    /// new connection, spread over the backends the balancer has in service).
+    pub fn of(lab: &Lab, target: &str, seq: u64) -> Probe {
+        let ep = lab.endpoint_request(seq);
         let endpoint_error = match ep.ready {
             Some(true) => None,
             _ => Some(ep.detail.unwrap_or_else(|| "no answer".into())),

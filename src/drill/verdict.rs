@@ -48,40 +48,53 @@ pub fn of(r: &Report, d: &Drill) -> Vec<String> {
             );
         }
     }
-    match (
-        &r.before.etcd_leader,
-        &r.etcd.new_leader,
-        r.etcd.new_leader_after_s,
-    ) {
-        (Some(old), Some(new), Some(after)) => v.push(format!(
-            "Held: etcd replaced its leader {old} with {new} {after:.1} s after the fault \
-             (term {}).",
+    let restore_s = r.fault.duration_s;
+    let when = |after: f64| {
+        if after >= restore_s {
+            format!(" only after the restore ({after:.1} s after the fault)")
+        } else {
+            format!(" {after:.1} s after the fault")
+        }
+    };
+    let leader = (&r.before.etcd_leader, &r.etcd.new_leader);
+    match (leader, r.etcd.new_leader_after_s) {
+        ((Some(_), Some(new)), Some(after)) if after >= restore_s => v.push(format!(
+            "Did not hold: etcd had no leader from {:.1} s; {new} led again{}.",
+            r.etcd.leader_lost_after_s.unwrap_or_default(),
+            when(after)
+        )),
+        ((Some(old), Some(new)), Some(after)) => v.push(format!(
+            "Held: etcd replaced its leader {old} with {new}{} (term {}).",
+            when(after),
             r.etcd.new_term.unwrap_or_default()
         )),
-        (Some(old), None, _) if r.etcd.leader_lost_after_s.is_some() => v.push(format!(
+        ((Some(old), None), _) if r.etcd.leader_lost_after_s.is_some() => v.push(format!(
             "Did not hold: etcd lost its leader {old} and had none until the drill ended."
         )),
-        (Some(old), None, _) => v.push(format!("Held: etcd kept its leader {old}.")),
+        ((Some(old), None), _) => v.push(format!("Held: etcd kept its leader {old}.")),
         _ => {}
     }
     for l in &r.leases {
         let before = l.holder_before.as_deref().unwrap_or("nobody");
+        let name = &l.name;
         v.push(match (&l.new_holder, l.taken_over_after_s) {
-            (Some(new), Some(after)) => format!(
-                "{}: {new} took over from {before} after {after:.1} s.",
-                l.name
-            ),
-            _ if before == target && r.fault.kind.takes_etcd_member() => format!(
-                "{}: nothing moved; {before} kept it (its copy kept renewing).",
-                l.name
-            ),
-            _ => format!("{}: nothing moved ({before} kept it).", l.name),
+            (Some(new), Some(after)) if after >= restore_s => {
+                format!("Did not hold: {name} was taken by {new}{}.", when(after))
+            }
+            (Some(new), Some(after)) => {
+                format!("{name}: {new} took over from {before}{}.", when(after))
+            }
+            _ => format!("{name}: nothing moved ({before} kept it)."),
         });
     }
     match (r.test_pod.scheduled_after_s, &r.test_pod.node) {
+        (Some(after), Some(node)) if after >= restore_s => v.push(format!(
+            "Did not hold: the test pod was scheduled on {node}{}.",
+            when(after)
+        )),
         (Some(after), Some(node)) => v.push(format!(
-            "Held: pods still schedule; the test pod was scheduled on {node} {after:.1} s after \
-             the fault."
+            "Held: pods still schedule; the test pod was scheduled on {node}{}.",
+            when(after)
         )),
         _ => v.push(
             "Did not hold: the test pod was never scheduled during the drill (no scheduler \
