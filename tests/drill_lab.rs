@@ -461,3 +461,46 @@ fn a_worker_cannot_be_the_target_of_a_control_plane_fault() {
             .contains("not a node of this cluster")
     );
 }
+
+/// Every key the report has (less node and lease names, which are data).
+fn keys(v: &Value, dynamic: bool, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m {
+                if !dynamic {
+                    out.push(k.clone());
+                }
+                keys(
+                    child,
+                    k == "masters" || k == "leases" && child.is_object(),
+                    out,
+                );
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|c| keys(c, false, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_readme_documents_every_report_field() {
+    let mut lab = warm(2);
+    let (_, r) = drill(&mut lab, DrillFault::Power);
+    let v: Value = serde_json::from_str(&r.to_json()).unwrap();
+    let mut found = Vec::new();
+    keys(&v, false, &mut found);
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
+    let readme = readme.unwrap();
+    let start = readme.find("## Drill").expect("a Drill section");
+    let section = &readme[start..];
+    let section = &section[..section[3..].find("\n## ").unwrap_or(section.len())];
+    let missing: Vec<&String> = found
+        .iter()
+        .filter(|k| !section.contains(k.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README's Drill section lacks {missing:?}"
+    );
+    assert!(found.iter().any(|k| k == "p99") && !found.iter().any(|k| k == "cp-1"));
+}

@@ -120,9 +120,13 @@ pub fn of(r: &Report, d: &Drill) -> Vec<String> {
         .into_iter()
         .flatten()
         .fold(0.0, f64::max);
+        let what = if r.api.masters.contains_key(target) {
+            "apiserver ready, etcd member a healthy voter, node Ready"
+        } else {
+            "node Ready"
+        };
         v.push(format!(
-            "Restored: {target} was back (apiserver ready, etcd member a healthy voter, node \
-             Ready) {slowest:.1} s after the restore."
+            "Restored: {target} was back ({what}) {slowest:.1} s after the restore."
         ));
     } else {
         v.push(format!(
