@@ -44,6 +44,12 @@ fn powering_off_the_leader_reelects_in_1_to_2_5_s_and_leases_move_after_their_15
     for seed in 1..=6 {
         let mut lab = warm(seed);
         let leader = lab.etcd_leader().unwrap();
+        // Seconds since each lease's last renewal, at the fault.
+        let renewed_ago = |lab: &Lab, name: &str| {
+            let renewed = lab.lease(name).unwrap().renew_time.unwrap();
+            lab.now().duration_since(renewed).as_secs_f64()
+        };
+        let ago = ["kube-scheduler", "kube-controller-manager"].map(|n| renewed_ago(&lab, n));
         let (d, r) = drill(&mut lab, DrillFault::Power);
         assert_eq!(
             r.fault.target, leader,
@@ -55,9 +61,16 @@ fn powering_off_the_leader_reelects_in_1_to_2_5_s_and_leases_move_after_their_15
         assert!((1.0..=2.5).contains(&new), "seed {seed}: {new} s");
         assert_ne!(r.etcd.new_leader.as_deref(), Some(leader.as_str()));
         assert!(r.etcd.new_term.unwrap() > r.before.raft_term);
-        for l in &r.leases {
+        for (l, ago) in r.leases.iter().zip(ago) {
             if l.holder_before.as_deref() == Some(leader.as_str()) {
                 let took = l.taken_over_after_s.expect("taken over");
+                // The lease duration counts from the last renewal: 15-17 s after it.
+                let since_renewal = took + ago;
+                assert!(
+                    (15.0..=17.2).contains(&since_renewal),
+                    "{} seed {seed}: {since_renewal}",
+                    l.name
+                );
                 // 15 s after the last renewal (up to one retry period before the fault),
                 // then the next retry of another copy (every 2 s).
                 assert!(
@@ -288,11 +301,18 @@ fn a_two_master_cluster_is_refused_with_exit_2_unless_forced() {
 #[test]
 fn without_yes_the_drill_says_what_it_would_run_and_refuses() {
     let dir = tempfile::tempdir().unwrap();
-    let out = hatui(&["drill", "--lab", "--fault", "network"], dir.path());
+    let args = ["drill", "--lab", "--fault", "network", "--target", "cp-1"];
+    let out = hatui(&args, dir.path());
     assert_eq!(out.status.code(), Some(2));
     let plan = String::from_utf8_lossy(&out.stdout);
-    assert!(plan.contains("--dport 2380 -j DROP"), "{plan}");
-    assert!(plan.contains("iptables -D INPUT"), "{plan}");
+    // cp-1 cut off from cp-2 and cp-3, both ways.
+    let cut = "-s 10.0.0.12,10.0.0.13 -p tcp -m multiport --dports 2379,2380,6443 -j DROP";
+    assert!(plan.contains(&format!("iptables -I INPUT {cut}")), "{plan}");
+    assert!(
+        plan.contains("iptables -I OUTPUT -d 10.0.0.12,10.0.0.13"),
+        "{plan}"
+    );
+    assert!(plan.contains(&format!("iptables -D INPUT {cut}")), "{plan}");
     assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
     let out = hatui(&["drill", "--fault", "power", "--yes"], dir.path());
     assert_eq!(out.status.code(), Some(2));

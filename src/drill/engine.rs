@@ -202,7 +202,7 @@ impl Drill {
         self.restored_at = Some(lab.now());
         self.restored_ms = Some(self.t);
         self.phase = Phase::Recovering;
-        let cmds = self.plan.spec.fault.restore_commands().join("; ");
+        let cmds = self.plan.restore_commands.join("; ");
         self.observer.note(
             self.t,
             format!("restore: {cmds}"),

@@ -23,7 +23,20 @@ pub enum DrillFault {
     Power,
 }
 
-const OTHERS: &str = "<each other master's IP>";
+/// The iptables rules that cut a master off its peers on etcd's and the API's ports, both
+/// ways; `op` is `-I` to add them, `-D` to delete them.
+fn cut(op: &str, others: &[String]) -> Vec<String> {
+    let ips = if others.is_empty() {
+        "<the other masters' IPs>".to_string()
+    } else {
+        others.join(",")
+    };
+    let ports = "-p tcp -m multiport --dports 2379,2380,6443 -j DROP";
+    vec![
+        format!("iptables {op} INPUT -s {ips} {ports}"),
+        format!("iptables {op} OUTPUT -d {ips} {ports}"),
+    ]
+}
 
 impl DrillFault {
     pub const ALL: [DrillFault; 5] = [
@@ -66,8 +79,8 @@ impl DrillFault {
         matches!(self, Self::ControlPlane | Self::Etcd | Self::Network)
     }
 
-    /// Exactly what it runs on the target, as root.
-    pub fn commands(self) -> Vec<String> {
+    /// Exactly what it runs on the target, as root; `others`: the other masters' IPs.
+    pub fn commands(self, others: &[String]) -> Vec<String> {
         let lines: Vec<String> = match self {
             Self::Kubelet => vec!["systemctl stop kubelet".into()],
             Self::ControlPlane => vec![
@@ -77,17 +90,14 @@ impl DrillFault {
             Self::Etcd => {
                 vec!["crictl stop $(crictl ps --name '^etcd$' --state running -q)".into()]
             }
-            Self::Network => ["2379", "2380", "6443"]
-                .into_iter()
-                .map(|p| format!("iptables -I INPUT -s {OTHERS} -p tcp --dport {p} -j DROP"))
-                .collect(),
+            Self::Network => cut("-I", others),
             Self::Power => vec!["systemctl poweroff".into()],
         };
         lines
     }
 
     /// How the drill undoes it.
-    pub fn restore_commands(self) -> Vec<String> {
+    pub fn restore_commands(self, others: &[String]) -> Vec<String> {
         match self {
             Self::Kubelet => vec!["systemctl start kubelet".into()],
             Self::ControlPlane => vec![
@@ -97,10 +107,7 @@ impl DrillFault {
             // The kubelet starts it again after its crash back-off; restarting the kubelet
             // forgets the back-off and starts it at once.
             Self::Etcd => vec!["systemctl restart kubelet".into()],
-            Self::Network => ["2379", "2380", "6443"]
-                .into_iter()
-                .map(|p| format!("iptables -D INPUT -s {OTHERS} -p tcp --dport {p} -j DROP"))
-                .collect(),
+            Self::Network => cut("-D", others),
             Self::Power => vec![
                 "power it on from the console, the hypervisor or the cloud (e.g. aws ec2 \
                  start-instances --instance-ids <id>): nothing on the host can"
@@ -169,7 +176,7 @@ mod tests {
     fn faults_parse_from_their_names_and_say_what_they_run() {
         for f in DrillFault::ALL {
             assert_eq!(f.name().parse::<DrillFault>(), Ok(f));
-            assert!(!f.commands().is_empty() && !f.restore_commands().is_empty());
+            assert!(!f.commands(&[]).is_empty() && !f.restore_commands(&[]).is_empty());
         }
         assert!(
             "reboot"
@@ -177,11 +184,25 @@ mod tests {
                 .unwrap_err()
                 .contains("control-plane")
         );
-        assert_eq!(DrillFault::Kubelet.commands(), ["systemctl stop kubelet"]);
-        let cut = DrillFault::Network.commands().join("\n");
-        for p in ["2379", "2380", "6443"] {
-            assert!(cut.contains(&format!("--dport {p} -j DROP")), "{cut}");
-        }
+        assert_eq!(
+            DrillFault::Kubelet.commands(&[]),
+            ["systemctl stop kubelet"]
+        );
+        let others = ["10.0.0.12".to_string(), "10.0.0.13".to_string()];
+        assert_eq!(
+            DrillFault::Network.commands(&others),
+            [
+                "iptables -I INPUT -s 10.0.0.12,10.0.0.13 -p tcp -m multiport --dports \
+                 2379,2380,6443 -j DROP",
+                "iptables -I OUTPUT -d 10.0.0.12,10.0.0.13 -p tcp -m multiport --dports \
+                 2379,2380,6443 -j DROP"
+            ]
+        );
+        let undo = DrillFault::Network.restore_commands(&others);
+        assert!(
+            undo.iter().all(|c| c.starts_with("iptables -D ")),
+            "{undo:?}"
+        );
         assert!(
             DrillFault::Kubelet
                 .expectation()

@@ -35,11 +35,11 @@ pub fn plan_text(p: &Plan) -> String {
         p.arithmetic,
         p.target
     );
-    for c in f.commands() {
+    for c in &p.commands {
         s += &format!("  {c}\n");
     }
     s += "and restores with:\n";
-    for c in f.restore_commands() {
+    for c in &p.restore_commands {
         s += &format!("  {c}\n");
     }
     s += &format!("What a real cluster will do: {}\n", f.expectation());

@@ -51,6 +51,9 @@ pub struct Plan {
     pub healthy_during: usize,
     /// The quorum arithmetic in one line.
     pub arithmetic: String,
+    /// What runs on the target, and how it is undone (with the other masters' addresses).
+    pub commands: Vec<String>,
+    pub restore_commands: Vec<String>,
 }
 
 /// Why the drill did not start (exit 2).
@@ -128,7 +131,16 @@ pub fn check(lab: &Lab, spec: &DrillSpec) -> Result<Plan, Refusal> {
              cluster so that what it measures is the fault's doing"
         )));
     }
+    // The other masters' addresses, from their apiservers' advertise addresses.
+    let masters = (1..=lab.config().control_planes).map(|i| format!("cp-{i}"));
+    let others: Vec<String> = masters
+        .filter(|m| *m != target)
+        .filter_map(|m| lab.apiserver(&m))
+        .filter_map(|a| a.address.rsplit_once(':').map(|(ip, _)| ip.to_string()))
+        .collect();
     Ok(Plan {
+        commands: spec.fault.commands(&others),
+        restore_commands: spec.fault.restore_commands(&others),
         spec: spec.clone(),
         target,
         quorum,

@@ -130,8 +130,8 @@ impl Report {
             fault: FaultJson {
                 kind: fault,
                 target: d.plan.target.clone(),
-                commands: fault.commands(),
-                restore_commands: fault.restore_commands(),
+                commands: d.plan.commands.clone(),
+                restore_commands: d.plan.restore_commands.clone(),
                 started_at: d.started_at.to_string(),
                 restored_at: d.restored_at.map(|t| t.to_string()),
                 expectation: fault.expectation(),
