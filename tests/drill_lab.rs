@@ -175,8 +175,9 @@ fn a_control_plane_stop_hands_etcd_over_and_moves_the_scheduler_lease_within_3_s
         let mut lab = warm(seed);
         let (_, r) = drill(&mut lab, DrillFault::ControlPlane);
         let target = r.fault.target.clone();
+        // The kubelet notices the manifests gone at its next check of the directory (20 s).
         let gone = said_at(&r, "control-plane pods stopped").expect("the pods stop");
-        assert!((0.0..=21.0).contains(&gone), "seed {seed}: {gone}");
+        assert!((19.0..=21.0).contains(&gone), "seed {seed}: {gone}");
         // etcd handed over on SIGTERM: no election timeout.
         let new = r.etcd.new_leader_after_s.unwrap();
         assert!(new - gone <= 0.3, "seed {seed}: {gone} {new}");

@@ -5,6 +5,9 @@ use std::fmt::Write;
 use super::report::Report;
 use super::series::Availability;
 
+/// Outages listed one per line; the JSON has them all.
+const OUTAGES_LISTED: usize = 10;
+
 fn opt(v: Option<f64>) -> String {
     v.map_or("—".into(), |s| format!("{s:.1} s"))
 }
@@ -127,8 +130,15 @@ pub fn render(r: &Report) -> String {
     let outages = &r.api.endpoint.outages;
     if !outages.is_empty() {
         let _ = writeln!(out, "\nOutages through the endpoint:\n");
-        for o in outages {
+        for o in outages.iter().take(OUTAGES_LISTED) {
             let _ = writeln!(out, "- {:.1}–{:.1} s: {}", o.start_s, o.end_s, o.error);
+        }
+        if let Some(more) = outages.len().checked_sub(OUTAGES_LISTED).filter(|&n| n > 0) {
+            let last = outages.last().map_or(0.0, |o| o.end_s);
+            let _ = writeln!(
+                out,
+                "- … {more} more, the last ending at {last:.1} s (all in the JSON)"
+            );
         }
     }
     let _ = writeln!(out, "\n## Timeline (seconds since the fault)\n");

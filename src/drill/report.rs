@@ -98,6 +98,11 @@ pub struct RecoveryJson {
     pub node_ready_after_s: Option<f64>,
 }
 
+/// RFC 3339 to the millisecond.
+fn rfc3339(t: jiff::Timestamp) -> String {
+    t.round(jiff::Unit::Millisecond).unwrap_or(t).to_string()
+}
+
 fn s(ms: Option<i64>) -> Option<f64> {
     ms.map(secs)
 }
@@ -132,8 +137,8 @@ impl Report {
                 target: d.plan.target.clone(),
                 commands: d.plan.commands.clone(),
                 restore_commands: d.plan.restore_commands.clone(),
-                started_at: d.started_at.to_string(),
-                restored_at: d.restored_at.map(|t| t.to_string()),
+                started_at: rfc3339(d.started_at),
+                restored_at: d.restored_at.map(rfc3339),
                 expectation: fault.expectation(),
                 duration_s: secs(d.plan.spec.duration_ms),
             },

@@ -40,12 +40,16 @@ pub fn of(r: &Report, d: &Drill) -> Vec<String> {
             .filter(|(n, _)| *n != target)
             .any(|(_, a)| a.failed == 0);
         if others_ok {
-            v.push(
+            let last = ep.outages.last().map_or(0.0, |o| o.end_s);
+            let how_long = if last >= r.fault.duration_s {
+                "for the whole fault: its health check never took the master out".to_string()
+            } else {
+                format!("until {last:.1} s, when its health checks had taken it out")
+            };
+            v.push(format!(
                 "Clients saw errors although another apiserver was ready all along: the load \
-                 balancer kept sending some requests to the faulted master until its health \
-                 checks dropped it."
-                    .to_string(),
-            );
+                 balancer kept sending a share of new connections to {target} {how_long}."
+            ));
         }
     }
     let restore_s = r.fault.duration_s;

@@ -65,8 +65,8 @@ pub fn not_ready(node: &str, cm_moved: Option<f64>) -> String {
         None => String::new(),
     };
     format!(
-        "the node controller heard no heartbeat from {node}'s kubelet for \
-         node-monitor-grace-period (50 s){from} and set Ready=Unknown, tainting it unreachable"
+        "the node controller set Ready=Unknown (and the unreachable taints) after hearing \
+         nothing from {node}'s kubelet for node-monitor-grace-period (50 s){from}"
     )
 }
 
