@@ -196,6 +196,17 @@ fn a_control_plane_stop_hands_etcd_over_and_moves_the_scheduler_lease_within_3_s
             );
         }
         assert!(r.recovery.restored && r.recovery.apiserver_ready_after_s.is_some());
+        // A client kept alive on the target breaks once when its apiserver stops, then
+        // reconnects through the balancer.
+        let kept = &r.api.keepalive;
+        assert!(
+            kept.failed >= 1 && kept.failed <= 3,
+            "seed {seed}: {kept:?}"
+        );
+        assert!(
+            (gone - 0.1..=gone + 0.1).contains(&kept.outages[0].start_s),
+            "{kept:?}"
+        );
     }
 }
 
@@ -410,6 +421,7 @@ fn the_json_report_has_the_documented_schema_and_no_secrets() {
     assert_eq!(v["fault"]["kind"], "power");
     assert_eq!(v["fault"]["commands"][0], "systemctl poweroff");
     availability(&v, "api.endpoint");
+    availability(&v, "api.keepalive");
     for m in ["cp-1", "cp-2", "cp-3"] {
         availability(&v, &format!("api.masters.{m}"));
     }

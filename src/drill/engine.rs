@@ -35,6 +35,12 @@ pub struct Drill {
     pub plan: Plan,
     pub observer: Observer,
     pub endpoint: Series,
+    /// One kept-alive connection through the endpoint, on the target at the fault (when a
+    /// master): it stays on its master until a request on it fails, then the next request
+    /// opens a new one (a real client would first wait for its timeout).
+    pub keepalive: Series,
+    /// The master the kept-alive connection is on.
+    conn: Option<String>,
     /// Each master's `/readyz`, masters in order.
     pub masters: Vec<(String, Series)>,
     /// Lab time at the fault.
@@ -89,6 +95,9 @@ impl Drill {
             restored: false,
             restore_note: None,
             endpoint: Series::new(SAMPLE_MS),
+            keepalive: Series::new(SAMPLE_MS),
+            // A client that was talking to the target when the fault struck.
+            conn: before.readyz(&target).map(|_| target.clone()),
             masters: masters.collect(),
             plan,
             observer,
@@ -181,12 +190,35 @@ impl Drill {
         let t = self.t;
         self.endpoint
             .push(t, p.endpoint_error.clone(), p.endpoint_latency_ms);
+        self.sample_keepalive(t, &p);
         for (node, series) in &mut self.masters {
             if let Some(r) = p.readyz(node) {
                 series.push(t, r.error.clone(), r.latency_ms);
             }
         }
         self.observer.observe(t, self.restored_ms, &p);
+    }
+
+    /// A request on the kept-alive connection: the master it is on answers as its own
+    /// `/readyz` says; without a connection, a new one goes through the balancer.
+    fn sample_keepalive(&mut self, t: i64, p: &Probe) {
+        let on = self.conn.as_deref().and_then(|n| p.readyz(n));
+        let (error, latency) = match on {
+            Some(r) => (
+                r.error
+                    .as_ref()
+                    .map(|e| format!("via {} (kept alive): {e}", r.node)),
+                r.latency_ms,
+            ),
+            None => {
+                self.conn = p.endpoint_backend.clone();
+                (p.endpoint_error.clone(), p.endpoint_latency_ms)
+            }
+        };
+        if error.is_some() {
+            self.conn = None;
+        }
+        self.keepalive.push(t, error, latency);
     }
 
     fn restore(&mut self, lab: &mut Lab) -> Vec<ClusterEvent> {

@@ -124,6 +124,7 @@ pub fn render(r: &Report) -> String {
     );
     let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
     row(&mut out, "endpoint", &r.api.endpoint);
+    row(&mut out, "endpoint, kept alive", &r.api.keepalive);
     for (n, a) in &r.api.masters {
         row(&mut out, &format!("{n} /readyz"), a);
     }

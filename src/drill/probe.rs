@@ -29,6 +29,8 @@ pub struct Probe {
     /// One request through the endpoint: its error, or its latency.
     pub endpoint_error: Option<String>,
     pub endpoint_latency_ms: Option<f64>,
+    /// The master that request reached, when it reached one.
+    pub endpoint_backend: Option<String>,
     pub masters: Vec<Readyz>,
     pub etcd_leader: Option<String>,
     pub etcd_term: u64,
@@ -69,6 +71,9 @@ impl Probe {
     /// new connection, spread over the backends the balancer has in service).
     pub fn of(lab: &Lab, target: &str, seq: u64) -> Probe {
         let ep = lab.endpoint_request(seq);
+        // "via cp-2" or "via cp-1: timed out ...".
+        let via = ep.detail.as_deref().and_then(|d| d.strip_prefix("via "));
+        let endpoint_backend = via.and_then(|v| v.split(':').next()).map(str::to_string);
         let endpoint_error = match ep.ready {
             Some(true) => None,
             _ => Some(ep.detail.unwrap_or_else(|| "no answer".into())),
@@ -103,6 +108,7 @@ impl Probe {
         Probe {
             endpoint_error,
             endpoint_latency_ms: ep.latency_ms,
+            endpoint_backend,
             masters,
             etcd_leader,
             etcd_term: lab.etcd_term(),

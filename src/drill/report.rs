@@ -74,6 +74,8 @@ pub struct LeaseJson {
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiJson {
     pub endpoint: Availability,
+    /// Beyond the fields: one kept-alive connection through the endpoint.
+    pub keepalive: Availability,
     pub masters: BTreeMap<String, Availability>,
 }
 
@@ -152,6 +154,7 @@ impl Report {
             leases,
             api: ApiJson {
                 endpoint: d.endpoint.summary(),
+                keepalive: d.keepalive.summary(),
                 masters: d
                     .masters
                     .iter()
