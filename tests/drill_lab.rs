@@ -537,3 +537,55 @@ fn the_readme_documents_every_report_field() {
     );
     assert!(found.iter().any(|k| k == "p99") && !found.iter().any(|k| k == "cp-1"));
 }
+
+#[test]
+fn stopping_etcd_alone_hands_over_and_the_kubelet_starts_it_again() {
+    for seed in 1..=4 {
+        let mut lab = warm(seed);
+        let (_, r) = drill(&mut lab, DrillFault::Etcd);
+        let new = r.etcd.new_leader_after_s.unwrap();
+        assert!(new <= 0.2, "seed {seed}: SIGTERM hands over at once: {new}");
+        let why = &r
+            .timeline
+            .iter()
+            .find(|e| e.text.contains("(term"))
+            .unwrap()
+            .why;
+        assert!(why.contains("handed over"), "{why}");
+        // The kubelet restarts the container at its next sync: back within a few seconds,
+        // long before the restore, and no lease had time to move.
+        let back = said_at(&r, "etcd member healthy again").expect("back by itself");
+        assert!(back <= 5.0, "seed {seed}: {back}");
+        assert!(
+            r.leases.iter().all(|l| l.new_holder.is_none()),
+            "{:?}",
+            r.leases
+        );
+        assert!(r.recovery.restored);
+    }
+}
+
+#[test]
+fn a_partitioned_leader_is_replaced_and_an_nlb_keeps_sending_it_requests_but_haproxy_does_not() {
+    for lb in [hatui::lab::LbKind::Nlb, hatui::lab::LbKind::Haproxy] {
+        let cfg = LabConfig::new(3, 2, 3, LabConfig::default().start);
+        let mut lab = Lab::new(LabConfig { lb, ..cfg });
+        let (_, r) = drill(&mut lab, DrillFault::Network);
+        let new = r.etcd.new_leader_after_s.unwrap();
+        assert!((1.0..=2.5).contains(&new), "{lb}: {new}");
+        let why = &r
+            .timeline
+            .iter()
+            .find(|e| e.text.contains("(term"))
+            .unwrap()
+            .why;
+        assert!(why.contains("was cut off"), "{why}");
+        let target = &r.api.masters[&r.fault.target];
+        assert!(target.longest_gap_s >= 119.0, "{lb}: {target:?}");
+        let last = r.api.endpoint.outages.last().unwrap().end_s;
+        match lb {
+            hatui::lab::LbKind::Nlb => assert!(last >= 119.0, "the TCP check passes: {last}"),
+            _ => assert!(last <= 8.0, "{lb}: GET /healthz fails: {last}"),
+        }
+    }
+}
