@@ -265,3 +265,23 @@ fn the_readme_documents_every_report_field() {
     );
     assert!(found.iter().any(|k| k == "p99") && !found.iter().any(|k| k == "cp-1"));
 }
+
+#[test]
+fn the_same_seed_replays_the_same_drill() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "drill", "--lab", "--seed", "7", "--fault", "power", "--yes", "--json",
+    ];
+    let run = || {
+        let out = hatui(&args, dir.path());
+        let mut v: Value = serde_json::from_slice(&out.stdout).expect("the JSON report");
+        // Only the wall-clock start of the lab differs.
+        for at in ["started_at", "restored_at"] {
+            v["fault"][at] = Value::Null;
+        }
+        v
+    };
+    let first = run();
+    assert_eq!(first["lab"]["seed"], 7);
+    assert_eq!(first, run());
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::lab::{Fault, FaultKind, Lab};
+use crate::lab::{Fault, FaultKind, Lab, LabConfig};
 use crate::model::ClusterEvent;
 
 use super::observe::{Event, Observer};
@@ -33,6 +33,8 @@ pub enum Phase {
 #[derive(Debug, Clone)]
 pub struct Drill {
     pub plan: Plan,
+    /// The lab drilled (its shape and seed, for the report).
+    pub lab: LabConfig,
     pub observer: Observer,
     pub endpoint: Series,
     /// One kept-alive connection through the endpoint, on the target at the fault (when a
@@ -90,6 +92,7 @@ impl Drill {
         let masters = before.masters.iter();
         let masters = masters.map(|m| (m.node.clone(), Series::new(SAMPLE_MS)));
         let drill = Drill {
+            lab: lab.config().clone(),
             started_at: lab.now(),
             restored_at: None,
             restored: false,

@@ -70,6 +70,12 @@ pub fn write_report(r: &Report, dir: &Path) -> io::Result<(PathBuf, PathBuf)> {
 /// the report could not be written), 2 refused.
 pub fn run(req: &LabDrill, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<i32> {
     let mut lab = Lab::new(req.config.clone());
+    let cfg = lab.config();
+    let shape = format!(
+        "Lab: {} control planes, {} workers, {} in front, seed {} (the same seed replays this \
+         drill).\n",
+        cfg.control_planes, cfg.workers, cfg.lb, cfg.seed
+    );
     let plan = match plan::check(&lab, &req.spec) {
         Ok(p) => p,
         Err(refusal) => {
@@ -79,7 +85,7 @@ pub fn run(req: &LabDrill, out: &mut dyn Write, err: &mut dyn Write) -> io::Resu
     };
     // With --json stdout holds the JSON alone.
     let said: &mut dyn Write = if req.json { &mut *err } else { &mut *out };
-    write!(said, "{}", plan_text(&plan))?;
+    write!(said, "{shape}{}", plan_text(&plan))?;
     if !req.yes {
         writeln!(
             err,

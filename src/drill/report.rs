@@ -28,8 +28,19 @@ pub struct Report {
     pub verdict: Vec<String>,
     /// Beyond the fields: the quorum arithmetic shown before the start.
     pub quorum: String,
+    /// Beyond the fields: the lab's shape and seed (the same replays the drill).
+    pub lab: LabJson,
     /// Beyond the fields: every event in seconds since the fault, with why.
     pub timeline: Vec<Event>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LabJson {
+    pub seed: u64,
+    pub control_planes: usize,
+    pub workers: usize,
+    /// `nlb`, `haproxy` or `kube-vip`.
+    pub lb: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -177,6 +188,12 @@ impl Report {
             },
             verdict: Vec::new(),
             quorum: d.plan.arithmetic.clone(),
+            lab: LabJson {
+                seed: d.lab.seed,
+                control_planes: d.lab.control_planes,
+                workers: d.lab.workers,
+                lb: d.lab.lb.name().to_string(),
+            },
             timeline: o.timeline.clone(),
         };
         report.verdict = verdict::of(&report, d);
