@@ -88,7 +88,13 @@ impl DrillFault {
                 "mv /etc/kubernetes/manifests/*.yaml /etc/kubernetes/manifests.hatui-drill/".into(),
             ],
             Self::Etcd => {
-                vec!["crictl stop $(crictl ps --name '^etcd$' --state running -q)".into()]
+                // `--timeout`: crictl's default is 0, and containerd's CRI then sends SIGKILL
+                // at once (`internal/cri/server/container_stop.go`: the stop signal only when
+                // timeout > 0): no leadership handover. With one etcd gets SIGTERM first.
+                vec![
+                    "crictl stop --timeout 30 $(crictl ps --name '^etcd$' --state running -q)"
+                        .into(),
+                ]
             }
             Self::Network => cut("-I", others),
             Self::Power => vec!["systemctl poweroff".into()],
