@@ -80,3 +80,56 @@ impl DrillArgs {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::super::{Cli, Command};
+    use crate::drill::{DrillFault, Target};
+
+    fn drill(args: &[&str]) -> Result<super::DrillArgs, String> {
+        let all = ["hatui", "drill"].into_iter().chain(args.iter().copied());
+        match Cli::try_parse_from(all).map_err(|e| e.to_string())?.command {
+            Some(Command::Drill(a)) => Ok(a),
+            _ => Err("not drill".into()),
+        }
+    }
+
+    #[test]
+    fn flags_become_a_lab_drill_with_the_issues_defaults() {
+        let a = drill(&["--lab", "--fault", "power", "--seed", "4", "--yes"]).unwrap();
+        let r = a.request().unwrap();
+        assert_eq!(r.spec.fault, DrillFault::Power);
+        assert_eq!(r.spec.target, Target::Leader);
+        assert_eq!(r.spec.duration_ms, 120_000);
+        assert_eq!(r.config.seed, 4);
+        assert!(r.yes && !r.json && !r.spec.force);
+        assert_eq!(r.report_dir, std::path::PathBuf::from("./hatui-reports"));
+        let a = drill(&[
+            "--lab",
+            "--fault",
+            "etcd",
+            "--target",
+            "cp-2",
+            "--duration",
+            "3m",
+        ]);
+        let r = a.unwrap().request().unwrap();
+        assert_eq!(r.spec.target, Target::Node("cp-2".into()));
+        assert_eq!(r.spec.duration_ms, 180_000);
+    }
+
+    #[test]
+    fn bad_flags_say_what_to_use() {
+        let e = drill(&["--lab", "--fault", "reboot"]).unwrap_err();
+        assert!(
+            e.contains("kubelet, control-plane, etcd, network or power"),
+            "{e}"
+        );
+        let e = drill(&["--lab", "--fault", "power", "--duration", "soon"]).unwrap_err();
+        assert!(e.contains("like 120s or 3m"), "{e}");
+        let live = drill(&["--fault", "power"]).unwrap().request().unwrap_err();
+        assert!(live.contains("hatui drill --lab"), "{live}");
+    }
+}
