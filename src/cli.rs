@@ -1,4 +1,5 @@
-//! Command line: `hatui` (the live cluster), `hatui lab`, `hatui status [--lab] [--json]`.
+//! Command line: `hatui` (the live cluster), `hatui lab`, `hatui status [--lab] [--json]`,
+//! `hatui wizard`, `hatui drill`.
 
 use std::path::PathBuf;
 
@@ -9,6 +10,9 @@ use crate::lab::{LabConfig, LbKind};
 use crate::runtime::LabSettings;
 use color_eyre::{Result, eyre::bail};
 use jiff::SignedDuration;
+
+mod drill;
+pub use drill::DrillArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -58,6 +62,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Build an HA cluster step by step from an inventory (so far: the plan as a script).
     Wizard(WizardArgs),
+    /// Failover drill: take a master down one way, measure, restore, report.
+    Drill(DrillArgs),
 }
 
 /// The lab's shape, shared by `lab` and `status --lab`.

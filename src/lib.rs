@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod drill;
 pub mod error;
 pub mod etcd;
 pub mod keys;

@@ -67,6 +67,18 @@ fn run(cli: Cli) -> Result<()> {
             print!("{}", hatui::wizard::run::run(&request)?);
             Ok(())
         }
+        Some(Command::Drill(args)) => {
+            let request = match args.request() {
+                Ok(r) => r,
+                Err(why) => {
+                    eprintln!("hatui drill: {why}");
+                    std::process::exit(2);
+                }
+            };
+            let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+            let code = hatui::drill::headless::run(&request, &mut out, &mut err)?;
+            std::process::exit(code);
+        }
         None => runtime.block_on(hatui::runtime::run_live(cli.target.target(), &etcd)),
     }
 }

@@ -18,6 +18,7 @@ mod leases;
 mod liveness;
 mod nodes;
 mod out;
+mod probes;
 mod raft;
 pub mod real_etcd;
 mod step;

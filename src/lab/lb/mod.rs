@@ -194,6 +194,31 @@ impl Lb {
                 next
             }
         };
+        self.answer(backend, hosts, api)
+    }
+
+    /// What a new connection opened now would get, without moving the balancer's own round
+    /// robin: the `seq`-th backend in service, as a client's many connections spread over
+    /// them (the drill's 100 ms requests; the balancer's own request stays once a second).
+    pub(crate) fn probe(&self, seq: u64, hosts: &Hosts, api: &ApiHealth) -> Request {
+        let backend = match self.kind {
+            LbKind::KubeVip => self.vip.holder_running(),
+            kind => {
+                let n = self.targets.len();
+                let serving: Vec<usize> = (0..n).filter(|&i| self.targets[i].in_service).collect();
+                // As in `request`: an NLB with no target in service fails open.
+                let pool: Vec<usize> = if serving.is_empty() && kind == LbKind::Nlb {
+                    (0..n).collect()
+                } else {
+                    serving
+                };
+                (!pool.is_empty()).then(|| pool[(seq % pool.len() as u64) as usize])
+            }
+        };
+        self.answer(backend, hosts, api)
+    }
+
+    fn answer(&self, backend: Option<usize>, hosts: &Hosts, api: &ApiHealth) -> Request {
         let error = match backend {
             None if self.kind == LbKind::KubeVip => Some("timed out: no master holds the VIP"),
             None => Some("503 Service Unavailable: no server is available"),

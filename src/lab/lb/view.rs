@@ -8,7 +8,7 @@ use super::super::config::LabConfig;
 use super::super::endpoint::ApiHealth;
 use super::super::out::{Out, Slot};
 use super::super::views::at;
-use super::{Lb, LbKind, VIP_LEASE};
+use super::{Lb, LbKind, Request, VIP_LEASE};
 
 /// What the consumer was last given of the balancer.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -19,8 +19,17 @@ pub(crate) struct ShownLb {
 
 impl Lb {
     pub(crate) fn endpoint(&self, cfg: &LabConfig, api: &ApiHealth) -> EndpointHealth {
+        self.endpoint_after(self.last, cfg, api)
+    }
+
+    /// The endpoint as request `req` found it.
+    pub(crate) fn endpoint_after(
+        &self,
+        req: Request,
+        cfg: &LabConfig,
+        api: &ApiHealth,
+    ) -> EndpointHealth {
         let name = |i: usize| cfg.name(i);
-        let req = self.last;
         let detail = match (req.backend, req.error) {
             (Some(i), None) => format!("via {}", name(i)),
             (Some(i), Some(why)) if self.serving(i) => {

@@ -1,0 +1,223 @@
+//! The drill's five faults: what each runs on a real host, how it is undone, what a real
+//! cluster does about it, and the lab fault that behaves the same way.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::lab::FaultKind;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DrillFault {
+    /// `systemctl stop kubelet`: only heartbeats stop.
+    Kubelet,
+    /// The static-pod manifests moved out of `/etc/kubernetes/manifests`.
+    ControlPlane,
+    /// `crictl stop` of etcd's container alone.
+    Etcd,
+    /// iptables DROP of 2379, 2380 and 6443 from the other masters.
+    Network,
+    /// `systemctl poweroff`.
+    Power,
+}
+
+/// The iptables rules that cut a master off its peers on etcd's and the API's ports, both
+/// ways; `op` is `-I` to add them, `-D` to delete them.
+fn cut(op: &str, others: &[String]) -> Vec<String> {
+    let ips = if others.is_empty() {
+        "<the other masters' IPs>".to_string()
+    } else {
+        others.join(",")
+    };
+    let ports = "-p tcp -m multiport --dports 2379,2380,6443 -j DROP";
+    vec![
+        format!("iptables {op} INPUT -s {ips} {ports}"),
+        format!("iptables {op} OUTPUT -d {ips} {ports}"),
+    ]
+}
+
+impl DrillFault {
+    pub const ALL: [DrillFault; 5] = [
+        Self::Kubelet,
+        Self::ControlPlane,
+        Self::Etcd,
+        Self::Network,
+        Self::Power,
+    ];
+
+    /// The `--fault` value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Kubelet => "kubelet",
+            Self::ControlPlane => "control-plane",
+            Self::Etcd => "etcd",
+            Self::Network => "network",
+            Self::Power => "power",
+        }
+    }
+
+    /// The lab fault that behaves as this one does on a real host.
+    pub fn lab_kind(self) -> FaultKind {
+        match self {
+            Self::Kubelet => FaultKind::StopKubelet,
+            Self::ControlPlane => FaultKind::StopControlPlane,
+            Self::Etcd => FaultKind::StopEtcd,
+            Self::Network => FaultKind::Partition,
+            Self::Power => FaultKind::PowerOff,
+        }
+    }
+
+    /// Whether the fault takes the target's etcd member out of the quorum.
+    pub fn takes_etcd_member(self) -> bool {
+        self != Self::Kubelet
+    }
+
+    /// Whether it makes sense only on a control-plane node.
+    pub fn needs_master(self) -> bool {
+        matches!(self, Self::ControlPlane | Self::Etcd | Self::Network)
+    }
+
+    /// Exactly what it runs on the target, as root; `others`: the other masters' IPs.
+    pub fn commands(self, others: &[String]) -> Vec<String> {
+        let lines: Vec<String> = match self {
+            Self::Kubelet => vec!["systemctl stop kubelet".into()],
+            Self::ControlPlane => vec![
+                "mkdir -p /etc/kubernetes/manifests.hatui-drill".into(),
+                "mv /etc/kubernetes/manifests/*.yaml /etc/kubernetes/manifests.hatui-drill/".into(),
+            ],
+            Self::Etcd => {
+                // `--timeout`: crictl's default is 0, and containerd's CRI then sends SIGKILL
+                // at once (`internal/cri/server/container_stop.go`: the stop signal only when
+                // timeout > 0): no leadership handover. With one etcd gets SIGTERM first.
+                vec![
+                    "crictl stop --timeout 30 $(crictl ps --name '^etcd$' --state running -q)"
+                        .into(),
+                ]
+            }
+            Self::Network => cut("-I", others),
+            Self::Power => vec!["systemctl poweroff".into()],
+        };
+        lines
+    }
+
+    /// How the drill undoes it.
+    pub fn restore_commands(self, others: &[String]) -> Vec<String> {
+        match self {
+            Self::Kubelet => vec!["systemctl start kubelet".into()],
+            Self::ControlPlane => vec![
+                "mv /etc/kubernetes/manifests.hatui-drill/*.yaml /etc/kubernetes/manifests/".into(),
+                "rmdir /etc/kubernetes/manifests.hatui-drill".into(),
+            ],
+            // The kubelet starts it again after its crash back-off; restarting the kubelet
+            // forgets the back-off and starts it at once.
+            Self::Etcd => vec!["systemctl restart kubelet".into()],
+            Self::Network => cut("-D", others),
+            Self::Power => vec![
+                "power it on from the console, the hypervisor or the cloud (e.g. aws ec2 \
+                 start-instances --instance-ids <id>): nothing on the host can"
+                    .into(),
+            ],
+        }
+    }
+
+    /// What a real cluster will do, in one sentence.
+    pub fn expectation(self) -> &'static str {
+        match self {
+            Self::Kubelet => {
+                "The control plane keeps running under containerd; only the node goes NotReady \
+                 after the grace period (50 s) and its pods are marked not ready: this proves \
+                 nothing about failover."
+            }
+            Self::ControlPlane => {
+                "The kubelet stops apiserver, etcd, scheduler and controller-manager at its next \
+                 manifest check (~20 s): etcd hands its leadership over, the scheduler releases \
+                 its lease, the controller-manager's lease expires 15 s later."
+            }
+            Self::Etcd => {
+                "etcd stops cleanly (SIGTERM) and hands its leadership over; the apiserver on \
+                 this master keeps listening but cannot serve until the kubelet starts etcd again."
+            }
+            Self::Network => {
+                "The master is cut off like a partition: the majority elects a new etcd leader \
+                 after an election timeout, this apiserver loses etcd, and a load balancer that \
+                 only checks TCP keeps sending it requests."
+            }
+            Self::Power => {
+                "Everything on the master dies at once: etcd elects after an election timeout \
+                 (1-2 s), the leases are taken over after their 15 s; bringing it back needs \
+                 the operator or the cloud."
+            }
+        }
+    }
+}
+
+impl fmt::Display for DrillFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for DrillFault {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| {
+                format!(
+                    "`{s}` is not a drill fault: use kubelet, control-plane, etcd, network or power"
+                )
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_parse_from_their_names_and_say_what_they_run() {
+        for f in DrillFault::ALL {
+            assert_eq!(f.name().parse::<DrillFault>(), Ok(f));
+            assert!(!f.commands(&[]).is_empty() && !f.restore_commands(&[]).is_empty());
+        }
+        assert!(
+            "reboot"
+                .parse::<DrillFault>()
+                .unwrap_err()
+                .contains("control-plane")
+        );
+        assert_eq!(
+            DrillFault::Kubelet.commands(&[]),
+            ["systemctl stop kubelet"]
+        );
+        let others = ["10.0.0.12".to_string(), "10.0.0.13".to_string()];
+        assert_eq!(
+            DrillFault::Network.commands(&others),
+            [
+                "iptables -I INPUT -s 10.0.0.12,10.0.0.13 -p tcp -m multiport --dports \
+                 2379,2380,6443 -j DROP",
+                "iptables -I OUTPUT -d 10.0.0.12,10.0.0.13 -p tcp -m multiport --dports \
+                 2379,2380,6443 -j DROP"
+            ]
+        );
+        let undo = DrillFault::Network.restore_commands(&others);
+        assert!(
+            undo.iter().all(|c| c.starts_with("iptables -D ")),
+            "{undo:?}"
+        );
+        assert!(
+            DrillFault::Kubelet
+                .expectation()
+                .contains("proves nothing about failover")
+        );
+        assert!(
+            DrillFault::Power
+                .expectation()
+                .contains("the operator or the cloud")
+        );
+    }
+}

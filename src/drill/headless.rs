@@ -1,0 +1,136 @@
+//! `hatui drill --lab ... --yes`: the whole drill on the lab's virtual clock, the plan said
+//! first, the report written to the reports directory (and printed as JSON with `--json`).
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::lab::{Lab, LabConfig};
+
+use super::engine::Drill;
+use super::markdown;
+use super::plan::{self, DrillSpec, Plan};
+use super::report::Report;
+
+/// The default `--report-dir`.
+pub const DEFAULT_REPORT_DIR: &str = "./hatui-reports";
+
+/// What `hatui drill --lab` was asked, as plain settings.
+#[derive(Debug, Clone)]
+pub struct LabDrill {
+    pub config: LabConfig,
+    pub spec: DrillSpec,
+    /// `--yes`: no confirmation is possible headless, so without it the drill refuses.
+    pub yes: bool,
+    pub json: bool,
+    pub report_dir: PathBuf,
+}
+
+/// What is said before the fault: target, quorum arithmetic, commands, expectation.
+pub fn plan_text(p: &Plan) -> String {
+    let f = p.spec.fault;
+    let mut s = format!(
+        "Drill: {f} on {} for {} s, then restore.\n{}\nOn {} this runs:\n",
+        p.target,
+        p.spec.duration_ms / 1000,
+        p.arithmetic,
+        p.target
+    );
+    for c in &p.commands {
+        s += &format!("  {c}\n");
+    }
+    s += "and restores with:\n";
+    for c in &p.restore_commands {
+        s += &format!("  {c}\n");
+    }
+    s += &format!("What a real cluster will do: {}\n", f.expectation());
+    s
+}
+
+fn file_stem(r: &Report) -> String {
+    // To the second: 2026-01-01T00:00:00 -> 20260101T000000.
+    let when = r.fault.started_at.chars().take(19);
+    let when: String = when.filter(|c| c.is_ascii_alphanumeric()).collect();
+    format!("drill-{}-{}-{when}", r.fault.kind.name(), r.fault.target)
+}
+
+/// Writes `<stem>.json` and `<stem>.md` under `dir`; returns their paths.
+pub fn write_report(r: &Report, dir: &Path) -> io::Result<(PathBuf, PathBuf)> {
+    std::fs::create_dir_all(dir)?;
+    let stem = file_stem(r);
+    let (json, md) = (
+        dir.join(format!("{stem}.json")),
+        dir.join(format!("{stem}.md")),
+    );
+    std::fs::write(&json, r.to_json() + "\n")?;
+    std::fs::write(&md, markdown::render(r))?;
+    Ok((json, md))
+}
+
+/// Runs the drill; returns the exit code: 0 ran and restored, 1 ran but did not restore (or
+/// the report could not be written), 2 refused.
+pub fn run(req: &LabDrill, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<i32> {
+    let mut lab = Lab::new(req.config.clone());
+    let cfg = lab.config();
+    let shape = format!(
+        "Lab: {} control planes, {} workers, {} in front, seed {} (the same seed replays this \
+         drill).\n",
+        cfg.control_planes, cfg.workers, cfg.lb, cfg.seed
+    );
+    let plan = match plan::check(&lab, &req.spec) {
+        Ok(p) => p,
+        Err(refusal) => {
+            writeln!(err, "hatui drill: {refusal}")?;
+            return Ok(2);
+        }
+    };
+    // With --json stdout holds the JSON alone.
+    let said: &mut dyn Write = if req.json { &mut *err } else { &mut *out };
+    write!(said, "{shape}{}", plan_text(&plan))?;
+    if !req.yes {
+        writeln!(
+            err,
+            "hatui drill: refusing to start without confirmation: the drill takes {} down. \
+             Pass --yes to run it headless (the cockpit's confirmation is not built yet).",
+            plan.target
+        )?;
+        return Ok(2);
+    }
+    let (mut drill, _) = match Drill::start(&mut lab, &req.spec) {
+        Ok(d) => d,
+        Err(refusal) => {
+            writeln!(err, "hatui drill: {refusal}")?;
+            return Ok(2);
+        }
+    };
+    drill.run_to_end(&mut lab);
+    let report = Report::of(&drill);
+    let written = write_report(&report, &req.report_dir);
+    if req.json {
+        writeln!(out, "{}", report.to_json())?;
+    } else {
+        writeln!(out, "\nTimeline (seconds since the fault):")?;
+        for e in &report.timeline {
+            writeln!(out, "  {:>6.1}  {}\n          {}", e.at_s, e.text, e.why)?;
+        }
+        writeln!(out, "\nVerdict:")?;
+        for v in &report.verdict {
+            writeln!(out, "  - {v}")?;
+        }
+    }
+    match written {
+        Ok((json, md)) => {
+            let said: &mut dyn Write = if req.json { &mut *err } else { &mut *out };
+            writeln!(said, "Report: {} and {}", json.display(), md.display())?;
+        }
+        Err(e) => {
+            let dir = req.report_dir.display();
+            writeln!(
+                err,
+                "hatui drill: could not write the report to {dir}: {e}; pick a writable \
+                 directory with --report-dir"
+            )?;
+            return Ok(1);
+        }
+    }
+    Ok(if report.recovery.restored { 0 } else { 1 })
+}

@@ -1,0 +1,189 @@
+//! Before anything is touched: which master, the quorum arithmetic, and whether the drill
+//! may run at all. A refusal is data (the CLI exits 2 with its message).
+
+use crate::lab::Lab;
+use crate::model::{Quorum, Readiness};
+
+use super::fault::DrillFault;
+
+/// The lease names the drill watches.
+pub const LEASES: [&str; 2] = ["kube-scheduler", "kube-controller-manager"];
+/// The default `--duration`: how long the fault lasts before the restore.
+pub const DEFAULT_DURATION_MS: i64 = 120_000;
+
+/// `--target`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The etcd leader, else a lease holder: the most instructive master.
+    Leader,
+    Node(String),
+}
+
+/// What to drill, as the command line (or the cockpit) asks for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrillSpec {
+    pub fault: DrillFault,
+    pub target: Target,
+    /// How long the fault lasts, in ms of lab time.
+    pub duration_ms: i64,
+    /// Run even when the fault would lose etcd's quorum.
+    pub force: bool,
+}
+
+impl DrillSpec {
+    pub fn new(fault: DrillFault) -> Self {
+        Self {
+            fault,
+            target: Target::Leader,
+            duration_ms: DEFAULT_DURATION_MS,
+            force: false,
+        }
+    }
+}
+
+/// The drill that passed the checks: the chosen node and what was said before it started.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub spec: DrillSpec,
+    pub target: String,
+    pub quorum: Quorum,
+    /// Healthy voting members while the fault lasts.
+    pub healthy_during: usize,
+    /// The quorum arithmetic in one line.
+    pub arithmetic: String,
+    /// What runs on the target, and how it is undone (with the other masters' addresses).
+    pub commands: Vec<String>,
+    pub restore_commands: Vec<String>,
+}
+
+/// Why the drill did not start (exit 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal(pub String);
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The etcd leader, else a lease holder, else the first master.
+fn default_target(lab: &Lab) -> String {
+    let holder = LEASES.iter().find_map(|l| lab.lease_holder(l));
+    lab.etcd_leader()
+        .or(holder)
+        .unwrap_or_else(|| "cp-1".to_string())
+}
+
+fn is_master(lab: &Lab, node: &str) -> bool {
+    lab.apiserver(node).is_some()
+}
+
+/// Checks `spec` against the lab as it is now: the quorum first, then the health.
+pub fn check(lab: &Lab, spec: &DrillSpec) -> Result<Plan, Refusal> {
+    let target = match &spec.target {
+        Target::Leader => default_target(lab),
+        Target::Node(n) => n.clone(),
+    };
+    if lab.node(&target).is_none() {
+        let masters = lab.config().control_planes;
+        return Err(Refusal(format!(
+            "{target} is not a node of this cluster (cp-1..cp-{masters}, worker-1..): \
+             the drill touches only hosts it knows; pick another --target"
+        )));
+    }
+    let master = is_master(lab, &target);
+    if spec.fault.needs_master() && !master {
+        return Err(Refusal(format!(
+            "--fault {} needs a control-plane node and {target} is a worker: use --target \
+             leader or a cp-N",
+            spec.fault
+        )));
+    }
+    let status = lab.etcd_status();
+    let quorum = status.quorum();
+    let target_counts = status
+        .members
+        .iter()
+        .any(|m| m.name == target && m.reachable && m.errors.is_empty());
+    let loses = master && spec.fault.takes_etcd_member() && target_counts;
+    let healthy_during = quorum.healthy - usize::from(loses);
+    let arithmetic = format!(
+        "etcd quorum: {} members need {} of {}; {} healthy now, {} during the {} fault on {}",
+        quorum.members,
+        quorum.needed,
+        quorum.members,
+        quorum.healthy,
+        healthy_during,
+        spec.fault,
+        target
+    );
+    if healthy_during < quorum.needed && !spec.force {
+        return Err(Refusal(format!(
+            "refusing: {arithmetic}. Quorum needs {} of {}: the API would stop answering \
+             until the restore. Bring the other members back first, or pass --force to run \
+             it anyway",
+            quorum.needed, quorum.members
+        )));
+    }
+    let target_ready = lab
+        .node(&target)
+        .is_some_and(|n| n.ready == Readiness::Ready);
+    let not_ready = (!target_ready).then(|| format!("node {target} is not Ready"));
+    if let Some(why) = unhealthy(lab).or(not_ready) {
+        return Err(Refusal(format!(
+            "refusing: the cluster is not healthy ({why}); a drill starts only from a healthy \
+             cluster so that what it measures is the fault's doing"
+        )));
+    }
+    // The other masters' addresses, from their apiservers' advertise addresses.
+    let masters = (1..=lab.config().control_planes).map(|i| format!("cp-{i}"));
+    let others: Vec<String> = masters
+        .filter(|m| *m != target)
+        .filter_map(|m| lab.apiserver(&m))
+        .filter_map(|a| a.address.rsplit_once(':').map(|(ip, _)| ip.to_string()))
+        .collect();
+    Ok(Plan {
+        commands: spec.fault.commands(&others),
+        restore_commands: spec.fault.restore_commands(&others),
+        spec: spec.clone(),
+        target,
+        quorum,
+        healthy_during,
+        arithmetic,
+    })
+}
+
+/// Every member healthy with a leader, both leases held by a working leader, the endpoint
+/// and every apiserver ready; else what is not.
+pub fn unhealthy(lab: &Lab) -> Option<String> {
+    let status = lab.etcd_status();
+    let sick: Vec<&str> = status
+        .members
+        .iter()
+        .filter(|m| !m.reachable || !m.errors.is_empty())
+        .map(|m| m.name.as_str())
+        .collect();
+    if !sick.is_empty() {
+        return Some(format!("etcd member(s) not healthy: {}", sick.join(", ")));
+    }
+    if lab.etcd_leader().is_none() {
+        return Some("etcd has no leader".into());
+    }
+    // Held by a copy that leads and can work, not merely named in an expired record.
+    if let Some(l) = LEASES.iter().find(|l| !lab.lease_active(l)) {
+        return Some(format!("lease {l} is not held by a working leader"));
+    }
+    let ep = lab.endpoint();
+    if ep.ready != Some(true) {
+        let why = ep.detail.unwrap_or_default();
+        return Some(format!("the API endpoint is not ready: {why}"));
+    }
+    let masters = (1..=lab.config().control_planes).map(|i| format!("cp-{i}"));
+    let down: Vec<String> = masters
+        .filter(|n| !lab.apiserver(n).is_some_and(|a| a.ready))
+        .collect();
+    if !down.is_empty() {
+        return Some(format!("apiserver not ready on {}", down.join(", ")));
+    }
+    None
+}

@@ -1,0 +1,126 @@
+//! What the drill reads from the cluster at one moment: the only file that knows the lab.
+//! A live drill would fill the same [`Probe`] from requests, `/readyz`, etcd and the API.
+
+use crate::lab::Lab;
+use crate::model::{PodState, Readiness};
+
+use super::plan::LEASES;
+
+/// A lease as the drill follows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseSeen {
+    /// The holder's node; `None` when released (or never held).
+    pub holder: Option<String>,
+    pub transitions: u32,
+    /// The holder's copy leads and its apiserver answers: its controllers work.
+    pub active: bool,
+}
+
+/// One master's `/readyz`, asked directly.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Readyz {
+    pub node: String,
+    pub error: Option<String>,
+    pub latency_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    /// One request through the endpoint: its error, or its latency.
+    pub endpoint_error: Option<String>,
+    pub endpoint_latency_ms: Option<f64>,
+    /// The master that request reached, when it reached one.
+    pub endpoint_backend: Option<String>,
+    pub masters: Vec<Readyz>,
+    pub etcd_leader: Option<String>,
+    pub etcd_term: u64,
+    /// The target's member answers, votes, knows a leader (and there is one).
+    pub target_member_healthy: bool,
+    /// `LEASES` in order.
+    pub leases: [LeaseSeen; 2],
+    /// The target's Node Ready condition; `None` when it has no Node.
+    pub target_node: Option<Readiness>,
+    /// The API reports none of the target's control-plane pods (the kubelet stopped them).
+    pub target_pods_gone: bool,
+    /// Where a test pod would go: the first Ready worker, else the first Ready master other
+    /// than the target (the pod tolerates the control-plane taint).
+    pub schedulable_node: Option<String>,
+}
+
+fn masters(lab: &Lab) -> Vec<String> {
+    (1..=lab.config().control_planes)
+        .map(|i| format!("cp-{i}"))
+        .collect()
+}
+
+fn ready(lab: &Lab, node: &str) -> bool {
+    lab.node(node).is_some_and(|n| n.ready == Readiness::Ready)
+}
+
+fn schedulable(lab: &Lab, target: &str) -> Option<String> {
+    let workers = (1..=lab.config().workers).map(|i| format!("worker-{i}"));
+    let found = workers.take(50).find(|w| w != target && ready(lab, w));
+    found.or_else(|| {
+        let others = masters(lab).into_iter().filter(|m| m != target);
+        others.into_iter().find(|m| ready(lab, m))
+    })
+}
+
+impl Probe {
+    /// The cluster now; `seq` numbers the request through the endpoint (each sample opens a
+    /// new connection, spread over the backends the balancer has in service).
+    pub fn of(lab: &Lab, target: &str, seq: u64) -> Probe {
+        let ep = lab.endpoint_request(seq);
+        // "via cp-2" or "via cp-1: timed out ...".
+        let via = ep.detail.as_deref().and_then(|d| d.strip_prefix("via "));
+        let endpoint_backend = via.and_then(|v| v.split(':').next()).map(str::to_string);
+        let endpoint_error = match ep.ready {
+            Some(true) => None,
+            _ => Some(ep.detail.unwrap_or_else(|| "no answer".into())),
+        };
+        let masters = masters(lab)
+            .into_iter()
+            .filter_map(|m| lab.apiserver(&m))
+            .map(|a| Readyz {
+                error: (!a.ready).then(|| a.detail.unwrap_or_else(|| "not ready".into())),
+                latency_ms: a.latency_ms.filter(|_| a.ready),
+                node: a.node,
+            })
+            .collect();
+        let status = lab.etcd_status();
+        let etcd_leader = lab.etcd_leader();
+        let target_member_healthy = etcd_leader.is_some()
+            && status
+                .members
+                .iter()
+                .any(|m| m.name == target && m.reachable && !m.is_learner && m.errors.is_empty());
+        let lease = |name: &str| {
+            let l = lab.lease(name);
+            LeaseSeen {
+                holder: l.as_ref().and_then(|l| l.holder_node().map(str::to_string)),
+                transitions: l.map_or(0, |l| l.transitions),
+                active: lab.lease_active(name),
+            }
+        };
+        let target_pods_gone = lab
+            .static_pods(target)
+            .is_some_and(|p| p.each().iter().all(|(_, h)| h.state == PodState::Absent));
+        Probe {
+            endpoint_error,
+            endpoint_latency_ms: ep.latency_ms,
+            endpoint_backend,
+            masters,
+            etcd_leader,
+            etcd_term: lab.etcd_term(),
+            target_member_healthy,
+            leases: LEASES.map(lease),
+            target_node: lab.node(target).map(|n| n.ready),
+            target_pods_gone,
+            schedulable_node: schedulable(lab, target),
+        }
+    }
+
+    pub fn readyz(&self, node: &str) -> Option<&Readyz> {
+        self.masters.iter().find(|m| m.node == node)
+    }
+}

@@ -1,0 +1,141 @@
+//! The report's verdict: plain sentences, what held and what did not.
+
+use super::engine::Drill;
+use super::fault::DrillFault;
+use super::report::Report;
+
+fn pct(a: f64) -> String {
+    format!("{:.1} %", a * 100.0)
+}
+
+pub fn of(r: &Report, d: &Drill) -> Vec<String> {
+    let target = &r.fault.target;
+    let mut v = Vec::new();
+    if r.fault.kind == DrillFault::Kubelet {
+        v.push(format!(
+            "This drill proves nothing about failover: stopping the kubelet left the control \
+             plane on {target} running; only its heartbeats stopped."
+        ));
+    }
+    let ep = &r.api.endpoint;
+    if ep.failed == 0 {
+        v.push(format!(
+            "Held: the API through the endpoint answered all {} requests.",
+            ep.samples
+        ));
+    } else {
+        v.push(format!(
+            "Did not hold: the API through the endpoint answered {} of requests ({} of {} \
+             failed, {} outage(s)); the longest gap was {:.1} s.",
+            pct(ep.availability),
+            ep.failed,
+            ep.samples,
+            ep.outages.len(),
+            ep.longest_gap_s
+        ));
+        let others_ok = r
+            .api
+            .masters
+            .iter()
+            .filter(|(n, _)| *n != target)
+            .any(|(_, a)| a.failed == 0);
+        if others_ok {
+            let last = ep.outages.last().map_or(0.0, |o| o.end_s);
+            let how_long = if last >= r.fault.duration_s {
+                "for the whole fault: its health check never took the master out".to_string()
+            } else {
+                format!("until {last:.1} s, when its health checks had taken it out")
+            };
+            v.push(format!(
+                "Clients saw errors although another apiserver was ready all along: the load \
+                 balancer kept sending a share of new connections to {target} {how_long}."
+            ));
+        }
+    }
+    let restore_s = r.fault.duration_s;
+    let when = |after: f64| {
+        if after >= restore_s {
+            format!(" only after the restore ({after:.1} s after the fault)")
+        } else {
+            format!(" {after:.1} s after the fault")
+        }
+    };
+    let leader = (&r.before.etcd_leader, &r.etcd.new_leader);
+    match (leader, r.etcd.new_leader_after_s) {
+        ((Some(_), Some(new)), Some(after)) if after >= restore_s => v.push(format!(
+            "Did not hold: etcd had no leader from {:.1} s; {new} led again{}.",
+            r.etcd.leader_lost_after_s.unwrap_or_default(),
+            when(after)
+        )),
+        ((Some(old), Some(new)), Some(after)) => v.push(format!(
+            "Held: etcd replaced its leader {old} with {new}{} (term {}).",
+            when(after),
+            r.etcd.new_term.unwrap_or_default()
+        )),
+        ((Some(old), None), _) if r.etcd.leader_lost_after_s.is_some() => v.push(format!(
+            "Did not hold: etcd lost its leader {old} and had none until the drill ended."
+        )),
+        ((Some(old), None), _) => v.push(format!("Held: etcd kept its leader {old}.")),
+        _ => {}
+    }
+    for l in &r.leases {
+        let before = l.holder_before.as_deref().unwrap_or("nobody");
+        let name = &l.name;
+        v.push(match (&l.new_holder, l.taken_over_after_s) {
+            (Some(new), Some(after)) if after >= restore_s => {
+                format!("Did not hold: {name} was taken by {new}{}.", when(after))
+            }
+            (Some(new), Some(after)) => {
+                format!("{name}: {new} took over from {before}{}.", when(after))
+            }
+            _ => format!("{name}: nothing moved ({before} kept it)."),
+        });
+    }
+    match (r.test_pod.scheduled_after_s, &r.test_pod.node) {
+        (Some(after), Some(node)) if after >= restore_s => v.push(format!(
+            "Did not hold: the test pod was scheduled on {node}{}.",
+            when(after)
+        )),
+        (Some(after), Some(node)) => v.push(format!(
+            "Held: pods still schedule; the test pod was scheduled on {node}{}.",
+            when(after)
+        )),
+        _ => v.push(
+            "Did not hold: the test pod was never scheduled during the drill (no scheduler \
+             held its lease while the API answered)."
+                .to_string(),
+        ),
+    }
+    if let Some(after) = r.node.not_ready_after_s {
+        v.push(format!(
+            "{target} went NotReady {after:.1} s after the fault."
+        ));
+    }
+    let rec = &r.recovery;
+    if !rec.restored {
+        let said = d.restore_note.clone().unwrap_or_default();
+        v.push(format!("Did not hold: the restore did not run ({said})."));
+    } else if d.observer.recovered() {
+        let slowest = [
+            rec.apiserver_ready_after_s,
+            rec.etcd_healthy_after_s,
+            rec.node_ready_after_s,
+        ]
+        .into_iter()
+        .flatten()
+        .fold(0.0, f64::max);
+        let what = if r.api.masters.contains_key(target) {
+            "apiserver ready, etcd member a healthy voter, node Ready"
+        } else {
+            "node Ready"
+        };
+        v.push(format!(
+            "Restored: {target} was back ({what}) {slowest:.1} s after the restore."
+        ));
+    } else {
+        v.push(format!(
+            "Did not hold: {target} was not fully back when the recovery watch ended."
+        ));
+    }
+    v
+}

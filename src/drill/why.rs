@@ -1,0 +1,114 @@
+//! One sentence of why for each class of event on the drill's timeline: what a presenter
+//! says next to the figure.
+
+use super::fault::DrillFault;
+
+/// Whether the fault stops etcd cleanly (SIGTERM: the leader hands over).
+fn clean(fault: DrillFault) -> bool {
+    matches!(fault, DrillFault::ControlPlane | DrillFault::Etcd)
+}
+
+pub fn leader_lost(fault: DrillFault, old: &str) -> String {
+    if clean(fault) {
+        format!("{old}'s etcd got SIGTERM and transferred its leadership before exiting")
+    } else if fault == DrillFault::Network {
+        format!("{old} was cut off from the majority, which stopped hearing its heartbeats")
+    } else {
+        format!("{old} died at once: its heartbeats (every 100 ms) stopped")
+    }
+}
+
+pub fn new_leader(fault: DrillFault, old: &str, new: &str, after_s: f64) -> String {
+    if clean(fault) {
+        format!(
+            "etcd leadership moved to {new} after {after_s:.1} s: {old} was stopped cleanly \
+             (SIGTERM) and handed over within tens of ms, no election timeout"
+        )
+    } else {
+        format!(
+            "etcd elected {new} after {after_s:.1} s: the followers waited an election timeout \
+             (1-2 s) because {old} {} without handing over",
+            if fault == DrillFault::Network {
+                "was cut off"
+            } else {
+                "died"
+            }
+        )
+    }
+}
+
+pub fn lease_released(lease: &str, holder: &str) -> String {
+    format!(
+        "{lease}: {holder}'s copy got SIGTERM and emptied the lease (ReleaseOnCancel), so \
+         another takes it at its next retry (every 2 s)"
+    )
+}
+
+pub fn lease_taken(lease: &str, old: &str, new: &str, released: bool) -> String {
+    if released {
+        format!("{lease}: {new} took the lease {old} released, at its next retry (every 2 s)")
+    } else {
+        format!(
+            "{lease}: {old} stopped renewing; {new} could take the lease only once it expired \
+             (leaseDuration 15 s after the last renewal, tried every 2 s)"
+        )
+    }
+}
+
+/// `cm_moved`: when a new controller-manager took its lease (its node controller gives
+/// every node a fresh grace period when it starts).
+pub fn not_ready(node: &str, cm_moved: Option<f64>) -> String {
+    let from = match cm_moved {
+        Some(at) => format!(
+            ", counted from {at:.1} s when the new controller-manager leader started watching"
+        ),
+        None => String::new(),
+    };
+    format!(
+        "the node controller set Ready=Unknown (and the unreachable taints) after hearing \
+         nothing from {node}'s kubelet for node-monitor-grace-period (50 s){from}"
+    )
+}
+
+pub fn pods_gone(node: &str) -> String {
+    format!(
+        "the kubelet on {node} checks its manifest directory every 20 s; it stopped the \
+         static pods whose manifests were gone"
+    )
+}
+
+pub fn readyz(error: &str) -> &'static str {
+    if error.contains("powered off") {
+        "a powered-off master answers nothing: requests time out"
+    } else if error.contains("manifest") || error.contains("stopped") {
+        "the kubelet stopped the apiserver's static pod"
+    } else if error.contains("local etcd") {
+        "with stacked etcd an apiserver talks only to its local member: without it, it cannot serve"
+    } else if error.contains("no leader") || error.contains("quorum") {
+        "etcd cannot commit without a leader a majority can reach, so /readyz fails its etcd check"
+    } else {
+        "its /readyz failed"
+    }
+}
+
+pub fn endpoint(error: &str) -> &'static str {
+    if error.contains("still sends it traffic") || error.contains("still holds the VIP") {
+        "the load balancer has not dropped the dead backend yet: new connections that reach it \
+         fail until its health checks do"
+    } else if error.contains("no server") || error.contains("no master holds") {
+        "the load balancer had no backend left to send the request to"
+    } else {
+        "the request through the load balancer failed"
+    }
+}
+
+pub fn pod_scheduled(node: &str, waited_for_lease: bool, holder: &str) -> String {
+    if waited_for_lease {
+        format!(
+            "pods still schedule, after a wait: only a scheduler holding the kube-scheduler \
+             lease binds pods, and {holder}'s took it; it chose {node}"
+        )
+    } else {
+        format!("pods still schedule: {holder}'s scheduler kept its lease and bound it to {node}")
+    }
+}
