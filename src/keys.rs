@@ -20,6 +20,8 @@ pub enum Action {
     Filter,
     JumpToLeader,
     Fault(FaultKind),
+    Drill,
+    DrillNextFault,
     ToggleWizard,
     WizardRun,
     WizardRunAll,
@@ -323,6 +325,22 @@ pub const BINDINGS: &[Binding] = &[
         "Lab: restore the selected node",
         Lab,
         true,
+    ),
+    bind(
+        &[key('d')],
+        A::Drill,
+        "drill",
+        "Lab: failover drill on the etcd leader (d again starts it)",
+        Lab,
+        true,
+    ),
+    bind(
+        &[key('n')],
+        A::DrillNextFault,
+        "",
+        "Lab: before a drill starts, pick its next fault",
+        Lab,
+        false,
     ),
 ];
 

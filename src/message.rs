@@ -4,6 +4,8 @@ use crossterm::event::KeyEvent;
 
 use crate::model::ClusterEvent;
 
+/// The drill the lab task runs: what the operator asks, what it measured.
+pub use crate::drill::cockpit::{DrillCommand, DrillUpdate};
 /// The lab's faults travel as commands; they live with the faults (`lab/faults.rs`).
 pub use crate::lab::{Fault, FaultKind};
 /// The wizard beside the cockpit: what it reports, what the operator asks of it.
@@ -17,6 +19,7 @@ pub enum Message {
     /// A batch of events from one source, applied together before the next frame.
     Cluster(Vec<ClusterEvent>),
     Wizard(WizardUpdate),
+    Drill(DrillUpdate),
     Quit,
 }
 
@@ -24,6 +27,12 @@ pub enum Message {
 impl From<Vec<ClusterEvent>> for Message {
     fn from(batch: Vec<ClusterEvent>) -> Self {
         Self::Cluster(batch)
+    }
+}
+
+impl From<DrillUpdate> for Message {
+    fn from(update: DrillUpdate) -> Self {
+        Self::Drill(update)
     }
 }
 
@@ -37,5 +46,6 @@ impl From<WizardUpdate> for Message {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Fault(Fault),
+    Drill(DrillCommand),
     Wizard(WizardCommand),
 }

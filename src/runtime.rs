@@ -9,9 +9,9 @@ use tokio::sync::mpsc;
 
 use crate::app::App;
 use crate::etcd::{EtcdAccess, EtcdSettings, Poller, PollerConfig, spawn_poller};
-use crate::lab::{self, Lab, LabConfig, real_etcd::RealEtcd};
+use crate::lab::{self, Lab, LabCommand, LabConfig, real_etcd::RealEtcd};
 use crate::live::{self, Target};
-use crate::message::{Command, Fault, Message, WizardCommand};
+use crate::message::{Command, Message, WizardCommand};
 use crate::model::{ClusterEvent, ClusterState, FeedKind, SourceKind};
 use crate::supervise::{self, Duty};
 use crate::terminal::TerminalGuard;
@@ -182,7 +182,7 @@ fn start_etcd(
 /// Where the commands of keys go: faults to the lab, wizard steps to the wizard.
 #[derive(Default)]
 struct Sinks {
-    faults: Option<mpsc::Sender<Fault>>,
+    faults: Option<mpsc::Sender<LabCommand>>,
     wizard: Option<std::sync::mpsc::Sender<WizardCommand>>,
 }
 
@@ -234,7 +234,12 @@ async fn handle(app: &mut App, msg: Message, sinks: &Sinks) -> bool {
             // A closed queue means the lab is gone; without a lab the key does nothing.
             Command::Fault(fault) => {
                 if let Some(faults) = &sinks.faults {
-                    let _ = faults.send(fault).await;
+                    let _ = faults.send(fault.into()).await;
+                }
+            }
+            Command::Drill(command) => {
+                if let Some(lab) = &sinks.faults {
+                    let _ = lab.send(LabCommand::Drill(command)).await;
                 }
             }
             // A gone wizard thread is reported by its silence; the keys do nothing then.

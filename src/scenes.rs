@@ -141,6 +141,31 @@ fn cert_key_expired() -> Driver {
     d
 }
 
+/// `d` on the healthy lab, confirmed: the leader powered off by the drill, 30 s in.
+fn drill_power() -> Driver {
+    use crate::drill::cockpit::{DrillCommand, Running};
+    use crate::drill::{DrillFault, DrillSpec};
+    let mut d = healthy();
+    // Never written: the scene stops long before the drill's end.
+    let mut drill = Running::new(std::env::temp_dir().join("hatui-scene-reports"));
+    let lab = d.lab.as_mut().expect("a lab scene");
+    let spec = DrillSpec::new(DrillFault::Power);
+    let (events, said) = drill.command(lab, DrillCommand::Start(spec));
+    d.app.update(Message::Cluster(events));
+    let mut last = said;
+    for _ in 0..30 {
+        let lab = d.lab.as_mut().expect("a lab scene");
+        if let Some((events, said)) = drill.advance(lab, Duration::from_secs(1)) {
+            d.app.update(Message::Cluster(events));
+            last = said.or(last);
+        }
+    }
+    if let Some(update) = last {
+        d.app.update(Message::Drill(update));
+    }
+    d
+}
+
 pub const SCENES: &[Scene] = &[
     Scene {
         name: "healthy",
@@ -176,6 +201,13 @@ pub const SCENES: &[Scene] = &[
         width: 120,
         height: 40,
         build: cert_key_expired,
+    },
+    Scene {
+        name: "drill-power",
+        caption: "d: a failover drill powers off the etcd leader, 30 s in",
+        width: 120,
+        height: 40,
+        build: drill_power,
     },
     Scene {
         name: "wizard-half-built",

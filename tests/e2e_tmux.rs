@@ -212,3 +212,49 @@ fn the_wizard_builds_a_bare_lab_while_the_cockpit_watches() {
     });
     assert!(screen.contains("HATUI-EXITED 0"), "{screen}");
 }
+
+#[test]
+fn d_runs_a_failover_drill_in_the_cockpit_and_writes_its_report() {
+    let bin = env!("CARGO_BIN_EXE_hatui");
+    let dir = std::env::temp_dir().join(format!("hatui-e2e-drill-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let tmux = Tmux::start(
+        "drill",
+        &format!(
+            "cd {} && {bin} lab --seed 5 --speed 100; echo HATUI-EXITED $?; sleep 30",
+            dir.display()
+        ),
+        140,
+        45,
+    );
+    tmux.wait_for("the lab cockpit", Duration::from_secs(20), |s| {
+        leader(s).is_some()
+    });
+    tmux.keys("d");
+    tmux.wait_for("the drill's plan", Duration::from_secs(10), |s| {
+        s.contains("Drill: power on") && s.contains("d starts it")
+    });
+    tmux.keys("d");
+    let screen = tmux.wait_for("the drill done", Duration::from_secs(60), |s| {
+        s.contains("done · Esc closes")
+    });
+    assert!(screen.contains("etcd replaced its leader"), "{screen}");
+    assert!(
+        screen.contains("report: ./hatui-reports/drill-power-"),
+        "{screen}"
+    );
+    let reports: Vec<_> = std::fs::read_dir(dir.join("hatui-reports"))
+        .unwrap()
+        .collect();
+    assert_eq!(reports.len(), 2, "JSON and Markdown");
+    tmux.keys("Escape");
+    tmux.wait_for("the timeline back", Duration::from_secs(5), |s| {
+        s.contains("Timeline")
+    });
+    tmux.keys("q");
+    tmux.wait_for("hatui to exit", Duration::from_secs(10), |s| {
+        s.contains("HATUI-EXITED 0")
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}

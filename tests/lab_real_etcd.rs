@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use hatui::etcd::spawn_poller;
 use hatui::lab::real_etcd::RealEtcd;
-use hatui::lab::{Lab, LabConfig};
+use hatui::lab::{Lab, LabCommand, LabConfig};
 use hatui::message::{Fault, FaultKind, Message};
 use hatui::model::{ClusterEvent, EtcdStatus};
 use tokio::sync::mpsc;
@@ -21,7 +21,7 @@ const WITHIN: Duration = Duration::from_secs(60);
 
 struct Session {
     rx: mpsc::Receiver<Message>,
-    faults: mpsc::Sender<Fault>,
+    faults: mpsc::Sender<LabCommand>,
     task: JoinHandle<()>,
     _poller: hatui::etcd::Poller,
     dir: PathBuf,
@@ -102,7 +102,7 @@ impl Session {
 
     async fn fault(&self, node: &str, kind: FaultKind) {
         let node = node.to_string();
-        self.faults.send(Fault { node, kind }).await.unwrap();
+        self.faults.send(Fault { node, kind }.into()).await.unwrap();
     }
 
     async fn healthy_leader(&mut self) -> String {

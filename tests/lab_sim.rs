@@ -516,7 +516,7 @@ async fn the_task_sends_state_then_about_a_message_a_second_and_applies_faults()
         "lab clock moved {lab_s} s in 10 s"
     );
     faults
-        .send(fault("cp-2", FaultKind::PowerOff))
+        .send(fault("cp-2", FaultKind::PowerOff).into())
         .await
         .unwrap();
     let noted = timeout(Duration::from_millis(100), async {

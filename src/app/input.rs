@@ -21,6 +21,14 @@ impl App {
             self.ui.help = false;
             return redraw();
         }
+        if key.code == KeyCode::Esc
+            && let Some(commands) = self.drill_escape()
+        {
+            return Outcome {
+                redraw: true,
+                commands,
+            };
+        }
         if key.code == KeyCode::Esc && !self.ui.filter.is_empty() {
             self.ui.filter.clear();
             return redraw();
@@ -52,6 +60,20 @@ impl App {
                 self.ui.filter_editing = true;
             }
             Action::JumpToLeader => self.select_leader(),
+            Action::Drill => {
+                let commands = self.drill_key();
+                return Outcome {
+                    redraw: true,
+                    commands,
+                };
+            }
+            Action::DrillNextFault => {
+                let commands = self.next_drill_fault();
+                return Outcome {
+                    redraw: true,
+                    commands,
+                };
+            }
             Action::ToggleWizard => self.toggle_wizard(),
             Action::WizardRun => return self.wizard(WizardAction::Run),
             Action::WizardRunAll => return self.wizard(WizardAction::RunAll),

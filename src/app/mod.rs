@@ -1,5 +1,6 @@
 //! The one owner of state: the cluster as last reported, and what the operator is looking at.
 
+pub mod drill;
 mod input;
 pub mod ui;
 pub mod wizard;
@@ -7,6 +8,7 @@ pub mod wizard;
 use crate::message::{Command, Message};
 use crate::model::{ClusterState, SourceKind};
 
+pub use drill::DrillPane;
 pub use ui::{Cursor, Pane, Ui};
 pub use wizard::WizardPane;
 
@@ -17,6 +19,8 @@ pub struct App {
     pub ui: Ui,
     /// The wizard beside the cockpit, where one runs (the bare lab).
     pub wizard: Option<WizardPane>,
+    /// The failover drill's prompt, progress or result (the lab only).
+    pub drill: Option<DrillPane>,
     pub quit: bool,
 }
 
@@ -33,6 +37,7 @@ impl App {
             cluster,
             ui: Ui::default(),
             wizard: None,
+            drill: None,
             quit: false,
         }
     }
@@ -81,6 +86,7 @@ impl App {
                 }
             }
             Message::Wizard(update) => self.on_wizard(update),
+            Message::Drill(update) => self.on_drill(update),
             Message::Quit => {
                 self.quit = true;
                 Outcome::default()

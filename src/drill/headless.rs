@@ -90,7 +90,7 @@ pub fn run(req: &LabDrill, out: &mut dyn Write, err: &mut dyn Write) -> io::Resu
         writeln!(
             err,
             "hatui drill: refusing to start without confirmation: the drill takes {} down. \
-             Pass --yes to run it headless (the cockpit's confirmation is not built yet).",
+             Pass --yes to run it headless, or press d in `hatui lab` to confirm it there.",
             plan.target
         )?;
         return Ok(2);

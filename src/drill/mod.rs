@@ -7,8 +7,9 @@
 //! - [`probe`]: what is read from the lab at one moment; [`series`]: availability figures;
 //! - [`observe`]: milestones and the timeline, with [`why`]'s sentences;
 //! - [`engine`]: the state machine; [`report`], [`verdict`], [`markdown`]: the report;
-//! - [`headless`]: `hatui drill --lab --yes`.
+//! - [`headless`]: `hatui drill --lab --yes`; [`cockpit`]: the drill the lab task runs for `d`.
 
+pub mod cockpit;
 pub mod engine;
 pub mod fault;
 pub mod headless;

@@ -41,7 +41,7 @@ pub use bare::BareLab;
 pub use config::LabConfig;
 pub use faults::{Fault, FaultKind};
 pub use lb::LbKind;
-pub use task::{run, run_following};
+pub use task::{LabCommand, run, run_following};
 
 use endpoint::ApiHealth;
 use faults::FaultState;

@@ -5,10 +5,24 @@ use std::time::Duration;
 use tokio::sync::mpsc::{Receiver, Sender};
 use tokio::time::MissedTickBehavior;
 
+use crate::drill::cockpit::{DrillCommand, DrillUpdate, Running};
 use crate::message::Fault;
 use crate::model::ClusterEvent;
 
 use super::Lab;
+
+/// What the cockpit asks of the lab task.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LabCommand {
+    Fault(Fault),
+    Drill(DrillCommand),
+}
+
+impl From<Fault> for LabCommand {
+    fn from(fault: Fault) -> Self {
+        Self::Fault(fault)
+    }
+}
 
 const TICK: Duration = Duration::from_millis(50);
 
@@ -17,9 +31,9 @@ const TICK: Duration = Duration::from_millis(50);
 /// (an idle cluster at speed 1 sends about one message a second). Faults are applied as
 /// they arrive. Ends when `tx` is closed. Each batch goes out as an `M` made from the
 /// events: the runtime's envelope, which the lab does not know.
-pub async fn run<M>(lab: Lab, speed: f64, tx: Sender<M>, faults: Receiver<Fault>)
+pub async fn run<M>(lab: Lab, speed: f64, tx: Sender<M>, faults: Receiver<LabCommand>)
 where
-    M: From<Vec<ClusterEvent>> + Send,
+    M: From<Vec<ClusterEvent>> + From<DrillUpdate> + Send,
 {
     run_following(lab, speed, tx, faults, |_: &Lab| Vec::new()).await;
 }
@@ -31,12 +45,13 @@ pub async fn run_following<F, M>(
     mut lab: Lab,
     speed: f64,
     tx: Sender<M>,
-    mut faults: Receiver<Fault>,
+    mut faults: Receiver<LabCommand>,
     mut follow: F,
 ) where
     F: FnMut(&Lab) -> Vec<ClusterEvent> + Send,
-    M: From<Vec<ClusterEvent>> + Send,
+    M: From<Vec<ClusterEvent>> + From<DrillUpdate> + Send,
 {
+    let mut drill = Running::default();
     let first = lab.publishable(lab.full_state());
     if tx.send(first.into()).await.is_err() {
         return;
@@ -54,7 +69,19 @@ pub async fn run_following<F, M>(
     loop {
         let batch = tokio::select! {
             _ = ticks.tick() => {
-                let (events, urgent) = lab.advance_batch(step);
+                // A running drill moves the lab's clock itself, sampling as it goes.
+                let (events, urgent, said) = match drill.advance(&mut lab, step) {
+                    Some((events, said)) => (events, said.is_some(), said),
+                    None => {
+                        let (events, urgent) = lab.advance_batch(step);
+                        (events, urgent, None)
+                    }
+                };
+                if let Some(said) = said
+                    && tx.send(said.into()).await.is_err()
+                {
+                    return;
+                }
                 let notes = follow(&lab);
                 let urgent = urgent || !notes.is_empty();
                 merge(&mut pending, events);
@@ -66,13 +93,24 @@ pub async fn run_following<F, M>(
                 shown_second = second;
                 std::mem::take(&mut pending)
             }
-            fault = faults.recv(), if faults_open => {
-                let Some(fault) = fault else {
+            command = faults.recv(), if faults_open => {
+                let Some(command) = command else {
                     faults_open = false;
                     continue;
                 };
                 let mut batch = std::mem::take(&mut pending);
-                batch.extend(lab.inject(&fault));
+                match command {
+                    LabCommand::Fault(fault) => batch.extend(lab.inject(&fault)),
+                    LabCommand::Drill(c) => {
+                        let (events, said) = drill.command(&mut lab, c);
+                        batch.extend(events);
+                        if let Some(said) = said
+                            && tx.send(said.into()).await.is_err()
+                        {
+                            return;
+                        }
+                    }
+                }
                 insert_before_clock(&mut batch, follow(&lab));
                 batch
             }

@@ -16,6 +16,7 @@
 //! pane wrap where the pane has room and are cut with `…` where it has not.
 
 mod certs;
+mod drill;
 mod endpoint;
 mod etcd;
 pub mod format;
@@ -108,7 +109,11 @@ fn draw_cockpit(frame: &mut Frame, body: Rect, app: &mut App) {
     etcd::draw(frame, etcd_area, app);
     leases::draw(frame, leases_area, app);
     tokens::draw(frame, tokens_area, app);
-    timeline::draw(frame, timeline_area, app);
+    if app.drill.is_some() {
+        drill::draw(frame, timeline_area, app);
+    } else {
+        timeline::draw(frame, timeline_area, app);
+    }
 }
 
 /// What a pane asks of its column: rows it cannot do without, rows it can use.
