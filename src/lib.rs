@@ -30,5 +30,3 @@ pub mod svg;
 pub mod terminal;
 pub mod view;
 pub mod wizard;
-#[cfg(any(test, feature = "test-support"))]
-pub mod wizard_scene;

@@ -11,7 +11,6 @@ use super::fault::DrillFault;
 use super::observe::Event;
 use super::plan::LEASES;
 use super::series::{Availability, secs};
-use super::verdict;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -121,7 +120,8 @@ fn s(ms: Option<i64>) -> Option<f64> {
 }
 
 impl Report {
-    pub fn of(d: &Drill) -> Report {
+    /// The measurements of `d`, without the verdict ([`Report::of`] adds it).
+    pub(super) fn measured(d: &Drill) -> Report {
         let o = &d.observer;
         let g = &o.got;
         let fault = d.plan.spec.fault;
@@ -143,7 +143,7 @@ impl Report {
                 taken_over_after_s: s(g.lease_taken[k].as_ref().map(|(_, t)| *t)),
             })
             .collect();
-        let mut report = Report {
+        Report {
             source: "lab",
             fault: FaultJson {
                 kind: fault,
@@ -195,9 +195,7 @@ impl Report {
                 lb: d.lab.lb.name().to_string(),
             },
             timeline: o.timeline.clone(),
-        };
-        report.verdict = verdict::of(&report, d);
-        report
+        }
     }
 
     pub fn to_json(&self) -> String {

@@ -8,6 +8,15 @@ fn pct(a: f64) -> String {
     format!("{:.1} %", a * 100.0)
 }
 
+impl Report {
+    /// The report of `d`: its measurements and the verdict on them.
+    pub fn of(d: &Drill) -> Report {
+        let mut report = Report::measured(d);
+        report.verdict = of(&report, d);
+        report
+    }
+}
+
 pub fn of(r: &Report, d: &Drill) -> Vec<String> {
     let target = &r.fault.target;
     let mut v = Vec::new();

@@ -3,6 +3,7 @@
 //! about 45 s, a worker join about 20 s. Values kubeadm makes (token, certificate key) are
 //! made by the effect that prints them, when it runs.
 
+use super::show::Show;
 use crate::lab::BareLab;
 use crate::wizard::engine::fix::LOAD_BALANCER;
 use crate::wizard::plan::SWAP_ON;
@@ -44,14 +45,6 @@ pub(super) enum Effect {
     Reset(usize),
     /// `controlPlaneEndpoint` patched into `kubeadm-config`.
     SetEndpoint(String),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Show {
-    Nodes,
-    Members,
-    Leases,
-    Readyz,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

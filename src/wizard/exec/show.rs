@@ -2,7 +2,14 @@
 
 use crate::lab::BareLab;
 
-use super::kubeadm::Show;
+/// Which verify command's answer to print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Show {
+    Nodes,
+    Members,
+    Leases,
+    Readyz,
+}
 
 pub(super) fn render(lab: &BareLab, what: Show) -> Vec<String> {
     match what {

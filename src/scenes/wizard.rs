@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
+use super::driver::{Driver, scene_start};
 use crate::app::App;
 use crate::lab::LabConfig;
 use crate::message::{Message, WizardUpdate};
 use crate::model::ClusterState;
-use crate::scenes::{Driver, scene_start};
 use crate::wizard::cockpit::WizardSteps;
 use crate::wizard::engine::Engine;
 use crate::wizard::exec::{Executor, LabExecutor, RunEvent, RunId};
