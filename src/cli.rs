@@ -60,7 +60,7 @@ pub enum Command {
     Lab(LabArgs),
     /// Print one snapshot of the cluster as text (or JSON) and exit.
     Status(StatusArgs),
-    /// Build an HA cluster step by step from an inventory (so far: the plan as a script).
+    /// Build an HA cluster step by step: on the lab (`--lab --yes`), or check real hosts (`--preflight`) and print the plan as a script (`--dry-run`).
     Wizard(WizardArgs),
     /// Failover drill: take a master down one way, measure, restore, report.
     Drill(DrillArgs),
@@ -214,7 +214,7 @@ pub struct StatusArgs {
     pub advance: Option<SignedDuration>,
 }
 
-/// `hatui wizard`: for now the dry run and the lab's inventory.
+/// `hatui wizard`: the lab run, preflight over SSH, the dry run and the lab's inventory.
 #[derive(Debug, Clone, Args)]
 pub struct WizardArgs {
     /// The cluster to build (TOML; commented example: assets/inventory.example.toml).
