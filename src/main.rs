@@ -68,6 +68,16 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::Drill(args)) => {
+            if let Some(plan) = args.dry_run() {
+                match plan? {
+                    Ok(text) => print!("{text}"),
+                    Err(why) => {
+                        eprintln!("hatui drill: {why}");
+                        std::process::exit(2);
+                    }
+                }
+                return Ok(());
+            }
             let request = match args.request() {
                 Ok(r) => r,
                 Err(why) => {

@@ -285,3 +285,109 @@ fn the_same_seed_replays_the_same_drill() {
     assert_eq!(first["lab"]["seed"], 7);
     assert_eq!(first, run());
 }
+
+/// A real cluster's inventory: three masters and a worker, reached as `admin` with sudo.
+const INVENTORY: &str = r#"name = "prod"
+endpoint = "k8s-api.example.internal:6443"
+load_balancer = "nlb"
+pod_cidr = "192.168.0.0/16"
+service_cidr = "10.96.0.0/12"
+
+[ssh]
+user = "admin"
+sudo = true
+
+[[hosts]]
+name = "controlplane-1"
+address = "10.0.1.11"
+role = "control-plane"
+
+[[hosts]]
+name = "controlplane-2"
+address = "10.0.1.12"
+role = "control-plane"
+
+[[hosts]]
+name = "controlplane-3"
+address = "10.0.1.13"
+role = "control-plane"
+port = 2222
+
+[[hosts]]
+name = "worker-1"
+address = "10.0.2.11"
+role = "worker"
+"#;
+
+#[test]
+fn a_dry_run_on_an_inventory_prints_the_exact_commands_and_runs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("hatui.toml");
+    std::fs::write(&inv, INVENTORY).unwrap();
+    let inv = inv.to_str().unwrap();
+    let drill = |extra: &[&str]| {
+        let mut args = vec!["drill", "--inventory", inv, "--dry-run"];
+        args.extend_from_slice(extra);
+        hatui(&args, dir.path())
+    };
+    let out = drill(&["--fault", "network", "--target", "controlplane-3"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("Drill (dry run: nothing runs): network on controlplane-3 for 120 s"),
+        "{text}"
+    );
+    assert!(
+        text.contains("On controlplane-3 (ssh -p 2222 admin@10.0.1.13) this runs:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  sudo -n iptables -I INPUT -s 10.0.1.11,10.0.1.12 -p tcp -m multiport --dports 2379,2380,6443 -j DROP"),
+        "the other masters' addresses, as root: {text}"
+    );
+    assert!(
+        text.contains("  sudo -n iptables -D INPUT -s 10.0.1.11,10.0.1.12"),
+        "{text}"
+    );
+    assert!(
+        text.contains("3 members need 2 of 3; 2 left during the network fault"),
+        "{text}"
+    );
+    assert!(
+        !dir.path().join("hatui-reports").exists(),
+        "nothing ran, nothing written"
+    );
+
+    let out = drill(&["--fault", "power"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--dry-run needs --target NODE"),
+        "{}",
+        stderr(&out)
+    );
+    let out = drill(&["--fault", "etcd", "--target", "worker-1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("worker-1 is a worker"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Two masters: losing one loses the quorum; --force prints it anyway.
+    let two = INVENTORY
+        .replace("name = \"controlplane-3\"", "name = \"cp-3\"")
+        .replace(
+            "address = \"10.0.1.13\"\nrole = \"control-plane\"",
+            "address = \"10.0.1.13\"\nrole = \"worker\"",
+        );
+    std::fs::write(dir.path().join("hatui.toml"), two).unwrap();
+    let out = drill(&["--fault", "power", "--target", "controlplane-1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("Quorum needs 2 of 2"),
+        "{}",
+        stderr(&out)
+    );
+    let out = drill(&["--fault", "power", "--target", "controlplane-1", "--force"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}

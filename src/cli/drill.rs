@@ -13,8 +13,15 @@ use super::Topology;
 #[derive(Debug, Clone, Args)]
 pub struct DrillArgs {
     /// Drill on the embedded lab, on its virtual clock (live drills over SSH: not yet).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "inventory")]
     pub lab: bool,
+    /// The real cluster's hosts (the wizard's inventory): with --dry-run, print what the
+    /// drill would run on the target over SSH and how it would restore it.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    /// With --inventory: print the fault and restore commands; run nothing.
+    #[arg(long, requires = "inventory")]
+    pub dry_run: bool,
     #[command(flatten)]
     pub topology: Topology,
     /// kubelet (systemctl stop kubelet), control-plane (manifests moved away), etcd (crictl
@@ -53,12 +60,30 @@ fn parse_duration(s: &str) -> Result<SignedDuration, String> {
 }
 
 impl DrillArgs {
+    /// `--inventory FILE --dry-run`: the plan as text, or why (exit 2). `None`: not asked.
+    pub fn dry_run(&self) -> Option<color_eyre::Result<Result<String, String>>> {
+        let path = self.inventory.as_ref().filter(|_| self.dry_run)?;
+        let inv = match crate::wizard::inventory::load(path) {
+            Ok(inv) => inv,
+            Err(e) => return Some(Err(e.into())),
+        };
+        let plan = crate::drill::dry_run::render(
+            &inv,
+            self.fault,
+            &self.target,
+            self.duration.as_secs(),
+            self.force,
+        );
+        Some(Ok(plan.map_err(|r| r.to_string())))
+    }
+
     /// The drill to run, or why these flags ask for something not built.
     pub fn request(&self) -> Result<LabDrill, String> {
         if !self.lab {
             return Err(
                 "live drills over SSH are not built yet: use `hatui drill --lab` to \
-                        drill on the embedded lab"
+                        drill on the embedded lab, or `--inventory FILE --dry-run` for the \
+                        commands a live drill would run"
                     .into(),
             );
         }

@@ -10,6 +10,7 @@
 //! - [`headless`]: `hatui drill --lab --yes`; [`cockpit`]: the drill the lab task runs for `d`.
 
 pub mod cockpit;
+pub mod dry_run;
 pub mod engine;
 pub mod fault;
 pub mod headless;
