@@ -34,11 +34,16 @@ pub(crate) fn exec_error(target: &SshTarget, cmd: &str, problem: String) -> SshE
     }
 }
 
-/// Runs `cmd` on `ch` and collects its output until the channel closes.
+/// Output as it arrives: stdout (`false`) or stderr (`true`) bytes.
+pub type Chunks = tokio::sync::mpsc::UnboundedSender<(bool, Vec<u8>)>;
+
+/// Runs `cmd` on `ch` and collects its output until the channel closes; each piece also
+/// goes to `stream` as it arrives, when given.
 pub(crate) async fn exec(
     mut ch: Channel<Msg>,
     target: &SshTarget,
     cmd: &str,
+    stream: Option<&Chunks>,
 ) -> Result<ExecOutput, SshError> {
     let fail = |problem: String| exec_error(target, cmd, problem);
     ch.exec(true, cmd)
@@ -50,10 +55,21 @@ pub(crate) async fn exec(
         stderr: Vec::new(),
     };
     // The exit status may come before or after EOF; the channel ends with Close.
+    let send = |err: bool, data: &[u8]| {
+        if let Some(tx) = stream {
+            let _ = tx.send((err, data.to_vec()));
+        }
+    };
     while let Some(msg) = ch.wait().await {
         match msg {
-            ChannelMsg::Data { data } => out.stdout.extend_from_slice(&data),
-            ChannelMsg::ExtendedData { data, ext: 1 } => out.stderr.extend_from_slice(&data),
+            ChannelMsg::Data { data } => {
+                send(false, &data);
+                out.stdout.extend_from_slice(&data);
+            }
+            ChannelMsg::ExtendedData { data, ext: 1 } => {
+                send(true, &data);
+                out.stderr.extend_from_slice(&data);
+            }
             ChannelMsg::ExitStatus { exit_status } => out.exit = Some(exit_status),
             ChannelMsg::Failure => return Err(fail("the server refused to run it".into())),
             _ => {}

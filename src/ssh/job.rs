@@ -9,13 +9,15 @@ use russh::client::Msg;
 
 use super::connect::Session;
 use super::error::SshError;
-use super::exec::{ExecOutput, exec, exec_error};
+use super::exec::{Chunks, ExecOutput, exec, exec_error};
 use super::session::Reply;
 use super::target::SshTarget;
 
 pub(crate) enum Job {
     Exec {
         cmd: String,
+        /// Where output goes as it arrives, besides the collected reply.
+        stream: Option<Chunks>,
         reply: Reply<ExecOutput>,
     },
     /// A `direct-tcpip` channel to `host:port` as the server sees it, for the local
@@ -83,8 +85,8 @@ impl Job {
 
     async fn done(self, ch: Channel<Msg>, target: &SshTarget) {
         match self {
-            Job::Exec { cmd, reply } => {
-                let _ = reply.send(exec(ch, target, &cmd).await);
+            Job::Exec { cmd, stream, reply } => {
+                let _ = reply.send(exec(ch, target, &cmd, stream.as_ref()).await);
             }
             Job::Open { reply, .. } => {
                 let _ = reply.send(Ok(ch));

@@ -18,6 +18,6 @@ mod target;
 
 pub use auth::AuthSources;
 pub use error::SshError;
-pub use exec::ExecOutput;
+pub use exec::{Chunks, ExecOutput};
 pub use session::SshHandle;
 pub use target::SshTarget;

@@ -13,7 +13,7 @@ use super::actor;
 use super::auth::AuthSources;
 use super::connect::{Session, open_session};
 use super::error::SshError;
-use super::exec::ExecOutput;
+use super::exec::{Chunks, ExecOutput};
 use super::job::Job;
 use super::target::SshTarget;
 
@@ -77,9 +77,19 @@ impl SshHandle {
     /// Runs `cmd` in a remote shell and collects its output. A non-zero exit is not an
     /// error here: the caller knows what the command's failure means.
     pub async fn exec(&self, cmd: &str) -> Result<ExecOutput, SshError> {
+        self.exec_streaming(cmd, None).await
+    }
+
+    /// As [`SshHandle::exec`], sending each piece of output to `stream` as it arrives.
+    pub async fn exec_streaming(
+        &self,
+        cmd: &str,
+        stream: Option<Chunks>,
+    ) -> Result<ExecOutput, SshError> {
         let (reply, rx) = oneshot::channel();
         let job = Job::Exec {
             cmd: cmd.to_string(),
+            stream,
             reply,
         };
         self.ask(Request::Job(job), rx).await

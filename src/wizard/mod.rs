@@ -3,6 +3,7 @@
 //! and its executors (the lab's kubeadm now, SSH next), headless runs, and the thread that
 //! runs it beside the cockpit on the bare lab.
 
+pub mod audit;
 pub mod cockpit;
 pub mod command;
 pub mod engine;

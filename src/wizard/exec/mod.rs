@@ -1,10 +1,11 @@
 //! Executors run the plan's commands on hosts: the lab's (simulated kubeadm on the lab's
-//! virtual clock) now, SSH next. The engine sees only this trait: start a command on a
+//! virtual clock) and real hosts' over SSH (`ssh.rs`). The engine sees only this trait: start a command on a
 //! host, wait for its lines and its exit code, and look at the cluster.
 
 mod kubeadm;
 pub mod lab;
 mod show;
+pub mod ssh;
 mod texts;
 
 use std::time::Duration;
@@ -14,6 +15,7 @@ use jiff::Timestamp;
 use crate::model::ClusterState;
 
 pub use lab::LabExecutor;
+pub use ssh::SshExecutor;
 
 /// One started command.
 pub type RunId = usize;
