@@ -217,7 +217,7 @@ fn next_key(steps: &WizardSteps, r: &StepReport, w: &WizardPane) -> String {
     }
     if steps.verified {
         return "verified: every node Ready, etcd's voters are the masters, both leases held. \
-                To practise failures, `hatui lab` has the fault keys (K C P E N X)."
+                The failover drill: `d` in `hatui lab` (or `hatui drill --lab`)."
             .into();
     }
     match r.status {
