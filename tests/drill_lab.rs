@@ -98,12 +98,7 @@ fn powering_off_the_leader_reelects_in_1_to_2_5_s_and_leases_move_after_their_15
         ] {
             assert!(s.is_some_and(|s| s <= 30.0), "seed {seed}: {rec:?}");
         }
-        let why = &r
-            .timeline
-            .iter()
-            .find(|e| e.text.contains("(term"))
-            .unwrap()
-            .why;
+        let why = election_why(&r);
         assert!(
             why.contains("election timeout") && why.contains("without handing over"),
             "{why}"
@@ -276,6 +271,12 @@ fn a_worker_cannot_be_the_target_of_a_control_plane_fault() {
     );
 }
 
+/// Why the drill says etcd elected its new leader.
+fn election_why(r: &Report) -> &str {
+    let e = r.timeline.iter().find(|e| e.text.contains("(term"));
+    &e.expect("an election on the timeline").why
+}
+
 #[test]
 fn stopping_etcd_alone_hands_over_and_the_kubelet_starts_it_again() {
     for seed in 1..=4 {
@@ -283,12 +284,7 @@ fn stopping_etcd_alone_hands_over_and_the_kubelet_starts_it_again() {
         let (_, r) = drill(&mut lab, DrillFault::Etcd);
         let new = r.etcd.new_leader_after_s.unwrap();
         assert!(new <= 0.2, "seed {seed}: SIGTERM hands over at once: {new}");
-        let why = &r
-            .timeline
-            .iter()
-            .find(|e| e.text.contains("(term"))
-            .unwrap()
-            .why;
+        let why = election_why(&r);
         assert!(why.contains("handed over"), "{why}");
         // The kubelet restarts the container at its next sync: back within a few seconds,
         // long before the restore, and no lease had time to move.
@@ -311,12 +307,7 @@ fn a_partitioned_leader_is_replaced_and_an_nlb_keeps_sending_it_requests_but_hap
         let (_, r) = drill(&mut lab, DrillFault::Network);
         let new = r.etcd.new_leader_after_s.unwrap();
         assert!((1.0..=2.5).contains(&new), "{lb}: {new}");
-        let why = &r
-            .timeline
-            .iter()
-            .find(|e| e.text.contains("(term"))
-            .unwrap()
-            .why;
+        let why = election_why(&r);
         assert!(why.contains("was cut off"), "{why}");
         let target = &r.api.masters[&r.fault.target];
         assert!(target.longest_gap_s >= 119.0, "{lb}: {target:?}");

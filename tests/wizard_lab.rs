@@ -5,7 +5,7 @@
 
 mod wizard_json;
 
-use wizard_json::{assert_built, assert_no_secret, hatui, run_json};
+use wizard_json::{assert_built, assert_no_secret, hatui, run_json, step_ids};
 
 #[test]
 fn the_whole_plan_builds_every_shape_and_verify_passes() {
@@ -13,12 +13,7 @@ fn the_whole_plan_builds_every_shape_and_verify_passes() {
         let (v, text) = run_json(cps, workers, None);
         assert_built(&v, cps, workers);
         assert_no_secret(&text);
-        let ids: Vec<&str> = v["plan"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s["id"].as_str().unwrap())
-            .collect();
+        let ids = step_ids(&v);
         assert_eq!(ids.len(), 5 + (cps - 1) + workers, "{ids:?}");
         let warnings = v["warnings"].to_string();
         assert_eq!(warnings.contains("an even number"), cps == 2, "{warnings}");
@@ -83,12 +78,7 @@ fn an_expired_certificate_key_or_token_is_refreshed_before_the_joins() {
     let (v, text) = run_json(3, 2, Some("expired-certificate-key"));
     assert_built(&v, 3, 2);
     assert_no_secret(&text);
-    let ids: Vec<&str> = v["plan"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap())
-        .collect();
+    let ids = step_ids(&v);
     let at = |id: &str| {
         ids.iter()
             .position(|i| *i == id)
@@ -101,12 +91,7 @@ fn an_expired_certificate_key_or_token_is_refreshed_before_the_joins() {
     );
     let (v, _) = run_json(3, 2, Some("expired-token"));
     assert_built(&v, 3, 2);
-    let ids: Vec<&str> = v["plan"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap())
-        .collect();
+    let ids = step_ids(&v);
     assert!(
         ids.contains(&"upload-certs/cp-2") && ids.contains(&"token-create/cp-2"),
         "{ids:?}"

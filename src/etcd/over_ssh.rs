@@ -9,7 +9,7 @@ use futures::future::join_all;
 
 use super::tls::LabelledPem;
 use super::{PollerConfig, TlsMaterial};
-use crate::ssh::{AuthSources, ExecOutput, SshError, SshHandle, SshTarget};
+use crate::ssh::{AuthSources, ExecOutput, SshError, SshHandle, SshTarget, shell_quote};
 
 /// `cat` of a small file: anything slower is a hung host or a stuck sudo.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -176,11 +176,6 @@ fn check_read(target: &SshTarget, cmd: &str, out: ExecOutput) -> Result<Vec<u8>,
         command: cmd.to_string(),
         problem,
     })
-}
-
-/// Single quotes for a POSIX shell: the path is data, never code.
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 #[cfg(test)]

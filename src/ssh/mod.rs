@@ -21,3 +21,8 @@ pub use error::SshError;
 pub use exec::{Chunks, ExecOutput};
 pub use session::SshHandle;
 pub use target::SshTarget;
+
+/// One word for a POSIX shell, in single quotes: what it holds is data, never code.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}

@@ -9,6 +9,7 @@ use std::fmt::Write;
 use super::command::{Command, Part, Var};
 use super::inventory::Inventory;
 use super::plan::{ADMIN_CONF, Plan, Step, StepKind, Wait, etcdctl};
+use crate::ssh::shell_quote;
 
 /// The whole script.
 pub fn render(inv: &Inventory, plan: &Plan, source: &str) -> String {
@@ -72,12 +73,12 @@ fn helpers(out: &mut String, inv: &Inventory) {
     if let Some(kh) = &inv.ssh.known_hosts {
         opts.extend(["-o".into(), format!("UserKnownHostsFile={kh}")]);
     }
-    let opts: Vec<String> = opts.iter().map(|o| sq(o)).collect();
+    let opts: Vec<String> = opts.iter().map(|o| shell_quote(o)).collect();
     let _ = writeln!(out, "SSH_OPTS=({})", opts.join(" "));
     let entries = |f: &dyn Fn(&super::inventory::Host) -> String| {
         inv.hosts
             .iter()
-            .map(|h| format!("[{}]={}", h.name, sq(&f(h))))
+            .map(|h| format!("[{}]={}", h.name, shell_quote(&f(h))))
             .collect::<Vec<_>>()
             .join(" ")
     };
@@ -171,7 +172,7 @@ fn banner(out: &mut String, s: &Step, n: usize, total: usize) {
     let _ = writeln!(
         out,
         "echo {}",
-        sq(&format!("==> {}: {}", s.id, s.hosts.join(", ")))
+        shell_quote(&format!("==> {}: {}", s.id, s.hosts.join(", ")))
     );
 }
 
@@ -229,7 +230,7 @@ fn waits(out: &mut String, s: &Step) {
             Wait::NodeReady { node } => format!("node_ready {node}"),
             Wait::EtcdVoter { node } => format!("etcd_voter {node}"),
         };
-        let _ = writeln!(out, "wait_for {} {check}", sq(&w.describe()));
+        let _ = writeln!(out, "wait_for {} {check}", shell_quote(&w.describe()));
     }
 }
 
@@ -261,11 +262,11 @@ fn capture(out: &mut String, v: Var) {
 fn remote(inv: &Inventory, c: &Command, s: &Step) -> String {
     let mut word = String::new();
     if c.root && inv.ssh.sudo {
-        word.push_str(&sq("sudo "));
+        word.push_str(&shell_quote("sudo "));
     }
     for p in &c.parts {
         match p {
-            Part::Text(t) => word.push_str(&sq(t)),
+            Part::Text(t) => word.push_str(&shell_quote(t)),
             Part::Var(v) => {
                 let _ = write!(word, "\"${}\"", v.shell_name());
             }
@@ -273,14 +274,9 @@ fn remote(inv: &Inventory, c: &Command, s: &Step) -> String {
     }
     let mut line = format!("on {} {word}", c.host);
     if s.kind == StepKind::Cni && !inv.cni.manifest.contains("://") {
-        let _ = write!(line, " < {}", sq(&inv.cni.manifest));
+        let _ = write!(line, " < {}", shell_quote(&inv.cni.manifest));
     }
     line
-}
-
-/// Single-quoted for bash.
-pub fn sq(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 fn wrap(text: &str, width: usize) -> Vec<String> {

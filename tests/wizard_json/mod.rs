@@ -41,6 +41,12 @@ pub fn run_json(cps: usize, workers: usize, scenario: Option<&str>) -> (Value, S
 
 /// Token secrets (`abcdef.0123456789abcdef`) and certificate keys (64 hex not after
 /// `sha256:`) nowhere in `text`.
+/// The ids of the plan's steps, in order.
+pub fn step_ids(v: &Value) -> Vec<&str> {
+    let plan = v["plan"].as_array().expect("plan[]");
+    plan.iter().map(|s| s["id"].as_str().expect("id")).collect()
+}
+
 pub fn assert_no_secret(text: &str) {
     let words = text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == ':'));
     for w in words {

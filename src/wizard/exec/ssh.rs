@@ -16,7 +16,7 @@ use tokio::sync::OnceCell;
 
 use super::{Executor, RunEvent, RunId};
 use crate::model::{ClusterState, SourceKind};
-use crate::ssh::{SshHandle, SshTarget};
+use crate::ssh::{SshHandle, SshTarget, shell_quote};
 use crate::wizard::audit::Audit;
 use crate::wizard::inventory::Inventory;
 use crate::wizard::preflight::{SshOverrides, target};
@@ -181,7 +181,7 @@ impl Job {
             .await
             .clone()?;
         let cmd = if self.sudo {
-            format!("sudo -n sh -c {}", quote(&self.command))
+            format!("sudo -n sh -c {}", shell_quote(&self.command))
         } else {
             self.command.clone()
         };
@@ -225,9 +225,4 @@ impl Job {
         }
         Ok(out.exit.map_or(255, |c| i32::try_from(c).unwrap_or(255)))
     }
-}
-
-/// One shell word.
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }

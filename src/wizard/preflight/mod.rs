@@ -15,7 +15,7 @@ pub use checks::Check;
 use facts::Facts;
 
 use super::inventory::{Host, Inventory};
-use crate::ssh::{SshError, SshHandle, SshTarget};
+use crate::ssh::{SshError, SshHandle, SshTarget, shell_quote};
 
 /// Hosts asked at once.
 pub const CONCURRENCY: usize = 10;
@@ -120,9 +120,9 @@ async fn ask(inv: &Inventory, host: &Host, overrides: &SshOverrides) -> Result<F
         let ssh = SshHandle::connect(&target).await?;
         let script = format!(
             "sh -c {} hatui-preflight {} {}",
-            quote(facts::SCRIPT),
-            quote(&inv.cri_socket),
-            quote(&inv.endpoint.host)
+            shell_quote(facts::SCRIPT),
+            shell_quote(&inv.cri_socket),
+            shell_quote(&inv.endpoint.host)
         );
         let cmd = if inv.ssh.sudo {
             format!("sudo -n {script}")
@@ -143,11 +143,6 @@ async fn ask(inv: &Inventory, host: &Host, overrides: &SshOverrides) -> Result<F
         Ok(r) => r.map_err(|e| e.to_string()),
         Err(_) => Err(format!("{target}: no answer within {}s", TIMEOUT.as_secs())),
     }
-}
-
-/// One shell word.
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// One block per host: each failing check with its fix, a line for the passing ones.
