@@ -78,6 +78,13 @@ fn run(cli: Cli) -> Result<()> {
                 }
                 return Ok(());
             }
+            if let Some(live) = args.live(cli.target.target(), &etcd) {
+                let live = live?;
+                let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+                let run = hatui::drill::live::run(&live, &mut out, &mut err);
+                let code = runtime.block_on(run)?;
+                std::process::exit(code);
+            }
             let request = match args.request() {
                 Ok(r) => r,
                 Err(why) => {

@@ -338,16 +338,28 @@ fn a_dry_run_on_an_inventory_prints_the_exact_commands_and_runs_nothing() {
         "{text}"
     );
     assert!(
-        text.contains("On controlplane-3 (ssh -p 2222 admin@10.0.1.13) this runs:"),
+        text.contains(
+            "On controlplane-3 (ssh -p 2222 admin@10.0.1.13) this runs, as root, one script \
+             through `sudo -n sh -c`:"
+        ),
         "{text}"
     );
     assert!(
-        text.contains("  sudo -n iptables -I INPUT -s 10.0.1.11,10.0.1.12 -p tcp -m multiport --dports 2379,2380,6443 -j DROP"),
+        text.contains("  iptables -I INPUT -s 10.0.1.11,10.0.1.12 -p tcp -m multiport --dports 2379,2380,6443 -j DROP"),
         "the other masters' addresses, as root: {text}"
     );
     assert!(
-        text.contains("  sudo -n iptables -D INPUT -s 10.0.1.11,10.0.1.12"),
+        text.contains("  iptables -D INPUT -s 10.0.1.11,10.0.1.12"),
         "{text}"
+    );
+    let pid = "/run/hatui-drill-controlplane-3.pid";
+    assert!(
+        text.contains("  nohup sh -c 'sleep 135; iptables -D INPUT"),
+        "the dead man's switch comes first: {text}"
+    );
+    assert!(
+        text.contains(&format!("  kill $(cat {pid}) 2>/dev/null; rm -f {pid}\n")),
+        "the restore disarms it first: {text}"
     );
     assert!(
         text.contains("3 members need 2 of 3; 2 left during the network fault"),

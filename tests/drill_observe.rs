@@ -36,6 +36,8 @@ fn healthy() -> Probe {
         target_node: Some(Readiness::Ready),
         target_pods_gone: false,
         schedulable_node: Some("worker-1".into()),
+        keepalive: None,
+        test_pod: None,
     }
 }
 

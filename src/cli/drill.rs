@@ -6,19 +6,26 @@ use clap::Args;
 use jiff::SignedDuration;
 
 use crate::drill::headless::{DEFAULT_REPORT_DIR, LabDrill};
+use crate::drill::live::LiveDrill;
 use crate::drill::{DrillFault, DrillSpec, Target};
+use crate::etcd::EtcdSettings;
+use crate::wizard::preflight::SshOverrides;
 
 use super::Topology;
 
 #[derive(Debug, Clone, Args)]
 pub struct DrillArgs {
-    /// Drill on the embedded lab, on its virtual clock (live drills over SSH: not yet).
+    /// Drill on the embedded lab, on its virtual clock.
     #[arg(long, conflicts_with = "inventory")]
     pub lab: bool,
-    /// The real cluster's hosts (the wizard's inventory): with --dry-run, print what the
-    /// drill would run on the target over SSH and how it would restore it.
+    /// The real cluster's hosts (the wizard's inventory): the fault runs on the target over
+    /// SSH; the kubeconfig (--kubeconfig) and the etcd flags say how to watch the cluster.
     #[arg(long, value_name = "FILE")]
     pub inventory: Option<PathBuf>,
+    /// With --inventory: accept and record the host key of a host never seen before
+    /// (OpenSSH's accept-new); a changed key is always refused.
+    #[arg(long, requires = "inventory")]
+    pub accept_new_host_keys: bool,
     /// With --inventory: print the fault and restore commands; run nothing.
     #[arg(long, requires = "inventory")]
     pub dry_run: bool,
@@ -77,32 +84,62 @@ impl DrillArgs {
         Some(Ok(plan.map_err(|r| r.to_string())))
     }
 
-    /// The drill to run, or why these flags ask for something not built.
-    pub fn request(&self) -> Result<LabDrill, String> {
-        if !self.lab {
-            return Err(
-                "live drills over SSH are not built yet: use `hatui drill --lab` to \
-                        drill on the embedded lab, or `--inventory FILE --dry-run` for the \
-                        commands a live drill would run"
-                    .into(),
-            );
-        }
+    fn spec(&self) -> DrillSpec {
         let target = match self.target.as_str() {
             "leader" => Target::Leader,
             node => Target::Node(node.to_string()),
         };
+        DrillSpec {
+            fault: self.fault,
+            target,
+            duration_ms: self.duration.as_millis() as i64,
+            force: self.force,
+        }
+    }
+
+    /// The drill on the lab, or why these flags ask for another.
+    pub fn request(&self) -> Result<LabDrill, String> {
+        if !self.lab {
+            return Err(
+                "say where to drill: `--lab` (the embedded lab) or `--inventory FILE` (a \
+                 live cluster over SSH; `--dry-run` prints what it would run)"
+                    .into(),
+            );
+        }
         Ok(LabDrill {
             config: self.topology.lab_config(),
-            spec: DrillSpec {
-                fault: self.fault,
-                target,
-                duration_ms: self.duration.as_millis() as i64,
-                force: self.force,
-            },
+            spec: self.spec(),
             yes: self.yes,
             json: self.json,
             report_dir: self.report_dir.clone(),
         })
+    }
+
+    /// `--inventory FILE` without `--dry-run`: the live drill. `None`: not asked.
+    pub fn live(
+        &self,
+        kubeconfig: crate::live::Target,
+        etcd: &EtcdSettings,
+    ) -> Option<color_eyre::Result<LiveDrill>> {
+        let path = self.inventory.as_ref().filter(|_| !self.dry_run)?;
+        let inventory = match crate::wizard::inventory::load(path) {
+            Ok(inv) => inv,
+            Err(e) => return Some(Err(e.into())),
+        };
+        Some(Ok(LiveDrill {
+            inventory,
+            kubeconfig,
+            etcd: etcd.clone(),
+            ssh: SshOverrides {
+                identity: etcd.ssh_identity.clone(),
+                known_hosts: etcd.ssh_known_hosts.clone(),
+                accept_new_host_keys: self.accept_new_host_keys,
+            },
+            spec: self.spec(),
+            yes: self.yes,
+            json: self.json,
+            report_dir: self.report_dir.clone(),
+        }))
     }
 }
 
@@ -154,7 +191,7 @@ mod tests {
         );
         let e = drill(&["--lab", "--fault", "power", "--duration", "soon"]).unwrap_err();
         assert!(e.contains("like 120s or 3m"), "{e}");
-        let live = drill(&["--fault", "power"]).unwrap().request().unwrap_err();
-        assert!(live.contains("hatui drill --lab"), "{live}");
+        let nowhere = drill(&["--fault", "power"]).unwrap().request().unwrap_err();
+        assert!(nowhere.contains("`--inventory FILE`"), "{nowhere}");
     }
 }

@@ -4,6 +4,7 @@
 //! drill checks that before it touches anything).
 
 use super::fault::DrillFault;
+use super::live::GUARD_MARGIN_S;
 use super::plan::Refusal;
 use crate::wizard::inventory::{Inventory, Role};
 
@@ -55,24 +56,36 @@ pub fn render(
         .collect();
     let user = host.user.as_deref().unwrap_or(&inv.ssh.user);
     let port = host.port.unwrap_or(inv.ssh.port);
-    let sudo = if inv.ssh.sudo { "sudo -n " } else { "" };
+    let root = if inv.ssh.sudo {
+        "as root, one script through `sudo -n sh -c`"
+    } else {
+        "as one script"
+    };
+    let mut commands = fault.commands(&others);
+    let mut restore = fault.restore_commands(&others);
+    if let Some((arm, disarm)) = fault.guard(target, &others, duration_s + GUARD_MARGIN_S) {
+        commands.insert(0, arm);
+        restore.insert(0, disarm);
+    }
     let mut s = format!(
         "Drill (dry run: nothing runs): {fault} on {target} for {duration_s} s, then restore.\n\
          {arithmetic}\n\
-         On {target} (ssh -p {port} {user}@{}) this runs:\n",
+         On {target} (ssh -p {port} {user}@{}) this runs, {root}:\n",
         host.address
     );
-    for c in fault.commands(&others) {
-        s += &format!("  {sudo}{c}\n");
+    for c in commands {
+        s += &format!("  {c}\n");
     }
     s += "and restores with:\n";
-    for c in fault.restore_commands(&others) {
-        let c = if fault == DrillFault::Power {
-            c
-        } else {
-            format!("{sudo}{c}")
-        };
+    for c in restore {
         s += &format!("  {c}\n");
+    }
+    if fault != DrillFault::Power {
+        s += &format!(
+            "The first line arms a switch on the host: should the drill die, the host restores \
+             itself {} s after the fault.\n",
+            duration_s + GUARD_MARGIN_S
+        );
     }
     s += &format!("What a real cluster will do: {}\n", fault.expectation());
     Ok(s)

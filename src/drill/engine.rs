@@ -1,8 +1,9 @@
-//! The drill as a small state machine on the lab's virtual clock: apply the fault, observe
-//! every 100 ms, restore after the duration (or at once on [`Drill::abort`]), observe the
-//! recovery until the master is back and the cluster healthy (bounded), then done. It owns
-//! no lab: whoever owns the lab (the headless command, later the cockpit) lends it to
-//! [`Drill::advance`] and applies the events it hands back.
+//! The drill as a small state machine: apply the fault, observe every 100 ms, restore after
+//! the duration (or at once on [`Drill::abort`]), observe the recovery until the master is
+//! back and the cluster healthy (bounded), then done. The machine itself only takes
+//! [`Probe`]s ([`Drill::begin`], [`Drill::record`], [`Drill::restored`]): on the lab's
+//! virtual clock the lab is lent to [`Drill::advance`] (the headless command, the cockpit's
+//! lab task); on a live cluster `live` samples real requests on the wall clock.
 
 use std::time::Duration;
 
@@ -21,6 +22,16 @@ pub const SAMPLE_MS: i64 = 100;
 /// How long the recovery is watched at most after the restore.
 pub const RECOVERY_LIMIT_MS: i64 = 300_000;
 
+/// What the driver of a drill does after a sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    Sample,
+    /// The duration is over: run the restore, then call [`Drill::restored`].
+    Restore,
+    /// A second of recovery passed: say whether the cluster is healthy ([`Drill::health`]).
+    CheckHealth,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     /// The fault is in place.
@@ -33,8 +44,8 @@ pub enum Phase {
 #[derive(Debug, Clone)]
 pub struct Drill {
     pub plan: Plan,
-    /// The lab drilled (its shape and seed, for the report).
-    pub lab: LabConfig,
+    /// The lab drilled (its shape and seed, for the report); `None` on a live cluster.
+    pub lab: Option<LabConfig>,
     pub observer: Observer,
     pub endpoint: Series,
     /// One kept-alive connection through the endpoint, on the target at the fault (when a
@@ -45,14 +56,14 @@ pub struct Drill {
     conn: Option<String>,
     /// Each master's `/readyz`, masters in order.
     pub masters: Vec<(String, Series)>,
-    /// Lab time at the fault.
+    /// Cluster time at the fault (the lab's clock, or the wall clock).
     pub started_at: Timestamp,
     pub restored_at: Option<Timestamp>,
     /// The restore ran (or found nothing left to undo).
     pub restored: bool,
     /// What the lab said when the restore ran.
     pub restore_note: Option<String>,
-    /// Ms since the fault.
+    /// Ms since the fault, of the latest sample.
     t: i64,
     restored_ms: Option<i64>,
     phase: Phase,
@@ -70,30 +81,26 @@ fn note(events: &[ClusterEvent]) -> Option<String> {
 }
 
 impl Drill {
-    /// Checks `spec` and applies the fault now. Returns the drill and the lab's events.
-    pub fn start(lab: &mut Lab, spec: &DrillSpec) -> Result<(Drill, Vec<ClusterEvent>), Refusal> {
-        let plan = plan::check(lab, spec)?;
+    /// The drill of `plan`, whose fault was just applied at `started_at`; `before`: the
+    /// cluster right before it.
+    pub fn begin(
+        plan: Plan,
+        before: &Probe,
+        started_at: Timestamp,
+        lab: Option<LabConfig>,
+    ) -> Drill {
         let target = plan.target.clone();
-        let before = Probe::of(lab, &target, 0);
-        let mut observer = Observer::new(spec.fault, &target, &before);
-        let events = lab.inject(&Fault {
-            node: target.clone(),
-            kind: spec.fault.lab_kind(),
-        });
-        let said = note(&events).unwrap_or_default();
-        if said.contains("nothing happened") {
-            return Err(Refusal(format!("the lab refused the fault: {said}")));
-        }
+        let mut observer = Observer::new(plan.spec.fault, &target, before);
         observer.note(
             0,
-            format!("fault: {} on {target}", spec.fault),
-            spec.fault.expectation(),
+            format!("fault: {} on {target}", plan.spec.fault),
+            plan.spec.fault.expectation(),
         );
         let masters = before.masters.iter();
         let masters = masters.map(|m| (m.node.clone(), Series::new(SAMPLE_MS)));
-        let drill = Drill {
-            lab: lab.config().clone(),
-            started_at: lab.now(),
+        Drill {
+            lab,
+            started_at,
             restored_at: None,
             restored: false,
             restore_note: None,
@@ -109,7 +116,24 @@ impl Drill {
             phase: Phase::Fault,
             carry_ms: 0,
             healthy: false,
-        };
+        }
+    }
+
+    /// Checks `spec` and applies the fault to the lab now. Returns the drill and the lab's
+    /// events.
+    pub fn start(lab: &mut Lab, spec: &DrillSpec) -> Result<(Drill, Vec<ClusterEvent>), Refusal> {
+        let plan = plan::check(lab, spec)?;
+        let target = plan.target.clone();
+        let before = Probe::of(lab, &target, 0);
+        let events = lab.inject(&Fault {
+            node: target.clone(),
+            kind: spec.fault.lab_kind(),
+        });
+        let said = note(&events).unwrap_or_default();
+        if said.contains("nothing happened") {
+            return Err(Refusal(format!("the lab refused the fault: {said}")));
+        }
+        let drill = Drill::begin(plan, &before, lab.now(), Some(lab.config().clone()));
         Ok((drill, events))
     }
 
@@ -121,7 +145,7 @@ impl Drill {
         &self.plan.target
     }
 
-    /// Lab time since the fault.
+    /// Time since the fault.
     pub fn elapsed(&self) -> Duration {
         Duration::from_millis(self.t.max(0) as u64)
     }
@@ -153,57 +177,92 @@ impl Drill {
         }
     }
 
-    /// Ctrl-C, an error, the operator: restore now and watch the recovery.
+    /// Ctrl-C, an error, the operator: restore the lab now and watch the recovery.
     pub fn abort(&mut self, lab: &mut Lab) -> Vec<ClusterEvent> {
-        if self.phase != Phase::Fault {
+        if !self.interrupt() {
             return Vec::new();
+        }
+        self.restore(lab)
+    }
+
+    /// Notes an interruption; `true` when a restore is due (the fault is still in place).
+    pub fn interrupt(&mut self) -> bool {
+        if self.phase != Phase::Fault {
+            return false;
         }
         self.observer.note(
             self.t,
             "drill interrupted: restoring now",
             "a drill always restores",
         );
-        self.restore(lab)
+        true
     }
 
     fn step(&mut self, lab: &mut Lab) -> Vec<ClusterEvent> {
         let mut events = lab.advance(Duration::from_millis(SAMPLE_MS as u64));
-        self.t += SAMPLE_MS;
-        self.sample(lab);
-        match self.phase {
-            Phase::Fault if self.t >= self.plan.spec.duration_ms => {
-                events.extend(self.restore(lab));
-            }
-            Phase::Recovering => {
-                let since = self.t - self.restored_ms.unwrap_or(self.t);
-                if since % 1_000 == 0 && !self.healthy {
-                    self.healthy = plan::unhealthy(lab).is_none();
-                }
-                if (self.observer.recovered() && self.healthy) || since >= RECOVERY_LIMIT_MS {
-                    self.finish();
-                }
-            }
-            _ => {}
+        let seq = ((self.t + SAMPLE_MS) / SAMPLE_MS) as u64;
+        let p = Probe::of(lab, &self.plan.target, seq);
+        match self.record(self.t + SAMPLE_MS, &p) {
+            Next::Restore => events.extend(self.restore(lab)),
+            Next::CheckHealth => self.health(plan::unhealthy(lab).is_none()),
+            Next::Sample => {}
         }
         events
     }
 
-    fn sample(&mut self, lab: &Lab) {
-        let p = Probe::of(lab, &self.plan.target, (self.t / SAMPLE_MS) as u64);
+    /// Takes in the sample at `t` ms since the fault (every 100 ms); says what is due.
+    pub fn record(&mut self, t: i64, p: &Probe) -> Next {
+        self.t = t;
+        self.sample(p);
+        match self.phase {
+            Phase::Fault if self.t >= self.plan.spec.duration_ms => Next::Restore,
+            Phase::Recovering => {
+                let since = self.t - self.restored_ms.unwrap_or(self.t);
+                if since % 1_000 == 0 && !self.healthy {
+                    return Next::CheckHealth;
+                }
+                self.finish_if_due();
+                Next::Sample
+            }
+            _ => Next::Sample,
+        }
+    }
+
+    /// Whether the whole cluster was healthy at the latest once-a-second check.
+    pub fn health(&mut self, healthy: bool) {
+        self.healthy = healthy;
+        self.finish_if_due();
+    }
+
+    fn finish_if_due(&mut self) {
+        if self.phase != Phase::Recovering {
+            return;
+        }
+        let since = self.t - self.restored_ms.unwrap_or(self.t);
+        if (self.observer.recovered() && self.healthy) || since >= RECOVERY_LIMIT_MS {
+            self.finish();
+        }
+    }
+
+    fn sample(&mut self, p: &Probe) {
         let t = self.t;
         self.endpoint
             .push(t, p.endpoint_error.clone(), p.endpoint_latency_ms);
-        self.sample_keepalive(t, &p);
+        match &p.keepalive {
+            Some(k) => self.keepalive.push(t, k.error.clone(), k.latency_ms),
+            None => self.sample_keepalive(t, p),
+        }
         for (node, series) in &mut self.masters {
             if let Some(r) = p.readyz(node) {
                 series.push(t, r.error.clone(), r.latency_ms);
             }
         }
-        self.observer.observe(t, self.restored_ms, &p);
+        self.observer.observe(t, self.restored_ms, p);
     }
 
-    /// A request on the kept-alive connection: the master it is on answers as its own
-    /// `/readyz` says; without a connection, a new one goes through the balancer.
+    /// A request on the kept-alive connection, where the probe has none of its own (the
+    /// lab): the master it is on answers as its own `/readyz` says; without a connection,
+    /// a new one goes through the balancer.
     fn sample_keepalive(&mut self, t: i64, p: &Probe) {
         let on = self.conn.as_deref().and_then(|n| p.readyz(n));
         let (error, latency) = match on {
@@ -232,9 +291,18 @@ impl Drill {
         });
         let said = note(&events).unwrap_or_default();
         // Nothing left to undo (the kubelet restarted etcd by itself) counts as restored.
-        self.restored = !said.contains("nothing happened") || said.contains("nothing to restore");
+        let ok = !said.contains("nothing happened") || said.contains("nothing to restore");
+        let p = Probe::of(lab, &target, 0);
+        self.restored(ok, said, lab.now(), &p);
+        events
+    }
+
+    /// The restore ran at `at` (`ok`: it did what it should; `said`: its output); `p`: the
+    /// cluster right after it.
+    pub fn restored(&mut self, ok: bool, said: String, at: Timestamp, p: &Probe) {
+        self.restored = ok;
         self.restore_note = Some(said);
-        self.restored_at = Some(lab.now());
+        self.restored_at = Some(at);
         self.restored_ms = Some(self.t);
         self.phase = Phase::Recovering;
         let cmds = self.plan.restore_commands.join("; ");
@@ -244,9 +312,14 @@ impl Drill {
             "a drill always undoes its fault",
         );
         // The moment of the restore counts: what is already back needs no wait.
-        let p = Probe::of(lab, &target, 0);
-        self.observer.observe(self.t, self.restored_ms, &p);
-        events
+        self.observer.observe(self.t, self.restored_ms, p);
+    }
+
+    /// Stops watching the recovery now (the operator asked twice).
+    pub fn stop(&mut self) {
+        if self.phase == Phase::Recovering {
+            self.finish();
+        }
     }
 
     fn finish(&mut self) {

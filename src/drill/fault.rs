@@ -7,6 +7,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use crate::lab::FaultKind;
+use crate::ssh::shell_quote;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -122,6 +123,26 @@ impl DrillFault {
         }
     }
 
+    /// On a real host, a dead man's switch armed with the fault: should the drill die (or
+    /// lose the host) before its restore, the host restores itself `after_s` seconds
+    /// later. Returns the command that arms it and the one that disarms it (the restore
+    /// runs it first). `None` for a power-off: nothing on a host that is off can run.
+    pub fn guard(self, target: &str, others: &[String], after_s: i64) -> Option<(String, String)> {
+        if self == Self::Power {
+            return None;
+        }
+        let pid = format!("/run/hatui-drill-{target}.pid");
+        let mut undo = self.restore_commands(others);
+        undo.push(format!("rm -f {pid}"));
+        let script = format!("sleep {after_s}; {}", undo.join("; "));
+        let arm = format!(
+            "nohup sh -c {} >/dev/null 2>&1 & echo $! > {pid}",
+            shell_quote(&script)
+        );
+        let disarm = format!("kill $(cat {pid}) 2>/dev/null; rm -f {pid}");
+        Some((arm, disarm))
+    }
+
     /// What a real cluster will do, in one sentence.
     pub fn expectation(self) -> &'static str {
         match self {
@@ -219,5 +240,20 @@ mod tests {
                 .expectation()
                 .contains("the operator or the cloud")
         );
+    }
+
+    #[test]
+    fn the_guard_restores_after_the_delay_unless_disarmed_and_a_power_off_has_none() {
+        let (arm, disarm) = DrillFault::Kubelet.guard("cp-1", &[], 135).unwrap();
+        assert_eq!(
+            arm,
+            "nohup sh -c 'sleep 135; systemctl start kubelet; rm -f /run/hatui-drill-cp-1.pid' \
+             >/dev/null 2>&1 & echo $! > /run/hatui-drill-cp-1.pid"
+        );
+        assert_eq!(
+            disarm,
+            "kill $(cat /run/hatui-drill-cp-1.pid) 2>/dev/null; rm -f /run/hatui-drill-cp-1.pid"
+        );
+        assert!(DrillFault::Power.guard("cp-1", &[], 135).is_none());
     }
 }

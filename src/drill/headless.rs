@@ -103,9 +103,20 @@ pub fn run(req: &LabDrill, out: &mut dyn Write, err: &mut dyn Write) -> io::Resu
         }
     };
     drill.run_to_end(&mut lab);
-    let report = Report::of(&drill);
-    let written = write_report(&report, &req.report_dir);
-    if req.json {
+    finish(&Report::of(&drill), req.json, &req.report_dir, out, err)
+}
+
+/// Prints the timeline and verdict (or the JSON) and writes the report; returns the exit
+/// code: 0 restored, 1 not restored or the report not written.
+pub fn finish(
+    report: &Report,
+    json: bool,
+    report_dir: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<i32> {
+    let written = write_report(report, report_dir);
+    if json {
         writeln!(out, "{}", report.to_json())?;
     } else {
         writeln!(out, "\nTimeline (seconds since the fault):")?;
@@ -118,12 +129,12 @@ pub fn run(req: &LabDrill, out: &mut dyn Write, err: &mut dyn Write) -> io::Resu
         }
     }
     match written {
-        Ok((json, md)) => {
-            let said: &mut dyn Write = if req.json { &mut *err } else { &mut *out };
-            writeln!(said, "Report: {} and {}", json.display(), md.display())?;
+        Ok((json_file, md)) => {
+            let said: &mut dyn Write = if json { &mut *err } else { &mut *out };
+            writeln!(said, "Report: {} and {}", json_file.display(), md.display())?;
         }
         Err(e) => {
-            let dir = req.report_dir.display();
+            let dir = report_dir.display();
             writeln!(
                 err,
                 "hatui drill: could not write the report to {dir}: {e}; pick a writable \

@@ -240,6 +240,9 @@ impl Observer {
     }
 
     fn test_pod(&mut self, t: i64, p: &Probe) {
+        if let Some(pod) = &p.test_pod {
+            return self.real_test_pod(t, pod.created, pod.node.as_deref(), &p.leases[0]);
+        }
         let api = p.endpoint_error.is_none();
         if self.got.pod_created_ms.is_none() && api {
             self.got.pod_created_ms = Some(t);
@@ -253,6 +256,26 @@ impl Observer {
         let can = api && sched.active && self.got.pod_created_ms.is_some();
         if let (true, None, Some(node)) = (can, &self.got.pod_scheduled, &p.schedulable_node) {
             self.got.pod_scheduled = Some((node.clone(), t));
+            let holder = sched.holder.clone().unwrap_or_default();
+            let waited = self.got.lease_taken[0].is_some();
+            let text = format!("test pod scheduled on {node}");
+            self.note(t, text, why::pod_scheduled(node, waited, &holder));
+        }
+    }
+
+    /// A live cluster's test pod: created when the API took it, scheduled when the API
+    /// says it is bound.
+    fn real_test_pod(&mut self, t: i64, created: bool, node: Option<&str>, sched: &LeaseSeen) {
+        if self.got.pod_created_ms.is_none() && created {
+            self.got.pod_created_ms = Some(t);
+            self.note(
+                t,
+                "test pod created through the endpoint",
+                "the drill creates a pause pod as soon as the API answers it",
+            );
+        }
+        if let (None, Some(node)) = (&self.got.pod_scheduled, node) {
+            self.got.pod_scheduled = Some((node.to_string(), t));
             let holder = sched.holder.clone().unwrap_or_default();
             let waited = self.got.lease_taken[0].is_some();
             let text = format!("test pod scheduled on {node}");

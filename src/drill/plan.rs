@@ -1,10 +1,10 @@
 //! Before anything is touched: which master, the quorum arithmetic, and whether the drill
 //! may run at all. A refusal is data (the CLI exits 2 with its message).
 
-use crate::lab::Lab;
 use crate::model::{Quorum, Readiness};
 
 use super::fault::DrillFault;
+use super::seen::Seen;
 
 /// The lease names the drill watches.
 pub const LEASES: [&str; 2] = ["kube-scheduler", "kube-controller-manager"];
@@ -51,6 +51,8 @@ pub struct Plan {
     pub healthy_during: usize,
     /// The quorum arithmetic in one line.
     pub arithmetic: String,
+    /// The other masters' IPs (the network fault's rules name them).
+    pub others: Vec<String>,
     /// What runs on the target, and how it is undone (with the other masters' addresses).
     pub commands: Vec<String>,
     pub restore_commands: Vec<String>,
@@ -67,27 +69,26 @@ impl std::fmt::Display for Refusal {
 }
 
 /// The etcd leader, else a lease holder, else the first master.
-fn default_target(lab: &Lab) -> String {
+fn default_target(lab: &dyn Seen) -> String {
     let holder = LEASES.iter().find_map(|l| lab.lease_holder(l));
-    lab.etcd_leader()
-        .or(holder)
-        .unwrap_or_else(|| "cp-1".to_string())
+    let first = || lab.masters().into_iter().next().unwrap_or_default();
+    lab.etcd_leader().or(holder).unwrap_or_else(first)
 }
 
-fn is_master(lab: &Lab, node: &str) -> bool {
-    lab.apiserver(node).is_some()
+fn is_master(lab: &dyn Seen, node: &str) -> bool {
+    lab.masters().iter().any(|m| m == node)
 }
 
-/// Checks `spec` against the lab as it is now: the quorum first, then the health.
-pub fn check(lab: &Lab, spec: &DrillSpec) -> Result<Plan, Refusal> {
+/// Checks `spec` against the cluster as it is now: the quorum first, then the health.
+pub fn check(lab: &dyn Seen, spec: &DrillSpec) -> Result<Plan, Refusal> {
     let target = match &spec.target {
         Target::Leader => default_target(lab),
         Target::Node(n) => n.clone(),
     };
-    if lab.node(&target).is_none() {
-        let masters = lab.config().control_planes;
+    if lab.readiness(&target).is_none() {
+        let masters = lab.masters().join(", ");
         return Err(Refusal(format!(
-            "{target} is not a node of this cluster (cp-1..cp-{masters}, worker-1..): \
+            "{target} is not a node of this cluster (masters: {masters}; workers by name): \
              the drill touches only hosts it knows; pick another --target"
         )));
     }
@@ -125,9 +126,7 @@ pub fn check(lab: &Lab, spec: &DrillSpec) -> Result<Plan, Refusal> {
             quorum.needed, quorum.members
         )));
     }
-    let target_ready = lab
-        .node(&target)
-        .is_some_and(|n| n.ready == Readiness::Ready);
+    let target_ready = lab.readiness(&target) == Some(Readiness::Ready);
     let not_ready = (!target_ready).then(|| format!("node {target} is not Ready"));
     if let Some(why) = unhealthy(lab).or(not_ready) {
         return Err(Refusal(format!(
@@ -136,8 +135,9 @@ pub fn check(lab: &Lab, spec: &DrillSpec) -> Result<Plan, Refusal> {
         )));
     }
     // The other masters' addresses, from their apiservers' advertise addresses.
-    let masters = (1..=lab.config().control_planes).map(|i| format!("cp-{i}"));
-    let others: Vec<String> = masters
+    let others: Vec<String> = lab
+        .masters()
+        .into_iter()
         .filter(|m| *m != target)
         .filter_map(|m| lab.apiserver(&m))
         .filter_map(|a| a.address.rsplit_once(':').map(|(ip, _)| ip.to_string()))
@@ -145,6 +145,7 @@ pub fn check(lab: &Lab, spec: &DrillSpec) -> Result<Plan, Refusal> {
     Ok(Plan {
         commands: spec.fault.commands(&others),
         restore_commands: spec.fault.restore_commands(&others),
+        others,
         spec: spec.clone(),
         target,
         quorum,
@@ -155,7 +156,7 @@ pub fn check(lab: &Lab, spec: &DrillSpec) -> Result<Plan, Refusal> {
 
 /// Every member healthy with a leader, both leases held by a working leader, the endpoint
 /// and every apiserver ready; else what is not.
-pub fn unhealthy(lab: &Lab) -> Option<String> {
+pub fn unhealthy(lab: &dyn Seen) -> Option<String> {
     let status = lab.etcd_status();
     let sick: Vec<&str> = status
         .members
@@ -178,8 +179,9 @@ pub fn unhealthy(lab: &Lab) -> Option<String> {
         let why = ep.detail.unwrap_or_default();
         return Some(format!("the API endpoint is not ready: {why}"));
     }
-    let masters = (1..=lab.config().control_planes).map(|i| format!("cp-{i}"));
-    let down: Vec<String> = masters
+    let down: Vec<String> = lab
+        .masters()
+        .into_iter()
         .filter(|n| !lab.apiserver(n).is_some_and(|a| a.ready))
         .collect();
     if !down.is_empty() {

@@ -1,5 +1,6 @@
-//! What the drill reads from the cluster at one moment: the only file that knows the lab.
-//! A live drill would fill the same [`Probe`] from requests, `/readyz`, etcd and the API.
+//! What the drill reads from the cluster at one moment, and how it reads it from the lab
+//! (the only file that knows the lab). A live drill fills the same [`Probe`] from its own
+//! requests, `/readyz`, etcd and the API (`live::seen`).
 
 use crate::lab::Lab;
 use crate::model::{PodState, Readiness};
@@ -24,6 +25,22 @@ pub struct Readyz {
     pub latency_ms: Option<f64>,
 }
 
+/// One request's outcome: its error, or its latency.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub error: Option<String>,
+    pub latency_ms: Option<f64>,
+}
+
+/// The drill's own test pod on a live cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodSeen {
+    /// The API accepted it.
+    pub created: bool,
+    /// `spec.nodeName` once the scheduler bound it.
+    pub node: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Probe {
     /// One request through the endpoint: its error, or its latency.
@@ -45,6 +62,11 @@ pub struct Probe {
     /// Where a test pod would go: the first Ready worker, else the first Ready master other
     /// than the target (the pod tolerates the control-plane taint).
     pub schedulable_node: Option<String>,
+    /// A request on the one kept-alive connection, where it is measured (live); the lab
+    /// derives it from the masters' `/readyz`.
+    pub keepalive: Option<Answer>,
+    /// The real test pod (live); the lab reasons with `schedulable_node` instead.
+    pub test_pod: Option<PodSeen>,
 }
 
 fn masters(lab: &Lab) -> Vec<String> {
@@ -117,6 +139,8 @@ impl Probe {
             target_node: lab.node(target).map(|n| n.ready),
             target_pods_gone,
             schedulable_node: schedulable(lab, target),
+            keepalive: None,
+            test_pod: None,
         }
     }
 

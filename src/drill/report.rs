@@ -14,7 +14,7 @@ use super::series::{Availability, secs};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
-    /// `lab` (later `live`).
+    /// `lab` or `live`.
     pub source: &'static str,
     pub fault: FaultJson,
     pub before: BeforeJson,
@@ -27,8 +27,9 @@ pub struct Report {
     pub verdict: Vec<String>,
     /// Beyond the fields: the quorum arithmetic shown before the start.
     pub quorum: String,
-    /// Beyond the fields: the lab's shape and seed (the same replays the drill).
-    pub lab: LabJson,
+    /// Beyond the fields: the lab's shape and seed (the same replays the drill);
+    /// `null` on a live cluster.
+    pub lab: Option<LabJson>,
     /// Beyond the fields: every event in seconds since the fault, with why.
     pub timeline: Vec<Event>,
 }
@@ -144,7 +145,7 @@ impl Report {
             })
             .collect();
         Report {
-            source: "lab",
+            source: if d.lab.is_some() { "lab" } else { "live" },
             fault: FaultJson {
                 kind: fault,
                 target: d.plan.target.clone(),
@@ -188,12 +189,12 @@ impl Report {
             },
             verdict: Vec::new(),
             quorum: d.plan.arithmetic.clone(),
-            lab: LabJson {
-                seed: d.lab.seed,
-                control_planes: d.lab.control_planes,
-                workers: d.lab.workers,
-                lb: d.lab.lb.name().to_string(),
-            },
+            lab: d.lab.as_ref().map(|lab| LabJson {
+                seed: lab.seed,
+                control_planes: lab.control_planes,
+                workers: lab.workers,
+                lb: lab.lb.name().to_string(),
+            }),
             timeline: o.timeline.clone(),
         }
     }

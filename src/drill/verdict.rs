@@ -109,6 +109,12 @@ pub fn of(r: &Report, d: &Drill) -> Vec<String> {
             "Held: pods still schedule; the test pod was scheduled on {node}{}.",
             when(after)
         )),
+        // A live drill does not create its test pod yet: nothing was measured.
+        _ if r.source == "live" => v.push(
+            "Not measured: the live drill creates no test pod yet, so whether pods still \
+             schedule is not known from this drill."
+                .to_string(),
+        ),
         _ => v.push(
             "Did not hold: the test pod was never scheduled during the drill (no scheduler \
              held its lease while the API answered)."

@@ -67,6 +67,8 @@ struct Shared {
     served_whole: Mutex<HashSet<String>>,
 }
 
+/// Clones serve the same store: a test task can change objects while the cluster runs.
+#[derive(Clone)]
 pub struct ApiServer {
     pub addr: SocketAddr,
     shared: Arc<Shared>,

@@ -1,0 +1,116 @@
+//! The drilled master over SSH: one session, opened before the fault, for the fault and
+//! its restore (as root through `sudo -n` when the inventory says so), each run recorded
+//! in the audit log like the wizard's.
+
+use std::time::{Duration, Instant};
+
+use crate::ssh::{SshHandle, shell_quote};
+use crate::wizard::audit::Audit;
+use crate::wizard::inventory::Inventory;
+use crate::wizard::preflight::{SshOverrides, target};
+
+/// A fault or restore that says nothing for this long has failed (`crictl stop --timeout
+/// 30` may take its 30 s).
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What one run gave back: its exit code (`None`: the session died, as it does under a
+/// power-off) and its output, stdout then stderr.
+#[derive(Debug, Clone)]
+pub struct Ran {
+    pub exit: Option<i32>,
+    pub output: String,
+}
+
+impl Ran {
+    pub fn ok(&self) -> bool {
+        self.exit == Some(0)
+    }
+}
+
+#[derive(Clone)]
+pub struct Host {
+    pub name: String,
+    ssh: SshHandle,
+    sudo: bool,
+    audit: Audit,
+}
+
+impl Host {
+    /// Logs in to inventory host `name`: a host not in the inventory is never touched.
+    pub async fn connect(
+        inv: &Inventory,
+        name: &str,
+        overrides: &SshOverrides,
+        audit: Audit,
+    ) -> Result<Host, String> {
+        let Some(host) = inv.hosts.iter().find(|h| h.name == name) else {
+            let names: Vec<&str> = inv.hosts.iter().map(|h| h.name.as_str()).collect();
+            return Err(format!(
+                "{name} is not in the inventory (hosts: {}): the drill touches only hosts \
+                 the inventory lists",
+                names.join(", ")
+            ));
+        };
+        let t = target(inv, host, overrides);
+        let ssh = SshHandle::connect(&t)
+            .await
+            .map_err(|e| format!("cannot log in to {name} ({}): {e}", host.address))?;
+        Ok(Host {
+            name: name.to_string(),
+            ssh,
+            sudo: inv.ssh.sudo,
+            audit,
+        })
+    }
+
+    /// Runs `commands` in order as one script, stopping at the first that fails.
+    pub async fn run(&self, commands: &[String]) -> Ran {
+        self.script(commands.join(" && ")).await
+    }
+
+    /// Runs every one of `commands` (a restore undoes all it can), failing if any failed.
+    pub async fn run_all(&self, commands: &[String]) -> Ran {
+        let each: Vec<String> = commands
+            .iter()
+            .map(|c| format!("{{ {c}; }} || f=1"))
+            .collect();
+        self.script(format!("f=0; {}; exit $f", each.join("; ")))
+            .await
+    }
+
+    async fn script(&self, script: String) -> Ran {
+        let cmd = if self.sudo {
+            format!("sudo -n sh -c {}", shell_quote(&script))
+        } else {
+            script.clone()
+        };
+        let started = Instant::now();
+        let ran = match tokio::time::timeout(COMMAND_TIMEOUT, self.ssh.exec(&cmd)).await {
+            Ok(Ok(out)) => {
+                let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
+                output += &String::from_utf8_lossy(&out.stderr);
+                let exit = out.exit.map(|c| i32::try_from(c).unwrap_or(255));
+                Ran { exit, output }
+            }
+            Ok(Err(e)) => Ran {
+                exit: None,
+                output: e.to_string(),
+            },
+            Err(_) => Ran {
+                exit: None,
+                output: format!(
+                    "no answer from {} within {} s; it may still run there",
+                    self.name,
+                    COMMAND_TIMEOUT.as_secs()
+                ),
+            },
+        };
+        let mut ran = ran;
+        // Best effort: a drill does not stop because its log cannot be written; it says so.
+        let took = started.elapsed();
+        if let Err(e) = self.audit.record(&self.name, &script, ran.exit, took) {
+            ran.output += &format!("\nhatui: {e}");
+        }
+        ran
+    }
+}

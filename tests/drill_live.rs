@@ -1,0 +1,408 @@
+//! The live drill (`hatui drill --inventory FILE`, the real binary) against real parts: the
+//! tests' API server (the endpoint and the three masters' own apiservers on 127.0.0.11-13),
+//! a real 3-member TLS etcd whose members are the masters' (cp-1..3 on the same addresses),
+//! and an sshd on each master's address. What cannot run here are test doubles on each
+//! host's PATH that do to etcd what containerd and the kubelet would: `crictl stop` sends
+//! the member SIGTERM (etcd hands its leadership over); after `systemctl restart kubelet`
+//! the test starts the member again, as the kubelet would. The test also renews the two
+//! leader Leases, as their holders do.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::etcd_cluster::EtcdCluster;
+use support::sshd::{Sshd, need_sshd};
+use support::{Cluster, MASTERS};
+
+/// The dead man's switch is a file in /run per target: one drill at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const CONTAINER: &str = "4f1c2a9b7e3d";
+
+fn double(dir: &Path, name: &str, body: &str) {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+struct World {
+    cluster: Cluster,
+    etcd: Arc<Mutex<EtcdCluster>>,
+    _sshds: Vec<Sshd>,
+    dir: tempfile::TempDir,
+    inventory: PathBuf,
+    stop: Arc<AtomicBool>,
+}
+
+impl World {
+    fn host_dir(&self, node: &str) -> PathBuf {
+        self.dir.path().join(node)
+    }
+
+    /// What `node` received, one command per line, as its doubles recorded it.
+    fn calls(&self, node: &str) -> Vec<String> {
+        let text = std::fs::read_to_string(self.host_dir(node).join("calls")).unwrap_or_default();
+        text.lines().map(str::to_string).collect()
+    }
+
+    fn args(&self, extra: &[&str]) -> Vec<String> {
+        let etcd = self.etcd.lock().unwrap();
+        let mut a: Vec<String> = [
+            "drill",
+            "--inventory",
+            &self.inventory.display().to_string(),
+            "--kubeconfig",
+            &self.cluster.kubeconfig.display().to_string(),
+            "--etcd-endpoints",
+            &etcd.endpoints().join(","),
+            "--etcd-cacert",
+            &etcd.certs.ca.display().to_string(),
+            "--etcd-cert",
+            &etcd.certs.client_cert.display().to_string(),
+            "--etcd-key",
+            &etcd.certs.client_key.display().to_string(),
+            "--report-dir",
+            &self.dir.path().join("reports").display().to_string(),
+        ]
+        .map(String::from)
+        .to_vec();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    }
+
+    fn command(&self, extra: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_hatui"));
+        c.args(self.args(extra))
+            .env_remove("KUBECONFIG")
+            .env_remove("RUST_BACKTRACE")
+            .env("XDG_STATE_HOME", self.dir.path().join("state"));
+        c
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// The masters, their etcd, their sshds and doubles, the inventory; and the helpers that
+/// play the kubelet (etcd back after `systemctl restart kubelet`) and the lease holders.
+async fn world() -> World {
+    need_sshd();
+    let etcd = tokio::task::spawn_blocking(|| {
+        let etcd = EtcdCluster::start_on(&MASTERS);
+        etcd.wait_all_answer(Duration::from_secs(20));
+        etcd
+    });
+    let etcd = Arc::new(Mutex::new(etcd.await.unwrap()));
+    let cluster = Cluster::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut sshds = Vec::new();
+    let mut hosts = String::new();
+    for (i, (node, addr)) in MASTERS.iter().enumerate() {
+        let bin = dir.path().join(node);
+        std::fs::create_dir_all(&bin).unwrap();
+        let pid = etcd.lock().unwrap().pid(i).unwrap();
+        std::fs::write(bin.join("etcd.pid"), pid.to_string()).unwrap();
+        let calls = bin.join("calls");
+        let here = bin.display();
+        double(
+            &bin,
+            "crictl",
+            &format!(
+                "echo \"crictl $*\" >> {calls}\ncase \"$1\" in\n  ps) echo {CONTAINER} ;;\n  \
+                 stop) kill -TERM \"$(cat {here}/etcd.pid)\"; echo {CONTAINER} ;;\nesac",
+                calls = calls.display()
+            ),
+        );
+        double(
+            &bin,
+            "systemctl",
+            &format!("echo \"systemctl $*\" >> {}", calls.display()),
+        );
+        let path = format!("SetEnv PATH={here}:/usr/sbin:/usr/bin:/sbin:/bin");
+        let sshd = Sshd::start_on(addr, &[path]);
+        hosts.push_str(&format!(
+            "\n[[hosts]]\nname = \"{node}\"\naddress = \"{addr}\"\nrole = \"control-plane\"\n\
+             port = {}\n",
+            sshd.port
+        ));
+        sshds.push(sshd);
+    }
+    let known: String = sshds
+        .iter()
+        .map(|s| std::fs::read_to_string(&s.known_hosts).unwrap() + "\n")
+        .collect();
+    let known_hosts = dir.path().join("known_hosts");
+    std::fs::write(&known_hosts, known).unwrap();
+    // One client key for all: the first sshd's, which the others accept too.
+    let key = sshds[0].ed25519_key.clone();
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    for s in &sshds[1..] {
+        let accepted = s.dir.join("authorized_keys");
+        let all = std::fs::read_to_string(&accepted).unwrap() + &public;
+        std::fs::write(accepted, all).unwrap();
+    }
+    let inventory = dir.path().join("hatui.toml");
+    std::fs::write(
+        &inventory,
+        format!(
+            "name = \"drill\"\nendpoint = \"{}\"\nload_balancer = \"nlb\"\n\
+             pod_cidr = \"192.168.0.0/16\"\nservice_cidr = \"10.96.0.0/12\"\n\
+             [ssh]\nuser = \"root\"\nidentity = \"{}\"\nknown_hosts = \"{}\"\nsudo = false\n{hosts}",
+            cluster.server.addr,
+            key.display(),
+            known_hosts.display()
+        ),
+    )
+    .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let world = World {
+        cluster,
+        etcd,
+        _sshds: sshds,
+        dir,
+        inventory,
+        stop,
+    };
+    play_the_kubelet(&world);
+    renew_leases(&world);
+    world
+}
+
+/// After `systemctl restart kubelet` on a master, its etcd member runs again.
+fn play_the_kubelet(w: &World) {
+    let (etcd, stop) = (w.etcd.clone(), w.stop.clone());
+    let dirs: Vec<PathBuf> = MASTERS.iter().map(|(n, _)| w.host_dir(n)).collect();
+    std::thread::spawn(move || {
+        let mut seen = vec![0; dirs.len()];
+        while !stop.load(Ordering::SeqCst) {
+            for (i, d) in dirs.iter().enumerate() {
+                let calls = std::fs::read_to_string(d.join("calls")).unwrap_or_default();
+                let restarts = calls.matches("systemctl restart kubelet").count();
+                if restarts > seen[i] {
+                    seen[i] = restarts;
+                    let mut etcd = etcd.lock().unwrap();
+                    etcd.restart(i);
+                    let pid = etcd.pid(i).unwrap();
+                    std::fs::write(d.join("etcd.pid"), pid.to_string()).unwrap();
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+}
+
+/// The scheduler and controller-manager holders renew their Leases every 2 s.
+fn renew_leases(w: &World) {
+    let stop = w.stop.clone();
+    let servers: Vec<_> = std::iter::once(&w.cluster.server)
+        .chain(&w.cluster.masters)
+        .cloned()
+        .collect();
+    tokio::spawn(async move {
+        while !stop.load(Ordering::SeqCst) {
+            let now = jiff::Timestamp::now().to_string();
+            for s in &servers {
+                for name in ["kube-scheduler", "kube-controller-manager"] {
+                    let mut lease = s.get("leases", name);
+                    lease["spec"]["renewTime"] = json!(now);
+                    s.apply("leases", lease);
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    });
+}
+
+fn spawn_off(mut c: Command) -> Child {
+    c.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+async fn wait_output(child: Child) -> std::process::Output {
+    tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_etcd_drill_on_the_leader_runs_its_commands_over_ssh_and_measures_real_etcd() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let w = world().await;
+    let out = wait_output(spawn_off(w.command(&[
+        "--fault",
+        "etcd",
+        "--duration",
+        "4s",
+        "--yes",
+        "--json",
+    ])))
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{stderr}");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["source"], "live");
+    assert_eq!(r["lab"], Value::Null);
+    // The default target is the etcd leader, as etcd itself said before the fault.
+    let target = r["fault"]["target"].as_str().unwrap().to_string();
+    assert_eq!(r["before"]["etcd_leader"], target.as_str());
+    let pid = format!("/run/hatui-drill-{target}.pid");
+    let arm = format!(
+        "nohup sh -c 'sleep 19; systemctl restart kubelet; rm -f {pid}' >/dev/null 2>&1 & \
+         echo $! > {pid}"
+    );
+    let stop = "crictl stop --timeout 30 $(crictl ps --name '^etcd$' --state running -q)";
+    assert_eq!(r["fault"]["commands"], json!([arm, stop]));
+    let disarm = format!("kill $(cat {pid}) 2>/dev/null; rm -f {pid}");
+    assert_eq!(
+        r["fault"]["restore_commands"],
+        json!([disarm, "systemctl restart kubelet"])
+    );
+    // What the target's doubles received, in order; the other masters were not touched.
+    assert_eq!(
+        w.calls(&target),
+        [
+            "crictl ps --name ^etcd$ --state running -q".to_string(),
+            format!("crictl stop --timeout 30 {CONTAINER}"),
+            "systemctl restart kubelet".to_string(),
+        ]
+    );
+    for (node, _) in MASTERS.iter().filter(|(n, _)| *n != target) {
+        assert!(w.calls(node).is_empty(), "{node}: {:?}", w.calls(node));
+    }
+    assert!(!Path::new(&pid).exists(), "the switch was disarmed");
+    // Real etcd: SIGTERM hands leadership over, so a new leader comes at once.
+    let e = &r["etcd"];
+    let lost = e["leader_lost_after_s"].as_f64().expect("leader lost");
+    let elected = e["new_leader_after_s"].as_f64().expect("new leader");
+    assert!(lost < 4.0 && elected >= lost, "{e}");
+    assert_ne!(e["new_leader"], target.as_str());
+    assert!(e["new_term"].as_u64().unwrap() > r["before"]["raft_term"].as_u64().unwrap());
+    // The endpoint never failed (the API server here does not need etcd), sampled every
+    // 100 ms through the fault and the recovery.
+    let ep = &r["api"]["endpoint"];
+    assert_eq!(ep["failed"], 0, "{ep}");
+    assert!(ep["samples"].as_u64().unwrap() >= 40, "{ep}");
+    assert!(r["api"]["keepalive"]["samples"].as_u64().unwrap() >= 40);
+    assert_eq!(r["api"]["masters"].as_object().unwrap().len(), 3);
+    let rec = &r["recovery"];
+    assert_eq!(rec["restored"], true, "{rec}");
+    assert!(rec["etcd_healthy_after_s"].as_f64().is_some(), "{rec}");
+    assert_eq!(r["test_pod"]["created_after_s"], Value::Null);
+    let verdict = r["verdict"].to_string();
+    assert!(
+        verdict.contains("Not measured: the live drill creates no test pod"),
+        "{verdict}"
+    );
+    // The audit log has both runs on the target.
+    let audit = w.dir.path().join("state/hatui/audit-drill.log");
+    let audit = std::fs::read_to_string(audit).unwrap();
+    assert_eq!(audit.lines().count(), 2, "{audit}");
+    assert!(audit.contains(&format!("host={target} exit=0")), "{audit}");
+    assert!(audit.contains("crictl stop --timeout 30"), "{audit}");
+    assert!(
+        audit.contains("f=0; { kill $(cat"),
+        "the restore runs every command: {audit}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_drill_is_restored_by_the_switch_it_armed_on_the_host() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let w = world().await;
+    let mut child = spawn_off(w.command(&[
+        "--fault",
+        "kubelet",
+        "--target",
+        "cp-3",
+        "--duration",
+        "3s",
+        "--yes",
+    ]));
+    let applied = Instant::now() + Duration::from_secs(40);
+    while !w
+        .calls("cp-3")
+        .contains(&"systemctl stop kubelet".to_string())
+    {
+        assert!(Instant::now() < applied, "the fault never ran");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed = Instant::now();
+    // 3 s of duration + 15 s of margin after the fault: the host restores by itself.
+    let limit = killed + Duration::from_secs(30);
+    while !w
+        .calls("cp-3")
+        .contains(&"systemctl start kubelet".to_string())
+    {
+        assert!(Instant::now() < limit, "no restore: {:?}", w.calls("cp-3"));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        killed.elapsed() > Duration::from_secs(10),
+        "restored too early"
+    );
+    assert_eq!(
+        w.calls("cp-3"),
+        ["systemctl stop kubelet", "systemctl start kubelet"]
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!Path::new("/run/hatui-drill-cp-3.pid").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ctrl_c_mid_drill_restores_at_once_and_reports_it() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let w = world().await;
+    let child = spawn_off(w.command(&[
+        "--fault",
+        "kubelet",
+        "--target",
+        "cp-1",
+        "--duration",
+        "10m",
+        "--yes",
+        "--json",
+    ]));
+    let applied = Instant::now() + Duration::from_secs(40);
+    while !w
+        .calls("cp-1")
+        .contains(&"systemctl stop kubelet".to_string())
+    {
+        assert!(Instant::now() < applied, "the fault never ran");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: a plain signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = wait_output(child).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        w.calls("cp-1"),
+        ["systemctl stop kubelet", "systemctl start kubelet"]
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["recovery"]["restored"], true);
+    let timeline = r["timeline"].to_string();
+    assert!(
+        timeline.contains("drill interrupted: restoring now"),
+        "{timeline}"
+    );
+    assert!(!Path::new("/run/hatui-drill-cp-1.pid").exists());
+}
