@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::etcd_cluster::EtcdCluster;
-use support::sshd::{Sshd, need_sshd};
+use support::sshd::{Sshd, fleet, need_sshd};
 use support::{Cluster, MASTERS};
 
 /// The dead man's switch is a file in /run per target: one drill at a time.
@@ -105,8 +105,7 @@ async fn world() -> World {
     let etcd = Arc::new(Mutex::new(etcd.await.unwrap()));
     let cluster = Cluster::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut sshds = Vec::new();
-    let mut hosts = String::new();
+    let mut hosts = Vec::new();
     for (i, (node, addr)) in MASTERS.iter().enumerate() {
         let bin = dir.path().join(node);
         std::fs::create_dir_all(&bin).unwrap();
@@ -128,39 +127,24 @@ async fn world() -> World {
             "systemctl",
             &format!("echo \"systemctl $*\" >> {}", calls.display()),
         );
-        let path = format!("SetEnv PATH={here}:/usr/sbin:/usr/bin:/sbin:/bin");
-        let sshd = Sshd::start_on(addr, &[path]);
-        hosts.push_str(&format!(
-            "\n[[hosts]]\nname = \"{node}\"\naddress = \"{addr}\"\nrole = \"control-plane\"\n\
-             port = {}\n",
-            sshd.port
-        ));
-        sshds.push(sshd);
+        hosts.push((*node, *addr, "control-plane", bin));
     }
-    let known: String = sshds
+    let hosts: Vec<(&str, &str, &str, &Path)> = hosts
         .iter()
-        .map(|s| std::fs::read_to_string(&s.known_hosts).unwrap() + "\n")
+        .map(|(n, a, r, b)| (*n, *a, *r, b.as_path()))
         .collect();
-    let known_hosts = dir.path().join("known_hosts");
-    std::fs::write(&known_hosts, known).unwrap();
-    // One client key for all: the first sshd's, which the others accept too.
-    let key = sshds[0].ed25519_key.clone();
-    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
-    for s in &sshds[1..] {
-        let accepted = s.dir.join("authorized_keys");
-        let all = std::fs::read_to_string(&accepted).unwrap() + &public;
-        std::fs::write(accepted, all).unwrap();
-    }
+    let fleet = fleet(dir.path(), &hosts);
     let inventory = dir.path().join("hatui.toml");
     std::fs::write(
         &inventory,
         format!(
             "name = \"drill\"\nendpoint = \"{}\"\nload_balancer = \"nlb\"\n\
              pod_cidr = \"192.168.0.0/16\"\nservice_cidr = \"10.96.0.0/12\"\n\
-             [ssh]\nuser = \"root\"\nidentity = \"{}\"\nknown_hosts = \"{}\"\nsudo = false\n{hosts}",
+             [ssh]\nuser = \"root\"\nidentity = \"{}\"\nknown_hosts = \"{}\"\nsudo = false\n{}",
             cluster.server.addr,
-            key.display(),
-            known_hosts.display()
+            fleet.key.display(),
+            fleet.known_hosts.display(),
+            fleet.hosts_toml
         ),
     )
     .unwrap();
@@ -168,7 +152,7 @@ async fn world() -> World {
     let world = World {
         cluster,
         etcd,
-        _sshds: sshds,
+        _sshds: fleet.sshds,
         dir,
         inventory,
         stop,

@@ -13,7 +13,7 @@ use hatui::wizard::audit::Audit;
 use hatui::wizard::exec::{Executor, RunEvent, SshExecutor};
 use hatui::wizard::inventory;
 use hatui::wizard::preflight::SshOverrides;
-use support::sshd::{Sshd, need_sshd};
+use support::sshd::{Fleet, Sshd, fleet, need_sshd};
 
 const TOKEN: &str = "abcdef.0123456789abcdef";
 
@@ -35,8 +35,7 @@ struct Hosts {
 fn hosts(sudo: bool) -> Hosts {
     need_sshd();
     let dir = tempfile::tempdir().unwrap();
-    let mut sshds = Vec::new();
-    let mut hosts_toml = String::new();
+    let mut hosts = Vec::new();
     for (name, addr, role) in [
         ("cp-1", "127.0.0.41", "control-plane"),
         ("worker-1", "127.0.0.42", "worker"),
@@ -59,29 +58,18 @@ fn hosts(sudo: bool) -> Hosts {
                 "echo 'sudo: a password is required' >&2\nexit 1",
             );
         }
-        let path = format!(
-            "SetEnv PATH={}:/usr/sbin:/usr/bin:/sbin:/bin",
-            bin.display()
-        );
-        let sshd = Sshd::start_on(addr, &[path]);
-        hosts_toml.push_str(&format!(
-            "\n[[hosts]]\nname = \"{name}\"\naddress = \"{addr}\"\nrole = \"{role}\"\nport = {}\n",
-            sshd.port
-        ));
-        sshds.push(sshd);
+        hosts.push((name, addr, role, bin));
     }
-    let known: String = sshds
+    let hosts: Vec<(&str, &str, &str, &Path)> = hosts
         .iter()
-        .map(|s| std::fs::read_to_string(&s.known_hosts).unwrap() + "\n")
+        .map(|(n, a, r, b)| (*n, *a, *r, b.as_path()))
         .collect();
-    let known_hosts = dir.path().join("known_hosts");
-    std::fs::write(&known_hosts, known).unwrap();
-    // One client key for both: the first sshd's, which the second also accepts.
-    let key = sshds[0].ed25519_key.clone();
-    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
-    let accepted = sshds[1].dir.join("authorized_keys");
-    let both = std::fs::read_to_string(&accepted).unwrap() + &public;
-    std::fs::write(accepted, both).unwrap();
+    let Fleet {
+        sshds,
+        known_hosts,
+        key,
+        hosts_toml,
+    } = fleet(dir.path(), &hosts);
     let text = format!(
         "name = \"t\"\nendpoint = \"k8s-api.example.internal:6443\"\nload_balancer = \"nlb\"\n\
          pod_cidr = \"192.168.0.0/16\"\nservice_cidr = \"10.96.0.0/12\"\n\

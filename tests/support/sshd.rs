@@ -332,3 +332,55 @@ impl Drop for Agent {
         let _ = self.child.wait();
     }
 }
+
+/// Hosts of an inventory, each its own sshd on its own loopback address with its own
+/// host key, all accepting one client key.
+pub struct Fleet {
+    pub sshds: Vec<Sshd>,
+    /// A known_hosts file with every host's key.
+    pub known_hosts: PathBuf,
+    /// The client key every host accepts.
+    pub key: PathBuf,
+    /// The `[[hosts]]` tables of an inventory, with each sshd's port.
+    pub hosts_toml: String,
+}
+
+/// `(name, address, role, bin)`: each host's sshd puts `bin` (its test doubles) first on
+/// the PATH of every command it runs. `dir` holds the known_hosts file.
+pub fn fleet(dir: &Path, hosts: &[(&str, &str, &str, &Path)]) -> Fleet {
+    need_sshd();
+    let mut sshds: Vec<Sshd> = Vec::new();
+    let mut hosts_toml = String::new();
+    for (name, addr, role, bin) in hosts {
+        let path = format!(
+            "SetEnv PATH={}:/usr/sbin:/usr/bin:/sbin:/bin",
+            bin.display()
+        );
+        let sshd = Sshd::start_on(addr, &[path]);
+        hosts_toml.push_str(&format!(
+            "\n[[hosts]]\nname = \"{name}\"\naddress = \"{addr}\"\nrole = \"{role}\"\nport = {}\n",
+            sshd.port
+        ));
+        sshds.push(sshd);
+    }
+    let known: String = sshds
+        .iter()
+        .map(|s| std::fs::read_to_string(&s.known_hosts).unwrap() + "\n")
+        .collect();
+    let known_hosts = dir.join("known_hosts");
+    std::fs::write(&known_hosts, known).unwrap();
+    // One client key for all: the first sshd's, which the others accept too.
+    let key = sshds[0].ed25519_key.clone();
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    for s in &sshds[1..] {
+        let accepted = s.dir.join("authorized_keys");
+        let all = std::fs::read_to_string(&accepted).unwrap() + &public;
+        std::fs::write(accepted, all).unwrap();
+    }
+    Fleet {
+        sshds,
+        known_hosts,
+        key,
+        hosts_toml,
+    }
+}
