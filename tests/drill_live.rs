@@ -159,6 +159,7 @@ async fn world() -> World {
     };
     play_the_kubelet(&world);
     renew_leases(&world);
+    play_the_scheduler(&world);
     world
 }
 
@@ -203,6 +204,23 @@ fn renew_leases(w: &World) {
                 }
             }
             tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    });
+}
+
+/// The scheduler binds each new pod in `default` to worker-1, a few hundred ms after it
+/// appears (its lease is held throughout: the drills here never move it).
+fn play_the_scheduler(w: &World) {
+    let (stop, server) = (w.stop.clone(), w.cluster.server.clone());
+    tokio::spawn(async move {
+        while !stop.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            for (_, mut pod) in server.all("default-pods") {
+                if pod["spec"]["nodeName"].is_null() {
+                    pod["spec"]["nodeName"] = json!("worker-1");
+                    server.apply("default-pods", pod);
+                }
+            }
         }
     });
 }
@@ -283,12 +301,18 @@ async fn an_etcd_drill_on_the_leader_runs_its_commands_over_ssh_and_measures_rea
     let rec = &r["recovery"];
     assert_eq!(rec["restored"], true, "{rec}");
     assert!(rec["etcd_healthy_after_s"].as_f64().is_some(), "{rec}");
-    assert_eq!(r["test_pod"]["created_after_s"], Value::Null);
-    let verdict = r["verdict"].to_string();
+    // The test pod went through the endpoint right after the fault, was bound, and is gone.
+    let pod = &r["test_pod"];
+    let created = pod["created_after_s"].as_f64().expect("created");
+    let scheduled = pod["scheduled_after_s"].as_f64().expect("scheduled");
+    assert!(created < 2.0 && scheduled >= created, "{pod}");
+    assert_eq!(pod["node"], "worker-1");
     assert!(
-        verdict.contains("Not measured: the live drill creates no test pod"),
-        "{verdict}"
+        w.cluster.server.all("default-pods").is_empty(),
+        "deleted after"
     );
+    let verdict = r["verdict"].to_string();
+    assert!(verdict.contains("Held: pods still schedule"), "{verdict}");
     // The audit log has both runs on the target.
     let audit = w.dir.path().join("state/hatui/audit-drill.log");
     let audit = std::fs::read_to_string(audit).unwrap();

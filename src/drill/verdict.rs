@@ -109,12 +109,14 @@ pub fn of(r: &Report, d: &Drill) -> Vec<String> {
             "Held: pods still schedule; the test pod was scheduled on {node}{}.",
             when(after)
         )),
-        // A live drill does not create its test pod yet: nothing was measured.
-        _ if r.source == "live" => v.push(
-            "Not measured: the live drill creates no test pod yet, so whether pods still \
-             schedule is not known from this drill."
-                .to_string(),
-        ),
+        _ if r.source == "live" => v.push(format!(
+            "Did not hold: the test pod was never scheduled during the drill ({}).",
+            if r.test_pod.created_after_s.is_some() {
+                "the API took it; no scheduler bound it"
+            } else {
+                "the API never took it"
+            }
+        )),
         _ => v.push(
             "Did not hold: the test pod was never scheduled during the drill (no scheduler \
              held its lease while the API answered)."

@@ -1,7 +1,8 @@
 //! A small Kubernetes API server of the tests' own: HTTPS on 127.0.0.1, bearer-token and
 //! client-certificate auth, list and watch (JSON lines) for the kinds hatui reads, pod exec
 //! over websockets (see [`exec`]), `/readyz`, and switches to forbid a resource, fail
-//! readiness, or take the whole server down.
+//! readiness, or take the whole server down. Pods in `default` can also be created (POST)
+//! and deleted (DELETE), as the drill's test pod is.
 
 mod exec;
 
@@ -31,6 +32,7 @@ type Body = BoxBody<Bytes, Infallible>;
 const PATHS: &[(&str, &str)] = &[
     ("/api/v1/nodes", "nodes"),
     ("/api/v1/namespaces/kube-system/pods", "pods"),
+    ("/api/v1/namespaces/default/pods", "default-pods"),
     ("/api/v1/namespaces/kube-system/secrets", "secrets"),
     ("/api/v1/namespaces/kube-system/configmaps", "configmaps"),
     (
@@ -177,22 +179,8 @@ impl ApiServer {
     }
 
     /// Adds or replaces an object (by `metadata.name`); watchers see ADDED or MODIFIED.
-    pub fn apply(&self, collection: &str, mut obj: Value) {
-        let plural = plural(collection);
-        let name = obj["metadata"]["name"].as_str().unwrap().to_string();
-        let mut store = self.shared.store.lock().unwrap();
-        store.rv += 1;
-        let rv = store.rv;
-        obj["metadata"]["resourceVersion"] = json!(rv.to_string());
-        let old = store
-            .objects
-            .entry(plural)
-            .or_default()
-            .insert(name, obj.clone());
-        let kind = if old.is_some() { "MODIFIED" } else { "ADDED" };
-        store.log.push((rv, plural, kind, obj));
-        drop(store);
-        self.shared.changed.send_replace(rv);
+    pub fn apply(&self, collection: &str, obj: Value) {
+        put(&self.shared, plural(collection), obj);
     }
 
     pub fn delete(&self, collection: &str, name: &str) {
@@ -214,6 +202,16 @@ impl ApiServer {
         self.shared.served_whole.lock().unwrap().contains(&key)
     }
 
+    /// Every object of a collection, by name.
+    pub fn all(&self, collection: &str) -> BTreeMap<String, Value> {
+        let store = self.shared.store.lock().unwrap();
+        store
+            .objects
+            .get(plural(collection))
+            .cloned()
+            .unwrap_or_default()
+    }
+
     pub fn get(&self, collection: &str, name: &str) -> Value {
         let store = self.shared.store.lock().unwrap();
         store.objects[plural(collection)][name].clone()
@@ -232,11 +230,22 @@ async fn connection(shared: Arc<Shared>, acceptor: TlsAcceptor, tcp: TcpStream) 
         return;
     };
     let cert_auth = tls.get_ref().1.peer_certificates().is_some();
-    let svc = hyper::service::service_fn(move |req| {
+    let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
         let shared = shared.clone();
         async move {
             if shared.hung.load(std::sync::atomic::Ordering::SeqCst) {
                 std::future::pending::<()>().await;
+            }
+            let path = req.uri().path().to_string();
+            let in_default = path.starts_with("/api/v1/namespaces/default/pods");
+            if in_default && req.method() == hyper::Method::POST {
+                let body = req.into_body().collect().await.map(|b| b.to_bytes());
+                let obj = body.ok().and_then(|b| serde_json::from_slice(&b).ok());
+                return Ok::<_, Infallible>(create_pod(&shared, obj));
+            }
+            if in_default && req.method() == hyper::Method::DELETE {
+                let name = path.rsplit('/').next().unwrap_or_default().to_string();
+                return Ok(delete_pod(&shared, &name));
             }
             Ok::<_, Infallible>(handle(&shared, cert_auth, req))
         }
@@ -459,10 +468,61 @@ fn watch_response(shared: &Arc<Shared>, shape: Shape, filter: Filter, from: u64)
         .unwrap()
 }
 
+/// Stores `obj` under a new resourceVersion; returns it as stored.
+fn put(shared: &Shared, plural: &'static str, mut obj: Value) -> Value {
+    let name = obj["metadata"]["name"].as_str().unwrap().to_string();
+    let mut store = shared.store.lock().unwrap();
+    store.rv += 1;
+    let rv = store.rv;
+    obj["metadata"]["resourceVersion"] = json!(rv.to_string());
+    let old = store
+        .objects
+        .entry(plural)
+        .or_default()
+        .insert(name, obj.clone());
+    let kind = if old.is_some() { "MODIFIED" } else { "ADDED" };
+    store.log.push((rv, plural, kind, obj.clone()));
+    drop(store);
+    shared.changed.send_replace(rv);
+    obj
+}
+
+/// POST of a Pod to `default` (no auth check: only the drill's test pod comes here).
+fn create_pod(shared: &Arc<Shared>, obj: Option<Value>) -> Response<Body> {
+    let Some(mut obj) = obj else {
+        return status(StatusCode::BAD_REQUEST, "BadRequest", "not a Pod", None);
+    };
+    obj["metadata"]["namespace"] = json!("default");
+    obj["metadata"]["uid"] = json!("5d0f6a3e-1c2b-4e8f-9a7d-3b6c5e4f2a10");
+    obj["metadata"]["creationTimestamp"] = json!(jiff::Timestamp::now().to_string());
+    obj["status"] = json!({"phase": "Pending"});
+    let created = put(shared, "default-pods", obj);
+    json_response(StatusCode::CREATED, &created)
+}
+
+fn delete_pod(shared: &Arc<Shared>, name: &str) -> Response<Body> {
+    let mut store = shared.store.lock().unwrap();
+    let Some(obj) = store
+        .objects
+        .entry("default-pods")
+        .or_default()
+        .remove(name)
+    else {
+        let msg = format!("pods \"{name}\" not found");
+        return status(StatusCode::NOT_FOUND, "NotFound", &msg, None);
+    };
+    store.rv += 1;
+    let rv = store.rv;
+    store.log.push((rv, "default-pods", "DELETED", obj.clone()));
+    drop(store);
+    shared.changed.send_replace(rv);
+    json_response(StatusCode::OK, &obj)
+}
+
 fn kind_of(plural: &str) -> &'static str {
     match plural {
         "nodes" => "Node",
-        "pods" => "Pod",
+        "pods" | "default-pods" => "Pod",
         "secrets" => "Secret",
         "configmaps" => "ConfigMap",
         "leases" | "node-leases" => "Lease",

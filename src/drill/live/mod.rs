@@ -6,6 +6,7 @@
 //! failed. The same engine, report and verdict as the lab's.
 
 pub mod host;
+pub mod pod;
 pub mod sample;
 pub mod seen;
 
@@ -157,6 +158,11 @@ pub async fn run(req: &LiveDrill, out: &mut dyn Write, err: &mut dyn Write) -> R
     let mut run = Run::start(plan, &state, &config, host);
     run.until_done(&mut state, &mut rx).await?;
     let report = Report::of(&run.drill);
+    if let Some(client) = run.pod_client.take()
+        && let Err(why) = pod::delete(client, &run.pod_name).await
+    {
+        writeln!(err, "hatui drill: {why}")?;
+    }
     Ok(finish(&report, req.json, &req.report_dir, out, err)?)
 }
 
@@ -177,6 +183,10 @@ struct Run {
     fault: Option<JoinHandle<Ran>>,
     restore: Option<JoinHandle<Ran>>,
     interrupted: bool,
+    /// The test pod as last seen.
+    pod: watch::Receiver<PodSeen>,
+    pod_name: String,
+    pod_client: Option<Client>,
 }
 
 impl Run {
@@ -229,6 +239,15 @@ impl Run {
                 },
             );
         }
+        let pod_name = format!("hatui-drill-{}", Timestamp::now().as_second());
+        let (pod_tx, pod) = watch::channel(PodSeen {
+            created: false,
+            node: None,
+        });
+        let pod_client = Client::try_from(config.clone()).ok();
+        if let Some(c) = &pod_client {
+            pod::spawn(c.clone(), pod::manifest(&pod_name, &target), pod_tx);
+        }
         let commands = plan.commands.clone();
         let fault_host = host.clone();
         let fault = tokio::spawn(async move { fault_host.run(&commands).await });
@@ -247,6 +266,9 @@ impl Run {
             fault: Some(fault),
             restore: None,
             interrupted: false,
+            pod,
+            pod_name,
+            pod_client,
         }
     }
 
@@ -308,10 +330,7 @@ impl Run {
             let readyz = (0..self.masters.len())
                 .map(|m| take(Key::Master(m)))
                 .collect();
-            let pod = PodSeen {
-                created: false,
-                node: None,
-            };
+            let pod = self.pod.borrow().clone();
             let p = seen::with_answers(half, endpoint, kept, &self.masters, readyz, pod);
             self.next += 1;
             match self.drill.record(k as i64 * SAMPLE_MS, &p) {
