@@ -30,8 +30,34 @@ pub struct Cli {
     /// replaces the simulated etcd in the etcd pane.
     #[command(flatten)]
     pub etcd: EtcdArgs,
+    /// The cluster's hosts and how SSH reaches them (the wizard's inventory, TOML): unless
+    /// another --etcd-* flag says how, etcd is read over SSH through its control planes,
+    /// with its users, ports, identity, known_hosts and bastion.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+impl Cli {
+    /// How to reach etcd: the `--etcd-*` flags, and the inventory's masters as SSH
+    /// targets (the command line's `--ssh-identity`/`--ssh-known-hosts` winning).
+    pub fn etcd_settings(&self) -> Result<EtcdSettings> {
+        let mut etcd = self.etcd.settings();
+        if let Some(path) = &self.inventory {
+            let inv = crate::wizard::inventory::load(path)?;
+            let files = crate::wizard::inventory::SshOverrides {
+                identity: etcd.ssh_identity.clone(),
+                known_hosts: etcd.ssh_known_hosts.clone(),
+                accept_new_host_keys: false,
+            };
+            etcd.inventory_masters = inv
+                .control_planes()
+                .map(|h| inv.ssh_target(h, &files))
+                .collect();
+        }
+        Ok(etcd)
+    }
 }
 
 /// Which live cluster, as with kubectl.
@@ -114,11 +140,13 @@ pub struct EtcdArgs {
         conflicts_with = "etcd_endpoints"
     )]
     pub etcd_ssh: Vec<String>,
-    /// SSH private key for --etcd-ssh (default: ssh-agent, then ~/.ssh/id_ed25519, id_rsa).
-    #[arg(long, global = true, value_name = "FILE", requires = "etcd_ssh")]
+    /// SSH private key for --etcd-ssh and the hosts of --inventory, instead of the
+    /// inventory's (default: ssh-agent, then ~/.ssh/id_ed25519, id_rsa).
+    #[arg(long, global = true, value_name = "FILE")]
     pub ssh_identity: Option<PathBuf>,
-    /// known_hosts for --etcd-ssh (default: ~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts).
-    #[arg(long, global = true, value_name = "FILE", requires = "etcd_ssh")]
+    /// known_hosts for --etcd-ssh and the hosts of --inventory, instead of the inventory's
+    /// (default: ~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts).
+    #[arg(long, global = true, value_name = "FILE")]
     pub ssh_known_hosts: Option<PathBuf>,
     /// Last resort: run `etcdctl` in each `etcd-<node>` pod through the apiserver (kube
     /// exec; needs pods/exec in kube-system and a working apiserver). Without any etcd
@@ -151,6 +179,7 @@ impl EtcdArgs {
             etcd_ssh: self.etcd_ssh.clone(),
             ssh_identity: self.ssh_identity.clone(),
             ssh_known_hosts: self.ssh_known_hosts.clone(),
+            inventory_masters: Vec::new(),
             etcd_exec: self.etcd_exec,
             etcd_port: self.etcd_port,
             etcd_pki_dir: self.etcd_pki_dir.clone(),
@@ -315,6 +344,8 @@ impl LabArgs {
             "--etcd-endpoints"
         } else if !etcd.etcd_ssh.is_empty() {
             "--etcd-ssh"
+        } else if etcd.explicit() {
+            "--inventory"
         } else {
             return None;
         };

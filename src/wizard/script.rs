@@ -73,8 +73,33 @@ fn helpers(out: &mut String, inv: &Inventory) {
     if let Some(kh) = &inv.ssh.known_hosts {
         opts.extend(["-o".into(), format!("UserKnownHostsFile={kh}")]);
     }
-    let opts: Vec<String> = opts.iter().map(|o| shell_quote(o)).collect();
-    let _ = writeln!(out, "SSH_OPTS=({})", opts.join(" "));
+    let quoted: Vec<String> = opts.iter().map(|o| shell_quote(o)).collect();
+    let _ = writeln!(out, "SSH_OPTS=({})", quoted.join(" "));
+    let proxies: Vec<String> = inv
+        .hosts
+        .iter()
+        .filter_map(|h| {
+            let b = h.bastion.as_ref()?;
+            let mut cmd = vec!["ssh".to_string()];
+            cmd.extend(opts.iter().cloned());
+            let port = b.port.to_string();
+            cmd.extend(
+                [
+                    "-p",
+                    &port,
+                    "-W",
+                    "[%h]:%p",
+                    &format!("{}@{}", b.user, b.host),
+                ]
+                .map(String::from),
+            );
+            let cmd: Vec<String> = cmd.iter().map(|w| shell_quote(w)).collect();
+            Some(format!("[{}]={}", h.name, shell_quote(&cmd.join(" "))))
+        })
+        .collect();
+    if !proxies.is_empty() {
+        let _ = writeln!(out, "declare -A SSH_PROXY=({})", proxies.join(" "));
+    }
     let entries = |f: &dyn Fn(&super::inventory::Host) -> String| {
         inv.hosts
             .iter()
@@ -101,6 +126,13 @@ fn helpers(out: &mut String, inv: &Inventory) {
     let sudo = if inv.ssh.sudo { "sudo " } else { "" };
     let kubectl = format!("{sudo}kubectl --kubeconfig {ADMIN_CONF}");
     let members = format!("{sudo}{}", etcdctl(first, "member list"));
+    // Hosts behind a jump host: a ProxyCommand rather than `-J`, whose jump connection
+    // would not get SSH_OPTS (the identity and known_hosts).
+    let proxy = if inv.hosts.iter().any(|h| h.bastion.is_some()) {
+        r#" ${SSH_PROXY[$host]:+-o "ProxyCommand=${SSH_PROXY[$host]}"}"#
+    } else {
+        ""
+    };
     let _ = write!(
         out,
         r#"FIRST={first}
@@ -109,7 +141,7 @@ fn helpers(out: &mut String, inv: &Inventory) {
 on() {{
   local host=$1
   shift
-  ssh "${{SSH_OPTS[@]}}" -p "${{SSH_PORT[$host]}}" "${{SSH_USER[$host]}}@${{ADDRESS[$host]}}" "$@"
+  ssh "${{SSH_OPTS[@]}}"{proxy} -p "${{SSH_PORT[$host]}}" "${{SSH_USER[$host]}}@${{ADDRESS[$host]}}" "$@"
 }}
 
 # Hides token secrets and certificate keys in what is shown.
