@@ -548,6 +548,36 @@ mod tests {
     }
 
     #[test]
+    fn the_inventory_gives_etcd_its_masters_with_the_command_lines_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let inv = dir.path().join("hatui.toml");
+        std::fs::write(
+            &inv,
+            "endpoint = \"lb:6443\"\n[ssh]\nidentity = \"/inv/key\"\nknown_hosts = \"/inv/kh\"\n\
+             bastion = \"ops@jump\"\n\
+             [[hosts]]\nname = \"cp-1\"\naddress = \"10.0.1.11\"\nrole = \"control-plane\"\n\
+             [[hosts]]\nname = \"w-1\"\naddress = \"10.0.1.21\"\nrole = \"worker\"\n",
+        )
+        .unwrap();
+        let inv = inv.to_str().unwrap();
+        let settings = |args: &[&str]| parse(args).unwrap().etcd_settings().unwrap();
+        let etcd = settings(&["status", "--inventory", inv, "--ssh-identity", "/cli/key"]);
+        let [cp] = &etcd.inventory_masters[..] else {
+            panic!("{:?}", etcd.inventory_masters)
+        };
+        assert_eq!(
+            cp.to_string(),
+            "root@10.0.1.11:22 via jump host ops@jump:22"
+        );
+        assert_eq!(cp.identity_file, Some(PathBuf::from("/cli/key")));
+        assert_eq!(cp.known_hosts, Some(PathBuf::from("/inv/kh")));
+        assert!(etcd.explicit());
+        // Another way to etcd asked for: the inventory does not choose it.
+        let exec = settings(&["--inventory", inv, "--etcd-exec"]);
+        assert!(!exec.explicit());
+    }
+
+    #[test]
     fn kubeconfig_and_context_go_before_or_after_the_subcommand() {
         let cli = parse(&["--context", "prod", "status", "--kubeconfig", "/k"]).unwrap();
         assert_eq!(cli.target.context.as_deref(), Some("prod"));
