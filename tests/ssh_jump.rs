@@ -134,6 +134,11 @@ fn preflight_reaches_a_master_behind_the_jump_host_and_names_the_hop_that_fails(
         .unwrap();
     assert_eq!(hostname["detail"], "cp-1", "{host:#}");
     assert_eq!(hops.jump_logins(), 1, "one login on the jump host");
+    // The command line's key wins over the inventory's, for the jump host too.
+    let stranger = hops.master.stranger_key.to_str().unwrap();
+    let e = error(&hops.preflight(&["--ssh-identity", stranger], &[]).1);
+    let refused = format!("{}authentication failed; tried: {stranger}", hops.at_jump());
+    assert!(e.starts_with(&refused), "{e}");
 
     // The dry-run script's `on` goes the same way with OpenSSH itself.
     let script = hops.hatui(

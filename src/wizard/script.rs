@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 use super::command::{Command, Part, Var};
-use super::inventory::Inventory;
+use super::inventory::{Bastion, Inventory};
 use super::plan::{ADMIN_CONF, Plan, Step, StepKind, Wait, etcdctl};
 use crate::ssh::shell_quote;
 
@@ -65,6 +65,28 @@ fn header(out: &mut String, inv: &Inventory, plan: &Plan, source: &str) {
     out.push_str("\nset -euo pipefail\n\n");
 }
 
+/// `ssh OPTS -p PORT -W "[%h]:%p" user@jump`, quoted only where a word needs it, so the
+/// line stays readable inside its own quotes.
+fn proxy_command(opts: &[String], b: &Bastion) -> String {
+    let plain = |w: &str| {
+        w.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"@%+=:,./-_".contains(&c))
+    };
+    let word = |w: &str| {
+        if plain(w) {
+            w.to_string()
+        } else {
+            shell_quote(w)
+        }
+    };
+    let mut cmd = vec!["ssh".to_string()];
+    cmd.extend(opts.iter().map(|o| word(o)));
+    cmd.extend(["-p".into(), b.port.to_string(), "-W".into()]);
+    cmd.push("\"[%h]:%p\"".into());
+    cmd.push(word(&format!("{}@{}", b.user, b.host)));
+    cmd.join(" ")
+}
+
 fn helpers(out: &mut String, inv: &Inventory) {
     let mut opts = vec!["-o".to_string(), "BatchMode=yes".to_string()];
     if let Some(id) = &inv.ssh.identity {
@@ -79,22 +101,8 @@ fn helpers(out: &mut String, inv: &Inventory) {
         .hosts
         .iter()
         .filter_map(|h| {
-            let b = h.bastion.as_ref()?;
-            let mut cmd = vec!["ssh".to_string()];
-            cmd.extend(opts.iter().cloned());
-            let port = b.port.to_string();
-            cmd.extend(
-                [
-                    "-p",
-                    &port,
-                    "-W",
-                    "[%h]:%p",
-                    &format!("{}@{}", b.user, b.host),
-                ]
-                .map(String::from),
-            );
-            let cmd: Vec<String> = cmd.iter().map(|w| shell_quote(w)).collect();
-            Some(format!("[{}]={}", h.name, shell_quote(&cmd.join(" "))))
+            let proxy = proxy_command(&opts, h.bastion.as_ref()?);
+            Some(format!("[{}]={}", h.name, shell_quote(&proxy)))
         })
         .collect();
     if !proxies.is_empty() {
