@@ -30,8 +30,34 @@ pub struct Cli {
     /// replaces the simulated etcd in the etcd pane.
     #[command(flatten)]
     pub etcd: EtcdArgs,
+    /// The cluster's hosts and how SSH reaches them (the wizard's inventory, TOML): unless
+    /// another --etcd-* flag says how, etcd is read over SSH through its control planes,
+    /// with its users, ports, identity, known_hosts and bastion.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+impl Cli {
+    /// How to reach etcd: the `--etcd-*` flags, and the inventory's masters as SSH
+    /// targets (the command line's `--ssh-identity`/`--ssh-known-hosts` winning).
+    pub fn etcd_settings(&self) -> Result<EtcdSettings> {
+        let mut etcd = self.etcd.settings();
+        if let Some(path) = &self.inventory {
+            let inv = crate::wizard::inventory::load(path)?;
+            let files = crate::wizard::inventory::SshOverrides {
+                identity: etcd.ssh_identity.clone(),
+                known_hosts: etcd.ssh_known_hosts.clone(),
+                accept_new_host_keys: false,
+            };
+            etcd.inventory_masters = inv
+                .control_planes()
+                .map(|h| inv.ssh_target(h, &files))
+                .collect();
+        }
+        Ok(etcd)
+    }
 }
 
 /// Which live cluster, as with kubectl.
@@ -114,11 +140,13 @@ pub struct EtcdArgs {
         conflicts_with = "etcd_endpoints"
     )]
     pub etcd_ssh: Vec<String>,
-    /// SSH private key for --etcd-ssh (default: ssh-agent, then ~/.ssh/id_ed25519, id_rsa).
-    #[arg(long, global = true, value_name = "FILE", requires = "etcd_ssh")]
+    /// SSH private key for --etcd-ssh and the hosts of --inventory, instead of the
+    /// inventory's (default: ssh-agent, then ~/.ssh/id_ed25519, id_rsa).
+    #[arg(long, global = true, value_name = "FILE")]
     pub ssh_identity: Option<PathBuf>,
-    /// known_hosts for --etcd-ssh (default: ~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts).
-    #[arg(long, global = true, value_name = "FILE", requires = "etcd_ssh")]
+    /// known_hosts for --etcd-ssh and the hosts of --inventory, instead of the inventory's
+    /// (default: ~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts).
+    #[arg(long, global = true, value_name = "FILE")]
     pub ssh_known_hosts: Option<PathBuf>,
     /// Last resort: run `etcdctl` in each `etcd-<node>` pod through the apiserver (kube
     /// exec; needs pods/exec in kube-system and a working apiserver). Without any etcd
@@ -151,6 +179,7 @@ impl EtcdArgs {
             etcd_ssh: self.etcd_ssh.clone(),
             ssh_identity: self.ssh_identity.clone(),
             ssh_known_hosts: self.ssh_known_hosts.clone(),
+            inventory_masters: Vec::new(),
             etcd_exec: self.etcd_exec,
             etcd_port: self.etcd_port,
             etcd_pki_dir: self.etcd_pki_dir.clone(),
@@ -315,6 +344,8 @@ impl LabArgs {
             "--etcd-endpoints"
         } else if !etcd.etcd_ssh.is_empty() {
             "--etcd-ssh"
+        } else if etcd.explicit() {
+            "--inventory"
         } else {
             return None;
         };
@@ -514,6 +545,36 @@ mod tests {
             "needs --inventory"
         );
         assert!(parse(&["wizard", "--lab", "--yes", "--scenario", "nope"]).is_err());
+    }
+
+    #[test]
+    fn the_inventory_gives_etcd_its_masters_with_the_command_lines_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let inv = dir.path().join("hatui.toml");
+        std::fs::write(
+            &inv,
+            "endpoint = \"lb:6443\"\n[ssh]\nidentity = \"/inv/key\"\nknown_hosts = \"/inv/kh\"\n\
+             bastion = \"ops@jump\"\n\
+             [[hosts]]\nname = \"cp-1\"\naddress = \"10.0.1.11\"\nrole = \"control-plane\"\n\
+             [[hosts]]\nname = \"w-1\"\naddress = \"10.0.1.21\"\nrole = \"worker\"\n",
+        )
+        .unwrap();
+        let inv = inv.to_str().unwrap();
+        let settings = |args: &[&str]| parse(args).unwrap().etcd_settings().unwrap();
+        let etcd = settings(&["status", "--inventory", inv, "--ssh-identity", "/cli/key"]);
+        let [cp] = &etcd.inventory_masters[..] else {
+            panic!("{:?}", etcd.inventory_masters)
+        };
+        assert_eq!(
+            cp.to_string(),
+            "root@10.0.1.11:22 via jump host ops@jump:22"
+        );
+        assert_eq!(cp.identity_file, Some(PathBuf::from("/cli/key")));
+        assert_eq!(cp.known_hosts, Some(PathBuf::from("/inv/kh")));
+        assert!(etcd.explicit());
+        // Another way to etcd asked for: the inventory does not choose it.
+        let exec = settings(&["--inventory", inv, "--etcd-exec"]);
+        assert!(!exec.explicit());
     }
 
     #[test]

@@ -24,7 +24,7 @@ fn run(cli: Cli) -> Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let etcd = cli.etcd.settings();
+    let etcd = cli.etcd_settings()?;
     match cli.command {
         Some(Command::Lab(args)) => {
             let lab = args.settings(&etcd)?;
@@ -44,6 +44,12 @@ fn run(cli: Cli) -> Result<()> {
         }
         Some(Command::Wizard(args)) => {
             let request = args.request().map_err(color_eyre::eyre::Report::msg)?;
+            // The command line's SSH files win over the inventory's, on every path.
+            let mut ssh = hatui::wizard::inventory::SshOverrides {
+                identity: etcd.ssh_identity.clone(),
+                known_hosts: etcd.ssh_known_hosts.clone(),
+                accept_new_host_keys: false,
+            };
             if let hatui::wizard::run::Request::Lab(run) = &request {
                 let verified = hatui::wizard::headless::run(run, &mut std::io::stdout().lock())?;
                 std::process::exit(if verified { 0 } else { 1 });
@@ -54,17 +60,13 @@ fn run(cli: Cli) -> Result<()> {
                 accept_new_host_keys,
             } = &request
             {
-                let overrides = hatui::wizard::preflight::SshOverrides {
-                    identity: etcd.ssh_identity.clone(),
-                    known_hosts: etcd.ssh_known_hosts.clone(),
-                    accept_new_host_keys: *accept_new_host_keys,
-                };
-                let (out, passed) = runtime
-                    .block_on(hatui::wizard::run::preflight(inventory, *json, &overrides))?;
+                ssh.accept_new_host_keys = *accept_new_host_keys;
+                let (out, passed) =
+                    runtime.block_on(hatui::wizard::run::preflight(inventory, *json, &ssh))?;
                 print!("{out}");
                 std::process::exit(if passed { 0 } else { 1 });
             }
-            print!("{}", hatui::wizard::run::run(&request)?);
+            print!("{}", hatui::wizard::run::run(&request, &ssh)?);
             Ok(())
         }
         Some(Command::Drill(args)) => {

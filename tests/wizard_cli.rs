@@ -227,6 +227,41 @@ fn with_sudo_every_root_command_is_prefixed() {
 }
 
 #[test]
+fn the_command_lines_ssh_files_win_in_the_script_and_reach_the_bastion() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/inventory.example.toml");
+    let text = std::fs::read_to_string(example).unwrap();
+    let inv = dir.path().join("hatui.toml");
+    let behind = text.replace(
+        "# bastion = \"admin@10.0.0.5\"",
+        "bastion = \"10.0.0.5:2222\"",
+    );
+    std::fs::write(&inv, behind).unwrap();
+    let inv = inv.to_str().unwrap();
+    let files = ["--ssh-identity", "/cli/id", "--ssh-known-hosts", "/cli/kh"];
+    let script = stdout(&hatui(
+        &[&["wizard", "--inventory", inv, "--dry-run"], &files[..]].concat(),
+    ));
+    assert!(
+        script.contains(
+            "SSH_OPTS=('-o' 'BatchMode=yes' '-i' '/cli/id' '-o' 'UserKnownHostsFile=/cli/kh')"
+        ),
+        "{script}"
+    );
+    // The jump host gets the same files; its user is [ssh] user.
+    let proxy = "'ssh -o BatchMode=yes -i /cli/id -o UserKnownHostsFile=/cli/kh -p 2222 -W \"[%h]:%p\" ubuntu@10.0.0.5'";
+    assert!(script.contains(&format!("[cp-1]={proxy}")), "{script}");
+    assert!(script.contains(&format!("[worker-1]={proxy}")), "{script}");
+    let check = Command::new("bash")
+        .arg("-n")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{check:?}");
+}
+
+#[test]
 fn a_bad_inventory_is_one_plain_error_line_and_exit_1() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("hatui.toml");

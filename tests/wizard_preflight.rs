@@ -5,57 +5,11 @@
 
 mod support;
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
+use support::host_doubles::{path_line, prepared_host as host_doubles};
 use support::sshd::{Sshd, need_sshd};
-
-fn double(dir: &Path, name: &str, body: &str) {
-    let path = dir.join(name);
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-/// A prepared host: kubeadm, kubelet and kubectl at v1.33.2, containerd with the systemd
-/// cgroup driver, the modules loaded, IP forwarding on, the kubelet enabled.
-fn host_doubles(dir: &Path, name: &str, uuid: &str, swap: bool) -> PathBuf {
-    let bin = dir.join(name);
-    std::fs::create_dir_all(&bin).unwrap();
-    double(&bin, "hostname", &format!("echo {name}"));
-    double(&bin, "kubeadm", "echo v1.33.2");
-    double(&bin, "kubelet", "echo Kubernetes v1.33.2");
-    double(&bin, "kubectl", "echo 'Client Version: v1.33.2'");
-    double(&bin, "crictl", "exit 0");
-    double(&bin, "systemctl", "echo enabled");
-    double(&bin, "sysctl", "echo 1");
-    double(
-        &bin,
-        "lsmod",
-        "printf 'br_netfilter 32768 0\\noverlay 151552 0\\n'",
-    );
-    double(
-        &bin,
-        "containerd",
-        "echo '            SystemdCgroup = true'",
-    );
-    double(&bin, "getent", "echo \"10.0.0.100 $2\"");
-    let swapon = if swap {
-        "echo '/swap.img file 2G 0B -2'"
-    } else {
-        "exit 0"
-    };
-    double(&bin, "swapon", swapon);
-    double(
-        &bin,
-        "cat",
-        &format!(
-            "if [ \"$1\" = /sys/class/dmi/id/product_uuid ]; then echo {uuid}; else exec /bin/cat \"$@\"; fi"
-        ),
-    );
-    bin
-}
 
 #[test]
 fn preflight_checks_every_host_over_ssh_and_names_each_failure_with_its_fix() {
@@ -73,10 +27,7 @@ fn preflight_checks_every_host_over_ssh_and_names_each_failure_with_its_fix() {
         .enumerate()
         .map(|(i, (name, addr, _, swap))| {
             let bin = host_doubles(&dir, name, &format!("uuid-{i}"), *swap);
-            let path = format!(
-                "SetEnv PATH={}:/usr/sbin:/usr/bin:/sbin:/bin",
-                bin.display()
-            );
+            let path = path_line(&bin);
             Sshd::start_on(addr, &[path])
         })
         .collect();
@@ -243,10 +194,7 @@ fn an_unknown_host_is_refused_with_the_keyscan_line_unless_new_keys_are_accepted
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let bin = host_doubles(&dir, "cp-1", "uuid-0", false);
-    let path = format!(
-        "SetEnv PATH={}:/usr/sbin:/usr/bin:/sbin:/bin",
-        bin.display()
-    );
+    let path = path_line(&bin);
     let mut sshd = Sshd::start_on("127.0.0.35", &[path]);
     let known_hosts = dir.join("known_hosts");
     let inv_path = dir.join("hatui.toml");

@@ -21,6 +21,10 @@ pub struct EtcdSettings {
     pub etcd_ssh: Vec<String>,
     pub ssh_identity: Option<PathBuf>,
     pub ssh_known_hosts: Option<PathBuf>,
+    /// `--inventory`'s control planes, as SSH reaches them (its files, users, ports and
+    /// bastion; the command line's files winning): the way to etcd when no other
+    /// `--etcd-*` flag says how.
+    pub inventory_masters: Vec<SshTarget>,
     pub etcd_exec: bool,
     pub etcd_port: u16,
     pub etcd_pki_dir: String,
@@ -37,6 +41,7 @@ impl Default for EtcdSettings {
             etcd_ssh: Vec::new(),
             ssh_identity: None,
             ssh_known_hosts: None,
+            inventory_masters: Vec::new(),
             etcd_exec: false,
             etcd_port: 2379,
             etcd_pki_dir: "/etc/kubernetes/pki/etcd".into(),
@@ -68,9 +73,18 @@ impl EtcdAccess {
 }
 
 impl EtcdSettings {
-    /// The flags name the members themselves (`--etcd-endpoints` or `--etcd-ssh`).
+    /// The flags name the members themselves (`--etcd-endpoints`, `--etcd-ssh`, or
+    /// `--inventory` with no other way to etcd asked for).
     pub fn explicit(&self) -> bool {
-        !self.etcd_endpoints.is_empty() || !self.etcd_ssh.is_empty()
+        !self.etcd_endpoints.is_empty() || !self.etcd_ssh.is_empty() || self.by_inventory()
+    }
+
+    fn by_inventory(&self) -> bool {
+        !self.inventory_masters.is_empty()
+            && self.etcd_endpoints.is_empty()
+            && self.etcd_ssh.is_empty()
+            && !self.etcd_exec
+            && self.etcd_cacert.is_none()
     }
 
     /// Connects what must be connected first (SSH); `None` when etcd is not to be asked.
@@ -89,24 +103,30 @@ impl EtcdSettings {
                  pass --etcd-endpoints (or --real-etcd)"
             );
         }
-        if self.etcd_ssh.is_empty() {
+        let targets = if self.by_inventory() {
+            self.inventory_masters.clone()
+        } else if self.etcd_ssh.is_empty() {
             let direct = self.poller_config()?;
             return Ok(direct.map(|config| EtcdAccess::new(config, None)));
-        }
-        let masters = self
-            .etcd_ssh
-            .iter()
-            .map(|m| {
-                let mut target = SshTarget::parse(m)
-                    .map_err(|e| color_eyre::eyre::eyre!("--etcd-ssh `{m}`: {e}"))?;
-                target.identity_file = self.ssh_identity.clone();
-                target.known_hosts = self.ssh_known_hosts.clone();
-                Ok(EtcdMaster {
-                    ssh: target,
-                    etcd_port: self.etcd_port,
+        } else {
+            self.etcd_ssh
+                .iter()
+                .map(|m| {
+                    let mut target = SshTarget::parse(m)
+                        .map_err(|e| color_eyre::eyre::eyre!("--etcd-ssh `{m}`: {e}"))?;
+                    target.identity_file = self.ssh_identity.clone();
+                    target.known_hosts = self.ssh_known_hosts.clone();
+                    Ok(target)
                 })
+                .collect::<Result<Vec<_>>>()?
+        };
+        let masters: Vec<EtcdMaster> = targets
+            .into_iter()
+            .map(|ssh| EtcdMaster {
+                ssh,
+                etcd_port: self.etcd_port,
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect();
         let pki = PkiPaths::in_dir(&self.etcd_pki_dir);
         let tunnels = etcd_over_ssh(&masters, &pki).await?;
         Ok(Some(EtcdAccess {

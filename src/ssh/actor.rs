@@ -7,7 +7,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use russh::Disconnect;
 use tokio::sync::mpsc;
 use tokio::task::{JoinError, JoinSet};
 use tokio::time::Instant;
@@ -97,9 +96,7 @@ impl Actor {
         // Tunnels first (their listeners and pipes), then the session itself.
         self.tasks.shutdown().await;
         if let Link::Up(session) = &self.link {
-            let _ = session
-                .disconnect(Disconnect::ByApplication, "hatui done", "en")
-                .await;
+            session.close().await;
         }
     }
 

@@ -110,6 +110,26 @@ impl fmt::Display for SshError {
 
 impl std::error::Error for SshError {}
 
+impl SshError {
+    /// The same error, said of the jump host on the way to `to`: which hop failed.
+    pub(crate) fn at_jump_host(mut self, to: &str) -> Self {
+        let target = match &mut self {
+            Self::Target(_) => return self,
+            Self::Connect { target, .. }
+            | Self::UnknownHost { target, .. }
+            | Self::HostKeyChanged { target, .. }
+            | Self::HostKey { target, .. }
+            | Self::Auth { target, .. }
+            | Self::SudoPassword { target, .. }
+            | Self::Remote { target, .. }
+            | Self::Forward { target, .. }
+            | Self::Closed { target, .. } => target,
+        };
+        *target = format!("jump host {target} (on the way to {to})");
+        self
+    }
+}
+
 /// russh's handler errors must come from its own; the target is filled in by the caller.
 impl From<russh::Error> for SshError {
     fn from(e: russh::Error) -> Self {

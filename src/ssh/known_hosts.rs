@@ -91,11 +91,20 @@ impl HostKeyCheck {
             (None, _) | (_, None) => "~/.ssh/known_hosts".to_string(),
             (Some(_), Some(f)) => f,
         };
+        // Behind a jump host, only the jump host reaches it: ssh-keyscan runs there.
+        let keyscan = format!("ssh-keyscan -p {} {}", t.port, t.host);
+        let add_with = match &t.jump {
+            None => format!("{keyscan} >> {file}"),
+            Some(j) => format!(
+                "ssh -p {} {}@{} {keyscan} >> {file}",
+                j.port, j.user, j.host
+            ),
+        };
         Err(SshError::UnknownHost {
             target: t.to_string(),
             offered,
             files: self.files.clone(),
-            add_with: format!("ssh-keyscan -p {} {} >> {file}", t.port, t.host),
+            add_with,
         })
     }
 }

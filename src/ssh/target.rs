@@ -8,7 +8,8 @@ use super::error::SshError;
 
 /// One SSH destination. `identity_file: None` means ssh-agent, then `~/.ssh/id_ed25519`
 /// and `~/.ssh/id_rsa`; `known_hosts: None` means `~/.ssh/known_hosts` and
-/// `/etc/ssh/ssh_known_hosts`, as OpenSSH does.
+/// `/etc/ssh/ssh_known_hosts`, as OpenSSH does. With a `jump` host (OpenSSH's
+/// `ProxyJump`), `host:port` is where the jump host connects to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SshTarget {
     pub host: String,
@@ -19,6 +20,9 @@ pub struct SshTarget {
     /// OpenSSH's `StrictHostKeyChecking accept-new`: an unknown host's key is recorded in
     /// the first known_hosts file and accepted; a changed key is still refused.
     pub accept_new_host_keys: bool,
+    /// Reached through this host: logged in to first (its key checked, the same login
+    /// ways), then a `direct-tcpip` channel from it to `host:port` carries this session.
+    pub jump: Option<Box<SshTarget>>,
 }
 
 impl SshTarget {
@@ -30,7 +34,36 @@ impl SshTarget {
             identity_file: None,
             known_hosts: None,
             accept_new_host_keys: false,
+            jump: None,
         }
+    }
+
+    /// Through `jump` (its `user@host:port`; the files are this target's).
+    pub fn via(mut self, jump: SshTarget) -> Self {
+        self.jump = Some(Box::new(jump));
+        self
+    }
+
+    /// The jump host as logged in to: with this target's identity, known_hosts and host
+    /// key policy (one set of settings for both hops), and no jump of its own.
+    pub(crate) fn jump_host(&self) -> Option<SshTarget> {
+        self.jump.as_deref().map(|j| SshTarget {
+            identity_file: self.identity_file.clone(),
+            known_hosts: self.known_hosts.clone(),
+            accept_new_host_keys: self.accept_new_host_keys,
+            jump: None,
+            ..j.clone()
+        })
+    }
+
+    /// `user@host:port` alone, without the jump host.
+    pub fn hop(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        format!("{}@{host}:{}", self.user, self.port)
     }
 
     /// `[user@]host[:port]`, IPv6 as `[::1]:22`. Without a user, `$USER` (else root),
@@ -89,14 +122,15 @@ impl FromStr for SshTarget {
     }
 }
 
+/// `user@host:port`, and `via jump host user@host:port` when there is one: every error
+/// about this target then says which way it was reached.
 impl fmt::Display for SshTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        write!(f, "{}@{host}:{}", self.user, self.port)
+        f.write_str(&self.hop())?;
+        match &self.jump {
+            Some(j) => write!(f, " via jump host {}", j.hop()),
+            None => Ok(()),
+        }
     }
 }
 

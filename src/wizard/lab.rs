@@ -27,6 +27,7 @@ pub fn inventory_toml(control_planes: usize, workers: usize) -> String {
          port = 22\n\
          # identity = \"~/.ssh/id_ed25519\"  # default: the ssh-agent\n\
          # known_hosts = \"~/.ssh/known_hosts\"\n\
+         # bastion = \"admin@jump.example.internal\"  # a jump host, as ssh -J\n\
          sudo = false\n",
         cp = cfg.control_planes,
         w = cfg.workers,

@@ -43,11 +43,12 @@ pub async fn preflight(
     Ok((out, passed))
 }
 
-/// The text to print on stdout.
-pub fn run(request: &Request) -> Result<String> {
+/// The text to print on stdout; `ssh`: the command line's files, which the dry-run
+/// script uses instead of the inventory's.
+pub fn run(request: &Request, ssh: &inventory::SshOverrides) -> Result<String> {
     match request {
         Request::DryRun { inventory: path } => {
-            let inv = inventory::load(path)?;
+            let inv = inventory::load(path)?.with_overrides(ssh);
             let plan = plan::build(&inv);
             Ok(script::render(&inv, &plan, &path.display().to_string()))
         }

@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 use super::command::{Command, Part, Var};
-use super::inventory::Inventory;
+use super::inventory::{Bastion, Inventory};
 use super::plan::{ADMIN_CONF, Plan, Step, StepKind, Wait, etcdctl};
 use crate::ssh::shell_quote;
 
@@ -65,6 +65,28 @@ fn header(out: &mut String, inv: &Inventory, plan: &Plan, source: &str) {
     out.push_str("\nset -euo pipefail\n\n");
 }
 
+/// `ssh OPTS -p PORT -W "[%h]:%p" user@jump`, quoted only where a word needs it, so the
+/// line stays readable inside its own quotes.
+fn proxy_command(opts: &[String], b: &Bastion) -> String {
+    let plain = |w: &str| {
+        w.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"@%+=:,./-_".contains(&c))
+    };
+    let word = |w: &str| {
+        if plain(w) {
+            w.to_string()
+        } else {
+            shell_quote(w)
+        }
+    };
+    let mut cmd = vec!["ssh".to_string()];
+    cmd.extend(opts.iter().map(|o| word(o)));
+    cmd.extend(["-p".into(), b.port.to_string(), "-W".into()]);
+    cmd.push("\"[%h]:%p\"".into());
+    cmd.push(word(&format!("{}@{}", b.user, b.host)));
+    cmd.join(" ")
+}
+
 fn helpers(out: &mut String, inv: &Inventory) {
     let mut opts = vec!["-o".to_string(), "BatchMode=yes".to_string()];
     if let Some(id) = &inv.ssh.identity {
@@ -73,8 +95,19 @@ fn helpers(out: &mut String, inv: &Inventory) {
     if let Some(kh) = &inv.ssh.known_hosts {
         opts.extend(["-o".into(), format!("UserKnownHostsFile={kh}")]);
     }
-    let opts: Vec<String> = opts.iter().map(|o| shell_quote(o)).collect();
-    let _ = writeln!(out, "SSH_OPTS=({})", opts.join(" "));
+    let quoted: Vec<String> = opts.iter().map(|o| shell_quote(o)).collect();
+    let _ = writeln!(out, "SSH_OPTS=({})", quoted.join(" "));
+    let proxies: Vec<String> = inv
+        .hosts
+        .iter()
+        .filter_map(|h| {
+            let proxy = proxy_command(&opts, h.bastion.as_ref()?);
+            Some(format!("[{}]={}", h.name, shell_quote(&proxy)))
+        })
+        .collect();
+    if !proxies.is_empty() {
+        let _ = writeln!(out, "declare -A SSH_PROXY=({})", proxies.join(" "));
+    }
     let entries = |f: &dyn Fn(&super::inventory::Host) -> String| {
         inv.hosts
             .iter()
@@ -101,6 +134,13 @@ fn helpers(out: &mut String, inv: &Inventory) {
     let sudo = if inv.ssh.sudo { "sudo " } else { "" };
     let kubectl = format!("{sudo}kubectl --kubeconfig {ADMIN_CONF}");
     let members = format!("{sudo}{}", etcdctl(first, "member list"));
+    // Hosts behind a jump host: a ProxyCommand rather than `-J`, whose jump connection
+    // would not get SSH_OPTS (the identity and known_hosts).
+    let proxy = if inv.hosts.iter().any(|h| h.bastion.is_some()) {
+        r#" ${SSH_PROXY[$host]:+-o "ProxyCommand=${SSH_PROXY[$host]}"}"#
+    } else {
+        ""
+    };
     let _ = write!(
         out,
         r#"FIRST={first}
@@ -109,7 +149,7 @@ fn helpers(out: &mut String, inv: &Inventory) {
 on() {{
   local host=$1
   shift
-  ssh "${{SSH_OPTS[@]}}" -p "${{SSH_PORT[$host]}}" "${{SSH_USER[$host]}}@${{ADDRESS[$host]}}" "$@"
+  ssh "${{SSH_OPTS[@]}}"{proxy} -p "${{SSH_PORT[$host]}}" "${{SSH_USER[$host]}}@${{ADDRESS[$host]}}" "$@"
 }}
 
 # Hides token secrets and certificate keys in what is shown.

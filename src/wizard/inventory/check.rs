@@ -13,9 +13,11 @@ use super::values::{
     parse_endpoint, same_host,
 };
 use super::{
-    Cni, DEFAULT_CALICO_MANIFEST, DEFAULT_CRI_SOCKET, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR,
-    Endpoint, Host, Inventory, InventoryError, LoadBalancer, Role, SshDefaults,
+    Bastion, Cni, DEFAULT_CALICO_MANIFEST, DEFAULT_CRI_SOCKET, DEFAULT_POD_CIDR,
+    DEFAULT_SERVICE_CIDR, Endpoint, Host, Inventory, InventoryError, LoadBalancer, Role,
+    SshDefaults,
 };
+use crate::ssh::SshTarget;
 
 // What the file holds, before checking; spans say where each checked value is.
 #[derive(Deserialize)]
@@ -49,6 +51,7 @@ struct RawSsh {
     identity: Option<String>,
     known_hosts: Option<String>,
     sudo: Option<bool>,
+    bastion: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -59,6 +62,7 @@ struct RawHost {
     role: Option<Spanned<String>>,
     user: Option<String>,
     port: Option<u16>,
+    bastion: Option<Spanned<String>>,
 }
 
 pub(super) struct Checker<'a> {
@@ -147,17 +151,25 @@ impl Checker<'_> {
             manifest: self.word(manifest.as_ref(), "cni.manifest", DEFAULT_CALICO_MANIFEST)?,
         };
         let cri_socket = self.word(raw.cri_socket.as_ref(), "cri_socket", DEFAULT_CRI_SOCKET)?;
-        let ssh = raw.ssh.map_or_else(SshDefaults::default, |s| {
-            let user = s.user.unwrap_or_else(|| "root".into());
-            SshDefaults {
-                sudo: s.sudo.unwrap_or(user != "root"),
-                user,
-                port: s.port.unwrap_or(22),
-                identity: s.identity,
-                known_hosts: s.known_hosts,
+        let ssh = match raw.ssh {
+            None => SshDefaults::default(),
+            Some(s) => {
+                let user = s.user.unwrap_or_else(|| "root".into());
+                let bastion = match &s.bastion {
+                    Some(b) => self.bastion(b, "ssh.bastion", &user)?,
+                    None => None,
+                };
+                SshDefaults {
+                    sudo: s.sudo.unwrap_or(user != "root"),
+                    user,
+                    port: s.port.unwrap_or(22),
+                    identity: s.identity,
+                    known_hosts: s.known_hosts,
+                    bastion,
+                }
             }
-        });
-        let hosts = self.hosts(&raw.hosts, &endpoint)?;
+        };
+        let hosts = self.hosts(&raw.hosts, &endpoint, &ssh)?;
         Ok(Inventory {
             name,
             endpoint,
@@ -216,10 +228,34 @@ impl Checker<'_> {
             })
     }
 
+    /// `[user@]host[:port]` (the user defaults to `[ssh] user`), or `"none"`: directly.
+    fn bastion(
+        &self,
+        v: &Spanned<String>,
+        field: &str,
+        user: &str,
+    ) -> Result<Option<Bastion>, InventoryError> {
+        let text = v.get_ref();
+        if text == "none" {
+            return Ok(None);
+        }
+        let t = SshTarget::parse(text).map_err(|e| self.at(v, field, e.to_string()))?;
+        Ok(Some(Bastion {
+            user: if text.contains('@') {
+                t.user
+            } else {
+                user.to_string()
+            },
+            host: t.host,
+            port: t.port,
+        }))
+    }
+
     fn hosts(
         &self,
         raw: &[Spanned<RawHost>],
         endpoint: &Endpoint,
+        ssh: &SshDefaults,
     ) -> Result<Vec<Host>, InventoryError> {
         let mut hosts = Vec::with_capacity(raw.len());
         let mut names: HashMap<String, usize> = HashMap::new();
@@ -304,12 +340,17 @@ impl Checker<'_> {
                     ),
                 ));
             }
+            let bastion = match &table.bastion {
+                Some(b) => self.bastion(b, &field("bastion"), &ssh.user)?,
+                None => ssh.bastion.clone(),
+            };
             hosts.push(Host {
                 name: name.get_ref().clone(),
                 address: address.get_ref().clone(),
                 role,
                 user: table.user.clone(),
                 port: table.port,
+                bastion,
             });
         }
         if !hosts.iter().any(|h| h.role == Role::ControlPlane) {

@@ -5,7 +5,10 @@
 
 mod check;
 mod place;
+mod reach;
 mod values;
+
+pub use reach::SshOverrides;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -104,6 +107,27 @@ pub struct SshDefaults {
     pub known_hosts: Option<String>,
     /// Prefix root commands with `sudo` (false when logging in as root).
     pub sudo: bool,
+    /// Every host through this jump host, unless it says otherwise.
+    pub bastion: Option<Bastion>,
+}
+
+/// A jump host (`bastion = "[user@]host[:port]"`, OpenSSH's `ProxyJump`), logged in to
+/// with the same identity and known_hosts as the hosts behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bastion {
+    /// `[ssh] user` when the value names none.
+    pub user: String,
+    pub host: String,
+    pub port: u16,
+}
+
+impl fmt::Display for Bastion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.host.parse::<IpAddr>() {
+            Ok(IpAddr::V6(_)) => write!(f, "{}@[{}]:{}", self.user, self.host, self.port),
+            _ => write!(f, "{}@{}:{}", self.user, self.host, self.port),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +145,9 @@ pub struct Host {
     pub role: Role,
     pub user: Option<String>,
     pub port: Option<u16>,
+    /// The jump host SSH goes through: the host's own `bastion`, else `[ssh]`'s; `None`
+    /// when directly (also `bastion = "none"`).
+    pub bastion: Option<Bastion>,
 }
 
 /// A mistake in the inventory, where it is.
@@ -185,6 +212,7 @@ impl Default for SshDefaults {
             identity: None,
             known_hosts: None,
             sudo: false,
+            bastion: None,
         }
     }
 }

@@ -5,7 +5,6 @@
 mod checks;
 mod facts;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -14,6 +13,7 @@ use serde::Serialize;
 pub use checks::Check;
 use facts::Facts;
 
+pub use super::inventory::SshOverrides;
 use super::inventory::{Host, Inventory};
 use crate::ssh::{SshError, SshHandle, SshTarget, shell_quote};
 
@@ -21,15 +21,6 @@ use crate::ssh::{SshError, SshHandle, SshTarget, shell_quote};
 pub const CONCURRENCY: usize = 10;
 /// Login plus the facts script, per host.
 const TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The command line's SSH settings, which win over the inventory's.
-#[derive(Debug, Clone, Default)]
-pub struct SshOverrides {
-    pub identity: Option<PathBuf>,
-    pub known_hosts: Option<PathBuf>,
-    /// `--accept-new-host-keys`: OpenSSH's `accept-new` (never a changed key).
-    pub accept_new_host_keys: bool,
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HostReport {
@@ -88,30 +79,7 @@ pub async fn run(inv: &Inventory, overrides: &SshOverrides) -> Vec<HostReport> {
 
 /// How the inventory says to reach `host`, the command line's files winning.
 pub fn target(inv: &Inventory, host: &Host, overrides: &SshOverrides) -> SshTarget {
-    let user = host.user.clone().unwrap_or_else(|| inv.ssh.user.clone());
-    let mut t = SshTarget::new(
-        user,
-        host.address.clone(),
-        host.port.unwrap_or(inv.ssh.port),
-    );
-    let file = |s: &Option<String>| s.as_deref().map(expand_home);
-    t.identity_file = overrides
-        .identity
-        .clone()
-        .or_else(|| file(&inv.ssh.identity));
-    t.known_hosts = overrides
-        .known_hosts
-        .clone()
-        .or_else(|| file(&inv.ssh.known_hosts));
-    t.accept_new_host_keys = overrides.accept_new_host_keys;
-    t
-}
-
-fn expand_home(path: &str) -> PathBuf {
-    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
-        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
-        _ => PathBuf::from(path),
-    }
+    inv.ssh_target(host, overrides)
 }
 
 async fn ask(inv: &Inventory, host: &Host, overrides: &SshOverrides) -> Result<Facts, String> {
