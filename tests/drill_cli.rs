@@ -312,6 +312,7 @@ name = "controlplane-3"
 address = "10.0.1.13"
 role = "control-plane"
 port = 2222
+bastion = "ops@10.0.0.5"
 
 [[hosts]]
 name = "worker-1"
@@ -339,8 +340,8 @@ fn a_dry_run_on_an_inventory_prints_the_exact_commands_and_runs_nothing() {
     );
     assert!(
         text.contains(
-            "On controlplane-3 (ssh -p 2222 admin@10.0.1.13) this runs, as root, one script \
-             through `sudo -n sh -c`:"
+            "On controlplane-3 (ssh -p 2222 admin@10.0.1.13 through the jump host \
+             ops@10.0.0.5:22) this runs, as root, one script through `sudo -n sh -c`:"
         ),
         "{text}"
     );

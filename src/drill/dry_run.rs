@@ -67,10 +67,14 @@ pub fn render(
         commands.insert(0, arm);
         restore.insert(0, disarm);
     }
+    let via = match &host.bastion {
+        Some(b) => format!(" through the jump host {b}"),
+        None => String::new(),
+    };
     let mut s = format!(
         "Drill (dry run: nothing runs): {fault} on {target} for {duration_s} s, then restore.\n\
          {arithmetic}\n\
-         On {target} (ssh -p {port} {user}@{}) this runs, {root}:\n",
+         On {target} (ssh -p {port} {user}@{}{via}) this runs, {root}:\n",
         host.address
     );
     for c in commands {
