@@ -95,7 +95,12 @@ fn run(cli: Cli) -> Result<()> {
                 }
             };
             let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
-            let code = hatui::drill::headless::run(&request, &mut out, &mut err)?;
+            let code = if request.real_etcd {
+                let run = hatui::drill::real_etcd::run(&request, &mut out, &mut err);
+                runtime.block_on(run)?
+            } else {
+                hatui::drill::headless::run(&request, &mut out, &mut err)?
+            };
             std::process::exit(code);
         }
         None => runtime.block_on(hatui::runtime::run_live(cli.target.target(), &etcd)),

@@ -31,6 +31,10 @@ pub struct DrillArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub topology: Topology,
+    /// With --lab: run the lab's etcd as real etcd processes on loopback (etcd from PATH);
+    /// the etcd figures are theirs and the drill runs on the wall clock.
+    #[arg(long, requires = "lab")]
+    pub real_etcd: bool,
     /// kubelet (systemctl stop kubelet), control-plane (manifests moved away), etcd (crictl
     /// stop of its container), network (iptables DROP of 2379/2380/6443 from the other
     /// masters) or power (systemctl poweroff).
@@ -112,6 +116,7 @@ impl DrillArgs {
             yes: self.yes,
             json: self.json,
             report_dir: self.report_dir.clone(),
+            real_etcd: self.real_etcd,
         })
     }
 

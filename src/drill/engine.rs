@@ -283,7 +283,8 @@ impl Drill {
         self.keepalive.push(t, error, latency);
     }
 
-    fn restore(&mut self, lab: &mut Lab) -> Vec<ClusterEvent> {
+    /// Restores the lab's target now (the duration is over, or the drill was interrupted).
+    pub fn restore(&mut self, lab: &mut Lab) -> Vec<ClusterEvent> {
         let target = self.plan.target.clone();
         let events = lab.inject(&Fault {
             node: target.clone(),

@@ -23,6 +23,8 @@ pub struct LabDrill {
     pub yes: bool,
     pub json: bool,
     pub report_dir: PathBuf,
+    /// `--real-etcd`: the lab's etcd as real processes, the drill on the wall clock.
+    pub real_etcd: bool,
 }
 
 /// What is said before the fault: target, quorum arithmetic, commands, expectation.

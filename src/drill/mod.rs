@@ -19,6 +19,7 @@ pub mod markdown;
 pub mod observe;
 pub mod plan;
 pub mod probe;
+pub mod real_etcd;
 pub mod report;
 pub mod seen;
 pub mod series;

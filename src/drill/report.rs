@@ -41,6 +41,8 @@ pub struct LabJson {
     pub workers: usize,
     /// `nlb`, `haproxy` or `kube-vip`.
     pub lb: String,
+    /// `--real-etcd`: the etcd figures come from real etcd processes (wall clock).
+    pub real_etcd: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -194,6 +196,7 @@ impl Report {
                 control_planes: lab.control_planes,
                 workers: lab.workers,
                 lb: lab.lb.name().to_string(),
+                real_etcd: lab.external_etcd,
             }),
             timeline: o.timeline.clone(),
         }

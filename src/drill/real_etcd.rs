@@ -1,0 +1,191 @@
+//! `hatui drill --lab --real-etcd`: the lab drilled on the wall clock while its etcd runs
+//! as real processes that follow the lab's hosts (SIGTERM when the kubelet stops the pod,
+//! SIGKILL on a power-off, started again on the restore). The drill's etcd figures (the
+//! leader, the term, the target's member) come from the real members, polled every 100
+//! ms; everything else from the lab.
+
+use std::io::Write;
+use std::time::Duration;
+
+use color_eyre::Result;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use super::engine::{Drill, Next, Phase, SAMPLE_MS};
+use super::headless::{LabDrill, finish, plan_text};
+use super::plan;
+use super::probe::Probe;
+use super::report::Report;
+use super::seen::Seen;
+use crate::etcd::{PollerConfig, spawn_poller};
+use crate::lab::Lab;
+use crate::lab::real_etcd::RealEtcd;
+use crate::model::{ApiServerHealth, ClusterEvent, EndpointHealth, EtcdStatus, Readiness};
+
+/// The lab, with etcd as the real members say it is.
+struct WithRealEtcd<'a> {
+    lab: &'a Lab,
+    etcd: &'a EtcdStatus,
+}
+
+impl Seen for WithRealEtcd<'_> {
+    fn masters(&self) -> Vec<String> {
+        self.lab.masters()
+    }
+    fn readiness(&self, node: &str) -> Option<Readiness> {
+        self.lab.readiness(node)
+    }
+    fn apiserver(&self, node: &str) -> Option<ApiServerHealth> {
+        Seen::apiserver(self.lab, node)
+    }
+    fn etcd_status(&self) -> EtcdStatus {
+        self.etcd.clone()
+    }
+    fn etcd_leader(&self) -> Option<String> {
+        self.etcd.leader_member().map(|m| m.name.clone())
+    }
+    fn lease_holder(&self, name: &str) -> Option<String> {
+        Seen::lease_holder(self.lab, name)
+    }
+    fn lease_active(&self, name: &str) -> bool {
+        Seen::lease_active(self.lab, name)
+    }
+    fn endpoint(&self) -> EndpointHealth {
+        Seen::endpoint(self.lab)
+    }
+}
+
+/// The probe's etcd fields from the real members.
+fn overlay(p: &mut Probe, etcd: &EtcdStatus, target: &str) {
+    let leader = etcd.leader_member();
+    p.etcd_leader = leader.map(|m| m.name.clone());
+    p.etcd_term = leader.map_or(p.etcd_term, |m| m.raft_term);
+    p.target_member_healthy = leader.is_some()
+        && etcd
+            .members
+            .iter()
+            .any(|m| m.name == target && m.reachable && !m.is_learner && m.errors.is_empty());
+}
+
+/// The latest status the poller sent.
+fn latest(rx: &mut mpsc::Receiver<Vec<ClusterEvent>>, status: &mut EtcdStatus) {
+    while let Ok(batch) = rx.try_recv() {
+        for ev in batch {
+            if let ClusterEvent::Etcd(s) = ev {
+                *status = s;
+            }
+        }
+    }
+}
+
+/// Runs the drill; exit codes as [`super::headless::run`]'s.
+pub async fn run(req: &LabDrill, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32> {
+    let mut cfg = req.config.clone();
+    cfg.external_etcd = true;
+    let n = cfg.control_planes;
+    writeln!(err, "starting {n} real etcd members on 127.0.0.1...")?;
+    let mut real = RealEtcd::start(n).await?;
+    let mut lab = Lab::new(cfg);
+    real.follow(&lab);
+    let poll = PollerConfig {
+        timeout: Duration::from_millis(500),
+        ..real.poller_config()
+    };
+    let (tx, mut rx) = mpsc::channel(256);
+    let _poller = spawn_poller(poll, tx);
+    // The first status with a leader, before anything is decided on it.
+    let mut status = EtcdStatus::default();
+    for _ in 0..100 {
+        latest(&mut rx, &mut status);
+        if status.leader_member().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let seen = WithRealEtcd {
+        lab: &lab,
+        etcd: &status,
+    };
+    let plan = match plan::check(&seen, &req.spec) {
+        Ok(p) => p,
+        Err(refusal) => {
+            writeln!(err, "hatui drill: {refusal}")?;
+            return Ok(2);
+        }
+    };
+    let said: &mut dyn Write = if req.json { &mut *err } else { &mut *out };
+    writeln!(
+        said,
+        "Lab: {} control planes, {} workers, {} in front, seed {}; etcd: {n} real members \
+         (the etcd figures are theirs, on the wall clock).",
+        lab.config().control_planes,
+        lab.config().workers,
+        lab.config().lb,
+        lab.config().seed
+    )?;
+    write!(said, "{}", plan_text(&plan))?;
+    if !req.yes {
+        writeln!(
+            err,
+            "hatui drill: refusing to start without confirmation: the drill takes {} down. \
+             Pass --yes to run it headless.",
+            plan.target
+        )?;
+        return Ok(2);
+    }
+    let target = plan.target.clone();
+    let mut before = super::probe::Probe::of(&lab, &target, 0);
+    overlay(&mut before, &status, &target);
+    // The lab's events feed no cockpit here: the report is what is shown.
+    let _ = lab.inject(&crate::lab::Fault {
+        node: target.clone(),
+        kind: plan.spec.fault.lab_kind(),
+    });
+    real.follow(&lab);
+    let mut drill = Drill::begin(plan, &before, lab.now(), Some(lab.config().clone()));
+    let mut ticks = tokio::time::interval(Duration::from_millis(SAMPLE_MS as u64));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut t = 0;
+    while drill.phase() != Phase::Done {
+        let stop = tokio::select! {
+            _ = ticks.tick() => false,
+            _ = sigint.recv() => true,
+            _ = sigterm.recv() => true,
+        };
+        // Ctrl-C restores at once; again, it stops watching the recovery.
+        if stop {
+            if drill.phase() == Phase::Fault {
+                drill.abort(&mut lab);
+                real.follow(&lab);
+            } else {
+                drill.stop();
+            }
+            continue;
+        }
+        lab.advance(Duration::from_millis(SAMPLE_MS as u64));
+        real.follow(&lab);
+        latest(&mut rx, &mut status);
+        t += SAMPLE_MS;
+        let mut p = Probe::of(&lab, &target, (t / SAMPLE_MS) as u64);
+        overlay(&mut p, &status, &target);
+        match drill.record(t, &p) {
+            Next::Restore => {
+                drill.restore(&mut lab);
+                real.follow(&lab);
+            }
+            Next::CheckHealth => {
+                let seen = WithRealEtcd {
+                    lab: &lab,
+                    etcd: &status,
+                };
+                drill.health(plan::unhealthy(&seen).is_none());
+            }
+            Next::Sample => {}
+        }
+    }
+    let report = Report::of(&drill);
+    Ok(finish(&report, req.json, &req.report_dir, out, err)?)
+}
