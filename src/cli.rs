@@ -60,7 +60,7 @@ pub enum Command {
     Lab(LabArgs),
     /// Print one snapshot of the cluster as text (or JSON) and exit.
     Status(StatusArgs),
-    /// Build an HA cluster step by step: on the lab (`--lab --yes`), or check real hosts (`--preflight`) and print the plan as a script (`--dry-run`).
+    /// Build an HA cluster step by step: on the lab (`--lab --yes`) or on real hosts over SSH (`--inventory FILE --yes`); check the hosts (`--preflight`), print the plan as a script (`--dry-run`).
     Wizard(WizardArgs),
     /// Failover drill: take a master down one way, measure, restore, report.
     Drill(DrillArgs),
@@ -248,9 +248,9 @@ pub struct WizardArgs {
     #[arg(long)]
     pub json: bool,
     /// With --inventory --yes: worker joins run at once, at most (masters join one at a
-    /// time).
-    #[arg(long, value_name = "N", default_value_t = crate::wizard::headless::DEFAULT_PARALLEL, value_parser = clap::builder::TypedValueParser::map(clap::value_parser!(u16).range(1..), usize::from))]
-    pub parallel: usize,
+    /// time) [default: 10].
+    #[arg(long, value_name = "N", value_parser = clap::builder::TypedValueParser::map(clap::value_parser!(u16).range(1..), usize::from))]
+    pub parallel: Option<usize>,
     /// With --inventory: check every host over SSH (kubeadm's preflight names and hatui's
     /// own), print what fails with its fix, exit 1 when any check fails.
     #[arg(long, requires = "inventory", conflicts_with = "dry_run")]
@@ -272,6 +272,11 @@ impl WizardArgs {
         if self.json && !(self.yes || self.preflight) {
             return Err("--json goes with --yes (the whole plan) or --preflight".into());
         }
+        if self.parallel.is_some() && !(self.yes && self.inventory.is_some()) {
+            return Err(
+                "--parallel goes with --inventory FILE --yes (the plan on real hosts)".into(),
+            );
+        }
         match (&self.inventory, self.dry_run, self.lab, self.print_inventory) {
             (Some(path), true, ..) => Ok(Request::DryRun {
                 inventory: path.clone(),
@@ -284,7 +289,9 @@ impl WizardArgs {
             (Some(path), false, ..) if self.yes => Ok(Request::Ssh {
                 inventory: path.clone(),
                 json: self.json,
-                parallel: self.parallel,
+                parallel: self
+                    .parallel
+                    .unwrap_or(crate::wizard::headless::DEFAULT_PARALLEL),
                 accept_new_host_keys: self.accept_new_host_keys,
             }),
             (_, _, true, true) => Ok(Request::PrintLabInventory {
@@ -527,6 +534,18 @@ mod tests {
         let args = [&args[..], &["--parallel", "3"]].concat();
         assert_eq!(request(&args), Ok(ssh(3)));
         assert!(parse(&[&args[..], &["--parallel", "0"]].concat()).is_err());
+        assert!(request(&["wizard", "--lab", "--yes", "--parallel", "3"]).is_err());
+        assert!(
+            request(&[
+                "wizard",
+                "--inventory",
+                "c",
+                "--preflight",
+                "--parallel",
+                "3"
+            ])
+            .is_err()
+        );
         let identity = [
             "--ssh-identity",
             "k",

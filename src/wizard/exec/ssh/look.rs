@@ -78,30 +78,12 @@ impl Look {
         self.last = Some(Instant::now());
         self.stale = false;
         let mut events = vec![ClusterEvent::Clock(Timestamp::now())];
-        let objects = format!(
-            "{} -n kube-system get nodes,leases,secrets,configmaps -o json",
-            kubectl()
-        );
-        let mut found = None;
-        for (name, _) in &self.masters {
-            match r.capture(name, &objects, TIMEOUT).await {
-                Ok(out) if out.exit == Some(0) => {
-                    found = Some((name.clone(), out.stdout));
-                    break;
-                }
-                Ok(out) if !said(&out).contains(NO_ADMIN_CONF) => {
-                    // admin.conf is there but the API does not answer through it: the
-                    // other masters' admin.conf name the same endpoint.
-                    let why = format!("kubectl on {name}: {}", said(&out));
-                    events.push(endpoint(&self.endpoint, false, Some(why)));
-                    return events;
-                }
-                // No admin.conf there, or the master is unreachable: the next may do.
-                _ => {}
+        let (m, objects) = match self.first_master(r).await {
+            Ok(found) => found,
+            Err(why) => {
+                events.extend(why.map(|why| endpoint(&self.endpoint, false, Some(why))));
+                return events;
             }
-        }
-        let Some((m, objects)) = found else {
-            return events;
         };
         match self.listed.relist(&objects) {
             Ok(ev) => events.extend(ev),
@@ -149,6 +131,26 @@ impl Look {
             Err(e) => events.push(feed(FeedKind::Etcd, Some(format!("etcdctl in {pod}: {e}")))),
         }
         events
+    }
+
+    /// The first master whose admin.conf answers, and the objects it listed. `Err(None)`:
+    /// no master has admin.conf (or none is reachable); `Err(Some(why))`: one has, but the
+    /// API does not answer through it (the others' name the same endpoint).
+    async fn first_master(&self, r: &Remote) -> Result<(String, Vec<u8>), Option<String>> {
+        let objects = format!(
+            "{} -n kube-system get nodes,leases,secrets,configmaps -o json",
+            kubectl()
+        );
+        for (name, _) in &self.masters {
+            match r.capture(name, &objects, TIMEOUT).await {
+                Ok(out) if out.exit == Some(0) => return Ok((name.clone(), out.stdout)),
+                Ok(out) if !said(&out).contains(NO_ADMIN_CONF) => {
+                    return Err(Some(format!("kubectl on {name}: {}", said(&out))));
+                }
+                _ => {}
+            }
+        }
+        Err(None)
     }
 
     /// One shell loop: `<url> ok`, or `<url> <curl's error>`, per master.

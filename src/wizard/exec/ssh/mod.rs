@@ -158,11 +158,6 @@ impl SshExecutor {
         self
     }
 
-    /// The cluster as the live sources see it, for the engine's waits.
-    pub fn cluster_mut(&mut self) -> &mut ClusterState {
-        &mut self.cluster
-    }
-
     /// Looks at the cluster now, over the masters' sessions.
     fn look_now(&mut self) {
         let events = self.rt.block_on(self.look.look(&self.remote));
