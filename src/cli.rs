@@ -86,7 +86,7 @@ pub enum Command {
     Lab(LabArgs),
     /// Print one snapshot of the cluster as text (or JSON) and exit.
     Status(StatusArgs),
-    /// Build an HA cluster step by step: on the lab (`--lab --yes`), or check real hosts (`--preflight`) and print the plan as a script (`--dry-run`).
+    /// Build an HA cluster step by step: on the lab (`--lab --yes`) or on real hosts over SSH (`--inventory FILE --yes`); check the hosts (`--preflight`), print the plan as a script (`--dry-run`).
     Wizard(WizardArgs),
     /// Failover drill: take a master down one way, measure, restore, report.
     Drill(DrillArgs),
@@ -243,8 +243,10 @@ pub struct StatusArgs {
     pub advance: Option<SignedDuration>,
 }
 
-/// `hatui wizard`: the lab run, preflight over SSH, the dry run and the lab's inventory.
+/// `hatui wizard`: the lab run, the run on real hosts, preflight over SSH, the dry run and
+/// the lab's inventory.
 #[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("hosts").args(["lab", "inventory"])))]
 pub struct WizardArgs {
     /// The cluster to build (TOML; commented example: assets/inventory.example.toml).
     #[arg(long, value_name = "FILE", conflicts_with = "lab")]
@@ -264,13 +266,18 @@ pub struct WizardArgs {
     /// Lab workers.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(0..=5000))]
     pub workers: u16,
-    /// With --lab: run the whole plan without asking, on the lab's virtual clock.
-    #[arg(long, requires = "lab")]
+    /// Run the whole plan without asking: with --lab on the lab's virtual clock, with
+    /// --inventory on the hosts over SSH.
+    #[arg(long, requires = "hosts")]
     pub yes: bool,
     /// With --yes: print one JSON object (every step, then `hatui status --json`); with
     /// --preflight: the hosts' checks as JSON.
     #[arg(long)]
     pub json: bool,
+    /// With --inventory --yes: worker joins run at once, at most (masters join one at a
+    /// time) [default: 10].
+    #[arg(long, value_name = "N", value_parser = clap::builder::TypedValueParser::map(clap::value_parser!(u16).range(1..), usize::from))]
+    pub parallel: Option<usize>,
     /// With --inventory: check every host over SSH (kubeadm's preflight names and hatui's
     /// own), print what fails with its fix, exit 1 when any check fails.
     #[arg(long, requires = "inventory", conflicts_with = "dry_run")]
@@ -290,7 +297,12 @@ impl WizardArgs {
     pub fn request(&self) -> Result<crate::wizard::run::Request, String> {
         use crate::wizard::run::Request;
         if self.json && !(self.yes || self.preflight) {
-            return Err("--json goes with --yes (the lab's whole plan) or --preflight".into());
+            return Err("--json goes with --yes (the whole plan) or --preflight".into());
+        }
+        if self.parallel.is_some() && !(self.yes && self.inventory.is_some()) {
+            return Err(
+                "--parallel goes with --inventory FILE --yes (the plan on real hosts)".into(),
+            );
         }
         match (&self.inventory, self.dry_run, self.lab, self.print_inventory) {
             (Some(path), true, ..) => Ok(Request::DryRun {
@@ -299,6 +311,14 @@ impl WizardArgs {
             (Some(path), false, ..) if self.preflight => Ok(Request::Preflight {
                 inventory: path.clone(),
                 json: self.json,
+                accept_new_host_keys: self.accept_new_host_keys,
+            }),
+            (Some(path), false, ..) if self.yes => Ok(Request::Ssh {
+                inventory: path.clone(),
+                json: self.json,
+                parallel: self
+                    .parallel
+                    .unwrap_or(crate::wizard::headless::DEFAULT_PARALLEL),
                 accept_new_host_keys: self.accept_new_host_keys,
             }),
             (_, _, true, true) => Ok(Request::PrintLabInventory {
@@ -314,7 +334,7 @@ impl WizardArgs {
                     .and_then(crate::wizard::headless::Scenario::parse),
                 json: self.json,
             })),
-            _ => Err("the wizard on real hosts is not built yet: use `hatui wizard --inventory FILE --preflight` to check the hosts over SSH, `--dry-run` for the plan as a script, `hatui lab --bare` (then w) or `hatui wizard --lab --yes` to run it on the lab, or `hatui wizard --lab --print-inventory` for an inventory to start from".into()),
+            _ => Err("the wizard's screen on real hosts is not built yet: use `hatui wizard --inventory FILE --preflight` to check the hosts over SSH, `--yes` to run the whole plan on them without asking, `--dry-run` for the plan as a script, `hatui lab --bare` (then w) or `hatui wizard --lab --yes` to run it on the lab, or `hatui wizard --lab --print-inventory` for an inventory to start from".into()),
         }
     }
 }
@@ -527,7 +547,46 @@ mod tests {
                 json: true,
             }))
         );
-        assert!(parse(&["wizard", "--yes"]).is_err(), "--yes needs --lab");
+        assert!(
+            parse(&["wizard", "--yes"]).is_err(),
+            "--yes needs --lab or --inventory"
+        );
+        let ssh = |parallel| Request::Ssh {
+            inventory: "c.toml".into(),
+            json: true,
+            parallel,
+            accept_new_host_keys: true,
+        };
+        let args = ["wizard", "--inventory", "c.toml", "--yes", "--json"];
+        let args = [&args[..], &["--accept-new-host-keys"]].concat();
+        assert_eq!(request(&args), Ok(ssh(10)));
+        let args = [&args[..], &["--parallel", "3"]].concat();
+        assert_eq!(request(&args), Ok(ssh(3)));
+        assert!(parse(&[&args[..], &["--parallel", "0"]].concat()).is_err());
+        assert!(request(&["wizard", "--lab", "--yes", "--parallel", "3"]).is_err());
+        assert!(
+            request(&[
+                "wizard",
+                "--inventory",
+                "c",
+                "--preflight",
+                "--parallel",
+                "3"
+            ])
+            .is_err()
+        );
+        let identity = [
+            "--ssh-identity",
+            "k",
+            "wizard",
+            "--inventory",
+            "c.toml",
+            "--yes",
+        ];
+        assert!(
+            parse(&identity).is_ok(),
+            "--ssh-identity without --etcd-ssh"
+        );
         assert!(
             request(&["wizard", "--lab", "--json"]).is_err(),
             "--json needs --yes or --preflight"

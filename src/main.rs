@@ -66,6 +66,25 @@ fn run(cli: Cli) -> Result<()> {
                 print!("{out}");
                 std::process::exit(if passed { 0 } else { 1 });
             }
+            if let hatui::wizard::run::Request::Ssh {
+                inventory,
+                json,
+                parallel,
+                accept_new_host_keys,
+            } = &request
+            {
+                ssh.accept_new_host_keys = *accept_new_host_keys;
+                let run = hatui::wizard::headless::SshRun {
+                    inventory: inventory.clone(),
+                    json: *json,
+                    parallel: *parallel,
+                    overrides: ssh,
+                };
+                let mut out = std::io::stdout().lock();
+                let verified =
+                    hatui::wizard::headless::run_ssh(&run, runtime.handle().clone(), &mut out)?;
+                std::process::exit(if verified { 0 } else { 1 });
+            }
             print!("{}", hatui::wizard::run::run(&request, &ssh)?);
             Ok(())
         }

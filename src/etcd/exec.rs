@@ -129,6 +129,8 @@ fn explain_kube(pod: &str, e: &kube::Error) -> String {
 
 #[derive(Deserialize)]
 struct EndpointStatus {
+    #[serde(rename = "Endpoint", default)]
+    endpoint: String,
     #[serde(rename = "Status")]
     status: RawStatus,
 }
@@ -157,13 +159,23 @@ struct RawHeader {
 }
 
 fn parse_status(out: &[u8]) -> Result<StatusReport, String> {
+    let list = parse_statuses(out)?;
+    let first = list.into_iter().next();
+    Ok(first.ok_or("endpoint status printed no endpoint")?.1)
+}
+
+/// `etcdctl endpoint status -w json` (with `--cluster`: every member's): each endpoint
+/// and what its member said.
+pub(super) fn parse_statuses(out: &[u8]) -> Result<Vec<(String, StatusReport)>, String> {
     let list: Vec<EndpointStatus> = serde_json::from_slice(out).map_err(|e| e.to_string())?;
-    let s = list
+    Ok(list
         .into_iter()
-        .next()
-        .ok_or("endpoint status printed no endpoint")?
-        .status;
-    Ok(StatusReport {
+        .map(|e| (e.endpoint, report(e.status)))
+        .collect())
+}
+
+fn report(s: RawStatus) -> StatusReport {
+    StatusReport {
         member_id: s.header.member_id,
         leader: s.leader,
         raft_term: s.raft_term,
@@ -177,7 +189,7 @@ fn parse_status(out: &[u8]) -> Result<StatusReport, String> {
         is_learner: s.is_learner,
         // An exec round trip measures the apiserver and kubelet, not etcd.
         rtt: None,
-    })
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -200,7 +212,7 @@ struct RawMember {
     is_learner: bool,
 }
 
-fn parse_members(out: &[u8]) -> Result<Vec<ListedMember>, String> {
+pub(super) fn parse_members(out: &[u8]) -> Result<Vec<ListedMember>, String> {
     let raw: RawMembers = serde_json::from_slice(out).map_err(|e| e.to_string())?;
     Ok(raw
         .members

@@ -7,6 +7,7 @@
 //! through SSH tunnels when only SSH reaches the masters.
 
 mod config;
+pub mod etcdctl;
 mod exec;
 mod flags;
 mod merge;

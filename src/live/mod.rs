@@ -8,6 +8,7 @@ pub mod etcd_way;
 pub mod failover;
 pub mod health;
 pub mod kubeconfig;
+pub mod listed;
 pub mod sources;
 mod watch;
 

@@ -21,7 +21,7 @@ use super::{Clock, certs, health};
 use crate::model::{CertKey, ClusterEvent, FeedKind, FeedStatus, Lease, Node, StaticPods, Token};
 use crate::supervise::{Duty, supervise};
 
-const NS: &str = "kube-system";
+pub(super) const NS: &str = "kube-system";
 /// Where each kubelet renews its node Lease every 10 s.
 const NODE_LEASE_NS: &str = "kube-node-lease";
 pub const ETCD_NOT_CONFIGURED: &str =
@@ -243,7 +243,7 @@ async fn send_all<M: From<Vec<ClusterEvent>>>(
     }
 }
 
-struct Nodes;
+pub(super) struct Nodes;
 impl Projection for Nodes {
     type K = K8sNode;
     type Item = Node;
@@ -291,7 +291,7 @@ impl Projection for Pods {
     }
 }
 
-struct Leases;
+pub(super) struct Leases;
 impl Projection for Leases {
     type K = K8sLease;
     type Item = Lease;
@@ -330,7 +330,7 @@ impl Projection for NodeLeases {
     }
 }
 
-struct Tokens;
+pub(super) struct Tokens;
 impl Projection for Tokens {
     type K = Secret;
     type Item = Token;
@@ -356,7 +356,7 @@ impl Projection for Tokens {
 
 /// `kubeadm-certs` as metadata only: its owner reference is all that is needed, and its
 /// encrypted certificates are never requested.
-struct Certs;
+pub(super) struct Certs;
 impl Projection for Certs {
     type K = PartialObjectMeta<Secret>;
     type Item = CertKey;
@@ -381,7 +381,7 @@ impl Projection for Certs {
 pub use crate::model::kubeadm_config::NO_CONTROL_PLANE_ENDPOINT;
 
 /// `kubeadm-config`: only what an HA operator must know from it.
-struct KubeadmConfig;
+pub(super) struct KubeadmConfig;
 impl Projection for KubeadmConfig {
     type K = ConfigMap;
     /// `controlPlaneEndpoint`, `None` when the cluster was initialised without it.

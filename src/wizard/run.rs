@@ -18,6 +18,13 @@ pub enum Request {
     },
     /// Run the whole plan on the bare lab (`--lab --yes`).
     Lab(super::headless::LabRun),
+    /// Run the whole plan on the inventory's hosts over SSH (`--inventory FILE --yes`).
+    Ssh {
+        inventory: PathBuf,
+        json: bool,
+        parallel: usize,
+        accept_new_host_keys: bool,
+    },
     /// Check the inventory's hosts over SSH.
     Preflight {
         inventory: PathBuf,
@@ -61,9 +68,11 @@ pub fn run(request: &Request, ssh: &inventory::SshOverrides) -> Result<String> {
             super::headless::run(run, &mut out)?;
             Ok(String::from_utf8_lossy(&out).into_owned())
         }
-        // It needs a runtime for SSH: the caller uses [`preflight`].
-        Request::Preflight { .. } => Err(color_eyre::eyre::eyre!(crate::error::Bug(
-            "wizard::run::run called for preflight; use wizard::run::preflight".into()
-        ))),
+        // They need a runtime for SSH: the caller uses [`preflight`] or `run_ssh`.
+        Request::Preflight { .. } | Request::Ssh { .. } => Err(color_eyre::eyre::eyre!(
+            crate::error::Bug(
+                "wizard::run::run called for SSH; use wizard::run::preflight or wizard::headless::run_ssh".into()
+            )
+        )),
     }
 }

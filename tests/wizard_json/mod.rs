@@ -39,14 +39,27 @@ pub fn run_json(cps: usize, workers: usize, scenario: Option<&str>) -> (Value, S
     (serde_json::from_str(&text).expect("one JSON object"), text)
 }
 
-/// Token secrets (`abcdef.0123456789abcdef`) and certificate keys (64 hex not after
-/// `sha256:`) nowhere in `text`.
+/// The plan's steps for 3 masters and 2 workers, in order.
+pub const PLAN_3_2: [&str; 9] = [
+    "preflight",
+    "load-balancer",
+    "init",
+    "cni",
+    "join-control-plane/cp-2",
+    "join-control-plane/cp-3",
+    "join-worker/worker-1",
+    "join-worker/worker-2",
+    "verify",
+];
+
 /// The ids of the plan's steps, in order.
 pub fn step_ids(v: &Value) -> Vec<&str> {
     let plan = v["plan"].as_array().expect("plan[]");
     plan.iter().map(|s| s["id"].as_str().expect("id")).collect()
 }
 
+/// Token secrets (`abcdef.0123456789abcdef`) and certificate keys (64 hex not after
+/// `sha256:`) nowhere in `text`.
 pub fn assert_no_secret(text: &str) {
     let words = text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == ':'));
     for w in words {

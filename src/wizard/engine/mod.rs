@@ -38,6 +38,8 @@ pub struct Engine {
     stopped: bool,
     /// Sees each output line as it comes (step id, line with secrets hidden).
     on_line: Option<OnLine>,
+    /// Commands of a parallel group running at once, at most.
+    parallel: usize,
 }
 
 /// A TUI's window on the output while a step runs: `(step id, line)`, secrets hidden.
@@ -71,7 +73,14 @@ impl Engine {
             next,
             stopped: false,
             on_line: None,
+            parallel: usize::MAX,
         }
+    }
+
+    /// Runs at most `n` commands of a parallel group (the workers' joins) at once; the
+    /// others start as those end. Unlimited by default.
+    pub fn set_parallel(&mut self, n: usize) {
+        self.parallel = n.max(1);
     }
 
     /// Streams every output line to `f` as the executor delivers it.
@@ -113,6 +122,7 @@ impl Engine {
             self.next += 1;
             return vec![self.next - 1];
         }
+        exec.refresh();
         if let Some(problem) = self.endpoint_problem(exec.cluster()) {
             // Seed 003's fix, offered as a step before the join; once only: if the problem
             // is still there after it ran, the join stops and says so.
@@ -131,6 +141,7 @@ impl Engine {
         match failed {
             None => self.next = group.end,
             Some(i) => {
+                exec.refresh();
                 if !self.recover(exec.cluster(), i) {
                     self.stop(i);
                 }
@@ -199,7 +210,24 @@ impl Engine {
             return;
         }
         let (id, expected) = (step.id.clone(), step.expected);
-        let left = self.remaining(cluster);
+        let mut left = self.remaining(cluster);
+        // Material refreshed by the steps just before (steps found done aside) is fresh,
+        // whether or not the cluster view shows it yet: else it is refreshed again, and
+        // again.
+        for r in self.reports[..self.next].iter().rev() {
+            if r.already_done() {
+                continue;
+            }
+            match self.plan.step(&r.id).map(|s| s.kind) {
+                Some(StepKind::UploadCerts) if r.status == StepStatus::Ok => {
+                    left.certificate_key = Some(SignedDuration::MAX);
+                }
+                Some(StepKind::TokenCreate) if r.status == StepStatus::Ok => {
+                    left.token = Some(SignedDuration::MAX);
+                }
+                _ => break,
+            }
+        }
         self.insert(&id, left, expected);
     }
 

@@ -1,5 +1,5 @@
 //! Running one step, or a group of parallel steps: commands round by round (the steps'
-//! first commands together, then their second, ...), output captured for the join
+//! first commands together, at most `parallel` at once, then their second, ...), output captured for the join
 //! material and kept with secrets hidden, then the waits on the executor's clock.
 
 use std::collections::HashMap;
@@ -80,6 +80,7 @@ impl Engine {
         raw: &mut HashMap<usize, Vec<String>>,
     ) {
         let mut running = HashMap::new();
+        let mut queued = std::collections::VecDeque::new();
         let going: Vec<usize> = steps
             .iter()
             .copied()
@@ -90,9 +91,7 @@ impl Engine {
                 continue;
             };
             match self.material.expose(c) {
-                Ok(text) => {
-                    running.insert(exec.start(&c.host, &text), (i, c.host.clone()));
-                }
+                Ok(text) => queued.push_back((i, c.host.clone(), text)),
                 Err(var) => {
                     self.reports[i].notes.push(format!(
                         "needs {} from an earlier step's output, and none is known: run init (or token-create / upload-certs) first",
@@ -102,7 +101,16 @@ impl Engine {
                 }
             }
         }
-        while !running.is_empty() {
+        loop {
+            while running.len() < self.parallel {
+                let Some((i, host, text)) = queued.pop_front() else {
+                    break;
+                };
+                running.insert(exec.start(&host, &text), (i, host));
+            }
+            if running.is_empty() {
+                break;
+            }
             for ev in exec.wait(Duration::from_secs(3600)) {
                 match ev {
                     RunEvent::Line(id, line) => {
@@ -149,6 +157,7 @@ impl Engine {
     /// Waits until every wait of `steps` holds (or times out); verify's checks last.
     /// Returns the steps that failed.
     fn wait_for(&mut self, exec: &mut dyn Executor, steps: &[usize]) -> Vec<usize> {
+        exec.refresh();
         let deadline = exec.now() + WAIT_TIMEOUT;
         let pending = |e: &dyn Executor, plan: &crate::wizard::plan::Plan| {
             steps.iter().any(|&i| {

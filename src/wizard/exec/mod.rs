@@ -1,6 +1,7 @@
 //! Executors run the plan's commands on hosts: the lab's (simulated kubeadm on the lab's
-//! virtual clock) and real hosts' over SSH (`ssh.rs`). The engine sees only this trait: start a command on a
-//! host, wait for its lines and its exit code, and look at the cluster.
+//! virtual clock) and real hosts' over SSH (`ssh/`). The engine sees only this trait:
+//! start a command on a host, wait for its lines and its exit code, and look at the
+//! cluster.
 
 mod kubeadm;
 pub mod lab;
@@ -34,10 +35,13 @@ pub trait Executor {
     /// Starts `command` (secrets in) on inventory host `host`.
     fn start(&mut self, host: &str, command: &str) -> RunId;
     /// Waits for output or an exit, at most `limit` on the executor's clock; the cluster
-    /// view is current when it returns.
+    /// view is current when it returns (on real hosts: at most a few seconds old).
     fn wait(&mut self, limit: Duration) -> Vec<RunEvent>;
     /// The cluster as the cockpit's sources see it now.
     fn cluster(&self) -> &ClusterState;
+    /// Brings the cluster view up to date before the engine decides something on it: on
+    /// real hosts, a look after commands ended (the lab's view is always current).
+    fn refresh(&mut self) {}
 }
 
 /// Runs `command` on `host` to its end: its output lines and exit code.

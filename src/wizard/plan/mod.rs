@@ -11,7 +11,7 @@ use super::command::{Command, Var};
 use super::inventory::{Host, Inventory, LoadBalancer};
 
 pub use refresh::{Remaining, SAFETY_MARGIN, insert_refreshes};
-pub use steps::{ENDPOINT_STEP, SWAP_ON, control_plane_endpoint, etcdctl};
+pub use steps::{ENDPOINT_STEP, SWAP_ON, control_plane_endpoint, etcdctl, etcdctl_with};
 use steps::{cni, init, join_control_plane, join_worker, load_balancer, preflight, verify};
 
 /// kubeadm's admin kubeconfig on a master (cluster-admin once init has finished).

@@ -209,8 +209,13 @@ pub(super) fn join_worker(inv: &Inventory, host: &Host) -> Step {
 
 /// etcdctl in the first master's etcd pod: the etcd image has etcdctl but no shell.
 pub fn etcdctl(first: &str, args: &str) -> String {
+    etcdctl_with(&format!("kubectl --kubeconfig {ADMIN_CONF}"), first, args)
+}
+
+/// [`etcdctl`] through `kubectl`, a kubectl command line with flags of its own.
+pub fn etcdctl_with(kubectl: &str, first: &str, args: &str) -> String {
     format!(
-        "kubectl --kubeconfig {ADMIN_CONF} -n kube-system exec etcd-{first} -- etcdctl \
+        "{kubectl} -n kube-system exec etcd-{first} -- etcdctl \
          --endpoints https://127.0.0.1:2379 --cacert /etc/kubernetes/pki/etcd/ca.crt \
          --cert /etc/kubernetes/pki/etcd/healthcheck-client.crt \
          --key /etc/kubernetes/pki/etcd/healthcheck-client.key {args}"

@@ -1,0 +1,233 @@
+//! The executor for real hosts: each command runs over the host's SSH session (one per
+//! host, opened on first use and reused), as root through `sudo -n` when the inventory says
+//! so (a sudo that wants a password is reported, never waited on), with a timeout, its
+//! output streamed line by line as it arrives, and every run in the audit log with its
+//! secrets hidden. The engine is synchronous: commands run as tasks on a tokio runtime and
+//! their lines come back through a channel.
+//!
+//! The cluster the engine waits on is looked at over the same sessions (`look.rs`): after
+//! commands ended, when the engine asks ([`Executor::refresh`]), and every
+//! [`look::EVERY`] while it waits with nothing running.
+
+mod job;
+mod look;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use tokio::runtime::Handle;
+use tokio::sync::OnceCell;
+
+use super::{Executor, RunEvent, RunId};
+use crate::model::{ClusterState, SourceKind};
+use crate::ssh::{ExecOutput, SshHandle, SshTarget, shell_quote};
+use crate::wizard::audit::Audit;
+use crate::wizard::inventory::Inventory;
+use crate::wizard::preflight::{SshOverrides, target};
+use job::Job;
+use look::Look;
+
+/// A command that says nothing for this long has failed (a join takes a minute or two).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+/// `timeout(1)`'s exit code, for a command hatui gave up on.
+pub const TIMED_OUT: i32 = 124;
+
+type Session = Arc<OnceCell<Result<SshHandle, String>>>;
+
+/// One inventory host: how to reach it, and its session once opened.
+#[derive(Clone)]
+struct Host {
+    target: SshTarget,
+    session: Session,
+}
+
+impl Host {
+    async fn session(&self) -> Result<SshHandle, String> {
+        let connect = || async {
+            SshHandle::connect(&self.target)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        self.session.get_or_init(connect).await.clone()
+    }
+}
+
+/// What every run on the hosts shares.
+#[derive(Clone)]
+struct Remote {
+    hosts: Arc<HashMap<String, Host>>,
+    sudo: bool,
+    audit: Audit,
+}
+
+impl Remote {
+    /// `command` as the login runs it: through `sudo -n sh -c` when root needs sudo.
+    fn as_root(&self, command: &str) -> String {
+        if self.sudo {
+            format!("sudo -n sh -c {}", shell_quote(command))
+        } else {
+            command.to_string()
+        }
+    }
+
+    /// Runs `command` as root on `host` to its end, within `limit`, and audits it.
+    async fn capture(
+        &self,
+        host: &str,
+        command: &str,
+        limit: Duration,
+    ) -> Result<ExecOutput, String> {
+        let started = Instant::now();
+        let run = async {
+            let h = self
+                .hosts
+                .get(host)
+                .ok_or_else(|| format!("{host} is not in the inventory"))?;
+            let ssh = h.session().await?;
+            ssh.exec(&self.as_root(command))
+                .await
+                .map_err(|e| e.to_string())
+        };
+        let out = tokio::time::timeout(limit, run).await.unwrap_or_else(|_| {
+            Err(format!(
+                "no answer from {host} within {} s",
+                limit.as_secs()
+            ))
+        });
+        let code = out.as_ref().ok().and_then(|o| o.exit).map(|c| c as i32);
+        // A log that cannot be written is said by the plan's own commands.
+        let _ = self.audit.record(host, command, code, started.elapsed());
+        out
+    }
+}
+
+pub struct SshExecutor {
+    rt: Handle,
+    remote: Remote,
+    timeout: Duration,
+    tx: Sender<RunEvent>,
+    rx: Receiver<RunEvent>,
+    next: RunId,
+    /// Started and not exited yet.
+    running: usize,
+    look: Look,
+    cluster: ClusterState,
+}
+
+impl SshExecutor {
+    /// For the inventory's hosts; commands run as tasks on `rt`.
+    pub fn new(inv: &Inventory, overrides: &SshOverrides, audit: Audit, rt: Handle) -> Self {
+        let hosts = inv
+            .hosts
+            .iter()
+            .map(|h| {
+                let host = Host {
+                    target: target(inv, h, overrides),
+                    session: Session::default(),
+                };
+                (h.name.clone(), host)
+            })
+            .collect();
+        let (tx, rx) = channel();
+        Self {
+            rt,
+            remote: Remote {
+                hosts: Arc::new(hosts),
+                sudo: inv.ssh.sudo,
+                audit,
+            },
+            timeout: DEFAULT_TIMEOUT,
+            tx,
+            rx,
+            next: 0,
+            running: 0,
+            look: Look::new(inv),
+            cluster: ClusterState::new(
+                SourceKind::Live,
+                inv.endpoint.to_string(),
+                Timestamp::now(),
+            ),
+        }
+    }
+
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Looks at the cluster now, over the masters' sessions.
+    fn look_now(&mut self) {
+        let events = self.rt.block_on(self.look.look(&self.remote));
+        for ev in events {
+            self.cluster.apply(ev);
+        }
+        self.cluster.now = Timestamp::now();
+    }
+}
+
+impl Executor for SshExecutor {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+
+    fn start(&mut self, host: &str, command: &str) -> RunId {
+        let id = self.next;
+        self.next += 1;
+        self.running += 1;
+        let tx = self.tx.clone();
+        let Some(h) = self.remote.hosts.get(host) else {
+            let _ = tx.send(RunEvent::Line(
+                id,
+                format!("hatui: {host} is not in the inventory"),
+            ));
+            let _ = tx.send(RunEvent::Exited(id, 1));
+            return id;
+        };
+        let job = Job {
+            id,
+            name: host.to_string(),
+            host: h.clone(),
+            command: command.to_string(),
+            remote: self.remote.clone(),
+            timeout: self.timeout,
+            tx,
+        };
+        self.rt.spawn(job.run());
+        id
+    }
+
+    fn wait(&mut self, limit: Duration) -> Vec<RunEvent> {
+        if self.running == 0 {
+            // Nothing runs: the engine waits on the cluster. Look again when due.
+            let due = self.look.due_in();
+            std::thread::sleep(due.min(limit));
+            if due <= limit {
+                self.look_now();
+            }
+            return Vec::new();
+        }
+        let mut out: Vec<RunEvent> = self.rx.recv_timeout(limit).into_iter().collect();
+        out.extend(self.rx.try_iter());
+        let exited = out.iter().filter(|e| matches!(e, RunEvent::Exited(..)));
+        let exited = exited.count();
+        if exited > 0 {
+            self.running = self.running.saturating_sub(exited);
+            self.look.commands_ended();
+        }
+        self.cluster.now = Timestamp::now();
+        out
+    }
+
+    fn cluster(&self) -> &ClusterState {
+        &self.cluster
+    }
+
+    fn refresh(&mut self) {
+        if self.look.stale() {
+            self.look_now();
+        }
+    }
+}
