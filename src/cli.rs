@@ -42,6 +42,26 @@ pub struct Cli {
 impl Cli {
     /// How to reach etcd: the `--etcd-*` flags, and the inventory's masters as SSH
     /// targets (the command line's `--ssh-identity`/`--ssh-known-hosts` winning).
+    /// With `--inventory FILE`: the live cluster a drill (`d`) can run on.
+    pub fn live_cluster(
+        &self,
+        etcd: &EtcdSettings,
+    ) -> Result<Option<crate::drill::live::LiveCluster>> {
+        let Some(path) = &self.inventory else {
+            return Ok(None);
+        };
+        Ok(Some(crate::drill::live::LiveCluster {
+            inventory: crate::wizard::inventory::load(path)?,
+            kubeconfig: self.target.target(),
+            etcd: etcd.clone(),
+            ssh: crate::wizard::inventory::SshOverrides {
+                identity: etcd.ssh_identity.clone(),
+                known_hosts: etcd.ssh_known_hosts.clone(),
+                accept_new_host_keys: false,
+            },
+        }))
+    }
+
     pub fn etcd_settings(&self) -> Result<EtcdSettings> {
         let mut etcd = self.etcd.settings();
         if let Some(path) = &self.inventory {

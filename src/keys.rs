@@ -40,6 +40,9 @@ pub enum Scope {
     Wizard,
     /// While the wizard's pane is open.
     WizardOpen,
+    /// Where a failover drill can run: the full lab, or a live cluster whose hosts an
+    /// inventory names (`hatui --inventory FILE`).
+    Drill,
 }
 
 /// What applies here: which scopes' keys do something.
@@ -49,12 +52,15 @@ pub struct Here {
     pub lab_faults: bool,
     pub wizard: bool,
     pub wizard_open: bool,
+    /// A drill can run here.
+    pub drill: bool,
 }
 
 impl Here {
     pub fn lab() -> Self {
         Self {
             lab_faults: true,
+            drill: true,
             ..Self::default()
         }
     }
@@ -330,16 +336,16 @@ pub const BINDINGS: &[Binding] = &[
         &[key('d')],
         A::Drill,
         "drill",
-        "Lab: failover drill on the etcd leader (d again starts it)",
-        Lab,
+        "Failover drill on the etcd leader (d again starts it)",
+        Scope::Drill,
         true,
     ),
     bind(
         &[key('n')],
         A::DrillNextFault,
         "",
-        "Lab: before a drill starts, pick its next fault",
-        Lab,
+        "Before a drill starts, pick its next fault",
+        Scope::Drill,
         false,
     ),
 ];
@@ -379,6 +385,7 @@ impl Binding {
             Lab => here.lab_faults,
             Wizard => here.wizard,
             WizardOpen => here.wizard_open,
+            Scope::Drill => here.drill,
         }
     }
 
@@ -455,6 +462,22 @@ mod tests {
             ..bare
         };
         assert_eq!(lookup(&enter, open), Some(Action::WizardRun));
+    }
+
+    #[test]
+    fn the_drill_keys_act_on_the_lab_and_on_a_live_cluster_with_an_inventory() {
+        let d = press(KeyCode::Char('d'), KeyModifiers::NONE);
+        assert_eq!(lookup(&d, Here::lab()), Some(Action::Drill));
+        assert_eq!(
+            lookup(&d, Here::live()),
+            None,
+            "no inventory: no hosts to drill"
+        );
+        let live = Here {
+            drill: true,
+            ..Here::live()
+        };
+        assert_eq!(lookup(&d, live), Some(Action::Drill));
     }
 
     #[test]

@@ -122,6 +122,10 @@ fn run(cli: Cli) -> Result<()> {
             };
             std::process::exit(code);
         }
-        None => runtime.block_on(hatui::runtime::run_live(cli.target.target(), &etcd)),
+        None => {
+            let drill = cli.live_cluster(&etcd)?;
+            let live = hatui::runtime::run_live(cli.target.target(), &etcd, drill);
+            runtime.block_on(live)
+        }
     }
 }

@@ -1,6 +1,9 @@
 //! The event loop: terminal input, source messages and signals in; one `update`, and a
 //! redraw only when something changed.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use color_eyre::Result;
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
@@ -8,10 +11,12 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::app::App;
+use crate::drill::headless::DEFAULT_REPORT_DIR;
+use crate::drill::live::{LiveCluster, cockpit as live_drill};
 use crate::etcd::{EtcdAccess, EtcdSettings, Poller, PollerConfig, spawn_poller};
 use crate::lab::{self, Lab, LabCommand, LabConfig, real_etcd::RealEtcd};
 use crate::live::{self, Target};
-use crate::message::{Command, Message, WizardCommand};
+use crate::message::{Command, DrillCommand, Message, WizardCommand};
 use crate::model::{ClusterEvent, ClusterState, FeedKind, SourceKind};
 use crate::supervise::{self, Duty};
 use crate::terminal::TerminalGuard;
@@ -99,7 +104,7 @@ pub async fn run_lab(args: LabSettings, etcd: &EtcdSettings) -> Result<()> {
     let app = App::new(cluster);
     let sinks = Sinks {
         faults: Some(fault_tx),
-        wizard: None,
+        ..Sinks::default()
     };
     event_loop(&mut guard, app, rx, sinks).await
 }
@@ -124,8 +129,8 @@ async fn run_bare_lab(args: LabSettings) -> Result<()> {
         .spawn(move || wizard::cockpit::run(exec, plan, args.speed, tx, wizard_rx, pause))?;
     let mut guard = TerminalGuard::enter()?;
     let sinks = Sinks {
-        faults: None,
         wizard: Some(wizard_tx),
+        ..Sinks::default()
     };
     event_loop(&mut guard, app, rx, sinks).await
 }
@@ -141,7 +146,13 @@ const LAB_FEEDS: [FeedKind; 5] = [
 
 /// Opens the cockpit on the cluster of the kubeconfig: a bad kubeconfig fails here, before
 /// the terminal is taken over, with the file and field to fix.
-pub async fn run_live(target: Target, etcd_args: &EtcdSettings) -> Result<()> {
+/// With `drill` (`--inventory FILE`), `d` runs the failover drill on its hosts over SSH; a
+/// drill still running when the cockpit ends restores before this returns.
+pub async fn run_live(
+    target: Target,
+    etcd_args: &EtcdSettings,
+    drill: Option<LiveCluster>,
+) -> Result<()> {
     let mut sources = live::connect(&target, live::wall_clock()).await?;
     let etcd = live::etcd_way::choose(&mut sources, etcd_args).await?;
     let mut cluster = live::empty_state(&sources);
@@ -152,10 +163,54 @@ pub async fn run_live(target: Target, etcd_args: &EtcdSettings) -> Result<()> {
         let retry = live::etcd_way::rediscover(sources.clone(), etcd_args.clone(), tx.clone());
         tokio::spawn(retry);
     }
+    let (drill_tx, drill_task) = match drill {
+        Some(hosts) => {
+            let (drill_tx, drill_rx) = mpsc::channel(8);
+            let dir = PathBuf::from(DEFAULT_REPORT_DIR);
+            let task = tokio::spawn(live_drill::run(hosts, dir, drill_rx, tx.clone()));
+            (Some(drill_tx), Some(task))
+        }
+        None => (None, None),
+    };
     let _sources = live::spawn(sources, tx);
+    let mut app = App::new(cluster);
+    app.live_drill = drill_tx.is_some();
+    let sinks = Sinks {
+        drill: drill_tx,
+        ..Sinks::default()
+    };
     let mut guard = TerminalGuard::enter()?;
     supervise::quiet_task_panics();
-    event_loop(&mut guard, App::new(cluster), rx, Sinks::default()).await
+    let ended = event_loop(&mut guard, app, rx, sinks).await;
+    drop(guard);
+    if let Some(task) = drill_task {
+        wait_for_restore(task).await;
+    }
+    ended
+}
+
+/// The cockpit is gone (its drill commands closed): a drill under way restores first.
+async fn wait_for_restore(task: tokio::task::JoinHandle<Option<String>>) {
+    let mut task = task;
+    let said = match tokio::time::timeout(Duration::from_secs(1), &mut task).await {
+        Ok(said) => said,
+        Err(_) => {
+            eprintln!("hatui: a drill was running: restoring its target before exit...");
+            match tokio::time::timeout(Duration::from_secs(120), task).await {
+                Ok(said) => said,
+                Err(_) => {
+                    eprintln!(
+                        "hatui: the restore did not finish within 120 s; the switch armed on \
+                         the host restores it after the drill's duration"
+                    );
+                    return;
+                }
+            }
+        }
+    };
+    if let Ok(Some(said)) = said {
+        eprintln!("hatui: {said}; the report is in {DEFAULT_REPORT_DIR}");
+    }
 }
 
 /// Starts the etcd poller (`clock_rate`: cluster seconds per real second); masters SSH
@@ -179,11 +234,13 @@ fn start_etcd(
     spawn_poller(cfg, tx.clone())
 }
 
-/// Where the commands of keys go: faults to the lab, wizard steps to the wizard.
+/// Where the commands of keys go: faults to the lab, wizard steps to the wizard, a live
+/// drill's to its task (the lab's go to the lab, which owns its drill).
 #[derive(Default)]
 struct Sinks {
     faults: Option<mpsc::Sender<LabCommand>>,
     wizard: Option<std::sync::mpsc::Sender<WizardCommand>>,
+    drill: Option<mpsc::Sender<DrillCommand>>,
 }
 
 /// Shared by the lab and live clusters.
@@ -238,7 +295,9 @@ async fn handle(app: &mut App, msg: Message, sinks: &Sinks) -> bool {
                 }
             }
             Command::Drill(command) => {
-                if let Some(lab) = &sinks.faults {
+                if let Some(drill) = &sinks.drill {
+                    let _ = drill.send(command).await;
+                } else if let Some(lab) = &sinks.faults {
                     let _ = lab.send(LabCommand::Drill(command)).await;
                 }
             }

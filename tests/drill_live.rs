@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use support::etcd_cluster::EtcdCluster;
 use support::sshd::{Sshd, fleet, need_sshd};
+use support::tmux::Tmux;
 use support::{Cluster, MASTERS};
 
 /// The dead man's switch is a file in /run per target: one drill at a time.
@@ -75,6 +76,25 @@ impl World {
         .to_vec();
         a.extend(extra.iter().map(|s| s.to_string()));
         a
+    }
+
+    /// The cockpit on this cluster with its inventory, in a shell line for tmux (reports in
+    /// the world's directory), then a marker with its exit code.
+    fn cockpit_line(&self) -> String {
+        let etcd = self.etcd.lock().unwrap();
+        format!(
+            "cd {dir} && env -u KUBECONFIG -u RUST_BACKTRACE XDG_STATE_HOME={dir}/state {bin} \
+             --inventory {inv} --kubeconfig {kc} --etcd-endpoints {eps} --etcd-cacert {ca} \
+             --etcd-cert {cert} --etcd-key {key}; echo HATUI-EXITED $?; sleep 60",
+            dir = self.dir.path().display(),
+            bin = env!("CARGO_BIN_EXE_hatui"),
+            inv = self.inventory.display(),
+            kc = self.cluster.kubeconfig.display(),
+            eps = etcd.endpoints().join(","),
+            ca = etcd.certs.ca.display(),
+            cert = etcd.certs.client_cert.display(),
+            key = etcd.certs.client_key.display(),
+        )
     }
 
     fn command(&self, extra: &[&str]) -> Command {
@@ -413,4 +433,72 @@ async fn ctrl_c_mid_drill_restores_at_once_and_reports_it() {
         "{timeline}"
     );
     assert!(!Path::new("/run/hatui-drill-cp-1.pid").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn d_in_the_live_cockpit_runs_the_drill_and_quitting_mid_drill_restores_first() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let w = world().await;
+    let tmux = Tmux::start("live-drill", &w.cockpit_line(), 160, 50);
+    tmux.wait_for(
+        "the cockpit with its drill key",
+        Duration::from_secs(30),
+        |s| s.contains("d drill"),
+    );
+    tmux.keys("d");
+    tmux.wait_for("the live plan", Duration::from_secs(40), |s| {
+        s.contains("Drill: power on")
+    });
+    tmux.keys("n");
+    let plan = tmux.wait_for("the kubelet plan", Duration::from_secs(10), |s| {
+        s.contains("Drill: kubelet on") && s.contains("nohup sh -c")
+    });
+    tmux.keys("d");
+    let applied = Instant::now() + Duration::from_secs(30);
+    let target = loop {
+        let hit = MASTERS
+            .iter()
+            .map(|(n, _)| *n)
+            .find(|n| w.calls(n).contains(&"systemctl stop kubelet".to_string()));
+        if let Some(t) = hit {
+            break t;
+        }
+        assert!(
+            Instant::now() < applied,
+            "the fault never ran; plan:\n{plan}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    tmux.wait_for("the drill under way", Duration::from_secs(20), |s| {
+        s.contains(&format!("fault: kubelet on {target}"))
+    });
+    // Quit mid-drill: the terminal is given back, the drill restores, then hatui exits.
+    tmux.keys("q");
+    let screen = tmux.wait_for("hatui to exit", Duration::from_secs(90), |s| {
+        s.contains("HATUI-EXITED")
+    });
+    assert!(screen.contains("HATUI-EXITED 0"), "{screen}");
+    assert!(
+        screen.contains(&format!("hatui: the drill on {target} was restored")),
+        "{screen}"
+    );
+    assert_eq!(
+        w.calls(target),
+        ["systemctl stop kubelet", "systemctl start kubelet"]
+    );
+    assert!(!Path::new(&format!("/run/hatui-drill-{target}.pid")).exists());
+    let reports = w.dir.path().join("hatui-reports");
+    let json = std::fs::read_dir(&reports)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .expect("a JSON report");
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    assert_eq!(r["source"], "live");
+    assert_eq!(r["recovery"]["restored"], true);
+    assert!(
+        r["timeline"]
+            .to_string()
+            .contains("drill interrupted: restoring now")
+    );
 }

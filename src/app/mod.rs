@@ -19,8 +19,10 @@ pub struct App {
     pub ui: Ui,
     /// The wizard beside the cockpit, where one runs (the bare lab).
     pub wizard: Option<WizardPane>,
-    /// The failover drill's prompt, progress or result (the lab only).
+    /// The failover drill's prompt, progress or result.
     pub drill: Option<DrillPane>,
+    /// A live cluster whose hosts an inventory names: `d` drills it over SSH.
+    pub live_drill: bool,
     pub quit: bool,
 }
 
@@ -38,6 +40,7 @@ impl App {
             ui: Ui::default(),
             wizard: None,
             drill: None,
+            live_drill: false,
             quit: false,
         }
     }
@@ -57,6 +60,7 @@ impl App {
             lab_faults: self.is_lab() && self.wizard.is_none(),
             wizard: self.wizard.is_some(),
             wizard_open: self.wizard_open(),
+            drill: (self.is_lab() && self.wizard.is_none()) || self.live_drill,
         }
     }
 

@@ -6,7 +6,7 @@ use clap::Args;
 use jiff::SignedDuration;
 
 use crate::drill::headless::{DEFAULT_REPORT_DIR, LabDrill};
-use crate::drill::live::LiveDrill;
+use crate::drill::live::{LiveCluster, LiveDrill};
 use crate::drill::{DrillFault, DrillSpec, Target};
 use crate::etcd::EtcdSettings;
 use crate::wizard::preflight::SshOverrides;
@@ -131,14 +131,24 @@ impl DrillArgs {
             Ok(inv) => inv,
             Err(e) => return Some(Err(e.into())),
         };
+        let ssh = SshOverrides {
+            identity: etcd.ssh_identity.clone(),
+            known_hosts: etcd.ssh_known_hosts.clone(),
+            accept_new_host_keys: self.accept_new_host_keys,
+        };
+        // No way to etcd given: the inventory's masters over SSH, as `hatui --inventory`.
+        let mut etcd = etcd.clone();
+        let told = !etcd.etcd_endpoints.is_empty() || !etcd.etcd_ssh.is_empty() || etcd.etcd_exec;
+        if !told && etcd.inventory_masters.is_empty() {
+            let masters = inventory.control_planes();
+            etcd.inventory_masters = masters.map(|h| inventory.ssh_target(h, &ssh)).collect();
+        }
         Some(Ok(LiveDrill {
-            inventory,
-            kubeconfig,
-            etcd: etcd.clone(),
-            ssh: SshOverrides {
-                identity: etcd.ssh_identity.clone(),
-                known_hosts: etcd.ssh_known_hosts.clone(),
-                accept_new_host_keys: self.accept_new_host_keys,
+            cluster: LiveCluster {
+                inventory,
+                kubeconfig,
+                etcd,
+                ssh,
             },
             spec: self.spec(),
             yes: self.yes,

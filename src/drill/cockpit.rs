@@ -61,10 +61,53 @@ pub struct DrillView {
 /// The drill a lab task runs, if any.
 pub struct Running {
     drill: Option<Drill>,
+    progress: Progress,
+}
+
+/// What the drill pane was last told, and where the report goes once done.
+pub struct Progress {
     /// The view last sent (a new one goes out when it differs).
     sent: Option<(usize, i64, Phase)>,
     /// Where reports go (`./hatui-reports`).
     report_dir: PathBuf,
+}
+
+impl Progress {
+    pub fn new(report_dir: PathBuf) -> Self {
+        Self {
+            sent: None,
+            report_dir,
+        }
+    }
+
+    /// A new drill: its first view goes out whatever the last one was.
+    pub fn reset(&mut self) {
+        self.sent = None;
+    }
+
+    /// The view, when it changed since the last one sent; the report once done.
+    pub fn update(&mut self, drill: &Drill) -> Option<DrillUpdate> {
+        let key = (
+            drill.timeline().len(),
+            drill.elapsed().as_secs() as i64,
+            drill.phase(),
+        );
+        if self.sent == Some(key) {
+            return None;
+        }
+        self.sent = Some(key);
+        let mut view = view(drill);
+        if drill.phase() == Phase::Done {
+            let report = Report::of(drill);
+            view.verdict = report.verdict.clone();
+            let dir = &self.report_dir;
+            view.report = Some(match write_report(&report, dir) {
+                Ok((json, md)) => format!("report: {} and {}", json.display(), md.display()),
+                Err(e) => format!("the report could not be written to {}: {e}", dir.display()),
+            });
+        }
+        Some(DrillUpdate::Progress(view))
+    }
 }
 
 impl Default for Running {
@@ -77,8 +120,7 @@ impl Running {
     pub fn new(report_dir: PathBuf) -> Self {
         Self {
             drill: None,
-            sent: None,
-            report_dir,
+            progress: Progress::new(report_dir),
         }
     }
 
@@ -109,7 +151,7 @@ impl Running {
             DrillCommand::Start(spec) => match Drill::start(lab, &spec) {
                 Ok((drill, events)) => {
                     self.drill = Some(drill);
-                    self.sent = None;
+                    self.progress.reset();
                     (events, self.update())
                 }
                 Err(r) => (Vec::new(), Some(DrillUpdate::Refused(r.to_string()))),
@@ -139,29 +181,9 @@ impl Running {
         Some((events, self.update()))
     }
 
-    /// The view, when it changed since the last one sent; the report once done.
     fn update(&mut self) -> Option<DrillUpdate> {
         let drill = self.drill.as_ref()?;
-        let key = (
-            drill.timeline().len(),
-            drill.elapsed().as_secs() as i64,
-            drill.phase(),
-        );
-        if self.sent == Some(key) {
-            return None;
-        }
-        self.sent = Some(key);
-        let mut view = view(drill);
-        if drill.phase() == Phase::Done {
-            let report = Report::of(drill);
-            view.verdict = report.verdict.clone();
-            let dir = &self.report_dir;
-            view.report = Some(match write_report(&report, dir) {
-                Ok((json, md)) => format!("report: {} and {}", json.display(), md.display()),
-                Err(e) => format!("the report could not be written to {}: {e}", dir.display()),
-            });
-        }
-        Some(DrillUpdate::Progress(view))
+        self.progress.update(drill)
     }
 }
 

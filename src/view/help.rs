@@ -59,6 +59,12 @@ fn content(here: Here, width: usize) -> Vec<Line<'static>> {
             lines.extend(applies(scope).flat_map(|b| binding(b, key_w, width, theme::LAB_KEY)));
         }
     }
+    if here.drill {
+        lines.push(Line::default());
+        let head = "Drill: takes one master down and measures (lab: simulated; live: over SSH)";
+        lines.push(Line::styled(head, theme::HEADER));
+        lines.extend(applies(Scope::Drill).flat_map(|b| binding(b, key_w, width, theme::LAB_KEY)));
+    }
     if here.lab_faults {
         lines.push(Line::default());
         let head = "Lab: these act on the simulated cluster only";

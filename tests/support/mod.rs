@@ -10,6 +10,7 @@ pub mod host_doubles;
 mod query;
 pub mod sshd;
 pub mod tls;
+pub mod tmux;
 
 use std::path::PathBuf;
 use std::sync::Arc;
