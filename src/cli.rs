@@ -334,7 +334,7 @@ impl WizardArgs {
                     .and_then(crate::wizard::headless::Scenario::parse),
                 json: self.json,
             })),
-            _ => Err("the wizard's screen on real hosts is not built yet: use `hatui wizard --inventory FILE --preflight` to check the hosts over SSH, `--yes` to run the whole plan on them without asking, `--dry-run` for the plan as a script, `hatui lab --bare` (then w) or `hatui wizard --lab --yes` to run it on the lab, or `hatui wizard --lab --print-inventory` for an inventory to start from".into()),
+            _ => Err("the wizard's screen is in the cockpit: `hatui --inventory FILE` (then w) on real hosts, `hatui lab --bare` (then w) on the lab; without a screen, `hatui wizard --inventory FILE --preflight` checks the hosts over SSH, `--yes` runs the whole plan on them without asking, `--dry-run` prints it as a script, `hatui wizard --lab --yes` runs it on the lab, and `hatui wizard --lab --print-inventory` prints an inventory to start from".into()),
         }
     }
 }

@@ -28,6 +28,8 @@ pub enum Action {
     WizardSkip,
     WizardReveal,
     WizardFix,
+    HostKeyAccept,
+    HostKeyRefuse,
 }
 
 /// Where a binding applies.
@@ -40,6 +42,8 @@ pub enum Scope {
     Wizard,
     /// While the wizard's pane is open.
     WizardOpen,
+    /// While the wizard's pane asks about an unknown host key.
+    HostKey,
 }
 
 /// What applies here: which scopes' keys do something.
@@ -49,6 +53,8 @@ pub struct Here {
     pub lab_faults: bool,
     pub wizard: bool,
     pub wizard_open: bool,
+    /// An unknown host key waits for an answer.
+    pub host_key: bool,
 }
 
 impl Here {
@@ -123,7 +129,7 @@ const fn bind(
 }
 
 use Action as A;
-use Scope::{Always, Lab, Wizard, WizardOpen};
+use Scope::{Always, HostKey, Lab, Wizard, WizardOpen};
 
 pub const BINDINGS: &[Binding] = &[
     bind(
@@ -271,6 +277,22 @@ pub const BINDINGS: &[Binding] = &[
         true,
     ),
     bind(
+        &[key('y')],
+        A::HostKeyAccept,
+        "accept key",
+        "Wizard: accept the unknown host key shown (recorded in known_hosts)",
+        HostKey,
+        true,
+    ),
+    bind(
+        &[key('x')],
+        A::HostKeyRefuse,
+        "refuse key",
+        "Wizard: refuse the unknown host key shown (its steps fail)",
+        HostKey,
+        true,
+    ),
+    bind(
         &[key('K')],
         A::Fault(FaultKind::StopKubelet),
         "kubelet",
@@ -379,6 +401,7 @@ impl Binding {
             Lab => here.lab_faults,
             Wizard => here.wizard,
             WizardOpen => here.wizard_open,
+            HostKey => here.host_key,
         }
     }
 

@@ -21,6 +21,9 @@ use crate::wizard::{
     exec::{Executor, LabExecutor},
 };
 
+mod inventory;
+pub use inventory::run_inventory;
+
 /// The lab the command line asks for.
 #[derive(Debug, Clone)]
 pub struct LabSettings {
@@ -99,7 +102,7 @@ pub async fn run_lab(args: LabSettings, etcd: &EtcdSettings) -> Result<()> {
     let app = App::new(cluster);
     let sinks = Sinks {
         faults: Some(fault_tx),
-        wizard: None,
+        ..Sinks::default()
     };
     event_loop(&mut guard, app, rx, sinks).await
 }
@@ -126,6 +129,7 @@ async fn run_bare_lab(args: LabSettings) -> Result<()> {
     let sinks = Sinks {
         faults: None,
         wizard: Some(wizard_tx),
+        host_keys: None,
     };
     event_loop(&mut guard, app, rx, sinks).await
 }
@@ -184,6 +188,8 @@ fn start_etcd(
 struct Sinks {
     faults: Option<mpsc::Sender<LabCommand>>,
     wizard: Option<std::sync::mpsc::Sender<WizardCommand>>,
+    /// Where the logins waiting on an unknown host key get the operator's answer.
+    host_keys: Option<wizard::exec::HostKeyDesk>,
 }
 
 /// Shared by the lab and live clusters.
@@ -240,6 +246,11 @@ async fn handle(app: &mut App, msg: Message, sinks: &Sinks) -> bool {
             Command::Drill(command) => {
                 if let Some(lab) = &sinks.faults {
                     let _ = lab.send(LabCommand::Drill(command)).await;
+                }
+            }
+            Command::Wizard(WizardCommand::HostKey { id, accept }) => {
+                if let Some(desk) = &sinks.host_keys {
+                    desk.answer(id, accept);
                 }
             }
             // A gone wizard thread is reported by its silence; the keys do nothing then.

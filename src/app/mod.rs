@@ -57,6 +57,10 @@ impl App {
             lab_faults: self.is_lab() && self.wizard.is_none(),
             wizard: self.wizard.is_some(),
             wizard_open: self.wizard_open(),
+            host_key: self
+                .wizard
+                .as_ref()
+                .is_some_and(|w| !w.host_keys.is_empty()),
         }
     }
 
