@@ -220,10 +220,11 @@ fn preflight_fails(c: &mut Cockpit) -> String {
 }
 
 #[test]
-fn an_unknown_host_key_refused_with_x_is_asked_once_and_fails_its_step_with_the_keyscan_line() {
+fn an_unknown_host_key_refused_with_x_fails_its_step_with_the_keyscan_line_and_enter_logs_in_again()
+{
     let site = Site::new(&REFUSED);
     let port = site.port("127.0.0.86");
-    site.forget_host_key("127.0.0.86");
+    let line = site.forget_host_key("127.0.0.86");
     let mut c = Cockpit::on(&site);
     let output = preflight_fails(&mut c);
     // Asked when the wizard first looked at cp-1; preflight keeps the answer.
@@ -237,6 +238,16 @@ fn an_unknown_host_key_refused_with_x_is_asked_once_and_fails_its_step_with_the_
         !text.contains("[127.0.0.86]:"),
         "refused: not recorded\n{text}"
     );
+    // The operator adds the key as the line says; Enter logs in again and preflight passes.
+    support::fleet::write(&site.known_hosts(), format!("{text}{line}\n"));
+    c.key(KeyCode::Enter);
+    let passed = |app: &App| {
+        let w = app.wizard.as_ref().unwrap();
+        let steps = w.steps.as_ref().map(|s| &s.reports[..]).unwrap_or_default();
+        steps[0].status == StepStatus::Ok && w.running.is_none()
+    };
+    c.until("preflight to pass", |_| 'x', passed);
+    assert_eq!(c.asked.len(), 1, "known now: not asked again");
 }
 
 #[test]

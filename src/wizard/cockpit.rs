@@ -121,6 +121,8 @@ pub trait Driven: Executor {
     fn parallel(&self) -> usize {
         usize::MAX
     }
+    /// The operator runs a failed step again (or its fix): what failed may be fixed now.
+    fn retrying(&mut self) {}
 }
 
 impl Driven for LabExecutor {
@@ -163,6 +165,10 @@ impl Driven for SshExecutor {
 
     fn parallel(&self) -> usize {
         super::headless::DEFAULT_PARALLEL
+    }
+
+    fn retrying(&mut self) {
+        self.forget_failed_logins();
     }
 }
 
@@ -241,10 +247,12 @@ pub fn run<M, X>(
                 }
             }
             WizardCommand::Retry => {
+                exec.retrying();
                 engine.retry();
                 out.send(WizardUpdate::Steps(WizardSteps::of(&engine)));
             }
             WizardCommand::RunFix => {
+                exec.retrying();
                 if let Some(i) = engine.failed_step() {
                     out.send(WizardUpdate::Running(engine.reports()[i].id.clone()));
                 }

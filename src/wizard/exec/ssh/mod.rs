@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use tokio::runtime::Handle;
-use tokio::sync::OnceCell;
+use tokio::sync::Mutex;
 
 use super::lab::OnEvents;
 use super::{Executor, RunEvent, RunId};
@@ -38,7 +38,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 /// `timeout(1)`'s exit code, for a command hatui gave up on.
 pub const TIMED_OUT: i32 = 124;
 
-type Session = Arc<OnceCell<Result<SshHandle, String>>>;
+/// The host's login once tried: a failed one is kept (every command and look would
+/// otherwise wait on a host that is down) until the operator retries a step.
+type Session = Arc<Mutex<Option<Result<SshHandle, String>>>>;
 
 /// One inventory host: how to reach it, and its session once opened.
 #[derive(Clone)]
@@ -51,7 +53,13 @@ struct Host {
 
 impl Host {
     async fn session(&self) -> Result<SshHandle, String> {
-        self.session.get_or_init(|| self.connect()).await.clone()
+        let mut session = self.session.lock().await;
+        if let Some(tried) = &*session {
+            return tried.clone();
+        }
+        let tried = self.connect().await;
+        *session = Some(tried.clone());
+        tried
     }
 
     /// Logs in; an unknown key (of the jump host, then of the host) is asked about and,
@@ -201,6 +209,18 @@ impl SshExecutor {
     /// Streams every look's events to `f` as they are applied (the cockpit's panes).
     pub fn on_events(&mut self, f: OnEvents) {
         self.on_events = Some(f);
+    }
+
+    /// Forgets the logins that failed: the next command logs in again (a step retried after
+    /// the host, its key or the network was fixed). A login under way is left alone.
+    pub fn forget_failed_logins(&mut self) {
+        for host in self.remote.hosts.values() {
+            if let Ok(mut s) = host.session.try_lock()
+                && matches!(&*s, Some(Err(_)))
+            {
+                *s = None;
+            }
+        }
     }
 
     /// Looks at the cluster when a look is due (the cockpit, while no step runs).
