@@ -42,26 +42,6 @@ pub struct Cli {
 impl Cli {
     /// How to reach etcd: the `--etcd-*` flags, and the inventory's masters as SSH
     /// targets (the command line's `--ssh-identity`/`--ssh-known-hosts` winning).
-    /// With `--inventory FILE`: the live cluster a drill (`d`) can run on.
-    pub fn live_cluster(
-        &self,
-        etcd: &EtcdSettings,
-    ) -> Result<Option<crate::drill::live::LiveCluster>> {
-        let Some(path) = &self.inventory else {
-            return Ok(None);
-        };
-        Ok(Some(crate::drill::live::LiveCluster {
-            inventory: crate::wizard::inventory::load(path)?,
-            kubeconfig: self.target.target(),
-            etcd: etcd.clone(),
-            ssh: crate::wizard::inventory::SshOverrides {
-                identity: etcd.ssh_identity.clone(),
-                known_hosts: etcd.ssh_known_hosts.clone(),
-                accept_new_host_keys: false,
-            },
-        }))
-    }
-
     pub fn etcd_settings(&self) -> Result<EtcdSettings> {
         let mut etcd = self.etcd.settings();
         if let Some(path) = &self.inventory {
@@ -354,7 +334,7 @@ impl WizardArgs {
                     .and_then(crate::wizard::headless::Scenario::parse),
                 json: self.json,
             })),
-            _ => Err("the wizard's screen on real hosts is not built yet: use `hatui wizard --inventory FILE --preflight` to check the hosts over SSH, `--yes` to run the whole plan on them without asking, `--dry-run` for the plan as a script, `hatui lab --bare` (then w) or `hatui wizard --lab --yes` to run it on the lab, or `hatui wizard --lab --print-inventory` for an inventory to start from".into()),
+            _ => Err("the wizard's screen is in the cockpit: `hatui --inventory FILE` (then w) on real hosts, `hatui lab --bare` (then w) on the lab; without a screen, `hatui wizard --inventory FILE --preflight` checks the hosts over SSH, `--yes` runs the whole plan on them without asking, `--dry-run` prints it as a script, `hatui wizard --lab --yes` runs it on the lab, and `hatui wizard --lab --print-inventory` prints an inventory to start from".into()),
         }
     }
 }

@@ -28,6 +28,8 @@ pub enum Action {
     WizardSkip,
     WizardReveal,
     WizardFix,
+    HostKeyAccept,
+    HostKeyRefuse,
 }
 
 /// Where a binding applies.
@@ -43,6 +45,8 @@ pub enum Scope {
     /// Where a failover drill can run: the full lab, or a live cluster whose hosts an
     /// inventory names (`hatui --inventory FILE`).
     Drill,
+    /// While the wizard's pane asks about an unknown host key.
+    HostKey,
 }
 
 /// What applies here: which scopes' keys do something.
@@ -54,6 +58,8 @@ pub struct Here {
     pub wizard_open: bool,
     /// A drill can run here.
     pub drill: bool,
+    /// An unknown host key waits for an answer.
+    pub host_key: bool,
 }
 
 impl Here {
@@ -129,7 +135,7 @@ const fn bind(
 }
 
 use Action as A;
-use Scope::{Always, Lab, Wizard, WizardOpen};
+use Scope::{Always, HostKey, Lab, Wizard, WizardOpen};
 
 pub const BINDINGS: &[Binding] = &[
     bind(
@@ -277,6 +283,22 @@ pub const BINDINGS: &[Binding] = &[
         true,
     ),
     bind(
+        &[key('y')],
+        A::HostKeyAccept,
+        "accept key",
+        "Wizard: accept the unknown host key shown (recorded in known_hosts)",
+        HostKey,
+        true,
+    ),
+    bind(
+        &[key('x')],
+        A::HostKeyRefuse,
+        "refuse key",
+        "Wizard: refuse the unknown host key shown (its steps fail)",
+        HostKey,
+        true,
+    ),
+    bind(
         &[key('K')],
         A::Fault(FaultKind::StopKubelet),
         "kubelet",
@@ -386,6 +408,7 @@ impl Binding {
             Wizard => here.wizard,
             WizardOpen => here.wizard_open,
             Scope::Drill => here.drill,
+            HostKey => here.host_key,
         }
     }
 

@@ -122,10 +122,17 @@ fn run(cli: Cli) -> Result<()> {
             };
             std::process::exit(code);
         }
-        None => {
-            let drill = cli.live_cluster(&etcd)?;
-            let live = hatui::runtime::run_live(cli.target.target(), &etcd, drill);
-            runtime.block_on(live)
-        }
+        None => match &cli.inventory {
+            Some(file) => {
+                let ssh = hatui::wizard::inventory::SshOverrides {
+                    identity: etcd.ssh_identity.clone(),
+                    known_hosts: etcd.ssh_known_hosts.clone(),
+                    accept_new_host_keys: false,
+                };
+                let run = hatui::runtime::run_inventory(cli.target.target(), file, &etcd, &ssh);
+                runtime.block_on(run)
+            }
+            None => runtime.block_on(hatui::runtime::run_live(cli.target.target(), &etcd)),
+        },
     }
 }

@@ -26,6 +26,9 @@ use crate::wizard::{
     exec::{Executor, LabExecutor},
 };
 
+mod inventory;
+pub use inventory::run_inventory;
+
 /// The lab the command line asks for.
 #[derive(Debug, Clone)]
 pub struct LabSettings {
@@ -146,13 +149,7 @@ const LAB_FEEDS: [FeedKind; 5] = [
 
 /// Opens the cockpit on the cluster of the kubeconfig: a bad kubeconfig fails here, before
 /// the terminal is taken over, with the file and field to fix.
-/// With `drill` (`--inventory FILE`), `d` runs the failover drill on its hosts over SSH; a
-/// drill still running when the cockpit ends restores before this returns.
-pub async fn run_live(
-    target: Target,
-    etcd_args: &EtcdSettings,
-    drill: Option<LiveCluster>,
-) -> Result<()> {
+pub async fn run_live(target: Target, etcd_args: &EtcdSettings) -> Result<()> {
     let mut sources = live::connect(&target, live::wall_clock()).await?;
     let etcd = live::etcd_way::choose(&mut sources, etcd_args).await?;
     let mut cluster = live::empty_state(&sources);
@@ -163,30 +160,25 @@ pub async fn run_live(
         let retry = live::etcd_way::rediscover(sources.clone(), etcd_args.clone(), tx.clone());
         tokio::spawn(retry);
     }
-    let (drill_tx, drill_task) = match drill {
-        Some(hosts) => {
-            let (drill_tx, drill_rx) = mpsc::channel(8);
-            let dir = PathBuf::from(DEFAULT_REPORT_DIR);
-            let task = tokio::spawn(live_drill::run(hosts, dir, drill_rx, tx.clone()));
-            (Some(drill_tx), Some(task))
-        }
-        None => (None, None),
-    };
     let _sources = live::spawn(sources, tx);
-    let mut app = App::new(cluster);
-    app.live_drill = drill_tx.is_some();
-    let sinks = Sinks {
-        drill: drill_tx,
-        ..Sinks::default()
-    };
     let mut guard = TerminalGuard::enter()?;
     supervise::quiet_task_panics();
-    let ended = event_loop(&mut guard, app, rx, sinks).await;
-    drop(guard);
-    if let Some(task) = drill_task {
-        wait_for_restore(task).await;
-    }
-    ended
+    event_loop(&mut guard, App::new(cluster), rx, Sinks::default()).await
+}
+
+/// The live drill's task (`d` on a cluster the inventory names): its commands' sender and
+/// the task, which ends once the sender is gone and any drill has restored.
+fn start_live_drill(
+    cluster: LiveCluster,
+    tx: &mpsc::Sender<Message>,
+) -> (
+    mpsc::Sender<DrillCommand>,
+    tokio::task::JoinHandle<Option<String>>,
+) {
+    let (drill_tx, drill_rx) = mpsc::channel(8);
+    let dir = PathBuf::from(DEFAULT_REPORT_DIR);
+    let task = tokio::spawn(live_drill::run(cluster, dir, drill_rx, tx.clone()));
+    (drill_tx, task)
 }
 
 /// The cockpit is gone (its drill commands closed): a drill under way restores first.
@@ -241,6 +233,8 @@ struct Sinks {
     faults: Option<mpsc::Sender<LabCommand>>,
     wizard: Option<std::sync::mpsc::Sender<WizardCommand>>,
     drill: Option<mpsc::Sender<DrillCommand>>,
+    /// Where the logins waiting on an unknown host key get the operator's answer.
+    host_keys: Option<wizard::exec::HostKeyDesk>,
 }
 
 /// Shared by the lab and live clusters.
@@ -299,6 +293,11 @@ async fn handle(app: &mut App, msg: Message, sinks: &Sinks) -> bool {
                     let _ = drill.send(command).await;
                 } else if let Some(lab) = &sinks.faults {
                     let _ = lab.send(LabCommand::Drill(command)).await;
+                }
+            }
+            Command::Wizard(WizardCommand::HostKey { id, accept }) => {
+                if let Some(desk) = &sinks.host_keys {
+                    desk.answer(id, accept);
                 }
             }
             // A gone wizard thread is reported by its silence; the keys do nothing then.

@@ -441,9 +441,9 @@ async fn d_in_the_live_cockpit_runs_the_drill_and_quitting_mid_drill_restores_fi
     let w = world().await;
     let tmux = Tmux::start("live-drill", &w.cockpit_line(), 160, 50);
     tmux.wait_for(
-        "the cockpit with its drill key",
+        "the cockpit on the live cluster",
         Duration::from_secs(30),
-        |s| s.contains("d drill"),
+        |s| s.contains("Nodes 5/5 ready"),
     );
     tmux.keys("d");
     tmux.wait_for("the live plan", Duration::from_secs(40), |s| {

@@ -1,13 +1,12 @@
 //! The real binary in a real terminal: tmux runs `hatui lab`, we read the screen and type
-//! keys as an operator would.
+//! keys as an operator would (and `hatui --inventory` on real `sshd`s).
+
+mod support;
 
 use std::process::Command;
 use std::time::Duration;
 
-#[path = "support/tmux.rs"]
-mod tmux;
-
-use tmux::Tmux;
+use support::tmux::Tmux;
 
 /// The member marked with the leader star in the etcd pane.
 fn leader(screen: &str) -> Option<String> {
@@ -178,4 +177,64 @@ fn d_runs_a_failover_drill_in_the_cockpit_and_writes_its_report() {
         s.contains("HATUI-EXITED 0")
     });
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `hatui --inventory FILE` on five real `sshd`s (127.0.0.94-98, the fleet of
+/// tests/support/fleet.rs), worker-1's host key unknown: `w`, `a`, and `y` when the pane
+/// asks about it.
+#[test]
+fn w_then_a_builds_the_cluster_on_real_hosts_and_y_accepts_an_unknown_host_key() {
+    use support::fleet::{Host, Site};
+    const HOSTS: [Host; 5] = [
+        ("cp-1", "127.0.0.94", true),
+        ("cp-2", "127.0.0.95", true),
+        ("cp-3", "127.0.0.96", true),
+        ("worker-1", "127.0.0.97", false),
+        ("worker-2", "127.0.0.98", false),
+    ];
+    let site = Site::new(&HOSTS);
+    let line = site.forget_host_key("127.0.0.97");
+    let one = site.dir.path().join("worker-1.key");
+    std::fs::write(&one, format!("{line}\n")).unwrap();
+    let out = Command::new("ssh-keygen").arg("-lf").arg(&one).output();
+    let said = String::from_utf8(out.expect("ssh-keygen").stdout).unwrap();
+    let sha = said.split_whitespace().nth(1).unwrap().to_string();
+    let bin = env!("CARGO_BIN_EXE_hatui");
+    let xdg = site.dir.path().join("xdg");
+    let command = format!(
+        "XDG_STATE_HOME={} {bin} --inventory {}; echo HATUI-EXITED $?; sleep 30",
+        xdg.display(),
+        site.inventory.display()
+    );
+    let tmux = Tmux::start("inventory", &command, 140, 45);
+    let screen = tmux.wait_for("the cockpit", Duration::from_secs(20), |s| {
+        s.contains("w opens the wizard") && s.contains("no API yet")
+    });
+    assert!(screen.contains("k8s-api.example.internal:6443"), "{screen}");
+
+    tmux.keys("w");
+    tmux.wait_for("the wizard's plan", Duration::from_secs(20), |s| {
+        s.contains("Wizard") && s.contains("· join-control-plane/cp-3")
+    });
+    tmux.keys("a");
+    let screen = tmux.wait_for("the host key question", Duration::from_secs(60), |s| {
+        s.contains("offers a host key no known_hosts file has")
+    });
+    assert!(screen.contains("root@127.0.0.97:"), "{screen}");
+    // The fingerprint as `ssh-keygen -lf` prints it (its start: the pane may cut it).
+    assert!(screen.contains(&sha[..30]), "{sha} not on\n{screen}");
+    tmux.keys("y");
+    let screen = tmux.wait_for("the plan verified", Duration::from_secs(120), |s| {
+        s.contains(" verified ")
+    });
+    assert!(screen.contains("9/9 done"), "{screen}");
+    assert!(screen.contains("Nodes 5/5 ready"), "{screen}");
+    let known = std::fs::read_to_string(site.known_hosts()).unwrap();
+    assert!(known.contains("[127.0.0.97]:"), "recorded:\n{known}");
+
+    tmux.keys("q");
+    let screen = tmux.wait_for("hatui to exit", Duration::from_secs(10), |s| {
+        s.contains("HATUI-EXITED")
+    });
+    assert!(screen.contains("HATUI-EXITED 0"), "{screen}");
 }

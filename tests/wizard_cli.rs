@@ -284,7 +284,7 @@ fn a_bad_inventory_is_one_plain_error_line_and_exit_1() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.starts_with("error: the wizard's screen on real hosts is not built yet: use `hatui wizard --inventory FILE --preflight`"),
+        err.starts_with("error: the wizard's screen is in the cockpit: `hatui --inventory FILE` (then w) on real hosts"),
         "{err}"
     );
 }

@@ -80,6 +80,13 @@ impl App {
             Action::WizardSkip => return self.wizard(WizardAction::Skip),
             Action::WizardReveal => return self.wizard(WizardAction::Reveal),
             Action::WizardFix => return self.wizard(WizardAction::Fix),
+            Action::HostKeyAccept | Action::HostKeyRefuse => {
+                let commands = self.answer_host_key(action == Action::HostKeyAccept);
+                return Outcome {
+                    redraw: true,
+                    commands,
+                };
+            }
             Action::Fault(kind) => {
                 let Some(node) = self.selected_node() else {
                     self.ui.flash = Some("no node selected: Tab to Nodes, then j/k".into());

@@ -61,6 +61,10 @@ impl App {
             wizard: self.wizard.is_some(),
             wizard_open: self.wizard_open(),
             drill: (self.is_lab() && self.wizard.is_none()) || self.live_drill,
+            host_key: self
+                .wizard
+                .as_ref()
+                .is_some_and(|w| !w.host_keys.is_empty()),
         }
     }
 

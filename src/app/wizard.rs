@@ -2,10 +2,13 @@
 //! the running step's output as it streams, a skip waiting for its confirmation, and the
 //! secrets while revealed. Keys become [`WizardCommand`]s for the wizard's thread.
 
+use std::collections::VecDeque;
+
 use super::{App, Outcome, Pane};
 use crate::message::{Command, WizardCommand, WizardUpdate};
 use crate::wizard::cockpit::WizardSteps;
 use crate::wizard::engine::StepStatus;
+use crate::wizard::exec::HostKeyQuestion;
 
 /// Lines of a running step's output kept on screen.
 const LIVE_LINES: usize = 500;
@@ -27,6 +30,8 @@ pub struct WizardPane {
     pub output_back: usize,
     /// Rows of output on screen, as last drawn: what a page moves.
     pub output_page: usize,
+    /// Unknown host keys waiting for the operator's answer; the first is shown.
+    pub host_keys: VecDeque<HostKeyQuestion>,
 }
 
 impl WizardPane {
@@ -91,6 +96,12 @@ impl App {
                 w.live.push(line);
             }
             WizardUpdate::Revealed(secrets) => w.revealed = secrets,
+            // A login waits on it: the pane opens to ask.
+            WizardUpdate::HostKey(question) => {
+                w.host_keys.push_back(question);
+                w.open = true;
+                self.ui.focus = Pane::Wizard;
+            }
         }
         if w.follow {
             let running = w.running.as_ref();
@@ -106,6 +117,22 @@ impl App {
             redraw: true,
             commands: Vec::new(),
         }
+    }
+
+    /// `y` or `x` on the host key asked about: the answer for the login waiting on it.
+    pub(super) fn answer_host_key(&mut self, accept: bool) -> Vec<Command> {
+        let Some(q) = self.wizard.as_mut().and_then(|w| w.host_keys.pop_front()) else {
+            return Vec::new();
+        };
+        self.ui.flash = Some(if accept {
+            format!(
+                "{} accepted for {}: recorded in known_hosts",
+                q.fingerprint, q.target
+            )
+        } else {
+            format!("{} refused for {}: its steps fail", q.fingerprint, q.target)
+        });
+        vec![Command::Wizard(WizardCommand::HostKey { id: q.id, accept })]
     }
 
     pub(super) fn toggle_wizard(&mut self) {
@@ -274,6 +301,60 @@ mod tests {
             press(&mut a, KeyCode::Char('v')),
             [Command::Wizard(WizardCommand::Reveal)]
         );
+    }
+
+    fn question(id: u64, target: &str) -> HostKeyQuestion {
+        HostKeyQuestion {
+            id,
+            target: target.into(),
+            key_type: "ssh-ed25519".into(),
+            fingerprint: format!("SHA256:key{id}"),
+        }
+    }
+
+    #[test]
+    fn an_unknown_host_key_is_asked_in_the_pane_y_accepts_x_refuses() {
+        let mut a = app(&[StepStatus::Pending]);
+        assert!(
+            press(&mut a, KeyCode::Char('y')).is_empty(),
+            "nothing asked"
+        );
+        a.update(Message::Wizard(WizardUpdate::HostKey(question(
+            7,
+            "root@10.0.0.11:22",
+        ))));
+        a.update(Message::Wizard(WizardUpdate::HostKey(question(
+            8,
+            "root@10.0.0.12:22",
+        ))));
+        assert!(a.wizard_open(), "the pane opens to ask");
+        assert_eq!(a.ui.focus, Pane::Wizard);
+        assert!(a.here().host_key);
+        // A step running does not hold the answer back: the step is what waits on it.
+        a.update(Message::Wizard(WizardUpdate::Running("step-0".into())));
+        assert_eq!(
+            press(&mut a, KeyCode::Char('y')),
+            [Command::Wizard(WizardCommand::HostKey {
+                id: 7,
+                accept: true
+            })]
+        );
+        assert!(
+            a.ui.flash
+                .as_deref()
+                .unwrap()
+                .contains("SHA256:key7 accepted")
+        );
+        assert_eq!(
+            press(&mut a, KeyCode::Char('x')),
+            [Command::Wizard(WizardCommand::HostKey {
+                id: 8,
+                accept: false
+            })]
+        );
+        assert!(a.ui.flash.as_deref().unwrap().contains("refused"));
+        assert!(!a.here().host_key, "nothing left to ask");
+        assert!(press(&mut a, KeyCode::Char('y')).is_empty());
     }
 
     #[test]

@@ -78,7 +78,8 @@ impl HostKeyCheck {
                 }
             }
         }
-        if t.accept_new_host_keys
+        let accepted = t.accept_key.as_deref() == Some(fingerprint(key).as_str());
+        if (t.accept_new_host_keys || accepted)
             && let Some(file) = self.files.first()
         {
             return record(t, key, file).map_err(|e| SshError::HostKey {
@@ -154,7 +155,12 @@ fn record(t: &SshTarget, key: &PublicKey, file: &Path) -> Result<(), String> {
 
 /// `ssh-ed25519 SHA256:...`: what `ssh-keygen -lf` shows, so the operator can compare.
 fn describe(key: &PublicKey) -> String {
-    format!("{} {}", key.algorithm(), key.fingerprint(HashAlg::Sha256))
+    format!("{} {}", key.algorithm(), fingerprint(key))
+}
+
+/// OpenSSH's `SHA256:` form (unpadded base64).
+fn fingerprint(key: &PublicKey) -> String {
+    key.fingerprint(HashAlg::Sha256).to_string()
 }
 
 /// russh numbers known_hosts lines without counting `#` comments; find the line as

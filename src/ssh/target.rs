@@ -20,6 +20,10 @@ pub struct SshTarget {
     /// OpenSSH's `StrictHostKeyChecking accept-new`: an unknown host's key is recorded in
     /// the first known_hosts file and accepted; a changed key is still refused.
     pub accept_new_host_keys: bool,
+    /// The `SHA256:...` fingerprint the operator accepted for an unknown host (asked in
+    /// the wizard's pane): a host offering exactly this key is recorded as with
+    /// `accept-new`; any other unknown key is still refused.
+    pub accept_key: Option<String>,
     /// Reached through this host: logged in to first (its key checked, the same login
     /// ways), then a `direct-tcpip` channel from it to `host:port` carries this session.
     pub jump: Option<Box<SshTarget>>,
@@ -34,6 +38,7 @@ impl SshTarget {
             identity_file: None,
             known_hosts: None,
             accept_new_host_keys: false,
+            accept_key: None,
             jump: None,
         }
     }
@@ -51,6 +56,7 @@ impl SshTarget {
             identity_file: self.identity_file.clone(),
             known_hosts: self.known_hosts.clone(),
             accept_new_host_keys: self.accept_new_host_keys,
+            accept_key: self.accept_key.clone(),
             jump: None,
             ..j.clone()
         })

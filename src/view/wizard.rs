@@ -22,11 +22,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     };
     let inner = pane::frame(frame, area, title(w), focused);
     let width = usize::from(inner.width);
+    let mut head = host_key(w, width);
     let Some(steps) = w.steps.as_ref() else {
-        pane::text(frame, inner, [Line::styled("planning…", theme::DIM)]);
+        head.push(Line::styled("planning…", theme::DIM));
+        pane::text(frame, inner, head);
         return;
     };
-    let mut head: Vec<Line<'static>> = Vec::new();
     for warning in &steps.warnings {
         head.extend(wrapped(&format!("⚠ {warning}"), width, theme::WARN));
     }
@@ -74,6 +75,34 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         w.output_back = back;
         w.output_page = room.max(1);
     }
+}
+
+/// The unknown host key waiting for an answer, as OpenSSH asks it: the fingerprint is
+/// cut anywhere, never with `…` (it is compared character by character).
+fn host_key(w: &WizardPane, width: usize) -> Vec<Line<'static>> {
+    let Some(q) = w.host_keys.front() else {
+        return Vec::new();
+    };
+    let mut lines = wrapped(
+        &format!("? {} offers a host key no known_hosts file has:", q.target),
+        width,
+        theme::ALARM,
+    );
+    let key = format!("{} {}", q.key_type, q.fingerprint);
+    let chars: Vec<char> = key.chars().collect();
+    for row in chars.chunks(width.max(1)) {
+        lines.push(Line::styled(row.iter().collect::<String>(), theme::ALARM));
+    }
+    let more = match w.host_keys.len() - 1 {
+        0 => String::new(),
+        n => format!(" ({n} more host(s) asked after this one)"),
+    };
+    let ask = format!(
+        "Compare it with `ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub` on the host. \
+         y accepts it (appended to known_hosts), x refuses it{more}"
+    );
+    lines.extend(wrapped(&ask, width, theme::WARN));
+    lines
 }
 
 fn title(w: &WizardPane) -> Vec<Span<'static>> {

@@ -1,12 +1,13 @@
-//! The wizard beside the cockpit on the bare lab (`hatui lab --bare`, then `w`): one thread
-//! owns the lab, its executor and the step engine. The engine runs a step to its end in
-//! one call; here the executor is paced so that the lab's clock follows real time (times
-//! `speed`) while it runs, and every wait sends the cluster's events and the output lines
-//! out, so the cockpit's panes assemble as the class watches.
+//! The wizard beside the cockpit, on the bare lab (`hatui lab --bare`, then `w`) or on
+//! the inventory's hosts (`hatui --inventory FILE`, then `w`): one thread owns the
+//! executor and the step engine. The engine runs a step to its end in one call; here each
+//! wait is held to about a tick of real time ([`Driven`]: the lab's clock follows real
+//! time times `speed`, real hosts are looked at when due), and every wait sends the
+//! cluster's events and the output lines out, so the cockpit's panes assemble as the
+//! operator watches.
 //!
-//! A thread, not a task: the engine is synchronous and a step runs for a minute of lab
-//! time. It talks to the runtime only through channels and ends when the runtime's
-//! receiver is gone.
+//! A thread, not a task: the engine is synchronous and a step runs for a minute. It talks
+//! to the runtime only through channels and ends when the runtime's receiver is gone.
 
 use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
@@ -16,7 +17,9 @@ use jiff::Timestamp;
 use tokio::sync::mpsc::Sender;
 
 use super::engine::{Engine, StepReport, StepStatus};
-use super::exec::{Executor, LabExecutor, RunEvent, RunId};
+use super::exec::lab::OnEvents;
+use super::exec::ssh::HostKeyQuestion;
+use super::exec::{Executor, HostKeyDesk, LabExecutor, RunEvent, RunId, SshExecutor};
 use super::plan::Plan;
 use crate::model::{ClusterEvent, ClusterState};
 
@@ -40,6 +43,10 @@ pub enum WizardCommand {
     Skip,
     /// Show the certificate key and the join token for [`REVEAL_FOR`].
     Reveal,
+    /// The operator's answer to an unknown host key: goes to the executor's
+    /// [`HostKeyDesk`](super::exec::HostKeyDesk), not to this thread (which may be
+    /// waiting on that very login).
+    HostKey { id: u64, accept: bool },
 }
 
 /// What the wizard tells the cockpit.
@@ -53,6 +60,8 @@ pub enum WizardUpdate {
     Line(String),
     /// The secrets to show (`None`: hide them again).
     Revealed(Option<Vec<String>>),
+    /// A host offered a key no known_hosts file has: accept it?
+    HostKey(HostKeyQuestion),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -98,11 +107,89 @@ impl WizardSteps {
     }
 }
 
+/// What the wizard's thread needs of an executor beyond running commands.
+pub trait Driven: Executor {
+    /// Each change of the cluster view goes to `f` (the cockpit's panes).
+    fn stream_events(&mut self, f: OnEvents);
+    /// Nothing ran for `real`: the lab's clock moves on; real hosts are looked at when due.
+    fn idle(&mut self, real: Duration, speed: f64);
+    /// One wait while a step runs, at most about [`TICK`] of real time.
+    fn paced_wait(&mut self, limit: Duration, speed: f64) -> Vec<RunEvent>;
+    /// A scenario's time before the first join (the lab's clock only).
+    fn pause(&mut self, _time: Duration) {}
+    /// Commands of a parallel group at once, at most.
+    fn parallel(&self) -> usize {
+        usize::MAX
+    }
+    /// The operator runs a failed step again (or its fix): what failed may be fixed now.
+    fn retrying(&mut self) {}
+}
+
+impl Driven for LabExecutor {
+    fn stream_events(&mut self, f: OnEvents) {
+        self.on_events(f);
+    }
+
+    fn idle(&mut self, real: Duration, speed: f64) {
+        self.pass(real.mul_f64(speed));
+    }
+
+    /// The lab moves at most one tick of lab time, and the thread sleeps as long as that
+    /// takes at `speed`.
+    fn paced_wait(&mut self, limit: Duration, speed: f64) -> Vec<RunEvent> {
+        let before = self.now();
+        let events = self.wait(limit.min(TICK.mul_f64(speed)));
+        let lab = self.now().duration_since(before);
+        let real = lab.as_secs_f64().max(0.0) / speed;
+        std::thread::sleep(Duration::from_secs_f64(real.min(1.0)));
+        events
+    }
+
+    fn pause(&mut self, time: Duration) {
+        self.pass(time);
+    }
+}
+
+impl Driven for SshExecutor {
+    fn stream_events(&mut self, f: OnEvents) {
+        self.on_events(f);
+    }
+
+    fn idle(&mut self, _real: Duration, _speed: f64) {
+        self.look_when_due();
+    }
+
+    fn paced_wait(&mut self, limit: Duration, _speed: f64) -> Vec<RunEvent> {
+        self.wait(limit.min(TICK))
+    }
+
+    fn parallel(&self) -> usize {
+        super::headless::DEFAULT_PARALLEL
+    }
+
+    fn retrying(&mut self) {
+        self.forget_failed_logins();
+    }
+}
+
+/// The desk where real hosts' unknown keys are asked about: each question goes to `tx`
+/// as a [`WizardUpdate::HostKey`], sent from the login's task without blocking it.
+pub fn host_key_desk<M>(tx: &Sender<M>) -> HostKeyDesk
+where
+    M: From<WizardUpdate> + Send + 'static,
+{
+    let tx = tx.clone();
+    HostKeyDesk::new(move |q| {
+        let tx = tx.clone();
+        tokio::spawn(async move { tx.send(WizardUpdate::HostKey(q).into()).await });
+    })
+}
+
 /// Runs the wizard for `plan` on `exec` until `tx` is closed. The cockpit's events and
 /// the wizard's updates both go out as `M`. `pause` is lab time that passes before the
 /// first join (a scenario's, e.g. 3 h for an expired certificate key).
-pub fn run<M>(
-    mut exec: LabExecutor,
+pub fn run<M, X>(
+    mut exec: X,
     plan: Plan,
     speed: f64,
     tx: Sender<M>,
@@ -110,12 +197,16 @@ pub fn run<M>(
     pause: Duration,
 ) where
     M: From<Vec<ClusterEvent>> + From<WizardUpdate> + Send + 'static,
+    X: Driven,
 {
     let events_tx = tx.clone();
-    exec.on_events(Box::new(move |events| {
+    exec.stream_events(Box::new(move |events| {
         let _ = events_tx.blocking_send(events.to_vec().into());
     }));
+    // What already happened on real hosts (an earlier run) is found by looking.
+    exec.refresh();
     let mut engine = Engine::new(plan, exec.cluster());
+    engine.set_parallel(exec.parallel());
     let line_tx = tx.clone();
     engine.on_output(Box::new(move |_, line| {
         let _ = line_tx.blocking_send(WizardUpdate::Line(line.to_string()).into());
@@ -140,7 +231,7 @@ pub fn run<M>(
             None => match out.commands.recv_timeout(TICK) {
                 Ok(c) => c,
                 Err(RecvTimeoutError::Timeout) => {
-                    exec.pass(TICK.mul_f64(out.speed));
+                    exec.idle(TICK, out.speed);
                     out.hide_when_due();
                     continue;
                 }
@@ -156,10 +247,12 @@ pub fn run<M>(
                 }
             }
             WizardCommand::Retry => {
+                exec.retrying();
                 engine.retry();
                 out.send(WizardUpdate::Steps(WizardSteps::of(&engine)));
             }
             WizardCommand::RunFix => {
+                exec.retrying();
                 if let Some(i) = engine.failed_step() {
                     out.send(WizardUpdate::Running(engine.reports()[i].id.clone()));
                 }
@@ -173,18 +266,21 @@ pub fn run<M>(
                 engine.skip();
                 out.send(WizardUpdate::Steps(WizardSteps::of(&engine)));
             }
+            // Answered where the login waits (the runtime's sink): nothing to do here.
+            WizardCommand::HostKey { .. } => {}
         }
     }
 }
 
-fn step<M>(engine: &mut Engine, exec: &mut LabExecutor, out: &mut Out<M>)
+fn step<M, X>(engine: &mut Engine, exec: &mut X, out: &mut Out<M>)
 where
     M: From<Vec<ClusterEvent>> + From<WizardUpdate> + Send + 'static,
+    X: Driven,
 {
     if let Some(next) = engine.next_step() {
         let joins = next.id.starts_with("join-") || next.id.starts_with("verify");
         if let Some(pause) = out.pause.take_if(|_| joins) {
-            exec.pass(pause);
+            exec.pause(pause);
         }
         out.send(WizardUpdate::Running(next.id.clone()));
     }
@@ -255,17 +351,17 @@ where
     }
 }
 
-/// The lab's executor with its clock held to real time: each wait moves the lab at most
-/// one tick of lab time and sleeps as long as that takes at `speed` (what changed goes
-/// out through the executor's `on_events`).
-struct Paced<'a, M> {
-    exec: &'a mut LabExecutor,
+/// The executor held to real time ([`Driven::paced_wait`]); between waits, the
+/// operator's commands are queued and a reveal is hidden when due.
+struct Paced<'a, M, X> {
+    exec: &'a mut X,
     out: &'a mut Out<M>,
 }
 
-impl<M> Executor for Paced<'_, M>
+impl<M, X> Executor for Paced<'_, M, X>
 where
     M: From<Vec<ClusterEvent>> + From<WizardUpdate> + Send + 'static,
+    X: Driven,
 {
     fn now(&self) -> Timestamp {
         self.exec.now()
@@ -279,11 +375,7 @@ where
         if self.out.gone {
             return self.exec.wait(limit);
         }
-        let before = self.exec.now();
-        let events = self.exec.wait(limit.min(TICK.mul_f64(self.out.speed)));
-        let lab = self.exec.now().duration_since(before);
-        let real = lab.as_secs_f64().max(0.0) / self.out.speed;
-        std::thread::sleep(Duration::from_secs_f64(real.min(1.0)));
+        let events = self.exec.paced_wait(limit, self.out.speed);
         self.out.hide_when_due();
         self.out.poll();
         events
@@ -291,5 +383,9 @@ where
 
     fn cluster(&self) -> &ClusterState {
         self.exec.cluster()
+    }
+
+    fn refresh(&mut self) {
+        self.exec.refresh();
     }
 }

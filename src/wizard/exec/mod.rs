@@ -16,7 +16,7 @@ use jiff::Timestamp;
 use crate::model::ClusterState;
 
 pub use lab::LabExecutor;
-pub use ssh::SshExecutor;
+pub use ssh::{HostKeyDesk, HostKeyQuestion, SshExecutor};
 
 /// One started command.
 pub type RunId = usize;

@@ -28,6 +28,9 @@ const TIMEOUT: Duration = Duration::from_secs(20);
 /// What kubectl says on a master where kubeadm has not written admin.conf (yet):
 /// `error: stat /etc/kubernetes/admin.conf: no such file or directory`.
 const NO_ADMIN_CONF: &str = "no such file or directory";
+/// What the panes say while no master has admin.conf, as the bare lab says it.
+const NO_API: &str =
+    "no API yet: no master reached has /etc/kubernetes/admin.conf (kubeadm init has not run)";
 
 fn kubectl() -> String {
     format!("kubectl --kubeconfig {ADMIN_CONF} --request-timeout=5s")
@@ -80,8 +83,17 @@ impl Look {
         let mut events = vec![ClusterEvent::Clock(Timestamp::now())];
         let (m, objects) = match self.first_master(r).await {
             Ok(found) => found,
-            Err(why) => {
-                events.extend(why.map(|why| endpoint(&self.endpoint, false, Some(why))));
+            Err(Some(why)) => {
+                events.push(endpoint(&self.endpoint, false, Some(why)));
+                return events;
+            }
+            Err(None) => {
+                events.push(endpoint(&self.endpoint, false, Some(NO_API.into())));
+                let kinds = [FeedKind::Nodes, FeedKind::Leases, FeedKind::Tokens];
+                let kinds = kinds
+                    .into_iter()
+                    .chain([FeedKind::Etcd, FeedKind::Endpoint]);
+                events.extend(kinds.map(|k| feed(k, Some(NO_API.into()))));
                 return events;
             }
         };

@@ -9,6 +9,7 @@
 //! commands ended, when the engine asks ([`Executor::refresh`]), and every
 //! [`look::EVERY`] while it waits with nothing running.
 
+mod ask;
 mod job;
 mod look;
 
@@ -19,14 +20,16 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use tokio::runtime::Handle;
-use tokio::sync::OnceCell;
+use tokio::sync::Mutex;
 
+use super::lab::OnEvents;
 use super::{Executor, RunEvent, RunId};
 use crate::model::{ClusterState, SourceKind};
-use crate::ssh::{ExecOutput, SshHandle, SshTarget, shell_quote};
+use crate::ssh::{ExecOutput, SshError, SshHandle, SshTarget, shell_quote};
 use crate::wizard::audit::Audit;
 use crate::wizard::inventory::Inventory;
 use crate::wizard::preflight::{SshOverrides, target};
+pub use ask::{HostKeyDesk, HostKeyQuestion};
 use job::Job;
 use look::Look;
 
@@ -35,23 +38,57 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 /// `timeout(1)`'s exit code, for a command hatui gave up on.
 pub const TIMED_OUT: i32 = 124;
 
-type Session = Arc<OnceCell<Result<SshHandle, String>>>;
+/// The host's login once tried: a failed one is kept (every command and look would
+/// otherwise wait on a host that is down) until the operator retries a step.
+type Session = Arc<Mutex<Option<Result<SshHandle, String>>>>;
 
 /// One inventory host: how to reach it, and its session once opened.
 #[derive(Clone)]
 struct Host {
     target: SshTarget,
     session: Session,
+    /// Where an unknown host key is asked about (the cockpit); `None`: refused.
+    ask: Option<HostKeyDesk>,
 }
 
 impl Host {
     async fn session(&self) -> Result<SshHandle, String> {
-        let connect = || async {
-            SshHandle::connect(&self.target)
-                .await
-                .map_err(|e| e.to_string())
-        };
-        self.session.get_or_init(connect).await.clone()
+        let mut session = self.session.lock().await;
+        if let Some(tried) = &*session {
+            return tried.clone();
+        }
+        let tried = self.connect().await;
+        *session = Some(tried.clone());
+        tried
+    }
+
+    /// Logs in; an unknown key (of the jump host, then of the host) is asked about and,
+    /// accepted, recorded by the next login, which accepts exactly that key.
+    async fn connect(&self) -> Result<SshHandle, String> {
+        let mut target = self.target.clone();
+        loop {
+            let e = match SshHandle::connect(&target).await {
+                Ok(ssh) => return Ok(ssh),
+                Err(e) => e,
+            };
+            let (
+                Some(desk),
+                SshError::UnknownHost {
+                    target: who,
+                    offered,
+                    ..
+                },
+            ) = (&self.ask, &e)
+            else {
+                return Err(e.to_string());
+            };
+            let (kind, fingerprint) = offered.split_once(' ').unwrap_or(("", offered));
+            let again = target.accept_key.as_deref() == Some(fingerprint);
+            if again || !desk.ask(who, kind, fingerprint).await {
+                return Err(e.to_string());
+            }
+            target.accept_key = Some(fingerprint.to_string());
+        }
     }
 }
 
@@ -115,6 +152,7 @@ pub struct SshExecutor {
     running: usize,
     look: Look,
     cluster: ClusterState,
+    on_events: Option<OnEvents>,
 }
 
 impl SshExecutor {
@@ -127,6 +165,7 @@ impl SshExecutor {
                 let host = Host {
                     target: target(inv, h, overrides),
                     session: Session::default(),
+                    ask: None,
                 };
                 (h.name.clone(), host)
             })
@@ -150,6 +189,44 @@ impl SshExecutor {
                 inv.endpoint.to_string(),
                 Timestamp::now(),
             ),
+            on_events: None,
+        }
+    }
+
+    /// Unknown host keys are asked about at `desk` rather than refused.
+    pub fn ask_host_keys(mut self, desk: HostKeyDesk) -> Self {
+        let hosts = self.remote.hosts.iter().map(|(name, h)| {
+            let host = Host {
+                ask: Some(desk.clone()),
+                ..h.clone()
+            };
+            (name.clone(), host)
+        });
+        self.remote.hosts = Arc::new(hosts.collect());
+        self
+    }
+
+    /// Streams every look's events to `f` as they are applied (the cockpit's panes).
+    pub fn on_events(&mut self, f: OnEvents) {
+        self.on_events = Some(f);
+    }
+
+    /// Forgets the logins that failed: the next command logs in again (a step retried after
+    /// the host, its key or the network was fixed). A login under way is left alone.
+    pub fn forget_failed_logins(&mut self) {
+        for host in self.remote.hosts.values() {
+            if let Ok(mut s) = host.session.try_lock()
+                && matches!(&*s, Some(Err(_)))
+            {
+                *s = None;
+            }
+        }
+    }
+
+    /// Looks at the cluster when a look is due (the cockpit, while no step runs).
+    pub fn look_when_due(&mut self) {
+        if self.look.due_in().is_zero() {
+            self.look_now();
         }
     }
 
@@ -161,6 +238,9 @@ impl SshExecutor {
     /// Looks at the cluster now, over the masters' sessions.
     fn look_now(&mut self) {
         let events = self.rt.block_on(self.look.look(&self.remote));
+        if let Some(f) = self.on_events.as_mut() {
+            f(&events);
+        }
         for ev in events {
             self.cluster.apply(ev);
         }
