@@ -23,6 +23,10 @@ name = "worker-1"
 address = "10.0.1.1"
 role = "worker"
 port = 2222
+
+[vip]
+address = "10.0.0.100"
+interface = "eth0"
 "#;
 
 fn err(text: &str) -> String {
@@ -54,6 +58,13 @@ fn a_good_inventory_loads_with_its_defaults() {
     assert_eq!(inv.first_control_plane().name, "cp-1");
     assert_eq!(inv.hosts[1].role, Role::Worker);
     assert_eq!(inv.hosts[1].port, Some(2222));
+    let vip = inv.vip.unwrap();
+    assert_eq!(
+        (vip.address.as_str(), vip.interface.as_str()),
+        ("10.0.0.100", "eth0")
+    );
+    assert_eq!(vip.router_id, 51);
+    assert_eq!(vip.image, "ghcr.io/kube-vip/kube-vip:v0.8.9");
 }
 
 #[test]
@@ -185,6 +196,43 @@ fn field_values_are_checked_where_they_are() {
         (
             with("endpoint = \"k8s-api.example.internal:6443\"\n", ""),
             "hatui.toml:1: endpoint: missing",
+        ),
+        (
+            with(
+                "\n[vip]\naddress = \"10.0.0.100\"\ninterface = \"eth0\"\n",
+                "",
+            ),
+            "hatui.toml:3: load_balancer: \"kube-vip\" holds a VIP on the masters: add a [vip] table with interface = \"eth0\"",
+        ),
+        (
+            with("interface = \"eth0\"\n", ""),
+            "hatui.toml:20: vip.interface: missing, e.g. interface = \"eth0\"",
+        ),
+        (
+            with("interface = \"eth0\"", "interface = \"eth0; reboot\""),
+            "hatui.toml:22: vip.interface: \"eth0; reboot\" is not a network interface name",
+        ),
+        (
+            with("address = \"10.0.0.100\"", "address = \"vip.example\""),
+            "hatui.toml:21: vip.address: expected an IP address, got \"vip.example\"",
+        ),
+        (
+            with("address = \"10.0.0.100\"\n", ""),
+            "hatui.toml:2: endpoint: k8s-api.example.internal is a DNS name, and kube-vip holds an IP: set [vip] address = ",
+        ),
+        (
+            with(
+                "load_balancer = \"kube-vip\"",
+                "load_balancer = \"haproxy\"",
+            ),
+            "hatui.toml:2: endpoint: haproxy runs on the masters, where the apiserver holds port 6443: give the endpoint another port, e.g. \"k8s-api.example.internal:8443\"",
+        ),
+        (
+            with(
+                "interface = \"eth0\"",
+                "interface = \"eth0\"\nrouter_id = 0",
+            ),
+            "hatui.toml:23: vip.router_id: expected a number from 1 to 255, got 0",
         ),
     ];
     for (text, want) in cases {

@@ -13,9 +13,9 @@ use super::values::{
     parse_endpoint, same_host,
 };
 use super::{
-    Bastion, Cni, DEFAULT_CALICO_MANIFEST, DEFAULT_CRI_SOCKET, DEFAULT_POD_CIDR,
-    DEFAULT_SERVICE_CIDR, Endpoint, Host, Inventory, InventoryError, LoadBalancer, Role,
-    SshDefaults,
+    Bastion, Cni, DEFAULT_CALICO_MANIFEST, DEFAULT_CRI_SOCKET, DEFAULT_KUBE_VIP_IMAGE,
+    DEFAULT_POD_CIDR, DEFAULT_ROUTER_ID, DEFAULT_SERVICE_CIDR, Endpoint, Host, Inventory,
+    InventoryError, LoadBalancer, Role, SshDefaults, Vip,
 };
 use crate::ssh::SshTarget;
 
@@ -32,8 +32,18 @@ pub(super) struct Raw {
     cri_socket: Option<Spanned<String>>,
     cni: Option<RawCni>,
     ssh: Option<RawSsh>,
+    vip: Option<Spanned<RawVip>>,
     #[serde(default)]
     hosts: Vec<Spanned<RawHost>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVip {
+    address: Option<Spanned<String>>,
+    interface: Option<Spanned<String>>,
+    router_id: Option<Spanned<i64>>,
+    image: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -114,6 +124,7 @@ impl Checker<'_> {
                 }
             },
         };
+        let vip = self.vip(&raw, load_balancer, &endpoint)?;
         let pod_cidr = self.cidr(raw.pod_cidr.as_ref(), "pod_cidr", DEFAULT_POD_CIDR)?;
         let service_cidr = self.cidr(
             raw.service_cidr.as_ref(),
@@ -180,8 +191,106 @@ impl Checker<'_> {
             cri_socket,
             cni,
             ssh,
+            vip,
             hosts,
         })
+    }
+
+    /// `[vip]`, which `haproxy` (keepalived) and `kube-vip` need: they hold an IP on a NIC
+    /// of the masters. HAProxy runs on the masters too, beside the apiserver's 6443.
+    fn vip(
+        &self,
+        raw: &Raw,
+        lb: LoadBalancer,
+        endpoint: &Endpoint,
+    ) -> Result<Option<Vip>, InventoryError> {
+        if lb == LoadBalancer::Nlb {
+            return Ok(None);
+        }
+        let name = lb.as_str();
+        let lb_span = raw.load_balancer.as_ref().map(|l| l.span());
+        let Some(table) = &raw.vip else {
+            return Err(self.err(
+                lb_span,
+                "load_balancer",
+                format!(
+                    "\"{name}\" holds a VIP on the masters: add a [vip] table with interface = \"eth0\" (the NIC that carries it; `ip -br addr` lists them)"
+                ),
+            ));
+        };
+        let v = table.get_ref();
+        let interface = v.interface.as_ref().ok_or_else(|| {
+            self.at(
+                table,
+                "vip.interface",
+                "missing, e.g. interface = \"eth0\": the NIC that carries the VIP on the masters"
+                    .into(),
+            )
+        })?;
+        let nic = interface.get_ref();
+        let nic_ok = !nic.is_empty()
+            && nic.len() <= 15
+            && nic
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b));
+        if !nic_ok {
+            return Err(self.at(
+                interface,
+                "vip.interface",
+                format!("\"{nic}\" is not a network interface name, e.g. \"eth0\" or \"ens192\""),
+            ));
+        }
+        let ep_span = raw.endpoint.as_ref().map(|e| e.span());
+        let address = match &v.address {
+            Some(a) if a.get_ref().parse::<std::net::IpAddr>().is_ok() => a.get_ref().clone(),
+            Some(a) => {
+                return Err(self.at(
+                    a,
+                    "vip.address",
+                    format!("expected an IP address, got \"{}\"", a.get_ref()),
+                ));
+            }
+            None if endpoint.host.parse::<std::net::IpAddr>().is_ok() => endpoint.host.clone(),
+            None => {
+                return Err(self.err(
+                    ep_span,
+                    "endpoint",
+                    format!(
+                        "{} is a DNS name, and {name} holds an IP: set [vip] address = \"10.0.0.100\", the address the name resolves to",
+                        endpoint.host
+                    ),
+                ));
+            }
+        };
+        if lb == LoadBalancer::Haproxy && endpoint.port == 6443 {
+            return Err(self.err(
+                ep_span,
+                "endpoint",
+                format!(
+                    "haproxy runs on the masters, where the apiserver holds port 6443: give the endpoint another port, e.g. \"{}:8443\", as kubeadm's HA guide does",
+                    endpoint.host
+                ),
+            ));
+        }
+        let router_id = match &v.router_id {
+            None => DEFAULT_ROUTER_ID,
+            Some(r) => u8::try_from(*r.get_ref())
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or_else(|| {
+                    self.at(
+                        r,
+                        "vip.router_id",
+                        format!("expected a number from 1 to 255, got {}", r.get_ref()),
+                    )
+                })?,
+        };
+        Ok(Some(Vip {
+            address,
+            interface: nic.clone(),
+            router_id,
+            image: self.word(v.image.as_ref(), "vip.image", DEFAULT_KUBE_VIP_IMAGE)?,
+        }))
     }
 
     /// A value that goes into the hosts' command lines as one word.

@@ -20,6 +20,10 @@ pub const DEFAULT_CALICO_MANIFEST: &str =
 pub const DEFAULT_CRI_SOCKET: &str = "unix:///var/run/containerd/containerd.sock";
 pub const DEFAULT_POD_CIDR: &str = "192.168.0.0/16";
 pub const DEFAULT_SERVICE_CIDR: &str = "10.96.0.0/12";
+/// kube-vip's release the static pod runs, unless `[vip] image` says another.
+pub const DEFAULT_KUBE_VIP_IMAGE: &str = "ghcr.io/kube-vip/kube-vip:v0.8.9";
+/// keepalived's `virtual_router_id` when `[vip]` names none (many distros' default).
+pub const DEFAULT_ROUTER_ID: u8 = 51;
 
 /// A checked inventory.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +39,9 @@ pub struct Inventory {
     pub cri_socket: String,
     pub cni: Cni,
     pub ssh: SshDefaults,
+    /// The VIP that keepalived (`haproxy`) or kube-vip holds on the masters; set exactly
+    /// for those two load balancers.
+    pub vip: Option<Vip>,
     /// In file order: the first control plane runs `kubeadm init`.
     pub hosts: Vec<Host>,
 }
@@ -89,6 +96,18 @@ impl LoadBalancer {
             Self::KubeVip => "kube-vip",
         }
     }
+}
+
+/// `[vip]`: the virtual IP on the masters and the NIC that carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vip {
+    /// `[vip] address`, else the endpoint's host (then an IP).
+    pub address: String,
+    pub interface: String,
+    /// keepalived's `virtual_router_id`: the same on every master, unique in the subnet.
+    pub router_id: u8,
+    /// kube-vip's image.
+    pub image: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

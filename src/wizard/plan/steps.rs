@@ -2,6 +2,10 @@
 
 use jiff::SignedDuration;
 
+use super::lb_files::{
+    CHECK_APISERVER_PATH, HAPROXY_CFG_PATH, KEEPALIVED_CONF_PATH, KUBE_VIP_PATH, SUPER_ADMIN_CONF,
+    check_apiserver, haproxy_cfg, install, keepalived_conf, kube_vip_manifest, needs_super_admin,
+};
 use super::{ADMIN_CONF, CONTROL_PLANE_JOIN, Site, Step, StepKind, WORKER_JOIN, Wait, step};
 use crate::wizard::command::{Command, Var};
 use crate::wizard::inventory::{Host, Inventory, LoadBalancer};
@@ -67,6 +71,7 @@ pub(super) fn load_balancer(inv: &Inventory) -> Step {
             });
         }
     }
+    lb_files(inv, &mut s);
     let masters: Vec<String> = inv
         .control_planes()
         .map(|h| format!("{}:6443", h.address))
@@ -88,6 +93,56 @@ pub(super) fn load_balancer(inv: &Inventory) -> Step {
     s
 }
 
+/// HAProxy and keepalived on every master, restarted on their new files; kube-vip's
+/// static pod on the first master, with super-admin.conf when init needs it.
+fn lb_files(inv: &Inventory, s: &mut Step) {
+    let Some(vip) = &inv.vip else { return };
+    match inv.load_balancer {
+        LoadBalancer::Nlb => {}
+        LoadBalancer::Haproxy => {
+            let cfg = haproxy_cfg(inv);
+            let check = check_apiserver(inv, vip);
+            for (i, m) in inv.control_planes().enumerate() {
+                let n = &m.name;
+                s.commands.push(install(n, HAPROXY_CFG_PATH, "0644", &cfg));
+                let keepalived = keepalived_conf(inv, vip, i);
+                s.commands
+                    .push(install(n, KEEPALIVED_CONF_PATH, "0644", &keepalived));
+                s.commands
+                    .push(install(n, CHECK_APISERVER_PATH, "0755", &check));
+                s.commands.push(Command::root(
+                    n,
+                    "systemctl enable haproxy keepalived && systemctl restart haproxy keepalived",
+                ));
+            }
+        }
+        LoadBalancer::KubeVip => {
+            let first = &inv.first_control_plane().name;
+            let kubeconfig = if needs_super_admin(inv) {
+                SUPER_ADMIN_CONF
+            } else {
+                ADMIN_CONF
+            };
+            let manifest = kube_vip_manifest(inv, vip, kubeconfig);
+            s.commands
+                .push(install(first, KUBE_VIP_PATH, "0600", &manifest));
+        }
+    }
+}
+
+/// kube-vip's static pod with admin.conf, on `host` (after init, or after its join).
+fn kube_vip_with_admin_conf(inv: &Inventory, host: &str) -> Option<Command> {
+    let vip = inv.vip.as_ref()?;
+    (inv.load_balancer == LoadBalancer::KubeVip).then(|| {
+        install(
+            host,
+            KUBE_VIP_PATH,
+            "0600",
+            &kube_vip_manifest(inv, vip, ADMIN_CONF),
+        )
+    })
+}
+
 pub(super) fn init(inv: &Inventory, first: &Host) -> Step {
     let mut line = format!(
         "kubeadm init --control-plane-endpoint {} --upload-certs --pod-network-cidr {} --service-cidr {} --node-name {} --cri-socket {}",
@@ -105,6 +160,13 @@ pub(super) fn init(inv: &Inventory, first: &Host) -> Step {
     );
     s.hosts.push(first.name.clone());
     s.commands.push(Command::root(&first.name, line));
+    if needs_super_admin(inv)
+        && let Some(c) = kube_vip_with_admin_conf(inv, &first.name)
+    {
+        // Init has granted admin.conf its rights: kube-vip gives super-admin.conf back
+        // (kube-vip#684); the kubelet restarts it on the new manifest.
+        s.commands.push(c);
+    }
     s.captures = vec![Var::Token, Var::CaCertHash, Var::CertificateKey];
     s.waits_for.push(Wait::EndpointReady {
         endpoint: inv.endpoint.to_string(),
@@ -179,6 +241,11 @@ pub(super) fn join_control_plane(inv: &Inventory, host: &Host, ordinal: usize) -
     );
     s.hosts.push(host.name.clone());
     s.commands.push(join_command(inv, host, true));
+    // After the join, not before: kubeadm join's preflight refuses a non-empty
+    // /etc/kubernetes/manifests (DirAvailable--etc-kubernetes-manifests), and the
+    // admin.conf kube-vip mounts is written by the join.
+    s.commands
+        .extend(kube_vip_with_admin_conf(inv, host.name.as_str()));
     s.waits_for = vec![
         Wait::EtcdVoter {
             node: host.name.clone(),
