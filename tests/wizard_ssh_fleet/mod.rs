@@ -161,6 +161,9 @@ init*)
   /bin/cat "$S/texts/token-create.txt" ;;
 join*)
   seen
+  if [ -n "$(ls -A "$S/root/$HOST/etc/kubernetes/manifests" 2>/dev/null)" ]; then
+    /bin/cat "$S/texts/join-manifests-not-empty.txt" >&2; exit 1
+  fi
   date +%s.%N > "$S/times/$HOST.start"
   if [ -f "$S/sleep/$HOST" ]; then sleep "$(/bin/cat "$S/sleep/$HOST")"; fi
   if [ -f "$S/fail/$HOST" ]; then /bin/cat "$S/fail/$HOST" >&2; exit 1; fi
@@ -408,6 +411,10 @@ impl Site {
         );
         write(&texts.join("upload-certs.txt"), fixture("upload-certs.txt"));
         write(&texts.join("join-worker.txt"), fixture("join-worker.txt"));
+        // kubeadm's join preflight (DirAvailableCheck on the manifests directory, as
+        // preflight/checks.go words it), in join-again.txt's frame.
+        let not_empty = fixture("join-again.txt").lines().enumerate().filter(|(i, _)| ![1, 2, 3].contains(i)).map(|(i, l)| if i == 0 { format!("{l}\n\t[ERROR DirAvailable--etc-kubernetes-manifests]: /etc/kubernetes/manifests is not empty\n") } else { format!("{l}\n") }).collect::<String>();
+        write(&texts.join("join-manifests-not-empty.txt"), not_empty);
         write(&texts.join("calico.txt"), CALICO_APPLIED);
         for (name, addr, _) in &hosts[1..3] {
             let t = ours(fixture("join-control-plane.txt"));
