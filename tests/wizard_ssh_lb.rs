@@ -178,3 +178,72 @@ fn kube_vip_is_on_the_first_master_before_init_with_super_admin_conf_and_on_each
         assert_eq!(site.file(w, KUBE_VIP), None);
     }
 }
+
+#[test]
+fn nlb_gets_its_checklist_and_init_fails_when_the_endpoint_does_not_reach_the_first_master() {
+    let f = Fleet {
+        hosts: LB_HOSTS,
+        ..Fleet::plan()
+    };
+    let site = Site::with(f.clone());
+    // The NLB forwards nowhere: kubeadm init's double passes, the endpoint does not answer.
+    site.set("", "endpoint-down", "");
+    let out = site.run(&["--json"]);
+    let (v, text) = json_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let notes: Vec<String> = step(&v, "load-balancer")["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect();
+    let has = |words: &[&str]| {
+        notes
+            .iter()
+            .any(|n| n.starts_with("nlb checklist: ") && words.iter().all(|w| n.contains(w)))
+    };
+    assert!(
+        has(&[
+            "TCP listener on port 6443",
+            "target group (protocol TCP, port 6443, target type ip)",
+            "127.0.0.81:6443, 127.0.0.82:6443, 127.0.0.83:6443."
+        ]),
+        "{notes:#?}"
+    );
+    assert!(has(&["health check on TCP 6443"]), "{notes:#?}");
+    assert!(
+        has(&["TCP 6443", "2379-2380", "10250", "10257 and 10259"]),
+        "{notes:#?}"
+    );
+    assert!(has(&[ENDPOINT_HOST, "resolves", "NLB"]), "{notes:#?}");
+
+    let init = step(&v, "init");
+    assert_eq!(init["status"], "failed", "{init}");
+    let said = init["notes"].to_string();
+    assert!(
+        said.contains(&format!(
+            "exit code 7 on cp-1: curl: (7) Failed to connect to {ENDPOINT_HOST} port 6443"
+        )),
+        "{said}"
+    );
+    assert_eq!(step(&v, "cni")["status"], "skipped");
+    let cp1 = site.commands("cp-1");
+    let at = cp1
+        .iter()
+        .position(|c| c.starts_with("kubeadm init"))
+        .unwrap();
+    assert_eq!(
+        cp1[at + 1..=at + 2],
+        [
+            format!("getent hosts {ENDPOINT_HOST}"),
+            format!(
+                "curl -fsSk --max-time 10 --retry 12 --retry-delay 5 --retry-all-errors https://{ENDPOINT}/readyz"
+            )
+        ]
+    );
+    assert_eq!(
+        site.joins("cp-2"),
+        0,
+        "nobody joins through an endpoint that does not answer"
+    );
+}

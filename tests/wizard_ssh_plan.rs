@@ -42,6 +42,12 @@ fn the_whole_plan_runs_on_three_masters_and_two_workers_each_host_receiving_its_
         format!(
             "kubeadm init --control-plane-endpoint {ENDPOINT} --upload-certs --pod-network-cidr 192.168.0.0/16 --service-cidr 10.96.0.0/12 --node-name cp-1 --cri-socket {CRI}"
         ),
+        // The NLB's check, once init has started the apiserver: the endpoint resolves and
+        // reaches it.
+        format!("getent hosts {ENDPOINT_HOST}"),
+        format!(
+            "curl -fsSk --max-time 10 --retry 12 --retry-delay 5 --retry-all-errors https://{ENDPOINT}/readyz"
+        ),
         // admin.conf to the bastion, as soon as init is done.
         "cat /etc/kubernetes/admin.conf".into(),
         format!("{kubectl} apply -f {CALICO}"),

@@ -221,9 +221,11 @@ fn sequential(out: &mut String, inv: &Inventory, s: &Step, n: usize, total: usiz
     if s.kind == StepKind::Verify {
         waits(out, s);
     }
-    for c in &s.commands {
+    for (i, c) in s.commands.iter().enumerate() {
         let run = remote(inv, c, s);
-        if s.captures.is_empty() {
+        // kubeadm's output, the step's first command, holds what it captures; the rest
+        // (the NLB's check, kube-vip's manifest) print nothing to capture.
+        if s.captures.is_empty() || i > 0 {
             let _ = writeln!(out, "{run} 2>&1 | redact");
         } else {
             // Kept in $OUT (never shown unredacted) for the values kubeadm printed.

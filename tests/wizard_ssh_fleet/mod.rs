@@ -222,11 +222,15 @@ case "$*" in
 *) echo "kubectl double: not understood: $*" >&2; exit 1 ;;
 esac"#;
 
+/// A master's own /readyz answers once its apiserver runs; the endpoint's, once any does
+/// (unless `$S/endpoint-down` says the load balancer forwards nowhere).
 pub const CURL: &str = r#"
 for a in "$@"; do u=$a; done
-addr=${u#https://}; addr=${addr%%:6443/readyz}
-if [ -f "$S/apiserver/$addr" ]; then echo ok; else
-  echo "curl: (7) Failed to connect to $addr port 6443 after 0 ms: Couldn't connect to server" >&2; exit 7
+addr=${u#https://}; addr=${addr%%/readyz}; port=${addr##*:}; addr=${addr%:*}
+if [ -f "$S/apiserver/$addr" ]; then echo ok
+elif [ "$addr" = "$(/bin/cat "$S/endpoint-host")" ] && [ ! -f "$S/endpoint-down" ] && [ -n "$(ls -A "$S/apiserver")" ]; then echo ok
+else
+  echo "curl: (7) Failed to connect to $addr port $port after 0 ms: Couldn't connect to server" >&2; exit 7
 fi"#;
 
 /// kubectl's own lines for `apply -f calico.yaml` (the first and last of them).
@@ -364,6 +368,7 @@ impl Site {
         // What init leaves in the API: its token (24 h), the 2-hour owner of kubeadm-certs,
         // the leader leases, kubeadm-config with the endpoint.
         write(&p.join("admin.conf"), admin_conf(hosts[0].1));
+        write(&state.join("endpoint-host"), endpoint_host);
         let init = p.join("init");
         write_json(
             &init.join("token.json"),

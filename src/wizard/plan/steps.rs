@@ -76,21 +76,63 @@ pub(super) fn load_balancer(inv: &Inventory) -> Step {
         .control_planes()
         .map(|h| format!("{}:6443", h.address))
         .collect();
-    s.notes.push(match inv.load_balancer {
-        LoadBalancer::Nlb => format!(
-            "nlb: a TCP listener on {endpoint} with every master as a target ({}); its TCP health check cannot see /readyz.",
-            masters.join(", ")
-        ),
-        LoadBalancer::Haproxy => format!(
+    match inv.load_balancer {
+        LoadBalancer::Nlb => s.notes.extend(nlb_checklist(inv, &masters)),
+        LoadBalancer::Haproxy => s.notes.push(format!(
             "haproxy: a frontend on {endpoint} with every master as a backend ({}), checked with GET /healthz over TLS.",
             masters.join(", ")
-        ),
-        LoadBalancer::KubeVip => format!(
+        )),
+        LoadBalancer::KubeVip => s.notes.push(format!(
             "kube-vip: its static pod on each master holds {} (on the first master it must use /etc/kubernetes/super-admin.conf during init, since 1.29).",
             inv.endpoint.host
-        ),
-    });
+        )),
+    }
     s
+}
+
+/// What the operator makes in AWS before init (hatui does not call AWS): the checklist
+/// the step shows, one line per thing to make or check.
+fn nlb_checklist(inv: &Inventory, masters: &[String]) -> Vec<String> {
+    let ep = &inv.endpoint;
+    let mut list = vec![
+        format!(
+            "nlb checklist: a network load balancer with a TCP listener on port {} forwarding to a target group (protocol TCP, port 6443, target type ip) that holds every master: {}.",
+            ep.port,
+            masters.join(", ")
+        ),
+        "nlb checklist: the target group's health check on TCP 6443 (10 s interval, 2 or 3 checks to change state); a TCP check cannot see /readyz, HTTPS on /readyz can.".to_string(),
+        "nlb checklist: the masters' security group lets in TCP 6443 from the NLB's subnets and every node, 2379-2380 between the masters (etcd), 10250 from the masters to every node (kubelet); 10257 and 10259 (controller-manager, scheduler) listen on 127.0.0.1 under kubeadm and need no rule.".to_string(),
+    ];
+    if ep.host.parse::<std::net::IpAddr>().is_err() {
+        list.push(format!(
+            "nlb checklist: {} resolves, on every host, to the NLB (a Route 53 alias or CNAME of its DNS name); checked here with getent on each host.",
+            ep.host
+        ));
+    }
+    list.push(format!(
+        "once init has started the first master's apiserver, init checks from it that {ep} resolves and answers /readyz through the NLB."
+    ));
+    list
+}
+
+/// After init on the first master: the endpoint resolves and reaches its apiserver through
+/// the NLB (the targets' health checks take a while: curl retries for a minute).
+fn endpoint_reaches(inv: &Inventory, first: &str) -> Command {
+    let ep = &inv.endpoint;
+    let resolve = if ep.host.parse::<std::net::IpAddr>().is_err() {
+        format!("getent hosts {} && ", ep.host)
+    } else {
+        String::new()
+    };
+    Command {
+        root: false,
+        ..Command::root(
+            first,
+            format!(
+                "{resolve}curl -fsSk --max-time 10 --retry 12 --retry-delay 5 --retry-all-errors https://{ep}/readyz"
+            ),
+        )
+    }
 }
 
 /// HAProxy and keepalived on every master, restarted on their new files; kube-vip's
@@ -166,6 +208,9 @@ pub(super) fn init(inv: &Inventory, first: &Host) -> Step {
         // Init has granted admin.conf its rights: kube-vip gives super-admin.conf back
         // (kube-vip#684); the kubelet restarts it on the new manifest.
         s.commands.push(c);
+    }
+    if inv.load_balancer == LoadBalancer::Nlb {
+        s.commands.push(endpoint_reaches(inv, &first.name));
     }
     s.captures = vec![Var::Token, Var::CaCertHash, Var::CertificateKey];
     s.waits_for.push(Wait::EndpointReady {
