@@ -68,6 +68,27 @@ fn a_good_inventory_loads_with_its_defaults() {
 }
 
 #[test]
+fn haproxy_on_hosts_of_its_own_may_listen_on_6443() {
+    let text = with(
+        "load_balancer = \"kube-vip\"",
+        "load_balancer = \"haproxy\"",
+    )
+    .replacen(
+        "[vip]",
+        "[[load_balancers]]\nname = \"lb-1\"\naddress = \"10.0.0.21\"\nport = 2200\n[vip]",
+        1,
+    );
+    let inv = inventory::parse("hatui.toml", &text).unwrap();
+    assert_eq!(inv.endpoint.port, 6443);
+    assert_eq!(inv.load_balancers.len(), 1);
+    assert_eq!(inv.load_balancers[0].role, Role::LoadBalancer);
+    assert_eq!(inv.load_balancers[0].port, Some(2200));
+    let names: Vec<&str> = inv.reachable().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["cp-1", "worker-1", "lb-1"]);
+    assert_eq!(inv.workers().count(), 1, "not a node");
+}
+
+#[test]
 fn the_example_in_assets_loads() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/inventory.example.toml");
     let inv = inventory::load(std::path::Path::new(path)).unwrap();
@@ -226,6 +247,25 @@ fn field_values_are_checked_where_they_are() {
                 "load_balancer = \"haproxy\"",
             ),
             "hatui.toml:2: endpoint: haproxy runs on the masters, where the apiserver holds port 6443: give the endpoint another port, e.g. \"k8s-api.example.internal:8443\"",
+        ),
+        (
+            with(
+                "[vip]",
+                "[[load_balancers]]\nname = \"lb-1\"\naddress = \"10.0.0.21\"\n[vip]",
+            ),
+            "hatui.toml:20: load_balancers: hosts of their own run HAProxy and keepalived, for load_balancer = \"haproxy\", not \"kube-vip\"",
+        ),
+        (
+            with(
+                "load_balancer = \"kube-vip\"",
+                "load_balancer = \"haproxy\"",
+            )
+            .replacen(
+                "[vip]",
+                "[[load_balancers]]\nname = \"lb-1\"\naddress = \"10.0.1.1\"\n[vip]",
+                1,
+            ),
+            "hatui.toml:22: load_balancers[0].address: \"10.0.1.1\" is already worker-1's address: one host each",
         ),
         (
             with(

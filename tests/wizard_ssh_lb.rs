@@ -28,6 +28,7 @@ fn fleet(load_balancer: &'static str, endpoint: &'static str) -> Fleet {
         load_balancer,
         keys: String::new(),
         tables: "\n[vip]\ninterface = \"eth0\"\n".into(),
+        load_balancers: Vec::new(),
     }
 }
 
@@ -246,4 +247,46 @@ fn nlb_gets_its_checklist_and_init_fails_when_the_endpoint_does_not_reach_the_fi
         0,
         "nobody joins through an endpoint that does not answer"
     );
+}
+
+#[test]
+fn haproxy_on_hosts_of_its_own_gets_the_files_and_the_masters_none() {
+    let f = Fleet {
+        load_balancers: vec![("lb-1", "127.0.0.86"), ("lb-2", "127.0.0.87")],
+        ..fleet("haproxy", "10.0.0.100:6443")
+    };
+    let site = Site::with(f.clone());
+    let v = built(&site);
+    let hosts = step(&v, "load-balancer")["hosts"].clone();
+    assert_eq!(
+        hosts,
+        json!([
+            "cp-1", "cp-2", "cp-3", "worker-1", "worker-2", "lb-1", "lb-2"
+        ])
+    );
+    for (i, lb) in ["lb-1", "lb-2"].into_iter().enumerate() {
+        let (cfg, _) = site.file(lb, "/etc/haproxy/haproxy.cfg").unwrap();
+        assert!(cfg.contains("    bind *:6443\n"), "{cfg}");
+        assert!(cfg.contains("        server cp-3 127.0.0.83:6443 check check-ssl verify none\n"));
+        let (keepalived, _) = site.file(lb, "/etc/keepalived/keepalived.conf").unwrap();
+        let state = if i == 0 { "MASTER" } else { "BACKUP" };
+        assert!(
+            keepalived.contains(&format!("    state {state}\n")),
+            "{keepalived}"
+        );
+        // No kubeadm preflight on them: only the files and the restart.
+        assert_eq!(
+            site.commands(lb),
+            [
+                "install -D -m 0644 /dev/stdin /etc/haproxy/haproxy.cfg",
+                "install -D -m 0644 /dev/stdin /etc/keepalived/keepalived.conf",
+                "install -D -m 0755 /dev/stdin /etc/keepalived/check_apiserver.sh",
+                "systemctl enable haproxy keepalived",
+                "systemctl restart haproxy keepalived",
+            ]
+        );
+    }
+    for (m, _, _) in &LB_HOSTS[..3] {
+        assert_eq!(site.file(m, "/etc/haproxy/haproxy.cfg"), None, "{m}");
+    }
 }

@@ -47,6 +47,8 @@ pub struct Fleet {
     pub keys: String,
     /// Inventory tables after the hosts (`[vip]`).
     pub tables: String,
+    /// `[[load_balancers]]` (name, address): HAProxy's hosts of its own, after the nodes.
+    pub load_balancers: Vec<(&'static str, &'static str)>,
 }
 
 impl Fleet {
@@ -58,6 +60,7 @@ impl Fleet {
             load_balancer: "nlb",
             keys: String::new(),
             tables: String::new(),
+            load_balancers: Vec::new(),
         }
     }
 
@@ -430,7 +433,8 @@ impl Site {
         }
 
         let mut sshds = Vec::new();
-        for (name, addr, _) in hosts {
+        let lbs = fleet.load_balancers.iter().map(|&(n, a)| (n, a, false));
+        for (name, addr, _) in hosts.into_iter().chain(lbs) {
             let bin = dir.path().join("bin").join(name);
             std::fs::create_dir_all(&bin).unwrap();
             let d = |tool: &str, body: &str| {
@@ -484,6 +488,12 @@ impl Site {
             let role = if *master { "control-plane" } else { "worker" };
             inv.push_str(&format!(
                 "\n[[hosts]]\nname = \"{name}\"\naddress = \"{addr}\"\nrole = \"{role}\"\nport = {}\n",
+                s.port
+            ));
+        }
+        for ((name, addr), s) in fleet.load_balancers.iter().zip(&sshds[hosts.len()..]) {
+            inv.push_str(&format!(
+                "\n[[load_balancers]]\nname = \"{name}\"\naddress = \"{addr}\"\nport = {}\n",
                 s.port
             ));
         }

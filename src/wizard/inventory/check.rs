@@ -35,6 +35,18 @@ pub(super) struct Raw {
     vip: Option<Spanned<RawVip>>,
     #[serde(default)]
     hosts: Vec<Spanned<RawHost>>,
+    #[serde(default)]
+    load_balancers: Vec<Spanned<RawLbHost>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLbHost {
+    name: Option<Spanned<String>>,
+    address: Option<Spanned<String>>,
+    user: Option<String>,
+    port: Option<u16>,
+    bastion: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -181,6 +193,8 @@ impl Checker<'_> {
             }
         };
         let hosts = self.hosts(&raw.hosts, &endpoint, &ssh)?;
+        let load_balancers =
+            self.load_balancers(&raw.load_balancers, load_balancer, &hosts, &ssh)?;
         Ok(Inventory {
             name,
             endpoint,
@@ -193,7 +207,86 @@ impl Checker<'_> {
             ssh,
             vip,
             hosts,
+            load_balancers,
         })
+    }
+
+    /// `[[load_balancers]]`: HAProxy's own hosts, reached like the nodes.
+    fn load_balancers(
+        &self,
+        raw: &[Spanned<RawLbHost>],
+        lb: LoadBalancer,
+        nodes: &[Host],
+        ssh: &SshDefaults,
+    ) -> Result<Vec<Host>, InventoryError> {
+        let mut out: Vec<Host> = Vec::new();
+        for (i, h) in raw.iter().enumerate() {
+            let field = |f: &str| format!("load_balancers[{i}].{f}");
+            if lb != LoadBalancer::Haproxy {
+                return Err(self.at(
+                    h,
+                    "load_balancers",
+                    format!(
+                        "hosts of their own run HAProxy and keepalived, for load_balancer = \"haproxy\", not \"{}\"",
+                        lb.as_str()
+                    ),
+                ));
+            }
+            let t = h.get_ref();
+            let missing =
+                |f: &str, e: &str| self.at(h, &field(f), format!("missing, e.g. {f} = {e}"));
+            let name = t.name.as_ref().ok_or_else(|| missing("name", "\"lb-1\""))?;
+            if !is_dns_label(name.get_ref()) {
+                return Err(self.at(name, &field("name"), dns_message(name.get_ref())));
+            }
+            let address = t
+                .address
+                .as_ref()
+                .ok_or_else(|| missing("address", "\"10.0.0.21\""))?;
+            if !is_host(address.get_ref()) {
+                return Err(self.at(
+                    address,
+                    &field("address"),
+                    format!(
+                        "expected an IP address or DNS name, got \"{}\"",
+                        address.get_ref()
+                    ),
+                ));
+            }
+            let taken = nodes.iter().chain(&out);
+            for other in taken {
+                let what = if other.name == *name.get_ref() {
+                    (name, "name")
+                } else if same_host(&other.address, address.get_ref()) {
+                    (address, "address")
+                } else {
+                    continue;
+                };
+                return Err(self.at(
+                    what.0,
+                    &field(what.1),
+                    format!(
+                        "\"{}\" is already {}'s {}: one host each",
+                        what.0.get_ref(),
+                        other.name,
+                        what.1
+                    ),
+                ));
+            }
+            let bastion = match &t.bastion {
+                Some(b) => self.bastion(b, &field("bastion"), &ssh.user)?,
+                None => ssh.bastion.clone(),
+            };
+            out.push(Host {
+                name: name.get_ref().clone(),
+                address: address.get_ref().clone(),
+                role: Role::LoadBalancer,
+                user: t.user.clone(),
+                port: t.port,
+                bastion,
+            });
+        }
+        Ok(out)
     }
 
     /// `[vip]`, which `haproxy` (keepalived) and `kube-vip` need: they hold an IP on a NIC
@@ -262,12 +355,12 @@ impl Checker<'_> {
                 ));
             }
         };
-        if lb == LoadBalancer::Haproxy && endpoint.port == 6443 {
+        if lb == LoadBalancer::Haproxy && endpoint.port == 6443 && raw.load_balancers.is_empty() {
             return Err(self.err(
                 ep_span,
                 "endpoint",
                 format!(
-                    "haproxy runs on the masters, where the apiserver holds port 6443: give the endpoint another port, e.g. \"{}:8443\", as kubeadm's HA guide does",
+                    "haproxy runs on the masters, where the apiserver holds port 6443: give the endpoint another port, e.g. \"{}:8443\", as kubeadm's HA guide does, or give HAProxy hosts of its own ([[load_balancers]])",
                     endpoint.host
                 ),
             ));

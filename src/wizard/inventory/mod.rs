@@ -44,6 +44,9 @@ pub struct Inventory {
     pub vip: Option<Vip>,
     /// In file order: the first control plane runs `kubeadm init`.
     pub hosts: Vec<Host>,
+    /// `[[load_balancers]]`: hosts of their own for HAProxy and keepalived (else they run
+    /// on the masters). Not nodes: no preflight, no join.
+    pub load_balancers: Vec<Host>,
 }
 
 impl Inventory {
@@ -53,6 +56,11 @@ impl Inventory {
 
     pub fn workers(&self) -> impl Iterator<Item = &Host> {
         self.hosts.iter().filter(|h| h.role == Role::Worker)
+    }
+
+    /// Every host hatui logs in to: the nodes, then the load-balancer hosts.
+    pub fn reachable(&self) -> impl Iterator<Item = &Host> {
+        self.hosts.iter().chain(&self.load_balancers)
     }
 
     /// The master that runs `kubeadm init` (validation guarantees one).
@@ -153,6 +161,8 @@ impl fmt::Display for Bastion {
 pub enum Role {
     ControlPlane,
     Worker,
+    /// A `[[load_balancers]]` host (HAProxy and keepalived), never a node.
+    LoadBalancer,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

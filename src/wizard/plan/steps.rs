@@ -144,7 +144,15 @@ fn lb_files(inv: &Inventory, s: &mut Step) {
         LoadBalancer::Haproxy => {
             let cfg = haproxy_cfg(inv);
             let check = check_apiserver(inv, vip);
-            for (i, m) in inv.control_planes().enumerate() {
+            // Hosts of its own when the inventory names them, else every master.
+            let on: Vec<&Host> = if inv.load_balancers.is_empty() {
+                inv.control_planes().collect()
+            } else {
+                s.hosts
+                    .extend(inv.load_balancers.iter().map(|h| h.name.clone()));
+                inv.load_balancers.iter().collect()
+            };
+            for (i, m) in on.into_iter().enumerate() {
                 let n = &m.name;
                 s.commands.push(install(n, HAPROXY_CFG_PATH, "0644", &cfg));
                 let keepalived = keepalived_conf(inv, vip, i);

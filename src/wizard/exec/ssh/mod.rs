@@ -123,8 +123,7 @@ impl SshExecutor {
     /// For the inventory's hosts; commands run as tasks on `rt`.
     pub fn new(inv: &Inventory, overrides: &SshOverrides, audit: Audit, rt: Handle) -> Self {
         let hosts = inv
-            .hosts
-            .iter()
+            .reachable()
             .map(|h| {
                 let host = Host {
                     target: target(inv, h, overrides),
