@@ -86,7 +86,7 @@ fn the_whole_plan_runs_on_three_masters_and_two_workers_each_host_receiving_its_
         .unwrap();
     assert!(
         (2.0..3.5).contains(&group),
-        "worker joins took {group} s, not 2 + 2"
+        "worker joins took {group} s, not 2 + 2 (the joins ran {s1}-{e1} and {s2}-{e2})"
     );
 
     // What the wizard saw: every node Ready, three voters, the endpoint ready.
