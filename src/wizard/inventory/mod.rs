@@ -90,7 +90,8 @@ impl fmt::Display for Endpoint {
 pub enum LoadBalancer {
     /// A cloud TCP load balancer (the seed's AWS NLB), made outside hatui.
     Nlb,
-    /// HAProxy (with keepalived) in front of the masters, made outside hatui.
+    /// HAProxy with keepalived on the masters (or `[[load_balancers]]`), configured by the
+    /// plan from kubeadm's HA guide.
     Haproxy,
     /// kube-vip as a static pod on the masters, holding the endpoint's VIP.
     KubeVip,

@@ -79,7 +79,7 @@ pub(super) fn load_balancer(inv: &Inventory) -> Step {
     match inv.load_balancer {
         LoadBalancer::Nlb => s.notes.extend(nlb_checklist(inv, &masters)),
         LoadBalancer::Haproxy => s.notes.push(format!(
-            "haproxy: a frontend on {endpoint} with every master as a backend ({}), checked with GET /healthz over TLS.",
+            "haproxy: a frontend on {endpoint} with every master as a backend ({}), checked with GET /healthz over TLS; HAProxy and keepalived must be installed where they run (apt-get install -y haproxy keepalived).",
             masters.join(", ")
         )),
         LoadBalancer::KubeVip => s.notes.push(format!(
