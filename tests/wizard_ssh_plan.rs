@@ -229,6 +229,7 @@ fn a_join_that_fails_shows_its_stderr_and_exit_code_and_the_rerun_starts_where_i
             && at(&|l| l == said) < at(&|l| l.starts_with("ok       cni")),
         "{text}"
     );
+    assert!(!text.contains(ADMIN_KEY), "the client key leaked: {text}");
 
     // Again, as JSON: what happened is found done, worker-2 fails the same way.
     let out = site.run(&["--json"]);
