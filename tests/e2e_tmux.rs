@@ -2,6 +2,8 @@
 //! keys as an operator would (and `hatui --inventory` on real `sshd`s).
 
 mod support;
+mod wizard_json;
+mod wizard_ssh_fleet;
 
 use std::process::Command;
 use std::time::Duration;
@@ -184,7 +186,7 @@ fn d_runs_a_failover_drill_in_the_cockpit_and_writes_its_report() {
 /// asks about it.
 #[test]
 fn w_then_a_builds_the_cluster_on_real_hosts_and_y_accepts_an_unknown_host_key() {
-    use support::fleet::{Host, Site};
+    use wizard_ssh_fleet::{Host, Site};
     const HOSTS: [Host; 5] = [
         ("cp-1", "127.0.0.94", true),
         ("cp-2", "127.0.0.95", true),
@@ -192,7 +194,7 @@ fn w_then_a_builds_the_cluster_on_real_hosts_and_y_accepts_an_unknown_host_key()
         ("worker-1", "127.0.0.97", false),
         ("worker-2", "127.0.0.98", false),
     ];
-    let site = Site::new(&HOSTS);
+    let site = Site::on(&HOSTS);
     let line = site.forget_host_key("127.0.0.97");
     let one = site.dir.path().join("worker-1.key");
     std::fs::write(&one, format!("{line}\n")).unwrap();

@@ -7,6 +7,8 @@
 //! changed key is refused without a question, naming the file and line.
 
 mod support;
+mod wizard_json;
+mod wizard_ssh_fleet;
 
 use std::process::Command as Process;
 use std::time::{Duration, Instant};
@@ -21,8 +23,8 @@ use hatui::wizard::engine::StepStatus;
 use hatui::wizard::exec::{HostKeyDesk, SshExecutor};
 use hatui::wizard::inventory::{self, SshOverrides};
 use hatui::wizard::plan;
-use support::fleet::{Host, Site};
 use tokio::sync::mpsc;
+use wizard_ssh_fleet::{Host, Site};
 
 const ACCEPTED: [Host; 5] = [
     ("cp-1", "127.0.0.81", true),
@@ -151,7 +153,7 @@ fn finished(app: &App) -> bool {
 
 #[test]
 fn run_all_builds_the_cluster_on_real_hosts_and_an_unknown_host_key_accepted_with_y_is_recorded() {
-    let site = Site::new(&ACCEPTED);
+    let site = Site::on(&ACCEPTED);
     let port = site.port("127.0.0.84");
     let line = site.forget_host_key("127.0.0.84");
     let (kind, sha) = fingerprint(&line);
@@ -222,7 +224,7 @@ fn preflight_fails(c: &mut Cockpit) -> String {
 #[test]
 fn an_unknown_host_key_refused_with_x_fails_its_step_with_the_keyscan_line_and_enter_logs_in_again()
 {
-    let site = Site::new(&REFUSED);
+    let site = Site::on(&REFUSED);
     let port = site.port("127.0.0.86");
     let line = site.forget_host_key("127.0.0.86");
     let mut c = Cockpit::on(&site);
@@ -239,7 +241,7 @@ fn an_unknown_host_key_refused_with_x_fails_its_step_with_the_keyscan_line_and_e
         "refused: not recorded\n{text}"
     );
     // The operator adds the key as the line says; Enter logs in again and preflight passes.
-    support::fleet::write(&site.known_hosts(), format!("{text}{line}\n"));
+    wizard_ssh_fleet::write(&site.known_hosts(), format!("{text}{line}\n"));
     c.key(KeyCode::Enter);
     let passed = |app: &App| {
         let w = app.wizard.as_ref().unwrap();
@@ -252,7 +254,7 @@ fn an_unknown_host_key_refused_with_x_fails_its_step_with_the_keyscan_line_and_e
 
 #[test]
 fn a_changed_host_key_is_refused_without_a_question_naming_the_file_and_line() {
-    let site = Site::new(&CHANGED);
+    let site = Site::on(&CHANGED);
     let line = site.change_host_key("127.0.0.91", "127.0.0.92");
     let mut c = Cockpit::on(&site);
     let output = preflight_fails(&mut c);

@@ -23,6 +23,10 @@ name = "worker-1"
 address = "10.0.1.1"
 role = "worker"
 port = 2222
+
+[vip]
+address = "10.0.0.100"
+interface = "eth0"
 "#;
 
 fn err(text: &str) -> String {
@@ -54,6 +58,34 @@ fn a_good_inventory_loads_with_its_defaults() {
     assert_eq!(inv.first_control_plane().name, "cp-1");
     assert_eq!(inv.hosts[1].role, Role::Worker);
     assert_eq!(inv.hosts[1].port, Some(2222));
+    let vip = inv.vip.unwrap();
+    assert_eq!(
+        (vip.address.as_str(), vip.interface.as_str()),
+        ("10.0.0.100", "eth0")
+    );
+    assert_eq!(vip.router_id, 51);
+    assert_eq!(vip.image, "ghcr.io/kube-vip/kube-vip:v0.8.9");
+}
+
+#[test]
+fn haproxy_on_hosts_of_its_own_may_listen_on_6443() {
+    let text = with(
+        "load_balancer = \"kube-vip\"",
+        "load_balancer = \"haproxy\"",
+    )
+    .replacen(
+        "[vip]",
+        "[[load_balancers]]\nname = \"lb-1\"\naddress = \"10.0.0.21\"\nport = 2200\n[vip]",
+        1,
+    );
+    let inv = inventory::parse("hatui.toml", &text).unwrap();
+    assert_eq!(inv.endpoint.port, 6443);
+    assert_eq!(inv.load_balancers.len(), 1);
+    assert_eq!(inv.load_balancers[0].role, Role::LoadBalancer);
+    assert_eq!(inv.load_balancers[0].port, Some(2200));
+    let names: Vec<&str> = inv.reachable().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["cp-1", "worker-1", "lb-1"]);
+    assert_eq!(inv.workers().count(), 1, "not a node");
 }
 
 #[test]
@@ -185,6 +217,62 @@ fn field_values_are_checked_where_they_are() {
         (
             with("endpoint = \"k8s-api.example.internal:6443\"\n", ""),
             "hatui.toml:1: endpoint: missing",
+        ),
+        (
+            with(
+                "\n[vip]\naddress = \"10.0.0.100\"\ninterface = \"eth0\"\n",
+                "",
+            ),
+            "hatui.toml:3: load_balancer: \"kube-vip\" holds a VIP on the masters: add a [vip] table with interface = \"eth0\"",
+        ),
+        (
+            with("interface = \"eth0\"\n", ""),
+            "hatui.toml:20: vip.interface: missing, e.g. interface = \"eth0\"",
+        ),
+        (
+            with("interface = \"eth0\"", "interface = \"eth0; reboot\""),
+            "hatui.toml:22: vip.interface: \"eth0; reboot\" is not a network interface name",
+        ),
+        (
+            with("address = \"10.0.0.100\"", "address = \"vip.example\""),
+            "hatui.toml:21: vip.address: expected an IP address, got \"vip.example\"",
+        ),
+        (
+            with("address = \"10.0.0.100\"\n", ""),
+            "hatui.toml:2: endpoint: k8s-api.example.internal is a DNS name, and kube-vip holds an IP: set [vip] address = ",
+        ),
+        (
+            with(
+                "load_balancer = \"kube-vip\"",
+                "load_balancer = \"haproxy\"",
+            ),
+            "hatui.toml:2: endpoint: haproxy runs on the masters, where the apiserver holds port 6443: give the endpoint another port, e.g. \"k8s-api.example.internal:8443\"",
+        ),
+        (
+            with(
+                "[vip]",
+                "[[load_balancers]]\nname = \"lb-1\"\naddress = \"10.0.0.21\"\n[vip]",
+            ),
+            "hatui.toml:20: load_balancers: hosts of their own run HAProxy and keepalived, for load_balancer = \"haproxy\", not \"kube-vip\"",
+        ),
+        (
+            with(
+                "load_balancer = \"kube-vip\"",
+                "load_balancer = \"haproxy\"",
+            )
+            .replacen(
+                "[vip]",
+                "[[load_balancers]]\nname = \"lb-1\"\naddress = \"10.0.1.1\"\n[vip]",
+                1,
+            ),
+            "hatui.toml:22: load_balancers[0].address: \"10.0.1.1\" is already worker-1's address: one host each",
+        ),
+        (
+            with(
+                "interface = \"eth0\"",
+                "interface = \"eth0\"\nrouter_id = 0",
+            ),
+            "hatui.toml:23: vip.router_id: expected a number from 1 to 255, got 0",
         ),
     ];
     for (text, want) in cases {

@@ -329,3 +329,49 @@ mod material {
         );
     }
 }
+
+/// The lab's 3+1 inventory with kube-vip holding 10.0.0.100, pinned to `version`.
+fn kube_vip(version: &str) -> plan::Plan {
+    let text = lab::inventory_toml(3, 1)
+        .replacen(
+            "endpoint = \"lab-api.hatui.local:6443\"",
+            "endpoint = \"10.0.0.100:6443\"",
+            1,
+        )
+        .replacen(
+            "load_balancer = \"nlb\"",
+            &format!("load_balancer = \"kube-vip\"\nkubernetes_version = \"{version}\""),
+            1,
+        )
+        + "\n[vip]\ninterface = \"eth0\"\n";
+    plan::build(&inventory::parse("lab.toml", &text).unwrap())
+}
+
+#[test]
+fn kube_vip_uses_super_admin_conf_during_init_from_1_29_and_admin_conf_before() {
+    let mounts = |c: &str, conf: &str| c.contains(&format!("      path: /etc/kubernetes/{conf}\n"));
+    let new = kube_vip("1.33.1");
+    let lb = new.step("load-balancer").unwrap();
+    assert_eq!(lb.commands.len(), 1, "the manifest on cp-1 only");
+    assert_eq!(lb.commands[0].host, "cp-1");
+    assert!(mounts(&lb.commands[0].shown(), "super-admin.conf"));
+    let init = new.step("init").unwrap();
+    assert_eq!(init.commands.len(), 2);
+    assert!(mounts(&init.commands[1].shown(), "admin.conf"));
+    let join = new.step("join-control-plane/cp-2").unwrap();
+    assert!(join.commands[0].shown().starts_with("kubeadm join"));
+    assert!(mounts(&join.commands[1].shown(), "admin.conf"));
+    let worker = new.step("join-worker/worker-1").unwrap();
+    assert_eq!(worker.commands.len(), 1);
+
+    let old = kube_vip("1.28.15");
+    assert!(mounts(
+        &old.step("load-balancer").unwrap().commands[0].shown(),
+        "admin.conf"
+    ));
+    assert_eq!(
+        old.step("init").unwrap().commands.len(),
+        1,
+        "nothing to give back"
+    );
+}

@@ -1,138 +1,28 @@
 //! The wizard's whole plan on real hosts over SSH, with the real binary (`hatui wizard
-//! --inventory FILE --yes [--json]`): 3 masters and 2 workers, each a real `sshd` on its
-//! own loopback address (127.0.0.61-65) with its own host key, and test doubles for what
-//! cannot run here (tests/support/fleet.rs).
+//! --inventory FILE --yes [--json]`): 3 masters and 2 workers on 127.0.0.61-65, the
+//! fleet and its test doubles in `wizard_ssh_fleet/`.
 
 mod support;
 mod wizard_json;
+mod wizard_ssh_fleet;
 
-use std::io::Read;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::Mutex;
+use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use support::fleet::{
-    CALICO, CRI, ENDPOINT, ENDPOINT_HOST, HASH, KEY, NEW_TOKEN, SECRETS, Site, TOKEN, fixture,
-};
-use wizard_json::{PLAN_3_2, assert_no_secret, step_ids};
-
-/// (name, address, master)
-const HOSTS: [support::fleet::Host; 5] = [
-    ("cp-1", "127.0.0.61", true),
-    ("cp-2", "127.0.0.62", true),
-    ("cp-3", "127.0.0.63", true),
-    ("worker-1", "127.0.0.64", false),
-    ("worker-2", "127.0.0.65", false),
-];
-/// Whole runs of the binary, one at a time: their timings are compared.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-/// `hatui wizard --inventory FILE --yes` with `args`, started.
-fn start(site: &Site, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_hatui"))
-        .args(["wizard", "--inventory"])
-        .arg(&site.inventory)
-        .arg("--yes")
-        .args(args)
-        .env("XDG_STATE_HOME", site.dir.path().join("xdg"))
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_BACKTRACE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run hatui")
-}
-
-fn run(site: &Site, args: &[&str]) -> Output {
-    finish(start(site, args))
-}
-
-/// Waits for a run to end (at most 3 minutes: a hang fails the test, with what it said).
-fn finish(mut child: Child) -> Output {
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        stdout.read_to_end(&mut b).map(|_| b)
-    });
-    let err = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        stderr.read_to_end(&mut b).map(|_| b)
-    });
-    let deadline = Instant::now() + Duration::from_secs(180);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            let said = String::from_utf8_lossy(&out.join().unwrap().unwrap()).into_owned();
-            panic!("hatui wizard did not finish within 3 minutes:\n{said}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    Output {
-        status,
-        stdout: out.join().unwrap().unwrap(),
-        stderr: err.join().unwrap().unwrap(),
-    }
-}
-
-fn json_of(out: &Output) -> (Value, String) {
-    let text = String::from_utf8(out.stdout.clone()).unwrap();
-    let v = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{e}: {text}\n{}", String::from_utf8_lossy(&out.stderr)));
-    (v, text)
-}
-
-fn step<'a>(v: &'a Value, id: &str) -> &'a Value {
-    let plan = v["plan"].as_array().unwrap();
-    plan.iter()
-        .find(|s| s["id"] == id)
-        .unwrap_or_else(|| panic!("no step {id} in {:?}", step_ids(v)))
-}
-
-fn assert_no_secret_in(text: &str) {
-    assert_no_secret(text);
-    for s in SECRETS {
-        assert!(!text.contains(s), "a secret leaked: {s}");
-    }
-}
-
-/// Preflight's and the load balancer's commands, as every host receives them.
-fn checks() -> Vec<String> {
-    vec![
-        "swapon --noheadings".into(),
-        "cat /proc/sys/net/ipv4/ip_forward".into(),
-        "systemctl is-active --quiet containerd".into(),
-        format!("crictl --runtime-endpoint {CRI} info"),
-        format!("getent hosts {ENDPOINT_HOST}"),
-    ]
-}
-
-fn join(host: &str, master: bool) -> String {
-    let cp = if master {
-        format!(" --control-plane --certificate-key {KEY}")
-    } else {
-        String::new()
-    };
-    format!(
-        "kubeadm join {ENDPOINT} --token {TOKEN} --discovery-token-ca-cert-hash {HASH}{cp} --node-name {host} --cri-socket {CRI}"
-    )
-}
+use serde_json::json;
+use wizard_json::{PLAN_3_2, step_ids};
+use wizard_ssh_fleet::*;
 
 #[test]
 fn the_whole_plan_runs_on_three_masters_and_two_workers_each_host_receiving_its_commands_in_order()
 {
-    let site = Site::new(&HOSTS);
+    let site = Site::new();
     // Each worker's join takes 2 s: together they take 2 s, one after the other 4.
     for w in ["worker-1", "worker-2"] {
         site.set("sleep", w, "2");
     }
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let out = run(&site, &["--json"]);
+    let out = site.run(&["--json"]);
     let (v, text) = json_of(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert_eq!(v["verified"], true, "{text}");
@@ -152,6 +42,14 @@ fn the_whole_plan_runs_on_three_masters_and_two_workers_each_host_receiving_its_
         format!(
             "kubeadm init --control-plane-endpoint {ENDPOINT} --upload-certs --pod-network-cidr 192.168.0.0/16 --service-cidr 10.96.0.0/12 --node-name cp-1 --cri-socket {CRI}"
         ),
+        // The NLB's check, once init has started the apiserver: the endpoint resolves and
+        // reaches it.
+        format!("getent hosts {ENDPOINT_HOST}"),
+        format!(
+            "curl -fsSk --max-time 10 --retry 12 --retry-delay 5 --retry-all-errors https://{ENDPOINT}/readyz"
+        ),
+        // admin.conf to the bastion, as soon as init is done.
+        "cat /etc/kubernetes/admin.conf".into(),
         format!("{kubectl} apply -f {CALICO}"),
         format!("{kubectl} get nodes -o wide"),
         format!(
@@ -172,8 +70,7 @@ fn the_whole_plan_runs_on_three_masters_and_two_workers_each_host_receiving_its_
         assert_eq!(site.commands(host), expected, "{host}");
     }
 
-    // The workers joined together, masters one at a time: the worker group took less
-    // than its two 2-second joins would one after the other.
+    // The workers joined together, masters one at a time.
     let (s1, e1) = site.join_times("worker-1");
     let (s2, e2) = site.join_times("worker-2");
     assert!(
@@ -186,9 +83,11 @@ fn the_whole_plan_runs_on_three_masters_and_two_workers_each_host_receiving_its_
     let group = step(&v, "join-worker/worker-1")["duration_s"]
         .as_f64()
         .unwrap();
+    // The overlap above is the proof; the step's own figure covers at least one join
+    // (no upper bound: that would time the machine, not the wizard).
     assert!(
-        (2.0..3.5).contains(&group),
-        "worker joins took {group} s, not 2 + 2"
+        group >= 2.0,
+        "worker joins took {group} s (the joins ran {s1}-{e1} and {s2}-{e2})"
     );
 
     // What the wizard saw: every node Ready, three voters, the endpoint ready.
@@ -232,16 +131,49 @@ fn the_whole_plan_runs_on_three_masters_and_two_workers_each_host_receiving_its_
         "{audit}"
     );
     assert_no_secret_in(&audit);
+
+    // cp-1's admin.conf on the bastion: 0600 in a new 0700 ~/.kube, the endpoint as its
+    // server, the key in it and nowhere else.
+    let kube = site.home().join(".kube");
+    let path = kube.join("hatui-t.conf");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!((mode(&kube), mode(&path)), (0o700, 0o600));
+    let conf = kube::config::Kubeconfig::read_from(&path).unwrap();
+    let server = conf.clusters[0].cluster.as_ref().unwrap().server.clone();
+    assert_eq!(server.as_deref(), Some(&*format!("https://{ENDPOINT}")));
+    assert!(std::fs::read_to_string(&path).unwrap().contains(ADMIN_KEY));
+    let shown = &v["kubeconfig"];
+    assert_eq!(shown["path"], json!(path.display().to_string()), "{shown}");
+    assert_eq!(
+        shown["open"],
+        json!(format!(
+            "hatui --inventory {} --kubeconfig {}",
+            site.inventory.display(),
+            path.display()
+        ))
+    );
+    for text in [
+        &text,
+        &audit,
+        &String::from_utf8_lossy(&out.stderr).into_owned(),
+    ] {
+        assert!(!text.contains(ADMIN_KEY), "the client key leaked: {text}");
+    }
+    assert!(
+        audit.lines().any(|l| l.contains("host=cp-1 exit=0")
+            && l.ends_with("command=cat /etc/kubernetes/admin.conf")),
+        "{audit}"
+    );
 }
 
 #[test]
 fn parallel_1_joins_the_workers_one_after_the_other() {
-    let site = Site::new(&HOSTS);
+    let site = Site::new();
     for w in ["worker-1", "worker-2"] {
         site.set("sleep", w, "1");
     }
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let out = run(&site, &["--parallel", "1"]);
+    let out = site.run(&["--parallel", "1"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(
@@ -258,10 +190,10 @@ fn parallel_1_joins_the_workers_one_after_the_other() {
 
 #[test]
 fn a_join_that_fails_shows_its_stderr_and_exit_code_and_the_rerun_starts_where_it_stopped() {
-    let site = Site::new(&HOSTS);
+    let site = Site::new();
     site.set("fail", "worker-2", &fixture("join-again.txt"));
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let out = run(&site, &[]);
+    let out = site.run(&[]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
     let error = "error execution phase preflight: [preflight] Some fatal errors occurred:";
@@ -290,9 +222,23 @@ fn a_join_that_fails_shows_its_stderr_and_exit_code_and_the_rerun_starts_where_i
             .starts_with("NOT verified: t in "),
         "{text}"
     );
+    // admin.conf came to the bastion right after init, with the line that opens it.
+    let conf = site.home().join(".kube/hatui-t.conf");
+    let said = format!(
+        "         the cockpit on it: hatui --inventory {} --kubeconfig {}",
+        site.inventory.display(),
+        conf.display()
+    );
+    let at = |p: &dyn Fn(&str) -> bool| text.lines().position(p).unwrap();
+    assert!(
+        at(&|l| l.starts_with("ok       init")) < at(&|l| l == said)
+            && at(&|l| l == said) < at(&|l| l.starts_with("ok       cni")),
+        "{text}"
+    );
+    assert!(!text.contains(ADMIN_KEY), "the client key leaked: {text}");
 
     // Again, as JSON: what happened is found done, worker-2 fails the same way.
-    let out = run(&site, &["--json"]);
+    let out = site.run(&["--json"]);
     let (v, text) = json_of(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert_eq!(v["verified"], false);
@@ -324,10 +270,10 @@ fn a_join_that_fails_shows_its_stderr_and_exit_code_and_the_rerun_starts_where_i
 
 #[test]
 fn killed_during_a_master_join_the_next_run_joins_nobody_twice_and_completes() {
-    let site = Site::new(&HOSTS);
+    let site = Site::new();
     site.set("sleep", "cp-3", "3");
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let mut child = start(&site, &["--json"]);
+    let mut child = site.start(&["--json"]);
     let deadline = Instant::now() + Duration::from_secs(120);
     while site.joins("cp-3") == 0 {
         assert!(Instant::now() < deadline, "cp-3's join never started");
@@ -351,7 +297,7 @@ fn killed_during_a_master_join_the_next_run_joins_nobody_twice_and_completes() {
     let cp3_done = site.state.join("ended/cp-3").exists();
     std::fs::remove_file(site.state.join("sleep/cp-3")).unwrap();
 
-    let out = run(&site, &["--json"]);
+    let out = site.run(&["--json"]);
     let (v, text) = json_of(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert_eq!(v["verified"], true, "{text}");

@@ -11,6 +11,7 @@ pub mod exec;
 pub mod headless;
 pub mod inventory;
 pub mod kubeadm_output;
+pub mod kubeconfig;
 pub mod lab;
 pub mod material;
 pub mod plan;

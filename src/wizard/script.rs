@@ -98,8 +98,7 @@ fn helpers(out: &mut String, inv: &Inventory) {
     let quoted: Vec<String> = opts.iter().map(|o| shell_quote(o)).collect();
     let _ = writeln!(out, "SSH_OPTS=({})", quoted.join(" "));
     let proxies: Vec<String> = inv
-        .hosts
-        .iter()
+        .reachable()
         .filter_map(|h| {
             let proxy = proxy_command(&opts, h.bastion.as_ref()?);
             Some(format!("[{}]={}", h.name, shell_quote(&proxy)))
@@ -109,8 +108,7 @@ fn helpers(out: &mut String, inv: &Inventory) {
         let _ = writeln!(out, "declare -A SSH_PROXY=({})", proxies.join(" "));
     }
     let entries = |f: &dyn Fn(&super::inventory::Host) -> String| {
-        inv.hosts
-            .iter()
+        inv.reachable()
             .map(|h| format!("[{}]={}", h.name, shell_quote(&f(h))))
             .collect::<Vec<_>>()
             .join(" ")
@@ -136,7 +134,7 @@ fn helpers(out: &mut String, inv: &Inventory) {
     let members = format!("{sudo}{}", etcdctl(first, "member list"));
     // Hosts behind a jump host: a ProxyCommand rather than `-J`, whose jump connection
     // would not get SSH_OPTS (the identity and known_hosts).
-    let proxy = if inv.hosts.iter().any(|h| h.bastion.is_some()) {
+    let proxy = if inv.reachable().any(|h| h.bastion.is_some()) {
         r#" ${SSH_PROXY[$host]:+-o "ProxyCommand=${SSH_PROXY[$host]}"}"#
     } else {
         ""
@@ -221,9 +219,11 @@ fn sequential(out: &mut String, inv: &Inventory, s: &Step, n: usize, total: usiz
     if s.kind == StepKind::Verify {
         waits(out, s);
     }
-    for c in &s.commands {
+    for (i, c) in s.commands.iter().enumerate() {
         let run = remote(inv, c, s);
-        if s.captures.is_empty() {
+        // kubeadm's output, the step's first command, holds what it captures; the rest
+        // (the NLB's check, kube-vip's manifest) print nothing to capture.
+        if s.captures.is_empty() || i > 0 {
             let _ = writeln!(out, "{run} 2>&1 | redact");
         } else {
             // Kept in $OUT (never shown unredacted) for the values kubeadm printed.

@@ -6,7 +6,6 @@
 pub mod apiserver;
 pub mod etcd_cluster;
 pub mod etcd_exec;
-pub mod fleet;
 pub mod host_doubles;
 mod query;
 pub mod sshd;

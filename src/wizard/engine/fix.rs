@@ -87,7 +87,7 @@ fn register_targets(first: &str, site: &Site) -> Fix {
         LoadBalancer::Haproxy => {
             let servers: Vec<String> = masters
                 .iter()
-                .map(|(n, a)| format!("    server {n} {a}:6443 check verify none"))
+                .map(|(n, a)| format!("    server {n} {a}:6443 check check-ssl verify none"))
                 .collect();
             (
                 "add every master as a server of the apiserver backend (`backend apiserverbackend`, the last section of \

@@ -64,6 +64,11 @@ impl Engine {
             {
                 report.notes.push(why);
             }
+            if step.kind == StepKind::LoadBalancer {
+                // What the operator makes or checks by hand (the NLB's checklist): said
+                // with the step's result, not only in the dry-run script.
+                report.notes.extend(step.notes.iter().cloned());
+            }
         }
         let next = reports.iter().take_while(|r| r.already_done()).count();
         Self {

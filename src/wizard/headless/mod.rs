@@ -61,7 +61,24 @@ struct RunJson<'a> {
     plan: Vec<StepJson<'a>>,
     warnings: &'a [String],
     verified: bool,
+    /// On real hosts, once init is done: admin.conf on the bastion.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kubeconfig: Option<&'a KubeconfigJson>,
     status: Snapshot,
+}
+
+/// The first master's admin.conf, brought to the bastion (or why not).
+#[derive(Debug, Clone, Serialize)]
+pub struct KubeconfigJson {
+    /// `~/.kube/hatui-<cluster>.conf`, mode 0600.
+    pub path: Option<String>,
+    /// Its clusters' server: `https://<endpoint>`.
+    pub server: String,
+    /// The master it was read from.
+    pub from: String,
+    /// The command line that opens the cockpit on it.
+    pub open: Option<String>,
+    pub error: Option<String>,
 }
 
 fn step_json(r: &StepReport) -> StepJson<'_> {
@@ -134,6 +151,7 @@ pub struct Printer<'a, W: Write> {
     json: bool,
     /// The first write that failed; nothing more is written after it.
     failed: Option<std::io::Error>,
+    kubeconfig: Option<KubeconfigJson>,
 }
 
 impl<'a, W: Write> Printer<'a, W> {
@@ -142,6 +160,7 @@ impl<'a, W: Write> Printer<'a, W> {
             out,
             json,
             failed: None,
+            kubeconfig: None,
         };
         if !json {
             p.line(title);
@@ -173,6 +192,29 @@ impl<'a, W: Write> Printer<'a, W> {
         }
     }
 
+    /// admin.conf on the bastion (text: said at once; JSON: with the rest at the end).
+    pub fn kubeconfig(&mut self, k: KubeconfigJson) {
+        if !self.json {
+            match (&k.path, &k.error) {
+                (Some(path), _) => {
+                    self.line(&format!(
+                        "kubeconfig {path} ({}'s admin.conf, server {}, mode 0600)",
+                        k.from, k.server
+                    ));
+                    if let Some(open) = &k.open {
+                        self.line(&format!("         the cockpit on it: {open}"));
+                    }
+                }
+                (None, Some(e)) => self.line(&format!(
+                    "warning: {}'s admin.conf is not on this machine: {e}",
+                    k.from
+                )),
+                (None, None) => {}
+            }
+        }
+        self.kubeconfig = Some(k);
+    }
+
     /// The verdict: `verified: <how>` (text), or the JSON of every step and the cluster.
     pub fn finish(
         mut self,
@@ -187,6 +229,7 @@ impl<'a, W: Write> Printer<'a, W> {
                 plan: engine.reports().iter().map(step_json).collect(),
                 warnings,
                 verified,
+                kubeconfig: self.kubeconfig.as_ref(),
                 status: Snapshot::of(cluster),
             };
             serde_json::to_writer_pretty(&mut *self.out, &json)?;

@@ -20,6 +20,10 @@ pub const DEFAULT_CALICO_MANIFEST: &str =
 pub const DEFAULT_CRI_SOCKET: &str = "unix:///var/run/containerd/containerd.sock";
 pub const DEFAULT_POD_CIDR: &str = "192.168.0.0/16";
 pub const DEFAULT_SERVICE_CIDR: &str = "10.96.0.0/12";
+/// kube-vip's release the static pod runs, unless `[vip] image` says another.
+pub const DEFAULT_KUBE_VIP_IMAGE: &str = "ghcr.io/kube-vip/kube-vip:v0.8.9";
+/// keepalived's `virtual_router_id` when `[vip]` names none (many distros' default).
+pub const DEFAULT_ROUTER_ID: u8 = 51;
 
 /// A checked inventory.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,8 +39,14 @@ pub struct Inventory {
     pub cri_socket: String,
     pub cni: Cni,
     pub ssh: SshDefaults,
+    /// The VIP that keepalived (`haproxy`) or kube-vip holds on the masters; set exactly
+    /// for those two load balancers.
+    pub vip: Option<Vip>,
     /// In file order: the first control plane runs `kubeadm init`.
     pub hosts: Vec<Host>,
+    /// `[[load_balancers]]`: hosts of their own for HAProxy and keepalived (else they run
+    /// on the masters). Not nodes: no preflight, no join.
+    pub load_balancers: Vec<Host>,
 }
 
 impl Inventory {
@@ -46,6 +56,11 @@ impl Inventory {
 
     pub fn workers(&self) -> impl Iterator<Item = &Host> {
         self.hosts.iter().filter(|h| h.role == Role::Worker)
+    }
+
+    /// Every host hatui logs in to: the nodes, then the load-balancer hosts.
+    pub fn reachable(&self) -> impl Iterator<Item = &Host> {
+        self.hosts.iter().chain(&self.load_balancers)
     }
 
     /// The master that runs `kubeadm init` (validation guarantees one).
@@ -75,7 +90,8 @@ impl fmt::Display for Endpoint {
 pub enum LoadBalancer {
     /// A cloud TCP load balancer (the seed's AWS NLB), made outside hatui.
     Nlb,
-    /// HAProxy (with keepalived) in front of the masters, made outside hatui.
+    /// HAProxy with keepalived on the masters (or `[[load_balancers]]`), configured by the
+    /// plan from kubeadm's HA guide.
     Haproxy,
     /// kube-vip as a static pod on the masters, holding the endpoint's VIP.
     KubeVip,
@@ -89,6 +105,18 @@ impl LoadBalancer {
             Self::KubeVip => "kube-vip",
         }
     }
+}
+
+/// `[vip]`: the virtual IP on the masters and the NIC that carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vip {
+    /// `[vip] address`, else the endpoint's host (then an IP).
+    pub address: String,
+    pub interface: String,
+    /// keepalived's `virtual_router_id`: the same on every master, unique in the subnet.
+    pub router_id: u8,
+    /// kube-vip's image.
+    pub image: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,6 +162,8 @@ impl fmt::Display for Bastion {
 pub enum Role {
     ControlPlane,
     Worker,
+    /// A `[[load_balancers]]` host (HAProxy and keepalived), never a node.
+    LoadBalancer,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 //! are run and what must be true before the next. One plan for the lab and real hosts; the
 //! dry run prints it, executors run it.
 
+pub mod lb_files;
 mod refresh;
 mod steps;
 

@@ -2,6 +2,10 @@
 
 use jiff::SignedDuration;
 
+use super::lb_files::{
+    CHECK_APISERVER_PATH, HAPROXY_CFG_PATH, KEEPALIVED_CONF_PATH, KUBE_VIP_PATH, SUPER_ADMIN_CONF,
+    check_apiserver, haproxy_cfg, install, keepalived_conf, kube_vip_manifest, needs_super_admin,
+};
 use super::{ADMIN_CONF, CONTROL_PLANE_JOIN, Site, Step, StepKind, WORKER_JOIN, Wait, step};
 use crate::wizard::command::{Command, Var};
 use crate::wizard::inventory::{Host, Inventory, LoadBalancer};
@@ -67,25 +71,126 @@ pub(super) fn load_balancer(inv: &Inventory) -> Step {
             });
         }
     }
+    lb_files(inv, &mut s);
     let masters: Vec<String> = inv
         .control_planes()
         .map(|h| format!("{}:6443", h.address))
         .collect();
-    s.notes.push(match inv.load_balancer {
-        LoadBalancer::Nlb => format!(
-            "nlb: a TCP listener on {endpoint} with every master as a target ({}); its TCP health check cannot see /readyz.",
+    match inv.load_balancer {
+        LoadBalancer::Nlb => s.notes.extend(nlb_checklist(inv, &masters)),
+        LoadBalancer::Haproxy => s.notes.push(format!(
+            "haproxy: a frontend on {endpoint} with every master as a backend ({}), checked with GET /healthz over TLS; HAProxy and keepalived must be installed where they run (apt-get install -y haproxy keepalived).",
             masters.join(", ")
-        ),
-        LoadBalancer::Haproxy => format!(
-            "haproxy: a frontend on {endpoint} with every master as a backend ({}), checked with GET /healthz over TLS.",
-            masters.join(", ")
-        ),
-        LoadBalancer::KubeVip => format!(
+        )),
+        LoadBalancer::KubeVip => s.notes.push(format!(
             "kube-vip: its static pod on each master holds {} (on the first master it must use /etc/kubernetes/super-admin.conf during init, since 1.29).",
             inv.endpoint.host
-        ),
-    });
+        )),
+    }
     s
+}
+
+/// What the operator makes in AWS before init (hatui does not call AWS): the checklist
+/// the step shows, one line per thing to make or check.
+fn nlb_checklist(inv: &Inventory, masters: &[String]) -> Vec<String> {
+    let ep = &inv.endpoint;
+    let mut list = vec![
+        format!(
+            "nlb checklist: a network load balancer with a TCP listener on port {} forwarding to a target group (protocol TCP, port 6443, target type ip) that holds every master: {}.",
+            ep.port,
+            masters.join(", ")
+        ),
+        "nlb checklist: the target group's health check on TCP 6443 (10 s interval, 2 or 3 checks to change state); a TCP check cannot see /readyz, HTTPS on /readyz can.".to_string(),
+        "nlb checklist: the masters' security group lets in TCP 6443 from the NLB's subnets and every node, 2379-2380 between the masters (etcd), 10250 from the masters to every node (kubelet); 10257 and 10259 (controller-manager, scheduler) listen on 127.0.0.1 under kubeadm and need no rule.".to_string(),
+    ];
+    if ep.host.parse::<std::net::IpAddr>().is_err() {
+        list.push(format!(
+            "nlb checklist: {} resolves, on every host, to the NLB (a Route 53 alias or CNAME of its DNS name); checked here with getent on each host.",
+            ep.host
+        ));
+    }
+    list.push(format!(
+        "once init has started the first master's apiserver, init checks from it that {ep} resolves and answers /readyz through the NLB."
+    ));
+    list
+}
+
+/// After init on the first master: the endpoint resolves and reaches its apiserver through
+/// the NLB (the targets' health checks take a while: curl retries for a minute).
+fn endpoint_reaches(inv: &Inventory, first: &str) -> Command {
+    let ep = &inv.endpoint;
+    let resolve = if ep.host.parse::<std::net::IpAddr>().is_err() {
+        format!("getent hosts {} && ", ep.host)
+    } else {
+        String::new()
+    };
+    Command {
+        root: false,
+        ..Command::root(
+            first,
+            format!(
+                "{resolve}curl -fsSk --max-time 10 --retry 12 --retry-delay 5 --retry-all-errors https://{ep}/readyz"
+            ),
+        )
+    }
+}
+
+/// HAProxy and keepalived on every master, restarted on their new files; kube-vip's
+/// static pod on the first master, with super-admin.conf when init needs it.
+fn lb_files(inv: &Inventory, s: &mut Step) {
+    let Some(vip) = &inv.vip else { return };
+    match inv.load_balancer {
+        LoadBalancer::Nlb => {}
+        LoadBalancer::Haproxy => {
+            let cfg = haproxy_cfg(inv);
+            let check = check_apiserver(inv, vip);
+            // Hosts of its own when the inventory names them, else every master.
+            let on: Vec<&Host> = if inv.load_balancers.is_empty() {
+                inv.control_planes().collect()
+            } else {
+                s.hosts
+                    .extend(inv.load_balancers.iter().map(|h| h.name.clone()));
+                inv.load_balancers.iter().collect()
+            };
+            for (i, m) in on.into_iter().enumerate() {
+                let n = &m.name;
+                s.commands.push(install(n, HAPROXY_CFG_PATH, "0644", &cfg));
+                let keepalived = keepalived_conf(inv, vip, i);
+                s.commands
+                    .push(install(n, KEEPALIVED_CONF_PATH, "0644", &keepalived));
+                s.commands
+                    .push(install(n, CHECK_APISERVER_PATH, "0755", &check));
+                s.commands.push(Command::root(
+                    n,
+                    "systemctl enable haproxy keepalived && systemctl restart haproxy keepalived",
+                ));
+            }
+        }
+        LoadBalancer::KubeVip => {
+            let first = &inv.first_control_plane().name;
+            let kubeconfig = if needs_super_admin(inv) {
+                SUPER_ADMIN_CONF
+            } else {
+                ADMIN_CONF
+            };
+            let manifest = kube_vip_manifest(inv, vip, kubeconfig);
+            s.commands
+                .push(install(first, KUBE_VIP_PATH, "0600", &manifest));
+        }
+    }
+}
+
+/// kube-vip's static pod with admin.conf, on `host` (after init, or after its join).
+fn kube_vip_with_admin_conf(inv: &Inventory, host: &str) -> Option<Command> {
+    let vip = inv.vip.as_ref()?;
+    (inv.load_balancer == LoadBalancer::KubeVip).then(|| {
+        install(
+            host,
+            KUBE_VIP_PATH,
+            "0600",
+            &kube_vip_manifest(inv, vip, ADMIN_CONF),
+        )
+    })
 }
 
 pub(super) fn init(inv: &Inventory, first: &Host) -> Step {
@@ -105,6 +210,16 @@ pub(super) fn init(inv: &Inventory, first: &Host) -> Step {
     );
     s.hosts.push(first.name.clone());
     s.commands.push(Command::root(&first.name, line));
+    if needs_super_admin(inv)
+        && let Some(c) = kube_vip_with_admin_conf(inv, &first.name)
+    {
+        // Init has granted admin.conf its rights: kube-vip gives super-admin.conf back
+        // (kube-vip#684); the kubelet restarts it on the new manifest.
+        s.commands.push(c);
+    }
+    if inv.load_balancer == LoadBalancer::Nlb {
+        s.commands.push(endpoint_reaches(inv, &first.name));
+    }
     s.captures = vec![Var::Token, Var::CaCertHash, Var::CertificateKey];
     s.waits_for.push(Wait::EndpointReady {
         endpoint: inv.endpoint.to_string(),
@@ -179,6 +294,11 @@ pub(super) fn join_control_plane(inv: &Inventory, host: &Host, ordinal: usize) -
     );
     s.hosts.push(host.name.clone());
     s.commands.push(join_command(inv, host, true));
+    // After the join, not before: kubeadm join's preflight refuses a non-empty
+    // /etc/kubernetes/manifests (DirAvailable--etc-kubernetes-manifests), and the
+    // admin.conf kube-vip mounts is written by the join.
+    s.commands
+        .extend(kube_vip_with_admin_conf(inv, host.name.as_str()));
     s.waits_for = vec![
         Wait::EtcdVoter {
             node: host.name.clone(),

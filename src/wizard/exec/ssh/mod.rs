@@ -35,6 +35,8 @@ use look::Look;
 
 /// A command that says nothing for this long has failed (a join takes a minute or two).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+/// Reading a small file (admin.conf) over an open session.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// `timeout(1)`'s exit code, for a command hatui gave up on.
 pub const TIMED_OUT: i32 = 124;
 
@@ -159,8 +161,7 @@ impl SshExecutor {
     /// For the inventory's hosts; commands run as tasks on `rt`.
     pub fn new(inv: &Inventory, overrides: &SshOverrides, audit: Audit, rt: Handle) -> Self {
         let hosts = inv
-            .hosts
-            .iter()
+            .reachable()
             .map(|h| {
                 let host = Host {
                     target: target(inv, h, overrides),
@@ -233,6 +234,21 @@ impl SshExecutor {
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
+    }
+
+    /// `path` on `host`, read as root over its session: audited as `cat PATH`, its content
+    /// neither logged nor streamed (admin.conf holds a client key).
+    pub fn read_file(&self, host: &str, path: &str) -> Result<String, String> {
+        let command = format!("cat {path}");
+        let out = self
+            .rt
+            .block_on(self.remote.capture(host, &command, READ_TIMEOUT))?;
+        if out.exit != Some(0) {
+            let why = String::from_utf8_lossy(&out.stderr);
+            let why = why.lines().next().unwrap_or("no reason given").to_string();
+            return Err(format!("`{command}` on {host} failed: {why}"));
+        }
+        String::from_utf8(out.stdout).map_err(|_| format!("{path} on {host} is not text"))
     }
 
     /// Looks at the cluster now, over the masters' sessions.

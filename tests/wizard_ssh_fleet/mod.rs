@@ -1,26 +1,76 @@
-//! A fleet of kubeadm hosts for the wizard over SSH: each host a real `sshd` on its own
-//! loopback address with its own host key; what cannot run here (kubeadm, kubectl, curl,
-//! systemctl, crictl, swapon, getent) are test doubles on each host's PATH that record
-//! their arguments per host, print kubeadm's texts (tests/fixtures/kubeadm, from
-//! kubernetes/kubernetes), and share a state directory, so that what init and the joins
-//! did shows in `kubectl get` and in etcd's member list when the wizard looks (a node
-//! that joined is there, Ready; a master's member is a voter). Used by
-//! tests/wizard_ssh_plan.rs (the headless run) and tests/wizard_cockpit_ssh.rs (the
-//! cockpit's thread).
+//! Five real hosts for the wizard over SSH, shared by the test files that run the real
+//! binary on them (`hatui wizard --inventory FILE --yes [--json]`): 3 masters and 2
+//! workers, each a real `sshd` on its own loopback address with its own host key. What
+//! cannot run here (kubeadm, kubectl, curl, systemctl, crictl, swapon, getent, install)
+//! are test doubles on each host's PATH: they record their arguments per host, print
+//! kubeadm's texts (tests/fixtures/kubeadm, from kubernetes/kubernetes), and share a state
+//! directory, so that what init and the joins did shows in `kubectl get` and in etcd's
+//! member list when the wizard looks (a node that joined is there, Ready; a master's
+//! member is a voter). Files the wizard writes on a host (`install ... /dev/stdin PATH`)
+//! land under the state directory, and `cat` of kubeadm's files reads them from there.
 
+#![allow(dead_code)] // each test file uses a different part
+
+use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::ByteString;
 use serde_json::{Value, json};
 
-use super::sshd::{Sshd, need_sshd};
+use crate::support::sshd::{Sshd, need_sshd};
+use crate::wizard_json::{assert_no_secret, step_ids};
 
-/// `(name, address, master)`.
+/// (name, address, master)
 pub type Host = (&'static str, &'static str, bool);
 
+/// The plan's five hosts.
+pub const HOSTS: [Host; 5] = [
+    ("cp-1", "127.0.0.61", true),
+    ("cp-2", "127.0.0.62", true),
+    ("cp-3", "127.0.0.63", true),
+    ("worker-1", "127.0.0.64", false),
+    ("worker-2", "127.0.0.65", false),
+];
 pub const ENDPOINT_HOST: &str = "k8s-api.example.internal";
 pub const ENDPOINT: &str = "k8s-api.example.internal:6443";
+
+/// Five hosts and how the cluster is reached: what differs between the test files.
+#[derive(Clone)]
+pub struct Fleet {
+    /// (name, address, master): 3 masters, then 2 workers.
+    pub hosts: Vec<Host>,
+    /// `HOST:PORT`.
+    pub endpoint: &'static str,
+    pub load_balancer: &'static str,
+    /// Inventory keys after `load_balancer` (`kubernetes_version = ...`).
+    pub keys: String,
+    /// Inventory tables after the hosts (`[vip]`).
+    pub tables: String,
+    /// `[[load_balancers]]` (name, address): HAProxy's hosts of its own, after the nodes.
+    pub load_balancers: Vec<(&'static str, &'static str)>,
+}
+
+impl Fleet {
+    /// The plan's fleet: 127.0.0.61-65 behind an NLB's DNS name.
+    pub fn plan() -> Self {
+        Self {
+            hosts: HOSTS.to_vec(),
+            endpoint: ENDPOINT,
+            load_balancer: "nlb",
+            keys: String::new(),
+            tables: String::new(),
+            load_balancers: Vec::new(),
+        }
+    }
+
+    pub fn endpoint_host(&self) -> &'static str {
+        self.endpoint.rsplit_once(':').unwrap().0
+    }
+}
 pub const CRI: &str = "unix:///var/run/containerd/containerd.sock";
 pub const CALICO: &str =
     "https://raw.githubusercontent.com/projectcalico/calico/v3.29.1/manifests/calico.yaml";
@@ -32,6 +82,8 @@ pub const KEY: &str = "85612b4f52f6fac9d97daa85fc30e44e14fb5773f38297867aac3df14
 pub const NEW_TOKEN: &str = "p4l7qd.5f3030a5686a4bdd";
 pub const NEW_KEY: &str = "357b5068b3854cc2b8c56dbf96db6492a2c69568d45b6c035aca70bf42944e90";
 pub const SECRETS: [&str; 4] = ["e4c82f167cb1adb5", KEY, "5f3030a5686a4bdd", NEW_KEY];
+/// Whole runs of the binary, one at a time: their timings are compared.
+pub static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 pub fn fixture(name: &str) -> String {
     let path = format!(
@@ -41,7 +93,7 @@ pub fn fixture(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-fn fixture_json(name: &str) -> Vec<Value> {
+pub fn fixture_json(name: &str) -> Vec<Value> {
     serde_json::from_str(&fixture(name)).unwrap()
 }
 
@@ -50,11 +102,11 @@ pub fn write(path: &Path, text: impl AsRef<[u8]>) {
     std::fs::write(path, text).unwrap();
 }
 
-fn write_json(path: &Path, v: &Value) {
+pub fn write_json(path: &Path, v: &Value) {
     write(path, serde_json::to_string(v).unwrap());
 }
 
-fn double(bin: &Path, name: &str, host: &str, addr: &str, state: &Path, body: &str) {
+pub fn double(bin: &Path, name: &str, host: &str, addr: &str, state: &Path, body: &str) {
     let path = bin.join(name);
     let text = format!(
         "#!/bin/sh\nHOST={host}\nADDR={addr}\nS='{}'\n{body}\n",
@@ -65,14 +117,45 @@ fn double(bin: &Path, name: &str, host: &str, addr: &str, state: &Path, body: &s
 }
 
 /// Records its arguments in the host's log, first thing.
-const RECORD: &str = "echo \"$(basename \"$0\") $*\" >> \"$S/log/$HOST.log\"";
+pub const RECORD: &str = "echo \"$(basename \"$0\") $*\" >> \"$S/log/$HOST.log\"";
 
-const KUBEADM: &str = r#"
+/// The client key of the admin.conf init leaves on the first master (not a real key):
+/// it must reach the bastion's file and nothing else.
+pub const ADMIN_KEY: &str = "LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSUhBVFVJVEVTVEtFWU5PVFJFQUxiV0Z6ZEdWeUxXdGxlUzFtYjNJdGRHVnpkSE09Ci0tLS0tRU5EIEVDIFBSSVZBVEUgS0VZLS0tLS0K";
+
+/// kubeadm's admin.conf (shortened), its server the first master itself.
+fn admin_conf(first_addr: &str) -> String {
+    format!(
+        "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==\n    server: https://{first_addr}:6443\n  name: kubernetes\ncontexts:\n- context:\n    cluster: kubernetes\n    user: kubernetes-admin\n  name: kubernetes-admin@kubernetes\ncurrent-context: kubernetes-admin@kubernetes\nkind: Config\npreferences: {{}}\nusers:\n- name: kubernetes-admin\n  user:\n    client-certificate-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==\n    client-key-data: {ADMIN_KEY}\n"
+    )
+}
+
+/// `install -D -m MODE /dev/stdin PATH`: the file lands under `$S/root/$HOST`, its mode
+/// beside it in `PATH.mode`.
+const INSTALL: &str = r#"
+for a in "$@"; do
+  if [ "$prev" = -m ]; then mode=$a; fi
+  prev=$a; dest=$a
+done
+/bin/mkdir -p "$S/root/$HOST$(dirname "$dest")"
+/bin/cat > "$S/root/$HOST$dest"
+echo "$mode" > "$S/root/$HOST$dest.mode""#;
+
+pub const KUBEADM: &str = r#"
+# The static pods' manifests as kubeadm found them when it started.
+seen() {
+  /bin/rm -rf "$S/seen/$HOST"; /bin/mkdir -p "$S/seen"
+  m="$S/root/$HOST/etc/kubernetes/manifests"
+  if [ -d "$m" ]; then /bin/cp -r "$m" "$S/seen/$HOST"; fi
+}
 case "$*" in
 'init phase upload-certs'*)
   /bin/cp "$S/prepared/upload-certs/"*.json "$S/objects/"
   /bin/cat "$S/texts/upload-certs.txt" ;;
 init*)
+  seen
+  /bin/mkdir -p "$S/root/$HOST/etc/kubernetes"
+  /bin/cp "$S/prepared/admin.conf" "$S/root/$HOST/etc/kubernetes/admin.conf"
   /bin/cp "$S/prepared/init/"*.json "$S/objects/"
   /bin/cp "$S/prepared/node-$HOST.json" "$S/objects/node-$HOST.json"
   /bin/cp "$S/prepared/member-$HOST.json" "$S/members/$HOST.json"
@@ -83,6 +166,10 @@ init*)
   /bin/cp "$S/prepared/token-create/"*.json "$S/objects/"
   /bin/cat "$S/texts/token-create.txt" ;;
 join*)
+  seen
+  if [ -n "$(ls -A "$S/root/$HOST/etc/kubernetes/manifests" 2>/dev/null)" ]; then
+    /bin/cat "$S/texts/join-manifests-not-empty.txt" >&2; exit 1
+  fi
   date +%s.%N > "$S/times/$HOST.start"
   if [ -f "$S/sleep/$HOST" ]; then sleep "$(/bin/cat "$S/sleep/$HOST")"; fi
   if [ -f "$S/fail/$HOST" ]; then /bin/cat "$S/fail/$HOST" >&2; exit 1; fi
@@ -101,7 +188,7 @@ join*)
 *) echo "kubeadm double: not understood: $*" >&2; exit 1 ;;
 esac"#;
 
-const KUBECTL: &str = r#"
+pub const KUBECTL: &str = r#"
 if [ ! -f "$S/admin/$HOST" ]; then
   echo 'error: stat /etc/kubernetes/admin.conf: no such file or directory' >&2
   exit 1
@@ -141,15 +228,19 @@ case "$*" in
 *) echo "kubectl double: not understood: $*" >&2; exit 1 ;;
 esac"#;
 
-const CURL: &str = r#"
+/// A master's own /readyz answers once its apiserver runs; the endpoint's, once any does
+/// (unless `$S/endpoint-down` says the load balancer forwards nowhere).
+pub const CURL: &str = r#"
 for a in "$@"; do u=$a; done
-addr=${u#https://}; addr=${addr%%:6443/readyz}
-if [ -f "$S/apiserver/$addr" ]; then echo ok; else
-  echo "curl: (7) Failed to connect to $addr port 6443 after 0 ms: Couldn't connect to server" >&2; exit 7
+addr=${u#https://}; addr=${addr%%/readyz}; port=${addr##*:}; addr=${addr%:*}
+if [ -f "$S/apiserver/$addr" ]; then echo ok
+elif [ "$addr" = "$(/bin/cat "$S/endpoint-host")" ] && [ ! -f "$S/endpoint-down" ] && [ -n "$(ls -A "$S/apiserver")" ]; then echo ok
+else
+  echo "curl: (7) Failed to connect to $addr port $port after 0 ms: Couldn't connect to server" >&2; exit 7
 fi"#;
 
 /// kubectl's own lines for `apply -f calico.yaml` (the first and last of them).
-const CALICO_APPLIED: &str = "poddisruptionbudget.policy/calico-kube-controllers created
+pub const CALICO_APPLIED: &str = "poddisruptionbudget.policy/calico-kube-controllers created
 serviceaccount/calico-kube-controllers created
 serviceaccount/calico-node created
 configmap/calico-config created
@@ -161,10 +252,11 @@ pub struct Site {
     pub dir: tempfile::TempDir,
     pub state: PathBuf,
     pub inventory: PathBuf,
+    pub fleet: Fleet,
     _sshds: Vec<Sshd>,
 }
 
-fn node(name: &str, addr: &str, ready: bool) -> Value {
+pub fn node(name: &str, addr: &str, ready: bool) -> Value {
     let nodes = fixture_json("nodes.json");
     let mut n = nodes
         .into_iter()
@@ -185,12 +277,12 @@ fn node(name: &str, addr: &str, ready: bool) -> Value {
     n
 }
 
-fn base64(text: &str) -> Value {
+pub fn base64(text: &str) -> Value {
     serde_json::to_value(ByteString(text.as_bytes().to_vec())).unwrap()
 }
 
 /// A bootstrap token as kubeadm stores it, expiring `hours` from now.
-fn token_secret(token: &str, hours: i64, description: &str) -> Value {
+pub fn token_secret(token: &str, hours: i64, description: &str) -> Value {
     let (id, secret) = token.split_once('.').unwrap();
     let expires = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() + hours * 3600);
     let mut s = fixture_json("secrets.json").remove(0);
@@ -208,13 +300,13 @@ fn token_secret(token: &str, hours: i64, description: &str) -> Value {
 }
 
 /// The 2-hour token that owns `kubeadm-certs`: `id` and a secret nobody uses.
-fn owner_token(id: &str) -> Value {
+pub fn owner_token(id: &str) -> Value {
     let description = "Proxy for managing TTL for the kubeadm-certs secret";
     token_secret(&format!("{id}.1m5n7b9d3f2h4j6k"), 2, description)
 }
 
 /// `kubeadm-certs`, owned by the 2-hour token `owner` (its TTL is the key's).
-fn certs_secret(owner: &str) -> Value {
+pub fn certs_secret(owner: &str) -> Value {
     let mut s = fixture_json("secrets.json")
         .into_iter()
         .find(|s| s["metadata"]["name"] == "kubeadm-certs")
@@ -223,14 +315,27 @@ fn certs_secret(owner: &str) -> Value {
     s
 }
 
-fn member_id(i: usize) -> u64 {
+pub fn member_id(i: usize) -> u64 {
     // Above 2^53, as etcd's ids are: they must survive JSON.
     0xa103_0f2c_9b1e_0000 + i as u64
 }
 
 impl Site {
-    /// The hosts `(name, address, master)`: three masters, then workers.
-    pub fn new(hosts: &[Host]) -> Self {
+    pub fn new() -> Self {
+        Self::with(Fleet::plan())
+    }
+
+    /// The plan's fleet on other hosts (masters first).
+    pub fn on(hosts: &[Host]) -> Self {
+        Self::with(Fleet {
+            hosts: hosts.to_vec(),
+            ..Fleet::plan()
+        })
+    }
+
+    pub fn with(fleet: Fleet) -> Self {
+        let (hosts, endpoint) = (fleet.hosts.clone(), fleet.endpoint);
+        let endpoint_host = fleet.endpoint_host();
         need_sshd();
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("state");
@@ -276,6 +381,8 @@ impl Site {
         }
         // What init leaves in the API: its token (24 h), the 2-hour owner of kubeadm-certs,
         // the leader leases, kubeadm-config with the endpoint.
+        write(&p.join("admin.conf"), admin_conf(hosts[0].1));
+        write(&state.join("endpoint-host"), endpoint_host);
         let init = p.join("init");
         write_json(
             &init.join("token.json"),
@@ -297,7 +404,7 @@ impl Site {
             .find(|c| c["metadata"]["name"] == "kubeadm-config")
             .unwrap();
         let cc = config["data"]["ClusterConfiguration"].as_str().unwrap();
-        config["data"]["ClusterConfiguration"] = json!(cc.replace("lb.hatui.test:6443", ENDPOINT));
+        config["data"]["ClusterConfiguration"] = json!(cc.replace("lb.hatui.test:6443", endpoint));
         write_json(&init.join("kubeadm-config.json"), &config);
         // What `upload-certs` and `token create` add.
         let upload = p.join("upload-certs");
@@ -309,7 +416,10 @@ impl Site {
         );
 
         let texts = state.join("texts");
-        let ours = |t: String| t.replace("lab-api.hatui.local", ENDPOINT_HOST);
+        let ours = |t: String| {
+            t.replace("lab-api.hatui.local:6443", endpoint)
+                .replace("lab-api.hatui.local", endpoint_host)
+        };
         write(
             &texts.join("init.txt"),
             ours(fixture("init-v1.32-tabs.txt")).replace("10.0.0.11", hosts[0].1),
@@ -320,6 +430,10 @@ impl Site {
         );
         write(&texts.join("upload-certs.txt"), fixture("upload-certs.txt"));
         write(&texts.join("join-worker.txt"), fixture("join-worker.txt"));
+        // kubeadm's join preflight (DirAvailableCheck on the manifests directory, as
+        // preflight/checks.go words it), in join-again.txt's frame.
+        let not_empty = fixture("join-again.txt").lines().enumerate().filter(|(i, _)| ![1, 2, 3].contains(i)).map(|(i, l)| if i == 0 { format!("{l}\n\t[ERROR DirAvailable--etc-kubernetes-manifests]: /etc/kubernetes/manifests is not empty\n") } else { format!("{l}\n") }).collect::<String>();
+        write(&texts.join("join-manifests-not-empty.txt"), not_empty);
         write(&texts.join("calico.txt"), CALICO_APPLIED);
         for (name, addr, _) in &hosts[1..3] {
             let t = ours(fixture("join-control-plane.txt"));
@@ -330,7 +444,8 @@ impl Site {
         }
 
         let mut sshds = Vec::new();
-        for &(name, addr, _) in hosts {
+        let lbs = fleet.load_balancers.iter().map(|&(n, a)| (n, a, false));
+        for (name, addr, _) in hosts.iter().copied().chain(lbs) {
             let bin = dir.path().join("bin").join(name);
             std::fs::create_dir_all(&bin).unwrap();
             let d = |tool: &str, body: &str| {
@@ -343,10 +458,12 @@ impl Site {
             d("systemctl", "exit 0");
             d("crictl", "exit 0");
             d("kubelet", "exit 0");
-            d("getent", &format!("echo '10.0.0.100      {ENDPOINT_HOST}'"));
+            d("getent", &format!("echo '10.0.0.100      {endpoint_host}'"));
+            d("install", INSTALL);
             // Only ip_forward is the double's; everything else is the real cat.
+            // ip_forward and kubeadm's files are the double's; the rest is the real cat.
             let cat = format!(
-                "if [ \"$1\" = /proc/sys/net/ipv4/ip_forward ]; then {RECORD}; echo 1; else exec /bin/cat \"$@\"; fi"
+                "case \"$1\" in\n/proc/sys/net/ipv4/ip_forward) {RECORD}; echo 1 ;;\n/etc/kubernetes/*) {RECORD}; exec /bin/cat \"$S/root/$HOST$1\" ;;\n*) exec /bin/cat \"$@\" ;;\nesac"
             );
             double(&bin, "cat", name, addr, &state, &cat);
             let path = format!(
@@ -370,9 +487,11 @@ impl Site {
             write(&accepted, both);
         }
         let mut inv = format!(
-            "name = \"t\"\nendpoint = \"{ENDPOINT}\"\nload_balancer = \"nlb\"\n\
+            "name = \"t\"\nendpoint = \"{endpoint}\"\nload_balancer = \"{}\"\n{}\
              pod_cidr = \"192.168.0.0/16\"\nservice_cidr = \"10.96.0.0/12\"\n\
              [ssh]\nuser = \"root\"\nidentity = \"{}\"\nknown_hosts = \"{}\"\nsudo = false\n",
+            fleet.load_balancer,
+            fleet.keys,
             key.display(),
             known_hosts.display()
         );
@@ -383,14 +502,61 @@ impl Site {
                 s.port
             ));
         }
+        for ((name, addr), s) in fleet.load_balancers.iter().zip(&sshds[hosts.len()..]) {
+            inv.push_str(&format!(
+                "\n[[load_balancers]]\nname = \"{name}\"\naddress = \"{addr}\"\nport = {}\n",
+                s.port
+            ));
+        }
+        inv.push_str(&fleet.tables);
         let inventory = dir.path().join("hatui.toml");
         write(&inventory, inv);
         Self {
             dir,
             state,
             inventory,
+            fleet,
             _sshds: sshds,
         }
+    }
+
+    /// `hatui wizard --inventory FILE --yes` with `args`, started.
+    pub fn start(&self, args: &[&str]) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_hatui"))
+            .args(["wizard", "--inventory"])
+            .arg(&self.inventory)
+            .arg("--yes")
+            .args(args)
+            .env("XDG_STATE_HOME", self.dir.path().join("xdg"))
+            .env("HOME", self.home())
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_BACKTRACE")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run hatui")
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        finish(self.start(args))
+    }
+
+    /// The wizard's HOME: where `~/.kube` is.
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    /// `path` as the doubles wrote it on `host` (`install`), with its mode.
+    pub fn file(&self, host: &str, path: &str) -> Option<(String, String)> {
+        let at = self.state.join(format!("root/{host}{path}"));
+        let text = std::fs::read_to_string(&at).ok()?;
+        let mode = std::fs::read_to_string(format!("{}.mode", at.display())).unwrap_or_default();
+        Some((text, mode.trim().to_string()))
+    }
+
+    /// The static pod manifest `name` on `host` when its kubeadm (init or join) started.
+    pub fn seen_by_kubeadm(&self, host: &str, name: &str) -> Option<String> {
+        std::fs::read_to_string(self.state.join(format!("seen/{host}/{name}"))).ok()
     }
 
     pub fn audit(&self) -> String {
@@ -476,4 +642,93 @@ impl Site {
             kept.into_iter().map(String::from).collect(),
         )
     }
+}
+
+/// Waits for a run to end (at most 3 minutes: a hang fails the test, with what it said).
+pub fn finish(mut child: Child) -> Output {
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        stdout.read_to_end(&mut b).map(|_| b)
+    });
+    let err = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        stderr.read_to_end(&mut b).map(|_| b)
+    });
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            let said = String::from_utf8_lossy(&out.join().unwrap().unwrap()).into_owned();
+            panic!("hatui wizard did not finish within 3 minutes:\n{said}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap().unwrap(),
+        stderr: err.join().unwrap().unwrap(),
+    }
+}
+
+pub fn json_of(out: &Output) -> (Value, String) {
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    let v = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{e}: {text}\n{}", String::from_utf8_lossy(&out.stderr)));
+    (v, text)
+}
+
+pub fn step<'a>(v: &'a Value, id: &str) -> &'a Value {
+    let plan = v["plan"].as_array().unwrap();
+    plan.iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("no step {id} in {:?}", step_ids(v)))
+}
+
+pub fn assert_no_secret_in(text: &str) {
+    assert_no_secret(text);
+    for s in SECRETS {
+        assert!(!text.contains(s), "a secret leaked: {s}");
+    }
+}
+
+/// Preflight's and the load balancer's commands, as every host receives them.
+pub fn checks() -> Vec<String> {
+    checks_for(&Fleet::plan())
+}
+
+/// [`checks`] for `fleet`: an endpoint that is an IP is not looked up.
+pub fn checks_for(fleet: &Fleet) -> Vec<String> {
+    let mut c: Vec<String> = vec![
+        "swapon --noheadings".into(),
+        "cat /proc/sys/net/ipv4/ip_forward".into(),
+        "systemctl is-active --quiet containerd".into(),
+        format!("crictl --runtime-endpoint {CRI} info"),
+    ];
+    let host = fleet.endpoint_host();
+    if host.parse::<std::net::IpAddr>().is_err() {
+        c.push(format!("getent hosts {host}"));
+    }
+    c
+}
+
+pub fn join(host: &str, master: bool) -> String {
+    join_on(ENDPOINT, host, master)
+}
+
+/// The join `host` receives through `endpoint`.
+pub fn join_on(endpoint: &str, host: &str, master: bool) -> String {
+    let cp = if master {
+        format!(" --control-plane --certificate-key {KEY}")
+    } else {
+        String::new()
+    };
+    format!(
+        "kubeadm join {endpoint} --token {TOKEN} --discovery-token-ca-cert-hash {HASH}{cp} --node-name {host} --cri-socket {CRI}"
+    )
 }
