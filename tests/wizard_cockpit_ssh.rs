@@ -10,6 +10,7 @@ mod support;
 mod wizard_json;
 mod wizard_ssh_fleet;
 
+use std::os::unix::fs::PermissionsExt;
 use std::process::Command as Process;
 use std::time::{Duration, Instant};
 
@@ -20,11 +21,12 @@ use hatui::model::{ClusterState, SourceKind};
 use hatui::wizard::audit::Audit;
 use hatui::wizard::cockpit;
 use hatui::wizard::engine::StepStatus;
+use hatui::wizard::exec::ssh::AdminConf;
 use hatui::wizard::exec::{HostKeyDesk, SshExecutor};
 use hatui::wizard::inventory::{self, SshOverrides};
 use hatui::wizard::plan;
 use tokio::sync::mpsc;
-use wizard_ssh_fleet::{Host, Site};
+use wizard_ssh_fleet::{ENDPOINT, Host, Site};
 
 const ACCEPTED: [Host; 5] = [
     ("cp-1", "127.0.0.81", true),
@@ -64,8 +66,14 @@ impl Cockpit {
         let (tx, rx) = mpsc::channel(256);
         let desk = cockpit::host_key_desk(&tx);
         let audit = Audit::at(site.dir.path().join("audit.log"));
-        let exec = SshExecutor::new(&inv, &SshOverrides::default(), audit, rt.handle().clone())
+        let mut exec = SshExecutor::new(&inv, &SshOverrides::default(), audit, rt.handle().clone())
             .ask_host_keys(desk.clone());
+        exec.admin_conf = Some(AdminConf {
+            inventory: inv.clone(),
+            file: site.inventory.clone(),
+            home: Some(site.home()),
+            fetched: false,
+        });
         let (commands, wizard_rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             cockpit::run(exec, plan, 1.0, tx, wizard_rx, Duration::ZERO);
@@ -198,6 +206,23 @@ fn run_all_builds_the_cluster_on_real_hosts_and_an_unknown_host_key_accepted_wit
         .map(|n| n.name.as_str())
         .collect();
     assert_eq!(nodes.len(), 5, "{nodes:?}");
+    // After init, admin.conf came to the bastion (0600) and the timeline says how to open
+    // the live cockpit on it.
+    let conf = site.home().join(".kube/hatui-t.conf");
+    let mode = std::fs::metadata(&conf).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{}", conf.display());
+    let open = format!(
+        "admin.conf saved to {} (server https://{ENDPOINT}): `hatui --inventory {} --kubeconfig {}`",
+        conf.display(),
+        site.inventory.display(),
+        conf.display()
+    );
+    let timeline = &c.app.cluster.timeline;
+    assert!(
+        timeline.iter().any(|e| e.text.starts_with(&open)),
+        "{open} not in {:?}",
+        timeline.iter().map(|e| &e.text).collect::<Vec<_>>()
+    );
 }
 
 /// Runs the first step (preflight: cp-1 first) to its failure; its output.

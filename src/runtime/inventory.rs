@@ -20,6 +20,7 @@ use crate::supervise;
 use crate::terminal::TerminalGuard;
 use crate::wizard::audit::Audit;
 use crate::wizard::exec::SshExecutor;
+use crate::wizard::exec::ssh::AdminConf;
 use crate::wizard::inventory::{self, SshOverrides};
 use crate::wizard::{cockpit, plan};
 
@@ -35,7 +36,15 @@ pub async fn run_inventory(
     let (tx, rx) = mpsc::channel(256);
     let desk = cockpit::host_key_desk(&tx);
     let audit = Audit::for_cluster(&inv.name);
-    let exec = SshExecutor::new(&inv, ssh, audit, Handle::current()).ask_host_keys(desk.clone());
+    let mut exec =
+        SshExecutor::new(&inv, ssh, audit, Handle::current()).ask_host_keys(desk.clone());
+    // After init, admin.conf comes to ~/.kube and the timeline says how to open it.
+    exec.admin_conf = Some(AdminConf {
+        inventory: inv.clone(),
+        file: file.to_path_buf(),
+        home: None,
+        fetched: false,
+    });
     let mut _live = None;
     let mut drill = None;
     let (cluster, wizard_out) = if target.kubeconfig.is_some() {

@@ -20,6 +20,7 @@ use super::engine::{Engine, StepReport, StepStatus};
 use super::exec::lab::OnEvents;
 use super::exec::ssh::HostKeyQuestion;
 use super::exec::{Executor, HostKeyDesk, LabExecutor, RunEvent, RunId, SshExecutor};
+use super::headless::ssh::admin_conf_to_bastion;
 use super::plan::Plan;
 use crate::model::{ClusterEvent, ClusterState};
 
@@ -123,6 +124,11 @@ pub trait Driven: Executor {
     }
     /// The operator runs a failed step again (or its fix): what failed may be fixed now.
     fn retrying(&mut self) {}
+    /// After each step: something to tell the operator in the timeline (real hosts:
+    /// admin.conf brought to the bastion once init is done).
+    fn after_step(&mut self, _engine: &Engine) -> Option<String> {
+        None
+    }
 }
 
 impl Driven for LabExecutor {
@@ -169,6 +175,30 @@ impl Driven for SshExecutor {
 
     fn retrying(&mut self) {
         self.forget_failed_logins();
+    }
+
+    fn after_step(&mut self, engine: &Engine) -> Option<String> {
+        let conf = self.admin_conf.as_ref().filter(|c| !c.fetched)?;
+        let init = engine.reports().iter().find(|r| r.id == "init");
+        if !init.is_some_and(|r| r.status == StepStatus::Ok) {
+            return None;
+        }
+        let (inv, file, home) = (conf.inventory.clone(), conf.file.clone(), conf.home.clone());
+        let saved = admin_conf_to_bastion(&inv, &file, home.as_deref(), self);
+        if let Some(c) = self.admin_conf.as_mut() {
+            c.fetched = true;
+        }
+        Some(match (saved.path, saved.open, saved.error) {
+            (Some(path), Some(open), _) => format!(
+                "admin.conf saved to {path} (server {}): `{open}` opens the cockpit on the \
+                 live cluster, with d for the drill",
+                saved.server
+            ),
+            (_, _, error) => format!(
+                "admin.conf could not be brought to the bastion: {}",
+                error.unwrap_or_default()
+            ),
+        })
     }
 }
 
@@ -286,6 +316,9 @@ where
     }
     engine.run_next(&mut Paced { exec, out });
     out.send(WizardUpdate::Steps(WizardSteps::of(engine)));
+    if let Some(said) = exec.after_step(engine) {
+        let _ = out.tx.blocking_send(vec![ClusterEvent::Note(said)].into());
+    }
 }
 
 struct Out<M> {

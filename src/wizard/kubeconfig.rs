@@ -14,7 +14,12 @@ pub fn bastion_path(cluster: &str) -> Result<PathBuf, String> {
     let home = std::env::home_dir()
         .filter(|h| !h.as_os_str().is_empty())
         .ok_or("HOME is not set: there is no ~/.kube to write admin.conf to")?;
-    Ok(home.join(".kube").join(format!("hatui-{cluster}.conf")))
+    Ok(bastion_path_in(&home, cluster))
+}
+
+/// `<home>/.kube/hatui-<cluster>.conf`.
+pub fn bastion_path_in(home: &Path, cluster: &str) -> PathBuf {
+    home.join(".kube").join(format!("hatui-{cluster}.conf"))
 }
 
 /// `admin` (a kubeconfig's YAML) with every cluster's server set to `server`.

@@ -4,7 +4,7 @@
 //! the same way; verify passing is the only success.
 
 mod lab;
-mod ssh;
+pub(crate) mod ssh;
 
 use std::io::Write;
 

@@ -60,9 +60,12 @@ pub fn run_ssh(run: &SshRun, rt: Handle, out: &mut impl Write) -> Result<bool> {
             .any(|r| r.id == "init" && r.status == StepStatus::Ok);
         if init_done && !fetched {
             fetched = true;
-            printer
-                .borrow_mut()
-                .kubeconfig(admin_conf_to_bastion(&inv, &run.inventory, exec));
+            printer.borrow_mut().kubeconfig(admin_conf_to_bastion(
+                &inv,
+                &run.inventory,
+                None,
+                exec,
+            ));
         }
     };
     drive(
@@ -81,14 +84,19 @@ pub fn run_ssh(run: &SshRun, rt: Handle, out: &mut impl Write) -> Result<bool> {
 /// The first master's admin.conf, read over its session, written to
 /// `~/.kube/hatui-<cluster>.conf` with the endpoint as its server; the cockpit to open on
 /// it keeps the inventory, so its drill (`d`) and wizard (`w`) know the hosts.
-fn admin_conf_to_bastion(
+pub(crate) fn admin_conf_to_bastion(
     inv: &Inventory,
     file: &std::path::Path,
+    home: Option<&std::path::Path>,
     exec: &SshExecutor,
 ) -> KubeconfigJson {
     let first = &inv.first_control_plane().name;
     let server = format!("https://{}", inv.endpoint);
-    let saved = kubeconfig::bastion_path(&inv.name).and_then(|path| {
+    let path = match home {
+        Some(home) => Ok(kubeconfig::bastion_path_in(home, &inv.name)),
+        None => kubeconfig::bastion_path(&inv.name),
+    };
+    let saved = path.and_then(|path| {
         let admin = exec.read_file(first, plan::ADMIN_CONF)?;
         let text = kubeconfig::with_server(&admin, &server)
             .map_err(|e| format!("{} from {first}: {e}", plan::ADMIN_CONF))?;

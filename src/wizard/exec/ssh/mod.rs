@@ -155,6 +155,18 @@ pub struct SshExecutor {
     look: Look,
     cluster: ClusterState,
     on_events: Option<OnEvents>,
+    /// Where admin.conf goes once init is done, in the cockpit's wizard.
+    pub admin_conf: Option<AdminConf>,
+}
+
+/// admin.conf to the bastion, once: the inventory (its file, for the line that opens the
+/// cockpit on it) and the home it goes under (`None`: `$HOME`).
+#[derive(Debug, Clone)]
+pub struct AdminConf {
+    pub inventory: Inventory,
+    pub file: std::path::PathBuf,
+    pub home: Option<std::path::PathBuf>,
+    pub fetched: bool,
 }
 
 impl SshExecutor {
@@ -191,6 +203,7 @@ impl SshExecutor {
                 Timestamp::now(),
             ),
             on_events: None,
+            admin_conf: None,
         }
     }
 
