@@ -157,6 +157,10 @@ pub fn check(lab: &dyn Seen, spec: &DrillSpec) -> Result<Plan, Refusal> {
 /// Every member healthy with a leader, both leases held by a working leader, the endpoint
 /// and every apiserver ready; else what is not.
 pub fn unhealthy(lab: &dyn Seen) -> Option<String> {
+    // A live cluster's watches may not have listed the nodes yet: nothing is known healthy.
+    if lab.masters().is_empty() {
+        return Some("no control-plane node seen yet".into());
+    }
     let status = lab.etcd_status();
     let sick: Vec<&str> = status
         .members
