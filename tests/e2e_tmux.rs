@@ -158,8 +158,11 @@ fn d_runs_a_failover_drill_in_the_cockpit_and_writes_its_report() {
         s.contains("Drill: power on") && s.contains("d starts it")
     });
     tmux.keys("d");
+    // The whole result, not only the title: a capture can fall between two rows' updates.
     let screen = tmux.wait_for("the drill done", Duration::from_secs(60), |s| {
         s.contains("done · Esc closes")
+            && s.contains("etcd replaced its leader")
+            && s.contains("report: ./hatui-reports/drill-power-")
     });
     assert!(screen.contains("etcd replaced its leader"), "{screen}");
     assert!(
