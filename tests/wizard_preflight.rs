@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::Value;
 use support::host_doubles::{path_line, prepared_host as host_doubles};
-use support::sshd::{Sshd, need_sshd};
+use support::sshd::{Sshd, known_hosts_of, need_sshd, one_client_key};
 
 #[test]
 fn preflight_checks_every_host_over_ssh_and_names_each_failure_with_its_fix() {
@@ -31,12 +31,7 @@ fn preflight_checks_every_host_over_ssh_and_names_each_failure_with_its_fix() {
             Sshd::start_on(addr, &[path])
         })
         .collect();
-    let known: String = sshds
-        .iter()
-        .map(|s| std::fs::read_to_string(&s.known_hosts).unwrap() + "\n")
-        .collect();
-    let known_hosts = dir.join("known_hosts");
-    std::fs::write(&known_hosts, known).unwrap();
+    let known_hosts = known_hosts_of(&dir, &sshds);
     let mut inv = format!(
         "name = \"t\"\nendpoint = \"k8s-api.example.internal:6443\"\nload_balancer = \"nlb\"\n\
          pod_cidr = \"192.168.0.0/16\"\nservice_cidr = \"10.96.0.0/12\"\n\
@@ -56,13 +51,8 @@ fn preflight_checks_every_host_over_ssh_and_names_each_failure_with_its_fix() {
     );
     let inv_path = dir.join("hatui.toml");
     std::fs::write(&inv_path, inv).unwrap();
-    // The identity in the inventory is the first host's client key: every sshd accepts
-    // its own; the command line's --ssh-identity wins for all of them.
-    for s in &sshds[1..] {
-        let accepted = std::fs::read_to_string(s.dir.join("authorized_keys")).unwrap();
-        let first = std::fs::read_to_string(sshds[0].ed25519_key.with_extension("pub")).unwrap();
-        std::fs::write(s.dir.join("authorized_keys"), accepted + &first).unwrap();
-    }
+    // The identity in the inventory is the first host's client key: every sshd accepts it.
+    one_client_key(&sshds);
 
     let out = Command::new(env!("CARGO_BIN_EXE_hatui"))
         .args(["wizard", "--inventory"])

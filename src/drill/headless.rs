@@ -48,6 +48,29 @@ pub fn plan_text(p: &Plan) -> String {
     s
 }
 
+/// Says `text` (the plan, on stderr with --json: stdout holds the JSON alone); without
+/// `--yes`, refuses, saying `how` to confirm. `false`: refused (exit 2).
+pub fn say_then_confirm(
+    text: &str,
+    plan: &Plan,
+    yes: bool,
+    json: bool,
+    how: &str,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<bool> {
+    let said: &mut dyn Write = if json { &mut *err } else { &mut *out };
+    write!(said, "{text}")?;
+    if !yes {
+        writeln!(
+            err,
+            "hatui drill: refusing to start without confirmation: the drill takes {} down. {how}",
+            plan.target
+        )?;
+    }
+    Ok(yes)
+}
+
 fn file_stem(r: &Report) -> String {
     // To the second: 2026-01-01T00:00:00 -> 20260101T000000.
     let when = r.fault.started_at.chars().take(19);
@@ -85,16 +108,9 @@ pub fn run(req: &LabDrill, out: &mut dyn Write, err: &mut dyn Write) -> io::Resu
             return Ok(2);
         }
     };
-    // With --json stdout holds the JSON alone.
-    let said: &mut dyn Write = if req.json { &mut *err } else { &mut *out };
-    write!(said, "{shape}{}", plan_text(&plan))?;
-    if !req.yes {
-        writeln!(
-            err,
-            "hatui drill: refusing to start without confirmation: the drill takes {} down. \
-             Pass --yes to run it headless, or press d in `hatui lab` to confirm it there.",
-            plan.target
-        )?;
+    let text = format!("{shape}{}", plan_text(&plan));
+    let how = "Pass --yes to run it headless, or press d in `hatui lab` to confirm it there.";
+    if !say_then_confirm(&text, &plan, req.yes, req.json, how, out, err)? {
         return Ok(2);
     }
     let (mut drill, _) = match Drill::start(&mut lab, &req.spec) {

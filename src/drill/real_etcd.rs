@@ -12,7 +12,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use super::engine::{Drill, Next, Phase, SAMPLE_MS};
-use super::headless::{LabDrill, finish, plan_text};
+use super::headless::{LabDrill, finish, plan_text, say_then_confirm};
 use super::plan;
 use super::probe::Probe;
 use super::report::Report;
@@ -113,24 +113,17 @@ pub async fn run(req: &LabDrill, out: &mut dyn Write, err: &mut dyn Write) -> Re
             return Ok(2);
         }
     };
-    let said: &mut dyn Write = if req.json { &mut *err } else { &mut *out };
-    writeln!(
-        said,
+    let text = format!(
         "Lab: {} control planes, {} workers, {} in front, seed {}; etcd: {n} real members \
-         (the etcd figures are theirs, on the wall clock).",
+         (the etcd figures are theirs, on the wall clock).\n{}",
         lab.config().control_planes,
         lab.config().workers,
         lab.config().lb,
-        lab.config().seed
-    )?;
-    write!(said, "{}", plan_text(&plan))?;
-    if !req.yes {
-        writeln!(
-            err,
-            "hatui drill: refusing to start without confirmation: the drill takes {} down. \
-             Pass --yes to run it headless.",
-            plan.target
-        )?;
+        lab.config().seed,
+        plan_text(&plan)
+    );
+    let how = "Pass --yes to run it headless.";
+    if !say_then_confirm(&text, &plan, req.yes, req.json, how, out, err)? {
         return Ok(2);
     }
     let target = plan.target.clone();

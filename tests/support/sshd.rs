@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use hatui::ssh::SshTarget;
 
 use super::etcd_cluster::free_ports;
+use super::host_doubles::path_line;
 
 pub const SSHD: &str = "/usr/sbin/sshd";
 
@@ -352,24 +353,36 @@ pub fn fleet(dir: &Path, hosts: &[(&str, &str, &str, &Path)]) -> Fleet {
     let mut sshds: Vec<Sshd> = Vec::new();
     let mut hosts_toml = String::new();
     for (name, addr, role, bin) in hosts {
-        let path = format!(
-            "SetEnv PATH={}:/usr/sbin:/usr/bin:/sbin:/bin",
-            bin.display()
-        );
-        let sshd = Sshd::start_on(addr, &[path]);
+        let sshd = Sshd::start_on(addr, &[path_line(bin)]);
         hosts_toml.push_str(&format!(
             "\n[[hosts]]\nname = \"{name}\"\naddress = \"{addr}\"\nrole = \"{role}\"\nport = {}\n",
             sshd.port
         ));
         sshds.push(sshd);
     }
+    let known_hosts = known_hosts_of(dir, &sshds);
+    let key = one_client_key(&sshds);
+    Fleet {
+        sshds,
+        known_hosts,
+        key,
+        hosts_toml,
+    }
+}
+
+/// `dir/known_hosts` with every one of `sshds`' host keys.
+pub fn known_hosts_of(dir: &Path, sshds: &[Sshd]) -> PathBuf {
     let known: String = sshds
         .iter()
         .map(|s| std::fs::read_to_string(&s.known_hosts).unwrap() + "\n")
         .collect();
     let known_hosts = dir.join("known_hosts");
     std::fs::write(&known_hosts, known).unwrap();
-    // One client key for all: the first sshd's, which the others accept too.
+    known_hosts
+}
+
+/// One client key for all: the first sshd's, which the others are made to accept too.
+pub fn one_client_key(sshds: &[Sshd]) -> PathBuf {
     let key = sshds[0].ed25519_key.clone();
     let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
     for s in &sshds[1..] {
@@ -377,10 +390,5 @@ pub fn fleet(dir: &Path, hosts: &[(&str, &str, &str, &Path)]) -> Fleet {
         let all = std::fs::read_to_string(&accepted).unwrap() + &public;
         std::fs::write(accepted, all).unwrap();
     }
-    Fleet {
-        sshds,
-        known_hosts,
-        key,
-        hosts_toml,
-    }
+    key
 }

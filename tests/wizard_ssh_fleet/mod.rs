@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 use k8s_openapi::ByteString;
 use serde_json::{Value, json};
 
-use crate::support::sshd::{Sshd, need_sshd};
+use crate::support::host_doubles::path_line;
+use crate::support::sshd::{Sshd, known_hosts_of, need_sshd, one_client_key};
 use crate::wizard_json::{assert_no_secret, step_ids};
 
 /// (name, address, master)
@@ -466,26 +467,10 @@ impl Site {
                 "case \"$1\" in\n/proc/sys/net/ipv4/ip_forward) {RECORD}; echo 1 ;;\n/etc/kubernetes/*) {RECORD}; exec /bin/cat \"$S/root/$HOST$1\" ;;\n*) exec /bin/cat \"$@\" ;;\nesac"
             );
             double(&bin, "cat", name, addr, &state, &cat);
-            let path = format!(
-                "SetEnv PATH={}:/usr/sbin:/usr/bin:/sbin:/bin",
-                bin.display()
-            );
-            sshds.push(Sshd::start_on(addr, &[path]));
+            sshds.push(Sshd::start_on(addr, &[path_line(&bin)]));
         }
-        let known: String = sshds
-            .iter()
-            .map(|s| std::fs::read_to_string(&s.known_hosts).unwrap() + "\n")
-            .collect();
-        let known_hosts = dir.path().join("known_hosts");
-        write(&known_hosts, known);
-        // One client key for all: the first sshd's, which the others accept too.
-        let key = sshds[0].ed25519_key.clone();
-        let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
-        for s in &sshds[1..] {
-            let accepted = s.dir.join("authorized_keys");
-            let both = std::fs::read_to_string(&accepted).unwrap() + &public;
-            write(&accepted, both);
-        }
+        let known_hosts = known_hosts_of(dir.path(), &sshds);
+        let key = one_client_key(&sshds);
         let mut inv = format!(
             "name = \"t\"\nendpoint = \"{endpoint}\"\nload_balancer = \"{}\"\n{}\
              pod_cidr = \"192.168.0.0/16\"\nservice_cidr = \"10.96.0.0/12\"\n\

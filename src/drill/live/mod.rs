@@ -23,7 +23,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use super::fault::DrillFault;
-use super::headless::{finish, plan_text};
+use super::headless::{finish, plan_text, say_then_confirm};
 use super::plan::{self, DrillSpec, Plan, Refusal};
 use super::report::Report;
 use crate::etcd::{EtcdAccess, EtcdSettings, Poller, spawn_poller};
@@ -181,23 +181,25 @@ pub async fn run(req: &LiveDrill, out: &mut dyn Write, err: &mut dyn Write) -> R
             return Ok(2);
         }
     };
-    let said: &mut dyn Write = if req.json { &mut *err } else { &mut *out };
-    writeln!(
-        said,
-        "Live cluster {} (endpoint {}); etcd {}.",
-        req.cluster.inventory.name, w.server, w.etcd_way
-    )?;
-    write!(said, "{}", plan_text(&plan))?;
+    let mut text = format!(
+        "Live cluster {} (endpoint {}); etcd {}.\n{}",
+        req.cluster.inventory.name,
+        w.server,
+        w.etcd_way,
+        plan_text(&plan)
+    );
     if plan.spec.fault == DrillFault::Power {
-        writeln!(said, "{}", power_note(&plan))?;
+        text += &format!("{}\n", power_note(&plan));
     }
-    if !req.yes {
-        writeln!(
-            err,
-            "hatui drill: refusing to start without confirmation: the drill takes {} down. \
-             Pass --yes to run it.",
-            plan.target
-        )?;
+    if !say_then_confirm(
+        &text,
+        &plan,
+        req.yes,
+        req.json,
+        "Pass --yes to run it.",
+        out,
+        err,
+    )? {
         return Ok(2);
     }
     let audit = Audit::for_cluster(&req.cluster.inventory.name);
