@@ -88,6 +88,11 @@ impl Lab {
         self.build.bare
     }
 
+    /// The wizard's steps that built this lab, as they ended (for the drill's report).
+    pub fn record_built(&mut self, steps: Vec<String>) {
+        self.cfg.built_by_wizard = Some(steps);
+    }
+
     pub fn now_ms(&self) -> i64 {
         self.now
     }

@@ -22,7 +22,6 @@ mod probes;
 mod raft;
 pub mod real_etcd;
 mod step;
-mod task;
 mod tokens;
 mod views;
 
@@ -41,7 +40,6 @@ pub use build::MemberView;
 pub use config::LabConfig;
 pub use faults::{Fault, FaultKind};
 pub use lb::LbKind;
-pub use task::{LabCommand, run, run_following};
 
 use build::Build;
 use endpoint::ApiHealth;
