@@ -375,3 +375,103 @@ fn kube_vip_uses_super_admin_conf_during_init_from_1_29_and_admin_conf_before() 
         "nothing to give back"
     );
 }
+
+/// A dir of fake binaries for the preflight step: a prepared host's, without `missing`.
+fn fake_host(dir: &std::path::Path, missing: &[&str], swap: bool) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join(format!("bin-{}-{swap}", missing.join("-")));
+    std::fs::create_dir_all(&bin).unwrap();
+    let swapon = if swap {
+        "echo '/swap.img file 2G 0B -2'"
+    } else {
+        "exit 0"
+    };
+    for (name, body) in [
+        ("swapon", swapon),
+        ("cat", "echo 1"),
+        ("systemctl", "exit 0"),
+        ("crictl", "exit 0"),
+        ("kubeadm", "exit 0"),
+        ("kubelet", "exit 0"),
+        ("kubectl", "exit 0"),
+    ] {
+        if missing.contains(&name) {
+            continue;
+        }
+        let path = bin.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    bin
+}
+
+/// `command -v kubeadm kubelet` succeeds when kubeadm alone is found (dash and bash): the
+/// plan's preflight checks each binary on its own, with `--preflight`'s rule and fix.
+#[test]
+fn the_preflight_step_fails_a_host_with_kubeadm_and_no_kubelet_in_sh_and_bash() {
+    use hatui::wizard::preflight::checks::{BINARY_FIX, SWAP, failure_line};
+    let plan = plan::build(&lab_inventory(1, 1));
+    let step = plan.step("preflight").unwrap();
+    let script = step.commands[0].shown();
+    assert!(
+        script.contains("swapon"),
+        "the lab's kubeadm double knows it by swapon"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let run = |shell: &str, bin: &std::path::Path| {
+        let out = std::process::Command::new(shell)
+            .arg("-c")
+            .arg(&script)
+            .env_clear()
+            .env("PATH", bin)
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap())
+    };
+    let missing = |bin: &str| {
+        format!(
+            "{}\n",
+            failure_line(
+                &format!("Binary-{bin}"),
+                &format!("{bin} is not on the PATH"),
+                BINARY_FIX
+            )
+        )
+    };
+    for shell in ["/bin/sh", "/bin/bash"] {
+        let ready = fake_host(dir.path(), &[], false);
+        assert_eq!(run(shell, &ready), (Some(0), String::new()), "{shell}");
+        let no_kubelet = fake_host(dir.path(), &["kubelet"], false);
+        assert_eq!(
+            run(shell, &no_kubelet),
+            (Some(1), missing("kubelet")),
+            "{shell}"
+        );
+        let no_kubeadm = fake_host(dir.path(), &["kubeadm"], false);
+        assert_eq!(
+            run(shell, &no_kubeadm),
+            (Some(1), missing("kubeadm")),
+            "{shell}"
+        );
+        let none = fake_host(dir.path(), &["kubeadm", "kubelet", "kubectl"], true);
+        assert_eq!(
+            run(shell, &none),
+            (
+                Some(1),
+                format!(
+                    "{}\n{}{}{}",
+                    plan::SWAP_ON,
+                    missing("kubeadm"),
+                    missing("kubelet"),
+                    missing("kubectl")
+                )
+            ),
+            "{shell}"
+        );
+    }
+    assert_eq!(
+        plan::SWAP_ON,
+        failure_line(SWAP.name, SWAP.problem, SWAP.fix),
+        "the lab's hosts print the rule's line"
+    );
+}
