@@ -128,7 +128,7 @@ fn lb_files(inv: &Inventory, s: &mut Step) {
         LoadBalancer::Nlb => {}
         LoadBalancer::Haproxy => {
             let cfg = haproxy_cfg(inv);
-            let check = check_apiserver(inv, vip);
+            let check = check_apiserver(inv);
             // Hosts of its own when the inventory names them, else every master.
             let on: Vec<&Host> = if inv.load_balancers.is_empty() {
                 inv.control_planes().collect()
