@@ -139,7 +139,9 @@ pub(super) fn script(lab: &Lab, host: &str, command: &str) -> Vec<(i64, Act)> {
     } else if command.starts_with("kubeadm token create") {
         s.act(0.8, Effect::TokenCreate { endpoint });
         s.exit(0.9, 0)
-    } else if command.contains("kubectl") || command.contains("curl ") {
+    } else if (command.contains("kubectl") || command.contains("curl "))
+        && !command.contains("swapon")
+    {
         kubectl(lab, &words, command, s)
     } else if command.contains("swapon") {
         // The wizard's preflight: forwarding on, containerd and kubeadm present; swap off

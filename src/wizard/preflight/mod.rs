@@ -2,7 +2,7 @@
 //! of the inventory is asked for its facts in one SSH command, at most [`CONCURRENCY`]
 //! at a time, so 50 hosts take about as long as the slowest; the checks run here.
 
-mod checks;
+pub mod checks;
 mod facts;
 
 use std::time::Duration;
