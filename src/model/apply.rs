@@ -108,6 +108,7 @@ impl ClusterState {
     }
 
     fn apply_node(&mut self, node: Node) -> bool {
+        self.member_sightings.node_seen(&self.etcd, &node.name);
         let old = self.nodes.upsert(node.clone());
         if let Some(old) = &old
             && old.ready != node.ready
@@ -151,6 +152,9 @@ impl ClusterState {
         let was = self.etcd_quorum();
         let known = !self.etcd.members.is_empty();
         self.note_etcd_changes(&status);
+        let nodes = &self.nodes;
+        let has_node = |name: &str| nodes.get(name).is_some();
+        self.member_sightings.saw(&status, has_node, self.now);
         let changed = replace(&mut self.etcd, status);
         if known {
             self.note_quorum_change(was);
@@ -283,10 +287,7 @@ impl ClusterState {
     }
 
     fn note_etcd_changes(&mut self, new: &EtcdStatus) {
-        let leader = new
-            .leader_member()
-            .filter(|m| m.reachable)
-            .map(|m| (m.name.as_str(), m.raft_term));
+        let leader = new.live_leader().map(|m| (m.name.as_str(), m.raft_term));
         let moved = self.leader_history.observe(leader, self.now);
         let old = &self.etcd;
         if old.members.is_empty() {

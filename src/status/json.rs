@@ -207,9 +207,9 @@ impl Snapshot {
                 .collect(),
             nodes: c.nodes.iter().map(|n| node(n, c)).collect(),
             etcd: Etcd {
-                leader: c.etcd.leader_member().map(|m| m.name.clone()),
+                leader: c.etcd.live_leader().map(|m| m.name.clone()),
                 via: c.etcd.via.clone(),
-                members: c.etcd.members.iter().map(member).collect(),
+                members: c.etcd.members.iter().map(|m| member(c, m)).collect(),
                 quorum: c.etcd_quorum().known().map(|q| Quorum {
                     members: q.members,
                     healthy: q.healthy,
@@ -258,12 +258,12 @@ fn node(n: &Node, c: &ClusterState) -> NodeJson {
     }
 }
 
-fn member(m: &EtcdMember) -> Member {
+fn member(c: &ClusterState, m: &EtcdMember) -> Member {
     Member {
         id: format!("{:x}", m.id),
         name: m.name.clone(),
         client_urls: m.client_urls.clone(),
-        is_leader: m.is_leader,
+        is_leader: c.etcd.live_leader().is_some_and(|l| l.id == m.id),
         is_learner: m.is_learner,
         reachable: m.reachable,
         error: m.error.clone(),
