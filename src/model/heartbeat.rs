@@ -207,6 +207,11 @@ mod tests {
         let h = c.silent(&node).unwrap();
         assert_eq!((h.age_s, h.not_ready_in_s), (18, Some(45)));
         assert_eq!(h.grace_from, GraceFrom::Takeover);
+        let said = &c.timeline.iter().last().unwrap().text;
+        assert!(
+            said.starts_with("silent cp-1: grace period restarted by the new controller-manager leader (NotReady 50s after its takeover)"),
+            "{said}"
+        );
     }
 
     #[test]
