@@ -89,13 +89,11 @@ impl ClusterState {
     /// When the running node controller started watching, as far as the
     /// kube-controller-manager Lease tells: `Some(Some(acquireTime))` while it is held,
     /// `Some(None)` while expired or released (no controller runs), `None` when the Lease
-    /// is not known or not current (then nothing is claimed).
+    /// is not known. A Lease not current (its watch failing) claims no expiry.
     fn node_controller_since(&self) -> Option<Option<Timestamp>> {
-        if self.stale(FeedKind::Leases).is_some() {
-            return None;
-        }
         let lease = self.leases.get(CONTROLLER_MANAGER_LEASE)?;
-        if lease.released() || lease.expired(self.now) {
+        let current = self.stale(FeedKind::Leases).is_none();
+        if current && (lease.released() || lease.expired(self.now)) {
             return Some(None);
         }
         lease.holder_node()?;

@@ -424,6 +424,13 @@ mod tests {
         let beats = vec![("cp-2".to_string(), fixture::at(-48))];
         app.cluster.apply(ClusterEvent::NodeLeases(beats));
         let mut lease = app.cluster.leases["kube-controller-manager"].clone();
+        // Its holder stopped renewing 20 s ago: no node controller runs.
+        lease.renew_time = Some(fixture::at(-20));
+        app.cluster.apply(ClusterEvent::LeaseUpsert(lease.clone()));
+        let buf = screen(&mut app, 200, 40);
+        let row = node_row(&buf, "cp-2");
+        let waits = "silent 48s, NotReady 50s after a controller-manager takes over";
+        assert!(row.contains(waits), "{row}");
         lease.holder_identity = Some("cp-3_9d2e".into());
         (lease.acquire_time, lease.renew_time) = (Some(fixture::at(-5)), Some(fixture::at(-1)));
         app.cluster.apply(ClusterEvent::LeaseUpsert(lease));
