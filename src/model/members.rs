@@ -1,10 +1,11 @@
 //! Whether an etcd member is a master's, a join in progress, or left behind.
 //!
-//! kubeadm names each stacked etcd member after its node. A member with no Node of its
-//! name is the normal state of every control-plane join: between `member add --learner`
-//! and the kubelet registering its Node (with `ControlPlaneKubeletLocalMode` etcd even
-//! joins and is promoted before the kubelet bootstraps). Telling a student to `etcdctl
-//! member remove` it then breaks the join. A member is stale only when its Node is gone
+//! kubeadm names each stacked etcd member after its node. A member added by a join is
+//! unstarted (no name) until its etcd starts, and with `ControlPlaneKubeletLocalMode`
+//! kubeadm joins etcd (learner, then promoted) before the kubelet bootstraps and registers
+//! the Node: a member with no Node is then the normal state of a control-plane join, and
+//! telling a student to `etcdctl member remove` it breaks the join. (In kubeadm's default
+//! order the kubelet-start phase waits for the TLS bootstrap before the etcd join.) A member is stale only when its Node is gone
 //! (hatui saw the Node, then saw it deleted) or it stays without a Node, or unstarted,
 //! past the join's time.
 
@@ -14,10 +15,12 @@ use jiff::Timestamp;
 
 use super::{ClusterState, EtcdMember, EtcdStatus};
 
-/// How long a join may run before a member with no Node means it failed: kubeadm waits
-/// up to 5 min for the kubelet's TLS bootstrap (`timeouts.tlsBootstrap`, v1beta4), the
-/// step that registers the Node.
-pub const JOIN_TIMEOUT_S: i64 = 300;
+/// How long a join may run before a member with no Node means it failed. With
+/// `ControlPlaneKubeletLocalMode` kubeadm joins etcd first, then (`kubelet-wait-bootstrap`)
+/// waits up to `timeouts.kubeletHealthCheck` (4 min) for the kubelet and up to
+/// `timeouts.tlsBootstrap` (5 min) for its TLS bootstrap, after which the Node registers
+/// (kubeadm `cmd/phases/join/kubelet.go`, v1beta4 defaults): 10 min covers both.
+pub const JOIN_TIMEOUT_S: i64 = 600;
 
 /// What hatui saw of one member (by id) since it started watching.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -273,8 +276,8 @@ mod tests {
         at(&mut c, 10 + JOIN_TIMEOUT_S + 60);
         let ws = stale(&c);
         assert_eq!(ws.len(), 2, "{ws:?}");
-        assert!(ws[0].starts_with("stale member cp-2 (b2): no node of that name after 6m"));
-        assert!(ws[1].starts_with("stale member e5: added and never started in 6m"));
+        assert!(ws[0].starts_with("stale member cp-2 (b2): no node of that name after 11m"));
+        assert!(ws[1].starts_with("stale member e5: added and never started in 11m"));
     }
 
     #[test]
