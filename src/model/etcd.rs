@@ -369,6 +369,23 @@ mod tests {
         }
     }
 
+    /// cp-1 led and died; cp-2 still names it, cp-3's election timeout fired (it answers
+    /// with no leader). That is an election: no leader, and cp-3 is not cut off.
+    #[test]
+    fn a_dead_leader_still_named_by_a_follower_is_no_leader() {
+        let mut s = three();
+        (s.members[0].reachable, s.members[0].raft_term) = (false, 0);
+        s.members[2].no_leader = true;
+        assert_eq!(s.leader_member().map(|m| m.id), Some(0xa1));
+        assert_eq!(s.live_leader(), None);
+        assert_eq!(s.quorum(), Quorum::of(3, 2));
+        let ws = s.warnings();
+        assert!(has(&ws, "no leader yet: election in progress"), "{ws:?}");
+        assert!(!has(&ws, "cut off from the majority"), "{ws:?}");
+        s.members[0].reachable = true;
+        assert_eq!(s.live_leader().map(|m| m.name.as_str()), Some("cp-1"));
+    }
+
     #[test]
     fn endpoints_that_never_answered_are_not_a_lost_quorum_nor_stale_members() {
         let asked = |name: &str| EtcdMember {
