@@ -70,7 +70,8 @@ pub struct NodeJson {
     /// Seconds since its kubelet renewed its node Lease; `null` when not known.
     pub heartbeat_age_s: Option<i64>,
     /// For a Ready node whose kubelet went silent: seconds until the node controller marks
-    /// it NotReady (the grace period, 40 s or 50 s from v1.32, minus the heartbeat age).
+    /// it NotReady: the grace period (40 s; 50 s from v1.32) from its last heartbeat, or
+    /// from a later controller-manager takeover; `null` while no controller-manager leads.
     pub not_ready_in_s: Option<i64>,
 }
 
