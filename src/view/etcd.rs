@@ -343,7 +343,8 @@ mod tests {
         let mut status = app.cluster.etcd.clone();
         app.cluster.apply(ClusterEvent::Etcd(status.clone()));
         let dead = &mut status.members[0];
-        (dead.reachable, dead.is_leader, dead.raft_term) = (false, false, 0);
+        // The live poller still marks it leader: its followers name it.
+        (dead.reachable, dead.is_leader, dead.raft_term) = (false, true, 0);
         dead.error = Some("context deadline exceeded".into());
         app.cluster.apply(ClusterEvent::Etcd(status));
         let timeline = &app.cluster.timeline;
