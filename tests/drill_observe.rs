@@ -34,6 +34,7 @@ fn healthy() -> Probe {
         target_member_healthy: true,
         leases: [lease(Some("cp-1"), 0, true), lease(Some("cp-1"), 0, true)],
         target_node: Some(Readiness::Ready),
+        grace_s: 50,
         target_pods_gone: false,
         schedulable_node: Some("worker-1".into()),
         keepalive: None,
@@ -124,6 +125,25 @@ fn an_unclean_loss_waits_an_election_timeout_and_a_clean_one_hands_over() {
         assert!(e.why.contains(says), "{fault}: {}", e.why);
         assert!(e.why.contains("1.4 s"), "{}", e.why);
     }
+}
+
+/// node-monitor-grace-period is the cluster's version's (40 s up to v1.31), not 50 s.
+#[test]
+fn not_ready_says_the_grace_period_of_the_cluster_s_version() {
+    let mut o = Observer::new(DrillFault::Kubelet, "cp-1", &healthy());
+    let mut p = healthy();
+    (p.grace_s, p.target_node) = (40, Some(Readiness::Unknown));
+    o.observe(41_000, None, &p);
+    let e = o
+        .timeline
+        .iter()
+        .find(|e| e.text.contains("NotReady"))
+        .unwrap();
+    assert!(
+        e.why.contains("node-monitor-grace-period (40 s)"),
+        "{}",
+        e.why
+    );
 }
 
 #[test]

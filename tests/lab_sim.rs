@@ -401,6 +401,54 @@ fn a_stopped_kubelet_counts_down_to_not_ready() {
     assert_eq!(lab.node_heartbeat("cp-2").unwrap().as_second(), last);
 }
 
+/// A power cut of the master holding the kube-controller-manager Lease: no node
+/// controller runs until another takes the Lease, and the new one counts the grace period
+/// from its takeover. The countdown waits meanwhile, then restarts and ends as the node
+/// turns Unknown (it used to reach 0 while the node stayed Ready for 13 s more).
+#[test]
+fn the_countdown_restarts_at_a_controller_manager_takeover() {
+    use hatui::model::GraceFrom;
+    let mut lab = lab(5);
+    lab.advance(secs(3));
+    let mut c = ClusterState::new(SourceKind::Lab, "lab", lab.now());
+    let feed = |c: &mut ClusterState, events: Vec<ClusterEvent>| {
+        events.into_iter().for_each(|e| {
+            c.apply(e);
+        })
+    };
+    feed(&mut c, lab.full_state());
+    let cm = lab.lease("kube-controller-manager").unwrap();
+    let holder = cm.holder_node().unwrap().to_string();
+    feed(&mut c, lab.inject(&fault(&holder, FaultKind::PowerOff)));
+    let node = |c: &ClusterState| c.nodes.get(&holder).unwrap().clone();
+    let mut seen = Vec::new();
+    while node(&c).ready == Readiness::Ready {
+        assert!(seen.len() < 120, "still Ready: {seen:?}");
+        feed(&mut c, lab.advance(secs(1)));
+        if let Some(h) = c
+            .silent(&node(&c))
+            .filter(|_| node(&c).ready == Readiness::Ready)
+        {
+            seen.push((c.now.as_second(), h.not_ready_in_s, h.grace_from));
+        }
+    }
+    let unknown_at = c.now.as_second();
+    assert!(
+        seen.iter().any(|s| s.2 == GraceFrom::NoController),
+        "no controller while the Lease is expired: {seen:?}"
+    );
+    let restarted: Vec<_> = seen.iter().filter(|s| s.2 == GraceFrom::Takeover).collect();
+    assert!(!restarted.is_empty(), "{seen:?}");
+    for (t, left, _) in &restarted {
+        let due = t + left.unwrap();
+        assert!(
+            (due - unknown_at).abs() <= 1,
+            "due {due}, Unknown at {unknown_at}: {seen:?}"
+        );
+    }
+    assert!(restarted[0].1.unwrap() >= 45, "a fresh 50 s: {seen:?}");
+}
+
 #[test]
 fn tokens_expire_and_take_the_certificate_key_with_them() {
     let mut lab = lab(1);

@@ -36,13 +36,28 @@ fn a_tui_can_stream_the_output_and_watch_the_cluster_assemble() {
         ex.now(),
     );
     let mut members_seen = Vec::new();
+    // Every join has a member with no Node for a while: never a "remove it" advice.
+    let (mut removals, mut joining) = (Vec::new(), 0);
     while !engine.finished() {
         engine.run_next(&mut ex);
         for ev in std::mem::take(&mut *published.lock().unwrap()) {
             cockpit.apply(ev);
+            let ws = cockpit.etcd_warnings();
+            removals.extend(ws.into_iter().filter(|w| w.contains("member remove")));
+            let members = cockpit.etcd.members.iter();
+            joining += members
+                .filter(|m| {
+                    matches!(
+                        cockpit.member_standing(m),
+                        hatui::model::Standing::Joining { .. }
+                    )
+                })
+                .count();
         }
         members_seen.push(cockpit.etcd.members.len());
     }
+    assert_eq!(removals, Vec::<String>::new());
+    assert!(joining > 0, "members were seen joining");
     assert!(engine.verified());
     assert_eq!(members_seen.first(), Some(&0), "preflight: no member yet");
     assert_eq!(members_seen.last(), Some(&3));

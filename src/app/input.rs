@@ -158,7 +158,7 @@ impl App {
     }
 
     fn select_leader(&mut self) {
-        let Some(leader) = self.cluster.etcd.leader_member().map(|m| m.name.clone()) else {
+        let Some(leader) = self.cluster.etcd.live_leader().map(|m| m.name.clone()) else {
             self.ui.flash = Some("etcd has no leader right now".into());
             return;
         };

@@ -148,7 +148,8 @@ impl DrillFault {
         match self {
             Self::Kubelet => {
                 "The control plane keeps running under containerd; only the node goes NotReady \
-                 after the grace period (50 s) and its pods are marked not ready: this proves \
+                 after the grace period (40 s; 50 s from v1.32) and its pods are marked not \
+                 ready: this proves \
                  nothing about failover."
             }
             Self::ControlPlane => {

@@ -230,7 +230,7 @@ impl Observer {
             self.got.not_ready_ms = Some(t);
             let text = format!("node {} NotReady (Ready=Unknown)", self.target);
             let cm_moved = self.got.lease_taken[1].as_ref().map(|(_, t)| secs(*t));
-            self.note(t, text, why::not_ready(&self.target, cm_moved));
+            self.note(t, text, why::not_ready(&self.target, p.grace_s, cm_moved));
         }
         if self.got.pods_gone_ms.is_none() && p.target_pods_gone {
             self.got.pods_gone_ms = Some(t);

@@ -3,6 +3,7 @@
 //! requests, `/readyz`, etcd and the API (`live::seen`).
 
 use crate::lab::Lab;
+use crate::model::heartbeat::node_monitor_grace_s;
 use crate::model::{PodState, Readiness};
 
 use super::plan::LEASES;
@@ -57,6 +58,8 @@ pub struct Probe {
     pub leases: [LeaseSeen; 2],
     /// The target's Node Ready condition; `None` when it has no Node.
     pub target_node: Option<Readiness>,
+    /// `node-monitor-grace-period` for the cluster's version, in seconds.
+    pub grace_s: i64,
     /// The API reports none of the target's control-plane pods (the kubelet stopped them).
     pub target_pods_gone: bool,
     /// Where a test pod would go: the first Ready worker, else the first Ready master other
@@ -124,6 +127,11 @@ impl Probe {
                 active: lab.lease_active(name),
             }
         };
+        // The target's kubelet version is the cluster's (one version in the lab).
+        let version = lab
+            .node(target)
+            .map(|n| n.kubelet_version)
+            .unwrap_or_default();
         let target_pods_gone = lab
             .static_pods(target)
             .is_some_and(|p| p.each().iter().all(|(_, h)| h.state == PodState::Absent));
@@ -137,6 +145,7 @@ impl Probe {
             target_member_healthy,
             leases: LEASES.map(lease),
             target_node: lab.node(target).map(|n| n.ready),
+            grace_s: node_monitor_grace_s(&version),
             target_pods_gone,
             schedulable_node: schedulable(lab, target),
             keepalive: None,

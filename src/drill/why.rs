@@ -57,7 +57,7 @@ pub fn lease_taken(lease: &str, old: &str, new: &str, released: bool) -> String 
 
 /// `cm_moved`: when a new controller-manager took its lease (its node controller gives
 /// every node a fresh grace period when it starts).
-pub fn not_ready(node: &str, cm_moved: Option<f64>) -> String {
+pub fn not_ready(node: &str, grace_s: i64, cm_moved: Option<f64>) -> String {
     let from = match cm_moved {
         Some(at) => format!(
             ", counted from {at:.1} s when the new controller-manager leader started watching"
@@ -66,7 +66,7 @@ pub fn not_ready(node: &str, cm_moved: Option<f64>) -> String {
     };
     format!(
         "the node controller set Ready=Unknown (and the unreachable taints) after hearing \
-         nothing from {node}'s kubelet for node-monitor-grace-period (50 s){from}"
+         nothing from {node}'s kubelet for node-monitor-grace-period ({grace_s} s){from}"
     )
 }
 

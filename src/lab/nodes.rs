@@ -12,7 +12,8 @@ use super::hosts::Machine;
 
 pub(crate) const HEARTBEAT_MS: i64 = 10_000;
 /// `--node-monitor-grace-period`: 50 s since v1.32 (40 s before).
-pub(crate) const GRACE_MS: i64 = 50_000;
+pub(crate) const GRACE_MS: i64 =
+    crate::model::heartbeat::node_monitor_grace_s(super::views::KUBELET_VERSION) * 1000;
 /// How often [`NodeHealth::check`] runs.
 pub(crate) const CHECK_MS: i64 = 1_000;
 

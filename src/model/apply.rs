@@ -3,6 +3,7 @@
 use jiff::Timestamp;
 
 use super::flaps::{self, Say};
+use super::heartbeat::CONTROLLER_MANAGER_LEASE;
 
 use super::{
     ApiServerHealth, CertKey, Certificate, ClusterEvent, ClusterState, EndpointHealth, EtcdStatus,
@@ -108,6 +109,7 @@ impl ClusterState {
     }
 
     fn apply_node(&mut self, node: Node) -> bool {
+        self.member_sightings.node_seen(&self.etcd, &node.name);
         let old = self.nodes.upsert(node.clone());
         if let Some(old) = &old
             && old.ready != node.ready
@@ -151,6 +153,9 @@ impl ClusterState {
         let was = self.etcd_quorum();
         let known = !self.etcd.members.is_empty();
         self.note_etcd_changes(&status);
+        let nodes = &self.nodes;
+        let has_node = |name: &str| nodes.get(name).is_some();
+        self.member_sightings.saw(&status, has_node, self.now);
         let changed = replace(&mut self.etcd, status);
         if known {
             self.note_quorum_change(was);
@@ -159,10 +164,48 @@ impl ClusterState {
     }
 
     fn apply_lease(&mut self, lease: Lease) -> bool {
+        let mut taken = false;
         if let Some(old) = self.leases.get(&lease.name) {
+            taken = lease.name == CONTROLLER_MANAGER_LEASE
+                && old.holder_identity != lease.holder_identity
+                && lease.holder_node().is_some();
             self.note_lease_change(&old.clone(), &lease);
         }
-        self.leases.insert(lease.name.clone(), lease.clone()) != Some(lease)
+        let changed = self.leases.insert(lease.name.clone(), lease.clone()) != Some(lease);
+        if taken {
+            self.note_grace_restart();
+        }
+        changed
+    }
+
+    /// A new controller-manager leader's node controller first sees every node when it
+    /// starts: a silent node's grace period counts from then, and a countdown shown before
+    /// is void. Says so once per takeover, naming a few of the silent nodes.
+    fn note_grace_restart(&mut self) {
+        let silent: Vec<&str> = self
+            .nodes
+            .iter()
+            .filter(|n| n.ready == super::Readiness::Ready && self.silent(n).is_some())
+            .map(|n| n.name.as_str())
+            .collect();
+        if silent.is_empty() {
+            return;
+        }
+        let mut names = silent
+            .iter()
+            .take(3)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if silent.len() > 3 {
+            names += &format!(" and {} more", silent.len() - 3);
+        }
+        let grace = self.node_monitor_grace_s();
+        let text = format!(
+            "silent {names}: grace period restarted by the new controller-manager leader \
+             (NotReady {grace}s after its takeover)"
+        );
+        self.note(Severity::Warn, text);
     }
 
     fn apply_token(&mut self, token: Token) -> bool {
@@ -283,10 +326,7 @@ impl ClusterState {
     }
 
     fn note_etcd_changes(&mut self, new: &EtcdStatus) {
-        let leader = new
-            .leader_member()
-            .filter(|m| m.reachable)
-            .map(|m| (m.name.as_str(), m.raft_term));
+        let leader = new.live_leader().map(|m| (m.name.as_str(), m.raft_term));
         let moved = self.leader_history.observe(leader, self.now);
         let old = &self.etcd;
         if old.members.is_empty() {

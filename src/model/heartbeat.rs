@@ -1,7 +1,10 @@
 //! How long a node's kubelet has been silent, and when the node lifecycle controller will
-//! mark it NotReady (Ready=Unknown): `--node-monitor-grace-period` after its last heartbeat
-//! (40 s; 50 s from v1.32). The heartbeat is the node Lease, renewed every 10 s; the Ready
-//! condition's `lastHeartbeatTime` moves only every 5 min on a healthy node.
+//! mark it NotReady (Ready=Unknown): `--node-monitor-grace-period` (40 s; 50 s from v1.32)
+//! after the later of its last heartbeat and the moment the controller started watching.
+//! The heartbeat is the node Lease, renewed every 10 s; the Ready condition's
+//! `lastHeartbeatTime` moves only every 5 min on a healthy node. The controller runs in the
+//! kube-controller-manager that holds its Lease: a new leader's controller starts every
+//! node's grace period afresh, and while nobody holds the Lease nobody marks anything.
 
 use jiff::Timestamp;
 
@@ -9,23 +12,55 @@ use super::{ClusterState, FeedKind, Node, Readiness};
 
 /// A kubelet renews its node Lease every 10 s; older than this, it has missed one.
 pub const SILENT_AFTER_S: i64 = 12;
+/// The controller-manager's leader-election Lease: its holder runs the node controller.
+pub const CONTROLLER_MANAGER_LEASE: &str = "kube-controller-manager";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Heartbeat {
     /// Seconds since the kubelet was last heard from.
     pub age_s: i64,
     /// Seconds until the grace period runs out, for a silent node still Ready (0 once
-    /// over: the node controller, if one runs, marks it at its next check).
+    /// over: the node controller, if one runs, marks it at its next check). `None` once
+    /// it is not Ready, and while no node controller runs.
     pub not_ready_in_s: Option<i64>,
+    /// What the grace period counts from.
+    pub grace_from: GraceFrom,
 }
 
-/// `v1.33.2` → 33; `None` unless it reads as `v1.<minor>`.
-fn minor(version: &str) -> Option<u32> {
-    let rest = version.strip_prefix("v1.")?;
-    rest.split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraceFrom {
+    /// The kubelet's last heartbeat.
+    Heartbeat,
+    /// A controller-manager took its Lease after that heartbeat: its node controller
+    /// first saw the node then, and counts the grace period from there.
+    Takeover,
+    /// The controller-manager Lease is expired or released: no node controller runs, and
+    /// the next leader will start the grace period afresh.
+    NoController,
+}
+
+/// `v1.33.2` → 33; `None` unless it reads as `v1.<minor>`. A `const fn` so that the lab's
+/// constants can be computed from its version.
+const fn minor(version: &str) -> Option<u32> {
+    let b = version.as_bytes();
+    if b.len() < 4 || b[0] != b'v' || b[1] != b'1' || b[2] != b'.' {
+        return None;
+    }
+    let (mut i, mut m) = (3, 0u32);
+    while i < b.len() && b[i].is_ascii_digit() && m < 100_000 {
+        m = m * 10 + (b[i] - b'0') as u32;
+        i += 1;
+    }
+    if i == 3 { None } else { Some(m) }
+}
+
+/// `--node-monitor-grace-period`'s default for a Kubernetes version (`v1.31.4`): 40 s up
+/// to v1.31, 50 s from v1.32. 50 s for a version that does not read as `v1.<minor>`.
+pub const fn node_monitor_grace_s(version: &str) -> i64 {
+    match minor(version) {
+        Some(m) if m < 32 => 40,
+        _ => 50,
+    }
 }
 
 impl ClusterState {
@@ -34,10 +69,8 @@ impl ClusterState {
     /// 50 s when no version is known.
     pub fn node_monitor_grace_s(&self) -> i64 {
         let masters = self.nodes.iter().filter(|n| n.is_control_plane());
-        match masters.filter_map(|n| minor(&n.kubelet_version)).max() {
-            Some(m) if m < 32 => 40,
-            _ => 50,
-        }
+        let newest = masters.max_by_key(|n| minor(&n.kubelet_version));
+        node_monitor_grace_s(newest.map_or("", |n| n.kubelet_version.as_str()))
     }
 
     /// When `node`'s kubelet was last heard from: its node Lease, or its status if newer.
@@ -53,6 +86,20 @@ impl ClusterState {
         Some((self.now.as_second() - last.as_second()).max(0))
     }
 
+    /// When the running node controller started watching, as far as the
+    /// kube-controller-manager Lease tells: `Some(Some(acquireTime))` while it is held,
+    /// `Some(None)` while expired or released (no controller runs), `None` when the Lease
+    /// is not known. A Lease not current (its watch failing) claims no expiry.
+    fn node_controller_since(&self) -> Option<Option<Timestamp>> {
+        let lease = self.leases.get(CONTROLLER_MANAGER_LEASE)?;
+        let current = self.stale(FeedKind::Leases).is_none();
+        if current && (lease.released() || lease.expired(self.now)) {
+            return Some(None);
+        }
+        lease.holder_node()?;
+        Some(lease.acquire_time)
+    }
+
     /// For a node whose kubelet stopped posting: how long ago, and (while still Ready) the
     /// countdown to NotReady. `None` for a node heard from lately, or never, and while the
     /// nodes cannot be read (then the silence is ours, not the kubelet's).
@@ -64,11 +111,22 @@ impl ClusterState {
             return None;
         }
         let age_s = self.heartbeat_age_s(node).filter(|&a| a > SILENT_AFTER_S)?;
+        let heard = self.now.as_second() - age_s;
+        let (grace_from, counted_from) = match self.node_controller_since() {
+            Some(None) => (GraceFrom::NoController, None),
+            Some(Some(takeover)) if takeover.as_second() > heard => {
+                (GraceFrom::Takeover, Some(takeover.as_second()))
+            }
+            _ => (GraceFrom::Heartbeat, Some(heard)),
+        };
         let grace = self.node_monitor_grace_s();
-        let not_ready_in_s = (node.ready == Readiness::Ready).then(|| (grace - age_s).max(0));
+        let not_ready_in_s = counted_from
+            .filter(|_| node.ready == Readiness::Ready)
+            .map(|from| (grace - (self.now.as_second() - from)).max(0));
         Some(Heartbeat {
             age_s,
             not_ready_in_s,
+            grace_from,
         })
     }
 }
@@ -92,6 +150,66 @@ mod tests {
     fn beat(c: &mut ClusterState, ago: i64) {
         let at = Timestamp::from_second(c.now.as_second() - ago).unwrap();
         c.apply(ClusterEvent::NodeLeases(vec![("cp-1".into(), at)]));
+    }
+
+    #[test]
+    fn the_grace_period_is_a_function_of_the_version() {
+        assert_eq!(node_monitor_grace_s("v1.31.9"), 40);
+        assert_eq!(node_monitor_grace_s("v1.32.0"), 50);
+        assert_eq!(node_monitor_grace_s("v1.34.1"), 50);
+        assert_eq!(node_monitor_grace_s("unknown"), 50);
+        let mut c = state("v1.31.4");
+        assert_eq!(c.node_monitor_grace_s(), 40);
+        let mut newer = Node::ready_master("cp-2");
+        newer.kubelet_version = "v1.32.1".into();
+        c.nodes.upsert(newer);
+        assert_eq!(c.node_monitor_grace_s(), 50, "the newest master's");
+    }
+
+    fn cm_lease(c: &mut ClusterState, holder: &str, acquired_ago: i64, renewed_ago: i64) {
+        let ago = |s: i64| Some(Timestamp::from_second(c.now.as_second() - s).unwrap());
+        let lease = crate::model::Lease {
+            name: CONTROLLER_MANAGER_LEASE.into(),
+            namespace: "kube-system".into(),
+            holder_identity: Some(format!("{holder}_0c1d")),
+            acquire_time: ago(acquired_ago),
+            renew_time: ago(renewed_ago),
+            duration_s: 15,
+            transitions: 1,
+        };
+        c.apply(ClusterEvent::LeaseUpsert(lease));
+    }
+
+    /// The node lifecycle controller of a new controller-manager leader first sees every
+    /// node when it starts, and counts the grace period from then.
+    #[test]
+    fn a_controller_manager_takeover_restarts_the_countdown() {
+        let mut c = state("v1.33.2");
+        beat(&mut c, 18);
+        let node = c.nodes.get("cp-1").unwrap().clone();
+        cm_lease(&mut c, "cp-2", 3_600, 1);
+        let h = c.silent(&node).unwrap();
+        assert_eq!(
+            (h.not_ready_in_s, h.grace_from),
+            (Some(32), GraceFrom::Heartbeat)
+        );
+        // cp-1 held the lease and went silent with it: nobody marks anything meanwhile.
+        cm_lease(&mut c, "cp-1", 3_600, 18);
+        let h = c.silent(&node).unwrap();
+        assert_eq!(
+            (h.not_ready_in_s, h.grace_from),
+            (None, GraceFrom::NoController)
+        );
+        // cp-3 takes over 5 s ago: 50 s from then, not from the last heartbeat.
+        cm_lease(&mut c, "cp-3", 5, 1);
+        let h = c.silent(&node).unwrap();
+        assert_eq!((h.age_s, h.not_ready_in_s), (18, Some(45)));
+        assert_eq!(h.grace_from, GraceFrom::Takeover);
+        let said = &c.timeline.iter().last().unwrap().text;
+        assert!(
+            said.starts_with("silent cp-1: grace period restarted by the new controller-manager leader (NotReady 50s after its takeover)"),
+            "{said}"
+        );
     }
 
     #[test]

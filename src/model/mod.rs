@@ -11,6 +11,7 @@ pub mod heartbeat;
 mod holders;
 pub mod kubeadm_config;
 pub mod leases;
+pub mod members;
 pub mod nodes;
 pub mod quorum;
 pub mod timeline;
@@ -25,8 +26,9 @@ pub use endpoint::{ApiServerHealth, EndpointHealth, LbBackend};
 pub use etcd::{EtcdMember, EtcdStatus, LeaderHistory, Quorum};
 pub use event::ClusterEvent;
 pub use feed::{FeedKind, FeedStatus, Stale};
-pub use heartbeat::Heartbeat;
+pub use heartbeat::{GraceFrom, Heartbeat};
 pub use leases::Lease;
+pub use members::Standing;
 pub use nodes::{Node, Nodes, PodHealth, PodState, Readiness, StaticPods};
 pub use quorum::QuorumView;
 pub use timeline::{Severity, Timeline, TimelineEntry};
@@ -61,6 +63,8 @@ pub struct ClusterState {
     pub leader_history: LeaderHistory,
     /// Node Lease renewTimes by node: the kubelets' heartbeats.
     pub node_leases: HashMap<String, Timestamp>,
+    /// etcd members as seen over time: a join in progress is not a member left behind.
+    member_sightings: members::Sightings,
     /// Who released each released lease (lease name → host), as seen happen.
     released_by: BTreeMap<String, String>,
     /// A `CertKey` event arrived: later uploads are news, the first one is not.
@@ -92,6 +96,7 @@ impl ClusterState {
             leader_history: LeaderHistory::default(),
             released_by: BTreeMap::new(),
             node_leases: HashMap::new(),
+            member_sightings: members::Sightings::default(),
             cert_key_known: false,
             control_plane_endpoint: None,
             endpoint_problem_noted: None,
@@ -166,36 +171,5 @@ impl ClusterState {
             .iter()
             .filter_map(|(kind, f)| f.stale(*kind, self.now))
             .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_etcd_member_without_a_node_is_called_stale_with_the_fix() {
-        let mut c = ClusterState::new(SourceKind::Live, "lb:6443", Timestamp::UNIX_EPOCH);
-        for name in ["cp-1", "cp-2"] {
-            c.nodes.upsert(Node::ready_master(name));
-        }
-        let member = |id, name: &str| EtcdMember {
-            id,
-            name: name.into(),
-            reachable: true,
-            ..EtcdMember::default()
-        };
-        c.etcd.members = vec![member(1, "cp-1"), member(2, "cp-2"), member(0xc3, "cp-3")];
-        let stale: Vec<_> = c
-            .etcd_warnings()
-            .into_iter()
-            .filter(|w| w.contains("stale"))
-            .collect();
-        assert_eq!(stale.len(), 1, "{stale:?}");
-        assert!(
-            stale[0].contains("etcdctl member remove c3"),
-            "{}",
-            stale[0]
-        );
     }
 }

@@ -54,11 +54,12 @@ impl ClusterState {
         !self.apiservers.is_empty() && self.apiservers.values().all(|a| a.etcd_ok == Some(true))
     }
 
-    /// etcd's warnings, with stale members (no node of their name) once nodes are known,
-    /// and the broken path said instead of a lost quorum when the apiservers disprove it.
+    /// etcd's warnings, with stale members (see [`Self::member_standing`]) once nodes are
+    /// known, and the broken path said instead of a lost quorum when the apiservers
+    /// disprove it.
     pub fn etcd_warnings(&self) -> Vec<String> {
-        let names = self.nodes.iter().map(|n| n.name.as_str());
-        let mut out = self.etcd.warnings_with_nodes(names);
+        let mut out = self.etcd.warnings();
+        self.member_warnings(&mut out);
         let silent = self.etcd.nobody_answered() && self.apiservers_read_etcd();
         if self.etcd_quorum() == QuorumView::PathBroken || silent {
             out.retain(|w| !w.starts_with("quorum lost"));

@@ -70,7 +70,8 @@ pub struct NodeJson {
     /// Seconds since its kubelet renewed its node Lease; `null` when not known.
     pub heartbeat_age_s: Option<i64>,
     /// For a Ready node whose kubelet went silent: seconds until the node controller marks
-    /// it NotReady (the grace period, 40 s or 50 s from v1.32, minus the heartbeat age).
+    /// it NotReady: the grace period (40 s; 50 s from v1.32) from its last heartbeat, or
+    /// from a later controller-manager takeover; `null` while no controller-manager leads.
     pub not_ready_in_s: Option<i64>,
 }
 
@@ -207,9 +208,9 @@ impl Snapshot {
                 .collect(),
             nodes: c.nodes.iter().map(|n| node(n, c)).collect(),
             etcd: Etcd {
-                leader: c.etcd.leader_member().map(|m| m.name.clone()),
+                leader: c.etcd.live_leader().map(|m| m.name.clone()),
                 via: c.etcd.via.clone(),
-                members: c.etcd.members.iter().map(member).collect(),
+                members: c.etcd.members.iter().map(|m| member(c, m)).collect(),
                 quorum: c.etcd_quorum().known().map(|q| Quorum {
                     members: q.members,
                     healthy: q.healthy,
@@ -258,12 +259,12 @@ fn node(n: &Node, c: &ClusterState) -> NodeJson {
     }
 }
 
-fn member(m: &EtcdMember) -> Member {
+fn member(c: &ClusterState, m: &EtcdMember) -> Member {
     Member {
         id: format!("{:x}", m.id),
         name: m.name.clone(),
         client_urls: m.client_urls.clone(),
-        is_leader: m.is_leader,
+        is_leader: c.etcd.live_leader().is_some_and(|l| l.id == m.id),
         is_learner: m.is_learner,
         reachable: m.reachable,
         error: m.error.clone(),

@@ -112,7 +112,7 @@ fn etcd(out: &mut String, c: &ClusterState) {
         let _ = writeln!(out, "\netcd: quorum unknown ({why})");
         return;
     }
-    let leader = c.etcd.leader_member().map_or("none", |m| m.name.as_str());
+    let leader = c.etcd.live_leader().map_or("none", |m| m.name.as_str());
     let verdict = match c.etcd_quorum() {
         QuorumView::Unknown => "quorum unknown: no member has answered".to_string(),
         QuorumView::PathBroken => {
@@ -139,7 +139,8 @@ fn etcd(out: &mut String, c: &ClusterState) {
         .map_or(String::new(), |v| format!(" ({v})"));
     let _ = writeln!(out, "\netcd{via}: leader {leader}; {verdict}");
     for m in &c.etcd.members {
-        let mark = if m.is_leader { "*" } else { " " };
+        let led = c.etcd.live_leader().is_some_and(|l| l.id == m.id);
+        let mark = if led { "*" } else { " " };
         let learner = if m.is_learner { " learner" } else { "" };
         let state = match (&m.error, m.reachable) {
             (_, true) => format!(

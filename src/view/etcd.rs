@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 
 use super::{format, pane, theme};
 use crate::app::{App, Pane};
-use crate::model::{ClusterState, EtcdMember, FeedKind, QuorumView};
+use crate::model::{ClusterState, EtcdMember, FeedKind, QuorumView, Standing};
 
 /// Content rows wanted at inner width `width`: members, the quorum line, warnings.
 pub fn wanted(cluster: &ClusterState, width: u16) -> usize {
@@ -19,9 +19,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let c = &app.cluster;
     let focused = app.ui.focus == Pane::Etcd;
     let mut title = vec![pane::name("etcd")];
-    if let Some(leader) = c.etcd.leader_member() {
+    // What the timeline says: a leader that stopped answering is no leader any more.
+    if let Some(leader) = c.etcd.live_leader() {
         let text = format!("leader {} · term {} ", leader.name, leader.raft_term);
         title.push(Span::styled(text, theme::DIM));
+    } else if c.etcd_quorum().known().is_some() {
+        title.push(Span::styled("no leader ", theme::BAD));
     }
     if let Some(via) = &c.etcd.via {
         title.push(Span::styled(format!("{via} "), theme::WARN));
@@ -77,7 +80,7 @@ impl Widths {
 }
 
 fn member(c: &ClusterState, m: &EtcdMember, w: &Widths, width: usize) -> Line<'static> {
-    let leader = m.is_leader || c.etcd.leader == Some(m.id);
+    let leader = c.etcd.live_leader().is_some_and(|l| l.id == m.id);
     let mut spans = vec![
         Span::styled(if leader { "★ " } else { "  " }, theme::LEADER),
         Span::styled(format::pad(&m.name, w.name), theme::BOLD),
@@ -85,10 +88,15 @@ fn member(c: &ClusterState, m: &EtcdMember, w: &Widths, width: usize) -> Line<'s
     if m.is_learner {
         spans.push(Span::styled(" learner", theme::WARN));
     }
-    // A member with no node of its name is what a dead master leaves behind: rejoining
-    // fails until someone runs `etcdctl member remove`. (No nodes at all: none known yet.)
-    if !c.nodes.is_empty() && c.nodes.get(&m.name).is_none() {
-        spans.push(Span::styled(" no node", theme::WARN));
+    // A member with no node of its name is a join in progress, or what a removed master
+    // left behind (rejoining fails until someone runs `etcdctl member remove`).
+    match c.member_standing(m) {
+        Standing::HasNode => {}
+        Standing::Joining { .. } => spans.push(Span::styled(" joining", theme::DIM)),
+        Standing::NoNodeYet => spans.push(Span::styled(" no node", theme::WARN)),
+        Standing::NodeGone | Standing::NeverJoined { .. } => {
+            spans.push(Span::styled(" stale", theme::WARN));
+        }
     }
     for alarm in &m.alarms {
         spans.push(Span::styled(format!(" {alarm}"), theme::ALARM));
@@ -174,6 +182,7 @@ mod tests {
     use ratatui::style::{Color, Modifier};
 
     use crate::app::App;
+    use crate::model::ClusterEvent;
     use crate::view::fixture::{self, find, screen, style_of, text};
 
     fn down(app: &mut App, name: &str, err: &str) {
@@ -274,7 +283,7 @@ mod tests {
     }
 
     #[test]
-    fn learners_alarms_and_stale_members_are_tagged() {
+    fn learners_alarms_and_joining_members_are_tagged() {
         let mut app = fixture::app();
         let members = &mut app.cluster.etcd.members;
         members[1].alarms = vec!["NOSPACE".into()];
@@ -288,13 +297,68 @@ mod tests {
             text(&buf)
         );
         assert!(
-            find(&buf, "cp-9 learner no node").is_some(),
+            find(&buf, "cp-9 learner joining").is_some(),
             "{}",
             text(&buf)
         );
         // The learner does not vote: two voters, both healthy.
         assert!(find(&buf, "2/2 healthy").is_some());
         assert!(find(&buf, "! 2 members tolerate 0 failures").is_some());
+    }
+
+    /// A control-plane join as the sources report it: a learner named after a master whose
+    /// Node is not registered yet. Following "remove it" here would break the join.
+    #[test]
+    fn a_joining_learner_is_joining_not_a_stale_member() {
+        let mut app = fixture::app();
+        let mut status = app.cluster.etcd.clone();
+        app.cluster.apply(ClusterEvent::Etcd(status.clone()));
+        let mut learner = status.members[2].clone();
+        (learner.id, learner.name, learner.is_learner) = (0xd4, "cp-4".into(), true);
+        status.members.push(learner);
+        app.cluster.apply(ClusterEvent::Etcd(status));
+        let buf = screen(&mut app, 140, 40);
+        assert!(
+            find(&buf, "cp-4 learner joining").is_some(),
+            "{}",
+            text(&buf)
+        );
+        assert!(find(&buf, "stale").is_none(), "{}", text(&buf));
+        assert!(find(&buf, "member remove").is_none(), "{}", text(&buf));
+        // Its Node registers, then is deleted: now it is left behind.
+        let node = fixture::node("cp-4", true, "10.0.0.14", 10);
+        app.cluster.apply(ClusterEvent::NodeUpsert(node));
+        app.cluster.apply(ClusterEvent::NodeRemoved("cp-4".into()));
+        let buf = screen(&mut app, 140, 40);
+        assert!(find(&buf, "cp-4 learner stale").is_some(), "{}", text(&buf));
+        let warning = "! stale member cp-4 (d4): its node was deleted";
+        assert!(find(&buf, warning).is_some(), "{}", text(&buf));
+    }
+
+    /// cp-1, the leader, dies: cp-2 and cp-3 still name it until their election timeout.
+    /// The timeline says there is no leader from that moment; so does the pane.
+    #[test]
+    fn during_an_election_the_pane_names_no_leader_like_the_timeline() {
+        let mut app = fixture::app();
+        let mut status = app.cluster.etcd.clone();
+        app.cluster.apply(ClusterEvent::Etcd(status.clone()));
+        let dead = &mut status.members[0];
+        // The live poller still marks it leader: its followers name it.
+        (dead.reachable, dead.is_leader, dead.raft_term) = (false, true, 0);
+        dead.error = Some("context deadline exceeded".into());
+        app.cluster.apply(ClusterEvent::Etcd(status));
+        let timeline = &app.cluster.timeline;
+        let said: Vec<_> = timeline.iter().rev().take(2).map(|e| &e.text).collect();
+        assert!(
+            said.iter().any(|t| *t == "etcd has no leader (was cp-1)"),
+            "{said:?}"
+        );
+        let buf = screen(&mut app, 120, 30);
+        assert!(find(&buf, "leader cp-1").is_none(), "{}", text(&buf));
+        assert!(find(&buf, "★").is_none(), "{}", text(&buf));
+        assert_eq!(style_of(&buf, "no leader ").fg, Some(Color::Red));
+        let election = "! no leader yet: election in progress";
+        assert!(find(&buf, election).is_some(), "{}", text(&buf));
     }
 
     #[test]

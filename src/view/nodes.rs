@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 
 use super::{format, pane, theme};
 use crate::app::{App, Pane};
-use crate::model::{ClusterState, FeedKind, Node, PodState, Readiness, StaticPods};
+use crate::model::{ClusterState, FeedKind, GraceFrom, Node, PodState, Readiness, StaticPods};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Col {
@@ -154,14 +154,22 @@ fn note(n: &Node, c: &ClusterState) -> Vec<Span<'static>> {
     let mut spans = Vec::new();
     // Once the node is not Ready, AGE says for how long: the countdown is over.
     if let Some(h) = c.silent(n)
-        && let Some(left) = h.not_ready_in_s
+        && n.ready == Readiness::Ready
     {
         // "silent": no heartbeat (node Lease renewal) for that long.
-        let text = format!(
-            "silent {}, NotReady in {}",
-            format::duration(h.age_s),
-            format::duration(left)
-        );
+        let silent = format!("silent {}", format::duration(h.age_s));
+        let text = match (h.not_ready_in_s, h.grace_from) {
+            (Some(left), GraceFrom::Takeover) => format!(
+                "{silent}, NotReady in {} (grace restarted at takeover)",
+                format::duration(left)
+            ),
+            (Some(left), _) => format!("{silent}, NotReady in {}", format::duration(left)),
+            // The next controller-manager leader counts a full grace period from its start.
+            (None, _) => format!(
+                "{silent}, NotReady {} after a controller-manager takes over",
+                format::duration(c.node_monitor_grace_s())
+            ),
+        };
         spans.push(Span::styled(text, theme::WARN));
     }
     if n.is_control_plane()
@@ -405,6 +413,33 @@ mod tests {
         );
         assert!(!row("cp-1").contains("silent"), "{}", row("cp-1"));
         assert_eq!(style_of(&buf, "silent 18s").fg, Some(Color::Yellow));
+    }
+
+    /// kube-controller-manager moved to cp-3 5 s ago: its node controller first saw cp-2
+    /// then, so cp-2 goes NotReady 50 s after the takeover, not after its last heartbeat.
+    #[test]
+    fn after_a_controller_manager_takeover_the_countdown_restarts_and_says_why() {
+        use crate::model::ClusterEvent;
+        let mut app = fixture::app();
+        let beats = vec![("cp-2".to_string(), fixture::at(-48))];
+        app.cluster.apply(ClusterEvent::NodeLeases(beats));
+        let mut lease = app.cluster.leases["kube-controller-manager"].clone();
+        // Its holder stopped renewing 20 s ago: no node controller runs.
+        lease.renew_time = Some(fixture::at(-20));
+        app.cluster.apply(ClusterEvent::LeaseUpsert(lease.clone()));
+        let buf = screen(&mut app, 200, 40);
+        let row = node_row(&buf, "cp-2");
+        let waits = "silent 48s, NotReady 50s after a controller-manager takes over";
+        assert!(row.contains(waits), "{row}");
+        lease.holder_identity = Some("cp-3_9d2e".into());
+        (lease.acquire_time, lease.renew_time) = (Some(fixture::at(-5)), Some(fixture::at(-1)));
+        app.cluster.apply(ClusterEvent::LeaseUpsert(lease));
+        let buf = screen(&mut app, 200, 40);
+        let row = node_row(&buf, "cp-2");
+        assert!(
+            row.contains("silent 48s, NotReady in 45s (grace restarted at takeover)"),
+            "{row}"
+        );
     }
 
     #[test]

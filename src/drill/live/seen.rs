@@ -37,6 +37,7 @@ pub fn of_state(state: &ClusterState, target: &str) -> Probe {
         target_member_healthy,
         leases: LEASES.map(lease),
         target_node: state.nodes.get(target).map(|n| n.ready),
+        grace_s: state.node_monitor_grace_s(),
         target_pods_gone,
         schedulable_node: None,
         keepalive: None,
