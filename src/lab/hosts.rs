@@ -59,6 +59,8 @@ pub(crate) struct Pod {
     pub installed: bool,
     pub running: bool,
     pub restarts: u32,
+    /// Just installed: its first start is no restart.
+    fresh: bool,
     /// The kubelet will start the container then.
     start_at: Option<i64>,
 }
@@ -111,6 +113,7 @@ impl Hosts {
         let running = Pod {
             installed: true,
             running: true,
+            fresh: false,
             restarts: 0,
             start_at: None,
         };
@@ -143,6 +146,9 @@ impl Hosts {
         let cp = &mut self.cps[i];
         cp.manifests = true;
         let pod = &mut cp.pods[c.slot()];
+        if !pod.installed {
+            pod.fresh = true;
+        }
         pod.installed = true;
         if !pod.running {
             pod.start_at = Some(now);
@@ -293,7 +299,9 @@ impl Hosts {
                 if pod.start_at.is_some_and(|t| t <= now) {
                     pod.start_at = None;
                     pod.running = true;
-                    pod.restarts += 1;
+                    if !std::mem::take(&mut pod.fresh) {
+                        pod.restarts += 1;
+                    }
                     changes.push(PodChange::Started(i, c));
                 }
             }

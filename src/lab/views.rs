@@ -73,7 +73,7 @@ pub(crate) fn pod_health(hosts: &Hosts, api: &ApiHealth, i: usize) -> [PodHealth
             } else {
                 PodState::Running
             }
-        } else if !cp.manifests {
+        } else if !cp.manifests || !pod.installed {
             PodState::Absent
         } else if cp.starting(c) {
             PodState::NotReady
