@@ -95,12 +95,20 @@ fn sigterm_restores_the_terminal() {
     assert!(!screen.contains("LAB"), "cockpit left on screen:\n{screen}");
 }
 
+/// A workshop in one sitting: the wizard builds the bare lab, then `d` drills that same
+/// cluster and its report says the wizard built it.
 #[test]
-fn the_wizard_builds_a_bare_lab_while_the_cockpit_watches() {
+fn the_wizard_builds_a_bare_lab_while_the_cockpit_watches_then_d_drills_it() {
     let bin = env!("CARGO_BIN_EXE_hatui");
+    let dir = std::env::temp_dir().join(format!("hatui-e2e-workshop-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
     let tmux = Tmux::start(
         "wizard",
-        &format!("{bin} lab --bare --speed 1000; echo HATUI-EXITED $?; sleep 30"),
+        &format!(
+            "cd {} && {bin} lab --bare --speed 1000; echo HATUI-EXITED $?; sleep 30",
+            dir.display()
+        ),
         140,
         45,
     );
@@ -127,12 +135,41 @@ fn the_wizard_builds_a_bare_lab_while_the_cockpit_watches() {
             .any(|l| l.contains(lease) && l.contains("→ cp-"));
         assert!(held, "{lease} held:\n{screen}");
     }
+    assert!(screen.contains("d plans the failover drill"), "{screen}");
 
+    // The same cluster, drilled: d shows the plan, d starts it.
+    tmux.keys("d");
+    tmux.wait_for("the drill's plan", Duration::from_secs(10), |s| {
+        s.contains("Drill: power on") && s.contains("d starts it")
+    });
+    tmux.keys("d");
+    let screen = tmux.wait_for("the drill done", Duration::from_secs(90), |s| {
+        s.contains("done · Esc closes")
+            && s.contains("etcd replaced its leader")
+            && s.contains("report: ./hatui-reports/drill-power-")
+    });
+    assert!(screen.contains("LAB"), "still the lab:\n{screen}");
+    let json = std::fs::read_dir(dir.join("hatui-reports"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .expect("the JSON report");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["lab"]["built_by"], "wizard", "{report}");
+    let steps = report["lab"]["wizard_steps"].as_array().expect("the steps");
+    assert_eq!(steps.len(), 9, "{report}");
+
+    tmux.keys("Escape");
+    tmux.wait_for("the wizard back", Duration::from_secs(5), |s| {
+        s.contains("Wizard") && s.contains("9/9 done")
+    });
     tmux.keys("q");
     let screen = tmux.wait_for("hatui to exit", Duration::from_secs(10), |s| {
         s.contains("HATUI-EXITED")
     });
     assert!(screen.contains("HATUI-EXITED 0"), "{screen}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -73,8 +73,10 @@ impl App {
         }
     }
 
+    /// The wizard's pane is shown (a drill's pane, while there is one, takes its place
+    /// and its keys until Esc closes it).
     pub fn wizard_open(&self) -> bool {
-        self.wizard.as_ref().is_some_and(|w| w.open)
+        self.wizard.as_ref().is_some_and(|w| w.open) && self.drill.is_none()
     }
 
     pub fn is_lab(&self) -> bool {

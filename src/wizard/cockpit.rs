@@ -154,6 +154,14 @@ impl Driven for LabExecutor {
     fn pause(&mut self, time: Duration) {
         self.pass(time);
     }
+
+    /// The lab remembers the plan that built it: a drill's report names it.
+    fn after_step(&mut self, engine: &Engine) -> Option<String> {
+        let steps = engine.reports().iter();
+        let steps = steps.map(|r| format!("{} {:?}", r.id, r.status));
+        self.lab_mut().record_built(steps.collect());
+        None
+    }
 }
 
 impl Driven for SshExecutor {
