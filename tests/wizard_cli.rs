@@ -443,3 +443,65 @@ fn a_bad_inventory_is_one_plain_error_line_and_exit_1() {
         "{err}"
     );
 }
+
+/// The workshop headless: the wizard builds the lab, then the drill runs on that same
+/// cluster; one JSON object, the same for the same seed.
+#[test]
+fn wizard_lab_drill_builds_then_drills_the_same_lab_as_one_json_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().display().to_string();
+    let args = [
+        "wizard",
+        "--lab",
+        "--yes",
+        "--drill",
+        "power",
+        "--json",
+        "--seed",
+        "7",
+        "--report-dir",
+        &reports,
+    ];
+    let first = hatui(&args);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let text = stdout(&first);
+    let v: serde_json::Value = serde_json::from_str(&text).expect("one JSON object");
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    for k in ["plan", "verified", "status", "drill"] {
+        assert!(keys.contains(&k), "{k} in {keys:?}");
+    }
+    assert!(text.find("\"plan\"").unwrap() < text.find("\"drill\"").unwrap());
+    assert_eq!(v["verified"], true);
+    let drill = &v["drill"];
+    assert_eq!(drill["source"], "lab");
+    assert_eq!(drill["lab"]["built_by"], "wizard");
+    assert_eq!(drill["lab"]["seed"], 7);
+    assert_eq!(drill["fault"]["kind"], "power");
+    assert_eq!(drill["recovery"]["restored"], true);
+    // The drill's etcd is the wizard's: the member that led after the build lost it.
+    let before = drill["before"]["etcd_leader"].as_str().unwrap();
+    assert_eq!(drill["fault"]["target"], before);
+    assert_ne!(drill["etcd"]["new_leader"].as_str(), Some(before));
+    let steps = drill["lab"]["wizard_steps"].as_array().unwrap();
+    assert_eq!(steps.len(), v["plan"].as_array().unwrap().len());
+    let second = stdout(&hatui(&args));
+    assert_eq!(text, second, "the same seed prints the same");
+    let other = stdout(&hatui(&[
+        "wizard",
+        "--lab",
+        "--yes",
+        "--drill",
+        "power",
+        "--json",
+        "--seed",
+        "8",
+        "--report-dir",
+        &reports,
+    ]));
+    assert_ne!(text, other, "another seed, another cluster");
+}

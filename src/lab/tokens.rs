@@ -134,7 +134,7 @@ impl Tokens {
     /// The newest live join token, `id.secret`.
     pub(crate) fn newest(&self, now: i64) -> Option<String> {
         let live = self.tokens.iter().filter(|t| t.joins && t.expires > now);
-        live.last().map(|t| format!("{}.{}", t.id, t.secret))
+        live.next_back().map(|t| format!("{}.{}", t.id, t.secret))
     }
 
     /// The certificate key, while `kubeadm-certs` exists.
