@@ -130,7 +130,7 @@ pub async fn run(req: &LabDrill, out: &mut dyn Write, err: &mut dyn Write) -> Re
     let mut before = super::probe::Probe::of(&lab, &target, 0);
     overlay(&mut before, &status, &target);
     // The lab's events feed no cockpit here: the report is what is shown.
-    let _ = lab.inject(&crate::lab::Fault {
+    let _ = lab.inject(&crate::model::Fault {
         node: target.clone(),
         kind: plan.spec.fault.lab_kind(),
     });

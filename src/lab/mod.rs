@@ -39,7 +39,6 @@ use crate::model::{
 
 pub use bare::BareLab;
 pub use config::LabConfig;
-pub use faults::{Fault, FaultKind};
 pub use lb::LbKind;
 pub use task::{LabCommand, run, run_following};
 

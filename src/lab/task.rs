@@ -6,8 +6,7 @@ use tokio::sync::mpsc::{Receiver, Sender};
 use tokio::time::MissedTickBehavior;
 
 use crate::drill::cockpit::{DrillCommand, DrillUpdate, Running};
-use crate::message::Fault;
-use crate::model::ClusterEvent;
+use crate::model::{ClusterEvent, Fault};
 
 use super::Lab;
 
