@@ -17,6 +17,7 @@ pub mod lab;
 pub mod live;
 pub mod message;
 pub mod model;
+pub mod real_etcd;
 pub mod runtime;
 #[cfg(any(test, feature = "test-support"))]
 pub mod scenes;

@@ -19,8 +19,8 @@ use super::report::Report;
 use super::seen::Seen;
 use crate::etcd::{PollerConfig, spawn_poller};
 use crate::lab::Lab;
-use crate::lab::real_etcd::RealEtcd;
 use crate::model::{ApiServerHealth, ClusterEvent, EndpointHealth, EtcdStatus, Readiness};
+use crate::real_etcd::RealEtcd;
 
 /// The lab, with etcd as the real members say it is.
 struct WithRealEtcd<'a> {

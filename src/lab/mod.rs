@@ -20,7 +20,6 @@ mod nodes;
 mod out;
 mod probes;
 mod raft;
-pub mod real_etcd;
 mod step;
 mod task;
 mod tokens;
