@@ -14,6 +14,7 @@ pub mod kubeadm_config;
 pub mod leases;
 pub mod nodes;
 pub mod quorum;
+pub mod snapshot;
 pub mod timeline;
 pub mod tokens;
 
@@ -31,6 +32,7 @@ pub use heartbeat::Heartbeat;
 pub use leases::Lease;
 pub use nodes::{Node, Nodes, PodHealth, PodState, Readiness, StaticPods};
 pub use quorum::QuorumView;
+pub use snapshot::Snapshot;
 pub use timeline::{Severity, Timeline, TimelineEntry};
 pub use tokens::{CertKey, CertKeyState, Token};
 
