@@ -8,6 +8,7 @@
 //! only built with the `test-support` feature, which the tests and benches turn on.
 
 pub mod app;
+pub mod cause;
 pub mod cli;
 pub mod drill;
 pub mod error;
