@@ -13,6 +13,7 @@ pub mod cli;
 pub mod drill;
 pub mod error;
 pub mod etcd;
+pub mod fleet;
 pub mod keys;
 pub mod lab;
 pub mod live;

@@ -9,10 +9,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use hatui::wizard::audit::Audit;
+use hatui::fleet::SshOverrides;
+use hatui::fleet::audit::Audit;
+use hatui::fleet::inventory;
 use hatui::wizard::exec::{Executor, RunEvent, SshExecutor};
-use hatui::wizard::inventory;
-use hatui::wizard::preflight::SshOverrides;
 use support::sshd::{Fleet, Sshd, fleet, need_sshd};
 
 const TOKEN: &str = "abcdef.0123456789abcdef";

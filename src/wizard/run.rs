@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use color_eyre::Result;
 
-use super::{inventory, lab, plan, script};
+use super::{lab, plan, script};
+use crate::fleet::inventory;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
@@ -37,7 +38,7 @@ pub enum Request {
 pub async fn preflight(
     path: &std::path::Path,
     json: bool,
-    overrides: &super::preflight::SshOverrides,
+    overrides: &crate::fleet::SshOverrides,
 ) -> Result<(String, bool)> {
     let inv = inventory::load(path)?;
     let reports = super::preflight::run(&inv, overrides).await;

@@ -4,10 +4,10 @@
 
 use std::time::{Duration, Instant};
 
+use crate::fleet::audit::Audit;
+use crate::fleet::inventory::Inventory;
+use crate::fleet::{SshOverrides, target};
 use crate::ssh::{SshHandle, shell_quote};
-use crate::wizard::audit::Audit;
-use crate::wizard::inventory::Inventory;
-use crate::wizard::preflight::{SshOverrides, target};
 
 /// A fault or restore that says nothing for this long has failed (`crictl stop --timeout
 /// 30` may take its 30 s).

@@ -7,8 +7,8 @@ use super::lb_files::{
     check_apiserver, haproxy_cfg, install, keepalived_conf, kube_vip_manifest, needs_super_admin,
 };
 use super::{ADMIN_CONF, CONTROL_PLANE_JOIN, Site, Step, StepKind, WORKER_JOIN, Wait, step};
+use crate::fleet::inventory::{Host, Inventory, LoadBalancer};
 use crate::wizard::command::{Command, Var};
-use crate::wizard::inventory::{Host, Inventory, LoadBalancer};
 
 /// What the preflight command prints for each check that fails.
 pub const SWAP_ON: &str = "hatui preflight: swap is on (swapon lists a swap device): the kubelet refuses to start with it (failSwapOn is true by default); turn it off with swapoff -a and comment its line out of /etc/fstab";

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use super::facts::Facts;
-use crate::wizard::inventory::{Host, Inventory, Role};
+use crate::fleet::inventory::{Host, Inventory, Role};
 
 /// kubeadm's minimum for a control plane (`ControlPlaneNumCPU`).
 const MIN_CPUS: u64 = 2;
@@ -261,7 +261,7 @@ pub fn cross_checks(hosts: &[(&Host, &Facts)]) -> Vec<Vec<Check>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wizard::inventory::parse;
+    use crate::fleet::inventory::parse;
 
     fn inv() -> Inventory {
         let text = crate::wizard::lab::inventory_toml(2, 1);

@@ -13,9 +13,9 @@ use serde::Serialize;
 pub use checks::Check;
 use facts::Facts;
 
-pub use super::inventory::SshOverrides;
-use super::inventory::{Host, Inventory};
-use crate::ssh::{SshError, SshHandle, SshTarget, shell_quote};
+use crate::fleet::inventory::{Host, Inventory, SshOverrides};
+use crate::fleet::target;
+use crate::ssh::{SshError, SshHandle, shell_quote};
 
 /// Hosts asked at once.
 pub const CONCURRENCY: usize = 10;
@@ -75,11 +75,6 @@ pub async fn run(inv: &Inventory, overrides: &SshOverrides) -> Vec<HostReport> {
             },
         })
         .collect()
-}
-
-/// How the inventory says to reach `host`, the command line's files winning.
-pub fn target(inv: &Inventory, host: &Host, overrides: &SshOverrides) -> SshTarget {
-    inv.ssh_target(host, overrides)
 }
 
 async fn ask(inv: &Inventory, host: &Host, overrides: &SshOverrides) -> Result<Facts, String> {

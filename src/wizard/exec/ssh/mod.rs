@@ -24,11 +24,11 @@ use tokio::sync::Mutex;
 
 use super::lab::OnEvents;
 use super::{Executor, RunEvent, RunId};
+use crate::fleet::audit::Audit;
+use crate::fleet::inventory::Inventory;
+use crate::fleet::{SshOverrides, target};
 use crate::model::{ClusterState, SourceKind};
 use crate::ssh::{ExecOutput, SshError, SshHandle, SshTarget, shell_quote};
-use crate::wizard::audit::Audit;
-use crate::wizard::inventory::Inventory;
-use crate::wizard::preflight::{SshOverrides, target};
 pub use ask::{HostKeyDesk, HostKeyQuestion};
 use job::Job;
 use look::Look;
