@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use color_eyre::Result;
 
 use super::{lab, plan, script};
+use crate::fleet::audit::Audit;
 use crate::fleet::inventory;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +42,8 @@ pub async fn preflight(
     overrides: &crate::fleet::SshOverrides,
 ) -> Result<(String, bool)> {
     let inv = inventory::load(path)?;
-    let reports = super::preflight::run(&inv, overrides).await;
+    let audit = Audit::for_cluster(&inv.name);
+    let reports = super::preflight::run(&inv, overrides, &audit).await;
     let passed = reports.iter().all(|r| r.passed());
     let out = if json {
         serde_json::to_string_pretty(&reports)? + "\n"

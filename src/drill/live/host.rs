@@ -85,6 +85,8 @@ impl Host {
             script.clone()
         };
         let started = Instant::now();
+        // A log that cannot be written is said once, at the end.
+        let _ = self.audit.started(&self.name, &script);
         let ran = match tokio::time::timeout(COMMAND_TIMEOUT, self.ssh.exec(&cmd)).await {
             Ok(Ok(out)) => {
                 let mut output = String::from_utf8_lossy(&out.stdout).into_owned();

@@ -1,11 +1,12 @@
 //! Preflight over SSH (`hatui wizard --inventory FILE --preflight [--json]`): every host
-//! of the inventory is asked for its facts in one SSH command, at most [`CONCURRENCY`]
-//! at a time, so 50 hosts take about as long as the slowest; the checks run here.
+//! of the inventory is asked for its facts in one SSH command (in the audit log like any
+//! other), at most [`CONCURRENCY`] at a time, so 50 hosts take about as long as the
+//! slowest; the checks run here.
 
 mod checks;
 mod facts;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use serde::Serialize;
@@ -13,6 +14,7 @@ use serde::Serialize;
 pub use checks::Check;
 use facts::Facts;
 
+use crate::fleet::audit::Audit;
 use crate::fleet::inventory::{Host, Inventory, SshOverrides};
 use crate::fleet::target;
 use crate::ssh::{SshError, SshHandle, shell_quote};
@@ -37,9 +39,9 @@ impl HostReport {
     }
 }
 
-/// Asks every host; the reports come back in inventory order.
-pub async fn run(inv: &Inventory, overrides: &SshOverrides) -> Vec<HostReport> {
-    let asked = futures::stream::iter(inv.hosts.iter().map(|h| ask(inv, h, overrides)))
+/// Asks every host, each facts script in `audit`; the reports come back in inventory order.
+pub async fn run(inv: &Inventory, overrides: &SshOverrides, audit: &Audit) -> Vec<HostReport> {
+    let asked = futures::stream::iter(inv.hosts.iter().map(|h| ask(inv, h, overrides, audit)))
         .buffered(CONCURRENCY)
         .collect::<Vec<_>>()
         .await;
@@ -77,35 +79,50 @@ pub async fn run(inv: &Inventory, overrides: &SshOverrides) -> Vec<HostReport> {
         .collect()
 }
 
-async fn ask(inv: &Inventory, host: &Host, overrides: &SshOverrides) -> Result<Facts, String> {
+async fn ask(
+    inv: &Inventory,
+    host: &Host,
+    overrides: &SshOverrides,
+    audit: &Audit,
+) -> Result<Facts, String> {
     let target = target(inv, host, overrides);
+    let script = format!(
+        "sh -c {} hatui-preflight {} {}",
+        shell_quote(facts::SCRIPT),
+        shell_quote(&inv.cri_socket),
+        shell_quote(&inv.endpoint.host)
+    );
+    let cmd = if inv.ssh.sudo {
+        format!("sudo -n {script}")
+    } else {
+        script.clone()
+    };
+    let started = Instant::now();
+    // Best effort: preflight only reads, and says nothing of its log.
+    let _ = audit.started(&host.name, &script);
     let work = async {
         let ssh = SshHandle::connect(&target).await?;
-        let script = format!(
-            "sh -c {} hatui-preflight {} {}",
-            shell_quote(facts::SCRIPT),
-            shell_quote(&inv.cri_socket),
-            shell_quote(&inv.endpoint.host)
-        );
-        let cmd = if inv.ssh.sudo {
-            format!("sudo -n {script}")
-        } else {
-            script
-        };
-        let out = ssh.exec(&cmd).await?;
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if inv.ssh.sudo && stderr.contains("a password is required") {
-            return Err(SshError::SudoPassword {
-                target: target.to_string(),
-                user: target.user.clone(),
-            });
-        }
-        Ok(Facts::parse(&String::from_utf8_lossy(&out.stdout)))
+        ssh.exec(&cmd).await
     };
-    match tokio::time::timeout(TIMEOUT, work).await {
-        Ok(r) => r.map_err(|e| e.to_string()),
-        Err(_) => Err(format!("{target}: no answer within {}s", TIMEOUT.as_secs())),
+    let out = tokio::time::timeout(TIMEOUT, work).await;
+    let exit = match &out {
+        Ok(Ok(out)) => out.exit.map(|c| i32::try_from(c).unwrap_or(255)),
+        _ => None,
+    };
+    let _ = audit.record(&host.name, &script, exit, started.elapsed());
+    let out = match out {
+        Ok(r) => r.map_err(|e| e.to_string())?,
+        Err(_) => return Err(format!("{target}: no answer within {}s", TIMEOUT.as_secs())),
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if inv.ssh.sudo && stderr.contains("a password is required") {
+        let e = SshError::SudoPassword {
+            target: target.to_string(),
+            user: target.user.clone(),
+        };
+        return Err(e.to_string());
     }
+    Ok(Facts::parse(&String::from_utf8_lossy(&out.stdout)))
 }
 
 /// One block per host: each failing check with its fix, a line for the passing ones.

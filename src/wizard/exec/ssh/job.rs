@@ -24,6 +24,8 @@ impl Job {
         let say = |line: String| {
             let _ = self.tx.send(RunEvent::Line(self.id, line));
         };
+        // A log that cannot be written is said once, at the end.
+        let _ = self.remote.audit.started(&self.name, &self.command);
         let code = match tokio::time::timeout(self.timeout, self.exec(&say)).await {
             Ok(Ok(code)) => code,
             Ok(Err(e)) => {

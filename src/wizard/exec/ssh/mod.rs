@@ -120,6 +120,7 @@ impl Remote {
         limit: Duration,
     ) -> Result<ExecOutput, String> {
         let started = Instant::now();
+        let _ = self.audit.started(host, command);
         let run = async {
             let h = self
                 .hosts
