@@ -189,7 +189,8 @@ fn commands_run_on_their_hosts_streamed_with_exit_codes_timeouts_and_an_audit_lo
         entries[4].ends_with("host=cp-1 started command=sleep 20"),
         "{log}"
     );
-    assert!(entries[5].contains("host=cp-1 exit=124"), "{log}");
+    // hatui gave up: the host gave no exit code.
+    assert!(entries[5].contains("host=cp-1 exit=none"), "{log}");
 
     // hatui killed while a command runs: its start is in the log, its end never comes.
     ex.start("cp-1", "sleep 7");

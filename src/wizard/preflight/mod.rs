@@ -6,7 +6,7 @@
 mod checks;
 mod facts;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::StreamExt;
 use serde::Serialize;
@@ -16,6 +16,7 @@ use facts::Facts;
 
 use crate::fleet::audit::Audit;
 use crate::fleet::inventory::{Host, Inventory, SshOverrides};
+use crate::fleet::root::{Ended, Root};
 use crate::fleet::target;
 use crate::ssh::{SshError, SshHandle, shell_quote};
 
@@ -41,7 +42,11 @@ impl HostReport {
 
 /// Asks every host, each facts script in `audit`; the reports come back in inventory order.
 pub async fn run(inv: &Inventory, overrides: &SshOverrides, audit: &Audit) -> Vec<HostReport> {
-    let asked = futures::stream::iter(inv.hosts.iter().map(|h| ask(inv, h, overrides, audit)))
+    let root = Root {
+        sudo: inv.ssh.sudo,
+        audit: audit.clone(),
+    };
+    let asked = futures::stream::iter(inv.hosts.iter().map(|h| ask(inv, h, overrides, &root)))
         .buffered(CONCURRENCY)
         .collect::<Vec<_>>()
         .await;
@@ -83,7 +88,7 @@ async fn ask(
     inv: &Inventory,
     host: &Host,
     overrides: &SshOverrides,
-    audit: &Audit,
+    root: &Root,
 ) -> Result<Facts, String> {
     let target = target(inv, host, overrides);
     let script = format!(
@@ -92,37 +97,19 @@ async fn ask(
         shell_quote(&inv.cri_socket),
         shell_quote(&inv.endpoint.host)
     );
-    let cmd = if inv.ssh.sudo {
-        format!("sudo -n {script}")
-    } else {
-        script.clone()
-    };
-    let started = Instant::now();
+    let session = async { SshHandle::connect(&target).await.map_err(|e| e.to_string()) };
     // Best effort: preflight only reads, and says nothing of its log.
-    let _ = audit.started(&host.name, &script);
-    let work = async {
-        let ssh = SshHandle::connect(&target).await?;
-        ssh.exec(&cmd).await
-    };
-    let out = tokio::time::timeout(TIMEOUT, work).await;
-    let exit = match &out {
-        Ok(Ok(out)) => out.exit.map(|c| i32::try_from(c).unwrap_or(255)),
-        _ => None,
-    };
-    let _ = audit.record(&host.name, &script, exit, started.elapsed());
-    let out = match out {
-        Ok(r) => r.map_err(|e| e.to_string())?,
-        Err(_) => return Err(format!("{target}: no answer within {}s", TIMEOUT.as_secs())),
-    };
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if inv.ssh.sudo && stderr.contains("a password is required") {
-        let e = SshError::SudoPassword {
+    let ran = root.run(&host.name, session, &script, TIMEOUT, None).await;
+    match ran.ended {
+        Ended::Exited(out) => Ok(Facts::parse(&String::from_utf8_lossy(&out.stdout))),
+        Ended::SudoPassword(_) => Err(SshError::SudoPassword {
             target: target.to_string(),
             user: target.user.clone(),
-        };
-        return Err(e.to_string());
+        }
+        .to_string()),
+        Ended::Failed(e) => Err(e),
+        Ended::TimedOut(limit) => Err(format!("{target}: no answer within {}s", limit.as_secs())),
     }
-    Ok(Facts::parse(&String::from_utf8_lossy(&out.stdout)))
 }
 
 /// One block per host: each failing check with its fix, a line for the passing ones.
