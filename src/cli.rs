@@ -290,9 +290,64 @@ pub struct WizardArgs {
     /// no-control-plane-endpoint, swap-on, lb-without-targets).
     #[arg(long, requires = "lab", value_parser = clap::builder::PossibleValuesParser::new(crate::wizard::headless::Scenario::NAMES))]
     pub scenario: Option<String>,
+    /// With --lab: the lab's seed; the same seed builds (and drills) the same cluster.
+    #[arg(long, requires = "lab", default_value_t = 1)]
+    pub seed: u64,
+    /// With --lab: the load balancer in front of the apiservers (nlb, haproxy, kube-vip).
+    #[arg(long, requires = "lab", default_value_t = LbKind::Nlb, value_name = "KIND")]
+    pub lb: LbKind,
+    /// With --lab --yes: once the plan verified, drill the cluster it built (kubelet,
+    /// control-plane, etcd, network or power), as `hatui drill --lab` does.
+    #[arg(long, requires = "yes", value_name = "KIND")]
+    pub drill: Option<crate::drill::DrillFault>,
+    /// With --drill: `leader` or a node name such as cp-2.
+    #[arg(
+        long,
+        requires = "drill",
+        default_value = "leader",
+        value_name = "leader|NODE"
+    )]
+    pub target: String,
+    /// With --drill: how long the fault lasts before the restore, e.g. 120s or 3m.
+    #[arg(long, requires = "drill", default_value = "120s", value_parser = drill::parse_duration)]
+    pub duration: jiff::SignedDuration,
+    /// With --drill: run even if the fault would lose etcd's quorum.
+    #[arg(long, requires = "drill")]
+    pub force: bool,
+    /// With --drill: where the JSON and Markdown reports go.
+    #[arg(long, requires = "drill", default_value = crate::drill::headless::DEFAULT_REPORT_DIR, value_name = "DIR")]
+    pub report_dir: PathBuf,
 }
 
 impl WizardArgs {
+    /// `--lab --yes --drill KIND`: build, then drill the same lab. `None`: not asked.
+    pub fn workshop(&self) -> Result<Option<crate::runtime::workshop::Workshop>, String> {
+        let Some(fault) = self.drill else {
+            return Ok(None);
+        };
+        let crate::wizard::run::Request::Lab(build) = self.request()? else {
+            return Err("--drill goes with --lab --yes: the wizard builds the lab, then the drill runs on it (on real hosts: `hatui drill --inventory FILE`)".into());
+        };
+        let target = match self.target.as_str() {
+            "leader" => crate::drill::Target::Leader,
+            node => crate::drill::Target::Node(node.to_string()),
+        };
+        let drill = crate::drill::headless::LabDrill {
+            config: build.config(),
+            spec: crate::drill::DrillSpec {
+                fault,
+                target,
+                duration_ms: self.duration.as_millis() as i64,
+                force: self.force,
+            },
+            yes: true,
+            json: self.json,
+            report_dir: self.report_dir.clone(),
+            real_etcd: false,
+        };
+        Ok(Some(crate::runtime::workshop::Workshop { build, drill }))
+    }
+
     /// What to do, or why the flags ask for something not built yet.
     pub fn request(&self) -> Result<crate::wizard::run::Request, String> {
         use crate::wizard::run::Request;
@@ -333,6 +388,8 @@ impl WizardArgs {
                     .as_deref()
                     .and_then(crate::wizard::headless::Scenario::parse),
                 json: self.json,
+                seed: self.seed,
+                lb: self.lb,
             })),
             _ => Err("the wizard's screen is in the cockpit: `hatui --inventory FILE` (then w) on real hosts, `hatui lab --bare` (then w) on the lab; without a screen, `hatui wizard --inventory FILE --preflight` checks the hosts over SSH, `--yes` runs the whole plan on them without asking, `--dry-run` prints it as a script, `hatui wizard --lab --yes` runs it on the lab, and `hatui wizard --lab --print-inventory` prints an inventory to start from".into()),
         }
@@ -545,6 +602,8 @@ mod tests {
                 workers: 2,
                 scenario: Some(Scenario::ExpiredToken),
                 json: true,
+                seed: 1,
+                lb: crate::lab::LbKind::Nlb,
             }))
         );
         assert!(

@@ -52,7 +52,7 @@ pub enum Scope {
 /// What applies here: which scopes' keys do something.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Here {
-    /// The lab's fault keys (a full lab, not a bare one being built).
+    /// The lab's fault keys (built at start, or being built by the wizard).
     pub lab_faults: bool,
     pub wizard: bool,
     pub wizard_open: bool,

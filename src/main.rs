@@ -43,6 +43,14 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::Wizard(args)) => {
+            if let Some(workshop) = args.workshop().map_err(color_eyre::eyre::Report::msg)? {
+                let code = hatui::runtime::workshop::run(
+                    &workshop,
+                    &mut std::io::stdout().lock(),
+                    &mut std::io::stderr().lock(),
+                )?;
+                std::process::exit(code);
+            }
             let request = args.request().map_err(color_eyre::eyre::Report::msg)?;
             // The command line's SSH files win over the inventory's, on every path.
             let mut ssh = hatui::fleet::inventory::SshOverrides {

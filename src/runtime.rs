@@ -14,7 +14,7 @@ use crate::app::App;
 use crate::drill::headless::DEFAULT_REPORT_DIR;
 use crate::drill::live::{LiveCluster, cockpit as live_drill};
 use crate::etcd::{EtcdAccess, EtcdSettings, Poller, PollerConfig, spawn_poller};
-use crate::lab::{self, Lab, LabCommand, LabConfig};
+use crate::lab::{Lab, LabConfig};
 use crate::live::{self, Target};
 use crate::message::{Command, DrillCommand, Message, WizardCommand};
 use crate::model::{ClusterEvent, ClusterState, FeedKind, SourceKind};
@@ -28,7 +28,10 @@ use crate::wizard::{
 };
 
 mod inventory;
+pub mod lab_task;
+pub mod workshop;
 pub use inventory::run_inventory;
+pub use lab_task::LabCommand;
 
 /// The lab the command line asks for.
 #[derive(Debug, Clone)]
@@ -84,14 +87,14 @@ pub async fn run_lab(args: LabSettings, etcd: &EtcdSettings) -> Result<()> {
     });
     let watched = tx.clone();
     let source = match real {
-        Some(mut real) => tokio::spawn(lab::run_following(
+        Some(mut real) => tokio::spawn(lab_task::run_following(
             lab,
             args.speed,
             tx,
             fault_rx,
             move |lab: &Lab| real.follow(lab),
         )),
-        None => tokio::spawn(lab::run(lab, args.speed, tx, fault_rx)),
+        None => tokio::spawn(lab_task::run(lab, args.speed, tx, fault_rx)),
     };
     // The lab's whole simulation lives in its task: a new one would be another cluster
     // (its clock back at the start, faults forgotten), so a lab that stops is only reported.
@@ -127,6 +130,13 @@ async fn run_bare_lab(args: LabSettings) -> Result<()> {
     }
     let (tx, rx) = mpsc::channel(256);
     let (wizard_tx, wizard_rx) = std::sync::mpsc::channel();
+    // Faults and the drill act on the lab the wizard builds: its thread owns the lab and
+    // moves its clock through them.
+    let (fault_tx, fault_rx) = mpsc::channel(8);
+    exec.drive(Box::new(lab_task::WizardLabClock::new(
+        fault_rx,
+        tx.clone(),
+    )));
     let app = App::with_wizard(exec.cluster().clone());
     std::thread::Builder::new()
         .name("wizard".into())
@@ -134,6 +144,7 @@ async fn run_bare_lab(args: LabSettings) -> Result<()> {
     let mut guard = TerminalGuard::enter()?;
     let sinks = Sinks {
         wizard: Some(wizard_tx),
+        faults: Some(fault_tx),
         ..Sinks::default()
     };
     event_loop(&mut guard, app, rx, sinks).await

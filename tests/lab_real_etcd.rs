@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use hatui::etcd::spawn_poller;
-use hatui::lab::{Lab, LabCommand, LabConfig};
+use hatui::lab::{Lab, LabConfig};
 use hatui::message::Message;
 use hatui::model::{ClusterEvent, EtcdStatus, Fault, FaultKind};
 use hatui::real_etcd::RealEtcd;
+use hatui::runtime::LabCommand;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout};
@@ -39,7 +40,7 @@ async fn start(speed: f64) -> Session {
     let (faults, fault_rx) = mpsc::channel(4);
     let poller = spawn_poller(real.poller_config(), tx.clone());
     let mut real = real;
-    let task = tokio::spawn(hatui::lab::run_following(
+    let task = tokio::spawn(hatui::runtime::lab_task::run_following(
         Lab::new(cfg),
         speed,
         tx,

@@ -483,7 +483,7 @@ async fn the_task_sends_state_then_about_a_message_a_second_and_applies_faults()
 
     let (tx, mut rx) = mpsc::channel(64);
     let (faults, fault_rx) = mpsc::channel(4);
-    let task = tokio::spawn(hatui::lab::run(lab(1), 1.0, tx, fault_rx));
+    let task = tokio::spawn(hatui::runtime::lab_task::run(lab(1), 1.0, tx, fault_rx));
     let Some(Message::Cluster(first)) = rx.recv().await else {
         panic!("no full state")
     };

@@ -16,6 +16,11 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh-keyscan >/dev/null 2>&1 || need+=(openssh-client)
 command -v sudo >/dev/null 2>&1 || need+=(sudo)
+# The wizard's rendered files under their own tools' checks: haproxy -c, keepalived -t,
+# shellcheck (the dry-run script and the keepalived check script).
+command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
+command -v keepalived >/dev/null 2>&1 || need+=(keepalived)
+command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing: ${need[*]}"

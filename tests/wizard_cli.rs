@@ -125,6 +125,7 @@ const FAKE_SSH: &str = r#"#!/usr/bin/env bash
 cmd="${@: -1}"
 target="${@: -2:1}"
 printf '%s %s\n' "$target" "$cmd" >> "$LOG"
+printf '%s\0' "$cmd" >> "$LOG.raw"
 case "$cmd" in
   *"kubeadm init "*) cat "$FIXTURES/init-v1.32-tabs.txt" ;;
   *"get --raw /readyz"*) echo ok ;;
@@ -193,7 +194,7 @@ fn the_dry_run_script_runs_captures_the_secrets_and_never_shows_them() {
 }
 
 #[test]
-fn with_sudo_every_root_command_is_prefixed() {
+fn with_sudo_every_root_command_runs_whole_as_root() {
     let dir = tempfile::tempdir().unwrap();
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/inventory.example.toml");
     let script = stdout(&hatui(&["wizard", "--inventory", example, "--dry-run"]));
@@ -207,23 +208,177 @@ fn with_sudo_every_root_command_is_prefixed() {
     let asked = |needle: &str| log.lines().filter(|l| l.contains(needle)).count();
     assert_eq!(
         asked(
-            "ubuntu@10.0.0.11 sudo kubeadm init --control-plane-endpoint k8s-api.example.internal:6443"
+            "ubuntu@10.0.0.11 sudo -n sh -c 'kubeadm init --control-plane-endpoint k8s-api.example.internal:6443"
         ),
         1,
         "{log}"
     );
     assert_eq!(
-        asked("sudo kubeadm join k8s-api.example.internal:6443 --token 9a8x2k.e4c82f167cb1adb5"),
+        asked(
+            "sudo -n sh -c 'kubeadm join k8s-api.example.internal:6443 --token 9a8x2k.e4c82f167cb1adb5"
+        ),
         3,
         "{log}"
     );
     assert!(
         log.lines()
-            .filter(|l| l.contains("kubectl"))
-            .all(|l| l.contains(" sudo kubectl")),
+            .filter(|l| l.contains("kubectl --kubeconfig"))
+            .all(|l| l.contains(" sudo -n kubectl") || l.contains(" sudo -n sh -c 'kubectl")),
         "{log}"
     );
-    assert!(log.contains("; sudo crictl --runtime-endpoint"), "{log}");
+    assert!(
+        log.contains("&& sudo -n crictl --runtime-endpoint"),
+        "{log}"
+    );
+}
+
+/// shellcheck, which tests/run.sh installs (Debian package shellcheck).
+fn shellcheck(path: &Path) -> Output {
+    match Command::new("shellcheck")
+        .args(["-S", "warning"])
+        .arg(path)
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => panic!("shellcheck: {e}: install it with `apt-get install -y shellcheck`"),
+    }
+}
+
+const SUDO_HAPROXY: &str = r#"name = "prod"
+endpoint = "10.0.0.100:8443"
+load_balancer = "haproxy"
+
+[ssh]
+user = "ubuntu"
+sudo = true
+
+[vip]
+interface = "ens192"
+
+[[hosts]]
+name = "cp-1"
+address = "10.0.0.11"
+role = "control-plane"
+
+[[hosts]]
+name = "cp-2"
+address = "10.0.0.12"
+role = "control-plane"
+
+[[hosts]]
+name = "cp-3"
+address = "10.0.0.13"
+role = "control-plane"
+
+[[hosts]]
+name = "worker-1"
+address = "10.0.1.1"
+role = "worker"
+"#;
+
+/// A command's text with the values init printed (the fake ssh's fixture) in place.
+fn with_values(c: &hatui::wizard::command::Command) -> String {
+    use hatui::wizard::command::{Part, Var};
+    c.parts
+        .iter()
+        .map(|p| match p {
+            Part::Text(t) => t.clone(),
+            Part::Var(Var::Token) => format!("9a8x2k.{TOKEN_SECRET}"),
+            Part::Var(Var::CaCertHash) => {
+                "sha256:4873d6a68f2b9fc4eaae62765fea81db2e14dd4ed5d8504ccf37b590dcc3c413".into()
+            }
+            Part::Var(Var::CertificateKey) => KEY.into(),
+        })
+        .collect()
+}
+
+/// With `sudo = true`, the load balancer's `systemctl enable ... && systemctl restart ...`
+/// once ran its restart as the login user (`'sudo ''systemctl enable ... && ...'`): every
+/// root command reaches the host as `sudo -n sh -c 'COMMAND'`, the SSH executor's form, so
+/// sudo runs all of it. The script is clean under shellcheck.
+#[test]
+fn with_sudo_the_script_is_shellcheck_clean_and_runs_each_root_command_whole_as_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv_path = dir.path().join("hatui.toml");
+    std::fs::write(&inv_path, SUDO_HAPROXY).unwrap();
+    let script = stdout(&hatui(&[
+        "wizard",
+        "--inventory",
+        inv_path.to_str().unwrap(),
+        "--dry-run",
+    ]));
+    let path = dir.path().join("plan.sh");
+    std::fs::write(&path, &script).unwrap();
+    let check = shellcheck(&path);
+    assert!(
+        check.status.success(),
+        "shellcheck -S warning:\n{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    run_with_fake_ssh(dir.path(), &path);
+    let raw = std::fs::read(dir.path().join("ssh.log.raw")).unwrap();
+    let asked: Vec<String> = raw
+        .split(|b| *b == 0)
+        .filter(|c| !c.is_empty())
+        .map(|c| String::from_utf8(c.to_vec()).unwrap())
+        .collect();
+    let inv = hatui::fleet::inventory::parse("hatui.toml", SUDO_HAPROXY).unwrap();
+    let plan = hatui::wizard::plan::build(&inv);
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let mut roots = 0;
+    for c in plan.steps.iter().flat_map(|s| &s.commands) {
+        let text = with_values(c);
+        let want = if c.root {
+            roots += 1;
+            format!("sudo -n sh -c {}", quote(&text))
+        } else {
+            text.clone()
+        };
+        assert!(
+            asked.contains(&want),
+            "{} was not asked of {} as\n{want}\nasked:\n{}",
+            c.shown(),
+            c.host,
+            asked.join("\n--\n")
+        );
+        if c.root {
+            // The host's shell makes of it exactly: sudo -n sh -c COMMAND.
+            let words = Command::new("bash")
+                .args(["-c", r#"eval "set -- $R"; printf '%s\0' "$@""#])
+                .env("R", &want)
+                .output()
+                .unwrap();
+            let words: Vec<&[u8]> = words.stdout.split(|b| *b == 0).collect();
+            let want_words: [&[u8]; 6] = [b"sudo", b"-n", b"sh", b"-c", text.as_bytes(), b""];
+            assert_eq!(words, want_words, "{want}");
+        }
+    }
+    // The load balancer's restart among them, and nothing else but the waits' one-command
+    // kubectl lines.
+    assert!(roots > 10, "{roots}");
+    assert!(asked.contains(&"sudo -n sh -c 'systemctl enable haproxy keepalived && systemctl restart haproxy keepalived'".to_string()));
+    let plan_texts: Vec<String> = plan
+        .steps
+        .iter()
+        .flat_map(|s| &s.commands)
+        .map(|c| {
+            let t = with_values(c);
+            if c.root {
+                format!("sudo -n sh -c {}", quote(&t))
+            } else {
+                t
+            }
+        })
+        .collect();
+    for a in asked.iter().filter(|a| !plan_texts.contains(a)) {
+        assert!(
+            a.starts_with("sudo -n kubectl --kubeconfig /etc/kubernetes/admin.conf ")
+                && !a.contains([';', '&', '|', '\n']),
+            "{a}"
+        );
+    }
 }
 
 #[test]

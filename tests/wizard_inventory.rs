@@ -250,6 +250,13 @@ fn field_values_are_checked_where_they_are() {
         ),
         (
             with(
+                "k8s-api.example.internal:6443",
+                "k8s-api.example.internal:8443",
+            ),
+            "hatui.toml:2: endpoint: kube-vip (ARP mode) moves the VIP to a master and proxies nothing: clients reach the apiserver's own port on it, so the endpoint's port must be 6443, e.g. \"k8s-api.example.internal:6443\"",
+        ),
+        (
+            with(
                 "[vip]",
                 "[[load_balancers]]\nname = \"lb-1\"\naddress = \"10.0.0.21\"\n[vip]",
             ),

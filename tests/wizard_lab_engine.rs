@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use hatui::lab::{BareLab, LabConfig};
+use hatui::lab::{Lab, LabConfig};
 use hatui::wizard::engine::{Engine, StepStatus};
 use hatui::wizard::exec::{self, Executor, LabExecutor};
 use hatui::wizard::headless::lab_plan;
@@ -134,7 +134,7 @@ fn stopping_mid_plan_and_resuming_continues_from_what_the_cluster_shows() {
         engine.run_next(&mut ex);
     }
     // Quit here: a new executor on the same lab, a new engine, no saved file.
-    let lab: BareLab = ex.into_lab();
+    let lab: Lab = ex.into_lab();
     let mut ex = LabExecutor::on(lab);
     let mut engine = Engine::new(plan, ex.cluster());
     let done: Vec<&str> = engine
@@ -176,7 +176,7 @@ fn stopping_mid_plan_and_resuming_continues_from_what_the_cluster_shows() {
     // No secret the lab made is in any report.
     let lab = ex.lab();
     let token = lab.join_token().unwrap();
-    let key = lab.cert_key().unwrap().key.clone();
+    let key = lab.cert_key_value().unwrap();
     for r in engine.reports() {
         let all = format!("{:?}{:?}", r.commands, r.output);
         assert!(
@@ -301,7 +301,7 @@ fn quitting_mid_join_leaves_a_half_run_step_that_is_named_with_its_fix() {
     );
     let lab = ex.lab();
     let token = lab.join_token().unwrap();
-    let key = lab.cert_key().unwrap().key.clone();
+    let key = lab.cert_key_value().unwrap();
     let hash = lab.ca_hash().unwrap().to_string();
     ex.start("cp-2", &format!("kubeadm join lab-api.hatui.local:6443 --token {token} --discovery-token-ca-cert-hash {hash} --control-plane --certificate-key {key}"));
     let t0 = ex.now();

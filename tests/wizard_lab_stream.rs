@@ -60,7 +60,7 @@ fn a_tui_can_stream_the_output_and_watch_the_cluster_assemble() {
     assert!(
         !lines
             .iter()
-            .any(|l| l.contains(&ex.lab().cert_key().unwrap().key))
+            .any(|l| l.contains(&ex.lab().cert_key_value().unwrap()))
     );
 }
 

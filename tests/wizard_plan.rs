@@ -375,3 +375,202 @@ fn kube_vip_uses_super_admin_conf_during_init_from_1_29_and_admin_conf_before() 
         "nothing to give back"
     );
 }
+
+/// A real tool's output; a missing tool fails the test with what installs it.
+fn tool(name: &str, package: &str, args: &[&str]) -> std::process::Output {
+    match std::process::Command::new(name).args(args).output() {
+        Ok(out) => out,
+        Err(e) => panic!("{name}: {e}: install it with `apt-get install -y {package}`"),
+    }
+}
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A dir of fake binaries for the preflight step: a prepared host's, without `missing`.
+fn fake_host(dir: &std::path::Path, missing: &[&str], swap: bool) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join(format!("bin-{}-{swap}", missing.join("-")));
+    std::fs::create_dir_all(&bin).unwrap();
+    let swapon = if swap {
+        "echo '/swap.img file 2G 0B -2'"
+    } else {
+        "exit 0"
+    };
+    for (name, body) in [
+        ("swapon", swapon),
+        ("cat", "echo 1"),
+        ("systemctl", "exit 0"),
+        ("crictl", "exit 0"),
+        ("kubeadm", "exit 0"),
+        ("kubelet", "exit 0"),
+        ("kubectl", "exit 0"),
+    ] {
+        if missing.contains(&name) {
+            continue;
+        }
+        let path = bin.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    bin
+}
+
+/// `command -v kubeadm kubelet` succeeds when kubeadm alone is found (dash and bash): the
+/// plan's preflight checks each binary on its own, with `--preflight`'s rule and fix.
+#[test]
+fn the_preflight_step_fails_a_host_with_kubeadm_and_no_kubelet_in_sh_and_bash() {
+    use hatui::wizard::preflight::checks::{BINARY_FIX, SWAP, failure_line};
+    let plan = plan::build(&lab_inventory(1, 1));
+    let step = plan.step("preflight").unwrap();
+    let script = step.commands[0].shown();
+    assert!(
+        script.contains("swapon"),
+        "the lab's kubeadm double knows it by swapon"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let run = |shell: &str, bin: &std::path::Path| {
+        let out = std::process::Command::new(shell)
+            .arg("-c")
+            .arg(&script)
+            .env_clear()
+            .env("PATH", bin)
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap())
+    };
+    let missing = |bin: &str| {
+        format!(
+            "{}\n",
+            failure_line(
+                &format!("Binary-{bin}"),
+                &format!("{bin} is not on the PATH"),
+                BINARY_FIX
+            )
+        )
+    };
+    for shell in ["/bin/sh", "/bin/bash"] {
+        let ready = fake_host(dir.path(), &[], false);
+        assert_eq!(run(shell, &ready), (Some(0), String::new()), "{shell}");
+        let no_kubelet = fake_host(dir.path(), &["kubelet"], false);
+        assert_eq!(
+            run(shell, &no_kubelet),
+            (Some(1), missing("kubelet")),
+            "{shell}"
+        );
+        let no_kubeadm = fake_host(dir.path(), &["kubeadm"], false);
+        assert_eq!(
+            run(shell, &no_kubeadm),
+            (Some(1), missing("kubeadm")),
+            "{shell}"
+        );
+        let none = fake_host(dir.path(), &["kubeadm", "kubelet", "kubectl"], true);
+        assert_eq!(
+            run(shell, &none),
+            (
+                Some(1),
+                format!(
+                    "{}\n{}{}{}",
+                    plan::SWAP_ON,
+                    missing("kubeadm"),
+                    missing("kubelet"),
+                    missing("kubectl")
+                )
+            ),
+            "{shell}"
+        );
+    }
+    assert_eq!(
+        plan::SWAP_ON,
+        failure_line(SWAP.name, SWAP.problem, SWAP.fix),
+        "the lab's hosts print the rule's line"
+    );
+}
+
+/// The haproxy inventory of the load-balancer files' tests: 3 masters and a worker.
+fn haproxy_inventory(name: &str, vip: &str) -> Inventory {
+    let text = format!(
+        "name = \"{name}\"\nendpoint = \"{vip}:8443\"\nload_balancer = \"haproxy\"\n\
+         [vip]\ninterface = \"ens192\"\nrouter_id = 52\n\
+         [[hosts]]\nname = \"cp-1\"\naddress = \"10.0.0.11\"\nrole = \"control-plane\"\n\
+         [[hosts]]\nname = \"cp-2\"\naddress = \"10.0.0.12\"\nrole = \"control-plane\"\n\
+         [[hosts]]\nname = \"cp-3\"\naddress = \"10.0.0.13\"\nrole = \"control-plane\"\n\
+         [[hosts]]\nname = \"worker-1\"\naddress = \"10.0.1.1\"\nrole = \"worker\"\n"
+    );
+    inventory::parse("hatui.toml", &text).unwrap()
+}
+
+/// HAProxy's own check of the rendered haproxy.cfg: valid, and no warning.
+#[test]
+fn haproxy_c_passes_the_rendered_config_without_a_warning() {
+    use hatui::wizard::plan::lb_files::haproxy_cfg;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("haproxy.cfg");
+    let cfg = haproxy_cfg(&haproxy_inventory("prod", "10.0.0.100"));
+    assert!(cfg.contains("    timeout client          35s\n    timeout server          35s\n"));
+    std::fs::write(&path, &cfg).unwrap();
+    let out = tool("haproxy", "haproxy", &["-c", "-f", path.to_str().unwrap()]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        !said.contains("[WARNING]") && !said.contains("[ALERT]"),
+        "{said}"
+    );
+}
+
+/// keepalived's own check (`keepalived -t`) of each host's keepalived.conf, with the check
+/// script where keepalived wants it: owned by root, writable by no one else (here in a
+/// temp dir, the config pointed there) and on the interface the inventory names (in a
+/// network namespace of its own, where a veth takes that name). shellcheck of the script.
+#[test]
+fn keepalived_t_passes_every_hosts_config_and_the_check_script_is_shellcheck_clean() {
+    use hatui::wizard::plan::lb_files::{CHECK_APISERVER_PATH, check_apiserver, keepalived_conf};
+    use std::os::unix::fs::PermissionsExt;
+    let inv = haproxy_inventory("prod", "10.0.0.100");
+    let vip = inv.vip.clone().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("check_apiserver.sh");
+    std::fs::write(&script, check_apiserver(&inv)).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let sc = tool(
+        "shellcheck",
+        "shellcheck",
+        &["-S", "warning", script.to_str().unwrap()],
+    );
+    assert!(sc.status.success(), "{}", text(&sc));
+    for ordinal in 0..3 {
+        let conf = keepalived_conf(&inv, &vip, ordinal)
+            .replace(CHECK_APISERVER_PATH, script.to_str().unwrap());
+        let path = dir.path().join(format!("keepalived-{ordinal}.conf"));
+        std::fs::write(&path, &conf).unwrap();
+        tool("keepalived", "keepalived", &["-v"]);
+        tool("ip", "iproute2", &["-V"]);
+        let out = tool(
+            "unshare",
+            "util-linux",
+            &[
+                "-n",
+                "sh",
+                "-c",
+                "ip link add \"$1\" type veth peer name hatui-peer && exec keepalived -t -f \"$2\"",
+                "sh",
+                &vip.interface,
+                path.to_str().unwrap(),
+            ],
+        );
+        let said = text(&out);
+        assert!(
+            out.status.success(),
+            "keepalived -t, host {ordinal}: {said}\n{conf}"
+        );
+        assert!(
+            !said.contains("WARNING") && !said.contains("SECURITY"),
+            "{said}"
+        );
+    }
+}

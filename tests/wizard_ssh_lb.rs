@@ -95,7 +95,10 @@ fn haproxy_and_keepalived_are_written_on_every_master_and_restarted_before_init(
             .file(host, "/etc/keepalived/check_apiserver.sh")
             .unwrap();
         assert_eq!(mode, "0755");
-        assert!(check.contains(&format!("https://{VIP}:8443/")), "{check}");
+        assert!(
+            check.contains("curl -sfk --max-time 2 https://localhost:8443/healthz "),
+            "{check}"
+        );
 
         // Each master: its checks, its files, the restart, then kubeadm.
         let mut expected = checks_for(&f);

@@ -48,7 +48,10 @@ impl App {
     /// The cockpit with a wizard to open beside it (`w`).
     pub fn with_wizard(cluster: ClusterState) -> Self {
         let mut app = Self::new(cluster);
-        app.wizard = Some(WizardPane::new());
+        app.wizard = Some(WizardPane {
+            on_lab: app.is_lab(),
+            ..WizardPane::new()
+        });
         app.ui.flash =
             Some("nothing is initialised yet: w opens the wizard that builds the cluster".into());
         app
@@ -57,10 +60,12 @@ impl App {
     /// Which keys do something here.
     pub fn here(&self) -> Here {
         Here {
-            lab_faults: self.is_lab() && self.wizard.is_none(),
+            // One lab: faults and the drill act on it whether it was built at start or is
+            // being built by the wizard.
+            lab_faults: self.is_lab(),
             wizard: self.wizard.is_some(),
             wizard_open: self.wizard_open(),
-            drill: (self.is_lab() && self.wizard.is_none()) || self.live_drill,
+            drill: self.is_lab() || self.live_drill,
             host_key: self
                 .wizard
                 .as_ref()

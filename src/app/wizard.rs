@@ -32,6 +32,8 @@ pub struct WizardPane {
     pub output_page: usize,
     /// Unknown host keys waiting for the operator's answer; the first is shown.
     pub host_keys: VecDeque<HostKeyQuestion>,
+    /// It builds the lab (faults and the drill act on the same cluster).
+    pub on_lab: bool,
 }
 
 impl WizardPane {

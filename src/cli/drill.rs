@@ -60,7 +60,7 @@ pub struct DrillArgs {
     pub report_dir: PathBuf,
 }
 
-fn parse_duration(s: &str) -> Result<SignedDuration, String> {
+pub(super) fn parse_duration(s: &str) -> Result<SignedDuration, String> {
     let d: SignedDuration = s
         .parse()
         .map_err(|e| format!("`{s}` is not a duration like 120s or 3m: {e}"))?;

@@ -94,11 +94,24 @@ pub fn write_report(r: &Report, dir: &Path) -> io::Result<(PathBuf, PathBuf)> {
 /// Runs the drill; returns the exit code: 0 ran and restored, 1 ran but did not restore (or
 /// the report could not be written), 2 refused.
 pub fn run(req: &LabDrill, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<i32> {
-    let mut lab = Lab::new(req.config.clone());
+    run_on(Lab::new(req.config.clone()), req, out, err)
+}
+
+/// [`run`] on a lab that exists already (one the wizard built); `req.config` is not used.
+pub fn run_on(
+    mut lab: Lab,
+    req: &LabDrill,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<i32> {
     let cfg = lab.config();
+    let built = match &cfg.built_by_wizard {
+        Some(steps) => format!(", built by the wizard's {} steps", steps.len()),
+        None => String::new(),
+    };
     let shape = format!(
-        "Lab: {} control planes, {} workers, {} in front, seed {} (the same seed replays this \
-         drill).\n",
+        "Lab: {} control planes, {} workers, {} in front, seed {}{built} (the same seed \
+         replays this drill).\n",
         cfg.control_planes, cfg.workers, cfg.lb, cfg.seed
     );
     let plan = match plan::check(&lab, &req.spec) {

@@ -43,6 +43,11 @@ pub struct LabJson {
     pub lb: String,
     /// `--real-etcd`: the etcd figures come from real etcd processes (wall clock).
     pub real_etcd: bool,
+    /// `wizard`: built from bare hosts by the wizard's plan (`hatui wizard --lab --drill`,
+    /// or `w` then `d` in `hatui lab --bare`); `start`: built when the lab started.
+    pub built_by: &'static str,
+    /// With `built_by: wizard`: the plan's steps and how each ended.
+    pub wizard_steps: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -197,6 +202,12 @@ impl Report {
                 workers: lab.workers,
                 lb: lab.lb.name().to_string(),
                 real_etcd: lab.external_etcd,
+                built_by: if lab.built_by_wizard.is_some() {
+                    "wizard"
+                } else {
+                    "start"
+                },
+                wizard_steps: lab.built_by_wizard.clone(),
             }),
             timeline: o.timeline.clone(),
         }

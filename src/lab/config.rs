@@ -20,6 +20,9 @@ pub struct LabConfig {
     pub external_etcd: bool,
     /// The load balancer behind `endpoint` (`--lb`).
     pub lb: super::LbKind,
+    /// Built from bare hosts by the wizard: its steps and how each ended. `None` for a
+    /// lab built at start.
+    pub built_by_wizard: Option<Vec<String>>,
 }
 
 impl LabConfig {
@@ -36,6 +39,7 @@ impl LabConfig {
             endpoint: Self::DEFAULT_ENDPOINT.to_string(),
             external_etcd: false,
             lb: super::LbKind::default(),
+            built_by_wizard: None,
         }
         .clamped()
     }

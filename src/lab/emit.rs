@@ -3,7 +3,7 @@
 //! once a simulated second or as they happen. Objects read through the API are frozen while
 //! the endpoint is down and re-listed when it returns.
 
-use crate::model::{ClusterEvent, EtcdStatus};
+use crate::model::{ClusterEvent, EtcdStatus, FeedKind, FeedStatus};
 
 use super::Lab;
 use super::nodes::CHECK_MS;
@@ -83,6 +83,9 @@ impl Lab {
         let jittered = self.api.jittered != self.shown.jittered;
         self.shown.jittered = self.api.jittered;
         for (i, problem) in self.api.problems.iter().enumerate() {
+            if !self.hosts.installed(i, super::hosts::Component::ApiServer) {
+                continue;
+            }
             let view = || ClusterEvent::ApiServer(views::apiserver(cfg, &self.api, i));
             if self.shown.problems[i] != *problem {
                 self.shown.problems[i] = *problem;
@@ -109,8 +112,13 @@ impl Lab {
             self.shown.etcd_gens.0 = gens.0;
             return;
         }
+        let listed = |s: &EtcdStatus| s.members.is_empty();
+        let first_member = listed(&status) != listed(&self.shown.etcd);
         self.shown.etcd = status.clone();
         self.shown.etcd_gens = gens;
+        if first_member {
+            out.change(&self.cfg, self.now, None, self.etcd_feed());
+        }
         if differs {
             out.change(
                 &self.cfg,
@@ -123,6 +131,19 @@ impl Lab {
         }
     }
 
+    /// The etcd feed: answered directly, fresh, once a member exists.
+    pub(super) fn etcd_feed(&self) -> ClusterEvent {
+        let none = !self.etcd.members.iter().any(|m| m.joined);
+        ClusterEvent::Feed(
+            FeedKind::Etcd,
+            FeedStatus {
+                last_ok: (!none).then(|| self.now()),
+                error: none.then(|| super::build::NO_ETCD.to_string()),
+                every: None,
+            },
+        )
+    }
+
     /// Leases and static pods, then everything else again if the endpoint just came back.
     pub(super) fn emit_objects(&mut self, out: &mut Out) {
         if !self.feeds.api_up {
@@ -131,8 +152,8 @@ impl Lab {
         let resync = std::mem::take(&mut self.shown.resync);
         let (cfg, now) = (&self.cfg, self.now);
         for i in 0..self.reported_pods.len() {
-            // Only a running kubelet updates its mirror pods.
-            if !self.hosts.machines[i].healthy() {
+            // Only a running kubelet updates its mirror pods, once its Node exists.
+            if !self.hosts.machines[i].healthy() || !self.nodes.nodes[i].registered {
                 continue;
             }
             let pods = views::pod_health(&self.hosts, &self.api, i);
@@ -144,7 +165,7 @@ impl Lab {
                 }
             }
         }
-        for (k, e) in self.leases.iter().enumerate() {
+        for (k, e) in self.leases.iter().enumerate().filter(|(_, e)| e.exists) {
             let ev = || ClusterEvent::LeaseUpsert(views::lease(cfg, e));
             let shown = &mut self.shown.leases[k];
             if resync || shown.0 != e.changed {
@@ -164,7 +185,7 @@ impl Lab {
     fn relist(&self, out: &mut Out) {
         let (cfg, now) = (&self.cfg, self.now);
         let nodes = self.nodes.nodes.iter().enumerate();
-        for (i, n) in nodes.filter(|&(i, _)| !self.faults.deleted[i]) {
+        for (i, n) in nodes.filter(|&(i, _)| self.node_registered(i)) {
             out.change(
                 cfg,
                 now,
@@ -172,14 +193,17 @@ impl Lab {
                 ClusterEvent::NodeUpsert(views::node(cfg, i, n)),
             );
         }
-        for (i, &pods) in self.reported_pods.iter().enumerate() {
+        let pods = self.reported_pods.iter().enumerate();
+        for (i, &pods) in pods.filter(|&(i, _)| self.nodes.nodes[i].registered) {
             let ev = ClusterEvent::StaticPods(views::static_pods(cfg, i, pods));
             out.change(cfg, now, None, ev);
         }
         for t in self.tokens() {
             out.change(cfg, now, None, ClusterEvent::TokenUpsert(t));
         }
-        out.change(cfg, now, None, ClusterEvent::CertKey(self.cert_key()));
+        if self.initialised() {
+            out.change(cfg, now, None, ClusterEvent::CertKey(self.cert_key()));
+        }
     }
 
     /// Node Leases renewed since the last batch, as one refresh (5,000 kubelets renew 500
@@ -188,7 +212,7 @@ impl Lab {
         let (cfg, shown) = (&self.cfg, &mut self.shown.beats);
         let mut renewed = Vec::new();
         for (i, n) in self.nodes.nodes.iter().enumerate() {
-            if shown[i] != n.last_heartbeat {
+            if n.registered && shown[i] != n.last_heartbeat {
                 shown[i] = n.last_heartbeat;
                 renewed.push((cfg.name(i), views::at(cfg, n.last_heartbeat)));
             }
@@ -204,13 +228,14 @@ impl Lab {
         let nodes = self.nodes.nodes.iter().enumerate();
         ClusterEvent::NodeLeases(
             nodes
+                .filter(|(_, n)| n.registered)
                 .map(|(i, n)| (cfg.name(i), views::at(cfg, n.last_heartbeat)))
                 .collect(),
         )
     }
 
     pub(super) fn emit_nodes(&self, changed: &[usize], out: &mut Out) {
-        for &i in changed.iter().filter(|&&i| !self.faults.deleted[i]) {
+        for &i in changed.iter().filter(|&&i| self.node_registered(i)) {
             let node = views::node(&self.cfg, i, &self.nodes.nodes[i]);
             out.change(&self.cfg, self.now, None, ClusterEvent::NodeUpsert(node));
         }

@@ -22,7 +22,9 @@ fn apiserver_problem(
     leaderless_for: Option<i64>,
 ) -> Option<&'static str> {
     let cp = &hosts.cps[i];
-    if !hosts.machines[i].powered {
+    if !cp.pod(Component::ApiServer).installed {
+        Some("not installed: kubeadm has not run on this master yet")
+    } else if !hosts.machines[i].powered {
         Some("powered off (no route to host)")
     } else if !cp.pod(Component::ApiServer).running {
         Some(if !cp.manifests {

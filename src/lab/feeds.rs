@@ -33,9 +33,15 @@ impl Feeds {
                 every: None,
             }
         } else {
+            // Before init nothing ever answered: say so plainly.
+            let never = self.why == super::build::NO_API;
             FeedStatus {
-                last_ok: Some(self.down_since),
-                error: Some(format!("API endpoint {}: {}", self.endpoint, self.why)),
+                last_ok: (!never).then_some(self.down_since),
+                error: Some(if never {
+                    self.why.clone()
+                } else {
+                    format!("API endpoint {}: {}", self.endpoint, self.why)
+                }),
                 every: None,
             }
         }

@@ -55,6 +55,8 @@ impl Machine {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Pod {
+    /// kubeadm wrote its manifest (init or join): until then the kubelet has nothing to run.
+    pub installed: bool,
     pub running: bool,
     pub restarts: u32,
     /// The kubelet will start the container then.
@@ -72,6 +74,11 @@ pub(crate) struct ControlPlane {
 impl ControlPlane {
     pub(crate) fn pod(&self, c: Component) -> Pod {
         self.pods[c.slot()]
+    }
+
+    /// Its manifests are where kubeadm put them (or it has none yet).
+    pub(crate) fn in_place(&self) -> bool {
+        self.manifests || !self.pods.iter().any(|p| p.installed)
     }
 
     pub(crate) fn starting(&self, c: Component) -> bool {
@@ -102,6 +109,7 @@ impl Hosts {
             kubelet: true,
         };
         let running = Pod {
+            installed: true,
             running: true,
             restarts: 0,
             start_at: None,
@@ -117,13 +125,59 @@ impl Hosts {
         }
     }
 
+    /// Hosts with a container runtime, kubelet and kubeadm installed, nothing initialised:
+    /// no manifests, no containers.
+    pub(crate) fn bare(masters: usize, nodes: usize) -> Self {
+        let mut h = Self::new(masters, nodes);
+        for cp in &mut h.cps {
+            cp.manifests = false;
+            for pod in &mut cp.pods {
+                (pod.installed, pod.running) = (false, false);
+            }
+        }
+        h
+    }
+
+    /// kubeadm writes a static-pod manifest: the kubelet (if it runs) starts it at once.
+    pub(crate) fn install(&mut self, i: usize, c: Component, now: i64) {
+        let cp = &mut self.cps[i];
+        cp.manifests = true;
+        let pod = &mut cp.pods[c.slot()];
+        pod.installed = true;
+        if !pod.running {
+            pod.start_at = Some(now);
+        }
+    }
+
+    /// Whether kubeadm has written `c`'s manifest on master `i`.
+    pub(crate) fn installed(&self, i: usize, c: Component) -> bool {
+        self.cps
+            .get(i)
+            .is_some_and(|cp| cp.pods[c.slot()].installed)
+    }
+
+    /// `kubeadm reset`: the manifests are deleted and the kubelet stops their containers.
+    pub(crate) fn uninstall(&mut self, i: usize, changes: &mut Vec<PodChange>) {
+        let Some(cp) = self.cps.get_mut(i) else {
+            return;
+        };
+        (cp.manifests, cp.stop_at) = (false, None);
+        for (c, pod) in Component::ALL.into_iter().zip(&mut cp.pods) {
+            (pod.installed, pod.start_at, pod.restarts) = (false, None, 0);
+            if pod.running {
+                pod.running = false;
+                changes.push(PodChange::Stopped(i, c, true));
+            }
+        }
+    }
+
     pub(crate) fn is_master(&self, i: usize) -> bool {
         i < self.cps.len()
     }
 
     /// Nothing to undo: powered, kubelet running, manifests in place.
     pub(crate) fn healthy(&self, i: usize) -> bool {
-        self.machines[i].healthy() && self.cps.get(i).is_none_or(|cp| cp.manifests)
+        self.machines[i].healthy() && self.cps.get(i).is_none_or(ControlPlane::in_place)
     }
 
     pub(crate) fn stop_kubelet(&mut self, i: usize) {
@@ -165,11 +219,11 @@ impl Hosts {
             kubelet: true,
         };
         if let Some(cp) = self.cps.get_mut(i) {
-            cp.manifests = true;
+            cp.manifests = cp.pods.iter().any(|p| p.installed);
             cp.stop_at = None;
             for (c, pod) in Component::ALL.into_iter().zip(&mut cp.pods) {
                 // A restarted kubelet has forgotten any back-off: it starts them all now.
-                if !pod.running {
+                if pod.installed && !pod.running {
                     let start = now + c.start_ms();
                     pod.start_at = Some(pod.start_at.map_or(start, |t| t.min(start)));
                 }

@@ -20,11 +20,26 @@ pub(crate) fn uuid_v4(rng: &mut impl Rng) -> String {
     )
 }
 
-/// A bootstrap token id: `[a-z0-9]{6}`. The lab never makes the secret half.
+const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+
+/// A bootstrap token id: `[a-z0-9]{6}`.
 pub(crate) fn token_id(rng: &mut impl Rng) -> String {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     (0..6)
         .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+/// A bootstrap token's secret half: `[a-z0-9]{16}` (only the lab's kubeadm prints it).
+pub(crate) fn token_secret(rng: &mut impl Rng) -> String {
+    (0..16)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+/// `n` lowercase hex digits (the certificate key, the CA's hash).
+pub(crate) fn hex(rng: &mut impl Rng, n: usize) -> String {
+    (0..n)
+        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
         .collect()
 }
 

@@ -47,6 +47,8 @@ pub(crate) struct Election {
     pub name: &'static str,
     pub component: Component,
     pub record: Record,
+    /// The Lease object exists (created by the first copy that acquired it).
+    pub exists: bool,
     contenders: Vec<Contender>,
     /// Bumped when the holder changes (shown at once); `renewed` when only renewTime moved.
     pub changed: u64,
@@ -86,7 +88,33 @@ impl Election {
             name,
             component,
             record,
+            exists: true,
             contenders,
+            changed: 0,
+            renewed: 0,
+        }
+    }
+
+    /// No Lease object and no running copy yet (before `kubeadm init`).
+    pub(crate) fn empty(name: &'static str, component: Component, masters: usize) -> Self {
+        let idle = Contender {
+            identity: None,
+            next_try: 0,
+            leading: false,
+            last_renewed: 0,
+        };
+        Self {
+            name,
+            component,
+            record: Record {
+                holder: String::new(),
+                acquired: 0,
+                renewed: 0,
+                duration_s: LEASE_DURATION_S,
+                transitions: 0,
+            },
+            exists: false,
+            contenders: vec![idle; masters],
             changed: 0,
             renewed: 0,
         }
@@ -181,8 +209,10 @@ impl Election {
                 acquired: now,
                 renewed: now,
                 duration_s: LEASE_DURATION_S,
-                transitions: r.transitions + 1,
+                // The copy that creates the Lease starts its count at 0.
+                transitions: if self.exists { r.transitions + 1 } else { 0 },
             };
+            self.exists = true;
             self.changed += 1;
         } else {
             return false;

@@ -5,7 +5,7 @@
 //! where something is due (a heartbeat, a timeout, a retry, the once-a-second checks) the
 //! lab jumps ahead; the result is the same as visiting every 10 ms step.
 
-mod bare;
+mod build;
 mod config;
 mod emit;
 mod endpoint;
@@ -21,7 +21,6 @@ mod out;
 mod probes;
 mod raft;
 mod step;
-mod task;
 mod tokens;
 mod views;
 
@@ -36,11 +35,11 @@ use crate::model::{
     StaticPods, Token,
 };
 
-pub use bare::BareLab;
+pub use build::MemberView;
 pub use config::LabConfig;
 pub use lb::LbKind;
-pub use task::{LabCommand, run, run_following};
 
+use build::Build;
 use endpoint::ApiHealth;
 use faults::FaultState;
 use feeds::Feeds;
@@ -101,6 +100,8 @@ pub struct Lab {
     rng: ChaCha8Rng,
     /// Visit every 10 ms step instead of jumping (tests compare the two).
     exact: bool,
+    /// What kubeadm has made: CA, pod network, swap, `controlPlaneEndpoint`.
+    build: Build,
 }
 
 fn stream(seed: u64, n: u64) -> ChaCha8Rng {
@@ -138,7 +139,7 @@ impl Lab {
             election("kube-controller-manager", Component::ControllerManager),
         ];
         let nodes = NodeHealth::new(masters, total, init_at, now, &mut setup);
-        let tokens = Tokens::new(init_at, &mut setup);
+        let tokens = Tokens::new(init_at, &mut setup, &mut stream(cfg.seed, 8));
         let feeds = Feeds {
             api_up: true,
             down_since: cfg.start,
@@ -161,6 +162,7 @@ impl Lab {
             reported_pods: Vec::new(),
             shown: emit::Shown::default(),
             rng: stream(cfg.seed, 2),
+            build: Build::built(total, &cfg.endpoint, init_at, stream(cfg.seed, 7)),
             cfg,
             now,
             carry_ns: 0,
@@ -173,6 +175,58 @@ impl Lab {
             .collect();
         lab.shown = emit::Shown::of(&lab);
         lab.run_until(0, &mut Out::new(now));
+        lab
+    }
+
+    /// The hosts before `kubeadm init` (see [`build`]): nothing runs, nothing is
+    /// listed; the lab's kubeadm builds it.
+    fn build_bare(cfg: LabConfig) -> Lab {
+        let cfg = cfg.clamped();
+        let (masters, total) = (cfg.control_planes, cfg.nodes());
+        let mut setup = stream(cfg.seed, 0);
+        let hosts_names: Vec<String> = (0..masters).map(|i| cfg.name(i)).collect();
+        let feeds = Feeds {
+            api_up: false,
+            down_since: cfg.start,
+            endpoint: cfg.endpoint.clone(),
+            why: build::NO_API.to_string(),
+        };
+        let mut lb = Lb::new(cfg.lb, &hosts_names, 0, stream(cfg.seed, 3));
+        lb.down_from_start();
+        let mut lab = Lab {
+            hosts: Hosts::bare(masters, total),
+            etcd: Raft::bare(masters, total, 0, stream(cfg.seed, 1)),
+            leases: vec![
+                Election::empty("kube-scheduler", Component::Scheduler, masters),
+                Election::empty(
+                    "kube-controller-manager",
+                    Component::ControllerManager,
+                    masters,
+                ),
+            ],
+            nodes: NodeHealth::bare(total, &mut setup),
+            tokens: Tokens::empty(&mut setup),
+            api: ApiHealth::new(masters),
+            // Probes start with each apiserver (`Liveness::started`).
+            liveness: Liveness::new((0..masters).map(|_| i64::MAX / 4)),
+            feeds,
+            faults: FaultState::new(masters, total),
+            lb,
+            shown_lb: ShownLb::default(),
+            reported_pods: Vec::new(),
+            shown: emit::Shown::default(),
+            rng: stream(cfg.seed, 2),
+            build: Build::bare(total, stream(cfg.seed, 7)),
+            cfg,
+            now: 0,
+            carry_ns: 0,
+            exact: false,
+        };
+        lab.api.update(lab.now, &lab.hosts, &lab.etcd);
+        lab.reported_pods = (0..masters)
+            .map(|i| views::pod_health(&lab.hosts, &lab.api, i))
+            .collect();
+        lab.shown = emit::Shown::of(&lab);
         lab
     }
 
@@ -212,27 +266,36 @@ impl Lab {
             ClusterEvent::Clock(now),
             ClusterEvent::Endpoint(self.endpoint()),
         ];
-        let masters = 0..cfg.control_planes;
+        let masters = (0..cfg.control_planes).filter(|&i| self.control_plane_installed(i));
         let apiservers = masters.map(|i| views::apiserver(cfg, &self.api, i));
         events.extend(apiservers.map(ClusterEvent::ApiServer));
         let nodes = self.nodes.nodes.iter().enumerate();
-        let nodes = nodes.filter(|&(i, _)| !self.faults.deleted[i]);
+        let nodes = nodes.filter(|&(i, _)| self.node_registered(i));
         events.extend(nodes.map(|(i, n)| ClusterEvent::NodeUpsert(views::node(cfg, i, n))));
         events.push(self.node_leases());
         let pods = self.reported_pods.iter().enumerate();
+        let pods = pods.filter(|&(i, _)| self.nodes.nodes[i].registered);
         let pods = pods.map(|(i, &p)| views::static_pods(cfg, i, p));
         events.extend(pods.map(ClusterEvent::StaticPods));
         events.push(ClusterEvent::Etcd(self.etcd_status()));
-        let leases = self.leases.iter().map(|e| views::lease(cfg, e));
-        events.extend(leases.map(ClusterEvent::LeaseUpsert));
-        if self.lb.kind == LbKind::KubeVip {
+        let leases = self.leases.iter().filter(|e| e.exists);
+        events.extend(leases.map(|e| ClusterEvent::LeaseUpsert(views::lease(cfg, e))));
+        if self.lb.kind == LbKind::KubeVip && self.initialised() {
             events.push(ClusterEvent::LeaseUpsert(self.lb.vip_lease(cfg)));
         }
         events.extend(self.tokens().into_iter().map(ClusterEvent::TokenUpsert));
-        events.push(ClusterEvent::CertKey(self.cert_key()));
-        let certs = views::certificates(cfg, -INIT_BEFORE_START_MS);
-        events.extend(certs.into_iter().map(ClusterEvent::Certificate));
-        events.extend(self.feeds.events(now, true));
+        if let Some(init_at) = self.build.init_at {
+            events.push(ClusterEvent::CertKey(self.cert_key()));
+            let certs = views::certificates(cfg, init_at);
+            events.extend(certs.into_iter().map(ClusterEvent::Certificate));
+        }
+        if self.build.bare
+            && let Some(ep) = self.control_plane_endpoint().filter(|_| self.feeds.api_up)
+        {
+            events.push(ClusterEvent::ControlPlaneEndpoint(ep));
+        }
+        events.extend(self.feeds.events(now, false));
+        events.push(self.etcd_feed());
         events
     }
 
@@ -335,7 +398,15 @@ impl Lab {
     }
 
     pub fn endpoint(&self) -> EndpointHealth {
-        self.lb.endpoint(&self.cfg, &self.api)
+        let mut e = self.lb.endpoint(&self.cfg, &self.api);
+        if !self.control_plane_installed(0) && !self.initialised() {
+            e.ready = Some(false);
+            e.detail = Some(format!(
+                "{}: no master listens on :6443 behind the load balancer",
+                build::NO_API
+            ));
+        }
+        e
     }
 
     pub fn tokens(&self) -> Vec<Token> {
@@ -348,5 +419,7 @@ impl Lab {
     }
 }
 
+#[cfg(test)]
+mod build_tests;
 #[cfg(test)]
 mod tests;

@@ -18,6 +18,11 @@ pub(crate) const CHECK_MS: i64 = 1_000;
 
 #[derive(Debug, Clone)]
 pub(crate) struct NodeState {
+    /// The kubelet's TLS bootstrap made the Node object (init or join).
+    pub registered: bool,
+    /// When a pod network (the CNI's agent on this node) runs; until then the kubelet
+    /// reports NotReady ("container runtime network not ready").
+    pub network_at: Option<i64>,
     pub ready: Readiness,
     /// Last transition of the Ready condition.
     pub since: i64,
@@ -51,6 +56,8 @@ impl NodeHealth {
                 };
                 let phase = rng.random_range(0..HEARTBEAT_MS);
                 NodeState {
+                    registered: true,
+                    network_at: Some(i64::MIN),
                     ready: Readiness::Ready,
                     since: joined,
                     last_heartbeat: last_beat(now, phase),
@@ -59,6 +66,35 @@ impl NodeHealth {
             })
             .collect();
         Self { nodes }
+    }
+
+    /// No Node yet (hosts before their join).
+    pub(crate) fn bare(total: usize, rng: &mut ChaCha8Rng) -> Self {
+        let nodes = (0..total)
+            .map(|_| NodeState {
+                registered: false,
+                network_at: None,
+                ready: Readiness::NotReady,
+                since: 0,
+                last_heartbeat: 0,
+                phase: rng.random_range(0..HEARTBEAT_MS),
+            })
+            .collect();
+        Self { nodes }
+    }
+
+    /// The kubelet's TLS bootstrap registered node `i`: NotReady until its network runs.
+    pub(crate) fn register(&mut self, i: usize, now: i64, network_at: Option<i64>) {
+        let n = &mut self.nodes[i];
+        (n.registered, n.ready, n.since, n.last_heartbeat) = (true, Readiness::NotReady, now, now);
+        n.network_at = network_at;
+        n.phase = (now + CHECK_MS).rem_euclid(HEARTBEAT_MS);
+    }
+
+    /// `kubeadm reset`: the Node object stays until deleted; the kubelet stops posting.
+    pub(crate) fn forget(&mut self, i: usize) {
+        let n = &mut self.nodes[i];
+        (n.registered, n.network_at, n.ready) = (false, None, Readiness::NotReady);
     }
 
     /// A kubelet (re)started: it posts status right away, then every 10 s.
@@ -78,11 +114,19 @@ impl NodeHealth {
         changed: &mut Vec<usize>,
     ) {
         for (i, (n, m)) in self.nodes.iter_mut().zip(machines).enumerate() {
+            if !n.registered {
+                continue;
+            }
             let beat = last_beat(now, n.phase);
             if api_up && m.healthy() && beat > now - CHECK_MS {
                 n.last_heartbeat = beat;
-                if n.ready != Readiness::Ready {
-                    (n.ready, n.since) = (Readiness::Ready, beat);
+                let posted = if n.network_at.is_some_and(|t| t <= beat) {
+                    Readiness::Ready
+                } else {
+                    Readiness::NotReady
+                };
+                if n.ready != posted {
+                    (n.ready, n.since) = (posted, beat);
                     changed.push(i);
                 }
             }

@@ -23,6 +23,11 @@ enum Role {
 #[derive(Debug, Clone)]
 pub(crate) struct Member {
     pub id: u64,
+    /// In the cluster's member list (`member add`, or init's first member).
+    pub joined: bool,
+    /// A voter; `false` for a learner (`member add --learner`), which takes the log but
+    /// neither votes nor counts in the quorum until promoted.
+    pub voter: bool,
     /// The etcd process runs (and answers).
     pub up: bool,
     role: Role,
@@ -85,6 +90,8 @@ impl Raft {
         let members: Vec<Member> = (0..members)
             .map(|i| Member {
                 id: rng.random::<u64>() | 1,
+                joined: true,
+                voter: true,
                 up: true,
                 role: if i == 0 { Role::Leader } else { Role::Follower },
                 term: 2,
@@ -110,6 +117,72 @@ impl Raft {
         }
     }
 
+    /// No member yet (hosts before `kubeadm init`): [`Raft::join`] adds them.
+    pub(crate) fn bare(members: usize, nodes: usize, now: i64, mut rng: ChaCha8Rng) -> Self {
+        let mut raft = Self::new(members, nodes, now, rng.clone());
+        for m in &mut raft.members {
+            (m.joined, m.voter, m.up, m.role, m.lead) = (false, false, false, Role::Follower, None);
+            (m.term, m.index, m.db_bytes) = (0, 0, 0);
+            m.id = rng.random::<u64>() | 1;
+        }
+        raft.rng = rng;
+        raft
+    }
+
+    /// `member add` (a learner: `voter` false) or init's first member: in the member list,
+    /// not running until its container starts. A member re-added after a reset gets a new
+    /// ID and an empty log.
+    pub(crate) fn join(&mut self, i: usize, voter: bool) {
+        let id = self.rng.random::<u64>() | 1;
+        let first = !self.members.iter().any(|m| m.joined);
+        let m = &mut self.members[i];
+        (m.joined, m.voter, m.up, m.role, m.lead) = (true, voter, false, Role::Follower, None);
+        (m.id, m.term, m.index) = (id, if first { 1 } else { 0 }, if first { 4 } else { 0 });
+        m.db_bytes = if first { 20_480 } else { 0 };
+        self.changed += 1;
+    }
+
+    /// `member promote`: only through a leader that has its quorum, and only for a learner
+    /// that has caught up (etcd: `isLearnerReady`, 90% of the leader's log).
+    pub(crate) fn promote(&mut self, i: usize) -> Result<(), &'static str> {
+        let Some(l) = self.leader().filter(|&l| self.has_quorum_at(l)) else {
+            return Err("etcdserver: no leader");
+        };
+        if !self.can_talk(i, l) {
+            return Err("etcdserver: no leader");
+        }
+        let (leader, m) = (self.members[l].index, &self.members[i]);
+        if !m.joined || m.voter {
+            return Err("etcdserver: can only promote a learner member");
+        }
+        if !m.up || m.index * 10 < leader * 9 {
+            return Err(
+                "etcdserver: can only promote a learner member which is in sync with leader",
+            );
+        }
+        self.members[i].voter = true;
+        self.changed += 1;
+        Ok(())
+    }
+
+    /// `member remove` (or a reset that removed it): out of the member list.
+    pub(crate) fn remove(&mut self, i: usize) {
+        self.kill(i);
+        let m = &mut self.members[i];
+        (m.joined, m.voter, m.term, m.index, m.db_bytes) = (false, false, 0, 0, 0);
+        self.changed += 1;
+    }
+
+    /// Members in the member list, by host index.
+    pub(crate) fn listed(&self) -> impl Iterator<Item = (usize, &Member)> {
+        self.members.iter().enumerate().filter(|(_, m)| m.joined)
+    }
+
+    fn votes(&self, j: usize) -> bool {
+        let m = &self.members[j];
+        m.joined && m.voter
+    }
+
     /// The live leader; during a partition a cut-off old leader may still believe it leads
     /// (for an election timeout): the newest term wins.
     pub(crate) fn leader(&self) -> Option<usize> {
@@ -133,10 +206,11 @@ impl Raft {
         self.changed += 1;
     }
 
-    /// Live members member `i` can reach, itself included.
+    /// Live voters member `i` can reach, itself included if it votes.
     fn reachable_up(&self, i: usize) -> usize {
         let up = self.members.iter().enumerate().filter(|(_, m)| m.up);
-        up.filter(|&(j, _)| self.can_talk(i, j)).count()
+        up.filter(|&(j, _)| self.votes(j) && self.can_talk(i, j))
+            .count()
     }
 
     /// Member `i` can reach a quorum (a cut-off minority cannot, even with every process up).
@@ -144,8 +218,13 @@ impl Raft {
         self.reachable_up(i) >= self.quorum()
     }
 
-    fn quorum(&self) -> usize {
-        self.members.len() / 2 + 1
+    /// A majority of the voters (learners do not count).
+    pub(crate) fn quorum(&self) -> usize {
+        self.voters() / 2 + 1
+    }
+
+    pub(crate) fn voters(&self) -> usize {
+        (0..self.members.len()).filter(|&j| self.votes(j)).count()
     }
 
     /// The highest term any member has persisted.
@@ -194,7 +273,7 @@ impl Raft {
             .members
             .iter()
             .enumerate()
-            .filter(|&(j, m)| j != i && m.up && self.can_talk(i, j))
+            .filter(|&(j, m)| j != i && m.up && m.voter && self.can_talk(i, j))
             .max_by_key(|&(j, m)| (m.index, std::cmp::Reverse(j)))
             .map(|(j, _)| j);
         match target {
@@ -210,6 +289,11 @@ impl Raft {
     pub(crate) fn start(&mut self, i: usize, now: i64) {
         let timeout = election_timeout(&mut self.rng);
         let m = &mut self.members[i];
+        if !m.joined {
+            // Not in the member list: etcd refuses to start ("member ... has already been
+            // bootstrapped" or no cluster to join); nothing answers.
+            return;
+        }
         m.up = true;
         m.role = Role::Follower;
         m.lead = None;
@@ -233,7 +317,7 @@ impl Raft {
         let timers = self
             .members
             .iter()
-            .filter(move |m| idle && m.up && m.role != Role::Leader);
+            .filter(move |m| idle && m.up && m.voter && m.role != Role::Leader);
         let lost = self.leader().is_some_and(|l| !self.has_quorum_at(l));
         [
             self.election.map(|e| e.1),
@@ -351,7 +435,7 @@ impl Raft {
         let mut due: Vec<usize> = (0..self.members.len())
             .filter(|&i| {
                 let m = &self.members[i];
-                m.up && m.role != Role::Leader && m.last_heard + m.timeout <= now
+                m.up && m.voter && m.role != Role::Leader && m.last_heard + m.timeout <= now
             })
             .collect();
         due.sort_by_key(|&i| self.members[i].last_heard + self.members[i].timeout);
@@ -383,6 +467,8 @@ impl Raft {
             .filter(|&(j, v)| {
                 j == c
                     || (v.up
+                        && v.voter
+                        && v.joined
                         && self.can_talk(c, j)
                         && v.index <= index
                         && v.lead.is_none_or(|l| !hears(j, l)))

@@ -101,9 +101,7 @@ pub(crate) fn static_pods(cfg: &LabConfig, i: usize, pods: [PodHealth; 4]) -> St
 
 pub(crate) fn etcd(cfg: &LabConfig, raft: &Raft, hosts: &Hosts) -> EtcdStatus {
     let members = raft
-        .members
-        .iter()
-        .enumerate()
+        .listed()
         .map(|(i, m)| {
             let ip = cfg.ip(i);
             let error = (!m.up).then(|| {
@@ -117,10 +115,15 @@ pub(crate) fn etcd(cfg: &LabConfig, raft: &Raft, hosts: &Hosts) -> EtcdStatus {
             let answered = |v: u64| if m.up { v } else { 0 };
             EtcdMember {
                 id: m.id,
-                name: cfg.name(i),
+                // A learner announced but never started has no name yet (etcd's rule).
+                name: if m.up || m.term > 0 || m.index > 0 {
+                    cfg.name(i)
+                } else {
+                    String::new()
+                },
                 client_urls: vec![format!("https://{ip}:2379")],
                 peer_urls: vec![format!("https://{ip}:2380")],
-                is_learner: false,
+                is_learner: !m.voter,
                 reachable: m.up,
                 error,
                 is_leader: m.is_leader(),

@@ -143,7 +143,7 @@ impl RealEtcd {
     }
 
     /// Brings the processes in line with the lab's hosts; notes what was done, for the
-    /// timeline. For [`crate::lab::run_following`].
+    /// timeline. For [`crate::runtime::lab_task::run_following`].
     pub fn follow(&mut self, lab: &Lab) -> Vec<ClusterEvent> {
         let notes = self.reconcile(&lab.etcd_hosts());
         notes.into_iter().map(ClusterEvent::Note).collect()

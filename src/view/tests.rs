@@ -174,11 +174,11 @@ fn fixture_80x24() {
 
 #[test]
 fn a_bare_lab_says_no_api_and_no_etcd_yet_instead_of_empty_panes() {
-    use crate::lab::{BareLab, LabConfig};
+    use crate::lab::{Lab, LabConfig};
     use crate::model::ClusterState;
-    let mut lab = BareLab::new(LabConfig::default());
+    let lab = Lab::bare(LabConfig::default());
     let mut cluster = ClusterState::new(SourceKind::Lab, lab.config().endpoint.clone(), lab.now());
-    for ev in lab.events() {
+    for ev in lab.full_state() {
         cluster.apply(ev);
     }
     let mut app = crate::app::App::new(cluster);

@@ -244,9 +244,15 @@ fn next_key(steps: &WizardSteps, r: &StepReport, w: &WizardPane) -> String {
     if w.running.is_some() {
         return "running: its output follows".into();
     }
-    if steps.verified {
+    if steps.verified && w.on_lab {
         return "verified: every node Ready, etcd's voters are the masters, both leases held. \
-                The failover drill: `d` in `hatui lab` (or `hatui drill --lab`)."
+                Now break it: d plans the failover drill on this cluster (n another fault, d \
+                again starts it), or select a node and press P (power off), C, E, K, N or X; \
+                R restores."
+            .into();
+    }
+    if steps.verified {
+        return "verified: every node Ready, etcd's voters are the masters, both leases held."
             .into();
     }
     match r.status {

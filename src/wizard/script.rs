@@ -129,13 +129,27 @@ fn helpers(out: &mut String, inv: &Inventory) {
         entries(&|h| h.port.unwrap_or(inv.ssh.port).to_string())
     );
     let first = &inv.first_control_plane().name;
-    let sudo = if inv.ssh.sudo { "sudo " } else { "" };
+    let sudo = if inv.ssh.sudo { "sudo -n " } else { "" };
     let kubectl = format!("{sudo}kubectl --kubeconfig {ADMIN_CONF}");
     let members = format!("{sudo}{}", etcdctl(first, "member list"));
     // Hosts behind a jump host: a ProxyCommand rather than `-J`, whose jump connection
     // would not get SSH_OPTS (the identity and known_hosts).
     let proxy = if inv.reachable().any(|h| h.bastion.is_some()) {
         r#" ${SSH_PROXY[$host]:+-o "ProxyCommand=${SSH_PROXY[$host]}"}"#
+    } else {
+        ""
+    };
+    // Root through sudo: the whole command one `sh -c` argument, as the SSH executor runs
+    // it, so sudo covers every part of a compound command (`a && b`), not the first.
+    let as_root = if inv.ssh.sudo {
+        r#"
+# as_root HOST 'COMMAND': runs all of COMMAND on HOST as root: sudo -n sh -c 'COMMAND'.
+as_root() {
+  local host=$1 cmd=$2 q="'\\''"
+  cmd=${cmd//\'/"$q"}
+  on "$host" "sudo -n sh -c '$cmd'"
+}
+"#
     } else {
         ""
     };
@@ -149,7 +163,7 @@ on() {{
   shift
   ssh "${{SSH_OPTS[@]}}"{proxy} -p "${{SSH_PORT[$host]}}" "${{SSH_USER[$host]}}@${{ADDRESS[$host]}}" "$@"
 }}
-
+{as_root}
 # Hides token secrets and certificate keys in what is shown.
 redact() {{
   sed -E -e 's/([a-z0-9]{{6}})\.[a-z0-9]{{16}}/\1.<hidden>/g' \
@@ -297,13 +311,16 @@ fn capture(out: &mut String, v: Var) {
     );
 }
 
-/// `on HOST '...'`, the remote command one local word: its text single-quoted, the
-/// captured values spliced in as `"$VAR"`.
+/// `on HOST '...'` (`as_root HOST '...'` for a root command when root is through sudo),
+/// the remote command one local word: its text single-quoted, the captured values
+/// spliced in as `"$VAR"`.
 fn remote(inv: &Inventory, c: &Command, s: &Step) -> String {
+    let run = if c.root && inv.ssh.sudo {
+        "as_root"
+    } else {
+        "on"
+    };
     let mut word = String::new();
-    if c.root && inv.ssh.sudo {
-        word.push_str(&shell_quote("sudo "));
-    }
     for p in &c.parts {
         match p {
             Part::Text(t) => word.push_str(&shell_quote(t)),
@@ -312,7 +329,7 @@ fn remote(inv: &Inventory, c: &Command, s: &Step) -> String {
             }
         }
     }
-    let mut line = format!("on {} {word}", c.host);
+    let mut line = format!("{run} {} {word}", c.host);
     if s.kind == StepKind::Cni && !inv.cni.manifest.contains("://") {
         let _ = write!(line, " < {}", shell_quote(&inv.cni.manifest));
     }

@@ -84,7 +84,7 @@ fn idle_redraws() -> usize {
         let mut app = App::new(cluster);
         let (tx, mut rx) = mpsc::channel(64);
         let (_faults, fault_rx) = mpsc::channel(1);
-        tokio::spawn(hatui::lab::run(lab, 1.0, tx, fault_rx));
+        tokio::spawn(hatui::runtime::lab_task::run(lab, 1.0, tx, fault_rx));
         let end = tokio::time::Instant::now() + Duration::from_secs(60);
         let mut redraws = 0;
         while let Ok(Some(msg)) = tokio::time::timeout_at(end, rx.recv()).await {

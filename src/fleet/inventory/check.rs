@@ -356,6 +356,16 @@ impl Checker<'_> {
                 ),
             ));
         }
+        if lb == LoadBalancer::KubeVip && endpoint.port != 6443 {
+            return Err(self.err(
+                ep_span,
+                "endpoint",
+                format!(
+                    "kube-vip (ARP mode) moves the VIP to a master and proxies nothing: clients reach the apiserver's own port on it, so the endpoint's port must be 6443, e.g. \"{}:6443\"",
+                    endpoint.host
+                ),
+            ));
+        }
         let router_id = match &v.router_id {
             None => DEFAULT_ROUTER_ID,
             Some(r) => u8::try_from(*r.get_ref())

@@ -117,6 +117,8 @@ pub(crate) struct Lb {
     /// unnoticed, as the live cockpit treats it).
     failed_in_row: u32,
     pub vip: Vip,
+    /// The masters are its targets (a scenario starts with an empty target group).
+    pub registered: bool,
 }
 
 impl Lb {
@@ -140,7 +142,24 @@ impl Lb {
             },
             failed_in_row: 0,
             vip: Vip::new(hosts, now),
+            registered: true,
         }
+    }
+
+    /// Before `kubeadm init`: nothing has answered through it yet.
+    pub(crate) fn down_from_start(&mut self) {
+        self.failed_in_row = 2;
+        self.last = Request {
+            backend: None,
+            error: Some("connection refused (no apiserver listening)"),
+        };
+    }
+
+    /// A new connection would reach a ready apiserver (kubeadm's own clients retry until
+    /// one does).
+    pub(crate) fn reaches_ready(&self, hosts: &Hosts, api: &ApiHealth) -> bool {
+        let n = self.targets.len() as u64;
+        (0..n.max(1)).any(|seq| self.probe(seq, hosts, api).error.is_none())
     }
 
     /// The once-a-second work: health checks (or kube-vip's election), then one request.
@@ -149,7 +168,7 @@ impl Lb {
         match self.kind.checks() {
             Some((period, fall, rise)) => {
                 for (i, t) in self.targets.iter_mut().enumerate() {
-                    if second.rem_euclid(period) == t.phase {
+                    if second.rem_euclid(period) == t.phase && is_target(hosts, i) {
                         t.check(check_passes(self.kind, i, hosts, api), fall, rise);
                     }
                 }
@@ -180,14 +199,15 @@ impl Lb {
             LbKind::KubeVip => self.vip.holder_running(),
             kind => {
                 let n = self.targets.len();
-                let serving = |i: usize| self.targets[i].in_service;
+                let target = |i: usize| self.registered && is_target(hosts, i);
+                let serving = |i: usize| target(i) && self.targets[i].in_service;
                 // An NLB whose every target fails its checks fails open (sends to all);
                 // HAProxy with no server left answers 503 itself.
                 let any = (0..n).any(serving);
                 let open = kind == LbKind::Nlb && !any;
                 let next = (1..=n)
                     .map(|k| (self.turn + k) % n)
-                    .find(|&i| serving(i) || open);
+                    .find(|&i| serving(i) || (open && target(i)));
                 if let Some(i) = next {
                     self.turn = i;
                 }
@@ -205,10 +225,17 @@ impl Lb {
             LbKind::KubeVip => self.vip.holder_running(),
             kind => {
                 let n = self.targets.len();
-                let serving: Vec<usize> = (0..n).filter(|&i| self.targets[i].in_service).collect();
+                let targets: Vec<usize> = (0..n)
+                    .filter(|&i| self.registered && is_target(hosts, i))
+                    .collect();
+                let serving: Vec<usize> = targets
+                    .iter()
+                    .copied()
+                    .filter(|&i| self.targets[i].in_service)
+                    .collect();
                 // As in `request`: an NLB with no target in service fails open.
                 let pool: Vec<usize> = if serving.is_empty() && kind == LbKind::Nlb {
-                    (0..n).collect()
+                    targets
                 } else {
                     serving
                 };
@@ -220,6 +247,9 @@ impl Lb {
 
     fn answer(&self, backend: Option<usize>, hosts: &Hosts, api: &ApiHealth) -> Request {
         let error = match backend {
+            None if !self.registered => {
+                Some("timed out: the load balancer has no targets registered")
+            }
             None if self.kind == LbKind::KubeVip => Some("timed out: no master holds the VIP"),
             None => Some("503 Service Unavailable: no server is available"),
             Some(i) => request_error(i, hosts, api),
@@ -249,6 +279,12 @@ impl Target {
             self.streak = 0;
         }
     }
+}
+
+/// A master joins the balancer's pool once kubeadm has put an apiserver there (the plan
+/// registers the masters up front; a target with nothing installed is not counted).
+fn is_target(hosts: &Hosts, i: usize) -> bool {
+    hosts.installed(i, Component::ApiServer)
 }
 
 /// The balancer's own check of master `i`. The LB is not behind a partition (`N` cuts

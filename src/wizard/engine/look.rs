@@ -104,3 +104,43 @@ pub fn verify(c: &ClusterState, control_planes: &[String], nodes: &[String]) -> 
     }
     bad
 }
+
+/// What in the cluster stands in the way of any step, as the operator must hear it: etcd
+/// without its quorum (nothing can be promoted, no apiserver serves), or an endpoint that
+/// does not answer. `None` when neither.
+pub fn trouble(c: &ClusterState) -> Option<String> {
+    let voters: Vec<_> = c.etcd.members.iter().filter(|m| !m.is_learner).collect();
+    let down: Vec<&str> = voters
+        .iter()
+        .filter(|m| !m.reachable)
+        .map(|m| m.name.as_str())
+        .collect();
+    let quorum = voters.len() / 2 + 1;
+    if !voters.is_empty() && voters.len() - down.len() < quorum {
+        let names = down.join(", ");
+        let learners = c.etcd.members.iter().filter(|m| m.is_learner).count();
+        let learner = if learners > 0 {
+            " A learner cannot be promoted without a leader, so a join in progress waits."
+        } else {
+            ""
+        };
+        return Some(format!(
+            "etcd has no quorum: {} of its {} voting member(s) do not answer ({names}) and {} \
+             voters need {quorum}: there is no leader, no apiserver can serve and the endpoint \
+             answers nothing.{learner} Bring {names} back (R in the lab restores it), then run \
+             this step again; if it cannot come back, it must be removed from etcd with \
+             etcdctl member remove by hand, which needs a quorum too.",
+            down.len(),
+            voters.len(),
+            voters.len(),
+        ));
+    }
+    if !c.etcd.members.is_empty() && c.endpoint.ready == Some(false) {
+        let detail = c.endpoint.detail.clone().unwrap_or_default();
+        return Some(format!(
+            "the endpoint {} does not answer: {detail}",
+            c.endpoint.address
+        ));
+    }
+    None
+}

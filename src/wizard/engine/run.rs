@@ -146,6 +146,9 @@ impl Engine {
                                 "exit code {code} on {host}{}",
                                 why.map(|w| format!(": {w}")).unwrap_or_default()
                             ));
+                            if let Some(t) = look::trouble(exec.cluster()) {
+                                r.notes.push(t);
+                            }
                             failed.push(i);
                         }
                     }
@@ -175,12 +178,13 @@ impl Engine {
                 .waits_for
                 .iter()
                 .filter(|w| !look::holds(exec.cluster(), w))
-                .map(|w| {
-                    format!(
+                .map(|w| match look::trouble(exec.cluster()) {
+                    Some(why) => format!("{} has not happened: {why}", w.describe()),
+                    None => format!(
                         "timed out after {}m waiting until {}",
                         WAIT_TIMEOUT.as_mins(),
                         w.describe()
-                    )
+                    ),
                 })
                 .collect();
             if step.kind == StepKind::Verify && notes.is_empty() {

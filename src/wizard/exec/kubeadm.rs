@@ -1,10 +1,10 @@
 //! The lab's kubeadm and kubectl: a command becomes a script of timed lines and effects on
-//! the [`BareLab`]. Timings follow real runs: init about a minute, a control-plane join
+//! the [`Lab`]. Timings follow real runs: init about a minute, a control-plane join
 //! about 45 s, a worker join about 20 s. Values kubeadm makes (token, certificate key) are
 //! made by the effect that prints them, when it runs.
 
 use super::show::Show;
-use crate::lab::BareLab;
+use crate::lab::Lab;
 use crate::wizard::engine::fix::LOAD_BALANCER;
 use crate::wizard::plan::SWAP_ON;
 
@@ -80,7 +80,7 @@ impl Script {
 }
 
 /// What `command` on `host` does, as offsets in ms from its start.
-pub(super) fn script(lab: &BareLab, host: &str, command: &str) -> Vec<(i64, Act)> {
+pub(super) fn script(lab: &Lab, host: &str, command: &str) -> Vec<(i64, Act)> {
     let words: Vec<&str> = command.split_whitespace().collect();
     let mut s = Script(Vec::new());
     if host == LOAD_BALANCER {
@@ -97,6 +97,14 @@ pub(super) fn script(lab: &BareLab, host: &str, command: &str) -> Vec<(i64, Act)
         );
         return s.exit(0.0, 255);
     };
+    if !lab.powered(i) {
+        let ip = lab.config().ip(i);
+        s.line(
+            3.0,
+            &format!("ssh: connect to host {ip} port 22: No route to host"),
+        );
+        return s.exit(3.0, 255);
+    }
     let endpoint = lab.config().endpoint.clone();
     let has = |w: &str| words.contains(&w);
     if let Some(done) = endpoint_fix(lab, i, command, &mut s) {
@@ -131,7 +139,9 @@ pub(super) fn script(lab: &BareLab, host: &str, command: &str) -> Vec<(i64, Act)
     } else if command.starts_with("kubeadm token create") {
         s.act(0.8, Effect::TokenCreate { endpoint });
         s.exit(0.9, 0)
-    } else if command.contains("kubectl") || command.contains("curl ") {
+    } else if (command.contains("kubectl") || command.contains("curl "))
+        && !command.contains("swapon")
+    {
         kubectl(lab, &words, command, s)
     } else if command.contains("swapon") {
         // The wizard's preflight: forwarding on, containerd and kubeadm present; swap off
@@ -150,7 +160,7 @@ pub(super) fn script(lab: &BareLab, host: &str, command: &str) -> Vec<(i64, Act)
     }
 }
 
-fn init(lab: &BareLab, i: usize, words: &[&str], mut s: Script) -> Vec<(i64, Act)> {
+fn init(lab: &Lab, i: usize, words: &[&str], mut s: Script) -> Vec<(i64, Act)> {
     let cfg = lab.config();
     let (node, ip) = (lab.host_name(i), cfg.ip(i));
     let endpoint = flag(words, "--control-plane-endpoint").map(str::to_string);
@@ -188,7 +198,7 @@ fn init(lab: &BareLab, i: usize, words: &[&str], mut s: Script) -> Vec<(i64, Act
 }
 
 fn join(
-    lab: &BareLab,
+    lab: &Lab,
     i: usize,
     control_plane: bool,
     token: String,
@@ -232,7 +242,7 @@ fn join(
 }
 
 /// The `control-plane-endpoint` step's commands, if `command` is one of them.
-fn endpoint_fix(lab: &BareLab, i: usize, command: &str, s: &mut Script) -> Option<Vec<(i64, Act)>> {
+fn endpoint_fix(lab: &Lab, i: usize, command: &str, s: &mut Script) -> Option<Vec<(i64, Act)>> {
     let mut s = Script(std::mem::take(&mut s.0));
     let endpoint = lab.config().endpoint.clone();
     if command.contains("get configmap kubeadm-config") {
@@ -256,7 +266,7 @@ fn endpoint_fix(lab: &BareLab, i: usize, command: &str, s: &mut Script) -> Optio
     Some(s.exit(1.0, 0))
 }
 
-fn kubectl(lab: &BareLab, words: &[&str], command: &str, mut s: Script) -> Vec<(i64, Act)> {
+fn kubectl(lab: &Lab, words: &[&str], command: &str, mut s: Script) -> Vec<(i64, Act)> {
     if !lab.endpoint_up() {
         s.lines(0.5, texts::kubectl_refused(&lab.config().endpoint));
         return s.exit(0.5, 1);
@@ -277,8 +287,40 @@ fn kubectl(lab: &BareLab, words: &[&str], command: &str, mut s: Script) -> Vec<(
     s.exit(0.4, 0)
 }
 
-/// Applies `e` to the lab now: the lines it prints, or kubeadm's error lines.
-pub(super) fn apply(lab: &mut BareLab, e: Effect) -> Result<Vec<String>, Vec<String>> {
+/// What an effect did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Outcome {
+    /// Done: the lines it printed.
+    Done(Vec<String>),
+    /// kubeadm's error lines: the command exits 1.
+    Failed(Vec<String>),
+    /// Not possible yet: kubeadm polls again `every` ms, and gives up with `failed` once
+    /// `timeout` ms have passed since its first try.
+    Wait {
+        every: i64,
+        timeout: i64,
+        failed: Vec<String>,
+    },
+}
+
+/// kubeadm's `EtcdAPICallRetryInterval` and the v1beta4 `etcdAPICall` timeout.
+const ETCD_RETRY_MS: i64 = 500;
+const ETCD_TIMEOUT_MS: i64 = 120_000;
+/// `TLSBootstrapRetryInterval` and the v1beta4 `tlsBootstrap` timeout.
+const TLS_BOOTSTRAP_RETRY_MS: i64 = 5_000;
+const TLS_BOOTSTRAP_TIMEOUT_MS: i64 = 300_000;
+
+/// Applies `e` to the lab now.
+pub(super) fn apply(lab: &mut Lab, e: Effect) -> Outcome {
+    match apply_now(lab, e) {
+        Ok(lines) => Outcome::Done(lines),
+        Err(Err(lines)) => Outcome::Failed(lines),
+        Err(Ok(wait)) => wait,
+    }
+}
+
+/// Ok: the lines printed; Err(Err): kubeadm's error lines; Err(Ok): a wait.
+fn apply_now(lab: &mut Lab, e: Effect) -> Result<Vec<String>, Result<Outcome, Vec<String>>> {
     let endpoint = lab.config().endpoint.clone();
     Ok(match e {
         Effect::MakeCa(ep) => {
@@ -294,7 +336,14 @@ pub(super) fn apply(lab: &mut BareLab, e: Effect) -> Result<Vec<String>, Vec<Str
             vec![]
         }
         Effect::RegisterNode(i) => {
-            lab.register_node(i);
+            if !lab.register_node(i) {
+                // The kubelet does not run: its TLS bootstrap never writes kubelet.conf.
+                return Err(Ok(Outcome::Wait {
+                    every: TLS_BOOTSTRAP_RETRY_MS,
+                    timeout: TLS_BOOTSTRAP_TIMEOUT_MS,
+                    failed: texts::tls_bootstrap_timed_out(),
+                }));
+            }
             vec![]
         }
         Effect::UploadCerts => texts::upload_certs(&lab.upload_certs()),
@@ -302,7 +351,7 @@ pub(super) fn apply(lab: &mut BareLab, e: Effect) -> Result<Vec<String>, Vec<Str
         Effect::InitDone { with_endpoint } => {
             let token = lab.join_token().unwrap_or_default();
             let hash = lab.ca_hash().unwrap_or_default().to_string();
-            let key = lab.cert_key().map(|k| k.key.clone());
+            let key = lab.cert_key_value();
             let key = key.filter(|_| with_endpoint);
             let shown = if with_endpoint {
                 endpoint
@@ -313,17 +362,17 @@ pub(super) fn apply(lab: &mut BareLab, e: Effect) -> Result<Vec<String>, Vec<Str
         }
         Effect::Discover(token) => {
             if !lab.endpoint_up() {
-                return Err(texts::no_api(&endpoint));
+                return Err(Err(texts::no_api(&endpoint)));
             }
             if !lab.valid_token(&token) {
                 let id = token.split_once('.').map_or(token.as_str(), |(id, _)| id);
-                return Err(texts::bad_token(id));
+                return Err(Err(texts::bad_token(id)));
             }
             vec![]
         }
-        Effect::DownloadCerts(key) => match lab.cert_key() {
-            None => return Err(texts::certs_expired()),
-            Some(k) if k.key != key => return Err(texts::certs_wrong_key()),
+        Effect::DownloadCerts(key) => match lab.cert_key_value() {
+            None => return Err(Err(texts::certs_expired())),
+            Some(k) if k != key => return Err(Err(texts::certs_wrong_key())),
             Some(_) => vec![],
         },
         Effect::AddLearner(i) => {
@@ -334,11 +383,17 @@ pub(super) fn apply(lab: &mut BareLab, e: Effect) -> Result<Vec<String>, Vec<Str
             lab.start_member(i);
             vec![]
         }
-        Effect::Promote(i) => {
-            let id = lab.member(i).map_or(0, |m| m.id);
-            lab.promote(i);
-            vec![texts::promoting(id)]
-        }
+        Effect::Promote(i) => match lab.promote(i) {
+            Ok(id) => vec![texts::promoting(id)],
+            // The learner waits for a leader with its quorum and for its log to catch up.
+            Err(why) => {
+                return Err(Ok(Outcome::Wait {
+                    every: ETCD_RETRY_MS,
+                    timeout: ETCD_TIMEOUT_MS,
+                    failed: texts::promote_failed(why),
+                }));
+            }
+        },
         Effect::ApplyCni => {
             lab.apply_cni();
             super::texts::lines(CALICO_APPLIED)

@@ -1,4 +1,4 @@
-//! The lab's executor: commands run against a [`BareLab`] on its virtual clock, each a
+//! The lab's executor: commands run against a [`Lab`] on its virtual clock, each a
 //! script of timed lines and effects (see `kubeadm.rs`); waiting jumps the clock to the
 //! next thing due, so a whole plan runs as fast as the CPU allows.
 //!
@@ -11,18 +11,37 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::kubeadm::{self, Act};
+use super::kubeadm::{self, Act, Outcome};
 use super::{Executor, RunEvent, RunId};
-use crate::lab::{BareLab, LabConfig};
+use crate::lab::{Lab, LabConfig};
 use crate::model::{ClusterEvent, ClusterState, SourceKind};
 
 struct Job {
+    /// The host it runs on (over SSH: it dies with the host's power).
+    host: Option<usize>,
     /// (lab ms, what), in time order.
     acts: VecDeque<(i64, Act)>,
+    /// Since when the front act has been waiting (kubeadm polling).
+    waiting_since: Option<i64>,
+}
+
+/// Moves the lab's clock: plain [`Lab::advance`], or a driver that also runs faults and a
+/// drill on the same lab (the cockpit's).
+pub trait Clock: Send {
+    fn advance(&mut self, lab: &mut Lab, dt: Duration) -> Vec<ClusterEvent>;
+}
+
+struct Plain;
+
+impl Clock for Plain {
+    fn advance(&mut self, lab: &mut Lab, dt: Duration) -> Vec<ClusterEvent> {
+        lab.advance(dt)
+    }
 }
 
 pub struct LabExecutor {
-    lab: BareLab,
+    lab: Lab,
+    clock: Box<dyn Clock>,
     cluster: ClusterState,
     jobs: Vec<Option<Job>>,
     on_events: Option<OnEvents>,
@@ -37,19 +56,21 @@ pub type Pace = Box<dyn FnMut(Duration) + Send>;
 pub const PACE_STEP: Duration = Duration::from_secs(1);
 
 impl LabExecutor {
+    /// On bare hosts: the wizard builds the cluster.
     pub fn new(cfg: LabConfig) -> Self {
-        Self::on(BareLab::new(cfg))
+        Self::on(Lab::bare(cfg))
     }
 
     /// On a lab that may already have been assembled in part.
-    pub fn on(mut lab: BareLab) -> Self {
+    pub fn on(lab: Lab) -> Self {
         let mut cluster =
             ClusterState::new(SourceKind::Lab, lab.config().endpoint.clone(), lab.now());
-        for ev in lab.events() {
+        for ev in lab.full_state() {
             cluster.apply(ev);
         }
         Self {
             lab,
+            clock: Box::new(Plain),
             cluster,
             jobs: Vec::new(),
             on_events: None,
@@ -76,17 +97,22 @@ impl LabExecutor {
         }
     }
 
-    pub fn lab(&self) -> &BareLab {
+    /// Moves the lab's clock with `clock` from now on.
+    pub fn drive(&mut self, clock: Box<dyn Clock>) {
+        self.clock = clock;
+    }
+
+    pub fn lab(&self) -> &Lab {
         &self.lab
     }
 
     /// The lab, to set a scenario up; what changes shows at the next wait.
-    pub fn lab_mut(&mut self) -> &mut BareLab {
+    pub fn lab_mut(&mut self) -> &mut Lab {
         &mut self.lab
     }
 
-    /// The lab, for a new executor (resume) or another consumer.
-    pub fn into_lab(self) -> BareLab {
+    /// The lab, for a new executor (resume) or another consumer (the drill).
+    pub fn into_lab(self) -> Lab {
         self.lab
     }
 
@@ -103,13 +129,14 @@ impl LabExecutor {
                 dt = dt.min(step);
                 pace(Duration::from_millis(dt.unsigned_abs()));
             }
-            let events = self.lab.advance(Duration::from_millis(dt.unsigned_abs()));
+            let dt = Duration::from_millis(dt.unsigned_abs());
+            let events = self.clock.advance(&mut self.lab, dt);
             self.apply(events);
         }
     }
 
     fn refresh(&mut self) {
-        let events = self.lab.events();
+        let events = self.lab.publishable(self.lab.full_state());
         self.apply(events);
     }
 
@@ -118,12 +145,24 @@ impl LabExecutor {
         fronts.map(|(at, _)| *at).min()
     }
 
-    /// Runs the acts of every job due now; a failing effect ends its job.
+    /// Runs the acts of every job due now; a failing effect ends its job, a waiting one
+    /// is tried again later (what follows it moves with it).
     fn run_due(&mut self, out: &mut Vec<RunEvent>) {
         let now = self.lab.now_ms();
         for id in 0..self.jobs.len() {
             while let Some(job) = self.jobs[id].as_mut() {
                 if job.acts.front().is_none_or(|(at, _)| *at > now) {
+                    break;
+                }
+                // Its host lost power: the SSH session is gone with it.
+                if job.host.is_some_and(|h| !self.lab.powered(h)) {
+                    let host = job.host.map(|h| self.lab.host_name(h)).unwrap_or_default();
+                    out.push(RunEvent::Line(
+                        id,
+                        format!("Connection to {host} closed by remote host."),
+                    ));
+                    out.push(RunEvent::Exited(id, 255));
+                    self.jobs[id] = None;
                     break;
                 }
                 let Some((_, act)) = job.acts.pop_front() else {
@@ -134,12 +173,32 @@ impl LabExecutor {
                 };
                 match act {
                     Act::Line(l) => out.push(RunEvent::Line(id, l)),
-                    Act::Do(effect) => match kubeadm::apply(&mut self.lab, effect) {
-                        Ok(v) => lines(v, out),
-                        Err(v) => {
+                    Act::Do(effect) => match kubeadm::apply(&mut self.lab, effect.clone()) {
+                        Outcome::Done(v) => {
+                            job.waiting_since = None;
+                            lines(v, out);
+                        }
+                        Outcome::Failed(v) => {
                             lines(v, out);
                             out.push(RunEvent::Exited(id, 1));
                             self.jobs[id] = None;
+                        }
+                        Outcome::Wait {
+                            every,
+                            timeout,
+                            failed,
+                        } => {
+                            let since = *job.waiting_since.get_or_insert(now);
+                            if now - since >= timeout {
+                                lines(failed, out);
+                                out.push(RunEvent::Exited(id, 1));
+                                self.jobs[id] = None;
+                            } else {
+                                for (at, _) in job.acts.iter_mut() {
+                                    *at += every;
+                                }
+                                job.acts.push_front((now + every, Act::Do(effect)));
+                            }
                         }
                     },
                     Act::Exit(code) => {
@@ -166,7 +225,12 @@ impl Executor for LabExecutor {
             let end = acts.back().map_or(now, |(t, _)| *t);
             acts.push_back((end, Act::Exit(0)));
         }
-        self.jobs.push(Some(Job { acts }));
+        let host = self.lab.host(host);
+        self.jobs.push(Some(Job {
+            host,
+            acts,
+            waiting_since: None,
+        }));
         self.jobs.len() - 1
     }
 

@@ -1,6 +1,6 @@
 //! What the lab's kubectl and etcdctl print for the verify step's commands.
 
-use crate::lab::BareLab;
+use crate::lab::Lab;
 
 /// Which verify command's answer to print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,7 +11,7 @@ pub(super) enum Show {
     Readyz,
 }
 
-pub(super) fn render(lab: &BareLab, what: Show) -> Vec<String> {
+pub(super) fn render(lab: &Lab, what: Show) -> Vec<String> {
     match what {
         Show::Nodes => nodes(lab),
         Show::Members => members(lab),
@@ -20,13 +20,13 @@ pub(super) fn render(lab: &BareLab, what: Show) -> Vec<String> {
     }
 }
 
-fn nodes(lab: &BareLab) -> Vec<String> {
+fn nodes(lab: &Lab) -> Vec<String> {
     let mut out = vec![format!(
         "{:<12} {:<9} {:<14} {:<8} {:<12}",
         "NAME", "STATUS", "ROLES", "VERSION", "INTERNAL-IP"
     )];
     let n = lab.config().control_planes + lab.config().workers;
-    for node in (0..n).filter_map(|i| lab.node(i)) {
+    for node in (0..n).filter_map(|i| lab.node(&lab.host_name(i))) {
         let roles = if node.roles.is_empty() {
             "<none>".to_string()
         } else {
@@ -44,7 +44,7 @@ fn nodes(lab: &BareLab) -> Vec<String> {
     out
 }
 
-fn members(lab: &BareLab) -> Vec<String> {
+fn members(lab: &Lab) -> Vec<String> {
     let rule = "+------------------+---------+--------+-------------------------+-------------------------+------------+";
     let mut out = vec![
         rule.to_string(),
@@ -70,9 +70,10 @@ fn members(lab: &BareLab) -> Vec<String> {
     out
 }
 
-fn leases(lab: &BareLab) -> Vec<String> {
+fn leases(lab: &Lab) -> Vec<String> {
     let mut out = vec![format!("{:<24} {:<60}", "NAME", "HOLDER")];
-    for l in lab.leases() {
+    let names = ["kube-scheduler", "kube-controller-manager"];
+    for l in names.iter().filter_map(|n| lab.lease(n)) {
         out.push(format!(
             "{:<24} {:<60}",
             l.name,

@@ -363,6 +363,40 @@ pub(super) fn kubelet_never_healthy() -> Vec<String> {
     out
 }
 
+/// The join's TLS bootstrap never wrote kubelet.conf (the kubelet stopped after its
+/// health check): `waitForTLSBootstrappedClient` times out after `timeouts.tlsBootstrap`
+/// (5m) and join prints `kubeadmJoinFailMsg` (`app/cmd/phases/join/kubelet.go`).
+pub(super) fn tls_bootstrap_timed_out() -> Vec<String> {
+    let cause = "context deadline exceeded";
+    let mut out = lines(&format!(
+        "\nUnfortunately, an error has occurred:\n\
+         \t{cause}\n\n\n\
+         This error is likely caused by:\n\
+         \t- The kubelet is not running\n\
+         \t- The kubelet is unhealthy due to a misconfiguration of the node in some way (required cgroups disabled)\n\n\
+         If you are on a systemd-powered system, you can try to troubleshoot the error with the following commands:\n\
+         \t- 'systemctl status kubelet'\n\
+         \t- 'journalctl -xeu kubelet'\n\
+         error execution phase kubelet-start: {cause}"
+    ));
+    out.push(STACK_HINT.into());
+    out
+}
+
+/// `etcdutil.MemberPromote` polls for `timeouts.etcdAPICall` (2m) and returns the last
+/// error of etcd's client: the join fails in its etcd phase.
+pub(super) fn promote_failed(why: &str) -> Vec<String> {
+    let cause = if why.contains("no leader") {
+        "context deadline exceeded"
+    } else {
+        why
+    };
+    vec![
+        format!("error execution phase control-plane-join/etcd: {cause}"),
+        STACK_HINT.into(),
+    ]
+}
+
 /// `kubeadm reset -f` (1.29+ output, the etcd member removed with it).
 pub(super) fn reset() -> Vec<String> {
     lines(

@@ -8,7 +8,7 @@ use color_eyre::Result;
 
 use super::{Printer, drive};
 use crate::fleet::inventory;
-use crate::lab::LabConfig;
+use crate::lab::{LabConfig, LbKind};
 use crate::wizard::engine::{Engine, StepReport};
 use crate::wizard::exec::{Executor, LabExecutor};
 use crate::wizard::{lab, plan};
@@ -88,6 +88,25 @@ pub struct LabRun {
     pub workers: usize,
     pub scenario: Option<Scenario>,
     pub json: bool,
+    /// The lab's seed (`--seed`, default 1): the same seed builds the same cluster.
+    pub seed: u64,
+    /// The load balancer the lab puts in front of the apiservers (`--lb`).
+    pub lb: LbKind,
+}
+
+impl LabRun {
+    /// The bare lab this run builds: a fixed start, so that the same seed prints the same.
+    pub fn config(&self) -> LabConfig {
+        LabConfig {
+            lb: self.lb,
+            ..LabConfig::new(
+                self.control_planes,
+                self.workers,
+                self.seed,
+                LabConfig::default().start,
+            )
+        }
+    }
 }
 
 /// Runs the plan for the lab of `run` to its end on `exec`; the engine is returned so
@@ -113,6 +132,11 @@ pub fn run_on(
         }
     };
     drive(&mut engine, exec, pause, each);
+    let steps = engine
+        .reports()
+        .iter()
+        .map(|r| format!("{} {:?}", r.id, r.status));
+    exec.lab_mut().record_built(steps.collect());
     engine
 }
 
@@ -124,14 +148,13 @@ pub fn lab_plan(control_planes: usize, workers: usize) -> Result<plan::Plan> {
 
 /// Runs the whole plan; prints each step (or the JSON) to `out`. `Ok(true)`: verified.
 pub fn run(run: &LabRun, out: &mut impl Write) -> Result<bool> {
+    Ok(build(run, out)?.0)
+}
+
+/// [`run`], handing back the executor with the lab it built (the workshop drills it).
+pub fn build(run: &LabRun, out: &mut impl Write) -> Result<(bool, LabExecutor)> {
     let plan = lab_plan(run.control_planes, run.workers)?;
-    let cfg = LabConfig::new(
-        run.control_planes,
-        run.workers,
-        1,
-        LabConfig::default().start,
-    );
-    let mut exec = LabExecutor::new(cfg);
+    let mut exec = LabExecutor::new(run.config());
     let title = format!(
         "hatui wizard on the lab: {} control plane(s), {} worker(s)",
         run.control_planes, run.workers
@@ -140,5 +163,6 @@ pub fn run(run: &LabRun, out: &mut impl Write) -> Result<bool> {
     let mut printer = Printer::new(out, run.json, &title, &warnings);
     let engine = run_on(&mut exec, plan, run.scenario, |r| printer.step(r));
     let how = format!("lab time {}", exec.now());
-    printer.finish(&engine, &warnings, exec.cluster(), &how)
+    let verified = printer.finish(&engine, &warnings, exec.cluster(), &how)?;
+    Ok((verified, exec))
 }

@@ -15,7 +15,7 @@ use super::engine::{Engine, Fix, StepReport, StepStatus};
 use super::exec::Executor;
 use crate::model::{ClusterState, Snapshot};
 
-pub use lab::{LabRun, Scenario, lab_plan, run, run_on};
+pub use lab::{LabRun, Scenario, build, lab_plan, run, run_on};
 pub use ssh::{DEFAULT_PARALLEL, SshRun, run_ssh};
 
 /// Lines of output kept per step in the JSON.

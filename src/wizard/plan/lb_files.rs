@@ -63,19 +63,44 @@ pub fn keepalived_conf(inv: &Inventory, vip: &Vip, ordinal: usize) -> String {
             ("INTERFACE", vip.interface.clone()),
             ("ROUTER_ID", vip.router_id.to_string()),
             ("PRIORITY", priority.into()),
-            // The same on every master; VRRP's PASS is no secret (sent in clear), at most 8.
-            ("AUTH_PASS", inv.name.chars().take(8).collect()),
+            ("AUTH_PASS", vrrp_pass(inv, vip)),
             ("APISERVER_VIP", vip.address.clone()),
         ],
     )
 }
 
-pub fn check_apiserver(inv: &Inventory, vip: &Vip) -> String {
+/// keepalived's `auth_pass`, the same on every host of one cluster and this cluster's
+/// own: 8 characters (VRRP's limit) of a hash of the cluster's name, VIP and
+/// `virtual_router_id`, so two clusters hatui builds never share one (kubeadm's guide
+/// shows `42`). Derived, not drawn at random: the dry-run script, a re-run and every
+/// host write the same. VRRP sends it in clear in every advertisement, so it keeps a
+/// neighbouring cluster's advertisements apart; it is no secret.
+pub fn vrrp_pass(inv: &Inventory, vip: &Vip) -> String {
+    // FNV-1a, 64 bits: stable across Rust versions and machines, unlike std's hasher.
+    let seed = format!(
+        "hatui-vrrp\0{}\0{}\0{}",
+        inv.name, vip.address, vip.router_id
+    );
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in seed.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    (0..8)
+        .map(|_| {
+            let c = ALPHABET[(h % 36) as usize] as char;
+            h /= 36;
+            c
+        })
+        .collect()
+}
+
+/// The check script keepalived runs: /healthz through this host's HAProxy.
+pub fn check_apiserver(inv: &Inventory) -> String {
     fill(
         CHECK_APISERVER,
         &[
             ("CLUSTER", inv.name.clone()),
-            ("APISERVER_VIP", vip.address.clone()),
             ("APISERVER_DEST_PORT", inv.endpoint.port.to_string()),
         ],
     )
@@ -168,31 +193,77 @@ mod tests {
         let vip = inv.vip.clone().unwrap();
         let first = keepalived_conf(&inv, &vip, 0);
         let instance = first.split("vrrp_instance VI_1 {\n").nth(1).unwrap();
+        let pass = vrrp_pass(&inv, &vip);
         assert_eq!(
             instance,
-            "    state MASTER
+            format!(
+                "    state MASTER
     interface ens192
     virtual_router_id 52
     priority 101
-    authentication {
+    authentication {{
         auth_type PASS
-        auth_pass prod
-    }
-    virtual_ipaddress {
+        auth_pass {pass}
+    }}
+    virtual_ipaddress {{
         10.0.0.100
-    }
-    track_script {
+    }}
+    track_script {{
         check_apiserver
-    }
-}
+    }}
+}}
 "
+            )
         );
         assert!(first.contains("  script \"/etc/keepalived/check_apiserver.sh\"\n  interval 3\n"));
+        assert!(first.contains(
+            "global_defs {\n    router_id LVS_DEVEL\n    enable_script_security\n    script_user root\n}\n"
+        ));
         let other = keepalived_conf(&inv, &vip, 2);
         assert!(other.contains("    state BACKUP\n") && other.contains("    priority 100\n"));
-        let check = check_apiserver(&inv, &vip);
+        assert!(
+            other.contains(&format!("        auth_pass {pass}\n")),
+            "one password per cluster"
+        );
+        let check = check_apiserver(&inv);
         assert!(check.starts_with("#!/bin/sh\n"));
-        assert!(check.contains("if ip addr | grep -q 10.0.0.100; then\n    curl --silent --max-time 2 --insecure https://10.0.0.100:8443/ -o /dev/null"));
+        assert!(check.ends_with("\ncurl -sfk --max-time 2 https://localhost:8443/healthz -o /dev/null || errorExit \"Error GET https://localhost:8443/healthz\"\n"), "{check}");
+    }
+
+    #[test]
+    fn each_cluster_has_a_vrrp_password_of_its_own_of_8_characters() {
+        let pass = |text: &str| {
+            let inv = inventory::parse("hatui.toml", text).unwrap();
+            vrrp_pass(&inv, inv.vip.as_ref().unwrap())
+        };
+        let base = inv("haproxy", "10.0.0.100:8443", "");
+        let prod = vrrp_pass(&base, base.vip.as_ref().unwrap());
+        assert_eq!(prod.len(), 8);
+        assert!(
+            prod.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
+            "{prod}"
+        );
+        // The same inventory gives the same password (dry run, re-run, every host).
+        assert_eq!(prod, vrrp_pass(&base, base.vip.as_ref().unwrap()));
+        let text = |name: &str, vip: &str, router: &str| {
+            format!(
+                "name = \"{name}\"\nendpoint = \"{vip}:8443\"\nload_balancer = \"haproxy\"\n\
+                 [vip]\ninterface = \"ens192\"\nrouter_id = {router}\n\
+                 [[hosts]]\nname = \"cp-1\"\naddress = \"10.0.0.11\"\nrole = \"control-plane\"\n"
+            )
+        };
+        let others = [
+            pass(&text("staging", "10.0.0.100", "52")),
+            pass(&text("prod", "10.0.9.100", "52")),
+            pass(&text("prod", "10.0.0.100", "53")),
+            pass(&text("kubernetes", "10.0.0.100", "51")),
+        ];
+        assert_eq!(pass(&text("prod", "10.0.0.100", "52")), prod);
+        for p in &others {
+            assert_ne!(*p, prod);
+        }
+        assert!(!others.contains(&"42".to_string()) && !others.contains(&"kubernet".to_string()));
     }
 
     #[test]

@@ -9,15 +9,11 @@ use super::lb_files::{
 use super::{ADMIN_CONF, CONTROL_PLANE_JOIN, Site, Step, StepKind, WORKER_JOIN, Wait, step};
 use crate::fleet::inventory::{Host, Inventory, LoadBalancer};
 use crate::wizard::command::{Command, Var};
+use crate::wizard::preflight::checks;
 
-/// What the preflight command prints for each check that fails.
-pub const SWAP_ON: &str = "hatui preflight: swap is on (swapon lists a swap device): the kubelet refuses to start with it (failSwapOn is true by default); turn it off with swapoff -a and comment its line out of /etc/fstab";
-pub const NO_FORWARDING: &str = "hatui preflight: /proc/sys/net/ipv4/ip_forward is not 1: set net.ipv4.ip_forward = 1 in /etc/sysctl.d/k8s.conf and run sysctl --system";
-pub const NO_CONTAINERD: &str =
-    "hatui preflight: containerd is not running: systemctl enable --now containerd";
-pub const NO_KUBEADM: &str = "hatui preflight: kubeadm or kubelet is not installed (not in PATH)";
-pub const NO_CRI: &str =
-    "hatui preflight: crictl cannot talk to the container runtime on the CRI socket";
+/// What the preflight step prints when swap is on (the lab's hosts print it too): the
+/// line of [`preflight::checks::SWAP`] (`checks::failure_line`).
+pub const SWAP_ON: &str = "hatui preflight: swap is on (swapon lists a swap device): the kubelet refuses to start with it (failSwapOn is true by default) [Swap]; fix: swapoff -a && sed -i '/\\sswap\\s/ s/^/#/' /etc/fstab";
 
 pub(super) fn preflight(inv: &Inventory) -> Step {
     let mut s = step(
@@ -26,24 +22,13 @@ pub(super) fn preflight(inv: &Inventory) -> Step {
         "kubeadm refuses to start with swap on, IP forwarding off or no container runtime. \
          Finding that now, on every host, is cheaper than halfway through the joins.",
     );
-    // A compound command: only crictl needs root, so it carries its own sudo. Each check
-    // says what failed; all run, so one pass names every problem of the host.
-    let sudo = if inv.ssh.sudo { "sudo " } else { "" };
+    // `--preflight`'s rules (swap, forwarding, each binary, the runtime) in shell: not a
+    // root command, only crictl needs root and carries its own sudo.
     for h in &inv.hosts {
         s.hosts.push(h.name.clone());
         s.commands.push(Command {
             root: false,
-            ..Command::root(
-                &h.name,
-                format!(
-                    "fail=0; if [ -n \"$(swapon --noheadings)\" ]; then echo \"{SWAP_ON}\"; fail=1; fi; \
-                     if [ \"$(cat /proc/sys/net/ipv4/ip_forward)\" != 1 ]; then echo \"{NO_FORWARDING}\"; fail=1; fi; \
-                     systemctl is-active --quiet containerd || {{ echo \"{NO_CONTAINERD}\"; fail=1; }}; \
-                     command -v kubeadm kubelet >/dev/null || {{ echo \"{NO_KUBEADM}\"; fail=1; }}; \
-                     {sudo}crictl --runtime-endpoint {} info >/dev/null || {{ echo \"{NO_CRI}\"; fail=1; }}; exit $fail",
-                    inv.cri_socket
-                ),
-            )
+            ..Command::root(&h.name, checks::step_script(&inv.cri_socket, inv.ssh.sudo))
         });
     }
     s
@@ -143,7 +128,7 @@ fn lb_files(inv: &Inventory, s: &mut Step) {
         LoadBalancer::Nlb => {}
         LoadBalancer::Haproxy => {
             let cfg = haproxy_cfg(inv);
-            let check = check_apiserver(inv, vip);
+            let check = check_apiserver(inv);
             // Hosts of its own when the inventory names them, else every master.
             let on: Vec<&Host> = if inv.load_balancers.is_empty() {
                 inv.control_planes().collect()

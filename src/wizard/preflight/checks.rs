@@ -8,6 +8,86 @@ use serde::Serialize;
 use super::facts::Facts;
 use crate::fleet::inventory::{Host, Inventory, Role};
 
+/// One preflight rule: kubeadm's check name (or hatui's), what is wrong when it fails, and
+/// what to run. `--preflight` checks these on a host's facts (with the numbers it found)
+/// and the plan's preflight step runs them in shell on the host ([`step_script`]): one
+/// rule set, one fix each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub name: &'static str,
+    pub problem: &'static str,
+    pub fix: &'static str,
+}
+
+pub const SWAP: Rule = Rule {
+    name: "Swap",
+    problem: "swap is on (swapon lists a swap device): the kubelet refuses to start with it (failSwapOn is true by default)",
+    fix: "swapoff -a && sed -i '/\\sswap\\s/ s/^/#/' /etc/fstab",
+};
+pub const IP_FORWARD: Rule = Rule {
+    name: "FileContent--proc-sys-net-ipv4-ip_forward",
+    problem: "/proc/sys/net/ipv4/ip_forward is not 1",
+    fix: "echo net.ipv4.ip_forward=1 > /etc/sysctl.d/k8s.conf && sysctl --system",
+};
+pub const CRI: Rule = Rule {
+    name: "CRI",
+    problem: "the container runtime does not answer on the CRI socket",
+    fix: "systemctl enable --now containerd",
+};
+/// kubeadm, kubelet and kubectl: each its own check, `Binary-<name>`.
+pub const BINARIES: [&str; 3] = ["kubeadm", "kubelet", "kubectl"];
+pub const BINARY_FIX: &str =
+    "install kubeadm, kubelet and kubectl from pkgs.k8s.io (one minor version)";
+
+/// The line the plan's preflight step prints for a rule that failed.
+pub fn failure_line(name: &str, problem: &str, fix: &str) -> String {
+    format!("hatui preflight: {problem} [{name}]; fix: {fix}")
+}
+
+/// The plan's preflight step on one host, POSIX sh (dash and bash): [`SWAP`],
+/// [`IP_FORWARD`], each of [`BINARIES`] on its own (`command -v a b` succeeds when `a`
+/// alone is found), and [`CRI`] (containerd running and crictl answering on
+/// `cri_socket`; crictl through `sudo -n` when `sudo`). Every rule runs, so one pass names
+/// every problem, one [`failure_line`] each; it exits 1 when any failed.
+pub fn step_script(cri_socket: &str, sudo: bool) -> String {
+    let mut s = String::from("fail=0");
+    let mut rule = |test: &str, name: &str, problem: &str, fix: &str| {
+        let line = crate::ssh::shell_quote(&failure_line(name, problem, fix));
+        s.push_str(&format!("; {test} || {{ printf '%s\\n' {line}; fail=1; }}"));
+    };
+    rule(
+        "[ -z \"$(swapon --noheadings)\" ]",
+        SWAP.name,
+        SWAP.problem,
+        SWAP.fix,
+    );
+    rule(
+        "[ \"$(cat /proc/sys/net/ipv4/ip_forward)\" = 1 ]",
+        IP_FORWARD.name,
+        IP_FORWARD.problem,
+        IP_FORWARD.fix,
+    );
+    for bin in BINARIES {
+        rule(
+            &format!("command -v {bin} >/dev/null"),
+            &format!("Binary-{bin}"),
+            &format!("{bin} is not on the PATH"),
+            BINARY_FIX,
+        );
+    }
+    let sudo = if sudo { "sudo -n " } else { "" };
+    rule(
+        &format!(
+            "{{ systemctl is-active --quiet containerd && {sudo}crictl --runtime-endpoint {cri_socket} info >/dev/null; }}"
+        ),
+        CRI.name,
+        CRI.problem,
+        CRI.fix,
+    );
+    s.push_str("; exit $fail");
+    s
+}
+
 /// kubeadm's minimum for a control plane (`ControlPlaneNumCPU`).
 const MIN_CPUS: u64 = 2;
 /// kubeadm's minimum memory for a control plane, in MB (`ControlPlaneMem`).
@@ -56,11 +136,11 @@ pub fn host_checks(inv: &Inventory, host: &Host, f: &Facts, now: i64) -> Vec<Che
     let mut out = Vec::new();
     let swap = f.number("swap").unwrap_or(0);
     out.push(check(
-        "Swap",
+        SWAP.name,
         swap == 0,
         "no swap",
         format!("{swap} swap device(s) on: the kubelet refuses to start with swap on"),
-        "swapoff -a && sed -i '/\\sswap\\s/ s/^/#/' /etc/fstab",
+        SWAP.fix,
     ));
     let mut ports = vec![10250];
     if master {
@@ -78,21 +158,21 @@ pub fn host_checks(inv: &Inventory, host: &Host, f: &Facts, now: i64) -> Vec<Che
     }
     let fwd = f.get("ip_forward");
     out.push(check(
-        "FileContent--proc-sys-net-ipv4-ip_forward",
+        IP_FORWARD.name,
         fwd == "1",
         "1",
         format!("/proc/sys/net/ipv4/ip_forward contents are not set to 1 (it is {fwd:?})"),
-        "echo net.ipv4.ip_forward=1 > /etc/sysctl.d/k8s.conf && sysctl --system",
+        IP_FORWARD.fix,
     ));
     out.push(check(
-        "CRI",
+        CRI.name,
         f.get("cri") == "ok",
         "the container runtime answers",
         format!(
             "the container runtime at {} does not answer",
             inv.cri_socket
         ),
-        "systemctl enable --now containerd",
+        CRI.fix,
     ));
     out.push(hostname(f));
     if master {
@@ -113,13 +193,13 @@ pub fn host_checks(inv: &Inventory, host: &Host, f: &Facts, now: i64) -> Vec<Che
             "give the machine at least 2 GB of memory",
         ));
     }
-    for bin in ["kubeadm", "kubelet", "kubectl"] {
+    for bin in BINARIES {
         out.push(check(
             &format!("Binary-{bin}"),
             f.get(&format!("bin_{bin}")) == "yes",
             "installed",
             format!("{bin} is not on the PATH"),
-            "install kubeadm, kubelet and kubectl from pkgs.k8s.io (one minor version)",
+            BINARY_FIX,
         ));
     }
     out.push(versions(f));

@@ -3,7 +3,7 @@
 //! other), at most [`CONCURRENCY`] at a time, so 50 hosts take about as long as the
 //! slowest; the checks run here.
 
-mod checks;
+pub mod checks;
 mod facts;
 
 use std::time::Duration;

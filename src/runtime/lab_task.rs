@@ -1,4 +1,5 @@
-//! The lab as an async source: real time drives the virtual clock.
+//! The lab as an async source: real time drives the virtual clock. Not part of the
+//! simulation: it runs the lab, and the faults and the drill the operator asks for on it.
 
 use std::time::Duration;
 
@@ -6,9 +7,9 @@ use tokio::sync::mpsc::{Receiver, Sender};
 use tokio::time::MissedTickBehavior;
 
 use crate::drill::cockpit::{DrillCommand, DrillUpdate, Running};
+use crate::lab::Lab;
 use crate::model::{ClusterEvent, Fault};
-
-use super::Lab;
+use crate::wizard::exec::lab::Clock;
 
 /// What the cockpit asks of the lab task.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +25,84 @@ impl From<Fault> for LabCommand {
 }
 
 const TICK: Duration = Duration::from_millis(50);
+
+/// Faults and the drill on one lab: whoever moves the lab's clock (this task, or the
+/// wizard's thread on a lab it builds) moves it through here.
+#[derive(Default)]
+pub struct LabDriver {
+    drill: Running,
+}
+
+impl LabDriver {
+    /// Applies a fault or a drill command now: the lab's events, and what to tell the app.
+    pub fn command(
+        &mut self,
+        lab: &mut Lab,
+        command: LabCommand,
+    ) -> (Vec<ClusterEvent>, Option<DrillUpdate>) {
+        match command {
+            LabCommand::Fault(fault) => (lab.inject(&fault), None),
+            LabCommand::Drill(c) => self.drill.command(lab, c),
+        }
+    }
+
+    /// Moves the lab by `dt`: a running drill moves it itself, sampling as it goes.
+    /// Returns the events, whether they hold more than refreshes, and the drill's news.
+    pub fn advance(
+        &mut self,
+        lab: &mut Lab,
+        dt: Duration,
+    ) -> (Vec<ClusterEvent>, bool, Option<DrillUpdate>) {
+        match self.drill.advance(lab, dt) {
+            Some((events, said)) => (events, said.is_some(), said),
+            None => {
+                let (events, urgent) = lab.advance_batch(dt);
+                (events, urgent, None)
+            }
+        }
+    }
+}
+
+/// The wizard's lab clock in the cockpit: between the wizard's waits, the operator's faults
+/// and drill commands act on the lab the wizard is building; the drill's news goes out
+/// as `M`.
+pub struct WizardLabClock<M> {
+    driver: LabDriver,
+    commands: Receiver<LabCommand>,
+    tx: Sender<M>,
+}
+
+impl<M> WizardLabClock<M> {
+    pub fn new(commands: Receiver<LabCommand>, tx: Sender<M>) -> Self {
+        Self {
+            driver: LabDriver::default(),
+            commands,
+            tx,
+        }
+    }
+}
+
+impl<M> Clock for WizardLabClock<M>
+where
+    M: From<DrillUpdate> + Send + 'static,
+{
+    fn advance(&mut self, lab: &mut Lab, dt: Duration) -> Vec<ClusterEvent> {
+        let mut events = Vec::new();
+        let mut said = Vec::new();
+        while let Ok(command) = self.commands.try_recv() {
+            let (more, news) = self.driver.command(lab, command);
+            events.extend(more);
+            said.extend(news);
+        }
+        let (more, _, news) = self.driver.advance(lab, dt);
+        events.extend(more);
+        said.extend(news);
+        for news in said {
+            let _ = self.tx.blocking_send(news.into());
+        }
+        events
+    }
+}
 
 /// Sends the full state, then every 50 ms of real time advances the lab by 50 ms x `speed`.
 /// Changes go out at once; refreshes and clock ticks wait for the displayed second to change
@@ -50,7 +129,7 @@ pub async fn run_following<F, M>(
     F: FnMut(&Lab) -> Vec<ClusterEvent> + Send,
     M: From<Vec<ClusterEvent>> + From<DrillUpdate> + Send,
 {
-    let mut drill = Running::default();
+    let mut driver = LabDriver::default();
     let first = lab.publishable(lab.full_state());
     if tx.send(first.into()).await.is_err() {
         return;
@@ -68,14 +147,7 @@ pub async fn run_following<F, M>(
     loop {
         let batch = tokio::select! {
             _ = ticks.tick() => {
-                // A running drill moves the lab's clock itself, sampling as it goes.
-                let (events, urgent, said) = match drill.advance(&mut lab, step) {
-                    Some((events, said)) => (events, said.is_some(), said),
-                    None => {
-                        let (events, urgent) = lab.advance_batch(step);
-                        (events, urgent, None)
-                    }
-                };
+                let (events, urgent, said) = driver.advance(&mut lab, step);
                 if let Some(said) = said
                     && tx.send(said.into()).await.is_err()
                 {
@@ -98,17 +170,12 @@ pub async fn run_following<F, M>(
                     continue;
                 };
                 let mut batch = std::mem::take(&mut pending);
-                match command {
-                    LabCommand::Fault(fault) => batch.extend(lab.inject(&fault)),
-                    LabCommand::Drill(c) => {
-                        let (events, said) = drill.command(&mut lab, c);
-                        batch.extend(events);
-                        if let Some(said) = said
-                            && tx.send(said.into()).await.is_err()
-                        {
-                            return;
-                        }
-                    }
+                let (events, said) = driver.command(&mut lab, command);
+                batch.extend(events);
+                if let Some(said) = said
+                    && tx.send(said.into()).await.is_err()
+                {
+                    return;
                 }
                 insert_before_clock(&mut batch, follow(&lab));
                 batch
