@@ -45,8 +45,8 @@ impl Cli {
     pub fn etcd_settings(&self) -> Result<EtcdSettings> {
         let mut etcd = self.etcd.settings();
         if let Some(path) = &self.inventory {
-            let inv = crate::wizard::inventory::load(path)?;
-            let files = crate::wizard::inventory::SshOverrides {
+            let inv = crate::fleet::inventory::load(path)?;
+            let files = crate::fleet::inventory::SshOverrides {
                 identity: etcd.ssh_identity.clone(),
                 known_hosts: etcd.ssh_known_hosts.clone(),
                 accept_new_host_keys: false,

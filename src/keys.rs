@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::lab::FaultKind;
+use crate::model::FaultKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {

@@ -8,15 +8,18 @@
 //! only built with the `test-support` feature, which the tests and benches turn on.
 
 pub mod app;
+pub mod cause;
 pub mod cli;
 pub mod drill;
 pub mod error;
 pub mod etcd;
+pub mod fleet;
 pub mod keys;
 pub mod lab;
 pub mod live;
 pub mod message;
 pub mod model;
+pub mod real_etcd;
 pub mod runtime;
 #[cfg(any(test, feature = "test-support"))]
 pub mod scenes;

@@ -53,7 +53,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             let request = args.request().map_err(color_eyre::eyre::Report::msg)?;
             // The command line's SSH files win over the inventory's, on every path.
-            let mut ssh = hatui::wizard::inventory::SshOverrides {
+            let mut ssh = hatui::fleet::inventory::SshOverrides {
                 identity: etcd.ssh_identity.clone(),
                 known_hosts: etcd.ssh_known_hosts.clone(),
                 accept_new_host_keys: false,
@@ -132,7 +132,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         None => match &cli.inventory {
             Some(file) => {
-                let ssh = hatui::wizard::inventory::SshOverrides {
+                let ssh = hatui::fleet::inventory::SshOverrides {
                     identity: etcd.ssh_identity.clone(),
                     known_hosts: etcd.ssh_known_hosts.clone(),
                     accept_new_host_keys: false,

@@ -2,12 +2,10 @@
 
 use crossterm::event::KeyEvent;
 
-use crate::model::ClusterEvent;
+use crate::model::{ClusterEvent, Fault};
 
 /// The drill the lab task runs: what the operator asks, what it measured.
 pub use crate::drill::cockpit::{DrillCommand, DrillUpdate};
-/// The lab's faults travel as commands; they live with the faults (`lab/faults.rs`).
-pub use crate::lab::{Fault, FaultKind};
 /// The wizard beside the cockpit: what it reports, what the operator asks of it.
 pub use crate::wizard::cockpit::{WizardCommand, WizardUpdate};
 

@@ -14,10 +14,11 @@ use crate::app::App;
 use crate::drill::headless::DEFAULT_REPORT_DIR;
 use crate::drill::live::{LiveCluster, cockpit as live_drill};
 use crate::etcd::{EtcdAccess, EtcdSettings, Poller, PollerConfig, spawn_poller};
-use crate::lab::{self, Lab, LabConfig, real_etcd::RealEtcd};
+use crate::lab::{Lab, LabConfig};
 use crate::live::{self, Target};
 use crate::message::{Command, DrillCommand, Message, WizardCommand};
 use crate::model::{ClusterEvent, ClusterState, FeedKind, SourceKind};
+use crate::real_etcd::{self, RealEtcd};
 use crate::supervise::{self, Duty};
 use crate::terminal::TerminalGuard;
 use crate::view;
@@ -56,8 +57,8 @@ pub async fn run_lab(args: LabSettings, etcd: &EtcdSettings) -> Result<()> {
     let etcd = etcd.access().await?;
     let mut cfg = args.config;
     let real = if args.real_etcd {
-        lab::real_etcd::find_etcd()?;
-        for note in lab::real_etcd::sweep(&std::env::temp_dir()) {
+        real_etcd::find_etcd()?;
+        for note in real_etcd::sweep(&std::env::temp_dir()) {
             eprintln!("{note}");
         }
         let n = cfg.control_planes;

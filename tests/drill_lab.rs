@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use hatui::drill::plan::{self, DrillSpec, Target};
 use hatui::drill::{Drill, DrillFault, Phase, Report};
-use hatui::lab::{Fault, FaultKind, Lab, LabConfig};
+use hatui::lab::{Lab, LabConfig};
+use hatui::model::{Fault, FaultKind};
 
 fn lab(masters: usize, seed: u64) -> Lab {
     Lab::new(LabConfig::new(masters, 2, seed, LabConfig::default().start))

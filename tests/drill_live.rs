@@ -351,11 +351,17 @@ async fn an_etcd_drill_on_the_leader_runs_its_commands_over_ssh_and_measures_rea
         verdict.contains("the test pod was scheduled on worker-1"),
         "{verdict}"
     );
-    // The audit log has both runs on the target.
+    // The audit log has both runs on the target, each as it starts and as it ends.
     let audit = w.dir.path().join("state/hatui/audit-drill.log");
     let audit = std::fs::read_to_string(audit).unwrap();
-    assert_eq!(audit.lines().count(), 2, "{audit}");
-    assert!(audit.contains(&format!("host={target} exit=0")), "{audit}");
+    assert_eq!(audit.lines().count(), 4, "{audit}");
+    let started = format!("host={target} started command=");
+    assert_eq!(audit.matches(&started).count(), 2, "{audit}");
+    assert_eq!(
+        audit.matches(&format!("host={target} exit=0")).count(),
+        2,
+        "{audit}"
+    );
     assert!(audit.contains("crictl stop --timeout 30"), "{audit}");
     assert!(
         audit.contains("f=0; { kill $(cat"),
@@ -380,6 +386,15 @@ async fn a_killed_drill_is_restored_by_the_switch_it_armed_on_the_host() {
     child.kill().unwrap();
     child.wait().unwrap();
     let killed = Instant::now();
+    // The fault is in the audit log from its start, however the drill ended.
+    let audit = std::fs::read_to_string(w.dir.path().join("state/hatui/audit-drill.log"))
+        .unwrap_or_default();
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("host=cp-3 started command=") && l.contains("systemctl stop")),
+        "{audit}"
+    );
     // 3 s of duration + 15 s of margin after the fault: the host restores by itself.
     let limit = killed + Duration::from_secs(30);
     while !w

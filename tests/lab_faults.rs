@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use hatui::lab::{EtcdHost, Fault, FaultKind, Lab, LabConfig};
-use hatui::model::{ClusterEvent, ClusterState, EtcdMember, SourceKind};
+use hatui::lab::{EtcdHost, Lab, LabConfig};
+use hatui::model::{ClusterEvent, ClusterState, EtcdMember, Fault, FaultKind, SourceKind};
 
 fn lab(seed: u64) -> Lab {
     Lab::new(LabConfig::new(3, 2, seed, LabConfig::default().start))

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use hatui::lab::{Fault, FaultKind, Lab, LabConfig, LbKind};
+use hatui::lab::{Lab, LabConfig, LbKind};
+use hatui::model::{Fault, FaultKind};
 
 fn lab(lb: LbKind, seed: u64) -> Lab {
     let cfg = LabConfig::new(3, 2, seed, LabConfig::default().start);

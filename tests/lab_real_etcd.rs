@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use hatui::etcd::spawn_poller;
-use hatui::lab::real_etcd::RealEtcd;
 use hatui::lab::{Lab, LabConfig};
-use hatui::message::{Fault, FaultKind, Message};
-use hatui::model::{ClusterEvent, EtcdStatus};
+use hatui::message::Message;
+use hatui::model::{ClusterEvent, EtcdStatus, Fault, FaultKind};
+use hatui::real_etcd::RealEtcd;
 use hatui::runtime::LabCommand;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -213,7 +213,7 @@ fn without_etcd_on_path_the_error_says_what_to_install() {
     let out = hatui(&["lab", "--real-etcd"], "/nonexistent");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(hatui::lab::real_etcd::MISSING_ETCD), "{err}");
+    assert!(err.contains(hatui::real_etcd::MISSING_ETCD), "{err}");
     assert!(
         !err.contains("\x1b[?1049h"),
         "the terminal was never taken over: {err}"

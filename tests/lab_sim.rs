@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use hatui::lab::{Lab, LabConfig};
-use hatui::message::{Fault, FaultKind};
-use hatui::model::{ClusterEvent, ClusterState, FeedKind, PodState, Readiness, SourceKind};
+use hatui::model::{
+    ClusterEvent, ClusterState, Fault, FaultKind, FeedKind, PodState, Readiness, SourceKind,
+};
 
 const MS: Duration = Duration::from_millis(10);
 

@@ -8,9 +8,8 @@ mod support;
 use hatui::etcd::EtcdSettings;
 use hatui::etcd::{PollerConfig, spawn_poller};
 use hatui::live::etcd_way;
-use hatui::model::ClusterState;
 use hatui::model::quorum::PATH_BROKEN;
-use hatui::status::json::Snapshot;
+use hatui::model::{ClusterState, Snapshot};
 use serde_json::{Value, json};
 use support::{ADMIN, Cluster, Cockpit, MASTERS, VIEWER};
 

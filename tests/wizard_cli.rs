@@ -324,7 +324,7 @@ fn with_sudo_the_script_is_shellcheck_clean_and_runs_each_root_command_whole_as_
         .filter(|c| !c.is_empty())
         .map(|c| String::from_utf8(c.to_vec()).unwrap())
         .collect();
-    let inv = hatui::wizard::inventory::parse("hatui.toml", SUDO_HAPROXY).unwrap();
+    let inv = hatui::fleet::inventory::parse("hatui.toml", SUDO_HAPROXY).unwrap();
     let plan = hatui::wizard::plan::build(&inv);
     let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
     let mut roots = 0;

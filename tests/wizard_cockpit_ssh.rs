@@ -16,14 +16,14 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent};
 use hatui::app::App;
+use hatui::fleet::audit::Audit;
+use hatui::fleet::inventory::{self, SshOverrides};
 use hatui::message::{Command, Message, WizardCommand};
 use hatui::model::{ClusterState, SourceKind};
-use hatui::wizard::audit::Audit;
 use hatui::wizard::cockpit;
 use hatui::wizard::engine::StepStatus;
 use hatui::wizard::exec::ssh::AdminConf;
 use hatui::wizard::exec::{HostKeyDesk, SshExecutor};
-use hatui::wizard::inventory::{self, SshOverrides};
 use hatui::wizard::plan;
 use tokio::sync::mpsc;
 use wizard_ssh_fleet::{ENDPOINT, Host, Site};

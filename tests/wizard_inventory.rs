@@ -1,7 +1,7 @@
 //! The wizard's inventory: the example and the lab's load, mistakes are named by file,
 //! line and field, and no text makes the loader panic.
 
-use hatui::wizard::inventory::{self, LoadBalancer, Role};
+use hatui::fleet::inventory::{self, LoadBalancer, Role};
 use hatui::wizard::lab;
 use proptest::prelude::*;
 

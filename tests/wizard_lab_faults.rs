@@ -4,8 +4,9 @@
 use std::cell::Cell;
 use std::time::Duration;
 
-use hatui::lab::{Fault, FaultKind, Lab, LabConfig};
+use hatui::lab::{Lab, LabConfig};
 use hatui::model::ClusterState;
+use hatui::model::{Fault, FaultKind};
 use hatui::wizard::engine::{Engine, StepReport, StepStatus};
 use hatui::wizard::exec::{Executor, LabExecutor, RunEvent, RunId};
 use hatui::wizard::headless::lab_plan;

@@ -2,8 +2,8 @@
 
 mod wizard_json;
 
+use hatui::fleet::inventory::{self, Inventory};
 use hatui::wizard::command::Var;
-use hatui::wizard::inventory::{self, Inventory};
 use hatui::wizard::lab;
 use hatui::wizard::plan::{self, Remaining, StepKind, Wait};
 use jiff::SignedDuration;

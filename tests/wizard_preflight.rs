@@ -1,7 +1,7 @@
 //! Preflight over SSH with the real binary against real `sshd`s, one per host on its own
 //! loopback address. What cannot run here (kubeadm, kubelet, crictl, systemctl, ...) are
 //! test doubles on each host's PATH (sshd's `SetEnv`), answering as a prepared host does;
-//! one worker has swap on, one host is down.
+//! one worker has swap on, one host is down. Each facts script is in the audit log.
 
 mod support;
 
@@ -59,6 +59,7 @@ fn preflight_checks_every_host_over_ssh_and_names_each_failure_with_its_fix() {
         .arg(&inv_path)
         .args(["--preflight", "--json"])
         .env_remove("RUST_BACKTRACE")
+        .env("XDG_STATE_HOME", dir.join("state"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -149,11 +150,34 @@ fn preflight_checks_every_host_over_ssh_and_names_each_failure_with_its_fix() {
         "{down}"
     );
 
+    // The audit log: each host's facts script as it starts and as it ends; the host that
+    // is down has no exit code.
+    let audit = std::fs::read_to_string(dir.join("state/hatui/audit-t.log")).unwrap();
+    assert_eq!(audit.lines().count(), 8, "{audit}");
+    for (name, exit) in [
+        ("cp-1", "0"),
+        ("cp-2", "0"),
+        ("worker-1", "0"),
+        ("worker-2", "none"),
+    ] {
+        for said in [
+            format!("host={name} started command=sh -c "),
+            format!("host={name} exit={exit} duration="),
+        ] {
+            let line = audit
+                .lines()
+                .find(|l| l.contains(&said))
+                .unwrap_or_else(|| panic!("no {said:?}: {audit}"));
+            assert!(line.contains(" hatui-preflight "), "{line}");
+        }
+    }
+
     // The text form says the same, with the fix under the failure.
     let out = Command::new(env!("CARGO_BIN_EXE_hatui"))
         .args(["wizard", "--inventory"])
         .arg(&inv_path)
         .arg("--preflight")
+        .env("XDG_STATE_HOME", dir.join("state"))
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -207,6 +231,7 @@ fn an_unknown_host_is_refused_with_the_keyscan_line_unless_new_keys_are_accepted
             .arg(&inv_path)
             .args(["--preflight", "--json"])
             .args(extra)
+            .env("XDG_STATE_HOME", dir.join("state"))
             .output()
             .unwrap();
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();

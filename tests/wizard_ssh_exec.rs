@@ -9,10 +9,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use hatui::wizard::audit::Audit;
+use hatui::fleet::SshOverrides;
+use hatui::fleet::audit::Audit;
+use hatui::fleet::inventory;
 use hatui::wizard::exec::{Executor, RunEvent, SshExecutor};
-use hatui::wizard::inventory;
-use hatui::wizard::preflight::SshOverrides;
 use support::sshd::{Fleet, Sshd, fleet, need_sshd};
 
 const TOKEN: &str = "abcdef.0123456789abcdef";
@@ -166,15 +166,46 @@ fn commands_run_on_their_hosts_streamed_with_exit_codes_timeouts_and_an_audit_lo
         "{got:?}"
     );
 
-    // The audit log: every command, host, exit, never the token's secret.
+    // The audit log: every command, host, exit, never the token's secret; a line when it
+    // starts (a command cut short by a killed hatui leaves one) and one when it ends.
     let log = std::fs::read_to_string(&audit).unwrap();
     let entries: Vec<&str> = log.lines().collect();
-    assert_eq!(entries.len(), 3, "{log}");
-    assert!(entries[0].contains("host=worker-1 exit=0"), "{log}");
-    assert!(entries[0].contains("--token abcdef.<hidden>"), "{log}");
+    assert_eq!(entries.len(), 6, "{log}");
+    assert!(
+        entries[0].contains("host=worker-1 started command=kubeadm join"),
+        "{log}"
+    );
+    assert!(entries[1].contains("host=worker-1 exit=0"), "{log}");
+    for e in &entries[..2] {
+        assert!(e.contains("--token abcdef.<hidden>"), "{log}");
+    }
     assert!(!log.contains("0123456789abcdef"), "{log}");
-    assert!(entries[1].contains("host=cp-1 exit=3"), "{log}");
-    assert!(entries[2].contains("host=cp-1 exit=124"), "{log}");
+    assert!(
+        entries[2].ends_with("host=cp-1 started command=echo boom >&2; exit 3"),
+        "{log}"
+    );
+    assert!(entries[3].contains("host=cp-1 exit=3"), "{log}");
+    assert!(
+        entries[4].ends_with("host=cp-1 started command=sleep 20"),
+        "{log}"
+    );
+    // hatui gave up: the host gave no exit code.
+    assert!(entries[5].contains("host=cp-1 exit=none"), "{log}");
+
+    // hatui killed while a command runs: its start is in the log, its end never comes.
+    ex.start("cp-1", "sleep 7");
+    let limit = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&audit)
+        .unwrap()
+        .ends_with(" host=cp-1 started command=sleep 7\n")
+    {
+        assert!(Instant::now() < limit, "no start line");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(ex);
+    rt.shutdown_timeout(Duration::from_secs(1));
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert_eq!(log.lines().count(), 7, "{log}");
 }
 
 #[test]

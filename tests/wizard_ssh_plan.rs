@@ -107,15 +107,21 @@ fn the_whole_plan_runs_on_three_masters_and_two_workers_each_host_receiving_its_
     );
 
     // The audit log: every command of the plan with its host and exit code, the looks
-    // at the cluster too, no secret.
+    // at the cluster too, no secret; each command's start has its line too.
     let audit = site.audit();
     for s in v["plan"].as_array().unwrap() {
         let hosts = s["hosts"].as_array().unwrap();
         for c in s["commands"].as_array().unwrap() {
             let c = c.as_str().unwrap();
+            let ran = |l: &&str| l.ends_with(&format!(" command={c}"));
+            assert!(
+                audit.lines().filter(ran).any(|l| l.contains(" started ")),
+                "no start in the audit log: {c}\n{audit}"
+            );
             let line = audit
                 .lines()
-                .find(|l| l.ends_with(&format!(" command={c}")))
+                .filter(ran)
+                .find(|l| l.contains(" exit="))
                 .unwrap_or_else(|| panic!("not in the audit log: {c}\n{audit}"));
             if hosts.len() == 1 {
                 assert!(
@@ -287,6 +293,14 @@ fn killed_during_a_master_join_the_next_run_joins_nobody_twice_and_completes() {
     assert!(
         !site.state.join("ended/cp-3").exists(),
         "killed before cp-3's join ended"
+    );
+    // The join it was killed in is in the audit log from its start, with no end.
+    let audit = site.audit();
+    let join = |l: &&str| l.contains(" host=cp-3 ") && l.contains("kubeadm join");
+    let lines: Vec<&str> = audit.lines().filter(join).collect();
+    assert!(
+        lines.len() == 1 && lines[0].contains(" started command="),
+        "{audit}"
     );
     // kubeadm on cp-3 outlives the SSH session that started it (as a real one would):
     // the next run starts once it has ended, or after it certainly would have.

@@ -5,7 +5,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::wizard::WizardAction;
 use super::{App, Outcome, Pane, WizardPane};
 use crate::keys::{self, Action};
-use crate::message::{Command, Fault};
+use crate::message::Command;
+use crate::model::Fault;
 
 impl App {
     pub(super) fn on_key(&mut self, key: KeyEvent) -> Outcome {

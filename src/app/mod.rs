@@ -116,8 +116,7 @@ mod tests {
     use jiff::Timestamp;
 
     use super::*;
-    use crate::message::{Fault, FaultKind};
-    use crate::model::{ClusterEvent, Node, Readiness};
+    use crate::model::{ClusterEvent, Fault, FaultKind, Node, Readiness};
 
     fn t(s: &str) -> Timestamp {
         s.parse().unwrap()

@@ -9,7 +9,7 @@ use crate::drill::headless::{DEFAULT_REPORT_DIR, LabDrill};
 use crate::drill::live::{LiveCluster, LiveDrill};
 use crate::drill::{DrillFault, DrillSpec, Target};
 use crate::etcd::EtcdSettings;
-use crate::wizard::preflight::SshOverrides;
+use crate::fleet::SshOverrides;
 
 use super::Topology;
 
@@ -74,7 +74,7 @@ impl DrillArgs {
     /// `--inventory FILE --dry-run`: the plan as text, or why (exit 2). `None`: not asked.
     pub fn dry_run(&self) -> Option<color_eyre::Result<Result<String, String>>> {
         let path = self.inventory.as_ref().filter(|_| self.dry_run)?;
-        let inv = match crate::wizard::inventory::load(path) {
+        let inv = match crate::fleet::inventory::load(path) {
             Ok(inv) => inv,
             Err(e) => return Some(Err(e.into())),
         };
@@ -127,7 +127,7 @@ impl DrillArgs {
         etcd: &EtcdSettings,
     ) -> Option<color_eyre::Result<LiveDrill>> {
         let path = self.inventory.as_ref().filter(|_| !self.dry_run)?;
-        let inventory = match crate::wizard::inventory::load(path) {
+        let inventory = match crate::fleet::inventory::load(path) {
             Ok(inv) => inv,
             Err(e) => return Some(Err(e.into())),
         };

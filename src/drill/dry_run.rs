@@ -6,7 +6,7 @@
 use super::fault::DrillFault;
 use super::live::GUARD_MARGIN_S;
 use super::plan::Refusal;
-use crate::wizard::inventory::{Inventory, Role};
+use crate::fleet::inventory::{Inventory, Role};
 
 /// The plan as text, or why the drill would not run.
 pub fn render(

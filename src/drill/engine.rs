@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::lab::{Fault, FaultKind, Lab, LabConfig};
-use crate::model::ClusterEvent;
+use crate::lab::{Lab, LabConfig};
+use crate::model::{ClusterEvent, Fault, FaultKind};
 
 use super::observe::{Event, Observer};
 use super::plan::{self, DrillSpec, Plan, Refusal};

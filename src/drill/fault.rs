@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use crate::lab::FaultKind;
+use crate::model::FaultKind;
 use crate::ssh::shell_quote;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

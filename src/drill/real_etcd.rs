@@ -19,8 +19,8 @@ use super::report::Report;
 use super::seen::Seen;
 use crate::etcd::{PollerConfig, spawn_poller};
 use crate::lab::Lab;
-use crate::lab::real_etcd::RealEtcd;
 use crate::model::{ApiServerHealth, ClusterEvent, EndpointHealth, EtcdStatus, Readiness};
+use crate::real_etcd::RealEtcd;
 
 /// The lab, with etcd as the real members say it is.
 struct WithRealEtcd<'a> {
@@ -130,7 +130,7 @@ pub async fn run(req: &LabDrill, out: &mut dyn Write, err: &mut dyn Write) -> Re
     let mut before = super::probe::Probe::of(&lab, &target, 0);
     overlay(&mut before, &status, &target);
     // The lab's events feed no cockpit here: the report is what is shown.
-    let _ = lab.inject(&crate::lab::Fault {
+    let _ = lab.inject(&crate::model::Fault {
         node: target.clone(),
         kind: plan.spec.fault.lab_kind(),
     });

@@ -123,7 +123,7 @@ fn explain_kube(pod: &str, e: &kube::Error) -> String {
         }
         kube::Error::Api(s) if s.code == 404 => format!("pod kube-system/{pod} not found"),
         kube::Error::Api(s) => format!("exec in {pod}: {} ({})", s.message, s.code),
-        other => format!("exec in {pod}: {}", crate::live::errors::transport(other)),
+        other => format!("exec in {pod}: {}", crate::cause::transport(other)),
     }
 }
 

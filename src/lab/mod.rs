@@ -20,7 +20,6 @@ mod nodes;
 mod out;
 mod probes;
 mod raft;
-pub mod real_etcd;
 mod step;
 mod tokens;
 mod views;
@@ -38,7 +37,6 @@ use crate::model::{
 
 pub use build::MemberView;
 pub use config::LabConfig;
-pub use faults::{Fault, FaultKind};
 pub use lb::LbKind;
 
 use build::Build;

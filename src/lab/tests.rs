@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::raft::{ELECTION_MS, Raft};
 use super::{Lab, LabConfig, stream};
-use crate::message::{Fault, FaultKind};
+use crate::model::{Fault, FaultKind};
 
 fn fault(node: &str, kind: FaultKind) -> Fault {
     Fault {

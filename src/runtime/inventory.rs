@@ -13,15 +13,15 @@ use super::{Sinks, event_loop, start_etcd, start_live_drill, wait_for_restore};
 use crate::app::App;
 use crate::drill::live::LiveCluster;
 use crate::etcd::EtcdSettings;
+use crate::fleet::audit::Audit;
+use crate::fleet::inventory::{self, SshOverrides};
 use crate::live::{self, Target};
 use crate::message::Message;
 use crate::model::{ClusterState, SourceKind};
 use crate::supervise;
 use crate::terminal::TerminalGuard;
-use crate::wizard::audit::Audit;
 use crate::wizard::exec::SshExecutor;
 use crate::wizard::exec::ssh::AdminConf;
-use crate::wizard::inventory::{self, SshOverrides};
 use crate::wizard::{cockpit, plan};
 
 /// A bad inventory or kubeconfig fails here, before the terminal is taken over.

@@ -8,8 +8,7 @@ use tokio::time::MissedTickBehavior;
 
 use crate::drill::cockpit::{DrillCommand, DrillUpdate, Running};
 use crate::lab::Lab;
-use crate::message::Fault;
-use crate::model::ClusterEvent;
+use crate::model::{ClusterEvent, Fault};
 use crate::wizard::exec::lab::Clock;
 
 /// What the cockpit asks of the lab task.

@@ -1,6 +1,5 @@
 //! `hatui status`: one snapshot, as text or JSON, then exit.
 
-pub mod json;
 mod text;
 
 use std::time::Duration;
@@ -11,7 +10,7 @@ use jiff::SignedDuration;
 use crate::etcd::{EtcdAccess, EtcdSettings};
 use crate::lab::{Lab, LabConfig};
 use crate::live::{self, Target};
-use crate::model::{ClusterEvent, ClusterState, FeedKind, SourceKind};
+use crate::model::{ClusterEvent, ClusterState, FeedKind, Snapshot, SourceKind};
 
 /// How long `status` waits for a live cluster's first answers.
 pub const LIVE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -71,7 +70,7 @@ async fn apply_etcd(cluster: &mut ClusterState, etcd: &EtcdAccess) {
 
 pub fn render_cluster(cluster: &ClusterState, json: bool) -> Result<String> {
     Ok(if json {
-        let mut out = serde_json::to_string_pretty(&json::Snapshot::of(cluster))?;
+        let mut out = serde_json::to_string_pretty(&Snapshot::of(cluster))?;
         out.push('\n');
         out
     } else {

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use super::secret::{BootstrapToken, CertificateKey};
+use crate::fleet::secret::{BootstrapToken, CertificateKey};
 
 /// A `kubeadm join` command as kubeadm printed it, secrets wrapped.
 #[derive(Debug, Clone, PartialEq, Eq)]

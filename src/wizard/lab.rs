@@ -3,7 +3,7 @@
 
 use crate::lab::LabConfig;
 
-/// TOML that [`super::inventory::parse`] accepts.
+/// TOML that [`crate::fleet::inventory::parse`] accepts.
 pub fn inventory_toml(control_planes: usize, workers: usize) -> String {
     let cfg = LabConfig::new(control_planes, workers, 0, jiff::Timestamp::UNIX_EPOCH);
     let mut out = format!(
@@ -33,7 +33,7 @@ pub fn inventory_toml(control_planes: usize, workers: usize) -> String {
         w = cfg.workers,
         endpoint = cfg.endpoint,
         lb = cfg.lb.name(),
-        manifest = super::inventory::DEFAULT_CALICO_MANIFEST,
+        manifest = crate::fleet::inventory::DEFAULT_CALICO_MANIFEST,
     );
     for i in 0..cfg.control_planes + cfg.workers {
         let role = if i < cfg.control_planes {

@@ -6,7 +6,7 @@
 use super::command::{Command, Part, Var};
 use super::kubeadm_output::{self, ParseError};
 use super::plan::StepKind;
-use super::secret::{BootstrapToken, CertificateKey};
+use crate::fleet::secret::{BootstrapToken, CertificateKey};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JoinMaterial {

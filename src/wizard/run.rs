@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use color_eyre::Result;
 
-use super::{inventory, lab, plan, script};
+use super::{lab, plan, script};
+use crate::fleet::audit::Audit;
+use crate::fleet::inventory;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
@@ -37,10 +39,11 @@ pub enum Request {
 pub async fn preflight(
     path: &std::path::Path,
     json: bool,
-    overrides: &super::preflight::SshOverrides,
+    overrides: &crate::fleet::SshOverrides,
 ) -> Result<(String, bool)> {
     let inv = inventory::load(path)?;
-    let reports = super::preflight::run(&inv, overrides).await;
+    let audit = Audit::for_cluster(&inv.name);
+    let reports = super::preflight::run(&inv, overrides, &audit).await;
     let passed = reports.iter().all(|r| r.passed());
     let out = if json {
         serde_json::to_string_pretty(&reports)? + "\n"

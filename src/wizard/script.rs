@@ -7,8 +7,8 @@
 use std::fmt::Write;
 
 use super::command::{Command, Part, Var};
-use super::inventory::{Bastion, Inventory};
 use super::plan::{ADMIN_CONF, Plan, Step, StepKind, Wait, etcdctl};
+use crate::fleet::inventory::{Bastion, Inventory};
 use crate::ssh::shell_quote;
 
 /// The whole script.
@@ -107,7 +107,7 @@ fn helpers(out: &mut String, inv: &Inventory) {
     if !proxies.is_empty() {
         let _ = writeln!(out, "declare -A SSH_PROXY=({})", proxies.join(" "));
     }
-    let entries = |f: &dyn Fn(&super::inventory::Host) -> String| {
+    let entries = |f: &dyn Fn(&crate::fleet::inventory::Host) -> String| {
         inv.reachable()
             .map(|h| format!("[{}]={}", h.name, shell_quote(&f(h))))
             .collect::<Vec<_>>()

@@ -14,7 +14,7 @@ use crate::drill::Drill;
 use crate::drill::cockpit::{DrillCommand, DrillUpdate, Progress};
 use crate::drill::fault::DrillFault;
 use crate::drill::headless::plan_text;
-use crate::wizard::audit::Audit;
+use crate::fleet::audit::Audit;
 
 /// Runs until the app's command channel closes (and any drill has restored); what to tell
 /// the operator after the cockpit is gone, when a drill was running then.

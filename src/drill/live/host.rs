@@ -1,13 +1,14 @@
 //! The drilled master over SSH: one session, opened before the fault, for the fault and
-//! its restore (as root through `sudo -n` when the inventory says so), each run recorded
-//! in the audit log like the wizard's.
+//! its restore, each run as root the fleet's way ([`Root`]: `sudo -n` when the inventory
+//! says so, the audit log).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::ssh::{SshHandle, shell_quote};
-use crate::wizard::audit::Audit;
-use crate::wizard::inventory::Inventory;
-use crate::wizard::preflight::{SshOverrides, target};
+use crate::fleet::audit::Audit;
+use crate::fleet::inventory::Inventory;
+use crate::fleet::root::{Ended, Root, exit_code};
+use crate::fleet::{SshOverrides, target};
+use crate::ssh::{ExecOutput, SshHandle};
 
 /// A fault or restore that says nothing for this long has failed (`crictl stop --timeout
 /// 30` may take its 30 s).
@@ -31,8 +32,7 @@ impl Ran {
 pub struct Host {
     pub name: String,
     ssh: SshHandle,
-    sudo: bool,
-    audit: Audit,
+    root: Root,
 }
 
 impl Host {
@@ -58,8 +58,10 @@ impl Host {
         Ok(Host {
             name: name.to_string(),
             ssh,
-            sudo: inv.ssh.sudo,
-            audit,
+            root: Root {
+                sudo: inv.ssh.sudo,
+                audit,
+            },
         })
     }
 
@@ -79,38 +81,39 @@ impl Host {
     }
 
     async fn script(&self, script: String) -> Ran {
-        let cmd = if self.sudo {
-            format!("sudo -n sh -c {}", shell_quote(&script))
-        } else {
-            script.clone()
+        let ssh = self.ssh.clone();
+        let session = async { Ok(ssh) };
+        let ran = self
+            .root
+            .run(&self.name, session, &script, COMMAND_TIMEOUT, None)
+            .await;
+        let both = |out: &ExecOutput| {
+            let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
+            output += &String::from_utf8_lossy(&out.stderr);
+            output
         };
-        let started = Instant::now();
-        let ran = match tokio::time::timeout(COMMAND_TIMEOUT, self.ssh.exec(&cmd)).await {
-            Ok(Ok(out)) => {
-                let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
-                output += &String::from_utf8_lossy(&out.stderr);
-                let exit = out.exit.map(|c| i32::try_from(c).unwrap_or(255));
-                Ran { exit, output }
-            }
-            Ok(Err(e)) => Ran {
-                exit: None,
-                output: e.to_string(),
+        let mut said = match ran.ended {
+            Ended::Exited(out) | Ended::SudoPassword(out) => Ran {
+                exit: exit_code(&out),
+                output: both(&out),
             },
-            Err(_) => Ran {
+            Ended::Failed(e) => Ran {
+                exit: None,
+                output: e,
+            },
+            Ended::TimedOut(limit) => Ran {
                 exit: None,
                 output: format!(
                     "no answer from {} within {} s; it may still run there",
                     self.name,
-                    COMMAND_TIMEOUT.as_secs()
+                    limit.as_secs()
                 ),
             },
         };
-        let mut ran = ran;
         // Best effort: a drill does not stop because its log cannot be written; it says so.
-        let took = started.elapsed();
-        if let Err(e) = self.audit.record(&self.name, &script, ran.exit, took) {
-            ran.output += &format!("\nhatui: {e}");
+        if let Some(e) = ran.audit_failed {
+            said.output += &format!("\nhatui: {e}");
         }
-        ran
+        said
     }
 }

@@ -27,11 +27,11 @@ use super::headless::{finish, plan_text, say_then_confirm};
 use super::plan::{self, DrillSpec, Plan, Refusal};
 use super::report::Report;
 use crate::etcd::{EtcdAccess, EtcdSettings, Poller, spawn_poller};
+use crate::fleet::SshOverrides;
+use crate::fleet::audit::Audit;
+use crate::fleet::inventory::Inventory;
 use crate::live::{self, kubeconfig};
 use crate::model::{ClusterEvent, ClusterState};
-use crate::wizard::audit::Audit;
-use crate::wizard::inventory::Inventory;
-use crate::wizard::preflight::SshOverrides;
 use host::Host;
 pub use run::Run;
 

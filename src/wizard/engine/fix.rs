@@ -3,11 +3,11 @@
 //! `--yes`), then runs the step again.
 
 use super::Engine;
+use crate::fleet::inventory::LoadBalancer;
+use crate::fleet::scrub::scrub;
 use crate::wizard::command::Command;
 use crate::wizard::exec::{Executor, RunEvent};
-use crate::wizard::inventory::LoadBalancer;
 use crate::wizard::plan::{Site, StepKind};
-use crate::wizard::scrub::scrub;
 
 /// The host name of fix commands run against the load balancer itself (the HAProxy
 /// machine, or the AWS CLI for an NLB), which is not one of the inventory's hosts.

@@ -7,9 +7,9 @@ use std::ops::Range;
 use std::time::Duration;
 
 use super::{Engine, StepStatus, WAIT_TIMEOUT, fix, look, shown};
+use crate::fleet::scrub::scrub;
 use crate::wizard::exec::{Executor, RunEvent};
 use crate::wizard::plan::StepKind;
-use crate::wizard::scrub::scrub;
 
 impl Engine {
     /// Runs the steps of `group` not done yet; returns the first that failed.

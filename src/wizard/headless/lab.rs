@@ -7,10 +7,11 @@ use std::time::Duration;
 use color_eyre::Result;
 
 use super::{Printer, drive};
+use crate::fleet::inventory;
 use crate::lab::{LabConfig, LbKind};
 use crate::wizard::engine::{Engine, StepReport};
 use crate::wizard::exec::{Executor, LabExecutor};
-use crate::wizard::{inventory, lab, plan};
+use crate::wizard::{lab, plan};
 
 /// Something to practise, set up on the lab before or during the plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,8 +13,7 @@ use serde::Serialize;
 
 use super::engine::{Engine, Fix, StepReport, StepStatus};
 use super::exec::Executor;
-use crate::model::ClusterState;
-use crate::status::json::Snapshot;
+use crate::model::{ClusterState, Snapshot};
 
 pub use lab::{LabRun, Scenario, build, lab_plan, run, run_on};
 pub use ssh::{DEFAULT_PARALLEL, SshRun, run_ssh};

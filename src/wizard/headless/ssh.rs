@@ -11,12 +11,12 @@ use color_eyre::Result;
 use tokio::runtime::Handle;
 
 use super::{KubeconfigJson, Printer, drive};
-use crate::wizard::audit::Audit;
+use crate::fleet::SshOverrides;
+use crate::fleet::audit::Audit;
+use crate::fleet::inventory::{self, Inventory};
 use crate::wizard::engine::{Engine, StepStatus};
 use crate::wizard::exec::{Executor, SshExecutor};
-use crate::wizard::inventory::Inventory;
-use crate::wizard::preflight::SshOverrides;
-use crate::wizard::{inventory, kubeconfig, plan};
+use crate::wizard::{kubeconfig, plan};
 
 /// Worker joins at once, by default.
 pub const DEFAULT_PARALLEL: usize = 10;

@@ -4,7 +4,7 @@
 //! so the plan, the dry-run script and the audit log show exactly what is written.
 
 use super::super::command::Command;
-use super::super::inventory::{Inventory, Vip};
+use crate::fleet::inventory::{Inventory, Vip};
 
 const HAPROXY_CFG: &str = include_str!("../../../assets/haproxy.cfg");
 const KEEPALIVED_CONF: &str = include_str!("../../../assets/keepalived.conf");
@@ -149,7 +149,7 @@ pub fn install(host: &str, path: &str, mode: &str, text: &str) -> Command {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wizard::inventory;
+    use crate::fleet::inventory;
 
     fn inv(lb: &str, endpoint: &str, version: &str) -> Inventory {
         let text = format!(

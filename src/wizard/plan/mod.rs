@@ -9,7 +9,7 @@ mod steps;
 use jiff::SignedDuration;
 
 use super::command::{Command, Var};
-use super::inventory::{Host, Inventory, LoadBalancer};
+use crate::fleet::inventory::{Host, Inventory, LoadBalancer};
 
 pub use refresh::{Remaining, SAFETY_MARGIN, insert_refreshes};
 pub use steps::{ENDPOINT_STEP, SWAP_ON, control_plane_endpoint, etcdctl, etcdctl_with};

@@ -7,8 +7,8 @@ use super::lb_files::{
     check_apiserver, haproxy_cfg, install, keepalived_conf, kube_vip_manifest, needs_super_admin,
 };
 use super::{ADMIN_CONF, CONTROL_PLANE_JOIN, Site, Step, StepKind, WORKER_JOIN, Wait, step};
+use crate::fleet::inventory::{Host, Inventory, LoadBalancer};
 use crate::wizard::command::{Command, Var};
-use crate::wizard::inventory::{Host, Inventory, LoadBalancer};
 use crate::wizard::preflight::checks;
 
 /// What the preflight step prints when swap is on (the lab's hosts print it too): the

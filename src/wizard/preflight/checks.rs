@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use super::facts::Facts;
-use crate::wizard::inventory::{Host, Inventory, Role};
+use crate::fleet::inventory::{Host, Inventory, Role};
 
 /// One preflight rule: kubeadm's check name (or hatui's), what is wrong when it fails, and
 /// what to run. `--preflight` checks these on a host's facts (with the numbers it found)
@@ -341,7 +341,7 @@ pub fn cross_checks(hosts: &[(&Host, &Facts)]) -> Vec<Vec<Check>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wizard::inventory::parse;
+    use crate::fleet::inventory::parse;
 
     fn inv() -> Inventory {
         let text = crate::wizard::lab::inventory_toml(2, 1);

@@ -1,6 +1,7 @@
 //! Preflight over SSH (`hatui wizard --inventory FILE --preflight [--json]`): every host
-//! of the inventory is asked for its facts in one SSH command, at most [`CONCURRENCY`]
-//! at a time, so 50 hosts take about as long as the slowest; the checks run here.
+//! of the inventory is asked for its facts in one SSH command (in the audit log like any
+//! other), at most [`CONCURRENCY`] at a time, so 50 hosts take about as long as the
+//! slowest; the checks run here.
 
 pub mod checks;
 mod facts;
@@ -13,9 +14,11 @@ use serde::Serialize;
 pub use checks::Check;
 use facts::Facts;
 
-pub use super::inventory::SshOverrides;
-use super::inventory::{Host, Inventory};
-use crate::ssh::{SshError, SshHandle, SshTarget, shell_quote};
+use crate::fleet::audit::Audit;
+use crate::fleet::inventory::{Host, Inventory, SshOverrides};
+use crate::fleet::root::{Ended, Root};
+use crate::fleet::target;
+use crate::ssh::{SshError, SshHandle, shell_quote};
 
 /// Hosts asked at once.
 pub const CONCURRENCY: usize = 10;
@@ -37,9 +40,13 @@ impl HostReport {
     }
 }
 
-/// Asks every host; the reports come back in inventory order.
-pub async fn run(inv: &Inventory, overrides: &SshOverrides) -> Vec<HostReport> {
-    let asked = futures::stream::iter(inv.hosts.iter().map(|h| ask(inv, h, overrides)))
+/// Asks every host, each facts script in `audit`; the reports come back in inventory order.
+pub async fn run(inv: &Inventory, overrides: &SshOverrides, audit: &Audit) -> Vec<HostReport> {
+    let root = Root {
+        sudo: inv.ssh.sudo,
+        audit: audit.clone(),
+    };
+    let asked = futures::stream::iter(inv.hosts.iter().map(|h| ask(inv, h, overrides, &root)))
         .buffered(CONCURRENCY)
         .collect::<Vec<_>>()
         .await;
@@ -77,39 +84,31 @@ pub async fn run(inv: &Inventory, overrides: &SshOverrides) -> Vec<HostReport> {
         .collect()
 }
 
-/// How the inventory says to reach `host`, the command line's files winning.
-pub fn target(inv: &Inventory, host: &Host, overrides: &SshOverrides) -> SshTarget {
-    inv.ssh_target(host, overrides)
-}
-
-async fn ask(inv: &Inventory, host: &Host, overrides: &SshOverrides) -> Result<Facts, String> {
+async fn ask(
+    inv: &Inventory,
+    host: &Host,
+    overrides: &SshOverrides,
+    root: &Root,
+) -> Result<Facts, String> {
     let target = target(inv, host, overrides);
-    let work = async {
-        let ssh = SshHandle::connect(&target).await?;
-        let script = format!(
-            "sh -c {} hatui-preflight {} {}",
-            shell_quote(facts::SCRIPT),
-            shell_quote(&inv.cri_socket),
-            shell_quote(&inv.endpoint.host)
-        );
-        let cmd = if inv.ssh.sudo {
-            format!("sudo -n {script}")
-        } else {
-            script
-        };
-        let out = ssh.exec(&cmd).await?;
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if inv.ssh.sudo && stderr.contains("a password is required") {
-            return Err(SshError::SudoPassword {
-                target: target.to_string(),
-                user: target.user.clone(),
-            });
+    let script = format!(
+        "sh -c {} hatui-preflight {} {}",
+        shell_quote(facts::SCRIPT),
+        shell_quote(&inv.cri_socket),
+        shell_quote(&inv.endpoint.host)
+    );
+    let session = async { SshHandle::connect(&target).await.map_err(|e| e.to_string()) };
+    // Best effort: preflight only reads, and says nothing of its log.
+    let ran = root.run(&host.name, session, &script, TIMEOUT, None).await;
+    match ran.ended {
+        Ended::Exited(out) => Ok(Facts::parse(&String::from_utf8_lossy(&out.stdout))),
+        Ended::SudoPassword(_) => Err(SshError::SudoPassword {
+            target: target.to_string(),
+            user: target.user.clone(),
         }
-        Ok(Facts::parse(&String::from_utf8_lossy(&out.stdout)))
-    };
-    match tokio::time::timeout(TIMEOUT, work).await {
-        Ok(r) => r.map_err(|e| e.to_string()),
-        Err(_) => Err(format!("{target}: no answer within {}s", TIMEOUT.as_secs())),
+        .to_string()),
+        Ended::Failed(e) => Err(e),
+        Ended::TimedOut(limit) => Err(format!("{target}: no answer within {}s", limit.as_secs())),
     }
 }
 

@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 
 use super::Remote;
+use crate::fleet::inventory::Inventory;
 use crate::live::listed::Listed;
 use crate::model::{ApiServerHealth, ClusterEvent, EndpointHealth, FeedKind, FeedStatus};
 use crate::ssh::{ExecOutput, shell_quote};
-use crate::wizard::inventory::Inventory;
 use crate::wizard::plan::{ADMIN_CONF, etcdctl_with};
 
 /// How often the cluster is looked at while the engine waits with nothing running.

@@ -16,7 +16,7 @@ mod look;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use jiff::Timestamp;
 use tokio::runtime::Handle;
@@ -24,11 +24,12 @@ use tokio::sync::Mutex;
 
 use super::lab::OnEvents;
 use super::{Executor, RunEvent, RunId};
+use crate::fleet::audit::Audit;
+use crate::fleet::inventory::Inventory;
+use crate::fleet::root::{Ended, Root};
+use crate::fleet::{SshOverrides, target};
 use crate::model::{ClusterState, SourceKind};
-use crate::ssh::{ExecOutput, SshError, SshHandle, SshTarget, shell_quote};
-use crate::wizard::audit::Audit;
-use crate::wizard::inventory::Inventory;
-use crate::wizard::preflight::{SshOverrides, target};
+use crate::ssh::{ExecOutput, SshError, SshHandle, SshTarget};
 pub use ask::{HostKeyDesk, HostKeyQuestion};
 use job::Job;
 use look::Look;
@@ -98,48 +99,35 @@ impl Host {
 #[derive(Clone)]
 struct Remote {
     hosts: Arc<HashMap<String, Host>>,
-    sudo: bool,
-    audit: Audit,
+    root: Root,
 }
 
 impl Remote {
-    /// `command` as the login runs it: through `sudo -n sh -c` when root needs sudo.
-    fn as_root(&self, command: &str) -> String {
-        if self.sudo {
-            format!("sudo -n sh -c {}", shell_quote(command))
-        } else {
-            command.to_string()
-        }
-    }
-
-    /// Runs `command` as root on `host` to its end, within `limit`, and audits it.
+    /// Runs `command` as root on `host` to its end, within `limit` (its login included),
+    /// audited: what it gave back, sudo's complaint included.
     async fn capture(
         &self,
         host: &str,
         command: &str,
         limit: Duration,
     ) -> Result<ExecOutput, String> {
-        let started = Instant::now();
-        let run = async {
+        let session = async {
             let h = self
                 .hosts
                 .get(host)
                 .ok_or_else(|| format!("{host} is not in the inventory"))?;
-            let ssh = h.session().await?;
-            ssh.exec(&self.as_root(command))
-                .await
-                .map_err(|e| e.to_string())
+            h.session().await
         };
-        let out = tokio::time::timeout(limit, run).await.unwrap_or_else(|_| {
-            Err(format!(
+        let ran = self.root.run(host, session, command, limit, None).await;
+        // A log that cannot be written is said by the plan's own commands.
+        match ran.ended {
+            Ended::Exited(out) | Ended::SudoPassword(out) => Ok(out),
+            Ended::Failed(e) => Err(e),
+            Ended::TimedOut(limit) => Err(format!(
                 "no answer from {host} within {} s",
                 limit.as_secs()
-            ))
-        });
-        let code = out.as_ref().ok().and_then(|o| o.exit).map(|c| c as i32);
-        // A log that cannot be written is said by the plan's own commands.
-        let _ = self.audit.record(host, command, code, started.elapsed());
-        out
+            )),
+        }
     }
 }
 
@@ -188,8 +176,10 @@ impl SshExecutor {
             rt,
             remote: Remote {
                 hosts: Arc::new(hosts),
-                sudo: inv.ssh.sudo,
-                audit,
+                root: Root {
+                    sudo: inv.ssh.sudo,
+                    audit,
+                },
             },
             timeout: DEFAULT_TIMEOUT,
             tx,

@@ -1,5 +1,6 @@
-//! The `hatui status --json` schema. One schema for the lab and live clusters; the README
-//! documents it. Secrets never appear: the model holds none.
+//! The cluster as JSON: the `hatui status --json` schema, also in the wizard's and the
+//! drill's reports. One schema for the lab and live clusters; the README documents it.
+//! Secrets never appear: the model holds none.
 
 use serde::Serialize;
 

@@ -17,7 +17,7 @@ use color_eyre::{Result, eyre::bail};
 use crate::etcd::{PollerConfig, poll_once};
 use crate::model::ClusterEvent;
 
-use super::{EtcdHost, Lab};
+use crate::lab::{EtcdHost, Lab};
 use member::Member;
 use setup::TempDir;
 
