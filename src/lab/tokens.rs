@@ -133,7 +133,7 @@ impl Tokens {
 
     /// The newest live join token, `id.secret`.
     pub(crate) fn newest(&self, now: i64) -> Option<String> {
-        let live = self.tokens.iter().filter(|t| t.joins && t.expires > now);
+        let mut live = self.tokens.iter().filter(|t| t.joins && t.expires > now);
         live.next_back().map(|t| format!("{}.{}", t.id, t.secret))
     }
 
