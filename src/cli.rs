@@ -311,18 +311,49 @@ pub struct WizardArgs {
     /// With --drill: how long the fault lasts before the restore, e.g. 120s or 3m.
     #[arg(long, requires = "drill", default_value = "120s", value_parser = drill::parse_duration)]
     pub duration: jiff::SignedDuration,
-    /// With --drill: run even if the fault would lose etcd's quorum.
-    #[arg(long, requires = "drill")]
+    /// With --drill: run even if the fault would lose etcd's quorum; with --replace: even
+    /// if the node is not dead or its removal would lose the quorum.
+    #[arg(long)]
     pub force: bool,
+    /// With --lab --yes: replace the dead master NODE (its etcd member removed, its Node
+    /// deleted, a fresh machine joined in its place); practise with --scenario dead-master.
+    #[arg(long, value_name = "NODE", requires = "lab", conflicts_with = "drill")]
+    pub replace: Option<String>,
     /// With --drill: where the JSON and Markdown reports go.
     #[arg(long, requires = "drill", default_value = crate::drill::headless::DEFAULT_REPORT_DIR, value_name = "DIR")]
     pub report_dir: PathBuf,
 }
 
 impl WizardArgs {
+    /// `--lab --yes --replace NODE`: the replacement plan. `None`: not asked.
+    pub fn replace(
+        &self,
+    ) -> Result<
+        Option<(
+            crate::wizard::headless::LabRun,
+            crate::wizard::headless::Replace,
+        )>,
+        String,
+    > {
+        let Some(node) = &self.replace else {
+            return Ok(None);
+        };
+        let crate::wizard::run::Request::Lab(run) = self.request()? else {
+            return Err("--replace goes with --lab --yes for now (on the lab's virtual clock); on real hosts the same plan is next".into());
+        };
+        let replace = crate::wizard::headless::Replace {
+            node: node.clone(),
+            force: self.force,
+        };
+        Ok(Some((run, replace)))
+    }
+
     /// `--lab --yes --drill KIND`: build, then drill the same lab. `None`: not asked.
     pub fn workshop(&self) -> Result<Option<crate::runtime::workshop::Workshop>, String> {
         let Some(fault) = self.drill else {
+            if self.force && self.replace.is_none() {
+                return Err("--force goes with --drill or --replace".into());
+            }
             return Ok(None);
         };
         let crate::wizard::run::Request::Lab(build) = self.request()? else {

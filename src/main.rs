@@ -43,6 +43,15 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::Wizard(args)) => {
+            if let Some((run, replace)) = args.replace().map_err(color_eyre::eyre::Report::msg)? {
+                let code = hatui::wizard::headless::replace(
+                    &run,
+                    &replace,
+                    &mut std::io::stdout().lock(),
+                    &mut std::io::stderr().lock(),
+                )?;
+                std::process::exit(code);
+            }
             if let Some(workshop) = args.workshop().map_err(color_eyre::eyre::Report::msg)? {
                 let code = hatui::runtime::workshop::run(
                     &workshop,

@@ -13,6 +13,7 @@ use super::hosts::Component;
 use super::ids;
 use super::leases::Election;
 use super::out::Out;
+use crate::model::ClusterEvent;
 
 /// After the CNI is applied, calico-node makes the nodes registered so far Ready this long
 /// after; a node registered later, this long after its registration.
@@ -183,6 +184,13 @@ impl Lab {
         })
     }
 
+    /// kubeadm already made this machine a node (its kubelet.conf or a local etcd exists):
+    /// init and join refuse to run again until `kubeadm reset`.
+    pub fn kubeadm_ran_here(&self, i: usize) -> bool {
+        let n = &self.nodes.nodes[i];
+        (n.registered && n.posting) || self.hosts.installed(i, Component::Etcd)
+    }
+
     pub fn node_registered(&self, i: usize) -> bool {
         let n = self.nodes.nodes.get(i);
         n.is_some_and(|n| n.registered) && !self.faults.deleted[i]
@@ -299,10 +307,17 @@ impl Lab {
     /// `kubeadm reset -f` on host `i`: its member (removed through the cluster), control
     /// plane and kubelet config are gone; when it was the last master, so is the cluster.
     pub fn reset(&mut self, i: usize) {
+        // A fresh machine (a replacement) has no local etcd or kubelet config to clean, and
+        // no admin.conf to remove a member with: what the cluster knows stays.
+        let fresh = !self.kubeadm_ran_here(i);
         let mut changes = Vec::new();
+        let had_etcd = self.hosts.installed(i, Component::Etcd);
         self.hosts.uninstall(i, &mut changes);
         self.apply_pod_changes(&changes);
-        if self.is_master(i) && self.etcd.members[i].joined {
+        if fresh {
+            return;
+        }
+        if had_etcd && self.etcd.members[i].joined {
             self.etcd.remove(i);
         }
         self.nodes.forget(i);
@@ -318,6 +333,81 @@ impl Lab {
                 *e = Election::empty(e.name, e.component, masters);
             }
         }
+    }
+
+    // Day 2: replacing a dead master.
+
+    /// Master `i`'s machine is gone for good and a fresh one with its name and address
+    /// takes its place (the inventory's replacement): powered, nothing installed. What
+    /// the cluster knew of the old one (its etcd member, its Node) stays until removed.
+    pub fn provision(&mut self, i: usize) {
+        let mut changes = Vec::new();
+        self.hosts.power_off(i, &mut changes);
+        self.hosts.uninstall(i, &mut changes);
+        self.apply_pod_changes(&changes);
+        self.hosts.restore(i, self.now);
+        self.nodes.nodes[i].posting = false;
+        if self.etcd.members[i].joined {
+            self.etcd.touch();
+        }
+    }
+
+    /// Whether every listed etcd member answers (kubeadm join's `check-etcd`).
+    pub fn etcd_unreachable(&self) -> Option<String> {
+        let listed = self.etcd.listed();
+        let mut down = listed.filter(|(_, m)| !m.up);
+        down.next()
+            .map(|(i, _)| format!("https://{}:2379", self.cfg.ip(i)))
+    }
+
+    /// `etcdctl member remove` of the member named `name`, through a leader with its
+    /// quorum: its id, or etcd's error.
+    pub fn remove_member(&mut self, name: &str) -> Result<u64, &'static str> {
+        let i = self.host(name).filter(|&i| self.is_master(i));
+        let Some(i) = i.filter(|&i| self.etcd.members[i].joined) else {
+            return Err("etcdserver: member not found");
+        };
+        if self
+            .etcd
+            .leader()
+            .is_none_or(|l| !self.etcd.has_quorum_at(l))
+        {
+            return Err("context deadline exceeded");
+        }
+        let id = self.etcd.members[i].id;
+        self.etcd.remove(i);
+        Ok(id)
+    }
+
+    /// `kubectl delete node`: the Node object is gone (its pods with it).
+    pub fn kubectl_delete_node(&mut self, name: &str) -> bool {
+        let Some(i) = self.host(name).filter(|&i| self.node_registered(i)) else {
+            return false;
+        };
+        self.faults.deleted[i] = true;
+        self.nodes.forget(i);
+        self.removed
+            .push(ClusterEvent::NodeRemoved(name.to_string()));
+        true
+    }
+
+    /// `kubectl -n kube-system delete secret kubeadm-certs`.
+    pub fn delete_cert_secret(&mut self) -> bool {
+        let had = self.tokens.delete_cert_secret();
+        if had {
+            self.removed
+                .push(ClusterEvent::CertKey(self.tokens.cert_key()));
+        }
+        had
+    }
+
+    /// `kubeadm token delete TOKEN`.
+    pub fn delete_token(&mut self, token: &str) -> bool {
+        let Some(id) = self.tokens.delete(token) else {
+            return false;
+        };
+        self.removed.push(ClusterEvent::TokenRemoved(id));
+        true
     }
 
     /// The kubelets act on what kubeadm just wrote, without moving the clock.

@@ -102,6 +102,8 @@ pub struct Lab {
     exact: bool,
     /// What kubeadm has made: CA, pod network, swap, `controlPlaneEndpoint`.
     build: Build,
+    /// Removals done by the lab's kubectl (a deleted Node, token): sent with the next batch.
+    removed: Vec<ClusterEvent>,
 }
 
 fn stream(seed: u64, n: u64) -> ChaCha8Rng {
@@ -163,6 +165,7 @@ impl Lab {
             shown: emit::Shown::default(),
             rng: stream(cfg.seed, 2),
             build: Build::built(total, &cfg.endpoint, init_at, stream(cfg.seed, 7)),
+            removed: Vec::new(),
             cfg,
             now,
             carry_ns: 0,
@@ -217,6 +220,7 @@ impl Lab {
             shown: emit::Shown::default(),
             rng: stream(cfg.seed, 2),
             build: Build::bare(total, stream(cfg.seed, 7)),
+            removed: Vec::new(),
             cfg,
             now: 0,
             carry_ns: 0,
@@ -251,6 +255,9 @@ impl Lab {
         self.carry_ns = total % step_ns;
         let steps = i64::try_from(total / step_ns).unwrap_or(i64::MAX / STEP_MS);
         let mut out = Out::new(self.now);
+        for ev in std::mem::take(&mut self.removed) {
+            out.change(&self.cfg, self.now, None, ev);
+        }
         self.run_until(self.now.saturating_add(steps * STEP_MS), &mut out);
         self.emit_heartbeats(&mut out);
         let urgent = out.urgent;

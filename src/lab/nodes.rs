@@ -21,6 +21,9 @@ pub(crate) const CHECK_MS: i64 = 1_000;
 pub(crate) struct NodeState {
     /// The kubelet's TLS bootstrap made the Node object (init or join).
     pub registered: bool,
+    /// Its kubelet posts this Node's status (a replacement machine's kubelet does not,
+    /// until its own join registers it).
+    pub posting: bool,
     /// When a pod network (the CNI's agent on this node) runs; until then the kubelet
     /// reports NotReady ("container runtime network not ready").
     pub network_at: Option<i64>,
@@ -58,6 +61,7 @@ impl NodeHealth {
                 let phase = rng.random_range(0..HEARTBEAT_MS);
                 NodeState {
                     registered: true,
+                    posting: true,
                     network_at: Some(i64::MIN),
                     ready: Readiness::Ready,
                     since: joined,
@@ -74,6 +78,7 @@ impl NodeHealth {
         let nodes = (0..total)
             .map(|_| NodeState {
                 registered: false,
+                posting: false,
                 network_at: None,
                 ready: Readiness::NotReady,
                 since: 0,
@@ -88,6 +93,7 @@ impl NodeHealth {
     pub(crate) fn register(&mut self, i: usize, now: i64, network_at: Option<i64>) {
         let n = &mut self.nodes[i];
         (n.registered, n.ready, n.since, n.last_heartbeat) = (true, Readiness::NotReady, now, now);
+        n.posting = true;
         n.network_at = network_at;
         n.phase = (now + CHECK_MS).rem_euclid(HEARTBEAT_MS);
     }
@@ -119,7 +125,7 @@ impl NodeHealth {
                 continue;
             }
             let beat = last_beat(now, n.phase);
-            if api_up && m.healthy() && beat > now - CHECK_MS {
+            if api_up && m.healthy() && n.posting && beat > now - CHECK_MS {
                 n.last_heartbeat = beat;
                 let posted = if n.network_at.is_some_and(|t| t <= beat) {
                     Readiness::Ready

@@ -142,6 +142,18 @@ impl Tokens {
         self.cert_present.then_some(self.key.as_str())
     }
 
+    /// `kubectl -n kube-system delete secret kubeadm-certs`: the key opens nothing now.
+    pub(crate) fn delete_cert_secret(&mut self) -> bool {
+        std::mem::replace(&mut self.cert_present, false)
+    }
+
+    /// `kubeadm token delete TOKEN` (the id, or the whole token): its id, if it existed.
+    pub(crate) fn delete(&mut self, token: &str) -> Option<String> {
+        let id = token.split_once('.').map_or(token, |(id, _)| id);
+        let at = self.tokens.iter().position(|t| t.id == id)?;
+        Some(self.tokens.remove(at).id)
+    }
+
     /// `kubeadm reset` of the last master: the cluster and its tokens are gone.
     pub(crate) fn clear(&mut self) {
         self.tokens.clear();

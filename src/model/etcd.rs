@@ -142,8 +142,11 @@ impl EtcdStatus {
     /// answering members name, when it answers itself. After an unclean leader death its
     /// followers keep naming it until their election timeout fires and they start an
     /// election: from the moment it stops answering there is no leader.
+    /// A leader that was not asked (no endpoint of its own among those polled) is taken
+    /// at its followers' word: nothing says it is gone.
     pub fn live_leader(&self) -> Option<&EtcdMember> {
-        self.leader_member().filter(|m| m.reachable)
+        self.leader_member()
+            .filter(|m| m.reachable || (m.endpoint.is_none() && !m.client_urls.is_empty()))
     }
 
     /// Learners do not vote, so they count for neither side of the quorum. A member that

@@ -30,6 +30,8 @@ pub fn holds(c: &ClusterState, wait: &Wait) -> bool {
 /// `Some(why)` when `step` has already happened on this cluster.
 pub fn done(c: &ClusterState, step: &Step) -> Option<String> {
     let host = step.hosts.first().map(String::as_str).unwrap_or_default();
+    // Day 2's steps run through a healthy master; the node they are about ends their id.
+    let about = step.id.rsplit_once('/').map_or(host, |(_, n)| n);
     match step.kind {
         StepKind::Preflight | StepKind::LoadBalancer => initialised(c)
             .then(|| "already done: the control plane is initialised, so it passed".into()),
@@ -51,10 +53,30 @@ pub fn done(c: &ClusterState, step: &Step) -> Option<String> {
             .get(host)
             .is_some()
             .then(|| format!("already done: node {host} is registered")),
+        // Day 2: once the replacement is a healthy voter with a Ready node, what came
+        // before it is done (a rerun must not reset the new master).
+        StepKind::RemoveMember | StepKind::DeleteNode | StepKind::Reset
+            if etcd_voter(c, about) && node_ready(c, about) =>
+        {
+            Some(format!(
+                "already done: {about} has been replaced and joined"
+            ))
+        }
+        StepKind::RemoveMember => (!c.etcd.members.iter().any(|m| m.name == about))
+            .then(|| format!("already done: {about} has no etcd member")),
+        StepKind::DeleteNode => c
+            .nodes
+            .get(about)
+            .is_none()
+            .then(|| format!("already done: there is no Node {about}")),
         StepKind::UploadCerts
         | StepKind::TokenCreate
         | StepKind::ControlPlaneEndpoint
-        | StepKind::Verify => None,
+        | StepKind::Verify
+        | StepKind::Check
+        | StepKind::Snapshot
+        | StepKind::Reset
+        | StepKind::Cleanup => None,
     }
 }
 

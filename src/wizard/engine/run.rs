@@ -198,21 +198,27 @@ impl Engine {
         failed
     }
 
+    /// Every master of the inventory (a day-2 plan joins only some of them).
     fn control_planes(&self) -> Vec<String> {
-        let steps = self.plan.steps.iter();
-        let masters =
-            steps.filter(|s| matches!(s.kind, StepKind::Init | StepKind::JoinControlPlane));
-        masters.filter_map(|s| s.hosts.first().cloned()).collect()
+        let masters = self.plan.site.masters.iter();
+        masters.map(|(name, _)| name.clone()).collect()
     }
 
+    /// Every node verify waits for: the inventory's hosts.
     fn nodes(&self) -> Vec<String> {
-        let steps = self.plan.steps.iter();
-        let nodes = steps.filter(|s| {
-            matches!(
-                s.kind,
-                StepKind::Init | StepKind::JoinControlPlane | StepKind::JoinWorker
-            )
-        });
-        nodes.filter_map(|s| s.hosts.first().cloned()).collect()
+        let verify = self
+            .plan
+            .steps
+            .iter()
+            .filter(|s| s.kind == StepKind::Verify);
+        let waits = verify.flat_map(|s| s.waits_for.iter());
+        let mut nodes: Vec<String> = waits
+            .filter_map(|w| match w {
+                crate::wizard::plan::Wait::NodeReady { node } => Some(node.clone()),
+                _ => None,
+            })
+            .collect();
+        nodes.dedup();
+        nodes
     }
 }

@@ -45,6 +45,14 @@ pub(super) enum Effect {
     Reset(usize),
     /// `controlPlaneEndpoint` patched into `kubeadm-config`.
     SetEndpoint(String),
+    /// join's `check-etcd`: every listed member must answer.
+    CheckEtcd,
+    /// `etcdctl member remove` of the member with this name.
+    RemoveMember(String),
+    /// `kubectl delete node NAME --ignore-not-found`.
+    DeleteNode(String),
+    /// `kubectl delete secret kubeadm-certs`, then `kubeadm token delete TOKEN`.
+    Cleanup(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,14 +129,14 @@ pub(super) fn script(lab: &Lab, host: &str, command: &str) -> Vec<(i64, Act)> {
         s.act(2.5, Effect::UploadCerts);
         s.exit(2.6, 0)
     } else if command.starts_with("kubeadm init") {
-        if lab.member(i).is_some() || lab.apiserver_running(i) {
+        if lab.kubeadm_ran_here(i) || lab.apiserver_running(i) {
             s.lines(0.0, texts::init_preflight("v1.33.2")[..2].to_vec());
             s.lines(0.5, texts::init_again());
             return s.exit(0.5, 1);
         }
         init(lab, i, &words, s)
     } else if command.starts_with("kubeadm join") {
-        if lab.node_registered(i) || lab.member(i).is_some() {
+        if lab.kubeadm_ran_here(i) {
             s.line(0.0, "[preflight] Running pre-flight checks");
             s.lines(0.5, texts::join_again());
             return s.exit(0.5, 1);
@@ -227,6 +235,7 @@ fn join(
     s.lines(2.0, pre[3..].to_vec());
     s.act(12.0, Effect::DownloadCerts(key.unwrap_or_default()));
     s.lines(12.5, texts::join_certs(&node, &ip));
+    s.act(13.9, Effect::CheckEtcd);
     s.lines(14.0, texts::kubelet_start());
     s.act(20.0, Effect::AddLearner(i));
     s.line(20.0, texts::ETCD_MANIFEST);
@@ -266,10 +275,36 @@ fn endpoint_fix(lab: &Lab, i: usize, command: &str, s: &mut Script) -> Option<Ve
     Some(s.exit(1.0, 0))
 }
 
+/// The text between `open` and the next `close` after it.
+fn between<'a>(text: &'a str, open: &str, close: char) -> Option<&'a str> {
+    let rest = &text[text.find(open)? + open.len()..];
+    Some(&rest[..rest.find(close).unwrap_or(rest.len())])
+}
+
 fn kubectl(lab: &Lab, words: &[&str], command: &str, mut s: Script) -> Vec<(i64, Act)> {
     if !lab.endpoint_up() {
         s.lines(0.5, texts::kubectl_refused(&lab.config().endpoint));
         return s.exit(0.5, 1);
+    }
+    // Day 2: the replacement plan's commands.
+    if command.contains("member remove") {
+        let name = between(command, "$3 == \"", '"').unwrap_or_default();
+        s.act(1.0, Effect::RemoveMember(name.to_string()));
+        return s.exit(1.0, 0);
+    }
+    if command.contains("snapshot save") {
+        let file = between(command, "snapshot save ", ' ').unwrap_or_default();
+        s.line(2.0, &format!("Snapshot saved at {file}"));
+        return s.exit(2.0, 0);
+    }
+    if let Some(node) = between(command, "delete node ", ' ') {
+        s.act(0.6, Effect::DeleteNode(node.to_string()));
+        return s.exit(0.6, 0);
+    }
+    if command.contains("delete secret kubeadm-certs") {
+        let token = between(command, "kubeadm token delete ", ' ').unwrap_or_default();
+        s.act(0.8, Effect::Cleanup(token.to_string()));
+        return s.exit(0.8, 0);
     }
     let show = if words.contains(&"apply") {
         s.act(2.0, Effect::ApplyCni);
@@ -421,6 +456,37 @@ fn apply_now(lab: &mut Lab, e: Effect) -> Result<Vec<String>, Result<Outcome, Ve
         Effect::SetEndpoint(ep) => {
             lab.set_control_plane_endpoint(ep);
             vec![]
+        }
+        Effect::CheckEtcd => match lab.etcd_unreachable() {
+            Some(url) => return Err(Err(texts::etcd_not_healthy(&url))),
+            None => vec![],
+        },
+        Effect::RemoveMember(name) => match lab.remove_member(&name) {
+            Ok(id) => vec![texts::member_removed(id)],
+            Err(e) if e.contains("not found") => {
+                vec![format!("{name} has no etcd member: already removed")]
+            }
+            Err(e) => return Err(Err(vec![format!("Error: {e}")])),
+        },
+        Effect::DeleteNode(name) => {
+            if lab.kubectl_delete_node(&name) {
+                vec![format!("node \"{name}\" deleted")]
+            } else {
+                vec![]
+            }
+        }
+        Effect::Cleanup(token) => {
+            let mut out = Vec::new();
+            if lab.delete_cert_secret() {
+                out.push("secret \"kubeadm-certs\" deleted".to_string());
+            }
+            let id = token.split_once('.').map_or(token.as_str(), |(id, _)| id);
+            if lab.delete_token(&token) {
+                out.push(format!("bootstrap token \"{id}\" deleted"));
+            } else {
+                out.push("the join token was already gone".to_string());
+            }
+            out
         }
     })
 }

@@ -397,6 +397,23 @@ pub(super) fn promote_failed(why: &str) -> Vec<String> {
     ]
 }
 
+/// join's `check-etcd` phase (`app/cmd/phases/join/checketcd.go`): a listed member that
+/// does not answer fails the join before anything is added.
+pub(super) fn etcd_not_healthy(url: &str) -> Vec<String> {
+    vec![
+        format!(
+            "error execution phase check-etcd: etcd cluster is not healthy: failed to dial \
+             endpoint {url} with maintenance client: context deadline exceeded"
+        ),
+        STACK_HINT.into(),
+    ]
+}
+
+/// `etcdctl member remove` (etcd 3.5's output).
+pub(super) fn member_removed(id: u64) -> String {
+    format!("Member {id:x} removed from cluster a3b1c7d2e5f60718")
+}
+
 /// `kubeadm reset -f` (1.29+ output, the etcd member removed with it).
 pub(super) fn reset() -> Vec<String> {
     lines(

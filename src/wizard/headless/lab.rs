@@ -29,15 +29,23 @@ pub enum Scenario {
     /// The load balancer has no targets yet: init fails when it first goes through the
     /// endpoint.
     LbWithoutTargets,
+    /// Day 2: the cluster is built, then cp-1 loses power for good; 3 minutes later a
+    /// fresh machine takes its name and address. Its etcd member and Node are left
+    /// behind: `--replace cp-1` is the way back to three healthy masters.
+    DeadMaster,
 }
 
+/// The master the `dead-master` scenario loses.
+pub const DEAD_MASTER: &str = "cp-1";
+
 impl Scenario {
-    pub const NAMES: [&str; 5] = [
+    pub const NAMES: [&str; 6] = [
         "expired-certificate-key",
         "expired-token",
         "no-control-plane-endpoint",
         "swap-on",
         "lb-without-targets",
+        "dead-master",
     ];
 
     pub fn parse(name: &str) -> Option<Self> {
@@ -47,6 +55,7 @@ impl Scenario {
             "no-control-plane-endpoint" => Some(Self::NoControlPlaneEndpoint),
             "swap-on" => Some(Self::SwapOn),
             "lb-without-targets" => Some(Self::LbWithoutTargets),
+            "dead-master" => Some(Self::DeadMaster),
             _ => None,
         }
     }
@@ -77,6 +86,19 @@ impl Scenario {
                 lab.set_swap(last, true);
             }
             Self::LbWithoutTargets => exec.lab_mut().set_lb_targets(false),
+            Self::DeadMaster => {
+                let mut engine = Engine::new(plan.clone(), exec.cluster());
+                drive(&mut engine, exec, |_, _| {}, |_| {});
+                let lab = exec.lab_mut();
+                let i = lab.host(DEAD_MASTER).unwrap_or(0);
+                lab.inject(&crate::model::Fault {
+                    node: DEAD_MASTER.into(),
+                    kind: crate::model::FaultKind::PowerOff,
+                });
+                exec.pass(Duration::from_secs(180));
+                exec.lab_mut().provision(i);
+                exec.pass(Duration::from_secs(5));
+            }
             Self::ExpiredCertificateKey | Self::ExpiredToken => {}
         }
     }
@@ -165,4 +187,100 @@ pub fn build(run: &LabRun, out: &mut impl Write) -> Result<(bool, LabExecutor)> 
     let how = format!("lab time {}", exec.now());
     let verified = printer.finish(&engine, &warnings, exec.cluster(), &how)?;
     Ok((verified, exec))
+}
+
+/// `hatui wizard --lab --replace NODE --yes`: what to replace, and whether to go on when
+/// the checks say no.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replace {
+    pub node: String,
+    pub force: bool,
+}
+
+/// Why replacing `node` is refused on this cluster (`--force` overrides): the node is not
+/// dead, or removing its member would lose the quorum.
+pub fn replace_refusal(c: &crate::model::ClusterState, node: &str) -> Option<String> {
+    let members = &c.etcd.members;
+    let m = members.iter().find(|m| m.name == node)?;
+    let heartbeat = c
+        .nodes
+        .get(node)
+        .is_some_and(|n| n.ready == crate::model::Readiness::Ready);
+    if m.reachable || heartbeat {
+        return Some(format!(
+            "{node} is not dead: its etcd member answers ({}) or its Node is Ready ({}); \
+             replacing a live master removes a working member. Use --force if you mean it.",
+            if m.reachable { "yes" } else { "no" },
+            if heartbeat { "yes" } else { "no" },
+        ));
+    }
+    let voters: Vec<_> = members
+        .iter()
+        .filter(|v| !v.is_learner && v.name != node)
+        .collect();
+    let live = voters.iter().filter(|v| v.reachable).count();
+    let quorum = voters.len() / 2 + 1;
+    (live < quorum).then(|| {
+        format!(
+            "removing {node}'s member leaves {} voter(s), {live} answering: {quorum} are needed, \
+             so etcd could not commit the removal. Bring a member back first (--force to try \
+             anyway).",
+            voters.len()
+        )
+    })
+}
+
+/// Builds the lab (with the scenario), then runs the replacement plan for `r.node`.
+/// Returns the exit code: 0 verified, 1 not verified, 2 refused.
+pub fn replace(
+    run: &LabRun,
+    r: &Replace,
+    out: &mut impl Write,
+    err: &mut impl Write,
+) -> Result<i32> {
+    let build = lab_plan(run.control_planes, run.workers)?;
+    let mut exec = LabExecutor::new(run.config());
+    if let Some(s) = run.scenario {
+        s.set_up(&mut exec, &build);
+    } else {
+        let mut engine = Engine::new(build, exec.cluster());
+        drive(&mut engine, &mut exec, |_, _| {}, |_| {});
+    }
+    exec.refresh();
+    let inv = inventory::parse("lab", &lab::inventory_toml(run.control_planes, run.workers))?;
+    let healthy = exec
+        .cluster()
+        .etcd
+        .members
+        .iter()
+        .find(|m| m.reachable && !m.is_learner && m.name != r.node && !m.name.is_empty());
+    let healthy = healthy.map(|m| m.name.clone());
+    let refusal = match &healthy {
+        None => Some("no other master's etcd member answers: nothing to replace it through".into()),
+        Some(_) => replace_refusal(exec.cluster(), &r.node),
+    };
+    if let Some(why) = refusal.filter(|_| !r.force) {
+        writeln!(err, "hatui wizard: refusing to replace {}: {why}", r.node)?;
+        return Ok(2);
+    }
+    let healthy = healthy.unwrap_or_default();
+    let Some(plan) = plan::replace(&inv, &r.node, &healthy) else {
+        writeln!(
+            err,
+            "hatui wizard: {} is not a control plane of the lab",
+            r.node
+        )?;
+        return Ok(2);
+    };
+    let title = format!(
+        "hatui wizard on the lab: replace {} (through {healthy})",
+        r.node
+    );
+    let warnings = plan.warnings.clone();
+    let mut printer = Printer::new(out, run.json, &title, &warnings);
+    let mut engine = Engine::new(plan, exec.cluster());
+    drive(&mut engine, &mut exec, |_, _| {}, |r| printer.step(r));
+    let how = format!("lab time {}", exec.now());
+    let verified = printer.finish(&engine, &warnings, exec.cluster(), &how)?;
+    Ok(if verified { 0 } else { 1 })
 }

@@ -15,7 +15,9 @@ use super::engine::{Engine, Fix, StepReport, StepStatus};
 use super::exec::Executor;
 use crate::model::{ClusterState, Snapshot};
 
-pub use lab::{LabRun, Scenario, build, lab_plan, run, run_on};
+pub use lab::{
+    DEAD_MASTER, LabRun, Replace, Scenario, build, lab_plan, replace, replace_refusal, run, run_on,
+};
 pub use ssh::{DEFAULT_PARALLEL, SshRun, run_ssh};
 
 /// Lines of output kept per step in the JSON.

@@ -4,6 +4,7 @@
 
 pub mod lb_files;
 mod refresh;
+mod replace;
 mod steps;
 
 use jiff::SignedDuration;
@@ -12,6 +13,7 @@ use super::command::{Command, Var};
 use crate::fleet::inventory::{Host, Inventory, LoadBalancer};
 
 pub use refresh::{Remaining, SAFETY_MARGIN, insert_refreshes};
+pub use replace::replace;
 pub use steps::{ENDPOINT_STEP, SWAP_ON, control_plane_endpoint, etcdctl, etcdctl_with};
 use steps::{cni, init, join_control_plane, join_worker, load_balancer, preflight, verify};
 
@@ -32,6 +34,18 @@ pub enum StepKind {
     /// `controlPlaneEndpoint` (or with one master's address): seed 003's fix.
     ControlPlaneEndpoint,
     Verify,
+    /// Day 2, replacing a master: the member list and the quorum before and after.
+    Check,
+    /// An etcd snapshot before any change.
+    Snapshot,
+    /// `etcdctl member remove` of the dead master's member.
+    RemoveMember,
+    /// `kubectl delete node`.
+    DeleteNode,
+    /// `kubeadm reset -f` on the machine that takes the master's place.
+    Reset,
+    /// `kubeadm-certs` and the join token deleted once every master joined.
+    Cleanup,
 }
 
 /// Something that must hold before the next step starts.
