@@ -346,6 +346,8 @@ mod tests {
         // The live poller still marks it leader: its followers name it.
         (dead.reachable, dead.is_leader, dead.raft_term) = (false, true, 0);
         dead.error = Some("context deadline exceeded".into());
+        // It was asked, on its own endpoint, and did not answer.
+        dead.endpoint = Some("https://10.0.0.11:2379".into());
         app.cluster.apply(ClusterEvent::Etcd(status));
         let timeline = &app.cluster.timeline;
         let said: Vec<_> = timeline.iter().rev().take(2).map(|e| &e.text).collect();
