@@ -135,7 +135,11 @@ impl Drill {
 
     /// Runs the drill forward by `dt` on the lab's clock, a sample every 100 ms; the lab's
     /// events. Does nothing once done.
-    pub fn advance_on<T: DrillTarget>(&mut self, target: &mut T, dt: Duration) -> Vec<ClusterEvent> {
+    pub fn advance_on<T: DrillTarget>(
+        &mut self,
+        target: &mut T,
+        dt: Duration,
+    ) -> Vec<ClusterEvent> {
         let mut events = Vec::new();
         let total = self.driving.carry_ms + dt.as_millis().min(i64::MAX as u128) as i64;
         let (steps, carry) = (total / SAMPLE_MS, total % SAMPLE_MS);
