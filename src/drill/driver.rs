@@ -308,3 +308,133 @@ pub fn signals() -> std::io::Result<mpsc::Receiver<()>> {
     });
     Ok(aborts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drill::fault::DrillFault;
+    use crate::drill::plan::{self, DrillSpec};
+    use crate::lab::Lab;
+
+    /// A target whose probes are the lab's at the fault and whose restore comes back when
+    /// the test says (as a live restore over SSH does).
+    struct Slow {
+        probe: Probe,
+        at: Timestamp,
+        restores: usize,
+        restored: Option<Restored>,
+        failed: Option<String>,
+    }
+
+    impl DrillTarget for Slow {
+        fn clock(&self) -> Clock {
+            Clock::Lab
+        }
+        fn now(&self) -> Timestamp {
+            self.at
+        }
+        fn before(&mut self) -> Probe {
+            self.probe.clone()
+        }
+        fn apply(&mut self, _plan: &Plan) -> Result<Vec<ClusterEvent>, Refusal> {
+            Ok(Vec::new())
+        }
+        fn tick(&mut self, _k: u64) -> Vec<ClusterEvent> {
+            Vec::new()
+        }
+        fn probe(&mut self, _k: u64) -> Option<Probe> {
+            Some(self.probe.clone())
+        }
+        fn fault_failed(&mut self) -> Option<String> {
+            self.failed.take()
+        }
+        fn restore(&mut self, _plan: &Plan) -> Vec<ClusterEvent> {
+            self.restores += 1;
+            Vec::new()
+        }
+        fn restored(&mut self) -> Option<Restored> {
+            self.restored.take()
+        }
+        fn healthy(&self) -> bool {
+            true
+        }
+    }
+
+    fn slow() -> (Drill, Slow) {
+        let lab = Lab::new(LabConfig::default());
+        let mut spec = DrillSpec::new(DrillFault::Kubelet);
+        spec.duration_ms = 1_000;
+        let plan = plan::check(&lab, &spec).expect("the lab is healthy");
+        let mut target = Slow {
+            probe: Probe::of(&lab, &plan.target, 0),
+            at: lab.now(),
+            restores: 0,
+            restored: None,
+            failed: None,
+        };
+        let (drill, _) = begin(&mut target, plan).expect("never refused");
+        (drill, target)
+    }
+
+    fn back(target: &mut Slow) {
+        target.restored = Some(Restored {
+            ok: true,
+            said: String::new(),
+            at: target.at,
+            after: target.probe.clone(),
+        });
+    }
+
+    #[test]
+    fn a_restore_that_runs_on_is_started_once_and_the_samples_go_on_meanwhile() {
+        let (mut d, mut t) = slow();
+        d.advance_on(&mut t, Duration::from_millis(1_500));
+        assert_eq!((t.restores, d.phase()), (1, Phase::Fault));
+        assert_eq!(d.t(), 1_500, "sampled while the restore runs");
+        back(&mut t);
+        d.poll(&mut t);
+        assert_eq!(d.phase(), Phase::Recovering, "the recovery is watched");
+        assert!(d.restored);
+    }
+
+    #[test]
+    fn interrupted_while_the_restore_runs_the_watch_ends_once_it_is_back() {
+        let (mut d, mut t) = slow();
+        d.advance_on(&mut t, Duration::from_millis(1_200));
+        d.interrupt_on(&mut t);
+        assert_eq!((t.restores, d.phase()), (1, Phase::Fault));
+        back(&mut t);
+        d.poll(&mut t);
+        assert_eq!(d.phase(), Phase::Done);
+    }
+
+    #[test]
+    fn a_restore_done_at_once_is_watched_on_after_an_interruption_until_asked_again() {
+        let (mut d, mut t) = slow();
+        d.advance_on(&mut t, Duration::from_millis(300));
+        back(&mut t);
+        d.interrupt_on(&mut t);
+        assert_eq!(d.phase(), Phase::Recovering);
+        let said: Vec<&str> = d.timeline().iter().map(|e| e.text.as_str()).collect();
+        assert!(
+            said.contains(&"drill interrupted: restoring now"),
+            "{said:?}"
+        );
+        d.interrupt_on(&mut t);
+        assert_eq!(d.phase(), Phase::Done);
+    }
+
+    #[test]
+    fn a_failed_fault_restores_at_once() {
+        let (mut d, mut t) = slow();
+        d.step_on(&mut t);
+        t.failed = Some("exit 1".into());
+        d.poll(&mut t);
+        assert_eq!(t.restores, 1);
+        let said: Vec<&str> = d.timeline().iter().map(|e| e.text.as_str()).collect();
+        assert!(
+            said.iter().any(|s| s.starts_with("the fault failed on")),
+            "{said:?}"
+        );
+    }
+}

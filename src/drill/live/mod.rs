@@ -3,7 +3,7 @@
 //! checks it is healthy and the quorum arithmetic, runs the fault on the target over SSH
 //! with a dead man's switch armed on the host, samples its own requests every 100 ms
 //! (`sample`), and restores after `--duration`, on Ctrl-C or SIGTERM, or when the fault
-//! failed. The same engine, report and verdict as the lab's.
+//! failed. The same driver ([`super::driver`]), engine, report and verdict as the lab's.
 
 pub mod cockpit;
 pub mod host;
