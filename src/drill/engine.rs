@@ -1,19 +1,18 @@
 //! The drill as a small state machine: apply the fault, observe every 100 ms, restore after
-//! the duration (or at once on [`Drill::abort`]), observe the recovery until the master is
+//! the duration (or at once on an interruption), observe the recovery until the master is
 //! back and the cluster healthy (bounded), then done. The machine itself only takes
-//! [`Probe`]s ([`Drill::begin`], [`Drill::record`], [`Drill::restored`]): on the lab's
-//! virtual clock the lab is lent to [`Drill::advance`] (the headless command, the cockpit's
-//! lab task); on a live cluster `live` samples real requests on the wall clock.
+//! [`Probe`]s ([`Drill::begin`], [`Drill::record`], [`Drill::restored`]); the one loop that
+//! feeds it, on the lab, on real etcd or on a live cluster, is [`super::driver`]'s.
 
 use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::lab::{Lab, LabConfig};
-use crate::model::{ClusterEvent, Fault, FaultKind};
+use crate::lab::LabConfig;
 
+use super::driver::Driving;
 use super::observe::{Event, Observer};
-use super::plan::{self, DrillSpec, Plan, Refusal};
+use super::plan::Plan;
 use super::probe::Probe;
 use super::series::Series;
 
@@ -67,17 +66,10 @@ pub struct Drill {
     t: i64,
     restored_ms: Option<i64>,
     phase: Phase,
-    /// Time asked for but less than a sample.
-    carry_ms: i64,
+    /// The driver's timing ([`super::driver`]).
+    pub(super) driving: Driving,
     /// The cluster as a whole was healthy again after the restore (checked each second).
     healthy: bool,
-}
-
-fn note(events: &[ClusterEvent]) -> Option<String> {
-    events.iter().find_map(|e| match e {
-        ClusterEvent::Note(n) => Some(n.clone()),
-        _ => None,
-    })
 }
 
 impl Drill {
@@ -114,27 +106,9 @@ impl Drill {
             t: 0,
             restored_ms: None,
             phase: Phase::Fault,
-            carry_ms: 0,
+            driving: Driving::default(),
             healthy: false,
         }
-    }
-
-    /// Checks `spec` and applies the fault to the lab now. Returns the drill and the lab's
-    /// events.
-    pub fn start(lab: &mut Lab, spec: &DrillSpec) -> Result<(Drill, Vec<ClusterEvent>), Refusal> {
-        let plan = plan::check(lab, spec)?;
-        let target = plan.target.clone();
-        let before = Probe::of(lab, &target, 0);
-        let events = lab.inject(&Fault {
-            node: target.clone(),
-            kind: spec.fault.lab_kind(),
-        });
-        let said = note(&events).unwrap_or_default();
-        if said.contains("nothing happened") {
-            return Err(Refusal(format!("the lab refused the fault: {said}")));
-        }
-        let drill = Drill::begin(plan, &before, lab.now(), Some(lab.config().clone()));
-        Ok((drill, events))
     }
 
     pub fn phase(&self) -> Phase {
@@ -145,6 +119,11 @@ impl Drill {
         &self.plan.target
     }
 
+    /// Ms since the fault, of the latest sample.
+    pub fn t(&self) -> i64 {
+        self.t
+    }
+
     /// Time since the fault.
     pub fn elapsed(&self) -> Duration {
         Duration::from_millis(self.t.max(0) as u64)
@@ -152,37 +131,6 @@ impl Drill {
 
     pub fn timeline(&self) -> &[Event] {
         &self.observer.timeline
-    }
-
-    /// Runs the drill forward by `dt` of lab time, a sample every 100 ms; returns the lab's
-    /// events. Does nothing once done.
-    pub fn advance(&mut self, lab: &mut Lab, dt: Duration) -> Vec<ClusterEvent> {
-        let mut events = Vec::new();
-        let total = self.carry_ms + dt.as_millis().min(i64::MAX as u128) as i64;
-        let (steps, carry) = (total / SAMPLE_MS, total % SAMPLE_MS);
-        self.carry_ms = carry;
-        for _ in 0..steps {
-            if self.phase == Phase::Done {
-                break;
-            }
-            events.extend(self.step(lab));
-        }
-        events
-    }
-
-    /// Runs the drill to its end (the headless command).
-    pub fn run_to_end(&mut self, lab: &mut Lab) {
-        while self.phase != Phase::Done {
-            self.step(lab);
-        }
-    }
-
-    /// Ctrl-C, an error, the operator: restore the lab now and watch the recovery.
-    pub fn abort(&mut self, lab: &mut Lab) -> Vec<ClusterEvent> {
-        if !self.interrupt() {
-            return Vec::new();
-        }
-        self.restore(lab)
     }
 
     /// Notes an interruption; `true` when a restore is due (the fault is still in place).
@@ -196,18 +144,6 @@ impl Drill {
             "a drill always restores",
         );
         true
-    }
-
-    fn step(&mut self, lab: &mut Lab) -> Vec<ClusterEvent> {
-        let mut events = lab.advance(Duration::from_millis(SAMPLE_MS as u64));
-        let seq = ((self.t + SAMPLE_MS) / SAMPLE_MS) as u64;
-        let p = Probe::of(lab, &self.plan.target, seq);
-        match self.record(self.t + SAMPLE_MS, &p) {
-            Next::Restore => events.extend(self.restore(lab)),
-            Next::CheckHealth => self.health(plan::unhealthy(lab).is_none()),
-            Next::Sample => {}
-        }
-        events
     }
 
     /// Takes in the sample at `t` ms since the fault (every 100 ms); says what is due.
@@ -281,21 +217,6 @@ impl Drill {
             self.conn = None;
         }
         self.keepalive.push(t, error, latency);
-    }
-
-    /// Restores the lab's target now (the duration is over, or the drill was interrupted).
-    pub fn restore(&mut self, lab: &mut Lab) -> Vec<ClusterEvent> {
-        let target = self.plan.target.clone();
-        let events = lab.inject(&Fault {
-            node: target.clone(),
-            kind: FaultKind::Restore,
-        });
-        let said = note(&events).unwrap_or_default();
-        // Nothing left to undo (the kubelet restarted etcd by itself) counts as restored.
-        let ok = !said.contains("nothing happened") || said.contains("nothing to restore");
-        let p = Probe::of(lab, &target, 0);
-        self.restored(ok, said, lab.now(), &p);
-        events
     }
 
     /// The restore ran at `at` (`ok`: it did what it should; `said`: its output); `p`: the

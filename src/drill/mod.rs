@@ -6,14 +6,18 @@
 //! - [`plan`]: the target, the quorum arithmetic and the refusals;
 //! - [`probe`]: what is read from the lab at one moment; [`series`]: availability figures;
 //! - [`observe`]: milestones and the timeline, with [`why`]'s sentences;
-//! - [`engine`]: the state machine; [`report`], [`verdict`], [`markdown`]: the report;
+//! - [`engine`]: the state machine; [`driver`]: the one loop that feeds it, over a target
+//!   ([`lab_target`], [`real_etcd`], [`live`]); [`report`], [`verdict`], [`markdown`]: the
+//!   report;
 //! - [`headless`]: `hatui drill --lab --yes`; [`cockpit`]: the drill the lab task runs for `d`.
 
 pub mod cockpit;
+pub mod driver;
 pub mod dry_run;
 pub mod engine;
 pub mod fault;
 pub mod headless;
+pub mod lab_target;
 pub mod live;
 pub mod markdown;
 pub mod observe;

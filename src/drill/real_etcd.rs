@@ -8,17 +8,19 @@ use std::io::Write;
 use std::time::Duration;
 
 use color_eyre::Result;
-use tokio::signal::unix::{SignalKind, signal};
+use jiff::Timestamp;
 use tokio::sync::mpsc;
 
-use super::engine::{Drill, Next, Phase, SAMPLE_MS};
+use super::driver::{self, Clock, DrillTarget, Paced, Restored};
+use super::engine::SAMPLE_MS;
 use super::headless::{LabDrill, finish, plan_text, say_then_confirm};
-use super::plan;
+use super::lab_target;
+use super::plan::{self, Plan, Refusal};
 use super::probe::Probe;
 use super::report::Report;
 use super::seen::Seen;
 use crate::etcd::{PollerConfig, spawn_poller};
-use crate::lab::Lab;
+use crate::lab::{Lab, LabConfig};
 use crate::model::{ApiServerHealth, ClusterEvent, EndpointHealth, EtcdStatus, Readiness};
 use crate::real_etcd::RealEtcd;
 
@@ -78,6 +80,79 @@ fn latest(rx: &mut mpsc::Receiver<Vec<ClusterEvent>>, status: &mut EtcdStatus) {
     }
 }
 
+/// The lab with its real etcd members, on the lab's clock paced by the wall clock: a sample
+/// moves the lab 100 ms, the processes follow its hosts, the probe's etcd figures are the
+/// members' latest status.
+struct Target {
+    node: String,
+    lab: Lab,
+    real: RealEtcd,
+    rx: mpsc::Receiver<Vec<ClusterEvent>>,
+    status: EtcdStatus,
+    restored: Option<Restored>,
+}
+
+impl Target {
+    fn probe_at(&self, seq: u64) -> Probe {
+        let mut p = Probe::of(&self.lab, &self.node, seq);
+        overlay(&mut p, &self.status, &self.node);
+        p
+    }
+}
+
+impl DrillTarget for Target {
+    fn clock(&self) -> Clock {
+        Clock::Lab
+    }
+    fn now(&self) -> Timestamp {
+        self.lab.now()
+    }
+    fn lab(&self) -> Option<LabConfig> {
+        Some(self.lab.config().clone())
+    }
+    fn before(&mut self) -> Probe {
+        self.probe_at(0)
+    }
+    fn apply(&mut self, plan: &Plan) -> Result<Vec<ClusterEvent>, Refusal> {
+        let kind = plan.spec.fault.lab_kind();
+        let (events, _) = lab_target::inject(&mut self.lab, &self.node, kind);
+        self.real.follow(&self.lab);
+        Ok(events)
+    }
+    fn tick(&mut self, _k: u64) -> Vec<ClusterEvent> {
+        let events = self.lab.advance(Duration::from_millis(SAMPLE_MS as u64));
+        self.real.follow(&self.lab);
+        latest(&mut self.rx, &mut self.status);
+        events
+    }
+    fn probe(&mut self, k: u64) -> Option<Probe> {
+        Some(self.probe_at(k))
+    }
+    fn restore(&mut self, _plan: &Plan) -> Vec<ClusterEvent> {
+        let (events, r) = lab_target::restore(&mut self.lab, &self.node);
+        self.real.follow(&self.lab);
+        self.restored = Some(r);
+        events
+    }
+    fn restored(&mut self) -> Option<Restored> {
+        self.restored.take()
+    }
+    fn healthy(&self) -> bool {
+        let seen = WithRealEtcd {
+            lab: &self.lab,
+            etcd: &self.status,
+        };
+        plan::unhealthy(&seen).is_none()
+    }
+}
+
+impl Paced for Target {
+    /// Nothing between the ticks: the poller's status is taken at each.
+    fn news(&mut self) -> impl std::future::Future<Output = ()> + Send {
+        std::future::pending()
+    }
+}
+
 /// Runs the drill; exit codes as [`super::headless::run`]'s.
 pub async fn run(req: &LabDrill, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32> {
     let mut cfg = req.config.clone();
@@ -85,7 +160,7 @@ pub async fn run(req: &LabDrill, out: &mut dyn Write, err: &mut dyn Write) -> Re
     let n = cfg.control_planes;
     writeln!(err, "starting {n} real etcd members on 127.0.0.1...")?;
     let mut real = RealEtcd::start(n).await?;
-    let mut lab = Lab::new(cfg);
+    let lab = Lab::new(cfg);
     real.follow(&lab);
     let poll = PollerConfig {
         timeout: Duration::from_millis(500),
@@ -126,59 +201,24 @@ pub async fn run(req: &LabDrill, out: &mut dyn Write, err: &mut dyn Write) -> Re
     if !say_then_confirm(&text, &plan, req.yes, req.json, how, out, err)? {
         return Ok(2);
     }
-    let target = plan.target.clone();
-    let mut before = super::probe::Probe::of(&lab, &target, 0);
-    overlay(&mut before, &status, &target);
+    let mut target = Target {
+        node: plan.target.clone(),
+        lab,
+        real,
+        rx,
+        status,
+        restored: None,
+    };
     // The lab's events feed no cockpit here: the report is what is shown.
-    let _ = lab.inject(&crate::model::Fault {
-        node: target.clone(),
-        kind: plan.spec.fault.lab_kind(),
-    });
-    real.follow(&lab);
-    let mut drill = Drill::begin(plan, &before, lab.now(), Some(lab.config().clone()));
-    let mut ticks = tokio::time::interval(Duration::from_millis(SAMPLE_MS as u64));
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ticks.tick().await;
-    let mut sigint = signal(SignalKind::interrupt())?;
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut t = 0;
-    while drill.phase() != Phase::Done {
-        let stop = tokio::select! {
-            _ = ticks.tick() => false,
-            _ = sigint.recv() => true,
-            _ = sigterm.recv() => true,
-        };
-        // Ctrl-C restores at once; again, it stops watching the recovery.
-        if stop {
-            if drill.phase() == Phase::Fault {
-                drill.abort(&mut lab);
-                real.follow(&lab);
-            } else {
-                drill.stop();
-            }
-            continue;
+    let (mut drill, _) = match driver::begin(&mut target, plan) {
+        Ok(d) => d,
+        Err(refusal) => {
+            writeln!(err, "hatui drill: {refusal}")?;
+            return Ok(2);
         }
-        lab.advance(Duration::from_millis(SAMPLE_MS as u64));
-        real.follow(&lab);
-        latest(&mut rx, &mut status);
-        t += SAMPLE_MS;
-        let mut p = Probe::of(&lab, &target, (t / SAMPLE_MS) as u64);
-        overlay(&mut p, &status, &target);
-        match drill.record(t, &p) {
-            Next::Restore => {
-                drill.restore(&mut lab);
-                real.follow(&lab);
-            }
-            Next::CheckHealth => {
-                let seen = WithRealEtcd {
-                    lab: &lab,
-                    etcd: &status,
-                };
-                drill.health(plan::unhealthy(&seen).is_none());
-            }
-            Next::Sample => {}
-        }
-    }
+    };
+    let mut aborts = driver::signals()?;
+    driver::run_paced(&mut drill, &mut target, &mut aborts, &mut |_| {}).await;
     let report = Report::of(&drill);
     Ok(finish(&report, req.json, &req.report_dir, out, err)?)
 }

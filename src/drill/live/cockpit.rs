@@ -71,7 +71,7 @@ where
                     }
                 };
                 progress.reset();
-                let run = Run::start(plan, &w.state, &w.config, host);
+                let run = Run::start(plan, w, host);
                 if let Some(gone) = drive(run, w, &mut commands, &mut progress, &tx).await {
                     return Some(gone);
                 }
@@ -124,7 +124,7 @@ where
     };
     let mut open = true;
     {
-        let done = run.until_done(&mut w.state, &mut w.rx, &mut aborts, &mut tell);
+        let done = run.until_done(w, &mut aborts, &mut tell);
         tokio::pin!(done);
         loop {
             tokio::select! {

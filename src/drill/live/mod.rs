@@ -3,7 +3,7 @@
 //! checks it is healthy and the quorum arithmetic, runs the fault on the target over SSH
 //! with a dead man's switch armed on the host, samples its own requests every 100 ms
 //! (`sample`), and restores after `--duration`, on Ctrl-C or SIGTERM, or when the fault
-//! failed. The same engine, report and verdict as the lab's.
+//! failed. The same driver ([`super::driver`]), engine, report and verdict as the lab's.
 
 pub mod cockpit;
 pub mod host;
@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 use color_eyre::Result;
 use jiff::Timestamp;
 use kube::Client;
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
+use super::driver;
 use super::fault::DrillFault;
 use super::headless::{finish, plan_text, say_then_confirm};
 use super::plan::{self, DrillSpec, Plan, Refusal};
@@ -218,23 +218,9 @@ pub async fn run(req: &LiveDrill, out: &mut dyn Write, err: &mut dyn Write) -> R
         }
     };
     // Ctrl-C and SIGTERM restore at once.
-    let (abort, mut aborts) = mpsc::channel(4);
-    let mut sigint = signal(SignalKind::interrupt())?;
-    let mut sigterm = signal(SignalKind::terminate())?;
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = sigint.recv() => {}
-                _ = sigterm.recv() => {}
-            }
-            if abort.send(()).await.is_err() {
-                return;
-            }
-        }
-    });
-    let mut run = Run::start(plan, &w.state, &w.config, host);
-    run.until_done(&mut w.state, &mut w.rx, &mut aborts, &mut |_| {})
-        .await;
+    let mut aborts = driver::signals()?;
+    let mut run = Run::start(plan, &mut w, host);
+    run.until_done(&mut w, &mut aborts, &mut |_| {}).await;
     let report = Report::of(&run.drill);
     if let Err(why) = run.clean_up().await {
         writeln!(err, "hatui drill: {why}")?;

@@ -1,9 +1,9 @@
-//! A live drill under way: the engine fed by its samplers on the wall clock, the fault and
-//! the restore on the host, the test pod, the sources' state; interrupted through a channel
-//! (Ctrl-C headless, Esc or quitting in the cockpit).
+//! A live drill under way: the live cluster as a target of the one driver
+//! ([`crate::drill::driver`]) on the wall clock: its samplers, the fault and the restore on
+//! the host, the test pod, the sources' state; interrupted through a channel (Ctrl-C
+//! headless, Esc or quitting in the cockpit).
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use kube::Client;
@@ -12,39 +12,54 @@ use tokio::task::JoinHandle;
 
 use super::host::{Host, Ran};
 use super::sample::{self, Key, Sampled};
-use super::{apply, direct, pod, seen};
-use crate::drill::engine::{Drill, Next, Phase, SAMPLE_MS};
+use super::{Watched, apply, direct, pod, seen};
+use crate::drill::driver::{self, Clock, DrillTarget, Paced, Restored};
+use crate::drill::engine::Drill;
 use crate::drill::fault::DrillFault;
-use crate::drill::plan::{self, Plan};
+use crate::drill::plan::{self, Plan, Refusal};
 use crate::drill::probe::{Answer, PodSeen, Probe};
 use crate::model::{ClusterEvent, ClusterState};
 
-/// A drill under way: the engine, its samplers and the host's fault and restore.
+/// A drill under way: the record the one driver keeps, and the live cluster it runs on.
 pub struct Run {
     pub drill: Drill,
+    live: Live,
+}
+
+/// The drill's own half of a live cluster: its samplers, the host's fault and restore, the
+/// test pod.
+struct Live {
+    node: String,
+    fault_kind: DrillFault,
     host: Host,
     masters: Vec<String>,
-    started: Instant,
     ticks: watch::Sender<u64>,
     answers_rx: mpsc::Receiver<Sampled>,
     /// Each tick's answers, by target, until all are in.
     answers: BTreeMap<u64, HashMap<Key, Answer>>,
     /// The state's half of each tick's probe, taken at the tick.
     halves: BTreeMap<u64, Probe>,
-    next: u64,
     last: Probe,
     fault: Option<JoinHandle<Ran>>,
+    fault_ran: Option<Ran>,
     restore: Option<JoinHandle<Ran>>,
-    interrupted: bool,
+    restore_ran: Option<Ran>,
     /// The test pod as last seen.
     pod: watch::Receiver<PodSeen>,
     pod_name: String,
     pod_client: Option<Client>,
 }
 
-impl Run {
-    /// Runs the fault on `host` now and starts sampling.
-    pub fn start(plan: Plan, state: &ClusterState, config: &kube::Config, host: Host) -> Run {
+/// The live cluster as a [`DrillTarget`], on the wall clock: the drill's half and the
+/// cluster as its sources see it.
+struct LiveTarget<'a> {
+    live: &'a mut Live,
+    w: &'a mut Watched,
+}
+
+impl Live {
+    /// Starts sampling (nothing sent before the first tick) and the test pod.
+    fn new(plan: &Plan, state: &ClusterState, config: &kube::Config, host: Host) -> Live {
         let target = plan.target.clone();
         let before = seen::before(state, &target);
         let masters: Vec<String> = before.masters.iter().map(|m| m.node.clone()).collect();
@@ -102,156 +117,128 @@ impl Run {
         if let Some(c) = &pod_client {
             pod::spawn(c.clone(), pod::manifest(&pod_name, &target), pod_tx);
         }
-        let commands = plan.commands.clone();
-        let fault_host = host.clone();
-        let fault = tokio::spawn(async move { fault_host.run(&commands).await });
-        let drill = Drill::begin(plan, &before, Timestamp::now(), None);
-        Run {
-            drill,
+        Live {
+            halves: BTreeMap::from([(0, seen::of_state(state, &target))]),
+            node: target,
+            fault_kind: plan.spec.fault,
             host,
             masters,
-            started: Instant::now(),
             ticks,
             answers_rx,
             answers: BTreeMap::new(),
-            halves: BTreeMap::from([(0, seen::of_state(state, &target))]),
-            next: 1,
             last: before,
-            fault: Some(fault),
+            fault: None,
+            fault_ran: None,
             restore: None,
-            interrupted: false,
+            restore_ran: None,
             pod,
             pod_name,
             pod_client,
         }
+    }
+}
+
+impl Run {
+    /// Runs the fault on `host` now and starts sampling.
+    pub fn start(plan: Plan, w: &mut Watched, host: Host) -> Run {
+        let mut live = Live::new(&plan, &w.state, &w.config, host);
+        let mut target = LiveTarget { live: &mut live, w };
+        let (drill, _) =
+            driver::begin(&mut target, plan).expect("a live fault is started, never refused");
+        Run { drill, live }
     }
 
     /// Runs the drill to its end; a message on `aborts` restores at once. `progress` is
     /// told after every change.
     pub async fn until_done(
         &mut self,
-        state: &mut ClusterState,
-        rx: &mut mpsc::Receiver<Vec<ClusterEvent>>,
+        w: &mut Watched,
         aborts: &mut mpsc::Receiver<()>,
         progress: &mut (dyn FnMut(&Drill) + Send),
     ) {
-        let mut interval = tokio::time::interval(Duration::from_millis(SAMPLE_MS as u64));
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let mut aborts_open = true;
-        while self.drill.phase() != Phase::Done {
-            tokio::select! {
-                _ = interval.tick() => self.tick(state),
-                Some(s) = self.answers_rx.recv() => {
-                    for t in s.ticks {
-                        self.answers.entry(t).or_default().insert(s.key, s.answer.clone());
-                    }
-                    self.record(state);
-                    progress(&self.drill);
-                }
-                Some(batch) = rx.recv() => apply(state, batch),
-                Some(ran) = join(&mut self.fault) => self.fault_ran(ran),
-                Some(ran) = join(&mut self.restore) => {
-                    self.restore_ran(ran, state);
-                    progress(&self.drill);
-                }
-                got = aborts.recv(), if aborts_open => match got {
-                    Some(()) => self.interrupt(),
-                    // Nobody can interrupt any more (the cockpit quit): restore now.
-                    None => {
-                        aborts_open = false;
-                        self.interrupt();
-                    }
-                },
-            }
-        }
-        progress(&self.drill);
+        let mut target = LiveTarget {
+            live: &mut self.live,
+            w,
+        };
+        driver::run_paced(&mut self.drill, &mut target, aborts, progress).await;
     }
 
     /// Deletes the test pod; `Err` says how to do it by hand.
     pub async fn clean_up(&mut self) -> Result<(), String> {
-        match self.pod_client.take() {
-            Some(client) => pod::delete(client, &self.pod_name).await,
+        match self.live.pod_client.take() {
+            Some(client) => pod::delete(client, &self.live.pod_name).await,
             None => Ok(()),
         }
     }
+}
 
-    fn tick(&mut self, state: &mut ClusterState) {
-        let k = (self.started.elapsed().as_millis() / SAMPLE_MS as u128) as u64;
-        if k < self.next || self.halves.contains_key(&k) {
-            return;
-        }
+impl DrillTarget for LiveTarget<'_> {
+    fn clock(&self) -> Clock {
+        Clock::Wall
+    }
+
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+
+    fn before(&mut self) -> Probe {
+        self.live.last.clone()
+    }
+
+    fn apply(&mut self, plan: &Plan) -> Result<Vec<ClusterEvent>, Refusal> {
+        let commands = plan.commands.clone();
+        let host = self.live.host.clone();
+        self.live.fault = Some(tokio::spawn(async move { host.run(&commands).await }));
+        Ok(Vec::new())
+    }
+
+    fn tick(&mut self, k: u64) -> Vec<ClusterEvent> {
+        let state = &mut self.w.state;
         state.apply(ClusterEvent::Clock(Timestamp::now()));
-        self.halves
-            .insert(k, seen::of_state(state, self.drill.target()));
-        self.ticks.send_replace(k);
+        let live = &mut *self.live;
+        live.halves.insert(k, seen::of_state(state, &live.node));
+        live.ticks.send_replace(k);
+        Vec::new()
     }
 
-    /// Records every tick whose answers are all in, in order.
-    fn record(&mut self, state: &ClusterState) {
-        let keys = 2 + self.masters.len();
-        while self
-            .answers
-            .get(&self.next)
-            .is_some_and(|a| a.len() == keys)
-        {
-            let k = self.next;
-            let mut got = self.answers.remove(&k).unwrap_or_default();
-            // A tick the interval skipped takes the state as the tick before saw it.
-            let half = self.halves.range(..=k).next_back().map(|(_, p)| p.clone());
-            let half = half.unwrap_or_else(|| self.last.clone());
-            self.halves.retain(|t, _| *t >= k);
-            let mut take = |key| got.remove(&key).unwrap_or_else(no_client);
-            let (endpoint, kept) = (take(Key::Endpoint), take(Key::KeepAlive));
-            let readyz = (0..self.masters.len())
-                .map(|m| take(Key::Master(m)))
-                .collect();
-            let pod = self.pod.borrow().clone();
-            let p = seen::with_answers(half, endpoint, kept, &self.masters, readyz, pod);
-            self.next += 1;
-            match self.drill.record(k as i64 * SAMPLE_MS, &p) {
-                Next::Restore => self.start_restore(),
-                Next::CheckHealth => self.drill.health(plan::unhealthy(state).is_none()),
-                Next::Sample => {}
-            }
-            self.last = p;
-            if self.drill.phase() == Phase::Done {
-                return;
-            }
+    fn probe(&mut self, k: u64) -> Option<Probe> {
+        let live = &mut *self.live;
+        let keys = 2 + live.masters.len();
+        if live.answers.get(&k).is_none_or(|a| a.len() != keys) {
+            return None;
         }
+        let mut got = live.answers.remove(&k).unwrap_or_default();
+        // A tick the interval skipped takes the state as the tick before saw it.
+        let half = live.halves.range(..=k).next_back().map(|(_, p)| p.clone());
+        let half = half.unwrap_or_else(|| live.last.clone());
+        live.halves.retain(|t, _| *t >= k);
+        let mut take = |key| got.remove(&key).unwrap_or_else(no_client);
+        let (endpoint, kept) = (take(Key::Endpoint), take(Key::KeepAlive));
+        let readyz = (0..live.masters.len())
+            .map(|m| take(Key::Master(m)))
+            .collect();
+        let pod = live.pod.borrow().clone();
+        let p = seen::with_answers(half, endpoint, kept, &live.masters, readyz, pod);
+        live.last = p.clone();
+        Some(p)
     }
 
-    fn at_ms(&self) -> i64 {
-        (self.next.saturating_sub(1)) as i64 * SAMPLE_MS
-    }
-
-    fn fault_ran(&mut self, ran: Ran) {
-        let t = self.at_ms();
-        let fault = self.drill.plan.spec.fault;
+    fn fault_failed(&mut self) -> Option<String> {
+        let ran = self.live.fault_ran.take()?;
         // A power-off takes the session down with the host.
-        let applied = ran.ok() || (fault == DrillFault::Power && ran.exit.is_none());
-        if applied {
-            return;
-        }
-        let out = ran.output.trim().to_string();
-        self.drill.observer.note(
-            t,
-            format!("the fault failed on {}: {out}", self.drill.target()),
-            "a command of the fault exited non-zero: the drill restores at once",
-        );
-        if self.drill.interrupt() {
-            self.start_restore();
-        }
+        let applied = ran.ok() || (self.live.fault_kind == DrillFault::Power && ran.exit.is_none());
+        (!applied).then(|| ran.output.trim().to_string())
     }
 
-    fn start_restore(&mut self) {
-        if self.restore.is_some() {
-            return;
+    fn restore(&mut self, plan: &Plan) -> Vec<ClusterEvent> {
+        let live = &mut *self.live;
+        if live.restore.is_some() {
+            return Vec::new();
         }
-        let plan = &self.drill.plan;
         if plan.spec.fault == DrillFault::Power {
             // Nothing to run: the operator (or the cloud) powers it on.
-            let host = self.host.name.clone();
-            self.restore = Some(tokio::spawn(async move {
+            let host = live.host.name.clone();
+            live.restore = Some(tokio::spawn(async move {
                 Ran {
                     exit: None,
                     output: format!(
@@ -260,35 +247,51 @@ impl Run {
                     ),
                 }
             }));
-            return;
+            return Vec::new();
         }
         let commands = plan.restore_commands.clone();
-        let host = self.host.clone();
-        self.restore = Some(tokio::spawn(async move { host.run_all(&commands).await }));
+        let host = live.host.clone();
+        live.restore = Some(tokio::spawn(async move { host.run_all(&commands).await }));
+        Vec::new()
     }
 
-    fn restore_ran(&mut self, ran: Ran, state: &ClusterState) {
-        let mut p = self.last.clone();
-        let fresh = seen::of_state(state, self.drill.target());
+    fn restored(&mut self) -> Option<Restored> {
+        let ran = self.live.restore_ran.take()?;
+        let mut p = self.live.last.clone();
+        let fresh = seen::of_state(&self.w.state, &self.live.node);
         p.etcd_leader = fresh.etcd_leader;
         p.etcd_term = fresh.etcd_term;
         p.target_member_healthy = fresh.target_member_healthy;
         p.target_node = fresh.target_node;
-        let said = ran.output.trim().to_string();
-        self.drill.restored(ran.ok(), said, Timestamp::now(), &p);
-        if self.interrupted {
-            self.drill.stop();
-        }
+        Some(Restored {
+            ok: ran.ok(),
+            said: ran.output.trim().to_string(),
+            at: Timestamp::now(),
+            after: p,
+        })
     }
 
-    /// Ctrl-C, SIGTERM, Esc: restore now; again once restored: stop watching the recovery.
-    fn interrupt(&mut self) {
-        if self.drill.interrupt() {
-            self.start_restore();
-        } else if self.drill.phase() == Phase::Recovering {
-            self.drill.stop();
+    fn healthy(&self) -> bool {
+        plan::unhealthy(&self.w.state).is_none()
+    }
+}
+
+impl Paced for LiveTarget<'_> {
+    async fn news(&mut self) {
+        let live = &mut *self.live;
+        let w = &mut *self.w;
+        tokio::select! {
+            Some(s) = live.answers_rx.recv() => {
+                for t in s.ticks {
+                    live.answers.entry(t).or_default().insert(s.key, s.answer.clone());
+                }
+            }
+            Some(batch) = w.rx.recv() => apply(&mut w.state, batch),
+            Some(ran) = join(&mut live.fault) => live.fault_ran = Some(ran),
+            Some(ran) = join(&mut live.restore) => live.restore_ran = Some(ran),
+            // Nothing more can come: the ticks go on.
+            else => std::future::pending::<()>().await,
         }
-        self.interrupted = true;
     }
 }
 
