@@ -191,7 +191,7 @@ fn a_snapshot_restores_into_an_etcd_that_serves_its_keys_and_a_flipped_one_is_re
     let path = PathBuf::from(json["path"].as_str().unwrap());
     assert_eq!(
         files_in(&dir),
-        [path.clone()],
+        std::slice::from_ref(&path),
         "only the snapshot, no temp file"
     );
     let name = path.file_name().unwrap().to_string_lossy().into_owned();

@@ -321,7 +321,7 @@ pub fn verify_snapshot(path: &Path) -> Result<Verified> {
         .metadata()
         .wrap_err_with(|| format!("cannot read {shown}"))?
         .len();
-    if size < 512 + HASH_LEN || (size - HASH_LEN) % 512 != 0 {
+    if size < 512 + HASH_LEN || !(size - HASH_LEN).is_multiple_of(512) {
         bail!(
             "{shown} is not an etcd snapshot with its SHA-256 ({size} bytes; a snapshot is a \
              database of 512-byte multiples plus 32 bytes): truncated, or not from `hatui etcd \
@@ -460,11 +460,7 @@ impl Progress {
         }
         self.last = Some(Instant::now());
         let total = written + remaining;
-        let pct = if total == 0 {
-            100
-        } else {
-            written * 100 / total
-        };
+        let pct = (written * 100).checked_div(total).unwrap_or(100);
         eprint!(
             "\rsnapshot from {member}: {} of {} ({pct}%)\x1b[K",
             human(written),
