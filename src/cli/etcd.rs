@@ -107,8 +107,9 @@ async fn access(target: &Target, etcd: &EtcdSettings) -> Result<(EtcdAccess, Opt
             .ok_or_else(|| eyre!("no etcd endpoint: pass --etcd-endpoints"))?;
         return Ok((access, None));
     }
-    let hint = "cannot find etcd through the kubeconfig's cluster: pass --etcd-endpoints (with \
-                --etcd-cacert, --etcd-cert, --etcd-key), --etcd-ssh or --inventory";
+    let hint = "no etcd flag, and the kubeconfig's cluster cannot say where etcd is (pass \
+                --etcd-endpoints with --etcd-cacert, --etcd-cert and --etcd-key, or --etcd-ssh, \
+                or --inventory)";
     let mut sources = live::connect(target, live::wall_clock())
         .await
         .wrap_err(hint)?;
