@@ -283,7 +283,7 @@ pub async fn take_snapshot(
         written += chunk.blob().len() as u64;
         bar.show(&member.name, written, chunk.remaining_bytes());
     }
-    bar.clear();
+    drop(bar);
     let revision = match revision {
         Some(r) => r,
         None => client
@@ -439,7 +439,7 @@ impl Drop for TempFile {
     }
 }
 
-/// One line on stderr, rewritten at most every 100 ms.
+/// One line on stderr, rewritten at most every 100 ms, erased when dropped.
 struct Progress {
     on: bool,
     last: Option<Instant>,
@@ -467,8 +467,11 @@ impl Progress {
             human(total)
         );
     }
+}
 
-    fn clear(&self) {
+impl Drop for Progress {
+    /// Gone when the stream ends, or breaks: an error then starts its own line.
+    fn drop(&mut self) {
         if self.on && self.last.is_some() {
             eprint!("\r\x1b[K");
         }
