@@ -709,6 +709,26 @@ mod tests {
     }
 
     #[test]
+    fn etcd_snapshot_takes_a_destination_or_a_file_to_verify() {
+        let snapshot = |args: &[&str]| match parse(args).map(|c| c.command) {
+            Ok(Some(Command::Etcd(EtcdCommandArgs {
+                command: EtcdCommand::Snapshot(s),
+            }))) => Ok(s),
+            Ok(other) => panic!("not etcd snapshot: {other:?}"),
+            Err(e) => Err(e.to_string()),
+        };
+        let s = snapshot(&["etcd", "snapshot", "--to", "/backup/", "--json"]).unwrap();
+        assert_eq!((s.to, s.json), (Some(PathBuf::from("/backup/")), true));
+        let s = snapshot(&["--etcd-ssh", "root@cp-1", "etcd", "snapshot"]).unwrap();
+        assert_eq!((s.to, s.verify), (None, None));
+        let s = snapshot(&["etcd", "snapshot", "--verify", "x.db"]).unwrap();
+        assert_eq!(s.verify, Some(PathBuf::from("x.db")));
+        let err = snapshot(&["etcd", "snapshot", "--verify", "x.db", "--to", "d"]).unwrap_err();
+        assert!(err.contains("cannot be used with"), "{err}");
+        assert!(parse(&["etcd"]).is_err(), "etcd needs its subcommand");
+    }
+
+    #[test]
     fn kubeconfig_and_context_go_before_or_after_the_subcommand() {
         let cli = parse(&["--context", "prod", "status", "--kubeconfig", "/k"]).unwrap();
         assert_eq!(cli.target.context.as_deref(), Some("prod"));
