@@ -1,5 +1,5 @@
 //! Command line: `hatui` (the live cluster), `hatui lab`, `hatui status [--lab] [--json]`,
-//! `hatui wizard`, `hatui drill`.
+//! `hatui wizard`, `hatui drill`, `hatui etcd snapshot`.
 
 use std::path::PathBuf;
 
@@ -12,7 +12,9 @@ use color_eyre::{Result, eyre::bail};
 use jiff::SignedDuration;
 
 mod drill;
+mod etcd;
 pub use drill::DrillArgs;
+pub use etcd::{EtcdCommand, EtcdCommandArgs, SnapshotArgs, run as run_etcd};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -40,6 +42,14 @@ pub struct Cli {
 }
 
 impl Cli {
+    /// The inventory's cluster name, for file names (`None` without `--inventory`).
+    pub fn inventory_name(&self) -> Result<Option<String>> {
+        match &self.inventory {
+            Some(path) => Ok(Some(crate::fleet::inventory::load(path)?.name)),
+            None => Ok(None),
+        }
+    }
+
     /// How to reach etcd: the `--etcd-*` flags, and the inventory's masters as SSH
     /// targets (the command line's `--ssh-identity`/`--ssh-known-hosts` winning).
     pub fn etcd_settings(&self) -> Result<EtcdSettings> {
@@ -90,6 +100,9 @@ pub enum Command {
     Wizard(WizardArgs),
     /// Failover drill: take a master down one way, measure, restore, report.
     Drill(DrillArgs),
+    /// etcd itself: `hatui etcd snapshot [--to FILE|DIR] [--json]`, through the same ways
+    /// in as the cockpit's etcd pane.
+    Etcd(EtcdCommandArgs),
 }
 
 /// The lab's shape, shared by `lab` and `status --lab`.
@@ -724,6 +737,26 @@ mod tests {
         // Another way to etcd asked for: the inventory does not choose it.
         let exec = settings(&["--inventory", inv, "--etcd-exec"]);
         assert!(!exec.explicit());
+    }
+
+    #[test]
+    fn etcd_snapshot_takes_a_destination_or_a_file_to_verify() {
+        let snapshot = |args: &[&str]| match parse(args).map(|c| c.command) {
+            Ok(Some(Command::Etcd(EtcdCommandArgs {
+                command: EtcdCommand::Snapshot(s),
+            }))) => Ok(s),
+            Ok(other) => panic!("not etcd snapshot: {other:?}"),
+            Err(e) => Err(e.to_string()),
+        };
+        let s = snapshot(&["etcd", "snapshot", "--to", "/backup/", "--json"]).unwrap();
+        assert_eq!((s.to, s.json), (Some(PathBuf::from("/backup/")), true));
+        let s = snapshot(&["--etcd-ssh", "root@cp-1", "etcd", "snapshot"]).unwrap();
+        assert_eq!((s.to, s.verify), (None, None));
+        let s = snapshot(&["etcd", "snapshot", "--verify", "x.db"]).unwrap();
+        assert_eq!(s.verify, Some(PathBuf::from("x.db")));
+        let err = snapshot(&["etcd", "snapshot", "--verify", "x.db", "--to", "d"]).unwrap_err();
+        assert!(err.contains("cannot be used with"), "{err}");
+        assert!(parse(&["etcd"]).is_err(), "etcd needs its subcommand");
     }
 
     #[test]

@@ -42,6 +42,13 @@ fn run(cli: Cli) -> Result<()> {
             print!("{out}");
             Ok(())
         }
+        Some(Command::Etcd(ref args)) => {
+            let target = cli.target.target();
+            let name = cli.inventory_name()?;
+            let out = runtime.block_on(hatui::cli::run_etcd(args, &target, &etcd, name))?;
+            print!("{out}");
+            Ok(())
+        }
         Some(Command::Wizard(args)) => {
             if let Some((run, replace)) = args.replace().map_err(color_eyre::eyre::Report::msg)? {
                 let code = hatui::wizard::headless::replace(

@@ -152,3 +152,41 @@ fn an_unknown_host_key_is_refused_with_the_fix() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("ssh-keyscan"), "{err}");
 }
+
+#[test]
+fn a_snapshot_streams_through_the_ssh_tunnel() {
+    let sshd = Sshd::start();
+    let (cluster, _leader, pki, port) = etcd_behind(&sshd);
+    let dir = tempfile::tempdir().unwrap();
+    let etcd_ssh = format!("root@127.0.0.1:{}", sshd.port);
+    let out = Command::new(env!("CARGO_BIN_EXE_hatui"))
+        .args(["etcd", "snapshot", "--json", "--to"])
+        .arg(dir.path())
+        .args([
+            "--etcd-ssh",
+            &etcd_ssh,
+            "--etcd-pki-dir",
+            &pki,
+            "--etcd-port",
+            &port,
+        ])
+        .arg("--ssh-identity")
+        .arg(&sshd.ed25519_key)
+        .arg("--ssh-known-hosts")
+        .arg(&sshd.known_hosts)
+        .env_remove("SSH_AUTH_SOCK")
+        .env_remove("KUBECONFIG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The member is named by its own URL, not the tunnel's local end.
+    assert_eq!(v["endpoint"], format!("https://127.0.0.1:{port}"), "{v}");
+    assert_eq!(v["member"], cluster.members[0].name, "{v}");
+    let path = std::path::PathBuf::from(v["path"].as_str().unwrap());
+    assert!(path.starts_with(dir.path()), "{v}");
+    let checked = hatui::etcd::verify_snapshot(&path).unwrap();
+    assert_eq!(v["bytes"].as_u64(), Some(checked.bytes));
+    assert!(!stderr.contains("PRIVATE KEY"));
+}

@@ -299,3 +299,66 @@ async fn a_forbidden_exec_is_named_and_the_quorum_is_unknown_not_lost() {
         "{etcd_stale}"
     );
 }
+
+/// `hatui etcd snapshot` with no endpoint: the members the etcd pods name, asked with the
+/// certificate given; the file named after the kubeconfig's endpoint. With no certificate
+/// here, kube exec cannot stream a snapshot: refused, naming the flags to pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_comes_from_a_member_the_etcd_pods_name() {
+    let etcd = etcd_on_the_masters().await;
+    let cluster = Cluster::start().await;
+    annotate(&cluster, &etcd);
+    let dir = tempfile::tempdir().unwrap();
+    let c = &etcd.certs;
+    let mut args: Vec<String> = ["etcd", "snapshot", "--json", "--to"]
+        .map(String::from)
+        .into();
+    args.push(path(dir.path()));
+    args.extend(["--kubeconfig".into(), path(&cluster.kubeconfig)]);
+    for (flag, p) in [
+        ("--etcd-cacert", &c.ca),
+        ("--etcd-cert", &c.client_cert),
+        ("--etcd-key", &c.client_key),
+    ] {
+        args.extend([flag.to_string(), path(p)]);
+    }
+    let out = hatui_off_runtime(env!("CARGO_BIN_EXE_hatui"), args).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let member = v["member"].as_str().unwrap();
+    assert!(["cp-1", "cp-2", "cp-3"].contains(&member), "{v}");
+    assert!(
+        etcd.endpoints().iter().any(|e| v["endpoint"] == e.as_str()),
+        "{v}"
+    );
+    let file = v["path"].as_str().unwrap();
+    let name = Path::new(file).file_name().unwrap().to_string_lossy();
+    assert!(name.starts_with("etcd-snapshot-127.0.0.1-"), "{name}");
+    assert!(hatui::etcd::verify_snapshot(Path::new(file)).is_ok());
+
+    let args = [
+        "etcd",
+        "snapshot",
+        "--to",
+        &path(dir.path()),
+        "--kubeconfig",
+        &path(&cluster.kubeconfig),
+        "--etcd-pki-dir",
+        "/nonexistent/pki/etcd",
+    ]
+    .map(String::from)
+    .into();
+    let out = hatui_off_runtime(env!("CARGO_BIN_EXE_hatui"), args).await;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("a snapshot streams from etcd's own API") && err.contains("--etcd-ssh"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "only the first"
+    );
+}

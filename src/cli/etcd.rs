@@ -1,0 +1,147 @@
+//! `hatui etcd snapshot`: the command line around [`crate::etcd::snapshot`], with the
+//! cockpit's ways into etcd (the `--etcd-*` flags, `--inventory`, else the kubeconfig's
+//! cluster and its etcd pods).
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use color_eyre::{
+    Result,
+    eyre::{WrapErr, bail, eyre},
+};
+
+use crate::etcd::snapshot::{self, Destination, human};
+use crate::etcd::{EtcdAccess, EtcdSettings};
+use crate::live::{self, Target};
+
+#[derive(Debug, Clone, Args)]
+pub struct EtcdCommandArgs {
+    #[command(subcommand)]
+    pub command: EtcdCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum EtcdCommand {
+    /// Save a snapshot of etcd from one healthy member (a follower if one is healthy) to a
+    /// file here: written atomically, mode 0600, its SHA-256 checked. Restore it with
+    /// `etcdctl snapshot restore` on each master (see the README).
+    Snapshot(SnapshotArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SnapshotArgs {
+    /// The file to write, or a directory for `etcd-snapshot-<cluster>-<UTC time>.db`
+    /// (default: the current directory). An existing file is replaced once the new
+    /// snapshot is verified.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub to: Option<PathBuf>,
+    /// Print {path, bytes, revision, member, endpoint, sha256} as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Only check a snapshot file (bbolt database and trailing SHA-256), contact no etcd.
+    #[arg(long, value_name = "FILE", conflicts_with = "to")]
+    pub verify: Option<PathBuf>,
+}
+
+/// Runs `hatui etcd ...`; the output to print.
+pub async fn run(
+    args: &EtcdCommandArgs,
+    target: &Target,
+    etcd: &EtcdSettings,
+    inventory_name: Option<String>,
+) -> Result<String> {
+    let EtcdCommand::Snapshot(args) = &args.command;
+    if let Some(file) = &args.verify {
+        return verify(file, args.json);
+    }
+    let dest = Destination::parse(args.to.as_deref())?;
+    let (access, cluster) = access(target, etcd).await?;
+    let label = inventory_name.or(cluster);
+    let taken = tokio::select! {
+        taken = save(&access, &dest, label) => taken?,
+        _ = tokio::signal::ctrl_c() => bail!("interrupted: no snapshot written"),
+    };
+    drop(access);
+    if args.json {
+        return Ok(format!("{}\n", serde_json::to_string_pretty(&taken)?));
+    }
+    Ok(format!(
+        "snapshot saved to {}: {} ({} bytes), revision {}, from member {} ({}, {})\n",
+        taken.path.display(),
+        human(taken.bytes),
+        taken.bytes,
+        taken.revision,
+        taken.member,
+        if taken.leader {
+            "the leader"
+        } else {
+            "a follower"
+        },
+        taken.endpoint,
+    ))
+}
+
+async fn save(
+    access: &EtcdAccess,
+    dest: &Destination,
+    label: Option<String>,
+) -> Result<snapshot::Taken> {
+    let member = snapshot::choose_member(&access.config).await.map_err(|e| {
+        if access.unreachable.is_empty() {
+            e
+        } else {
+            e.wrap_err(format!("over SSH: {}", access.unreachable.join("; ")))
+        }
+    })?;
+    let label = label.unwrap_or_else(|| member.endpoint.clone());
+    let path = dest.path(&label, jiff::Timestamp::now());
+    snapshot::take_snapshot(&access.config, &member, &path, true).await
+}
+
+/// The way in, and the cluster's name for the file when the kubeconfig found it.
+async fn access(target: &Target, etcd: &EtcdSettings) -> Result<(EtcdAccess, Option<String>)> {
+    if etcd.explicit() {
+        let access = etcd
+            .access()
+            .await?
+            .ok_or_else(|| eyre!("no etcd endpoint: pass --etcd-endpoints"))?;
+        return Ok((access, None));
+    }
+    let hint = "no etcd flag, and the kubeconfig's cluster cannot say where etcd is (pass \
+                --etcd-endpoints with --etcd-cacert, --etcd-cert and --etcd-key, or --etcd-ssh, \
+                or --inventory)";
+    let mut sources = live::connect(target, live::wall_clock())
+        .await
+        .wrap_err(hint)?;
+    let found = live::etcd_way::choose(&mut sources, etcd).await?;
+    match found {
+        Some(access) => Ok((access, Some(sources.endpoint.clone()))),
+        None => {
+            let why = sources
+                .etcd_missing
+                .clone()
+                .unwrap_or_else(|| "no etcd found".into());
+            Err(eyre!(why).wrap_err(hint))
+        }
+    }
+}
+
+fn verify(file: &std::path::Path, json: bool) -> Result<String> {
+    let v = snapshot::verify_snapshot(file)?;
+    if json {
+        let out = serde_json::json!({
+            "path": file,
+            "bytes": v.bytes,
+            "sha256": v.sha256,
+            "verified": true,
+        });
+        return Ok(format!("{}\n", serde_json::to_string_pretty(&out)?));
+    }
+    Ok(format!(
+        "{}: an etcd snapshot, {} ({} bytes), its SHA-256 intact (sha256 {})\n",
+        file.display(),
+        human(v.bytes),
+        v.bytes,
+        v.sha256
+    ))
+}
