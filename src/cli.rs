@@ -109,6 +109,21 @@ pub struct Topology {
     /// (a VIP that follows the plndr-cp-lock lease).
     #[arg(long, default_value_t = LbKind::Nlb, value_name = "KIND")]
     pub lb: LbKind,
+    /// How long a powered-off master takes to boot after its power-on before its kubelet
+    /// starts anything (firmware, OS, containerd, kubelet), e.g. 45s or 2m.
+    #[arg(long, default_value = "45s", value_parser = parse_boot_time, value_name = "DURATION")]
+    pub boot_time: jiff::SignedDuration,
+}
+
+/// `--boot-time`: 0s to 1h.
+pub(crate) fn parse_boot_time(s: &str) -> Result<jiff::SignedDuration, String> {
+    let d: jiff::SignedDuration = s
+        .parse()
+        .map_err(|e| format!("`{s}` is not a duration like 45s or 2m: {e}"))?;
+    if d.is_negative() || d > jiff::SignedDuration::from_hours(1) {
+        return Err("use 0s to 1h".into());
+    }
+    Ok(d)
 }
 
 /// Asking etcd directly, as `etcdctl` would (kubeadm's files are in
@@ -194,6 +209,7 @@ impl Topology {
         let seed = self.seed.unwrap_or(now.as_nanosecond() as u64);
         LabConfig {
             lb: self.lb,
+            boot_time_ms: self.boot_time.as_millis() as i64,
             ..LabConfig::new(
                 usize::from(self.control_planes),
                 usize::from(self.workers),
@@ -296,8 +312,11 @@ pub struct WizardArgs {
     /// With --lab: the load balancer in front of the apiservers (nlb, haproxy, kube-vip).
     #[arg(long, requires = "lab", default_value_t = LbKind::Nlb, value_name = "KIND")]
     pub lb: LbKind,
+    /// With --lab: how long a powered-off master boots after its power-on, e.g. 45s.
+    #[arg(long, requires = "lab", default_value = "45s", value_parser = parse_boot_time, value_name = "DURATION")]
+    pub boot_time: jiff::SignedDuration,
     /// With --lab --yes: once the plan verified, drill the cluster it built (kubelet,
-    /// control-plane, etcd, network or power), as `hatui drill --lab` does.
+    /// control-plane, etcd, network, shutdown or power), as `hatui drill --lab` does.
     #[arg(long, requires = "yes", value_name = "KIND")]
     pub drill: Option<crate::drill::DrillFault>,
     /// With --drill: `leader` or a node name such as cp-2.
@@ -390,6 +409,7 @@ impl WizardArgs {
                 json: self.json,
                 seed: self.seed,
                 lb: self.lb,
+                boot_time_ms: self.boot_time.as_millis() as i64,
             })),
             _ => Err("the wizard's screen is in the cockpit: `hatui --inventory FILE` (then w) on real hosts, `hatui lab --bare` (then w) on the lab; without a screen, `hatui wizard --inventory FILE --preflight` checks the hosts over SSH, `--yes` runs the whole plan on them without asking, `--dry-run` prints it as a script, `hatui wizard --lab --yes` runs it on the lab, and `hatui wizard --lab --print-inventory` prints an inventory to start from".into()),
         }
@@ -604,6 +624,7 @@ mod tests {
                 json: true,
                 seed: 1,
                 lb: crate::lab::LbKind::Nlb,
+                boot_time_ms: 45_000,
             }))
         );
         assert!(

@@ -5,7 +5,10 @@ use super::fault::DrillFault;
 
 /// Whether the fault stops etcd cleanly (SIGTERM: the leader hands over).
 fn clean(fault: DrillFault) -> bool {
-    matches!(fault, DrillFault::ControlPlane | DrillFault::Etcd)
+    matches!(
+        fault,
+        DrillFault::ControlPlane | DrillFault::Etcd | DrillFault::Shutdown
+    )
 }
 
 pub fn leader_lost(fault: DrillFault, old: &str) -> String {
@@ -40,17 +43,20 @@ pub fn new_leader(fault: DrillFault, old: &str, new: &str, after_s: f64) -> Stri
 pub fn lease_released(lease: &str, holder: &str) -> String {
     format!(
         "{lease}: {holder}'s copy got SIGTERM and emptied the lease (ReleaseOnCancel), so \
-         another takes it at its next retry (every 2 s)"
+         another takes it at its next retry (every 2 to 4.4 s: 2 s with jitter 1.2)"
     )
 }
 
 pub fn lease_taken(lease: &str, old: &str, new: &str, released: bool) -> String {
     if released {
-        format!("{lease}: {new} took the lease {old} released, at its next retry (every 2 s)")
+        format!(
+            "{lease}: {new} took the lease {old} released, at its next retry (every 2 to 4.4 s)"
+        )
     } else {
         format!(
             "{lease}: {old} stopped renewing; {new} could take the lease only once it expired \
-             (leaseDuration 15 s after the last renewal, tried every 2 s)"
+             (leaseDuration 15 s after the last renewal, tried every 2 to 4.4 s: 2 s with \
+             jitter 1.2)"
         )
     }
 }
@@ -72,8 +78,8 @@ pub fn not_ready(node: &str, grace_s: i64, cm_moved: Option<f64>) -> String {
 
 pub fn pods_gone(node: &str) -> String {
     format!(
-        "the kubelet on {node} checks its manifest directory every 20 s; it stopped the \
-         static pods whose manifests were gone"
+        "the kubelet on {node} watches its manifest directory (inotify): it stopped the \
+         static pods whose manifests were moved out"
     )
 }
 

@@ -78,6 +78,13 @@ impl Lab {
         let now = self.now;
         for &change in changes {
             match change {
+                PodChange::Booted(i) => {
+                    self.kubelet_started(i, true);
+                    if self.hosts.is_master(i) {
+                        // Its member's error turns from a timeout to "refused".
+                        self.etcd.touch();
+                    }
+                }
                 PodChange::Started(i, Component::Etcd) => self.etcd.start(i, now),
                 PodChange::Started(i, Component::ApiServer) => self.liveness.started(i, now),
                 PodChange::Stopped(i, Component::Etcd, true) => self.etcd.stop_clean(i, now),

@@ -188,11 +188,11 @@ fn the_lab_shows_kubeadm_certificates_issued_at_init() {
 }
 
 /// What a real etcd following the lab is told: a stopped kubelet leaves etcd running, moved
-/// manifests stop it cleanly after the kubelet's check, power off kills it, restore starts it.
+/// manifests stop it cleanly within about a second (inotify), power off kills it, restore starts it.
 #[test]
 fn etcd_hosts_follow_the_kubelet_and_the_power() {
     use super::EtcdHost::{PoweredOff, Running, Stopped};
-    use super::hosts::FILE_CHECK_MS;
+    use super::hosts::MANIFEST_WATCH_MS;
     let mut lab = Lab::new(LabConfig::new(3, 1, 7, LabConfig::default().start));
     let secs = |s: u64| Duration::from_secs(s);
     assert_eq!(lab.etcd_hosts(), [Running; 3]);
@@ -204,7 +204,7 @@ fn etcd_hosts_follow_the_kubelet_and_the_power() {
         "kubelet stop touches no pod"
     );
     lab.inject(&fault("cp-2", FaultKind::StopControlPlane));
-    lab.advance(Duration::from_millis(FILE_CHECK_MS as u64 - 100));
+    lab.advance(Duration::from_millis(MANIFEST_WATCH_MS as u64 - 100));
     assert_eq!(lab.etcd_hosts(), [Running; 3], "until the kubelet looks");
     lab.advance(secs(1));
     assert_eq!(lab.etcd_hosts(), [Running, Stopped, Running]);

@@ -22,7 +22,6 @@ use kube::Client;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use super::fault::DrillFault;
 use super::headless::{finish, plan_text, say_then_confirm};
 use super::plan::{self, DrillSpec, Plan, Refusal};
 use super::report::Report;
@@ -188,7 +187,7 @@ pub async fn run(req: &LiveDrill, out: &mut dyn Write, err: &mut dyn Write) -> R
         w.etcd_way,
         plan_text(&plan)
     );
-    if plan.spec.fault == DrillFault::Power {
+    if plan.spec.fault.powers_off() {
         text += &format!("{}\n", power_note(&plan));
     }
     if !say_then_confirm(
