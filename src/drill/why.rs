@@ -55,8 +55,8 @@ pub fn lease_taken(lease: &str, old: &str, new: &str, released: bool) -> String 
     } else {
         format!(
             "{lease}: {old} stopped renewing; {new} could take the lease only once it expired \
-             (leaseDuration 15 s after the last renewal, tried every 2 to 4.4 s: 2 s with \
-             jitter 1.2)"
+             (leaseDuration 15 s after it last saw the lease renewed, tried every 2 to 4.4 s: \
+             2 s with jitter 1.2)"
         )
     }
 }

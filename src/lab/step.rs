@@ -111,7 +111,7 @@ impl Lab {
         let mut crashed = Vec::new();
         for e in &mut self.leases {
             let mut lost = Vec::new();
-            e.step(self.now, |i| api.ready(i), &mut lost);
+            e.step(self.now, |i| api.ready(i), &mut self.rng, &mut lost);
             for i in lost {
                 self.hosts.crash(i, e.component, self.now, &mut crashed);
             }
