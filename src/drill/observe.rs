@@ -123,7 +123,8 @@ impl Observer {
             &p.etcd_leader,
         ) {
             self.got.new_leader = Some((new.clone(), t, p.etcd_term));
-            let why = why::new_leader(self.fault, &old, new, secs(t));
+            let lost = self.got.leader_lost_ms.unwrap_or(t);
+            let why = why::new_leader(self.fault, &old, new, secs(t), secs(t - lost));
             let text = format!("etcd leader {new} (term {})", p.etcd_term);
             self.note(t, text, why);
         }

@@ -21,12 +21,28 @@ pub fn leader_lost(fault: DrillFault, old: &str) -> String {
     }
 }
 
-pub fn new_leader(fault: DrillFault, old: &str, new: &str, after_s: f64) -> String {
-    if clean(fault) {
+/// `without_s`: how long the run saw no leader. Whether there was a handover is read from
+/// that, not assumed from the fault.
+pub fn new_leader(
+    fault: DrillFault,
+    old: &str,
+    new: &str,
+    after_s: f64,
+    without_s: f64,
+) -> String {
+    let handed_over = without_s < 0.5;
+    if clean(fault) && handed_over {
         format!(
             "etcd leadership moved to {new} after {after_s:.1} s: {old} was stopped cleanly \
              (SIGTERM) and handed over within tens of ms, no election timeout"
         )
+    } else if clean(fault) {
+        format!(
+            "etcd elected {new} after {after_s:.1} s: {without_s:.1} s without a leader, so \
+             {old} did not hand over although it was stopped with SIGTERM"
+        )
+    } else if handed_over {
+        format!("etcd leadership moved to {new} after {after_s:.1} s, within {without_s:.1} s")
     } else {
         format!(
             "etcd elected {new} after {after_s:.1} s: the followers waited an election timeout \

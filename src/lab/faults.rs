@@ -22,7 +22,7 @@ pub(crate) struct Backoff {
 
 impl Backoff {
     /// After an exit at `now`: how long until the kubelet starts the container again.
-    fn next(&mut self, now: i64) -> i64 {
+    pub(super) fn next(&mut self, now: i64) -> i64 {
         if now - self.last_exit > 2 * BACKOFF_MAX_MS {
             self.exits = 0;
         }
@@ -41,6 +41,8 @@ impl Backoff {
 pub(crate) struct FaultState {
     /// Per master: the etcd container's back-off.
     etcd_backoff: Vec<Backoff>,
+    /// Per master: the apiserver container's back-off (its probes kill it).
+    pub api_backoff: Vec<Backoff>,
     /// Per node: deleted with `kubectl delete node` (not registered again yet).
     pub deleted: Vec<bool>,
 }
@@ -49,6 +51,7 @@ impl FaultState {
     pub(crate) fn new(masters: usize, nodes: usize) -> Self {
         Self {
             etcd_backoff: vec![Backoff::default(); masters],
+            api_backoff: vec![Backoff::default(); masters],
             deleted: vec![false; nodes],
         }
     }
@@ -236,6 +239,7 @@ impl Lab {
     pub(super) fn kubelet_started(&mut self, i: usize, was_stopped: bool) {
         if self.hosts.is_master(i) {
             self.faults.etcd_backoff[i] = Backoff::default();
+            self.faults.api_backoff[i] = Backoff::default();
         }
         if was_stopped {
             self.nodes.kubelet_started(i, self.now);

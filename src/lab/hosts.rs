@@ -309,13 +309,25 @@ impl Hosts {
     /// The process exited on its own (a leader that lost its lease exits) or the kubelet
     /// killed it (a failed liveness probe); the kubelet, if it runs, starts it again.
     pub(crate) fn crash(&mut self, i: usize, c: Component, now: i64, changes: &mut Vec<PodChange>) {
+        self.crash_for(i, c, now, CRASH_RESTART_MS, changes);
+    }
+
+    /// As [`Hosts::crash`], started again `wait` ms later (the kubelet's crash back-off).
+    pub(crate) fn crash_for(
+        &mut self,
+        i: usize,
+        c: Component,
+        now: i64,
+        wait: i64,
+        changes: &mut Vec<PodChange>,
+    ) {
         let kubelet = self.machines[i].kubelet;
         let pod = &mut self.cps[i].pods[c.slot()];
         if !pod.running {
             return;
         }
         pod.running = false;
-        pod.start_at = kubelet.then_some(now + CRASH_RESTART_MS);
+        pod.start_at = kubelet.then_some(now + wait);
         changes.push(PodChange::Stopped(i, c, false));
     }
 

@@ -146,8 +146,9 @@ impl Lab {
         self.probe_liveness();
     }
 
-    /// The kubelet probes `/livez`; its etcd check fails at once (connection refused) while
-    /// the local member is down. A stopped kubelet probes nothing.
+    /// The kubelet probes `/livez` (startupProbe, then livenessProbe); its etcd check fails
+    /// at once (connection refused) while the local member is down. A stopped kubelet
+    /// probes nothing. A killed apiserver is started again after the kubelet's back-off.
     fn probe_liveness(&mut self) {
         let (hosts, etcd) = (&self.hosts, &self.etcd);
         let probe = |i: usize| {
@@ -158,8 +159,9 @@ impl Lab {
         let kill = self.liveness.check(self.now, probe);
         let mut changes = Vec::new();
         for i in kill {
+            let wait = self.faults.api_backoff[i].next(self.now);
             self.hosts
-                .crash(i, Component::ApiServer, self.now, &mut changes);
+                .crash_for(i, Component::ApiServer, self.now, wait, &mut changes);
         }
         self.apply_pod_changes(&changes);
     }

@@ -285,10 +285,11 @@ fn lab_panes_stay_current_and_freeze_with_their_age_while_the_api_is_down() {
 }
 
 /// kubeadm's livenessProbe on /livez (period 10 s, failureThreshold 8): an apiserver whose
-/// local etcd member is gone is killed after ~80 s and started again, and again after
-/// another initial delay plus 8 periods, while the member stays away.
+/// local etcd member is gone is killed after ~80 s and started again; started without etcd
+/// it is under its startupProbe (24 x 10 s), so it is killed again only ~240 s later plus
+/// the kubelet's back-off (10 s for a second exit), not every ~80 s.
 #[test]
-fn an_apiserver_without_its_etcd_is_restarted_by_its_liveness_probe() {
+fn an_apiserver_without_its_etcd_is_restarted_by_its_liveness_then_startup_probe() {
     use super::hosts::Component;
     use crate::model::PodState;
 
@@ -301,7 +302,7 @@ fn an_apiserver_without_its_etcd_is_restarted_by_its_liveness_probe() {
         lab.hosts.stop_for_good(1, Component::Etcd, &mut changes);
         lab.apply_pod_changes(&changes);
         let mut restarted = Vec::new();
-        for s in 1..=200 {
+        for s in 1..=700 {
             lab.advance(Duration::from_secs(1));
             if restarts(&lab) > before + restarted.len() as u32 {
                 restarted.push(s);
@@ -312,9 +313,15 @@ fn an_apiserver_without_its_etcd_is_restarted_by_its_liveness_probe() {
             (70..=82).contains(&first),
             "seed {seed}: restarted {first} s after etcd went ({restarted:?})"
         );
+        // Started at `first`: 10 s of initial delay and 24 failed startup probes 10 s
+        // apart (240 s), then the second exit's 10 s of back-off; the third waits 20 s.
         assert!(
-            (first + 80..=first + 92).contains(&restarted[1]),
+            (248..=252).contains(&(restarted[1] - first)),
             "seed {seed}: and again: {restarted:?}"
+        );
+        assert!(
+            (258..=262).contains(&(restarted[2] - restarted[1])),
+            "seed {seed}: {restarted:?}"
         );
         let api = lab.static_pods("cp-2").unwrap().apiserver;
         assert!(api.restarts >= before + 2, "{api:?}");
