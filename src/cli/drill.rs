@@ -202,7 +202,7 @@ mod tests {
     fn bad_flags_say_what_to_use() {
         let e = drill(&["--lab", "--fault", "reboot"]).unwrap_err();
         assert!(
-            e.contains("kubelet, control-plane, etcd, network or power"),
+            e.contains("kubelet, control-plane, etcd, network, shutdown or power"),
             "{e}"
         );
         let e = drill(&["--lab", "--fault", "power", "--duration", "soon"]).unwrap_err();

@@ -214,7 +214,50 @@ fn etcd_hosts_follow_the_kubelet_and_the_power() {
         lab.inject(&fault(node, FaultKind::Restore));
     }
     lab.advance(secs(5));
-    assert_eq!(lab.etcd_hosts(), [Running; 3]);
+    assert_eq!(
+        lab.etcd_hosts(),
+        [Running, Running, PoweredOff],
+        "cp-3 is booting"
+    );
+    lab.advance(secs(40 + 3));
+    assert_eq!(lab.etcd_hosts(), [Running; 3], "booted after 45 s");
+}
+
+/// `systemctl poweroff` stops everything with SIGTERM first: etcd hands its leadership over
+/// at once. A power cut does not: the others wait an election timeout. Either way the host
+/// is back only after its boot (`boot_time_ms`), not a second after its power-on.
+#[test]
+fn a_shutdown_hands_over_a_power_cut_does_not_and_both_boot_before_they_are_back() {
+    for (kind, handed_over) in [(FaultKind::Shutdown, true), (FaultKind::PowerOff, false)] {
+        let cfg = LabConfig::new(3, 1, 3, LabConfig::default().start);
+        let mut lab = Lab::new(LabConfig {
+            boot_time_ms: 30_000,
+            ..cfg
+        });
+        lab.advance(Duration::from_secs(3));
+        let leader = lab.etcd_leader().expect("a leader");
+        lab.inject(&fault(&leader, kind));
+        lab.advance(Duration::from_millis(300));
+        let now = lab.etcd_leader();
+        assert_eq!(
+            now.as_ref().is_some_and(|l| *l != leader),
+            handed_over,
+            "{kind:?}: {now:?}"
+        );
+        lab.advance(Duration::from_secs(10));
+        let events = lab.inject(&fault(&leader, FaultKind::Restore));
+        assert!(
+            format!("{events:?}").contains("it boots"),
+            "{kind:?}: {events:?}"
+        );
+        lab.advance(Duration::from_secs(29));
+        let ready = |lab: &Lab| {
+            lab.apiserver(&leader).is_some_and(|a| a.ready)
+        };
+        assert!(!ready(&lab), "{kind:?}: still booting");
+        lab.advance(Duration::from_secs(10));
+        assert!(ready(&lab), "{kind:?}: booted, pods started");
+    }
 }
 
 /// With a real etcd answering for the lab, the lab publishes no etcd view of its own, so
