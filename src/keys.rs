@@ -317,7 +317,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(
         &[key('P')],
         A::Fault(FaultKind::PowerOff),
-        "power cut",
+        "power",
         "Lab: cut the selected node's power (everything dies at once)",
         Lab,
         true,

@@ -102,11 +102,14 @@ fn no_pod_is_scheduled_while_the_endpoint_fails_even_with_a_leading_scheduler() 
 
 #[test]
 fn an_unclean_loss_waits_an_election_timeout_and_a_clean_one_hands_over() {
-    for (fault, says) in [
-        (DrillFault::Power, "election timeout"),
-        (DrillFault::Network, "was cut off"),
-        (DrillFault::ControlPlane, "handed over"),
-        (DrillFault::Etcd, "handed over"),
+    // The why is read from the leaderless gap the run saw, not assumed from the fault.
+    for (fault, new_at, says, at) in [
+        (DrillFault::Power, 1_400, "election timeout", "1.4 s"),
+        (DrillFault::Network, 1_400, "was cut off", "1.4 s"),
+        (DrillFault::ControlPlane, 200, "handed over", "0.2 s"),
+        (DrillFault::Etcd, 200, "handed over", "0.2 s"),
+        (DrillFault::Shutdown, 200, "handed over", "0.2 s"),
+        (DrillFault::Shutdown, 1_400, "did not hand over", "1.4 s"),
     ] {
         let mut o = Observer::new(fault, "cp-1", &healthy());
         let mut p = healthy();
@@ -114,16 +117,16 @@ fn an_unclean_loss_waits_an_election_timeout_and_a_clean_one_hands_over() {
         o.observe(100, None, &p);
         p.etcd_leader = Some("cp-2".into());
         p.etcd_term = 3;
-        o.observe(1_400, None, &p);
+        o.observe(new_at, None, &p);
         assert_eq!(o.got.leader_lost_ms, Some(100));
-        assert_eq!(o.got.new_leader, Some(("cp-2".into(), 1_400, 3)));
+        assert_eq!(o.got.new_leader, Some(("cp-2".into(), new_at, 3)));
         let e = o
             .timeline
             .iter()
             .find(|e| e.text.contains("(term 3)"))
             .unwrap();
         assert!(e.why.contains(says), "{fault}: {}", e.why);
-        assert!(e.why.contains("1.4 s"), "{}", e.why);
+        assert!(e.why.contains(at), "{}", e.why);
     }
 }
 

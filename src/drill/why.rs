@@ -21,8 +21,9 @@ pub fn leader_lost(fault: DrillFault, old: &str) -> String {
     }
 }
 
-/// `without_s`: how long the run saw no leader. Whether there was a handover is read from
-/// that, not assumed from the fault.
+/// `without_s`: how long the run saw no leader. A clean stop's handover is claimed only when
+/// the run saw one (no leaderless gap); an unclean one cannot hand over (a cut-off leader
+/// may still name itself until it steps down, so a short gap proves nothing there).
 pub fn new_leader(
     fault: DrillFault,
     old: &str,
@@ -41,8 +42,6 @@ pub fn new_leader(
             "etcd elected {new} after {after_s:.1} s: {without_s:.1} s without a leader, so \
              {old} did not hand over although it was stopped with SIGTERM"
         )
-    } else if handed_over {
-        format!("etcd leadership moved to {new} after {after_s:.1} s, within {without_s:.1} s")
     } else {
         format!(
             "etcd elected {new} after {after_s:.1} s: the followers waited an election timeout \
