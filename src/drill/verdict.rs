@@ -49,7 +49,7 @@ fn why_errors_ended(r: &Report, last: f64) -> String {
             match etcd_back {
                 Some(e) => format!(
                     "when {target}'s own apiserver answered again: its etcd member was back at \
-                     {:.1} s ({})",
+                     {:.1} s: {}",
                     e.at_s, e.why
                 ),
                 None => format!("when {target}'s own apiserver answered again"),
