@@ -229,9 +229,10 @@ impl DrillFault {
             Self::Power => {
                 "A power cut (systemctl poweroff --force --force: the inventory names no \
                  hypervisor or cloud stop): everything on the master dies at once, etcd elects \
-                 after an election timeout (1-2 s), the leases are taken over 15 to ~19.4 s \
-                 after their last renewal (leaseDuration, then a jittered retry); bringing it \
-                 back needs the operator or the cloud, then its boot."
+                 after an election timeout (1-2 s), the leases are taken over 15 to ~24 s \
+                 after their last renewal (leaseDuration from when another copy saw it, then \
+                 a jittered retry); bringing it back needs the operator or the cloud, then \
+                 its boot."
             }
         }
     }

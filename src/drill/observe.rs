@@ -307,6 +307,12 @@ impl Observer {
             );
         }
         let ready = p.target_node == Some(Readiness::Ready);
+        if self.got.node_ready_ms.is_some() && p.target_node.is_some_and(|r| r != Readiness::Ready)
+        {
+            // Still Ready at the restore only because the grace period had not run out
+            // (a host that boots goes NotReady meanwhile): it is back when Ready again.
+            self.got.node_ready_ms = None;
+        }
         if self.got.node_ready_ms.is_none() && ready {
             self.got.node_ready_ms = Some(since);
             let text = format!("recovery: node {target} Ready");
