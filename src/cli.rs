@@ -513,6 +513,39 @@ mod tests {
         assert!(err.contains("nlb, haproxy or kube-vip"), "{err}");
     }
 
+    /// A powered-off master boots before it is back: 45 s unless `--boot-time` says, on
+    /// `hatui lab`, `hatui drill --lab` and `hatui wizard --lab`.
+    #[test]
+    fn boot_time_defaults_to_45_s_and_reaches_the_lab() {
+        let boot = |args: &[&str]| match parse(args).unwrap().command {
+            Some(Command::Lab(a)) => a.topology.lab_config().boot_time_ms,
+            Some(Command::Drill(d)) => d.request().unwrap().config.boot_time_ms,
+            Some(Command::Wizard(w)) => match w.request().unwrap() {
+                crate::wizard::run::Request::Lab(run) => run.config().boot_time_ms,
+                other => panic!("{other:?}"),
+            },
+            _ => panic!("not a lab subcommand"),
+        };
+        assert_eq!(boot(&["lab"]), 45_000);
+        assert_eq!(boot(&["lab", "--boot-time", "2m"]), 120_000);
+        assert_eq!(
+            boot(&["drill", "--lab", "--fault", "power", "--boot-time", "0s"]),
+            0
+        );
+        assert_eq!(
+            boot(&["wizard", "--lab", "--yes", "--boot-time", "10s"]),
+            10_000
+        );
+        let err = parse(&["lab", "--boot-time", "2h"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("0s to 1h"), "{err}");
+        assert!(
+            parse(&["wizard", "--boot-time", "10s"]).is_err(),
+            "needs --lab"
+        );
+    }
+
     #[test]
     fn speed_and_advance_are_checked() {
         let err = parse(&["lab", "--speed", "fast"]).unwrap_err().to_string();

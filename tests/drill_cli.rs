@@ -165,7 +165,10 @@ fn the_json_report_has_the_documented_schema_and_no_secrets() {
         typed(&v, path, ty);
     }
     assert_eq!(v["fault"]["kind"], "power");
-    assert_eq!(v["fault"]["commands"][0], "systemctl poweroff --force --force");
+    assert_eq!(
+        v["fault"]["commands"][0],
+        "systemctl poweroff --force --force"
+    );
     availability(&v, "api.endpoint");
     availability(&v, "api.keepalive");
     for m in ["cp-1", "cp-2", "cp-3"] {

@@ -309,8 +309,7 @@ fn stopping_etcd_alone_hands_over_and_the_kubelet_starts_it_again() {
         }
         if let Some(v) = r.verdict.iter().find(|v| v.contains("Clients saw errors")) {
             assert!(
-                v.contains("own apiserver answered again")
-                    && v.contains("etcd member was back at"),
+                v.contains("own apiserver answered again") && v.contains("etcd member was back at"),
                 "seed {seed}: {v}"
             );
         }

@@ -286,7 +286,11 @@ fn a_lease_is_taken_over_when_its_holder_dies() {
 fn a_clean_stop_releases_the_scheduler_lease_but_the_controller_manager_waits_15s() {
     for seed in 1..=6 {
         for (name, fastest, slowest) in [
-            ("kube-scheduler", Duration::ZERO, Duration::from_millis(4_500)),
+            (
+                "kube-scheduler",
+                Duration::ZERO,
+                Duration::from_millis(4_500),
+            ),
             ("kube-controller-manager", secs(13), secs(24)),
         ] {
             let mut lab = lab(seed);

@@ -156,10 +156,9 @@ impl DrillFault {
     pub fn restore_commands(self, others: &[String]) -> Vec<String> {
         match self {
             Self::Kubelet => vec!["systemctl start kubelet".into()],
-            Self::ControlPlane => vec![
-                move_manifests(PARKED, MANIFESTS),
-                format!("rmdir {PARKED}"),
-            ],
+            Self::ControlPlane => {
+                vec![move_manifests(PARKED, MANIFESTS), format!("rmdir {PARKED}")]
+            }
             // The kubelet starts it again after its crash back-off; restarting the kubelet
             // forgets the back-off and starts it at once.
             Self::Etcd => vec!["systemctl restart kubelet".into()],
@@ -332,16 +331,26 @@ mod tests {
             ["systemctl poweroff --force --force"]
         );
         assert_eq!(DrillFault::Power.headline("cp-1"), "power cut of cp-1");
-        assert_eq!(DrillFault::Shutdown.headline("cp-1"), "clean shutdown of cp-1");
+        assert_eq!(
+            DrillFault::Shutdown.headline("cp-1"),
+            "clean shutdown of cp-1"
+        );
         assert_eq!(DrillFault::Shutdown.lab_kind(), FaultKind::Shutdown);
         assert_eq!(DrillFault::Power.lab_kind(), FaultKind::PowerOff);
-        assert!(DrillFault::Shutdown.expectation().contains("hands its leadership over"));
+        assert!(
+            DrillFault::Shutdown
+                .expectation()
+                .contains("hands its leadership over")
+        );
         for f in [DrillFault::Shutdown, DrillFault::Power] {
             let restore = f.restore_commands(&[]);
             let [line] = restore.as_slice() else {
                 panic!("{restore:?}")
             };
-            assert!(line.starts_with("Power it on") && line.ends_with('.'), "{line}");
+            assert!(
+                line.starts_with("Power it on") && line.ends_with('.'),
+                "{line}"
+            );
         }
     }
 

@@ -24,13 +24,7 @@ pub fn leader_lost(fault: DrillFault, old: &str) -> String {
 /// `without_s`: how long the run saw no leader. A clean stop's handover is claimed only when
 /// the run saw one (no leaderless gap); an unclean one cannot hand over (a cut-off leader
 /// may still name itself until it steps down, so a short gap proves nothing there).
-pub fn new_leader(
-    fault: DrillFault,
-    old: &str,
-    new: &str,
-    after_s: f64,
-    without_s: f64,
-) -> String {
+pub fn new_leader(fault: DrillFault, old: &str, new: &str, after_s: f64, without_s: f64) -> String {
     let handed_over = without_s < 0.5;
     if clean(fault) && handed_over {
         format!(

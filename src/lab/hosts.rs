@@ -432,7 +432,10 @@ mod tests {
         assert!(h.restore(0, 0, 45_000), "powered on: it boots");
         assert_eq!(h.next_due(), Some(45_000));
         h.step(44_990, &mut changes);
-        assert!(changes.is_empty() && !h.machines[0].powered, "still booting");
+        assert!(
+            changes.is_empty() && !h.machines[0].powered,
+            "still booting"
+        );
         h.step(45_000, &mut changes);
         assert_eq!(changes, [PodChange::Booted(0)]);
         h.step(47_000, &mut changes);
@@ -452,10 +455,18 @@ mod tests {
         let mut changes = Vec::new();
         h.power_off(0, true, &mut changes);
         assert_eq!(changes.len(), 4);
-        assert!(changes.iter().all(|c| matches!(c, PodChange::Stopped(0, _, true))));
+        assert!(
+            changes
+                .iter()
+                .all(|c| matches!(c, PodChange::Stopped(0, _, true)))
+        );
         let mut h = Hosts::new(1, 1);
         changes.clear();
         h.power_off(0, false, &mut changes);
-        assert!(changes.iter().all(|c| matches!(c, PodChange::Stopped(0, _, false))));
+        assert!(
+            changes
+                .iter()
+                .all(|c| matches!(c, PodChange::Stopped(0, _, false)))
+        );
     }
 }

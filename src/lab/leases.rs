@@ -305,7 +305,13 @@ mod tests {
         e.stop(0, false, true, 5_000);
         run(&mut e, &mut rng, 5_010, last + 15_000, &[true, true]);
         assert_eq!(e.holder(), None, "not before renewTime + 15 s");
-        run(&mut e, &mut rng, last + 15_010, last + 24_000, &[true, true]);
+        run(
+            &mut e,
+            &mut rng,
+            last + 15_010,
+            last + 24_000,
+            &[true, true],
+        );
         assert_eq!(e.holder(), Some(1));
         assert_eq!(e.record.transitions, 1);
     }
@@ -319,9 +325,18 @@ mod tests {
         let (min, max) = (after.iter().min().unwrap(), after.iter().max().unwrap());
         assert!(*min > 15_000, "{after:?}");
         assert!(*max <= 15_000 + 2 * 4_400, "{after:?}");
-        assert!(*max > 17_500, "later than one 2 s retry after expiry: {after:?}");
-        assert!(max - min > 2_500, "spread beyond one retry period: {after:?}");
-        assert_eq!(after, (1..=40).map(takeover_after_a_cut).collect::<Vec<_>>());
+        assert!(
+            *max > 17_500,
+            "later than one 2 s retry after expiry: {after:?}"
+        );
+        assert!(
+            max - min > 2_500,
+            "spread beyond one retry period: {after:?}"
+        );
+        assert_eq!(
+            after,
+            (1..=40).map(takeover_after_a_cut).collect::<Vec<_>>()
+        );
     }
 
     #[test]
@@ -342,7 +357,13 @@ mod tests {
             e.record, held,
             "no ReleaseOnCancel: the record stays as it was"
         );
-        run(&mut e, &mut rng, 5_010, held.renewed + 15_000, &[true, true]);
+        run(
+            &mut e,
+            &mut rng,
+            5_010,
+            held.renewed + 15_000,
+            &[true, true],
+        );
         assert_eq!(e.holder(), None, "not before renewTime + 15 s");
     }
 

@@ -251,9 +251,7 @@ fn a_shutdown_hands_over_a_power_cut_does_not_and_both_boot_before_they_are_back
             "{kind:?}: {events:?}"
         );
         lab.advance(Duration::from_secs(29));
-        let ready = |lab: &Lab| {
-            lab.apiserver(&leader).is_some_and(|a| a.ready)
-        };
+        let ready = |lab: &Lab| lab.apiserver(&leader).is_some_and(|a| a.ready);
         assert!(!ready(&lab), "{kind:?}: still booting");
         lab.advance(Duration::from_secs(10));
         assert!(ready(&lab), "{kind:?}: booted, pods started");
