@@ -187,8 +187,16 @@ pub fn of(r: &Report, d: &Drill) -> Vec<String> {
         } else {
             "node Ready"
         };
+        // A host that was off booted first (the lab's `--boot-time`).
+        let boot = match &d.lab {
+            Some(lab) if r.fault.kind.powers_off() => format!(
+                ", {:.0} s of it its boot after the power-on",
+                lab.boot_time_ms as f64 / 1000.0
+            ),
+            _ => String::new(),
+        };
         v.push(format!(
-            "Restored: {target} was back ({what}) {slowest:.1} s after the restore."
+            "Restored: {target} was back ({what}) {slowest:.1} s after the restore{boot}."
         ));
     } else {
         v.push(format!(

@@ -1,5 +1,5 @@
 //! client-go leader election for `kube-scheduler` and `kube-controller-manager`: every copy
-//! retries every 2 s through its own master's apiserver; the holder renews, the others
+//! tries through its own master's apiserver; the holder renews, the others
 //! take an expired or released lease. Only the scheduler releases on a clean stop
 //! (`ReleaseOnCancel: true` in `cmd/kube-scheduler/app/options/options.go`); the
 //! controller-manager sets no such thing, so its lease waits out its 15 s even then.
