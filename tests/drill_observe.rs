@@ -171,3 +171,20 @@ fn recovery_counts_from_the_restore_and_needs_apiserver_etcd_and_node() {
     let got = (g.node_ready_ms, g.etcd_healthy_ms, g.api_ready_ms);
     assert_eq!(got, (Some(1_000), Some(2_000), Some(4_000)));
 }
+
+/// A host powered on at the restore still boots: its Node, Ready at the restore only
+/// because its grace period had not run out, goes NotReady meanwhile. It is back when Ready
+/// again, not at the restore.
+#[test]
+fn a_node_ready_at_the_restore_then_not_ready_while_it_boots_is_back_only_when_ready_again() {
+    let mut o = Observer::new(DrillFault::Power, "cp-1", &healthy());
+    let mut p = healthy();
+    o.observe(3_000, Some(3_000), &p);
+    assert_eq!(o.got.node_ready_ms, Some(0));
+    p.target_node = Some(Readiness::Unknown);
+    o.observe(45_000, Some(3_000), &p);
+    assert_eq!(o.got.node_ready_ms, None, "NotReady while it boots");
+    p.target_node = Some(Readiness::Ready);
+    o.observe(50_000, Some(3_000), &p);
+    assert_eq!(o.got.node_ready_ms, Some(47_000));
+}
