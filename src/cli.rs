@@ -122,6 +122,21 @@ pub struct Topology {
     /// (a VIP that follows the plndr-cp-lock lease).
     #[arg(long, default_value_t = LbKind::Nlb, value_name = "KIND")]
     pub lb: LbKind,
+    /// How long a powered-off master takes to boot after its power-on before its kubelet
+    /// starts anything (firmware, OS, containerd, kubelet), e.g. 45s or 2m.
+    #[arg(long, default_value = "45s", value_parser = parse_boot_time, value_name = "DURATION")]
+    pub boot_time: jiff::SignedDuration,
+}
+
+/// `--boot-time`: 0s to 1h.
+pub(crate) fn parse_boot_time(s: &str) -> Result<jiff::SignedDuration, String> {
+    let d: jiff::SignedDuration = s
+        .parse()
+        .map_err(|e| format!("`{s}` is not a duration like 45s or 2m: {e}"))?;
+    if d.is_negative() || d > jiff::SignedDuration::from_hours(1) {
+        return Err("use 0s to 1h".into());
+    }
+    Ok(d)
 }
 
 /// Asking etcd directly, as `etcdctl` would (kubeadm's files are in
@@ -207,6 +222,7 @@ impl Topology {
         let seed = self.seed.unwrap_or(now.as_nanosecond() as u64);
         LabConfig {
             lb: self.lb,
+            boot_time_ms: self.boot_time.as_millis() as i64,
             ..LabConfig::new(
                 usize::from(self.control_planes),
                 usize::from(self.workers),
@@ -309,8 +325,11 @@ pub struct WizardArgs {
     /// With --lab: the load balancer in front of the apiservers (nlb, haproxy, kube-vip).
     #[arg(long, requires = "lab", default_value_t = LbKind::Nlb, value_name = "KIND")]
     pub lb: LbKind,
+    /// With --lab: how long a powered-off master boots after its power-on, e.g. 45s.
+    #[arg(long, requires = "lab", default_value = "45s", value_parser = parse_boot_time, value_name = "DURATION")]
+    pub boot_time: jiff::SignedDuration,
     /// With --lab --yes: once the plan verified, drill the cluster it built (kubelet,
-    /// control-plane, etcd, network or power), as `hatui drill --lab` does.
+    /// control-plane, etcd, network, shutdown or power), as `hatui drill --lab` does.
     #[arg(long, requires = "yes", value_name = "KIND")]
     pub drill: Option<crate::drill::DrillFault>,
     /// With --drill: `leader` or a node name such as cp-2.
@@ -434,6 +453,7 @@ impl WizardArgs {
                 json: self.json,
                 seed: self.seed,
                 lb: self.lb,
+                boot_time_ms: self.boot_time.as_millis() as i64,
             })),
             _ => Err("the wizard's screen is in the cockpit: `hatui --inventory FILE` (then w) on real hosts, `hatui lab --bare` (then w) on the lab; without a screen, `hatui wizard --inventory FILE --preflight` checks the hosts over SSH, `--yes` runs the whole plan on them without asking, `--dry-run` prints it as a script, `hatui wizard --lab --yes` runs it on the lab, and `hatui wizard --lab --print-inventory` prints an inventory to start from".into()),
         }
@@ -535,6 +555,39 @@ mod tests {
         );
         let err = parse(&["lab", "--lb", "elb"]).unwrap_err().to_string();
         assert!(err.contains("nlb, haproxy or kube-vip"), "{err}");
+    }
+
+    /// A powered-off master boots before it is back: 45 s unless `--boot-time` says, on
+    /// `hatui lab`, `hatui drill --lab` and `hatui wizard --lab`.
+    #[test]
+    fn boot_time_defaults_to_45_s_and_reaches_the_lab() {
+        let boot = |args: &[&str]| match parse(args).unwrap().command {
+            Some(Command::Lab(a)) => a.topology.lab_config().boot_time_ms,
+            Some(Command::Drill(d)) => d.request().unwrap().config.boot_time_ms,
+            Some(Command::Wizard(w)) => match w.request().unwrap() {
+                crate::wizard::run::Request::Lab(run) => run.config().boot_time_ms,
+                other => panic!("{other:?}"),
+            },
+            _ => panic!("not a lab subcommand"),
+        };
+        assert_eq!(boot(&["lab"]), 45_000);
+        assert_eq!(boot(&["lab", "--boot-time", "2m"]), 120_000);
+        assert_eq!(
+            boot(&["drill", "--lab", "--fault", "power", "--boot-time", "0s"]),
+            0
+        );
+        assert_eq!(
+            boot(&["wizard", "--lab", "--yes", "--boot-time", "10s"]),
+            10_000
+        );
+        let err = parse(&["lab", "--boot-time", "2h"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("0s to 1h"), "{err}");
+        assert!(
+            parse(&["wizard", "--boot-time", "10s"]).is_err(),
+            "needs --lab"
+        );
     }
 
     #[test]
@@ -648,6 +701,7 @@ mod tests {
                 json: true,
                 seed: 1,
                 lb: crate::lab::LbKind::Nlb,
+                boot_time_ms: 45_000,
             }))
         );
         assert!(

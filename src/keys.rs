@@ -310,7 +310,7 @@ pub const BINDINGS: &[Binding] = &[
         &[key('C')],
         A::Fault(FaultKind::StopControlPlane),
         "cp stop",
-        "Lab: move the selected master's manifests away (clean stop)",
+        "Lab: move the selected master's control-plane manifests away",
         Lab,
         true,
     ),
@@ -318,9 +318,17 @@ pub const BINDINGS: &[Binding] = &[
         &[key('P')],
         A::Fault(FaultKind::PowerOff),
         "power",
-        "Lab: power off the selected node",
+        "Lab: cut the selected node's power (everything dies at once)",
         Lab,
         true,
+    ),
+    bind(
+        &[key('S')],
+        A::Fault(FaultKind::Shutdown),
+        "shutdown",
+        "Lab: shut the selected node down cleanly (systemctl poweroff)",
+        Lab,
+        false,
     ),
     bind(
         &[key('E')],
@@ -452,6 +460,11 @@ mod tests {
             Some(Action::Fault(FaultKind::PowerOff))
         );
         assert_eq!(lookup(&p, Here::live()), None);
+        let s = press(KeyCode::Char('S'), KeyModifiers::SHIFT);
+        assert_eq!(
+            lookup(&s, Here::lab()),
+            Some(Action::Fault(FaultKind::Shutdown))
+        );
     }
 
     #[test]

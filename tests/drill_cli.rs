@@ -165,7 +165,10 @@ fn the_json_report_has_the_documented_schema_and_no_secrets() {
         typed(&v, path, ty);
     }
     assert_eq!(v["fault"]["kind"], "power");
-    assert_eq!(v["fault"]["commands"][0], "systemctl poweroff");
+    assert_eq!(
+        v["fault"]["commands"][0],
+        "systemctl poweroff --force --force"
+    );
     availability(&v, "api.endpoint");
     availability(&v, "api.keepalive");
     for m in ["cp-1", "cp-2", "cp-3"] {
@@ -201,7 +204,7 @@ fn the_json_report_has_the_documented_schema_and_no_secrets() {
     let written: Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
     assert_eq!(written, v);
     let md = std::fs::read_to_string(md).unwrap();
-    assert!(md.contains("# Failover drill: power on"), "{md}");
+    assert!(md.contains("# Failover drill: power cut of"), "{md}");
     for text in [String::from_utf8_lossy(&out.stdout).into_owned(), md] {
         assert_no_secrets(&text);
     }
@@ -335,7 +338,7 @@ fn a_dry_run_on_an_inventory_prints_the_exact_commands_and_runs_nothing() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.starts_with("Drill (dry run: nothing runs): network on controlplane-3 for 120 s"),
+        text.starts_with("Drill (dry run: nothing runs): network cut of controlplane-3 for 120 s"),
         "{text}"
     );
     assert!(

@@ -31,7 +31,7 @@ fn the_cockpits_drill_plans_runs_and_writes_its_report() {
     let Some(DrillUpdate::Planned { text, .. }) = said else {
         panic!("{said:?}")
     };
-    assert!(text.contains(&format!("power on {leader}")), "{text}");
+    assert!(text.contains(&format!("power cut of {leader}")), "{text}");
     assert!(
         drill.advance(&mut lab, Duration::from_secs(1)).is_none(),
         "not started"

@@ -39,7 +39,7 @@ fn said_at(r: &Report, what: &str) -> Option<f64> {
 }
 
 #[test]
-fn powering_off_the_leader_reelects_in_1_to_2_5_s_and_leases_move_after_their_15_s() {
+fn a_power_cut_of_the_leader_reelects_in_1_to_2_5_s_and_leases_move_15_to_24_s_after_renewal() {
     for seed in 1..=6 {
         let mut lab = warm(seed);
         let leader = lab.etcd_leader().unwrap();
@@ -63,17 +63,16 @@ fn powering_off_the_leader_reelects_in_1_to_2_5_s_and_leases_move_after_their_15
         for (l, ago) in r.leases.iter().zip(ago) {
             if l.holder_before.as_deref() == Some(leader.as_str()) {
                 let took = l.taken_over_after_s.expect("taken over");
-                // The lease duration counts from the last renewal: 15-17 s after it.
+                // 15 s after another copy saw the last renewal (its tries are 2 to 4.4 s
+                // apart), at its first try after that: 15 to ~24 s after the renewal.
                 let since_renewal = took + ago;
                 assert!(
-                    (15.0..=17.2).contains(&since_renewal),
+                    (15.0..=24.0).contains(&since_renewal),
                     "{} seed {seed}: {since_renewal}",
                     l.name
                 );
-                // 15 s after the last renewal (up to one retry period before the fault),
-                // then the next retry of another copy (every 2 s).
                 assert!(
-                    (13.0..=17.0).contains(&took),
+                    (13.0..=24.0).contains(&took),
                     "{} seed {seed}: {took}",
                     l.name
                 );
@@ -91,14 +90,20 @@ fn powering_off_the_leader_reelects_in_1_to_2_5_s_and_leases_move_after_their_15
         }
         assert_eq!(r.test_pod.node.as_deref(), Some("worker-1"));
         assert!(r.recovery.restored && d.observer.recovered(), "seed {seed}");
+        // Powered on, it boots (45 s) before anything runs: nothing is back a second after
+        // the power-on.
         let rec = &r.recovery;
         for s in [
             rec.apiserver_ready_after_s,
             rec.etcd_healthy_after_s,
             rec.node_ready_after_s,
         ] {
-            assert!(s.is_some_and(|s| s <= 30.0), "seed {seed}: {rec:?}");
+            assert!(
+                s.is_some_and(|s| (45.0..=75.0).contains(&s)),
+                "seed {seed}: {rec:?}"
+            );
         }
+        assert_eq!(r.fault.commands, ["systemctl poweroff --force --force"]);
         let why = election_why(&r);
         assert!(
             why.contains("election timeout") && why.contains("without handing over"),
@@ -169,9 +174,9 @@ fn a_control_plane_stop_hands_etcd_over_and_moves_the_scheduler_lease_within_3_s
         let mut lab = warm(seed);
         let (_, r) = drill(&mut lab, DrillFault::ControlPlane);
         let target = r.fault.target.clone();
-        // The kubelet notices the manifests gone at its next check of the directory (20 s).
+        // The kubelet's inotify watch sees the manifests go within about a second.
         let gone = said_at(&r, "control-plane pods stopped").expect("the pods stop");
-        assert!((19.0..=21.0).contains(&gone), "seed {seed}: {gone}");
+        assert!((0.5..=1.5).contains(&gone), "seed {seed}: {gone}");
         // etcd handed over on SIGTERM: no election timeout.
         let new = r.etcd.new_leader_after_s.unwrap();
         assert!(new - gone <= 0.3, "seed {seed}: {gone} {new}");
@@ -179,13 +184,13 @@ fn a_control_plane_stop_hands_etcd_over_and_moves_the_scheduler_lease_within_3_s
         let cm = lease(&r, "kube-controller-manager");
         if s.holder_before.as_deref() == Some(target.as_str()) {
             let took = s.taken_over_after_s.unwrap() - gone;
-            assert!((0.0..=3.0).contains(&took), "seed {seed}: scheduler {took}");
+            assert!((0.0..=4.5).contains(&took), "seed {seed}: scheduler {took}");
             assert!(said_at(&r, "kube-scheduler lease released").is_some());
         }
         if cm.holder_before.as_deref() == Some(target.as_str()) {
             let took = cm.taken_over_after_s.unwrap() - gone;
             assert!(
-                (13.0..=18.0).contains(&took),
+                (13.0..=24.0).contains(&took),
                 "seed {seed}: controller-manager {took}"
             );
         }
@@ -297,6 +302,33 @@ fn stopping_etcd_alone_hands_over_and_the_kubelet_starts_it_again() {
             r.leases
         );
         assert!(r.recovery.restored);
+        // The errors through the endpoint ended because etcd was back, which the run saw;
+        // no 10 s health check had taken the master out by then.
+        for v in &r.verdict {
+            assert!(!v.contains("health checks had taken it out"), "{v}");
+        }
+        if let Some(v) = r.verdict.iter().find(|v| v.contains("Clients saw errors")) {
+            assert!(
+                v.contains("own apiserver answered again") && v.contains("etcd member was back at"),
+                "seed {seed}: {v}"
+            );
+        }
+    }
+}
+
+/// A clean shutdown hands etcd over at once and releases the scheduler's lease; it is
+/// back only after its boot.
+#[test]
+fn a_clean_shutdown_hands_over_and_is_back_after_its_boot() {
+    for seed in 1..=3 {
+        let mut lab = warm(seed);
+        let (_, r) = drill(&mut lab, DrillFault::Shutdown);
+        assert_eq!(r.fault.commands, ["systemctl poweroff"]);
+        let new = r.etcd.new_leader_after_s.unwrap();
+        assert!(new <= 0.2, "seed {seed}: SIGTERM hands over at once: {new}");
+        assert!(election_why(&r).contains("handed over"));
+        let back = r.recovery.apiserver_ready_after_s.unwrap();
+        assert!(back >= 45.0, "seed {seed}: booted first: {back}");
     }
 }
 

@@ -466,11 +466,11 @@ async fn d_in_the_live_cockpit_runs_the_drill_and_quitting_mid_drill_restores_fi
     );
     tmux.keys("d");
     tmux.wait_for("the live plan", Duration::from_secs(40), |s| {
-        s.contains("Drill: power on")
+        s.contains("Drill: power cut of")
     });
     tmux.keys("n");
     let plan = tmux.wait_for("the kubelet plan", Duration::from_secs(10), |s| {
-        s.contains("Drill: kubelet on") && s.contains("nohup sh -c")
+        s.contains("Drill: kubelet stop on") && s.contains("nohup sh -c")
     });
     tmux.keys("d");
     let applied = Instant::now() + Duration::from_secs(30);

@@ -25,6 +25,8 @@ fn powering_off_the_leader_measures_the_real_members_reelection() {
             "power",
             "--duration",
             "3s",
+            "--boot-time",
+            "5s",
             "--yes",
             "--json",
         ])

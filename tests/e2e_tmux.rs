@@ -140,7 +140,7 @@ fn the_wizard_builds_a_bare_lab_while_the_cockpit_watches_then_d_drills_it() {
     // The same cluster, drilled: d shows the plan, d starts it.
     tmux.keys("d");
     tmux.wait_for("the drill's plan", Duration::from_secs(10), |s| {
-        s.contains("Drill: power on") && s.contains("d starts it")
+        s.contains("Drill: power cut of") && s.contains("d starts it")
     });
     tmux.keys("d");
     let screen = tmux.wait_for("the drill done", Duration::from_secs(90), |s| {
@@ -192,7 +192,7 @@ fn d_runs_a_failover_drill_in_the_cockpit_and_writes_its_report() {
     });
     tmux.keys("d");
     tmux.wait_for("the drill's plan", Duration::from_secs(10), |s| {
-        s.contains("Drill: power on") && s.contains("d starts it")
+        s.contains("Drill: power cut of") && s.contains("d starts it")
     });
     tmux.keys("d");
     // The whole result, not only the title: a capture can fall between two rows' updates.

@@ -95,7 +95,7 @@ fn powering_off_the_leader_reelects_after_an_election_timeout() {
         let old = lab.etcd_leader().unwrap();
         let term = lab.etcd_term();
         let events = lab.inject(&fault(&old, FaultKind::PowerOff));
-        assert!(matches!(&events[0], ClusterEvent::Note(n) if n.contains("powered off")));
+        assert!(matches!(&events[0], ClusterEvent::Note(n) if n.contains("power cut")));
         assert_eq!(lab.etcd_leader(), None);
         let took = until(&mut lab, secs(3), |l| l.etcd_leader().is_some()).expect("re-elected");
         assert!(
@@ -134,7 +134,8 @@ fn repeated_leader_power_offs_are_flapping_until_the_window_passes() {
         until(&mut lab, secs(3), |l| l.etcd_leader().is_some()).expect("re-elected");
         assert_eq!(lab.etcd_status().leader_changes.len(), round);
         lab.inject(&fault(&leader, FaultKind::Restore));
-        lab.advance(secs(30));
+        // Its boot (45 s), then it rejoins.
+        lab.advance(secs(60));
     }
     assert!(flapping(&lab), "{:?}", lab.etcd_status().warnings());
     lab.advance(secs(5 * 60));
@@ -149,11 +150,11 @@ fn a_clean_stop_of_the_leader_hands_over_within_tens_of_ms() {
     let old = lab.etcd_leader().unwrap();
     let term = lab.etcd_term();
     lab.inject(&fault(&old, FaultKind::StopControlPlane));
-    lab.advance(Duration::from_millis(19_900));
+    lab.advance(Duration::from_millis(900));
     assert_eq!(
         lab.etcd_leader().as_ref(),
         Some(&old),
-        "the kubelet has not acted yet"
+        "the kubelet's inotify watch has not fired yet"
     );
     let took = until(&mut lab, secs(1), |l| {
         l.etcd_leader().as_ref() != Some(&old)
@@ -161,7 +162,7 @@ fn a_clean_stop_of_the_leader_hands_over_within_tens_of_ms() {
     .unwrap();
     assert!(
         took <= Duration::from_millis(200),
-        "{took:?} after the 20 s file check"
+        "{took:?} after the kubelet saw the manifests go (about a second)"
     );
     assert!(lab.etcd_leader().is_some(), "no leaderless gap");
     assert_eq!(lab.etcd_term(), term + 1);
@@ -202,7 +203,8 @@ fn losing_quorum_leaves_no_leader_and_no_api_until_restored() {
     assert!(!api.ready);
     assert_eq!(api.detail.as_deref(), Some("etcd: no quorum"));
     lab.inject(&fault("cp-2", FaultKind::Restore));
-    let back = until(&mut lab, secs(15), |l| l.endpoint().ready == Some(true));
+    // Its boot (45 s), then etcd and the apiservers.
+    let back = until(&mut lab, secs(60), |l| l.endpoint().ready == Some(true));
     assert!(back.is_some(), "the API returns once quorum does");
     assert!(lab.etcd_leader().is_some());
     assert!(lab.etcd_term() > term);
@@ -241,7 +243,7 @@ fn while_the_endpoint_is_down_api_feeds_freeze_and_relist_after() {
     };
     assert!(!events.iter().any(frozen), "{events:?}");
     lab.inject(&fault("cp-2", FaultKind::Restore));
-    events = lab.advance(secs(15));
+    events = lab.advance(secs(60));
     let up = |e: &ClusterEvent| matches!(e, ClusterEvent::Feed(FeedKind::Leases, s) if s.error.is_none());
     assert!(events.iter().any(up));
     let nodes = events
@@ -261,12 +263,14 @@ fn a_lease_is_taken_over_when_its_holder_dies() {
             let before = lab.lease(name).unwrap();
             let holder = lab.lease_holder(name).unwrap();
             lab.inject(&fault(&holder, FaultKind::PowerOff));
-            let took = until(&mut lab, secs(25), |l| {
+            let took = until(&mut lab, secs(30), |l| {
                 l.lease_holder(name).is_some_and(|h| h != holder)
             });
             let took = took.expect("taken over");
+            // 15 s after the other copy saw the last renewal (up to 2 s before the cut, seen
+            // up to 4.4 s after it), at its next jittered try (2 to 4.4 s apart).
             assert!(
-                took >= secs(13) && took <= secs(19),
+                took >= secs(13) && took <= Duration::from_millis(23_800),
                 "{name} seed {seed}: {took:?}"
             );
             assert_eq!(lab.lease(name).unwrap().transitions, before.transitions + 1);
@@ -275,14 +279,19 @@ fn a_lease_is_taken_over_when_its_holder_dies() {
 }
 
 /// A clean stop (`C`): kube-scheduler releases its lease (ReleaseOnCancel) and another takes
-/// it within a retry period; kube-controller-manager does not release, so its lease waits
-/// out its 15 s (13-17 s after its last renewal, which was up to 2 s before the stop).
+/// it at its next try (2 to 4.4 s apart); kube-controller-manager does not release, so its
+/// lease waits out its 15 s, counted from when the other copy saw the last renewal, then
+/// its next jittered try.
 #[test]
 fn a_clean_stop_releases_the_scheduler_lease_but_the_controller_manager_waits_15s() {
     for seed in 1..=6 {
         for (name, fastest, slowest) in [
-            ("kube-scheduler", Duration::ZERO, secs(3)),
-            ("kube-controller-manager", secs(13), secs(18)),
+            (
+                "kube-scheduler",
+                Duration::ZERO,
+                Duration::from_millis(4_500),
+            ),
+            ("kube-controller-manager", secs(13), secs(24)),
         ] {
             let mut lab = lab(seed);
             lab.advance(Duration::from_millis(700 * seed));
@@ -296,7 +305,7 @@ fn a_clean_stop_releases_the_scheduler_lease_but_the_controller_manager_waits_15
             until(&mut lab, secs(21), stopped).expect("the kubelet stops the pods");
             let released = lab.lease(name).unwrap().holder_identity.is_none();
             assert_eq!(released, name == "kube-scheduler", "{name} seed {seed}");
-            let took = until(&mut lab, secs(25), |l| {
+            let took = until(&mut lab, secs(30), |l| {
                 l.lease_holder(name).is_some_and(|h| h != holder)
             });
             let took = took.expect("taken over");

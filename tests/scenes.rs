@@ -93,7 +93,7 @@ fn expired_certificate_key_says_how_to_renew_it() {
 fn the_drill_pane_shows_the_measured_failover_in_seconds_since_the_fault() {
     let (d, screen) = scene("drill-power");
     let leader = d.lab().etcd_leader().expect("re-elected");
-    assert!(screen.contains("Drill  power on cp-1"), "{screen}");
+    assert!(screen.contains("Drill  power cut of cp-1"), "{screen}");
     assert!(screen.contains("answered     "), "the sparkline:\n{screen}");
     assert!(
         screen.contains(&format!("s etcd leader {leader}")),

@@ -151,7 +151,7 @@ mod tests {
         assert!(press(&mut a, KeyCode::Char('d')).is_empty(), "no plan yet");
         a.update(Message::Drill(DrillUpdate::Planned {
             spec: power.clone(),
-            text: "Drill: power on cp-1".into(),
+            text: "Drill: power cut of cp-1".into(),
         }));
         assert_eq!(
             press(&mut a, KeyCode::Char('d')),

@@ -35,9 +35,10 @@ pub struct DrillArgs {
     /// the etcd figures are theirs and the drill runs on the wall clock.
     #[arg(long, requires = "lab")]
     pub real_etcd: bool,
-    /// kubelet (systemctl stop kubelet), control-plane (manifests moved away), etcd (crictl
-    /// stop of its container), network (iptables DROP of 2379/2380/6443 from the other
-    /// masters) or power (systemctl poweroff).
+    /// kubelet (systemctl stop kubelet), control-plane (the four control-plane manifests
+    /// moved away), etcd (crictl stop of its container), network (iptables DROP of
+    /// 2379/2380/6443 from the other masters), shutdown (systemctl poweroff: clean) or power
+    /// (a cut: systemctl poweroff --force --force).
     #[arg(long, value_name = "KIND")]
     pub fault: DrillFault,
     /// `leader` (the etcd leader, else a lease holder) or a node name such as cp-2.
@@ -201,7 +202,7 @@ mod tests {
     fn bad_flags_say_what_to_use() {
         let e = drill(&["--lab", "--fault", "reboot"]).unwrap_err();
         assert!(
-            e.contains("kubelet, control-plane, etcd, network or power"),
+            e.contains("kubelet, control-plane, etcd, network, shutdown or power"),
             "{e}"
         );
         let e = drill(&["--lab", "--fault", "power", "--duration", "soon"]).unwrap_err();

@@ -72,9 +72,10 @@ pub fn render(
         None => String::new(),
     };
     let mut s = format!(
-        "Drill (dry run: nothing runs): {fault} on {target} for {duration_s} s, then restore.\n\
+        "Drill (dry run: nothing runs): {} for {duration_s} s, then restore.\n\
          {arithmetic}\n\
          On {target} (ssh -p {port} {user}@{}{via}) this runs, {root}:\n",
+        fault.headline(target),
         host.address
     );
     for c in commands {
@@ -84,7 +85,7 @@ pub fn render(
     for c in restore {
         s += &format!("  {c}\n");
     }
-    if fault != DrillFault::Power {
+    if !fault.powers_off() {
         s += &format!(
             "The first line arms a switch on the host: should the drill die, the host restores \
              itself {} s after the fault.\n",

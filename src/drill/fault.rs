@@ -1,4 +1,4 @@
-//! The drill's five faults: what each runs on a real host, how it is undone, what a real
+//! The drill's six faults: what each runs on a real host, how it is undone, what a real
 //! cluster does about it, and the lab fault that behaves the same way.
 
 use std::fmt;
@@ -14,14 +14,39 @@ use crate::ssh::shell_quote;
 pub enum DrillFault {
     /// `systemctl stop kubelet`: only heartbeats stop.
     Kubelet,
-    /// The static-pod manifests moved out of `/etc/kubernetes/manifests`.
+    /// The control plane's four static-pod manifests moved out of
+    /// `/etc/kubernetes/manifests` (a `kube-vip.yaml` beside them stays).
     ControlPlane,
     /// `crictl stop` of etcd's container alone.
     Etcd,
     /// iptables DROP of 2379, 2380 and 6443 from the other masters.
     Network,
-    /// `systemctl poweroff`.
+    /// `systemctl poweroff`: a clean shutdown (SIGTERM to everything).
+    Shutdown,
+    /// A power cut: `systemctl poweroff --force --force` (no unit is stopped, nothing gets
+    /// SIGTERM). The inventory has no field for a hypervisor's or cloud's stop, so this is
+    /// the command.
     Power,
+}
+
+/// The control plane's static pods as kubeadm writes them; anything else in the directory
+/// (kube-vip's `kube-vip.yaml`) is not the control plane's and stays.
+pub const CONTROL_PLANE_MANIFESTS: [&str; 4] = [
+    "etcd.yaml",
+    "kube-apiserver.yaml",
+    "kube-controller-manager.yaml",
+    "kube-scheduler.yaml",
+];
+const MANIFESTS: &str = "/etc/kubernetes/manifests";
+const PARKED: &str = "/etc/kubernetes/manifests.hatui-drill";
+
+/// `mv` of the four control-plane manifests from `from` into `to`.
+fn move_manifests(from: &str, to: &str) -> String {
+    let files: Vec<String> = CONTROL_PLANE_MANIFESTS
+        .iter()
+        .map(|f| format!("{from}/{f}"))
+        .collect();
+    format!("mv {} {to}/", files.join(" "))
 }
 
 /// The iptables rules that cut a master off its peers on etcd's and the API's ports, both
@@ -40,11 +65,12 @@ fn cut(op: &str, others: &[String]) -> Vec<String> {
 }
 
 impl DrillFault {
-    pub const ALL: [DrillFault; 5] = [
+    pub const ALL: [DrillFault; 6] = [
         Self::Kubelet,
         Self::ControlPlane,
         Self::Etcd,
         Self::Network,
+        Self::Shutdown,
         Self::Power,
     ];
 
@@ -55,8 +81,26 @@ impl DrillFault {
             Self::ControlPlane => "control-plane",
             Self::Etcd => "etcd",
             Self::Network => "network",
+            Self::Shutdown => "shutdown",
             Self::Power => "power",
         }
+    }
+
+    /// What the drill is called in its title and report: "power cut of cp-1".
+    pub fn headline(self, target: &str) -> String {
+        match self {
+            Self::Kubelet => format!("kubelet stop on {target}"),
+            Self::ControlPlane => format!("control-plane stop on {target}"),
+            Self::Etcd => format!("etcd stop on {target}"),
+            Self::Network => format!("network cut of {target}"),
+            Self::Shutdown => format!("clean shutdown of {target}"),
+            Self::Power => format!("power cut of {target}"),
+        }
+    }
+
+    /// The host goes off: nothing on it can restore it, nor run a dead man's switch.
+    pub fn powers_off(self) -> bool {
+        matches!(self, Self::Shutdown | Self::Power)
     }
 
     /// The lab fault that behaves as this one does on a real host.
@@ -66,6 +110,7 @@ impl DrillFault {
             Self::ControlPlane => FaultKind::StopControlPlane,
             Self::Etcd => FaultKind::StopEtcd,
             Self::Network => FaultKind::Partition,
+            Self::Shutdown => FaultKind::Shutdown,
             Self::Power => FaultKind::PowerOff,
         }
     }
@@ -84,9 +129,10 @@ impl DrillFault {
     pub fn commands(self, others: &[String]) -> Vec<String> {
         let lines: Vec<String> = match self {
             Self::Kubelet => vec!["systemctl stop kubelet".into()],
+            // Only the control plane's four: a kube-vip.yaml beside them is the VIP's.
             Self::ControlPlane => vec![
-                "mkdir -p /etc/kubernetes/manifests.hatui-drill".into(),
-                "mv /etc/kubernetes/manifests/*.yaml /etc/kubernetes/manifests.hatui-drill/".into(),
+                format!("mkdir -p {PARKED}"),
+                move_manifests(MANIFESTS, PARKED),
             ],
             Self::Etcd => {
                 // `--timeout`: crictl's default is 0, and containerd's CRI then sends SIGKILL
@@ -98,7 +144,10 @@ impl DrillFault {
                 ]
             }
             Self::Network => cut("-I", others),
-            Self::Power => vec!["systemctl poweroff".into()],
+            Self::Shutdown => vec!["systemctl poweroff".into()],
+            // Twice --force: no unit is stopped, no process signalled, the kernel powers off
+            // at once: as near a cut as anything run on the host gets.
+            Self::Power => vec!["systemctl poweroff --force --force".into()],
         };
         lines
     }
@@ -107,17 +156,17 @@ impl DrillFault {
     pub fn restore_commands(self, others: &[String]) -> Vec<String> {
         match self {
             Self::Kubelet => vec!["systemctl start kubelet".into()],
-            Self::ControlPlane => vec![
-                "mv /etc/kubernetes/manifests.hatui-drill/*.yaml /etc/kubernetes/manifests/".into(),
-                "rmdir /etc/kubernetes/manifests.hatui-drill".into(),
-            ],
+            Self::ControlPlane => {
+                vec![move_manifests(PARKED, MANIFESTS), format!("rmdir {PARKED}")]
+            }
             // The kubelet starts it again after its crash back-off; restarting the kubelet
             // forgets the back-off and starts it at once.
             Self::Etcd => vec!["systemctl restart kubelet".into()],
             Self::Network => cut("-D", others),
-            Self::Power => vec![
-                "power it on from the console, the hypervisor or the cloud (e.g. aws ec2 \
-                 start-instances --instance-ids <id>): nothing on the host can"
+            Self::Shutdown | Self::Power => vec![
+                "Power it on from the console, the hypervisor or the cloud (e.g. aws ec2 \
+                 start-instances --instance-ids <id>): nothing on a host that is off can run, \
+                 and it is back only once it has booted."
                     .into(),
             ],
         }
@@ -126,9 +175,10 @@ impl DrillFault {
     /// On a real host, a dead man's switch armed with the fault: should the drill die (or
     /// lose the host) before its restore, the host restores itself `after_s` seconds
     /// later. Returns the command that arms it and the one that disarms it (the restore
-    /// runs it first). `None` for a power-off: nothing on a host that is off can run.
+    /// runs it first). `None` for a shutdown or power cut: nothing on a host that is off
+    /// can run.
     pub fn guard(self, target: &str, others: &[String], after_s: i64) -> Option<(String, String)> {
-        if self == Self::Power {
+        if self.powers_off() {
             return None;
         }
         let pid = format!("/run/hatui-drill-{target}.pid");
@@ -153,9 +203,11 @@ impl DrillFault {
                  nothing about failover."
             }
             Self::ControlPlane => {
-                "The kubelet stops apiserver, etcd, scheduler and controller-manager at its next \
-                 manifest check (~20 s): etcd hands its leadership over, the scheduler releases \
-                 its lease, the controller-manager's lease expires 15 s later."
+                "Only the four control-plane manifests move (a kube-vip.yaml beside them stays): \
+                 the kubelet's inotify watch sees it within about a second and stops apiserver, \
+                 etcd, scheduler and controller-manager cleanly: etcd hands its leadership over, \
+                 the scheduler releases its lease, the controller-manager's lease expires 15 s \
+                 later."
             }
             Self::Etcd => {
                 "etcd stops cleanly (SIGTERM) and hands its leadership over; the apiserver on \
@@ -166,10 +218,20 @@ impl DrillFault {
                  after an election timeout, this apiserver loses etcd, and a load balancer that \
                  only checks TCP keeps sending it requests."
             }
+            Self::Shutdown => {
+                "A clean shutdown: systemd stops every unit and SIGTERMs what is left, so etcd \
+                 hands its leadership over (tens of ms), the scheduler releases its lease \
+                 (taken within a retry, 2-4.4 s), the controller-manager's lease expires \
+                 15 s after its last renewal; bringing it back needs the operator or the cloud, \
+                 then its boot."
+            }
             Self::Power => {
-                "Everything on the master dies at once: etcd elects after an election timeout \
-                 (1-2 s), the leases are taken over after their 15 s; bringing it back needs \
-                 the operator or the cloud."
+                "A power cut (systemctl poweroff --force --force: the inventory names no \
+                 hypervisor or cloud stop): everything on the master dies at once, etcd elects \
+                 after an election timeout (1-2 s), the leases are taken over 15 to ~24 s \
+                 after their last renewal (leaseDuration from when another copy saw it, then \
+                 a jittered retry); bringing it back needs the operator or the cloud, then \
+                 its boot."
             }
         }
     }
@@ -190,7 +252,8 @@ impl FromStr for DrillFault {
             .find(|k| k.name() == s)
             .ok_or_else(|| {
                 format!(
-                    "`{s}` is not a drill fault: use kubelet, control-plane, etcd, network or power"
+                    "`{s}` is not a drill fault: use kubelet, control-plane, etcd, network, \
+                     shutdown or power"
                 )
             })
     }
@@ -256,5 +319,63 @@ mod tests {
             "kill $(cat /run/hatui-drill-cp-1.pid) 2>/dev/null; rm -f /run/hatui-drill-cp-1.pid"
         );
         assert!(DrillFault::Power.guard("cp-1", &[], 135).is_none());
+        assert!(DrillFault::Shutdown.guard("cp-1", &[], 135).is_none());
+    }
+
+    /// `systemctl poweroff` is a clean shutdown; the power cut is twice --force.
+    #[test]
+    fn a_shutdown_is_clean_and_a_power_cut_is_not() {
+        assert_eq!(DrillFault::Shutdown.commands(&[]), ["systemctl poweroff"]);
+        assert_eq!(
+            DrillFault::Power.commands(&[]),
+            ["systemctl poweroff --force --force"]
+        );
+        assert_eq!(DrillFault::Power.headline("cp-1"), "power cut of cp-1");
+        assert_eq!(
+            DrillFault::Shutdown.headline("cp-1"),
+            "clean shutdown of cp-1"
+        );
+        assert_eq!(DrillFault::Shutdown.lab_kind(), FaultKind::Shutdown);
+        assert_eq!(DrillFault::Power.lab_kind(), FaultKind::PowerOff);
+        assert!(
+            DrillFault::Shutdown
+                .expectation()
+                .contains("hands its leadership over")
+        );
+        for f in [DrillFault::Shutdown, DrillFault::Power] {
+            let restore = f.restore_commands(&[]);
+            let [line] = restore.as_slice() else {
+                panic!("{restore:?}")
+            };
+            assert!(
+                line.starts_with("Power it on") && line.ends_with('.'),
+                "{line}"
+            );
+        }
+    }
+
+    /// Only etcd's, the apiserver's, the controller-manager's and the scheduler's manifests
+    /// move: a kube-vip.yaml beside them is the VIP's.
+    #[test]
+    fn the_control_plane_fault_moves_only_the_four_manifests() {
+        let m = "/etc/kubernetes/manifests";
+        let p = "/etc/kubernetes/manifests.hatui-drill";
+        assert_eq!(
+            DrillFault::ControlPlane.commands(&[]),
+            [
+                format!("mkdir -p {p}"),
+                format!(
+                    "mv {m}/etcd.yaml {m}/kube-apiserver.yaml {m}/kube-controller-manager.yaml \
+                     {m}/kube-scheduler.yaml {p}/"
+                )
+            ]
+        );
+        let undo = DrillFault::ControlPlane.restore_commands(&[]);
+        assert!(undo.iter().all(|c| !c.contains('*')), "{undo:?}");
+        assert!(
+            DrillFault::ControlPlane
+                .expectation()
+                .contains("within about a second")
+        );
     }
 }

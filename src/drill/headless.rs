@@ -31,8 +31,8 @@ pub struct LabDrill {
 pub fn plan_text(p: &Plan) -> String {
     let f = p.spec.fault;
     let mut s = format!(
-        "Drill: {f} on {} for {} s, then restore.\n{}\nOn {} this runs:\n",
-        p.target,
+        "Drill: {} for {} s, then restore.\n{}\nOn {} this runs:\n",
+        f.headline(&p.target),
         p.spec.duration_ms / 1000,
         p.arithmetic,
         p.target

@@ -35,9 +35,8 @@ pub fn render(r: &Report) -> String {
     let f = &r.fault;
     let _ = writeln!(
         out,
-        "# Failover drill: {} on {} ({})\n",
-        f.kind.name(),
-        f.target,
+        "# Failover drill: {} ({})\n",
+        f.kind.headline(&f.target),
         r.source
     );
     let _ = writeln!(

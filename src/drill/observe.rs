@@ -123,7 +123,8 @@ impl Observer {
             &p.etcd_leader,
         ) {
             self.got.new_leader = Some((new.clone(), t, p.etcd_term));
-            let why = why::new_leader(self.fault, &old, new, secs(t));
+            let lost = self.got.leader_lost_ms.unwrap_or(t);
+            let why = why::new_leader(self.fault, &old, new, secs(t), secs(t - lost));
             let text = format!("etcd leader {new} (term {})", p.etcd_term);
             self.note(t, text, why);
         }
@@ -306,6 +307,12 @@ impl Observer {
             );
         }
         let ready = p.target_node == Some(Readiness::Ready);
+        if self.got.node_ready_ms.is_some() && p.target_node.is_some_and(|r| r != Readiness::Ready)
+        {
+            // Still Ready at the restore only because the grace period had not run out
+            // (a host that boots goes NotReady meanwhile): it is back when Ready again.
+            self.got.node_ready_ms = None;
+        }
         if self.got.node_ready_ms.is_none() && ready {
             self.got.node_ready_ms = Some(since);
             let text = format!("recovery: node {target} Ready");

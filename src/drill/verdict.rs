@@ -17,6 +17,47 @@ impl Report {
     }
 }
 
+/// Within this of each other, two moments seen by samplers 100 ms apart are the same.
+const SAME_S: f64 = 0.5;
+
+/// Why the errors through the endpoint stopped at `last` s, from what the run saw: the
+/// target's own apiserver answering again (and what had come back), or the target still
+/// failing while no request through the endpoint did (the balancer had stopped sending it
+/// any). Nothing is inferred from the balancer's configured checks.
+fn why_errors_ended(r: &Report, last: f64) -> String {
+    let target = &r.fault.target;
+    let Some(own) = r.api.masters.get(target) else {
+        return "when the errors stopped (the run did not see why)".to_string();
+    };
+    // The target's own outage that was under way when the endpoint's errors stopped.
+    let during = own
+        .outages
+        .iter()
+        .find(|o| o.start_s <= last + SAME_S && o.end_s + SAME_S >= last);
+    match during {
+        Some(o) if o.end_s > last + SAME_S => format!(
+            "when the load balancer stopped sending it requests: {target} still failed until \
+             {:.1} s, yet no request through the endpoint did",
+            o.end_s
+        ),
+        _ => {
+            let etcd_back = r
+                .timeline
+                .iter()
+                .find(|e| e.text == format!("{target}'s etcd member healthy again"))
+                .filter(|e| e.at_s <= last + SAME_S);
+            match etcd_back {
+                Some(e) => format!(
+                    "when {target}'s own apiserver answered again: its etcd member was back at \
+                     {:.1} s: {}",
+                    e.at_s, e.why
+                ),
+                None => format!("when {target}'s own apiserver answered again"),
+            }
+        }
+    }
+}
+
 pub fn of(r: &Report, d: &Drill) -> Vec<String> {
     let target = &r.fault.target;
     let mut v = Vec::new();
@@ -51,9 +92,9 @@ pub fn of(r: &Report, d: &Drill) -> Vec<String> {
         if others_ok {
             let last = ep.outages.last().map_or(0.0, |o| o.end_s);
             let how_long = if last >= r.fault.duration_s {
-                "for the whole fault: its health check never took the master out".to_string()
+                "for the whole fault: it never stopped sending it requests".to_string()
             } else {
-                format!("until {last:.1} s, when its health checks had taken it out")
+                format!("until {last:.1} s, {}", why_errors_ended(r, last))
             };
             v.push(format!(
                 "Clients saw errors although another apiserver was ready all along: the load \
@@ -146,8 +187,16 @@ pub fn of(r: &Report, d: &Drill) -> Vec<String> {
         } else {
             "node Ready"
         };
+        // A host that was off booted first (the lab's `--boot-time`).
+        let boot = match &d.lab {
+            Some(lab) if r.fault.kind.powers_off() => format!(
+                ", {:.0} s of it its boot after the power-on",
+                lab.boot_time_ms as f64 / 1000.0
+            ),
+            _ => String::new(),
+        };
         v.push(format!(
-            "Restored: {target} was back ({what}) {slowest:.1} s after the restore."
+            "Restored: {target} was back ({what}) {slowest:.1} s after the restore{boot}."
         ));
     } else {
         v.push(format!(

@@ -5,7 +5,10 @@ use super::fault::DrillFault;
 
 /// Whether the fault stops etcd cleanly (SIGTERM: the leader hands over).
 fn clean(fault: DrillFault) -> bool {
-    matches!(fault, DrillFault::ControlPlane | DrillFault::Etcd)
+    matches!(
+        fault,
+        DrillFault::ControlPlane | DrillFault::Etcd | DrillFault::Shutdown
+    )
 }
 
 pub fn leader_lost(fault: DrillFault, old: &str) -> String {
@@ -18,11 +21,20 @@ pub fn leader_lost(fault: DrillFault, old: &str) -> String {
     }
 }
 
-pub fn new_leader(fault: DrillFault, old: &str, new: &str, after_s: f64) -> String {
-    if clean(fault) {
+/// `without_s`: how long the run saw no leader. A clean stop's handover is claimed only when
+/// the run saw one (no leaderless gap); an unclean one cannot hand over (a cut-off leader
+/// may still name itself until it steps down, so a short gap proves nothing there).
+pub fn new_leader(fault: DrillFault, old: &str, new: &str, after_s: f64, without_s: f64) -> String {
+    let handed_over = without_s < 0.5;
+    if clean(fault) && handed_over {
         format!(
             "etcd leadership moved to {new} after {after_s:.1} s: {old} was stopped cleanly \
              (SIGTERM) and handed over within tens of ms, no election timeout"
+        )
+    } else if clean(fault) {
+        format!(
+            "etcd elected {new} after {after_s:.1} s: {without_s:.1} s without a leader, so \
+             {old} did not hand over although it was stopped with SIGTERM"
         )
     } else {
         format!(
@@ -40,17 +52,20 @@ pub fn new_leader(fault: DrillFault, old: &str, new: &str, after_s: f64) -> Stri
 pub fn lease_released(lease: &str, holder: &str) -> String {
     format!(
         "{lease}: {holder}'s copy got SIGTERM and emptied the lease (ReleaseOnCancel), so \
-         another takes it at its next retry (every 2 s)"
+         another takes it at its next retry (every 2 to 4.4 s: 2 s with jitter 1.2)"
     )
 }
 
 pub fn lease_taken(lease: &str, old: &str, new: &str, released: bool) -> String {
     if released {
-        format!("{lease}: {new} took the lease {old} released, at its next retry (every 2 s)")
+        format!(
+            "{lease}: {new} took the lease {old} released, at its next retry (every 2 to 4.4 s)"
+        )
     } else {
         format!(
             "{lease}: {old} stopped renewing; {new} could take the lease only once it expired \
-             (leaseDuration 15 s after the last renewal, tried every 2 s)"
+             (leaseDuration 15 s after it last saw the lease renewed, tried every 2 to 4.4 s: \
+             2 s with jitter 1.2)"
         )
     }
 }
@@ -72,8 +87,8 @@ pub fn not_ready(node: &str, grace_s: i64, cm_moved: Option<f64>) -> String {
 
 pub fn pods_gone(node: &str) -> String {
     format!(
-        "the kubelet on {node} checks its manifest directory every 20 s; it stopped the \
-         static pods whose manifests were gone"
+        "the kubelet on {node} watches its manifest directory (inotify): it stopped the \
+         static pods whose manifests were moved out"
     )
 }
 

@@ -104,7 +104,8 @@ fn a_learner_cannot_be_promoted_while_the_only_voter_is_powered_off() {
         node: "cp-1".into(),
         kind: FaultKind::Restore,
     });
-    lab.advance(Duration::from_secs(10));
+    // Its boot (45 s), then etcd.
+    lab.advance(Duration::from_secs(55));
     assert_eq!(lab.etcd_leader().as_deref(), Some("cp-1"));
     assert!(
         lab.promote(1).is_ok(),

@@ -23,12 +23,17 @@ pub struct LabConfig {
     /// Built from bare hosts by the wizard: its steps and how each ended. `None` for a
     /// lab built at start.
     pub built_by_wizard: Option<Vec<String>>,
+    /// How long a powered-off machine takes from power-on to its kubelet running
+    /// (firmware, OS, containerd, kubelet), in ms (`--boot-time`).
+    pub boot_time_ms: i64,
 }
 
 impl LabConfig {
     pub const DEFAULT_ENDPOINT: &str = "lab-api.hatui.local:6443";
     pub const MAX_CONTROL_PLANES: usize = 7;
     pub const MAX_WORKERS: usize = 5000;
+    /// The default `--boot-time`: a VM's firmware, OS, containerd and kubelet.
+    pub const DEFAULT_BOOT_TIME_MS: i64 = 45_000;
 
     pub fn new(control_planes: usize, workers: usize, seed: u64, start: Timestamp) -> Self {
         Self {
@@ -40,6 +45,7 @@ impl LabConfig {
             external_etcd: false,
             lb: super::LbKind::default(),
             built_by_wizard: None,
+            boot_time_ms: Self::DEFAULT_BOOT_TIME_MS,
         }
         .clamped()
     }
@@ -48,6 +54,7 @@ impl LabConfig {
     pub(crate) fn clamped(mut self) -> Self {
         self.control_planes = self.control_planes.clamp(1, Self::MAX_CONTROL_PLANES);
         self.workers = self.workers.min(Self::MAX_WORKERS);
+        self.boot_time_ms = self.boot_time_ms.clamp(0, 3_600_000);
         self
     }
 

@@ -22,7 +22,7 @@ pub(crate) struct Backoff {
 
 impl Backoff {
     /// After an exit at `now`: how long until the kubelet starts the container again.
-    fn next(&mut self, now: i64) -> i64 {
+    pub(super) fn next(&mut self, now: i64) -> i64 {
         if now - self.last_exit > 2 * BACKOFF_MAX_MS {
             self.exits = 0;
         }
@@ -41,6 +41,8 @@ impl Backoff {
 pub(crate) struct FaultState {
     /// Per master: the etcd container's back-off.
     etcd_backoff: Vec<Backoff>,
+    /// Per master: the apiserver container's back-off (its probes kill it).
+    pub api_backoff: Vec<Backoff>,
     /// Per node: deleted with `kubectl delete node` (not registered again yet).
     pub deleted: Vec<bool>,
 }
@@ -49,6 +51,7 @@ impl FaultState {
     pub(crate) fn new(masters: usize, nodes: usize) -> Self {
         Self {
             etcd_backoff: vec![Backoff::default(); masters],
+            api_backoff: vec![Backoff::default(); masters],
             deleted: vec![false; nodes],
         }
     }
@@ -98,15 +101,23 @@ impl Lab {
             FaultKind::StopControlPlane => {
                 self.hosts.move_manifests(i, self.now);
                 Ok(if m.kubelet {
-                    "; the kubelet acts on it within ~20 s"
+                    "; only etcd, kube-apiserver, kube-controller-manager and kube-scheduler \
+                     (a kube-vip.yaml beside them stays): the kubelet's inotify watch stops \
+                     them within about a second"
                 } else {
                     "; the kubelet is stopped, so the pods keep running until it starts"
                 }
                 .into())
             }
-            FaultKind::PowerOff if !m.powered => Err("it is already powered off"),
+            FaultKind::PowerOff | FaultKind::Shutdown if !m.powered => {
+                Err("it is already powered off")
+            }
             FaultKind::PowerOff => {
-                self.power_off(i);
+                self.power_off(i, false);
+                Ok(String::new())
+            }
+            FaultKind::Shutdown => {
+                self.power_off(i, true);
                 Ok(String::new())
             }
             FaultKind::StopEtcd => self.stop_etcd(i),
@@ -116,9 +127,10 @@ impl Lab {
         }
     }
 
-    fn power_off(&mut self, i: usize) {
+    /// `clean`: a shutdown (SIGTERM first), else a power cut.
+    fn power_off(&mut self, i: usize, clean: bool) {
         let mut changes = Vec::new();
-        self.hosts.power_off(i, &mut changes);
+        self.hosts.power_off(i, clean, &mut changes);
         self.apply_pod_changes(&changes);
         if self.hosts.is_master(i) {
             // Its member's error turns from "refused" to a timeout.
@@ -181,7 +193,7 @@ impl Lab {
             return Err("the API endpoint is down: kubectl delete node fails");
         }
         if self.hosts.machines[i].powered {
-            self.power_off(i);
+            self.power_off(i, false);
         }
         self.faults.deleted[i] = true;
         let gone = ClusterEvent::NodeRemoved(self.cfg.name(i));
@@ -197,16 +209,9 @@ impl Lab {
         if self.hosts.healthy(i) && !self.hosts.waiting(i) && !cut && !deleted {
             return Err("it is healthy: nothing to restore");
         }
-        self.hosts.restore(i, self.now);
-        if master {
-            // The kubelet restarted: its back-off is forgotten.
-            self.faults.etcd_backoff[i] = Backoff::default();
-        }
-        if !m.kubelet {
-            self.nodes.kubelet_started(i, self.now);
-        }
-        if master && !m.powered {
-            self.etcd.touch();
+        let boots = self.hosts.restore(i, self.now, self.cfg.boot_time_ms);
+        if !boots {
+            self.kubelet_started(i, !m.kubelet);
         }
         if cut {
             self.etcd.set_cut(i, false);
@@ -218,7 +223,27 @@ impl Lab {
             let node = views::node(&self.cfg, i, &self.nodes.nodes[i]);
             out.change(&self.cfg, self.now, None, ClusterEvent::NodeUpsert(node));
         }
-        Ok(String::new())
+        Ok(if boots {
+            format!(
+                "; it boots (firmware, OS, containerd, kubelet) for {:.0} s before its kubelet \
+                 starts anything",
+                self.cfg.boot_time_ms as f64 / 1000.0
+            )
+        } else {
+            String::new()
+        })
+    }
+
+    /// The kubelet (re)started on node `i` (`was_stopped`: it had not been running): its
+    /// back-off is forgotten; a master's etcd member answers again.
+    pub(super) fn kubelet_started(&mut self, i: usize, was_stopped: bool) {
+        if self.hosts.is_master(i) {
+            self.faults.etcd_backoff[i] = Backoff::default();
+            self.faults.api_backoff[i] = Backoff::default();
+        }
+        if was_stopped {
+            self.nodes.kubelet_started(i, self.now);
+        }
     }
 }
 

@@ -3,9 +3,10 @@
 //! containers run while the host is powered and the manifests are in place, whether or not
 //! the kubelet runs; only the kubelet acts on a manifest change.
 
-/// The kubelet re-reads `/etc/kubernetes/manifests` this often, so a moved manifest takes
-/// effect up to this long after the move (kubeadm docs: "about 20 s").
-pub(crate) const FILE_CHECK_MS: i64 = 20_000;
+/// The kubelet watches `/etc/kubernetes/manifests` with inotify
+/// (`pkg/kubelet/config/file_linux.go`), so a moved manifest takes effect within about a
+/// second; its 20 s `fileCheckFrequency` is only the fallback re-list.
+pub(crate) const MANIFEST_WATCH_MS: i64 = 1_000;
 /// A container that exited is started again after this (the first back-off step).
 const CRASH_RESTART_MS: i64 = 1_000;
 
@@ -95,6 +96,8 @@ pub(crate) enum PodChange {
     /// `clean`: SIGTERM (etcd hands over leadership, leases are released); otherwise the
     /// process just vanished.
     Stopped(usize, Component, bool),
+    /// Node `i` finished booting after a power-on: its kubelet runs again.
+    Booted(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +105,8 @@ pub(crate) struct Hosts {
     /// Every node, masters first.
     pub machines: Vec<Machine>,
     pub cps: Vec<ControlPlane>,
+    /// Per node: powered on and booting (firmware, OS, containerd, kubelet) until then.
+    booting: Vec<Option<i64>>,
 }
 
 impl Hosts {
@@ -125,6 +130,7 @@ impl Hosts {
         Self {
             machines: vec![up; nodes],
             cps: vec![cp; masters],
+            booting: vec![None; nodes],
         }
     }
 
@@ -190,21 +196,46 @@ impl Hosts {
         self.machines[i].kubelet = false;
     }
 
-    /// The containers keep running until the kubelet's next check of the directory.
+    /// The control plane's four manifests (etcd, kube-apiserver, kube-controller-manager,
+    /// kube-scheduler) moved out; a `kube-vip.yaml` beside them stays (see
+    /// [`Hosts::kube_vip_runs`]). The containers keep running until the kubelet's inotify
+    /// watch fires (about a second).
     pub(crate) fn move_manifests(&mut self, i: usize, now: i64) {
         let cp = &mut self.cps[i];
         cp.manifests = false;
-        cp.stop_at = Some(now + FILE_CHECK_MS);
+        cp.stop_at = Some(now + MANIFEST_WATCH_MS);
         for pod in &mut cp.pods {
             pod.start_at = None;
         }
     }
 
-    pub(crate) fn power_off(&mut self, i: usize, changes: &mut Vec<PodChange>) {
+    /// kube-vip is a static pod of its own (`kube-vip.yaml`): the control-plane fault moves
+    /// only the four control-plane manifests, so it runs while the host is powered and it
+    /// was ever set up (an installed control plane).
+    // For `kube_vip_runs` in src/lab/lb/mod.rs (the load balancer's work), which still
+    // reads `manifests`.
+    #[allow(dead_code)]
+    pub(crate) fn kube_vip_runs(&self, i: usize) -> bool {
+        let installed = self
+            .cps
+            .get(i)
+            .is_some_and(|cp| cp.pods.iter().any(|p| p.installed));
+        self.machines[i].powered && installed
+    }
+
+    /// Powered on and not yet booted.
+    pub(crate) fn booting(&self, i: usize) -> bool {
+        self.booting[i].is_some()
+    }
+
+    /// The host goes off. `clean`: a shutdown (`systemctl poweroff`): systemd SIGTERMs every
+    /// container first; otherwise a power cut: they just vanish.
+    pub(crate) fn power_off(&mut self, i: usize, clean: bool, changes: &mut Vec<PodChange>) {
         self.machines[i] = Machine {
             powered: false,
             kubelet: false,
         };
+        self.booting[i] = None;
         let Some(cp) = self.cps.get_mut(i) else {
             return;
         };
@@ -213,20 +244,36 @@ impl Hosts {
             pod.start_at = None;
             if pod.running {
                 pod.running = false;
-                changes.push(PodChange::Stopped(i, c, false));
+                changes.push(PodChange::Stopped(i, c, clean));
             }
         }
     }
 
-    /// Power on, manifests back, kubelet started: the kubelet starts whatever is not running.
-    pub(crate) fn restore(&mut self, i: usize, now: i64) {
+    /// Manifests back, kubelet started: the kubelet starts whatever is not running. A host
+    /// that is off is powered on and is back `boot_ms` later: until then nothing on it
+    /// runs (returns whether it boots).
+    pub(crate) fn restore(&mut self, i: usize, now: i64, boot_ms: i64) -> bool {
+        if let Some(cp) = self.cps.get_mut(i) {
+            cp.manifests = cp.pods.iter().any(|p| p.installed);
+            cp.stop_at = None;
+        }
+        if !self.machines[i].powered {
+            let at = now + boot_ms.max(0);
+            self.booting[i] = Some(self.booting[i].map_or(at, |t| t.min(at)));
+            return true;
+        }
+        self.start_kubelet(i, now);
+        false
+    }
+
+    /// The kubelet (re)starts: it has forgotten any back-off and starts every installed
+    /// container that is not running.
+    fn start_kubelet(&mut self, i: usize, now: i64) {
         self.machines[i] = Machine {
             powered: true,
             kubelet: true,
         };
         if let Some(cp) = self.cps.get_mut(i) {
-            cp.manifests = cp.pods.iter().any(|p| p.installed);
-            cp.stop_at = None;
             for (c, pod) in Component::ALL.into_iter().zip(&mut cp.pods) {
                 // A restarted kubelet has forgotten any back-off: it starts them all now.
                 if pod.installed && !pod.running {
@@ -253,22 +300,34 @@ impl Hosts {
         }
     }
 
-    /// A master with a container waiting for the kubelet to start it.
+    /// A node booting, or a master with a container waiting for the kubelet to start it.
     pub(crate) fn waiting(&self, i: usize) -> bool {
         let pods = self.cps.get(i).map(|cp| cp.pods.iter());
-        pods.into_iter().flatten().any(|p| p.start_at.is_some())
+        self.booting(i) || pods.into_iter().flatten().any(|p| p.start_at.is_some())
     }
 
     /// The process exited on its own (a leader that lost its lease exits) or the kubelet
     /// killed it (a failed liveness probe); the kubelet, if it runs, starts it again.
     pub(crate) fn crash(&mut self, i: usize, c: Component, now: i64, changes: &mut Vec<PodChange>) {
+        self.crash_for(i, c, now, CRASH_RESTART_MS, changes);
+    }
+
+    /// As [`Hosts::crash`], started again `wait` ms later (the kubelet's crash back-off).
+    pub(crate) fn crash_for(
+        &mut self,
+        i: usize,
+        c: Component,
+        now: i64,
+        wait: i64,
+        changes: &mut Vec<PodChange>,
+    ) {
         let kubelet = self.machines[i].kubelet;
         let pod = &mut self.cps[i].pods[c.slot()];
         if !pod.running {
             return;
         }
         pod.running = false;
-        pod.start_at = kubelet.then_some(now + CRASH_RESTART_MS);
+        pod.start_at = kubelet.then_some(now + wait);
         changes.push(PodChange::Stopped(i, c, false));
     }
 
@@ -282,6 +341,13 @@ impl Hosts {
 
     /// Carries out what the kubelets have scheduled for `now`. A stopped kubelet does nothing.
     pub(crate) fn step(&mut self, now: i64, changes: &mut Vec<PodChange>) {
+        for i in 0..self.booting.len() {
+            if self.booting[i].is_some_and(|t| t <= now) {
+                self.booting[i] = None;
+                self.start_kubelet(i, now);
+                changes.push(PodChange::Booted(i));
+            }
+        }
         for (i, cp) in self.cps.iter_mut().enumerate() {
             if !self.machines[i].kubelet {
                 continue;
@@ -317,6 +383,7 @@ impl Hosts {
             .filter(|(_, m)| m.kubelet);
         acting
             .flat_map(|(cp, _)| cp.pods.iter().map(|p| p.start_at).chain([cp.stop_at]))
+            .chain(self.booting.iter().copied())
             .flatten()
             .min()
     }
@@ -337,35 +404,69 @@ mod tests {
     }
 
     #[test]
-    fn moved_manifests_stop_cleanly_after_the_file_check_and_only_with_a_kubelet() {
+    fn moved_manifests_stop_cleanly_within_a_second_and_only_with_a_kubelet() {
         let mut h = Hosts::new(1, 1);
         let mut changes = Vec::new();
         h.move_manifests(0, 0);
-        h.step(FILE_CHECK_MS - 10, &mut changes);
+        assert!(h.kube_vip_runs(0), "kube-vip.yaml stays where it is");
+        h.step(MANIFEST_WATCH_MS - 10, &mut changes);
         assert!(changes.is_empty());
         h.stop_kubelet(0);
-        h.step(FILE_CHECK_MS, &mut changes);
+        h.step(MANIFEST_WATCH_MS, &mut changes);
         assert!(changes.is_empty(), "no kubelet, nobody acts");
         assert_eq!(h.next_due(), None);
         h.machines[0].kubelet = true;
-        h.step(FILE_CHECK_MS, &mut changes);
+        // inotify: within about a second, not at a 20 s re-list.
+        h.step(1_000, &mut changes);
         assert_eq!(changes.len(), 4);
         assert!(changes.contains(&PodChange::Stopped(0, Component::Etcd, true)));
     }
 
     #[test]
-    fn restore_restarts_what_power_loss_killed() {
+    fn restore_boots_the_host_then_restarts_what_power_loss_killed() {
         let mut h = Hosts::new(1, 1);
         let mut changes = Vec::new();
-        h.power_off(0, &mut changes);
+        h.power_off(0, false, &mut changes);
         assert!(changes.contains(&PodChange::Stopped(0, Component::ApiServer, false)));
         changes.clear();
-        h.restore(0, 0);
-        h.step(2_000, &mut changes);
-        assert_eq!(changes, [PodChange::Started(0, Component::Etcd)]);
-        h.step(4_000, &mut changes);
-        assert_eq!(changes.len(), 4);
+        assert!(h.restore(0, 0, 45_000), "powered on: it boots");
+        assert_eq!(h.next_due(), Some(45_000));
+        h.step(44_990, &mut changes);
+        assert!(
+            changes.is_empty() && !h.machines[0].powered,
+            "still booting"
+        );
+        h.step(45_000, &mut changes);
+        assert_eq!(changes, [PodChange::Booted(0)]);
+        h.step(47_000, &mut changes);
+        assert_eq!(
+            changes,
+            [PodChange::Booted(0), PodChange::Started(0, Component::Etcd)]
+        );
+        h.step(49_000, &mut changes);
+        assert_eq!(changes.len(), 5);
         assert_eq!(h.cps[0].pod(Component::Scheduler).restarts, 1);
         assert_eq!(h.next_due(), None);
+    }
+
+    #[test]
+    fn a_shutdown_stops_the_pods_cleanly_a_cut_does_not() {
+        let mut h = Hosts::new(1, 1);
+        let mut changes = Vec::new();
+        h.power_off(0, true, &mut changes);
+        assert_eq!(changes.len(), 4);
+        assert!(
+            changes
+                .iter()
+                .all(|c| matches!(c, PodChange::Stopped(0, _, true)))
+        );
+        let mut h = Hosts::new(1, 1);
+        changes.clear();
+        h.power_off(0, false, &mut changes);
+        assert!(
+            changes
+                .iter()
+                .all(|c| matches!(c, PodChange::Stopped(0, _, false)))
+        );
     }
 }

@@ -1,8 +1,16 @@
 //! client-go leader election for `kube-scheduler` and `kube-controller-manager`: every copy
-//! retries every 2 s through its own master's apiserver; the holder renews, the others
+//! tries through its own master's apiserver; the holder renews, the others
 //! take an expired or released lease. Only the scheduler releases on a clean stop
 //! (`ReleaseOnCancel: true` in `cmd/kube-scheduler/app/options/options.go`); the
 //! controller-manager sets no such thing, so its lease waits out its 15 s even then.
+//!
+//! As client-go does it (`tools/leaderelection/leaderelection.go`): a copy that does not
+//! lead tries with `wait.JitterUntil(retryPeriod, JitterFactor 1.2)`, so 2 to 4.4 s apart;
+//! the leader renews with `wait.Until(retryPeriod)`, every 2 s. A non-holder judges expiry by
+//! its own clock: the lease is valid until `leaseDuration` after it last *saw the record
+//! change* (`observedTime`), not after `renewTime`. So after an unclean death a takeover
+//! lands 15 s plus the time to see the last renewal plus the time to the first try after
+//! expiry: 15 to about 24 s after the last renewal, never on a 2 s grid.
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -13,6 +21,15 @@ use super::ids;
 pub(crate) const LEASE_DURATION_S: u32 = 15;
 pub(crate) const RENEW_DEADLINE_MS: i64 = 10_000;
 pub(crate) const RETRY_MS: i64 = 2_000;
+/// client-go's `JitterFactor`: a waiting copy's next try comes `RETRY_MS` plus up to 1.2
+/// times that later.
+const JITTER_MS: i64 = RETRY_MS * 12 / 10;
+
+/// The wait before a copy that does not lead tries again (`wait.Jitter`), in 10 ms steps so
+/// the lab's clock lands on it.
+fn jittered(rng: &mut ChaCha8Rng) -> i64 {
+    RETRY_MS + 10 * rng.random_range(0..JITTER_MS / 10)
+}
 
 /// The Lease object as the API stores it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,12 +42,6 @@ pub(crate) struct Record {
     pub transitions: u32,
 }
 
-impl Record {
-    fn expired(&self, now: i64) -> bool {
-        self.renewed + i64::from(self.duration_s) * 1000 < now
-    }
-}
-
 /// One running copy of the component on one master.
 #[derive(Debug, Clone)]
 struct Contender {
@@ -40,6 +51,9 @@ struct Contender {
     /// It believes it leads (acquired and not yet lost).
     leading: bool,
     last_renewed: i64,
+    /// The record as it last read it, and when (client-go's `observedRecord`/`observedTime`).
+    seen: Option<Record>,
+    seen_at: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +87,8 @@ impl Election {
                 next_try: now + 10 * rng.random_range(0..RETRY_MS / 10),
                 leading: i == 0,
                 last_renewed: now,
+                seen: None,
+                seen_at: now,
             })
             .collect();
         let holder = &mut contenders[0];
@@ -102,6 +118,8 @@ impl Election {
             next_try: 0,
             leading: false,
             last_renewed: 0,
+            seen: None,
+            seen_at: 0,
         };
         Self {
             name,
@@ -140,6 +158,7 @@ impl Election {
         c.identity = Some(identity(host, rng));
         c.next_try = now + 10 * rng.random_range(50..150);
         c.leading = false;
+        c.seen = None;
     }
 
     /// Whether a clean stop empties the lease (`ReleaseOnCancel`): kube-scheduler only.
@@ -170,6 +189,7 @@ impl Election {
         &mut self,
         now: i64,
         api_ready: impl Fn(usize) -> bool,
+        rng: &mut ChaCha8Rng,
         lost: &mut Vec<usize>,
     ) {
         for i in 0..self.contenders.len() {
@@ -177,7 +197,8 @@ impl Election {
             if c.identity.is_none() || c.next_try > now {
                 continue;
             }
-            c.next_try += RETRY_MS;
+            // The leader renews every retry period; the others try with jitter.
+            c.next_try = now + if c.leading { RETRY_MS } else { jittered(rng) };
             if !self.try_acquire_or_renew(i, now, api_ready(i)) {
                 let c = &self.contenders[i];
                 if c.leading && now - c.last_renewed > RENEW_DEADLINE_MS {
@@ -200,10 +221,15 @@ impl Election {
         let c = &mut self.contenders[i];
         let me = c.identity.clone().unwrap_or_default();
         let r = &mut self.record;
+        if c.seen.as_ref() != Some(&*r) {
+            (c.seen, c.seen_at) = (Some(r.clone()), now);
+        }
+        // client-go's isLeaseValid: observedTime + leaseDuration after now.
+        let valid = c.seen_at + i64::from(r.duration_s) * 1000 > now;
         if r.holder == me {
             r.renewed = now;
             self.renewed += 1;
-        } else if r.holder.is_empty() || r.expired(now) {
+        } else if r.holder.is_empty() || !valid {
             *r = Record {
                 holder: me,
                 acquired: now,
@@ -214,6 +240,7 @@ impl Election {
             };
             self.exists = true;
             self.changed += 1;
+            (c.seen, c.seen_at) = (Some(r.clone()), now);
         } else {
             return false;
         }
@@ -232,66 +259,120 @@ mod tests {
     use rand::SeedableRng;
 
     fn election() -> (Election, ChaCha8Rng) {
-        election_of(Component::Scheduler)
+        election_of(Component::Scheduler, 5)
     }
 
-    fn election_of(component: Component) -> (Election, ChaCha8Rng) {
-        let mut rng = ChaCha8Rng::seed_from_u64(5);
+    fn election_of(component: Component, seed: u64) -> (Election, ChaCha8Rng) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let hosts = ["cp-1".to_string(), "cp-2".to_string()];
         let e = Election::new("kube-scheduler", component, &hosts, 0, -60_000, &mut rng);
         (e, rng)
     }
 
-    fn run(e: &mut Election, from: i64, to: i64, ready: &[bool]) -> Vec<usize> {
+    fn run(
+        e: &mut Election,
+        rng: &mut ChaCha8Rng,
+        from: i64,
+        to: i64,
+        ready: &[bool],
+    ) -> Vec<usize> {
         let mut lost = Vec::new();
         for t in (from..=to).step_by(10) {
-            e.step(t, |i| ready[i], &mut lost);
+            e.step(t, |i| ready[i], rng, &mut lost);
         }
         lost
     }
 
-    #[test]
-    fn an_unrenewed_lease_is_taken_after_it_expires() {
-        let (mut e, _) = election();
-        run(&mut e, 0, 5_000, &[true, true]);
+    /// How long after the holder's last renewal the other copy takes the lease, when the
+    /// holder dies uncleanly at 5 s.
+    fn takeover_after_a_cut(seed: u64) -> i64 {
+        let (mut e, mut rng) = election_of(Component::ControllerManager, seed);
+        run(&mut e, &mut rng, 0, 5_000, &[true, true]);
         assert_eq!(e.holder(), Some(0));
         let last = e.record.renewed;
         e.stop(0, false, true, 5_000);
-        run(&mut e, 5_010, last + 15_000, &[true, true]);
+        run(&mut e, &mut rng, 5_010, last + 30_000, &[true, true]);
+        assert_eq!(e.holder(), Some(1), "seed {seed}");
+        e.record.acquired - last
+    }
+
+    #[test]
+    fn an_unrenewed_lease_is_taken_after_it_expires() {
+        let (mut e, mut rng) = election();
+        run(&mut e, &mut rng, 0, 5_000, &[true, true]);
+        assert_eq!(e.holder(), Some(0));
+        let last = e.record.renewed;
+        e.stop(0, false, true, 5_000);
+        run(&mut e, &mut rng, 5_010, last + 15_000, &[true, true]);
         assert_eq!(e.holder(), None, "not before renewTime + 15 s");
-        run(&mut e, last + 15_010, last + 17_010, &[true, true]);
+        run(
+            &mut e,
+            &mut rng,
+            last + 15_010,
+            last + 24_000,
+            &[true, true],
+        );
         assert_eq!(e.holder(), Some(1));
         assert_eq!(e.record.transitions, 1);
     }
 
+    /// client-go retries with jitter (2 s x up to 2.2) and counts the lease duration from
+    /// when it saw the last renewal: takeovers after a cut spread over 15 to ~24 s after
+    /// the last renewal, not 15 to 17 s on a 2 s grid. The same seed gives the same.
+    #[test]
+    fn takeovers_after_a_cut_are_jittered_from_15_s_on_and_deterministic() {
+        let after: Vec<i64> = (1..=40).map(takeover_after_a_cut).collect();
+        let (min, max) = (after.iter().min().unwrap(), after.iter().max().unwrap());
+        assert!(*min > 15_000, "{after:?}");
+        assert!(*max <= 15_000 + 2 * 4_400, "{after:?}");
+        assert!(
+            *max > 17_500,
+            "later than one 2 s retry after expiry: {after:?}"
+        );
+        assert!(
+            max - min > 2_500,
+            "spread beyond one retry period: {after:?}"
+        );
+        assert_eq!(
+            after,
+            (1..=40).map(takeover_after_a_cut).collect::<Vec<_>>()
+        );
+    }
+
     #[test]
     fn a_clean_stop_releases_the_scheduler_lease_but_not_the_controller_managers() {
-        let (mut e, _) = election_of(Component::Scheduler);
-        run(&mut e, 0, 5_000, &[true, true]);
+        let (mut e, mut rng) = election_of(Component::Scheduler, 5);
+        run(&mut e, &mut rng, 0, 5_000, &[true, true]);
         e.stop(0, true, true, 5_000);
         assert_eq!(e.record.holder, "", "released");
         assert_eq!(e.record.duration_s, 1);
-        run(&mut e, 5_010, 7_010, &[true, true]);
-        assert_eq!(e.holder(), Some(1), "taken within a retry period");
+        run(&mut e, &mut rng, 5_010, 9_410, &[true, true]);
+        assert_eq!(e.holder(), Some(1), "taken at the next try, within 4.4 s");
 
-        let (mut e, _) = election_of(Component::ControllerManager);
-        run(&mut e, 0, 5_000, &[true, true]);
+        let (mut e, mut rng) = election_of(Component::ControllerManager, 5);
+        run(&mut e, &mut rng, 0, 5_000, &[true, true]);
         let held = e.record.clone();
         e.stop(0, true, true, 5_000);
         assert_eq!(
             e.record, held,
             "no ReleaseOnCancel: the record stays as it was"
         );
-        run(&mut e, 5_010, held.renewed + 15_000, &[true, true]);
+        run(
+            &mut e,
+            &mut rng,
+            5_010,
+            held.renewed + 15_000,
+            &[true, true],
+        );
         assert_eq!(e.holder(), None, "not before renewTime + 15 s");
     }
 
     #[test]
     fn a_holder_without_its_apiserver_loses_after_the_renew_deadline() {
-        let (mut e, _) = election();
-        let lost = run(&mut e, 0, 9_000, &[false, false]);
+        let (mut e, mut rng) = election();
+        let lost = run(&mut e, &mut rng, 0, 9_000, &[false, false]);
         assert!(lost.is_empty());
-        let lost = run(&mut e, 9_010, 14_000, &[false, false]);
+        let lost = run(&mut e, &mut rng, 9_010, 14_000, &[false, false]);
         assert_eq!(lost.first(), Some(&0));
     }
 }

@@ -78,6 +78,13 @@ impl Lab {
         let now = self.now;
         for &change in changes {
             match change {
+                PodChange::Booted(i) => {
+                    self.kubelet_started(i, true);
+                    if self.hosts.is_master(i) {
+                        // Its member's error turns from a timeout to "refused".
+                        self.etcd.touch();
+                    }
+                }
                 PodChange::Started(i, Component::Etcd) => self.etcd.start(i, now),
                 PodChange::Started(i, Component::ApiServer) => self.liveness.started(i, now),
                 PodChange::Stopped(i, Component::Etcd, true) => self.etcd.stop_clean(i, now),
@@ -104,7 +111,7 @@ impl Lab {
         let mut crashed = Vec::new();
         for e in &mut self.leases {
             let mut lost = Vec::new();
-            e.step(self.now, |i| api.ready(i), &mut lost);
+            e.step(self.now, |i| api.ready(i), &mut self.rng, &mut lost);
             for i in lost {
                 self.hosts.crash(i, e.component, self.now, &mut crashed);
             }
@@ -139,8 +146,9 @@ impl Lab {
         self.probe_liveness();
     }
 
-    /// The kubelet probes `/livez`; its etcd check fails at once (connection refused) while
-    /// the local member is down. A stopped kubelet probes nothing.
+    /// The kubelet probes `/livez` (startupProbe, then livenessProbe); its etcd check fails
+    /// at once (connection refused) while the local member is down. A stopped kubelet
+    /// probes nothing. A killed apiserver is started again after the kubelet's back-off.
     fn probe_liveness(&mut self) {
         let (hosts, etcd) = (&self.hosts, &self.etcd);
         let probe = |i: usize| {
@@ -151,8 +159,9 @@ impl Lab {
         let kill = self.liveness.check(self.now, probe);
         let mut changes = Vec::new();
         for i in kill {
+            let wait = self.faults.api_backoff[i].next(self.now);
             self.hosts
-                .crash(i, Component::ApiServer, self.now, &mut changes);
+                .crash_for(i, Component::ApiServer, self.now, wait, &mut changes);
         }
         self.apply_pod_changes(&changes);
     }

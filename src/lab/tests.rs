@@ -188,11 +188,11 @@ fn the_lab_shows_kubeadm_certificates_issued_at_init() {
 }
 
 /// What a real etcd following the lab is told: a stopped kubelet leaves etcd running, moved
-/// manifests stop it cleanly after the kubelet's check, power off kills it, restore starts it.
+/// manifests stop it cleanly within about a second (inotify), power off kills it, restore starts it.
 #[test]
 fn etcd_hosts_follow_the_kubelet_and_the_power() {
     use super::EtcdHost::{PoweredOff, Running, Stopped};
-    use super::hosts::FILE_CHECK_MS;
+    use super::hosts::MANIFEST_WATCH_MS;
     let mut lab = Lab::new(LabConfig::new(3, 1, 7, LabConfig::default().start));
     let secs = |s: u64| Duration::from_secs(s);
     assert_eq!(lab.etcd_hosts(), [Running; 3]);
@@ -204,7 +204,7 @@ fn etcd_hosts_follow_the_kubelet_and_the_power() {
         "kubelet stop touches no pod"
     );
     lab.inject(&fault("cp-2", FaultKind::StopControlPlane));
-    lab.advance(Duration::from_millis(FILE_CHECK_MS as u64 - 100));
+    lab.advance(Duration::from_millis(MANIFEST_WATCH_MS as u64 - 100));
     assert_eq!(lab.etcd_hosts(), [Running; 3], "until the kubelet looks");
     lab.advance(secs(1));
     assert_eq!(lab.etcd_hosts(), [Running, Stopped, Running]);
@@ -214,7 +214,48 @@ fn etcd_hosts_follow_the_kubelet_and_the_power() {
         lab.inject(&fault(node, FaultKind::Restore));
     }
     lab.advance(secs(5));
-    assert_eq!(lab.etcd_hosts(), [Running; 3]);
+    assert_eq!(
+        lab.etcd_hosts(),
+        [Running, Running, PoweredOff],
+        "cp-3 is booting"
+    );
+    lab.advance(secs(40 + 3));
+    assert_eq!(lab.etcd_hosts(), [Running; 3], "booted after 45 s");
+}
+
+/// `systemctl poweroff` stops everything with SIGTERM first: etcd hands its leadership over
+/// at once. A power cut does not: the others wait an election timeout. Either way the host
+/// is back only after its boot (`boot_time_ms`), not a second after its power-on.
+#[test]
+fn a_shutdown_hands_over_a_power_cut_does_not_and_both_boot_before_they_are_back() {
+    for (kind, handed_over) in [(FaultKind::Shutdown, true), (FaultKind::PowerOff, false)] {
+        let cfg = LabConfig::new(3, 1, 3, LabConfig::default().start);
+        let mut lab = Lab::new(LabConfig {
+            boot_time_ms: 30_000,
+            ..cfg
+        });
+        lab.advance(Duration::from_secs(3));
+        let leader = lab.etcd_leader().expect("a leader");
+        lab.inject(&fault(&leader, kind));
+        lab.advance(Duration::from_millis(300));
+        let now = lab.etcd_leader();
+        assert_eq!(
+            now.as_ref().is_some_and(|l| *l != leader),
+            handed_over,
+            "{kind:?}: {now:?}"
+        );
+        lab.advance(Duration::from_secs(10));
+        let events = lab.inject(&fault(&leader, FaultKind::Restore));
+        assert!(
+            format!("{events:?}").contains("it boots"),
+            "{kind:?}: {events:?}"
+        );
+        lab.advance(Duration::from_secs(29));
+        let ready = |lab: &Lab| lab.apiserver(&leader).is_some_and(|a| a.ready);
+        assert!(!ready(&lab), "{kind:?}: still booting");
+        lab.advance(Duration::from_secs(10));
+        assert!(ready(&lab), "{kind:?}: booted, pods started");
+    }
 }
 
 /// With a real etcd answering for the lab, the lab publishes no etcd view of its own, so
@@ -285,10 +326,11 @@ fn lab_panes_stay_current_and_freeze_with_their_age_while_the_api_is_down() {
 }
 
 /// kubeadm's livenessProbe on /livez (period 10 s, failureThreshold 8): an apiserver whose
-/// local etcd member is gone is killed after ~80 s and started again, and again after
-/// another initial delay plus 8 periods, while the member stays away.
+/// local etcd member is gone is killed after ~80 s and started again; started without etcd
+/// it is under its startupProbe (24 x 10 s), so it is killed again only ~240 s later plus
+/// the kubelet's back-off (10 s for a second exit), not every ~80 s.
 #[test]
-fn an_apiserver_without_its_etcd_is_restarted_by_its_liveness_probe() {
+fn an_apiserver_without_its_etcd_is_restarted_by_its_liveness_then_startup_probe() {
     use super::hosts::Component;
     use crate::model::PodState;
 
@@ -301,7 +343,7 @@ fn an_apiserver_without_its_etcd_is_restarted_by_its_liveness_probe() {
         lab.hosts.stop_for_good(1, Component::Etcd, &mut changes);
         lab.apply_pod_changes(&changes);
         let mut restarted = Vec::new();
-        for s in 1..=200 {
+        for s in 1..=700 {
             lab.advance(Duration::from_secs(1));
             if restarts(&lab) > before + restarted.len() as u32 {
                 restarted.push(s);
@@ -312,9 +354,15 @@ fn an_apiserver_without_its_etcd_is_restarted_by_its_liveness_probe() {
             (70..=82).contains(&first),
             "seed {seed}: restarted {first} s after etcd went ({restarted:?})"
         );
+        // Started at `first`: 10 s of initial delay and 24 failed startup probes 10 s
+        // apart (240 s), then the second exit's 10 s of back-off; the third waits 20 s.
         assert!(
-            (first + 80..=first + 92).contains(&restarted[1]),
+            (248..=252).contains(&(restarted[1] - first)),
             "seed {seed}: and again: {restarted:?}"
+        );
+        assert!(
+            (258..=262).contains(&(restarted[2] - restarted[1])),
+            "seed {seed}: {restarted:?}"
         );
         let api = lab.static_pods("cp-2").unwrap().apiserver;
         assert!(api.restarts >= before + 2, "{api:?}");

@@ -385,7 +385,8 @@ impl ClusterState {
     fn note_lease_change(&mut self, old: &Lease, new: &Lease) {
         match (old.holder_node(), new.holder_node()) {
             (Some(a), None) => {
-                // A clean stop (ReleaseOnCancel): the next candidate takes it within ~2 s.
+                // A clean stop (ReleaseOnCancel): the next candidate takes it at its next
+                // try (2 to 4.4 s apart: client-go's retry period with jitter 1.2).
                 let text = format!("lease {} released by {a}", new.name);
                 self.released_by.insert(new.name.clone(), a.to_string());
                 self.note(Severity::Warn, text);

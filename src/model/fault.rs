@@ -6,11 +6,15 @@
 pub enum FaultKind {
     /// `systemctl stop kubelet`: heartbeats stop, the static pods keep running.
     StopKubelet,
-    /// Manifests moved out of `/etc/kubernetes/manifests`: the kubelet stops the
-    /// control-plane pods cleanly (etcd hands over leadership, leases are released).
+    /// The control plane's four manifests moved out of `/etc/kubernetes/manifests` (a
+    /// `kube-vip.yaml` stays): within about a second (inotify) the kubelet stops those pods
+    /// cleanly (etcd hands over leadership, the scheduler releases its lease).
     StopControlPlane,
-    /// Power off: everything dies at once; others wait for timeouts.
+    /// A power cut: everything dies at once; others wait for timeouts.
     PowerOff,
+    /// A clean shutdown (`systemctl poweroff`): everything gets SIGTERM (etcd hands over
+    /// leadership, the scheduler releases its lease), then the host is off.
+    Shutdown,
     /// `crictl stop` of the etcd container alone: the apiserver keeps running but cannot
     /// serve; the kubelet starts etcd again after its crash back-off.
     StopEtcd,
@@ -29,9 +33,14 @@ impl FaultKind {
         match self {
             Self::StopKubelet => "systemctl stop kubelet (the control plane keeps running)",
             Self::StopControlPlane => {
-                "manifests moved out of /etc/kubernetes/manifests (static pods stop cleanly)"
+                "the four control-plane manifests moved out of /etc/kubernetes/manifests (static \
+                 pods stop cleanly)"
             }
-            Self::PowerOff => "powered off (everything dies uncleanly)",
+            Self::PowerOff => "power cut (everything dies at once, uncleanly)",
+            Self::Shutdown => {
+                "clean shutdown, systemctl poweroff (everything gets SIGTERM, then the power \
+                 goes off)"
+            }
             Self::StopEtcd => {
                 "crictl stop of the etcd container (SIGTERM; the apiserver keeps running without it)"
             }
@@ -43,7 +52,8 @@ impl FaultKind {
                 "powered off and kubectl delete node (its etcd member is left behind)"
             }
             Self::Restore => {
-                "restored (powered on, manifests back, firewall rules removed, kubelet restarted)"
+                "restored (powered on and booting, manifests back, firewall rules removed, kubelet \
+                 restarted)"
             }
         }
     }

@@ -80,8 +80,9 @@ fn running(v: &DrillView, width: usize) -> (Vec<Span<'static>>, Vec<Line<'static
     let title = vec![
         pane::name("Drill"),
         Span::raw(format!(
-            " {} on {} · {:.1} s ",
-            v.fault, v.target, v.elapsed_s
+            " {} · {:.1} s ",
+            v.fault.headline(&v.target),
+            v.elapsed_s
         )),
         Span::styled(format!(" {state} "), style),
     ];

@@ -13,9 +13,9 @@ const MAX_WIDTH: u16 = 78;
 /// Operators expect "stop the kubelet" to take a master down; it does not.
 const FAULTS: &str = "kubelet stop ≠ control plane down: stopping the kubelet only stops \
     heartbeats (the Node turns NotReady after 50 s; 40 s before v1.32) while the static pods keep serving; \
-    moving the manifests away stops them cleanly (etcd hands over, the scheduler releases its \
-    lease, the controller-manager's expires after 15 s); \
-    power off kills everything at once and the others wait for timeouts.";
+    moving the four control-plane manifests away stops them cleanly within a second (etcd hands \
+    over, the scheduler releases its lease, the controller-manager's expires after 15 s), as \
+    does a shutdown; a power cut kills everything at once and the others wait for timeouts.";
 
 pub fn draw(frame: &mut Frame, area: Rect, here: Here) {
     let width = area.width.min(MAX_WIDTH);

@@ -12,7 +12,6 @@ use super::host::Host;
 use super::{LiveCluster, Run, SETTLE, Watched, power_note};
 use crate::drill::Drill;
 use crate::drill::cockpit::{DrillCommand, DrillUpdate, Progress};
-use crate::drill::fault::DrillFault;
 use crate::drill::headless::plan_text;
 use crate::fleet::audit::Audit;
 
@@ -35,7 +34,7 @@ where
                 Ok(w) => match w.plan(&spec) {
                     Ok(plan) => {
                         let mut text = plan_text(&plan);
-                        if plan.spec.fault == DrillFault::Power {
+                        if plan.spec.fault.powers_off() {
                             text += &power_note(&plan);
                         }
                         DrillUpdate::Planned { spec, text }

@@ -114,6 +114,8 @@ pub struct LabRun {
     pub seed: u64,
     /// The load balancer the lab puts in front of the apiservers (`--lb`).
     pub lb: LbKind,
+    /// How long a powered-off master boots after its power-on (`--boot-time`), in ms.
+    pub boot_time_ms: i64,
 }
 
 impl LabRun {
@@ -121,6 +123,7 @@ impl LabRun {
     pub fn config(&self) -> LabConfig {
         LabConfig {
             lb: self.lb,
+            boot_time_ms: self.boot_time_ms,
             ..LabConfig::new(
                 self.control_planes,
                 self.workers,
