@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::etcd::EtcdSettings;
-use crate::lab::{LabConfig, LbKind};
+use crate::lab::{LabConfig, LbCheck, LbKind};
 use crate::runtime::LabSettings;
 use color_eyre::{Result, eyre::bail};
 use jiff::SignedDuration;
@@ -104,11 +104,18 @@ pub struct Topology {
     /// Seed of the lab's randomness (election timeouts, ids); the same seed replays the same cluster.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// The load balancer in front of the apiservers: nlb (TCP check on 6443, 10 s x 3, as
-    /// the seed's AWS NLB), haproxy (GET /healthz, 2 s x 3, as kubeadm's HA doc) or kube-vip
-    /// (a VIP that follows the plndr-cp-lock lease).
+    /// The load balancer in front of the apiservers: nlb (the seed's AWS NLB with AWS's
+    /// defaults for a TCP target group: a TCP check on 6443 every 30 s, out after 2 fails,
+    /// back after 5, passive checks, fail-open), haproxy (GET /healthz every 2 s, fall 3,
+    /// rise 2, on the masters behind keepalived's VIP, as kubeadm's HA doc) or kube-vip (a
+    /// VIP that follows the plndr-cp-lock lease).
     #[arg(long, default_value_t = LbKind::Nlb, value_name = "KIND")]
     pub lb: LbKind,
+    /// Your own active health check for nlb or haproxy: INTERVAL/UNHEALTHY/HEALTHY, e.g.
+    /// 10/3/3 (seconds between checks, fails to take a target out, passes to bring it
+    /// back). kube-vip has no checks.
+    #[arg(long, value_name = "INTERVAL/UNHEALTHY/HEALTHY")]
+    pub lb_check: Option<LbCheck>,
 }
 
 /// Asking etcd directly, as `etcdctl` would (kubeadm's files are in
@@ -194,6 +201,7 @@ impl Topology {
         let seed = self.seed.unwrap_or(now.as_nanosecond() as u64);
         LabConfig {
             lb: self.lb,
+            lb_check: self.lb_check,
             ..LabConfig::new(
                 usize::from(self.control_planes),
                 usize::from(self.workers),
@@ -296,6 +304,10 @@ pub struct WizardArgs {
     /// With --lab: the load balancer in front of the apiservers (nlb, haproxy, kube-vip).
     #[arg(long, requires = "lab", default_value_t = LbKind::Nlb, value_name = "KIND")]
     pub lb: LbKind,
+    /// With --lab: your own active health check for nlb or haproxy,
+    /// INTERVAL/UNHEALTHY/HEALTHY (e.g. 10/3/3).
+    #[arg(long, requires = "lab", value_name = "INTERVAL/UNHEALTHY/HEALTHY")]
+    pub lb_check: Option<LbCheck>,
     /// With --lab --yes: once the plan verified, drill the cluster it built (kubelet,
     /// control-plane, etcd, network or power), as `hatui drill --lab` does.
     #[arg(long, requires = "yes", value_name = "KIND")]
@@ -390,6 +402,7 @@ impl WizardArgs {
                 json: self.json,
                 seed: self.seed,
                 lb: self.lb,
+                lb_check: self.lb_check,
             })),
             _ => Err("the wizard's screen is in the cockpit: `hatui --inventory FILE` (then w) on real hosts, `hatui lab --bare` (then w) on the lab; without a screen, `hatui wizard --inventory FILE --preflight` checks the hosts over SSH, `--yes` runs the whole plan on them without asking, `--dry-run` prints it as a script, `hatui wizard --lab --yes` runs it on the lab, and `hatui wizard --lab --print-inventory` prints an inventory to start from".into()),
         }
@@ -489,6 +502,22 @@ mod tests {
             lb(&["status", "--lab", "--lb", "kube-vip"]),
             LbKind::KubeVip
         );
+        let check = |args: &[&str]| match parse(args).unwrap().command {
+            Some(Command::Lab(a)) => a.topology.lab_config().lb_check,
+            Some(Command::Drill(d)) => d.topology.lab_config().lb_check,
+            _ => unreachable!(),
+        };
+        assert_eq!(check(&["lab"]), None);
+        let own = "10/3/3".parse().ok();
+        assert_eq!(check(&["lab", "--lb-check", "10/3/3"]), own);
+        assert_eq!(
+            check(&["drill", "--lab", "--fault", "power", "--lb-check", "10/3/3"]),
+            own
+        );
+        let err = parse(&["lab", "--lb-check", "10/3"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("INTERVAL/UNHEALTHY/HEALTHY"), "{err}");
         let err = parse(&["lab", "--lb", "elb"]).unwrap_err().to_string();
         assert!(err.contains("nlb, haproxy or kube-vip"), "{err}");
     }
@@ -604,6 +633,7 @@ mod tests {
                 json: true,
                 seed: 1,
                 lb: crate::lab::LbKind::Nlb,
+                lb_check: None,
             }))
         );
         assert!(

@@ -37,7 +37,7 @@ use crate::model::{
 
 pub use build::MemberView;
 pub use config::LabConfig;
-pub use lb::LbKind;
+pub use lb::{LbCheck, LbKind};
 
 use build::Build;
 use endpoint::ApiHealth;
@@ -157,7 +157,7 @@ impl Lab {
             liveness: Liveness::new((0..masters).map(|i| init_at + 40_000 + 90_000 * i as i64)),
             feeds,
             faults: FaultState::new(masters, total),
-            lb: Lb::new(cfg.lb, &hosts_names, now, stream(cfg.seed, 3)),
+            lb: Lb::new(cfg.lb, cfg.lb_check, &hosts_names, now, stream(cfg.seed, 3)),
             shown_lb: ShownLb::default(),
             reported_pods: Vec::new(),
             shown: emit::Shown::default(),
@@ -191,7 +191,7 @@ impl Lab {
             endpoint: cfg.endpoint.clone(),
             why: build::NO_API.to_string(),
         };
-        let mut lb = Lb::new(cfg.lb, &hosts_names, 0, stream(cfg.seed, 3));
+        let mut lb = Lb::new(cfg.lb, cfg.lb_check, &hosts_names, 0, stream(cfg.seed, 3));
         lb.down_from_start();
         let mut lab = Lab {
             hosts: Hosts::bare(masters, total),

@@ -35,6 +35,9 @@ impl Lb {
             (Some(i), Some(why)) if self.serving(i) => {
                 let still = match self.kind {
                     LbKind::KubeVip => "it still holds the VIP".to_string(),
+                    _ if !self.targets[i].in_service => {
+                        format!("the {} fails open to every target", self.kind)
+                    }
                     kind => format!("the {kind} still sends it traffic"),
                 };
                 format!("via {}: {why}; {still}", name(i))
@@ -51,7 +54,7 @@ impl Lb {
             ready: Some(req.error.is_none()),
             detail: Some(detail),
             latency_ms,
-            balancer: Some(self.kind.describe().to_string()),
+            balancer: Some(self.describe(cfg)),
             backends: (0..self.targets.len())
                 .map(|i| LbBackend {
                     node: name(i),
@@ -70,13 +73,28 @@ impl Lb {
                 "standby".into()
             };
         }
-        let (_, fall, rise) = self.kind.checks().unwrap_or((1, 1, 1));
+        let (fall, rise) = self.check.map_or((1, 1), |c| (c.unhealthy, c.healthy));
         let t = &self.targets[i];
+        if t.in_service && t.passive_out {
+            return "out of service (passive check: a connection to it failed)".into();
+        }
         match (t.in_service, t.streak) {
             (true, 0) => "in service".into(),
             (true, k) => format!("in service, {k}/{fall} checks failed"),
             (false, 0) => "out of service".into(),
             (false, k) => format!("out of service, {k}/{rise} checks passed"),
+        }
+    }
+
+    /// The balancer's line in the Endpoint pane: its checks, and where HAProxy's VIP is.
+    fn describe(&self, cfg: &LabConfig) -> String {
+        let text = self.kind.describe(self.check);
+        if self.kind != LbKind::Haproxy {
+            return text;
+        }
+        match self.keepalived.holder {
+            Some(h) => format!("{text}, VIP on {}", cfg.name(h)),
+            None => format!("{text}, no VIP"),
         }
     }
 

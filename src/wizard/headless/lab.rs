@@ -92,6 +92,8 @@ pub struct LabRun {
     pub seed: u64,
     /// The load balancer the lab puts in front of the apiservers (`--lb`).
     pub lb: LbKind,
+    /// The balancer's own active check (`--lb-check`), else the kind's defaults.
+    pub lb_check: Option<crate::lab::LbCheck>,
 }
 
 impl LabRun {
@@ -99,6 +101,7 @@ impl LabRun {
     pub fn config(&self) -> LabConfig {
         LabConfig {
             lb: self.lb,
+            lb_check: self.lb_check,
             ..LabConfig::new(
                 self.control_planes,
                 self.workers,
