@@ -319,3 +319,42 @@ fn a_partitioned_leader_is_replaced_and_an_nlb_keeps_sending_it_requests_but_hap
         }
     }
 }
+
+/// A request nothing answers lasts the client's timeout (1 s), in the lab as in the live
+/// sampler: one request out per target at a time, its answer standing for every 100 ms
+/// tick it spans, so the report's availability, longest gap and percentiles come out of
+/// the same samples the live drill would have.
+#[test]
+fn a_request_to_a_powered_off_master_stands_for_the_second_it_waits() {
+    assert_eq!(
+        hatui::lab::REQUEST_TIMEOUT_MS,
+        hatui::drill::live::sample::TIMEOUT.as_millis() as i64
+    );
+    for seed in 1..=3 {
+        let mut lab = warm(seed);
+        let (d, r) = drill(&mut lab, DrillFault::Power);
+        let target = r.fault.target.clone();
+        let via = format!("via {target}: timed out");
+        let s = &d.endpoint.samples;
+        let first = s
+            .iter()
+            .position(|x| x.error.as_deref().is_some_and(|e| e.starts_with(&via)))
+            .expect("a request reaches the dead master");
+        let span: Vec<_> = s[first..first + 11].iter().map(|x| &x.error).collect();
+        assert!(
+            span.iter().all(|e| *e == &s[first].error),
+            "seed {seed}: one unanswered request covers 11 ticks (1 s): {span:?}"
+        );
+        let gap = r.api.endpoint.longest_gap_s;
+        assert!(gap >= 1.1, "seed {seed}: longest gap {gap} s");
+        // The kept-alive connection was on the target: its request hangs just as long.
+        let k = &d.keepalive.samples;
+        let kept: Vec<_> = k[..11].iter().map(|x| x.error.clone()).collect();
+        assert!(
+            kept.iter().all(|e| e
+                .as_deref()
+                .is_some_and(|e| e.contains("(kept alive): timed out"))),
+            "seed {seed}: {kept:?}"
+        );
+    }
+}

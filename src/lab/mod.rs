@@ -38,6 +38,7 @@ use crate::model::{
 pub use build::MemberView;
 pub use config::LabConfig;
 pub use lb::{LbCheck, LbKind};
+pub use probes::{DrillAnswer, DrillRequests, REQUEST_TIMEOUT_MS};
 
 use build::Build;
 use endpoint::ApiHealth;
@@ -102,6 +103,8 @@ pub struct Lab {
     exact: bool,
     /// What kubeadm has made: CA, pod network, swap, `controlPlaneEndpoint`.
     build: Build,
+    /// The drill's own requests, each out until answered or timed out.
+    drill_clients: probes::DrillClients,
 }
 
 fn stream(seed: u64, n: u64) -> ChaCha8Rng {
@@ -167,6 +170,7 @@ impl Lab {
             now,
             carry_ns: 0,
             exact,
+            drill_clients: Default::default(),
         };
         lab.api.update(lab.now, &lab.hosts, &lab.etcd);
         lab.api.jitter(&mut lab.rng);
@@ -221,6 +225,7 @@ impl Lab {
             now: 0,
             carry_ns: 0,
             exact: false,
+            drill_clients: Default::default(),
         };
         lab.api.update(lab.now, &lab.hosts, &lab.etcd);
         lab.reported_pods = (0..masters)

@@ -424,6 +424,32 @@ impl Lb {
         }
     }
 
+    /// What a request on a connection already open to master `i` (through the balancer)
+    /// gets, and whether it hangs: the master's own failure; with HAProxy, nothing while
+    /// the VIP sits on a dead master; with an NLB, a reset once the target is unhealthy
+    /// (AWS: unless it fails open).
+    pub(crate) fn kept_connection_error(
+        &self,
+        i: usize,
+        hosts: &Hosts,
+        api: &ApiHealth,
+    ) -> Option<(&'static str, bool)> {
+        if self.kind == LbKind::Haproxy && self.keepalived.holder_down(hosts) {
+            return Some(("timed out: the VIP is on a powered-off master", true));
+        }
+        let open = (0..self.targets.len()).all(|j| !self.takes(j, hosts));
+        if self.kind == LbKind::Nlb && !self.serving(i) && !open {
+            return Some((
+                "connection reset by the NLB: its target is unhealthy",
+                false,
+            ));
+        }
+        match request_error(i, hosts, api) {
+            Some((_, false)) => Some(("connection reset (the apiserver stopped)", false)),
+            other => other,
+        }
+    }
+
     /// Whether the balancer sends new connections to master `i`.
     pub(crate) fn serving(&self, i: usize) -> bool {
         match self.kind {
