@@ -13,7 +13,8 @@ use super::{Lb, LbKind, Request, VIP_LEASE};
 /// What the consumer was last given of the balancer.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct ShownLb {
-    endpoint: Option<(Option<bool>, Vec<LbBackend>)>,
+    /// Readiness, the balancer's line (where HAProxy's VIP is) and its view of each master.
+    endpoint: Option<(Option<bool>, Option<String>, Vec<LbBackend>)>,
     vip: (u64, u64),
 }
 
@@ -113,11 +114,11 @@ impl Lb {
 }
 
 impl Lab {
-    /// The endpoint after this second's request: a change when readiness or the balancer's
-    /// view moved, else a refresh (latency, the backend it went through).
+    /// The endpoint after this second's request: a change when readiness, the balancer's
+    /// view or its VIP moved, else a refresh (latency, the backend it went through).
     pub(in crate::lab) fn emit_endpoint(&mut self, out: &mut Out) {
         let ep = self.lb.endpoint(&self.cfg, &self.api);
-        let key = Some((ep.ready, ep.backends.clone()));
+        let key = Some((ep.ready, ep.balancer.clone(), ep.backends.clone()));
         if self.shown_lb.endpoint != key {
             self.shown_lb.endpoint = key;
             out.change(
