@@ -358,3 +358,33 @@ fn a_request_to_a_powered_off_master_stands_for_the_second_it_waits() {
         );
     }
 }
+
+/// With HAProxy behind keepalived, a power cut of the VIP's master (cp-1) costs every
+/// request the VIP's move: ~3-4 s with nothing answering on the VIP, whichever backends
+/// HAProxy still has.
+#[test]
+fn a_power_cut_of_the_vips_master_is_a_full_outage_until_keepalived_moves_it() {
+    for seed in 1..=3 {
+        let cfg = LabConfig::new(3, 2, seed, LabConfig::default().start);
+        let mut lab = Lab::new(LabConfig {
+            lb: hatui::lab::LbKind::Haproxy,
+            ..cfg
+        });
+        lab.advance(Duration::from_millis(300 * seed));
+        let spec = DrillSpec {
+            target: Target::Node("cp-1".into()),
+            ..DrillSpec::new(DrillFault::Power)
+        };
+        let (mut d, _) = Drill::start(&mut lab, &spec).expect("the drill starts");
+        d.run_to_end(&mut lab);
+        let r = Report::of(&d);
+        let first = &r.api.endpoint.outages[0];
+        assert_eq!(first.start_s, 0.1, "seed {seed}: {first:?}");
+        assert!(first.error.contains("VIP"), "{first:?}");
+        assert!(
+            (2.5..=4.5).contains(&first.end_s),
+            "seed {seed}: the VIP moves 3.6 s after cp-1's last advertisement: {first:?}"
+        );
+        assert!(r.api.endpoint.longest_gap_s >= 2.5, "{:?}", r.api.endpoint);
+    }
+}
