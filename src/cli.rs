@@ -636,6 +636,11 @@ mod tests {
                 lb_check: None,
             }))
         );
+        let own = request(&["wizard", "--lab", "--yes", "--lb-check", "10/3/3"]);
+        assert!(
+            matches!(own, Ok(Request::Lab(LabRun { lb_check: Some(c), .. })) if c.to_string() == "10/3/3"),
+            "{own:?}"
+        );
         assert!(
             parse(&["wizard", "--yes"]).is_err(),
             "--yes needs --lab or --inventory"
