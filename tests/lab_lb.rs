@@ -281,3 +281,25 @@ fn the_timeline_sums_up_an_nlb_flapping_endpoint_instead_of_a_line_per_request()
         "{said:#?}"
     );
 }
+
+/// kubeadm's HAProxy has `retries 1` and `option redispatch`: a connection a stopped
+/// apiserver refuses is retried once on another server, so clients never see the refusal.
+#[test]
+fn haproxy_redispatches_a_refused_connection_to_another_server() {
+    let mut lab = lab(LbKind::Haproxy, 1);
+    lab.advance(Duration::from_millis(1_500));
+    inject(&mut lab, "cp-3", FaultKind::StopControlPlane);
+    let mut refused = 0;
+    for _ in 0..400 {
+        lab.advance(Duration::from_millis(100));
+        for seq in 0..3 {
+            let ep = lab.endpoint_request(seq);
+            let why = ep.detail.unwrap_or_default();
+            assert!(!why.contains("refused"), "{why}");
+            if !lab.apiserver("cp-3").unwrap().ready && ep.ready == Some(true) {
+                refused += 1;
+            }
+        }
+    }
+    assert!(refused > 0, "cp-3's apiserver did stop");
+}

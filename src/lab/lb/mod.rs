@@ -13,7 +13,8 @@
 //!   it): `GET /healthz` over TLS, HAProxy's `check` defaults: every 2 s, `fall 3`,
 //!   `rise 2`; a check to a host that does not answer fails after its connect timeout
 //!   (2 s: the smaller of `timeout connect` and `inter`). `/healthz` includes the etcd
-//!   check. In `mode tcp` with no server left HAProxy closes the connection (no 503).
+//!   check. A refused connection is retried once on another server (`retries 1`, `option
+//!   redispatch`). In `mode tcp` with no server left HAProxy closes the connection (no 503).
 //!   Clients reach it on a VIP that keepalived holds on one master (cp-1, priority 101;
 //!   the others 100): when that master dies the VIP moves once the others stop hearing its
 //!   advertisements, 3 x `advert_int` (1 s) + skew (0.6 s) after the last one.
@@ -386,21 +387,33 @@ impl Lb {
     }
 
     fn answer(&self, backend: Option<usize>, hosts: &Hosts, api: &ApiHealth) -> Request {
+        if self.kind == LbKind::Haproxy && self.keepalived.holder_down(hosts) {
+            // Nobody answers on the VIP until keepalived moves it.
+            return Request {
+                backend: None,
+                error: Some(
+                    "timed out: the VIP is on a powered-off master until keepalived moves it",
+                ),
+                hangs: true,
+            };
+        }
+        // HAProxy (`retries 1`, `option redispatch`) retries a refused connection once, on
+        // another server: the client sees that one's answer. A connect that times out is
+        // retried only after `timeout connect` (5 s), long after the client gave up.
+        let backend = match backend {
+            Some(i) if self.kind == LbKind::Haproxy && refuses(i, hosts) => {
+                let pool = self.pool(hosts);
+                let n = self.targets.len();
+                let other = (1..n).map(|k| (i + k) % n).find(|j| pool.contains(j));
+                other.or(backend)
+            }
+            b => b,
+        };
         let fail = |error, hangs| Request {
             backend,
             error: Some(error),
             hangs,
         };
-        if self.kind == LbKind::Haproxy && self.keepalived.holder_down(hosts) {
-            // Nobody answers on the VIP until keepalived moves it.
-            return Request {
-                backend: None,
-                ..fail(
-                    "timed out: the VIP is on a powered-off master until keepalived moves it",
-                    true,
-                )
-            };
-        }
         match backend {
             None if !self.registered => fail(
                 "timed out: the load balancer has no targets registered",
@@ -487,6 +500,11 @@ impl Target {
 /// registers the masters up front; a target with nothing installed is not counted).
 fn is_target(hosts: &Hosts, i: usize) -> bool {
     hosts.installed(i, Component::ApiServer)
+}
+
+/// Master `i` is up but nothing listens on 6443: a connection is refused at once.
+fn refuses(i: usize, hosts: &Hosts) -> bool {
+    hosts.machines[i].powered && !hosts.cps[i].pod(Component::ApiServer).running
 }
 
 /// Something accepts connections on master `i`'s 6443.
