@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::etcd::EtcdSettings;
-use crate::lab::{LabConfig, LbKind};
+use crate::lab::{LabConfig, LbCheck, LbKind};
 use crate::runtime::LabSettings;
 use color_eyre::{Result, eyre::bail};
 use jiff::SignedDuration;
@@ -117,11 +117,18 @@ pub struct Topology {
     /// Seed of the lab's randomness (election timeouts, ids); the same seed replays the same cluster.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// The load balancer in front of the apiservers: nlb (TCP check on 6443, 10 s x 3, as
-    /// the seed's AWS NLB), haproxy (GET /healthz, 2 s x 3, as kubeadm's HA doc) or kube-vip
-    /// (a VIP that follows the plndr-cp-lock lease).
+    /// The load balancer in front of the apiservers: nlb (the seed's AWS NLB with AWS's
+    /// defaults for a TCP target group: a TCP check on 6443 every 30 s, out after 2 fails,
+    /// back after 5, passive checks, fail-open), haproxy (GET /healthz every 2 s, fall 3,
+    /// rise 2, on the masters behind keepalived's VIP, as kubeadm's HA doc) or kube-vip (a
+    /// VIP that follows the plndr-cp-lock lease).
     #[arg(long, default_value_t = LbKind::Nlb, value_name = "KIND")]
     pub lb: LbKind,
+    /// Your own active health check for nlb or haproxy: INTERVAL/UNHEALTHY/HEALTHY, e.g.
+    /// 10/3/3 (seconds between checks, fails to take a target out, passes to bring it
+    /// back). kube-vip has no checks.
+    #[arg(long, value_name = "INTERVAL/UNHEALTHY/HEALTHY")]
+    pub lb_check: Option<LbCheck>,
     /// How long a powered-off master takes to boot after its power-on before its kubelet
     /// starts anything (firmware, OS, containerd, kubelet), e.g. 45s or 2m.
     #[arg(long, default_value = "45s", value_parser = parse_boot_time, value_name = "DURATION")]
@@ -222,6 +229,7 @@ impl Topology {
         let seed = self.seed.unwrap_or(now.as_nanosecond() as u64);
         LabConfig {
             lb: self.lb,
+            lb_check: self.lb_check,
             boot_time_ms: self.boot_time.as_millis() as i64,
             ..LabConfig::new(
                 usize::from(self.control_planes),
@@ -325,6 +333,10 @@ pub struct WizardArgs {
     /// With --lab: the load balancer in front of the apiservers (nlb, haproxy, kube-vip).
     #[arg(long, requires = "lab", default_value_t = LbKind::Nlb, value_name = "KIND")]
     pub lb: LbKind,
+    /// With --lab: your own active health check for nlb or haproxy,
+    /// INTERVAL/UNHEALTHY/HEALTHY (e.g. 10/3/3).
+    #[arg(long, requires = "lab", value_name = "INTERVAL/UNHEALTHY/HEALTHY")]
+    pub lb_check: Option<LbCheck>,
     /// With --lab: how long a powered-off master boots after its power-on, e.g. 45s.
     #[arg(long, requires = "lab", default_value = "45s", value_parser = parse_boot_time, value_name = "DURATION")]
     pub boot_time: jiff::SignedDuration,
@@ -453,6 +465,7 @@ impl WizardArgs {
                 json: self.json,
                 seed: self.seed,
                 lb: self.lb,
+                lb_check: self.lb_check,
                 boot_time_ms: self.boot_time.as_millis() as i64,
             })),
             _ => Err("the wizard's screen is in the cockpit: `hatui --inventory FILE` (then w) on real hosts, `hatui lab --bare` (then w) on the lab; without a screen, `hatui wizard --inventory FILE --preflight` checks the hosts over SSH, `--yes` runs the whole plan on them without asking, `--dry-run` prints it as a script, `hatui wizard --lab --yes` runs it on the lab, and `hatui wizard --lab --print-inventory` prints an inventory to start from".into()),
@@ -553,6 +566,22 @@ mod tests {
             lb(&["status", "--lab", "--lb", "kube-vip"]),
             LbKind::KubeVip
         );
+        let check = |args: &[&str]| match parse(args).unwrap().command {
+            Some(Command::Lab(a)) => a.topology.lab_config().lb_check,
+            Some(Command::Drill(d)) => d.topology.lab_config().lb_check,
+            _ => unreachable!(),
+        };
+        assert_eq!(check(&["lab"]), None);
+        let own = "10/3/3".parse().ok();
+        assert_eq!(check(&["lab", "--lb-check", "10/3/3"]), own);
+        assert_eq!(
+            check(&["drill", "--lab", "--fault", "power", "--lb-check", "10/3/3"]),
+            own
+        );
+        let err = parse(&["lab", "--lb-check", "10/3"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("INTERVAL/UNHEALTHY/HEALTHY"), "{err}");
         let err = parse(&["lab", "--lb", "elb"]).unwrap_err().to_string();
         assert!(err.contains("nlb, haproxy or kube-vip"), "{err}");
     }
@@ -701,8 +730,14 @@ mod tests {
                 json: true,
                 seed: 1,
                 lb: crate::lab::LbKind::Nlb,
+                lb_check: None,
                 boot_time_ms: 45_000,
             }))
+        );
+        let own = request(&["wizard", "--lab", "--yes", "--lb-check", "10/3/3"]);
+        assert!(
+            matches!(own, Ok(Request::Lab(LabRun { lb_check: Some(c), .. })) if c.to_string() == "10/3/3"),
+            "{own:?}"
         );
         assert!(
             parse(&["wizard", "--yes"]).is_err(),

@@ -351,3 +351,72 @@ fn a_partitioned_leader_is_replaced_and_an_nlb_keeps_sending_it_requests_but_hap
         }
     }
 }
+
+/// A request nothing answers lasts the client's timeout (1 s), in the lab as in the live
+/// sampler: one request out per target at a time, its answer standing for every 100 ms
+/// tick it spans, so the report's availability, longest gap and percentiles come out of
+/// the same samples the live drill would have.
+#[test]
+fn a_request_to_a_powered_off_master_stands_for_the_second_it_waits() {
+    assert_eq!(
+        hatui::lab::REQUEST_TIMEOUT_MS,
+        hatui::drill::live::sample::TIMEOUT.as_millis() as i64
+    );
+    for seed in 1..=3 {
+        let mut lab = warm(seed);
+        let (d, r) = drill(&mut lab, DrillFault::Power);
+        let target = r.fault.target.clone();
+        let via = format!("via {target}: timed out");
+        let s = &d.endpoint.samples;
+        let first = s
+            .iter()
+            .position(|x| x.error.as_deref().is_some_and(|e| e.starts_with(&via)))
+            .expect("a request reaches the dead master");
+        let span: Vec<_> = s[first..first + 11].iter().map(|x| &x.error).collect();
+        assert!(
+            span.iter().all(|e| *e == &s[first].error),
+            "seed {seed}: one unanswered request covers 11 ticks (1 s): {span:?}"
+        );
+        let gap = r.api.endpoint.longest_gap_s;
+        assert!(gap >= 1.1, "seed {seed}: longest gap {gap} s");
+        // The kept-alive connection was on the target: its request hangs just as long.
+        let k = &d.keepalive.samples;
+        let kept: Vec<_> = k[..11].iter().map(|x| x.error.clone()).collect();
+        assert!(
+            kept.iter().all(|e| e
+                .as_deref()
+                .is_some_and(|e| e.contains("(kept alive): timed out"))),
+            "seed {seed}: {kept:?}"
+        );
+    }
+}
+
+/// With HAProxy behind keepalived, a power cut of the VIP's master (cp-1) costs every
+/// request the VIP's move: ~3-4 s with nothing answering on the VIP, whichever backends
+/// HAProxy still has.
+#[test]
+fn a_power_cut_of_the_vips_master_is_a_full_outage_until_keepalived_moves_it() {
+    for seed in 1..=3 {
+        let cfg = LabConfig::new(3, 2, seed, LabConfig::default().start);
+        let mut lab = Lab::new(LabConfig {
+            lb: hatui::lab::LbKind::Haproxy,
+            ..cfg
+        });
+        lab.advance(Duration::from_millis(300 * seed));
+        let spec = DrillSpec {
+            target: Target::Node("cp-1".into()),
+            ..DrillSpec::new(DrillFault::Power)
+        };
+        let (mut d, _) = Drill::start(&mut lab, &spec).expect("the drill starts");
+        d.run_to_end(&mut lab);
+        let r = Report::of(&d);
+        let first = &r.api.endpoint.outages[0];
+        assert_eq!(first.start_s, 0.1, "seed {seed}: {first:?}");
+        assert!(first.error.contains("VIP"), "{first:?}");
+        assert!(
+            (2.5..=4.5).contains(&first.end_s),
+            "seed {seed}: the VIP moves 3.6 s after cp-1's last advertisement: {first:?}"
+        );
+        assert!(r.api.endpoint.longest_gap_s >= 2.5, "{:?}", r.api.endpoint);
+    }
+}

@@ -90,7 +90,7 @@ fn the_same_host_acquiring_again_after_a_restart_is_a_takeover() {
 fn no_pod_is_scheduled_while_the_endpoint_fails_even_with_a_leading_scheduler() {
     let mut o = Observer::new(DrillFault::Network, "cp-1", &healthy());
     let mut p = healthy();
-    p.endpoint_error = Some("503 Service Unavailable: no server is available".into());
+    p.endpoint_error = Some("connection closed by HAProxy: no server is available".into());
     o.observe(100, None, &p);
     assert!(o.got.pod_created_ms.is_none() && o.got.pod_scheduled.is_none());
     let failing = o

@@ -23,6 +23,8 @@ fn run(scenario: Option<Scenario>) -> LabRun {
         json: true,
         seed: 4,
         lb: hatui::lab::LbKind::Nlb,
+        boot_time_ms: 45_000,
+        lb_check: None,
     }
 }
 

@@ -85,7 +85,7 @@ impl Drill {
         let mut observer = Observer::new(plan.spec.fault, &target, before);
         observer.note(
             0,
-            format!("fault: {} on {target}", plan.spec.fault),
+            format!("fault: {}", plan.spec.fault.headline(&target)),
             plan.spec.fault.expectation(),
         );
         let masters = before.masters.iter();

@@ -65,8 +65,8 @@ pub struct Probe {
     /// Where a test pod would go: the first Ready worker, else the first Ready master other
     /// than the target (the pod tolerates the control-plane taint).
     pub schedulable_node: Option<String>,
-    /// A request on the one kept-alive connection, where it is measured (live); the lab
-    /// derives it from the masters' `/readyz`.
+    /// A request on the one kept-alive connection (the lab's and the live drill's own;
+    /// `None` leaves the engine to derive it from the masters' `/readyz`).
     pub keepalive: Option<Answer>,
     /// The real test pod (live); the lab reasons with `schedulable_node` instead.
     pub test_pod: Option<PodSeen>,
@@ -92,24 +92,26 @@ fn schedulable(lab: &Lab, target: &str) -> Option<String> {
 }
 
 impl Probe {
-    /// The cluster now; `seq` numbers the request through the endpoint (each sample opens a
-    /// new connection, spread over the backends the balancer has in service).
+    /// The cluster now, and the drill's requests at tick `seq` (every 100 ms from 1; 0
+    /// looks without sending). The lab answers them as the live sampler gets its answers:
+    /// one request out per target at a time, and one nothing answers lasts the client's
+    /// timeout (1 s), standing for every tick it spans; so availability, the longest gap
+    /// and the latency percentiles come out of the same [`super::series::Series`] the same
+    /// way on the lab and live.
     pub fn of(lab: &Lab, target: &str, seq: u64) -> Probe {
-        let ep = lab.endpoint_request(seq);
-        // "via cp-2" or "via cp-1: timed out ...".
-        let via = ep.detail.as_deref().and_then(|d| d.strip_prefix("via "));
-        let endpoint_backend = via.and_then(|v| v.split(':').next()).map(str::to_string);
-        let endpoint_error = match ep.ready {
-            Some(true) => None,
-            _ => Some(ep.detail.unwrap_or_else(|| "no answer".into())),
+        let asked = lab.drill_requests(target, seq);
+        let ep = asked.endpoint;
+        let keepalive = Answer {
+            error: asked.keepalive.error,
+            latency_ms: asked.keepalive.latency_ms,
         };
-        let masters = masters(lab)
+        let masters = asked
+            .masters
             .into_iter()
-            .filter_map(|m| lab.apiserver(&m))
-            .map(|a| Readyz {
-                error: (!a.ready).then(|| a.detail.unwrap_or_else(|| "not ready".into())),
-                latency_ms: a.latency_ms.filter(|_| a.ready),
-                node: a.node,
+            .map(|(node, a)| Readyz {
+                error: a.error,
+                latency_ms: a.latency_ms,
+                node,
             })
             .collect();
         let status = lab.etcd_status();
@@ -136,9 +138,9 @@ impl Probe {
             .static_pods(target)
             .is_some_and(|p| p.each().iter().all(|(_, h)| h.state == PodState::Absent));
         Probe {
-            endpoint_error,
+            endpoint_error: ep.error,
             endpoint_latency_ms: ep.latency_ms,
-            endpoint_backend,
+            endpoint_backend: ep.backend,
             masters,
             etcd_leader,
             etcd_term: lab.etcd_term(),
@@ -148,7 +150,7 @@ impl Probe {
             grace_s: node_monitor_grace_s(&version),
             target_pods_gone,
             schedulable_node: schedulable(lab, target),
-            keepalive: None,
+            keepalive: Some(keepalive),
             test_pod: None,
         }
     }

@@ -342,10 +342,10 @@ impl Lab {
     /// the cluster knew of the old one (its etcd member, its Node) stays until removed.
     pub fn provision(&mut self, i: usize) {
         let mut changes = Vec::new();
-        self.hosts.power_off(i, &mut changes);
+        self.hosts.power_off(i, false, &mut changes);
         self.hosts.uninstall(i, &mut changes);
         self.apply_pod_changes(&changes);
-        self.hosts.restore(i, self.now);
+        self.hosts.restore(i, self.now, 0);
         self.nodes.nodes[i].posting = false;
         if self.etcd.members[i].joined {
             self.etcd.touch();

@@ -20,6 +20,9 @@ pub struct LabConfig {
     pub external_etcd: bool,
     /// The load balancer behind `endpoint` (`--lb`).
     pub lb: super::LbKind,
+    /// The balancer's active check (`--lb-check INTERVAL/UNHEALTHY/HEALTHY`); `None`: the
+    /// kind's own defaults.
+    pub lb_check: Option<super::LbCheck>,
     /// Built from bare hosts by the wizard: its steps and how each ended. `None` for a
     /// lab built at start.
     pub built_by_wizard: Option<Vec<String>>,
@@ -44,6 +47,7 @@ impl LabConfig {
             endpoint: Self::DEFAULT_ENDPOINT.to_string(),
             external_etcd: false,
             lb: super::LbKind::default(),
+            lb_check: None,
             built_by_wizard: None,
             boot_time_ms: Self::DEFAULT_BOOT_TIME_MS,
         }

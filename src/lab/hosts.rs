@@ -212,9 +212,6 @@ impl Hosts {
     /// kube-vip is a static pod of its own (`kube-vip.yaml`): the control-plane fault moves
     /// only the four control-plane manifests, so it runs while the host is powered and it
     /// was ever set up (an installed control plane).
-    // For `kube_vip_runs` in src/lab/lb/mod.rs (the load balancer's work), which still
-    // reads `manifests`.
-    #[allow(dead_code)]
     pub(crate) fn kube_vip_runs(&self, i: usize) -> bool {
         let installed = self
             .cps

@@ -37,7 +37,8 @@ use crate::model::{
 
 pub use build::MemberView;
 pub use config::LabConfig;
-pub use lb::LbKind;
+pub use lb::{LbCheck, LbKind};
+pub use probes::{DrillAnswer, DrillRequests, REQUEST_TIMEOUT_MS};
 
 use build::Build;
 use endpoint::ApiHealth;
@@ -102,6 +103,8 @@ pub struct Lab {
     exact: bool,
     /// What kubeadm has made: CA, pod network, swap, `controlPlaneEndpoint`.
     build: Build,
+    /// The drill's own requests, each out until answered or timed out.
+    drill_clients: probes::DrillClients,
     /// Removals done by the lab's kubectl (a deleted Node, token): sent with the next batch.
     removed: Vec<ClusterEvent>,
 }
@@ -159,7 +162,7 @@ impl Lab {
             liveness: Liveness::new((0..masters).map(|i| init_at + 40_000 + 90_000 * i as i64)),
             feeds,
             faults: FaultState::new(masters, total),
-            lb: Lb::new(cfg.lb, &hosts_names, now, stream(cfg.seed, 3)),
+            lb: Lb::new(cfg.lb, cfg.lb_check, &hosts_names, now, stream(cfg.seed, 3)),
             shown_lb: ShownLb::default(),
             reported_pods: Vec::new(),
             shown: emit::Shown::default(),
@@ -170,6 +173,7 @@ impl Lab {
             now,
             carry_ns: 0,
             exact,
+            drill_clients: Default::default(),
         };
         lab.api.update(lab.now, &lab.hosts, &lab.etcd);
         lab.api.jitter(&mut lab.rng);
@@ -194,7 +198,7 @@ impl Lab {
             endpoint: cfg.endpoint.clone(),
             why: build::NO_API.to_string(),
         };
-        let mut lb = Lb::new(cfg.lb, &hosts_names, 0, stream(cfg.seed, 3));
+        let mut lb = Lb::new(cfg.lb, cfg.lb_check, &hosts_names, 0, stream(cfg.seed, 3));
         lb.down_from_start();
         let mut lab = Lab {
             hosts: Hosts::bare(masters, total),
@@ -225,6 +229,7 @@ impl Lab {
             now: 0,
             carry_ns: 0,
             exact: false,
+            drill_clients: Default::default(),
         };
         lab.api.update(lab.now, &lab.hosts, &lab.etcd);
         lab.reported_pods = (0..masters)

@@ -11,7 +11,7 @@ pub struct EndpointHealth {
     pub detail: Option<String>,
     pub latency_ms: Option<f64>,
     /// What the load balancer is and how it checks its backends, when known
-    /// (`nlb: TCP 6443 every 10s, 3 failures drop a target`).
+    /// (`nlb: TCP :6443 every 30s, fall 2, rise 5, passive`).
     pub balancer: Option<String>,
     /// The load balancer's own view of each master, when known (empty otherwise): it can
     /// differ from what `/readyz` says, and requests follow it, not `/readyz`.

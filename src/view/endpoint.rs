@@ -242,7 +242,7 @@ mod tests {
         api.ready = false;
         api.detail = Some("powered off (no route to host)".into());
         let ep = &mut app.cluster.endpoint;
-        ep.balancer = Some("nlb: TCP check of :6443 every 10s, out after 3 fails".into());
+        ep.balancer = Some("nlb: TCP :6443 every 30s, fall 2, rise 5, passive".into());
         ep.detail = Some("via cp-1".into());
         let backend = |node: &str, serving, detail: &str| LbBackend {
             node: node.into(),
@@ -256,7 +256,7 @@ mod tests {
         ];
         let buf = screen(&mut app, 120, 30);
         assert!(
-            find(&buf, "nlb: TCP check of :6443").is_some(),
+            find(&buf, "nlb: TCP :6443 every 30s").is_some(),
             "{}",
             text(&buf)
         );

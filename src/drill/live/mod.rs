@@ -22,7 +22,6 @@ use kube::Client;
 use tokio::sync::mpsc;
 
 use super::driver;
-use super::fault::DrillFault;
 use super::headless::{finish, plan_text, say_then_confirm};
 use super::plan::{self, DrillSpec, Plan, Refusal};
 use super::report::Report;
@@ -158,20 +157,7 @@ impl Watched {
     }
 
     /// The plan for `spec` on the cluster as it is now, with the switch armed first.
-    ///
-    /// A live `shutdown` is refused for now: the live run (`run.rs`) treats only `power` as
-    /// a fault that takes its SSH session down and has no restore over SSH; until it asks
-    /// `DrillFault::powers_off`, a shutdown would be reported as failed and its restore
-    /// sentence sent to a host that is off.
     pub fn plan(&self, spec: &DrillSpec) -> Result<Plan, Refusal> {
-        if spec.fault == DrillFault::Shutdown {
-            return Err(Refusal(
-                "--fault shutdown runs on the lab only for now (on a live cluster the drill \
-                 cannot yet follow a host that shuts itself down); --fault power is the \
-                 power cut"
-                    .into(),
-            ));
-        }
         plan::check(&self.state, spec).map(guarded)
     }
 }

@@ -226,7 +226,7 @@ impl DrillTarget for LiveTarget<'_> {
     fn fault_failed(&mut self) -> Option<String> {
         let ran = self.live.fault_ran.take()?;
         // A power-off takes the session down with the host.
-        let applied = ran.ok() || (self.live.fault_kind == DrillFault::Power && ran.exit.is_none());
+        let applied = ran.ok() || (self.live.fault_kind.powers_off() && ran.exit.is_none());
         (!applied).then(|| ran.output.trim().to_string())
     }
 
@@ -235,7 +235,7 @@ impl DrillTarget for LiveTarget<'_> {
         if live.restore.is_some() {
             return Vec::new();
         }
-        if plan.spec.fault == DrillFault::Power {
+        if plan.spec.fault.powers_off() {
             // Nothing to run: the operator (or the cloud) powers it on.
             let host = live.host.name.clone();
             live.restore = Some(tokio::spawn(async move {

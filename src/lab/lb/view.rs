@@ -13,7 +13,8 @@ use super::{Lb, LbKind, Request, VIP_LEASE};
 /// What the consumer was last given of the balancer.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct ShownLb {
-    endpoint: Option<(Option<bool>, Vec<LbBackend>)>,
+    /// Readiness, the balancer's line (where HAProxy's VIP is) and its view of each master.
+    endpoint: Option<(Option<bool>, Option<String>, Vec<LbBackend>)>,
     vip: (u64, u64),
 }
 
@@ -35,6 +36,9 @@ impl Lb {
             (Some(i), Some(why)) if self.serving(i) => {
                 let still = match self.kind {
                     LbKind::KubeVip => "it still holds the VIP".to_string(),
+                    _ if !self.targets[i].in_service => {
+                        format!("the {} fails open to every target", self.kind)
+                    }
                     kind => format!("the {kind} still sends it traffic"),
                 };
                 format!("via {}: {why}; {still}", name(i))
@@ -51,7 +55,7 @@ impl Lb {
             ready: Some(req.error.is_none()),
             detail: Some(detail),
             latency_ms,
-            balancer: Some(self.kind.describe().to_string()),
+            balancer: Some(self.describe(cfg)),
             backends: (0..self.targets.len())
                 .map(|i| LbBackend {
                     node: name(i),
@@ -70,13 +74,28 @@ impl Lb {
                 "standby".into()
             };
         }
-        let (_, fall, rise) = self.kind.checks().unwrap_or((1, 1, 1));
+        let (fall, rise) = self.check.map_or((1, 1), |c| (c.unhealthy, c.healthy));
         let t = &self.targets[i];
+        if t.in_service && t.passive_out {
+            return "out of service (passive check: a connection to it failed)".into();
+        }
         match (t.in_service, t.streak) {
             (true, 0) => "in service".into(),
             (true, k) => format!("in service, {k}/{fall} checks failed"),
             (false, 0) => "out of service".into(),
             (false, k) => format!("out of service, {k}/{rise} checks passed"),
+        }
+    }
+
+    /// The balancer's line in the Endpoint pane: its checks, and where HAProxy's VIP is.
+    fn describe(&self, cfg: &LabConfig) -> String {
+        let text = self.kind.describe(self.check);
+        if self.kind != LbKind::Haproxy {
+            return text;
+        }
+        match self.keepalived.holder {
+            Some(h) => format!("{text}, VIP on {}", cfg.name(h)),
+            None => format!("{text}, no VIP"),
         }
     }
 
@@ -95,11 +114,11 @@ impl Lb {
 }
 
 impl Lab {
-    /// The endpoint after this second's request: a change when readiness or the balancer's
-    /// view moved, else a refresh (latency, the backend it went through).
+    /// The endpoint after this second's request: a change when readiness, the balancer's
+    /// view or its VIP moved, else a refresh (latency, the backend it went through).
     pub(in crate::lab) fn emit_endpoint(&mut self, out: &mut Out) {
         let ep = self.lb.endpoint(&self.cfg, &self.api);
-        let key = Some((ep.ready, ep.backends.clone()));
+        let key = Some((ep.ready, ep.balancer.clone(), ep.backends.clone()));
         if self.shown_lb.endpoint != key {
             self.shown_lb.endpoint = key;
             out.change(

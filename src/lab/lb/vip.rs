@@ -111,6 +111,76 @@ impl Vip {
     }
 }
 
+/// keepalived's VRRP for HAProxy's VIP, as kubeadm's HA guide configures it (the wizard's
+/// `keepalived.conf`): cp-1 `state MASTER` with priority 101, the others `BACKUP` with 100,
+/// `advert_int 1`. A backup takes the VIP when it has heard no advertisement for the
+/// master-down interval, 3 x advert_int + skew ((256 - priority) / 256 s): 3.6 s. cp-1
+/// takes it back as soon as it runs again (preemption is keepalived's default).
+#[derive(Debug, Clone)]
+pub(crate) struct Keepalived {
+    hosts: Vec<String>,
+    /// The master whose keepalived announces the VIP; `None` before any does.
+    pub holder: Option<usize>,
+    /// When the holder's last advertisement went out (lab ms).
+    last_advert: i64,
+    /// Bumped when the VIP moves.
+    pub changed: u64,
+}
+
+const ADVERT_MS: i64 = 1_000;
+
+fn priority(i: usize) -> i64 {
+    if i == 0 { 101 } else { 100 }
+}
+
+/// How long a backup of priority 100 waits after the last advertisement it heard.
+pub(crate) const MASTER_DOWN_MS: i64 = 3 * ADVERT_MS + (256 - 100) * ADVERT_MS / 256;
+
+impl Keepalived {
+    pub(crate) fn new(hosts: &[String], now: i64) -> Self {
+        Self {
+            hosts: hosts.to_vec(),
+            holder: Some(0),
+            last_advert: now,
+            changed: 0,
+        }
+    }
+
+    /// The VIP is on a master that is off: nobody answers on it.
+    pub(crate) fn holder_down(&self, hosts: &super::Hosts) -> bool {
+        self.holder.is_some_and(|h| !hosts.machines[h].powered)
+    }
+
+    /// Once a second: the holder advertises while it runs; when it stops, the backup with
+    /// the highest priority (then the highest address) takes over after the master-down
+    /// interval.
+    pub(crate) fn step(&mut self, now: i64, runs: impl Fn(usize) -> bool) {
+        let best = (0..self.hosts.len())
+            .filter(|&i| runs(i))
+            .max_by_key(|&i| (priority(i), i));
+        match self.holder {
+            Some(h) if runs(h) => {
+                self.last_advert = now;
+                // A higher priority master back in service preempts.
+                if let Some(b) = best.filter(|&b| priority(b) > priority(h)) {
+                    self.holder = Some(b);
+                    self.changed += 1;
+                }
+            }
+            _ if now >= self.last_advert + MASTER_DOWN_MS => {
+                if best != self.holder {
+                    self.holder = best;
+                    self.changed += 1;
+                }
+                if best.is_some() {
+                    self.last_advert = now;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,5 +216,29 @@ mod tests {
         assert_eq!(vip.holder, Some(1), "taken in the same retry round");
         assert_eq!(vip.holder_running(), Some(1));
         assert_eq!(vip.duration_s, LEASE_S);
+    }
+
+    #[test]
+    fn keepalived_moves_the_vip_after_three_adverts_and_skew_and_cp_1_takes_it_back() {
+        let hosts = ["cp-1".to_string(), "cp-2".into(), "cp-3".into()];
+        let mut k = Keepalived::new(&hosts, 0);
+        k.step(1_000, |_| true);
+        // cp-1 powered off at 1.4 s: its last advertisement went out at 1 s.
+        let mut moved = None;
+        for s in 2..=8 {
+            k.step(s * 1_000, |i| i != 0);
+            if moved.is_none() && k.holder != Some(0) {
+                moved = Some(s);
+            }
+        }
+        assert_eq!(MASTER_DOWN_MS, 3_609);
+        assert_eq!(moved, Some(5), "1 s + 3.6 s, at the next second");
+        assert_eq!(
+            k.holder,
+            Some(2),
+            "equal priorities: the highest address wins"
+        );
+        k.step(9_000, |_| true);
+        assert_eq!(k.holder, Some(0), "priority 101 preempts");
     }
 }

@@ -114,6 +114,8 @@ pub struct LabRun {
     pub seed: u64,
     /// The load balancer the lab puts in front of the apiservers (`--lb`).
     pub lb: LbKind,
+    /// The balancer's own active check (`--lb-check`), else the kind's defaults.
+    pub lb_check: Option<crate::lab::LbCheck>,
     /// How long a powered-off master boots after its power-on (`--boot-time`), in ms.
     pub boot_time_ms: i64,
 }
@@ -123,6 +125,7 @@ impl LabRun {
     pub fn config(&self) -> LabConfig {
         LabConfig {
             lb: self.lb,
+            lb_check: self.lb_check,
             boot_time_ms: self.boot_time_ms,
             ..LabConfig::new(
                 self.control_planes,

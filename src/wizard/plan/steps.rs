@@ -85,7 +85,7 @@ fn nlb_checklist(inv: &Inventory, masters: &[String]) -> Vec<String> {
             ep.port,
             masters.join(", ")
         ),
-        "nlb checklist: the target group's health check on TCP 6443 (10 s interval, 2 or 3 checks to change state); a TCP check cannot see /readyz, HTTPS on /readyz can.".to_string(),
+        "nlb checklist: the target group's health check on TCP 6443 (AWS's TCP defaults: every 30 s, out after 2 failed checks, back after 5 passed; a powered-off master gets new connections until then or until the NLB's passive checks drop it); a TCP check cannot see /readyz, HTTPS on /readyz can.".to_string(),
         "nlb checklist: the masters' security group lets in TCP 6443 from the NLB's subnets and every node, 2379-2380 between the masters (etcd), 10250 from the masters to every node (kubelet); 10257 and 10259 (controller-manager, scheduler) listen on 127.0.0.1 under kubeadm and need no rule.".to_string(),
     ];
     if ep.host.parse::<std::net::IpAddr>().is_err() {
