@@ -256,3 +256,43 @@ fn no_control_plane_endpoint_is_patched_in_by_a_step_before_the_first_master_joi
         v["status"]["endpoint"]
     );
 }
+
+/// Truth pass 2, point 5: the endpoint fix covers kube-proxy too; until it runs, the lab
+/// says kube-proxy talks to the first master directly.
+#[test]
+fn the_endpoint_fix_points_kube_proxy_at_the_endpoint_and_the_lab_shows_it_until_then() {
+    let plan = lab_plan(3, 1).unwrap();
+    let cfg = LabConfig::new(3, 1, 5, LabConfig::default().start);
+    let mut ex = LabExecutor::new(cfg);
+    Scenario::NoControlPlaneEndpoint.set_up(&mut ex, &plan);
+    assert_eq!(ex.lab().kube_proxy_server(), Some("10.0.0.11:6443"));
+    let mut engine = Engine::new(plan, ex.cluster());
+    engine.run_all(&mut ex, |_| {});
+    assert!(engine.verified(), "{:#?}", engine.reports());
+    assert_eq!(
+        ex.lab().kube_proxy_server(),
+        Some("lab-api.hatui.local:6443")
+    );
+    let said: Vec<&str> = ex.cluster().timeline.iter().map(|e| e.text.as_str()).collect();
+    let before = said
+        .iter()
+        .position(|t| t.contains("kube-proxy on every node talks to 10.0.0.11:6443 (cp-1)"));
+    let after = said
+        .iter()
+        .position(|t| t.contains("kube-proxy restarted on every node with lab-api.hatui.local:6443"));
+    assert!(before.is_some() && after.is_some(), "{said:#?}");
+    let fix = engine
+        .reports()
+        .iter()
+        .find(|r| r.id == "control-plane-endpoint")
+        .expect("the fix ran");
+    let commands = fix.commands.join("\n");
+    assert!(
+        commands.contains("-n kube-system get configmap kube-proxy -o yaml | sed -E 's#^( +server: ).*#\\1https://lab-api.hatui.local:6443#'")
+            && commands.contains("rollout restart daemonset kube-proxy"),
+        "{commands}"
+    );
+    let out = fix.output.join("\n");
+    assert!(out.contains("configmap/kube-proxy configured"), "{out}");
+    assert!(out.contains("daemonset.apps/kube-proxy restarted"), "{out}");
+}

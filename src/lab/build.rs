@@ -38,6 +38,8 @@ pub(crate) struct Build {
     pub init_at: Option<i64>,
     /// Hosts with swap on (the kubelet refuses to start there).
     pub swap: Vec<bool>,
+    /// The server in kube-proxy's kubeconfig (its ConfigMap), as init wrote it.
+    pub kube_proxy: Option<String>,
     /// kubeadm's own values (CA hash, tokens, key): a stream of their own.
     pub rng: ChaCha8Rng,
 }
@@ -52,6 +54,7 @@ impl Build {
             cni_at: Some(i64::MIN / 4),
             init_at: Some(init_at),
             swap: vec![false; nodes],
+            kube_proxy: Some(endpoint.to_string()),
             rng,
         }
     }
@@ -64,6 +67,7 @@ impl Build {
             cni_at: None,
             init_at: None,
             swap: vec![false; nodes],
+            kube_proxy: None,
             rng,
         }
     }
@@ -221,8 +225,32 @@ impl Lab {
     pub fn make_ca(&mut self, endpoint: Option<String>) {
         let hash = format!("sha256:{}", ids::hex(&mut self.build.rng, 64));
         self.build.ca_hash = Some(hash);
+        let first = format!("{}:6443", self.cfg.ip(0));
+        let server = endpoint.clone().unwrap_or(first);
+        if endpoint.is_none() {
+            self.removed.push(ClusterEvent::Note(format!(
+                "LAB: kube-proxy on every node talks to {server} ({}) directly, not through the \
+                 load balancer: while that master is down no node's Service rules change",
+                self.cfg.name(0)
+            )));
+        }
+        self.build.kube_proxy = Some(server);
         self.build.endpoint_set = Some(endpoint);
         self.build.init_at = Some(self.now);
+    }
+
+    /// The server kube-proxy's kubeconfig names (its ConfigMap).
+    pub fn kube_proxy_server(&self) -> Option<&str> {
+        self.build.kube_proxy.as_deref()
+    }
+
+    /// kube-proxy's ConfigMap patched to `endpoint`, its pods restarted.
+    pub fn set_kube_proxy_server(&mut self, endpoint: String) {
+        self.removed.push(ClusterEvent::Note(format!(
+            "LAB: kube-proxy restarted on every node with {endpoint}: Service rules no longer \
+             depend on one master"
+        )));
+        self.build.kube_proxy = Some(endpoint);
     }
 
     /// `controlPlaneEndpoint` patched into `kubeadm-config` after init.

@@ -47,6 +47,8 @@ pub(super) enum Effect {
     SetEndpoint(String),
     /// join's `check-etcd`: every listed member must answer.
     CheckEtcd,
+    /// kube-proxy's ConfigMap names the endpoint and its pods restart.
+    KubeProxyEndpoint(String),
     /// `etcdctl member remove` of the member with this name.
     RemoveMember(String),
     /// `kubectl delete node NAME --ignore-not-found`.
@@ -259,6 +261,10 @@ fn endpoint_fix(lab: &Lab, i: usize, command: &str, s: &mut Script) -> Option<Ve
         s.line(0.6, "configmap/kubeadm-config configured");
     } else if command.contains("get configmap cluster-info") {
         s.line(0.6, "configmap/cluster-info configured");
+    } else if command.contains("get configmap kube-proxy") {
+        s.act(0.6, Effect::KubeProxyEndpoint(endpoint.clone()));
+        s.line(0.6, "configmap/kube-proxy configured");
+        s.line(0.9, "daemonset.apps/kube-proxy restarted");
     } else if command.contains("kubeadm init phase certs apiserver") {
         let host = endpoint
             .rsplit_once(':')
@@ -455,6 +461,10 @@ fn apply_now(lab: &mut Lab, e: Effect) -> Result<Vec<String>, Result<Outcome, Ve
         }
         Effect::SetEndpoint(ep) => {
             lab.set_control_plane_endpoint(ep);
+            vec![]
+        }
+        Effect::KubeProxyEndpoint(ep) => {
+            lab.set_kube_proxy_server(ep);
             vec![]
         }
         Effect::CheckEtcd => match lab.etcd_unreachable() {

@@ -385,8 +385,9 @@ pub fn control_plane_endpoint(site: &Site, problem: &str) -> Step {
         StepKind::ControlPlaneEndpoint,
         "This cluster was initialised without the load balancer as controlPlaneEndpoint, so a \
          master joining now would copy one master's address everywhere and the cluster would \
-         never be HA. This step writes the endpoint where kubeadm and the nodes read it, and \
-         into the apiserver certificate.",
+         never be HA. This step writes the endpoint where kubeadm and the nodes read it \
+         (kubeadm-config, cluster-info, kube-proxy's kubeconfig, then its pods restarted, and \
+         this master's kubeconfigs), and into the apiserver certificate's SANs.",
     );
     s.hosts.push(first.clone());
     let kubectl = format!("kubectl --kubeconfig {ADMIN_CONF}");
@@ -398,6 +399,11 @@ pub fn control_plane_endpoint(site: &Site, problem: &str) -> Step {
         ),
         format!(
             "{kubectl} -n kube-public get configmap cluster-info -o yaml | sed -E 's#^( +server: ).*#\\1https://{ep}#' | {kubectl} apply -f -"
+        ),
+        // kube-proxy on every node reads its kubeconfig from this ConfigMap: until it names
+        // the endpoint, every node's Service rules come from the first master alone.
+        format!(
+            "{kubectl} -n kube-system get configmap kube-proxy -o yaml | sed -E 's#^( +server: ).*#\\1https://{ep}#' | {kubectl} apply -f - && {kubectl} -n kube-system rollout restart daemonset kube-proxy"
         ),
         format!(
             "mkdir -p {old} && mv /etc/kubernetes/pki/apiserver.crt /etc/kubernetes/pki/apiserver.key {old}/ && kubeadm init phase certs apiserver --control-plane-endpoint {ep} --apiserver-advertise-address {address} --service-cidr {}",
