@@ -87,8 +87,10 @@ fn an_nlb_takes_a_master_back_after_its_healthy_threshold_or_the_operators() {
     let own = "5/2/2".parse().ok();
     for (check, back) in [(None, 120..=155), (own, 5..=15)] {
         let cfg = LabConfig::new(3, 2, 3, LabConfig::default().start);
+        // No boot time: the balancer's threshold alone.
         let mut lab = Lab::new(LabConfig {
             lb_check: check,
+            boot_time_ms: 0,
             ..cfg
         });
         inject(&mut lab, "cp-3", FaultKind::PowerOff);
@@ -234,8 +236,8 @@ fn without_kube_vip_there_is_no_vip_lease() {
 fn kube_vip_releases_its_lease_on_a_clean_stop_so_the_vip_moves_at_once() {
     let mut lab = lab(LbKind::KubeVip, 3);
     lab.advance(Duration::from_millis(1_500));
-    inject(&mut lab, "cp-1", FaultKind::StopControlPlane);
-    // The kubelet stops the static pods ~20 s later; kube-vip releases (ReleaseOnCancel).
+    inject(&mut lab, "cp-1", FaultKind::Shutdown);
+    // systemd stops every process with SIGTERM; kube-vip releases (ReleaseOnCancel).
     let log = requests(&mut lab, 30);
     let failed = failures(&log);
     assert!(

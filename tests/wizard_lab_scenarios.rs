@@ -273,13 +273,18 @@ fn the_endpoint_fix_points_kube_proxy_at_the_endpoint_and_the_lab_shows_it_until
         ex.lab().kube_proxy_server(),
         Some("lab-api.hatui.local:6443")
     );
-    let said: Vec<&str> = ex.cluster().timeline.iter().map(|e| e.text.as_str()).collect();
+    let said: Vec<&str> = ex
+        .cluster()
+        .timeline
+        .iter()
+        .map(|e| e.text.as_str())
+        .collect();
     let before = said
         .iter()
         .position(|t| t.contains("kube-proxy on every node talks to 10.0.0.11:6443 (cp-1)"));
-    let after = said
-        .iter()
-        .position(|t| t.contains("kube-proxy restarted on every node with lab-api.hatui.local:6443"));
+    let after = said.iter().position(|t| {
+        t.contains("kube-proxy restarted on every node with lab-api.hatui.local:6443")
+    });
     assert!(before.is_some() && after.is_some(), "{said:#?}");
     let fix = engine
         .reports()

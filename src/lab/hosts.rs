@@ -107,6 +107,8 @@ pub(crate) struct Hosts {
     pub cps: Vec<ControlPlane>,
     /// Per node: powered on and booting (firmware, OS, containerd, kubelet) until then.
     booting: Vec<Option<i64>>,
+    /// Went off by a clean shutdown (systemd stopped every process with SIGTERM).
+    off_cleanly: Vec<bool>,
 }
 
 impl Hosts {
@@ -131,6 +133,7 @@ impl Hosts {
             machines: vec![up; nodes],
             cps: vec![cp; masters],
             booting: vec![None; nodes],
+            off_cleanly: vec![false; nodes],
         }
     }
 
@@ -220,6 +223,11 @@ impl Hosts {
         self.machines[i].powered && installed
     }
 
+    /// Off after a clean shutdown: its processes were stopped with SIGTERM, as on a stop.
+    pub(crate) fn off_cleanly(&self, i: usize) -> bool {
+        !self.machines[i].powered && self.off_cleanly[i]
+    }
+
     /// Powered on and not yet booted.
     pub(crate) fn booting(&self, i: usize) -> bool {
         self.booting[i].is_some()
@@ -233,6 +241,7 @@ impl Hosts {
             kubelet: false,
         };
         self.booting[i] = None;
+        self.off_cleanly[i] = clean;
         let Some(cp) = self.cps.get_mut(i) else {
             return;
         };

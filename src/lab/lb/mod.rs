@@ -302,7 +302,8 @@ impl Lb {
             None => self.vip.step(
                 now,
                 |i| kube_vip_runs(hosts, i),
-                |i| hosts.machines[i].powered,
+                // A clean stop (or shutdown) releases the lease; a cut does not.
+                |i| hosts.machines[i].powered || hosts.off_cleanly(i),
                 |i| api.ready(i),
             ),
         }
