@@ -489,7 +489,7 @@ async fn d_in_the_live_cockpit_runs_the_drill_and_quitting_mid_drill_restores_fi
         std::thread::sleep(Duration::from_millis(100));
     };
     tmux.wait_for("the drill under way", Duration::from_secs(20), |s| {
-        s.contains(&format!("fault: kubelet on {target}"))
+        s.contains(&format!("fault: kubelet stop on {target}"))
     });
     // Quit mid-drill: the terminal is given back, the drill restores, then hatui exits.
     tmux.keys("q");
