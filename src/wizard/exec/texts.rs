@@ -348,18 +348,7 @@ pub(super) const SWAP_WARNING: &str = "\t[WARNING Swap]: swap is supported for c
 pub(super) fn kubelet_never_healthy() -> Vec<String> {
     let cause = "The HTTP call equal to 'curl -sSL http://127.0.0.1:10248/healthz' returned error: Get \"http://127.0.0.1:10248/healthz\": dial tcp 127.0.0.1:10248: connect: connection refused";
     let mut out = vec!["[kubelet-check] The kubelet is not healthy after 4m0.000521914s".into()];
-    out.extend(lines(&format!(
-        "\nUnfortunately, an error has occurred:\n\
-         \t{cause}\n\n\n\
-         This error is likely caused by:\n\
-         \t- The kubelet is not running\n\
-         \t- The kubelet is unhealthy due to a misconfiguration of the node in some way (required cgroups disabled)\n\n\
-         If you are on a systemd-powered system, you can try to troubleshoot the error with the following commands:\n\
-         \t- 'systemctl status kubelet'\n\
-         \t- 'journalctl -xeu kubelet'\n\
-         error execution phase kubelet-start: {cause}"
-    )));
-    out.push(STACK_HINT.into());
+    out.extend(join_failed(cause));
     out
 }
 
@@ -367,7 +356,11 @@ pub(super) fn kubelet_never_healthy() -> Vec<String> {
 /// health check): `waitForTLSBootstrappedClient` times out after `timeouts.tlsBootstrap`
 /// (5m) and join prints `kubeadmJoinFailMsg` (`app/cmd/phases/join/kubelet.go`).
 pub(super) fn tls_bootstrap_timed_out() -> Vec<String> {
-    let cause = "context deadline exceeded";
+    join_failed("context deadline exceeded")
+}
+
+/// `kubeadmJoinFailMsg` with `cause`, then kubeadm's phase error.
+fn join_failed(cause: &str) -> Vec<String> {
     let mut out = lines(&format!(
         "\nUnfortunately, an error has occurred:\n\
          \t{cause}\n\n\n\
