@@ -280,3 +280,66 @@ fn w_then_a_builds_the_cluster_on_real_hosts_and_y_accepts_an_unknown_host_key()
     });
     assert!(screen.contains("HATUI-EXITED 0"), "{screen}");
 }
+
+/// A fault during the build, in the cockpit: cp-1 powered off while cp-2 joins, the join
+/// meets what a real cluster does (no API, or a learner that cannot be promoted), and
+/// after `R` (and Enter if the step had failed) the join finishes.
+#[test]
+fn a_master_powered_off_during_a_join_and_restored_lets_the_join_finish() {
+    let bin = env!("CARGO_BIN_EXE_hatui");
+    let tmux = Tmux::start(
+        "joinfault",
+        &format!(
+            "{bin} lab --bare --control-planes 3 --workers 0 --speed 20 --boot-time 5s; \
+             echo HATUI-EXITED $?; sleep 30"
+        ),
+        140,
+        45,
+    );
+    tmux.wait_for("the bare lab", Duration::from_secs(20), |s| {
+        s.contains("w opens the wizard")
+    });
+    tmux.keys("w");
+    tmux.wait_for("the wizard's plan", Duration::from_secs(10), |s| {
+        s.contains("· join-control-plane/cp-2")
+    });
+    for step in ["preflight", "load-balancer", "init", "cni"] {
+        tmux.keys("Enter");
+        tmux.wait_for(step, Duration::from_secs(60), |s| {
+            s.contains(&format!("✓ {step} "))
+        });
+    }
+    tmux.keys("Enter");
+    tmux.wait_for("cp-2's join running", Duration::from_secs(10), |s| {
+        s.contains("join-control-plane/cp-2: running")
+    });
+    // cp-1 is the only node, so the selected one.
+    tmux.keys("P");
+    let screen = tmux.wait_for("cp-1 off", Duration::from_secs(10), |s| {
+        s.contains("cp-1: power cut") || s.contains("the master is powered off")
+    });
+    assert!(screen.contains("LAB"), "{screen}");
+    std::thread::sleep(Duration::from_secs(1));
+    tmux.keys("R");
+    // Back: booted, its etcd member leading again, its apiserver behind the endpoint.
+    tmux.wait_for("cp-1 back", Duration::from_secs(60), |s| {
+        (s.contains("1/1 healthy") || s.contains("2/2 healthy")) && s.contains("LB   ● ready")
+    });
+    let screen = tmux.wait_for("the join ended", Duration::from_secs(60), |s| {
+        s.contains("✓ join-control-plane/cp-2 ") || s.contains("join-control-plane/cp-2: FAILED")
+    });
+    if !screen.contains("✓ join-control-plane/cp-2 ") {
+        // It failed on what a real cluster does without cp-1; cp-1 is back: run it again.
+        tmux.keys("Enter");
+    }
+    let screen = tmux.wait_for(
+        "the join done after the restore",
+        Duration::from_secs(90),
+        |s| s.contains("✓ join-control-plane/cp-2 ") && s.contains("2/2 healthy"),
+    );
+    assert!(screen.contains("2/2 healthy"), "{screen}");
+    tmux.keys("q");
+    tmux.wait_for("hatui to exit", Duration::from_secs(10), |s| {
+        s.contains("HATUI-EXITED 0")
+    });
+}
