@@ -88,11 +88,6 @@ impl Lab {
         Self::build_bare(cfg)
     }
 
-    /// Whether the lab started bare (built by the wizard).
-    pub fn started_bare(&self) -> bool {
-        self.build.bare
-    }
-
     /// The wizard's steps that built this lab, as they ended (for the drill's report).
     pub fn record_built(&mut self, steps: Vec<String>) {
         self.cfg.built_by_wizard = Some(steps);
@@ -136,11 +131,6 @@ impl Lab {
         self.build.endpoint_set.clone()
     }
 
-    /// Some master's apiserver is ready.
-    pub fn api_up(&self) -> bool {
-        (0..self.cfg.control_planes).any(|i| self.api.ready(i))
-    }
-
     /// A new connection through the endpoint reaches a ready apiserver.
     pub fn endpoint_up(&self) -> bool {
         self.lb.reaches_ready(&self.hosts, &self.api)
@@ -173,10 +163,6 @@ impl Lab {
     /// kubeadm wrote a control plane on master `i` (init or join).
     pub fn control_plane_installed(&self, i: usize) -> bool {
         self.hosts.installed(i, Component::ApiServer)
-    }
-
-    pub fn cni_applied(&self) -> bool {
-        self.build.cni_at.is_some()
     }
 
     pub fn member(&self, i: usize) -> Option<MemberView> {
