@@ -214,7 +214,7 @@ impl Lab {
         let first = format!("{}:6443", self.cfg.ip(0));
         let server = endpoint.clone().unwrap_or(first);
         if endpoint.is_none() {
-            self.removed.push(ClusterEvent::Note(format!(
+            self.kubectl_said.push(ClusterEvent::Note(format!(
                 "LAB: kube-proxy on every node talks to {server} ({}) directly, not through the \
                  load balancer: while that master is down no node's Service rules change",
                 self.cfg.name(0)
@@ -232,7 +232,7 @@ impl Lab {
 
     /// kube-proxy's ConfigMap patched to `endpoint`, its pods restarted.
     pub fn set_kube_proxy_server(&mut self, endpoint: String) {
-        self.removed.push(ClusterEvent::Note(format!(
+        self.kubectl_said.push(ClusterEvent::Note(format!(
             "LAB: kube-proxy restarted on every node with {endpoint}: Service rules no longer \
              depend on one master"
         )));
@@ -400,7 +400,7 @@ impl Lab {
         };
         self.faults.deleted[i] = true;
         self.nodes.forget(i);
-        self.removed
+        self.kubectl_said
             .push(ClusterEvent::NodeRemoved(name.to_string()));
         true
     }
@@ -409,7 +409,7 @@ impl Lab {
     pub fn delete_cert_secret(&mut self) -> bool {
         let had = self.tokens.delete_cert_secret();
         if had {
-            self.removed
+            self.kubectl_said
                 .push(ClusterEvent::CertKey(self.tokens.cert_key()));
         }
         had
@@ -420,7 +420,7 @@ impl Lab {
         let Some(id) = self.tokens.delete(token) else {
             return false;
         };
-        self.removed.push(ClusterEvent::TokenRemoved(id));
+        self.kubectl_said.push(ClusterEvent::TokenRemoved(id));
         true
     }
 

@@ -105,8 +105,9 @@ pub struct Lab {
     build: Build,
     /// The drill's own requests, each out until answered or timed out.
     drill_clients: probes::DrillClients,
-    /// Removals done by the lab's kubectl (a deleted Node, token): sent with the next batch.
-    removed: Vec<ClusterEvent>,
+    /// What the lab's kubeadm and kubectl changed outside the clock (a deleted Node or
+    /// token, the Secret, a note on kube-proxy): sent with the next batch.
+    kubectl_said: Vec<ClusterEvent>,
 }
 
 fn stream(seed: u64, n: u64) -> ChaCha8Rng {
@@ -168,7 +169,7 @@ impl Lab {
             shown: emit::Shown::default(),
             rng: stream(cfg.seed, 2),
             build: Build::built(total, &cfg.endpoint, init_at, stream(cfg.seed, 7)),
-            removed: Vec::new(),
+            kubectl_said: Vec::new(),
             cfg,
             now,
             carry_ns: 0,
@@ -224,7 +225,7 @@ impl Lab {
             shown: emit::Shown::default(),
             rng: stream(cfg.seed, 2),
             build: Build::bare(total, stream(cfg.seed, 7)),
-            removed: Vec::new(),
+            kubectl_said: Vec::new(),
             cfg,
             now: 0,
             carry_ns: 0,
@@ -260,7 +261,7 @@ impl Lab {
         self.carry_ns = total % step_ns;
         let steps = i64::try_from(total / step_ns).unwrap_or(i64::MAX / STEP_MS);
         let mut out = Out::new(self.now);
-        for ev in std::mem::take(&mut self.removed) {
+        for ev in std::mem::take(&mut self.kubectl_said) {
             out.change(&self.cfg, self.now, None, ev);
         }
         self.run_until(self.now.saturating_add(steps * STEP_MS), &mut out);

@@ -137,8 +137,8 @@ pub fn trouble(c: &ClusterState) -> Option<String> {
         .filter(|m| !m.reachable)
         .map(|m| m.name.as_str())
         .collect();
-    let quorum = voters.len() / 2 + 1;
-    if !voters.is_empty() && voters.len() - down.len() < quorum {
+    let q = crate::model::Quorum::of(voters.len(), voters.len() - down.len());
+    if q.members > 0 && !q.has_quorum() {
         let names = down.join(", ");
         let learners = c.etcd.members.iter().filter(|m| m.is_learner).count();
         let learner = if learners > 0 {
@@ -148,13 +148,14 @@ pub fn trouble(c: &ClusterState) -> Option<String> {
         };
         return Some(format!(
             "etcd has no quorum: {} of its {} voting member(s) do not answer ({names}) and {} \
-             voters need {quorum}: there is no leader, no apiserver can serve and the endpoint \
+             voters need {}: there is no leader, no apiserver can serve and the endpoint \
              answers nothing.{learner} Bring {names} back (R in the lab restores it), then run \
              this step again; if it cannot come back, it must be removed from etcd with \
              etcdctl member remove by hand, which needs a quorum too.",
             down.len(),
-            voters.len(),
-            voters.len(),
+            q.members,
+            q.members,
+            q.needed,
         ));
     }
     if !c.etcd.members.is_empty() && c.endpoint.ready == Some(false) {

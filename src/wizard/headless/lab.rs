@@ -225,13 +225,13 @@ pub fn replace_refusal(c: &crate::model::ClusterState, node: &str) -> Option<Str
         .filter(|v| !v.is_learner && v.name != node)
         .collect();
     let live = voters.iter().filter(|v| v.reachable).count();
-    let quorum = voters.len() / 2 + 1;
-    (live < quorum).then(|| {
+    let after = crate::model::Quorum::of(voters.len(), live);
+    (!after.has_quorum()).then(|| {
         format!(
-            "removing {node}'s member leaves {} voter(s), {live} answering: {quorum} are needed, \
+            "removing {node}'s member leaves {} voter(s), {live} answering: {} are needed, \
              so etcd could not commit the removal. Bring a member back first (--force to try \
              anyway).",
-            voters.len()
+            after.members, after.needed
         )
     })
 }

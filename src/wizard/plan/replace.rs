@@ -6,6 +6,7 @@
 use super::steps::{etcdctl, join_control_plane, verify};
 use super::{ADMIN_CONF, Plan, Site, StepKind, Wait, shape_warnings, step};
 use crate::fleet::inventory::Inventory;
+use crate::model::Quorum;
 use crate::wizard::command::{Command, Var};
 
 /// The plan replacing master `node` of `inv` (its entry carries the replacement's
@@ -26,16 +27,21 @@ pub fn replace(inv: &Inventory, node: &str, healthy: &str) -> Option<Plan> {
     s.hosts.push(h.into());
     s.commands
         .push(Command::root(h, etcdctl(h, "member list -w table")));
-    let (after, quorum) = (masters - 1, (masters - 1) / 2 + 1);
+    let (before, after) = (
+        Quorum::of(masters, masters),
+        Quorum::of(masters - 1, masters - 1),
+    );
     s.notes.push(format!(
-        "{masters} members need {q} of {masters}; with {node}'s removed, {after} voters need \
-         {quorum} of {after}: {} may fail until the replacement has joined.",
-        if after - quorum == 0 {
-            "nothing else".to_string()
-        } else {
-            format!("{} more", after - quorum)
+        "{masters} members need {} of {masters}; with {node}'s removed, {} voters need {} of \
+         {}: {} may fail until the replacement has joined.",
+        before.needed,
+        after.members,
+        after.needed,
+        after.members,
+        match after.tolerates {
+            0 => "nothing else".to_string(),
+            n => format!("{n} more"),
         },
-        q = masters / 2 + 1,
     ));
     steps.push(s);
 
