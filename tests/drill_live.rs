@@ -41,6 +41,7 @@ struct World {
     dir: tempfile::TempDir,
     inventory: PathBuf,
     stop: Arc<AtomicBool>,
+    kubelet: Option<std::thread::JoinHandle<()>>,
 }
 
 impl World {
@@ -109,8 +110,17 @@ impl World {
 }
 
 impl Drop for World {
+    /// The kubelet's thread holds the etcd cluster too: it is stopped and joined, so the
+    /// cluster goes with the world, not with a thread the process may never wait for.
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        if let Some(kubelet) = self.kubelet.take() {
+            let _ = kubelet.join();
+        }
+        let mut etcd = self.etcd.lock().unwrap_or_else(|p| p.into_inner());
+        for i in 0..MASTERS.len() {
+            etcd.kill(i);
+        }
     }
 }
 
@@ -170,22 +180,23 @@ async fn world() -> World {
     )
     .unwrap();
     let stop = Arc::new(AtomicBool::new(false));
-    let world = World {
+    let mut world = World {
         cluster,
         etcd,
         _sshds: fleet.sshds,
         dir,
         inventory,
         stop,
+        kubelet: None,
     };
-    play_the_kubelet(&world);
+    world.kubelet = Some(play_the_kubelet(&world));
     renew_leases(&world);
     play_the_scheduler(&world);
     world
 }
 
 /// After `systemctl restart kubelet` on a master, its etcd member runs again.
-fn play_the_kubelet(w: &World) {
+fn play_the_kubelet(w: &World) -> std::thread::JoinHandle<()> {
     let (etcd, stop) = (w.etcd.clone(), w.stop.clone());
     let dirs: Vec<PathBuf> = MASTERS.iter().map(|(n, _)| w.host_dir(n)).collect();
     std::thread::spawn(move || {
@@ -204,7 +215,7 @@ fn play_the_kubelet(w: &World) {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-    });
+    })
 }
 
 /// The scheduler and controller-manager holders renew their Leases every 2 s.

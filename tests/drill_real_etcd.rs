@@ -9,6 +9,8 @@ use serde_json::Value;
 
 #[path = "support/etcd_cluster.rs"]
 mod etcd_cluster;
+#[path = "support/reaper.rs"]
+mod reaper;
 
 #[test]
 fn powering_off_the_leader_measures_the_real_members_reelection() {

@@ -266,3 +266,58 @@ fn a_member_no_endpoint_names_is_found_through_the_member_list() {
     let m2 = s.members.iter().find(|m| m.name == "m2").unwrap();
     assert!(!m2.reachable && m2.endpoint.is_none(), "{m2:?}");
 }
+
+/// A test process that ends without dropping its cluster (what an `Arc` in a helper thread
+/// or `process::exit` leads to) takes the cluster with it: no etcd outlives the tests.
+#[test]
+fn an_etcd_cluster_dies_with_the_test_process_that_never_dropped_it() {
+    const CHILD: &str = "HATUI_REAPER_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        let etcd = EtcdCluster::start(3);
+        let pids: Vec<String> = (0..3).map(|i| etcd.pid(i).unwrap().to_string()).collect();
+        println!("PIDS {}", pids.join(" "));
+        println!("DIR {}", etcd.dir.display());
+        std::mem::forget(etcd);
+        std::process::exit(0);
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "an_etcd_cluster_dies_with_the_test_process_that_never_dropped_it",
+            "--nocapture",
+        ])
+        .env(CHILD, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let pids: Vec<u32> = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("PIDS "))
+        .unwrap_or_else(|| panic!("the child test printed no pids: {out:?}"))
+        .split(' ')
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert_eq!(pids.len(), 3);
+    let alive = |pid: &u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            // A zombie (state Z) waits for init to reap it: it runs no more.
+            .is_ok_and(|s| {
+                !s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            })
+    };
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    while pids.iter().any(alive) {
+        assert!(
+            std::time::Instant::now() < end,
+            "etcd members {pids:?} outlived the test process that started them"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if let Some(dir) = stdout.lines().find_map(|l| l.strip_prefix("DIR ")) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

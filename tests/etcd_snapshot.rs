@@ -5,6 +5,8 @@
 
 #[path = "support/etcd_cluster.rs"]
 mod etcd_cluster;
+#[path = "support/reaper.rs"]
+mod reaper;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

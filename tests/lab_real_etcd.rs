@@ -17,6 +17,8 @@ use tokio::time::{Instant, timeout};
 
 #[path = "support/etcd_cluster.rs"]
 mod etcd_cluster;
+#[path = "support/reaper.rs"]
+mod reaper;
 
 const WITHIN: Duration = Duration::from_secs(60);
 

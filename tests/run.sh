@@ -16,8 +16,8 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh-keyscan >/dev/null 2>&1 || need+=(openssh-client)
 command -v sudo >/dev/null 2>&1 || need+=(sudo)
-# The wizard's rendered files under their own tools' checks: haproxy -c, keepalived -t,
-# shellcheck (the dry-run script and the keepalived check script).
+# The wizard's rendered files under their own tools' checks (haproxy -c, keepalived -t)
+# and its scripts (the dry-run script, the keepalived check script) under shellcheck.
 command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 command -v keepalived >/dev/null 2>&1 || need+=(keepalived)
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
@@ -51,6 +51,37 @@ cargo clippy --locked --all-targets -- -D warnings
 # --all-targets also runs the benchmarks once each, as tests, so they cannot rot.
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+# Every process the tests start inherits this mark, so what is left afterwards is found
+# by it (and only it: other etcds or sshds on the machine are not ours).
+HATUI_TEST_RUN="run-$$-$(date +%s)"
+export HATUI_TEST_RUN
 cargo test --locked --all-targets 2>&1 | tee "$log"
 # One closing line for the whole run (cargo prints one per test binary).
 awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+
+# The tests stop what they start, and this proves it: no etcd, sshd, ssh-agent, tmux
+# server, hatui, haproxy or keepalived with the run's mark may outlive the run.
+left_behind() {
+  local e pid comm
+  for e in /proc/[0-9]*/environ; do
+    pid=${e#/proc/}
+    pid=${pid%/environ}
+    comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
+    [[ $comm =~ ^(etcd|sshd|ssh-agent|tmux.*|hatui|haproxy|keepalived)$ ]] || continue
+    if tr '\0' '\n' <"$e" 2>/dev/null | grep -qx "HATUI_TEST_RUN=$HATUI_TEST_RUN"; then
+      echo "$pid $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
+    fi
+  done
+}
+for _ in $(seq 20); do
+  left=$(left_behind)
+  [ -n "$left" ] || break
+  sleep 0.5
+done
+if [ -n "$left" ]; then
+  echo "the tests left these running (now killed):" >&2
+  echo "$left" >&2
+  echo "$left" | awk '{ print $1 }' | xargs -r kill -KILL 2>/dev/null || true
+  exit 1
+fi
+echo "nothing the tests started is left running"

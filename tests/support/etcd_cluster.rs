@@ -266,13 +266,12 @@ impl EtcdCluster {
             ("logger", "zap".into()),
             ("log-outputs", m.log.display().to_string()),
         ];
-        let child = Command::new(etcd_bin())
-            .args(args.iter().map(|(k, v)| format!("--{k}={v}")))
+        let mut etcd = Command::new(etcd_bin());
+        etcd.args(args.iter().map(|(k, v)| format!("--{k}={v}")))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start etcd");
+            .stderr(Stdio::null());
+        let child = super::reaper::spawn_tied(etcd).expect("start etcd");
         self.members[i].child = Some(child);
     }
 

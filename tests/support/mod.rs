@@ -8,6 +8,7 @@ pub mod etcd_cluster;
 pub mod etcd_exec;
 pub mod host_doubles;
 mod query;
+pub mod reaper;
 pub mod sshd;
 pub mod tls;
 pub mod tmux;

@@ -177,16 +177,15 @@ impl Sshd {
             .append(true)
             .open(&self.log)
             .unwrap();
-        let child = Command::new(SSHD)
-            .args(["-D", "-e", "-f"])
+        let mut sshd = Command::new(SSHD);
+        sshd.args(["-D", "-e", "-f"])
             .arg(&self.config)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
             // Its own group, so stop can kill the listener and anything it forked.
-            .process_group(0)
-            .spawn()
-            .expect("start sshd");
+            .process_group(0);
+        let child = super::reaper::spawn_tied(sshd).expect("start sshd");
         self.child = Some(child);
         self.wait_ready(Duration::from_secs(10));
     }
@@ -300,15 +299,15 @@ pub struct Agent {
 impl Agent {
     pub fn start(dir: &Path, keys: &[&Path]) -> Self {
         let socket = dir.join("agent.sock");
-        let child = Command::new("ssh-agent")
+        let mut agent = Command::new("ssh-agent");
+        agent
             .arg("-D")
             .arg("-a")
             .arg(&socket)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start ssh-agent");
+            .stderr(Stdio::null());
+        let child = super::reaper::spawn_tied(agent).expect("start ssh-agent");
         let agent = Self { socket, child };
         let end = Instant::now() + Duration::from_secs(10);
         while !agent.socket.exists() {
