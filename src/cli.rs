@@ -368,12 +368,12 @@ pub struct WizardArgs {
     pub report_dir: PathBuf,
     /// With --lab --yes: add the inventory's control planes NODE[,NODE] to the built
     /// cluster, one at a time (a learner first, then promoted), e.g. cp-4,cp-5.
-    #[arg(long, value_name = "NODE[,NODE]", value_delimiter = ',', requires = "lab", conflicts_with_all = ["drill", "replace", "remove"])]
+    #[arg(long, value_name = "NODE[,NODE]", value_delimiter = ',', conflicts_with_all = ["drill", "replace", "remove"])]
     pub add: Vec<String>,
     /// With --lab --yes: take the live masters NODE[,NODE] out, one at a time (leadership
     /// moved off first); refused when it would leave fewer than three or an even number
     /// (--force overrides).
-    #[arg(long, value_name = "NODE[,NODE]", value_delimiter = ',', requires = "lab", conflicts_with_all = ["drill", "replace"])]
+    #[arg(long, value_name = "NODE[,NODE]", value_delimiter = ',', conflicts_with_all = ["drill", "replace"])]
     pub remove: Vec<String>,
     /// With --lab --yes: leave the kubeadm-certs Secret after the joins (no `cleanup`
     /// step deleting it).

@@ -19,27 +19,25 @@ pub fn shrink_refusal(voters: usize, removing: usize, answering: usize) -> Optio
     let q = Quorum::of(left, left);
     if left < 3 {
         return Some(format!(
-            "it would leave {left} master(s): {left} voter(s) need {} of {left} and tolerate {} \
-             failure(s), so losing {} stops the cluster. Keep at least three (--force to go on \
-             anyway).",
+            "it would leave {left} master(s): {left} voter(s) need {} of {left} and tolerate {}, \
+             so losing {} stops the cluster. Keep at least three (--force to go on anyway).",
             q.needed,
-            q.tolerates,
+            failures(q.tolerates),
             if left <= 1 { "that one" } else { "either" },
         ));
     }
     if left % 2 == 0 {
         let odd = Quorum::of(left - 1, left - 1);
         return Some(format!(
-            "it would leave {left} masters, an even number: quorum {} of {left} tolerates {} \
-             failure(s), no more than {} masters do (quorum {} of {}, {} failure(s)), with one \
-             more machine that can fail. Remove one more or one fewer (--force to go on \
-             anyway).",
+            "it would leave {left} masters, an even number: quorum {} of {left} tolerates {}, \
+             no more than {} masters do (quorum {} of {}, {}), with one more machine that can \
+             fail. Remove one more or one fewer (--force to go on anyway).",
             q.needed,
-            q.tolerates,
+            failures(q.tolerates),
             left - 1,
             odd.needed,
             left - 1,
-            odd.tolerates,
+            failures(odd.tolerates),
         ));
     }
     let live = Quorum::of(left, answering);
@@ -50,6 +48,14 @@ pub fn shrink_refusal(voters: usize, removing: usize, answering: usize) -> Optio
             live.needed
         )
     })
+}
+
+fn failures(n: usize) -> String {
+    match n {
+        0 => "no failure".into(),
+        1 => "1 failure".into(),
+        n => format!("{n} failures"),
+    }
 }
 
 /// The plan taking `nodes` (masters of `inv`, members now) out through `healthy`, a
