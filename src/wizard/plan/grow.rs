@@ -52,6 +52,10 @@ pub fn grow(
          tolerate {}.",
         from.needed, from.tolerates, to.needed, to.tolerates
     ));
+    s.notes.push(format!(
+        "One at a time: each new master joins as a learner (the voters stay as they are \
+         until it is promoted), so no join leaves fewer than {before} voters.",
+    ));
     steps.push(s);
 
     let mut s = step(
