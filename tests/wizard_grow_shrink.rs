@@ -40,7 +40,9 @@ fn ids(v: &Value) -> Vec<&str> {
 
 fn step<'a>(v: &'a Value, id: &str) -> &'a Value {
     let plan = v["plan"].as_array().unwrap();
-    plan.iter().find(|s| s["id"] == id).unwrap_or_else(|| panic!("{id}"))
+    plan.iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("{id}"))
 }
 
 fn member_names(v: &Value) -> Vec<String> {
@@ -112,15 +114,28 @@ fn growing_3_to_5_joins_each_as_a_learner_then_five_voters_quorum_3_of_5() {
 
     // The learner phase was observed, one new member at a time, the voters unchanged.
     let seen = seen.lock().unwrap();
-    let cp4 = seen.iter().position(|(l, _)| l == &["cp-4"]).expect("cp-4 a learner");
-    let cp5 = seen.iter().position(|(l, _)| l == &["cp-5"]).expect("cp-5 a learner");
+    let cp4 = seen
+        .iter()
+        .position(|(l, _)| l == &["cp-4"])
+        .expect("cp-4 a learner");
+    let cp5 = seen
+        .iter()
+        .position(|(l, _)| l == &["cp-5"])
+        .expect("cp-5 a learner");
     assert!(cp4 < cp5, "cp-4 joins before cp-5");
     assert_eq!(seen[cp4].1, 3, "cp-4 does not vote while a learner");
     assert_eq!(seen[cp5].1, 4, "cp-5 does not vote while a learner");
-    assert!(seen.iter().all(|(l, _)| l.len() <= 1), "one learner at a time");
+    assert!(
+        seen.iter().all(|(l, _)| l.len() <= 1),
+        "one learner at a time"
+    );
 
     let c = ex.cluster();
-    let voters = c.etcd.members.iter().filter(|m| !m.is_learner && m.reachable);
+    let voters = c
+        .etcd
+        .members
+        .iter()
+        .filter(|m| !m.is_learner && m.reachable);
     assert_eq!(voters.count(), 5);
     let q = Quorum::of(5, 5);
     assert_eq!((q.needed, q.tolerates), (3, 2));
@@ -129,8 +144,16 @@ fn growing_3_to_5_joins_each_as_a_learner_then_five_voters_quorum_3_of_5() {
         ["cp-1", "cp-2", "cp-3", "cp-4", "cp-5"],
         "the new masters are the load balancer's targets"
     );
-    assert!(c.endpoint.backends.iter().all(|b| b.serving), "{:?}", c.endpoint);
-    assert_eq!(ex.lab().cert_key_value(), None, "cleanup deleted kubeadm-certs");
+    assert!(
+        c.endpoint.backends.iter().all(|b| b.serving),
+        "{:?}",
+        c.endpoint
+    );
+    assert_eq!(
+        ex.lab().cert_key_value(),
+        None,
+        "cleanup deleted kubeadm-certs"
+    );
 }
 
 #[test]
@@ -140,18 +163,36 @@ fn the_cli_grows_3_to_5_and_says_the_quorum() {
     assert_eq!(v["verified"], true);
     assert!(ids(&v).contains(&"join-control-plane/cp-5"));
     let q = &v["status"]["etcd"]["quorum"];
-    assert_eq!((&q["members"], &q["needed"], &q["tolerates"]), (&5.into(), &3.into(), &2.into()));
+    assert_eq!(
+        (&q["members"], &q["needed"], &q["tolerates"]),
+        (&5.into(), &3.into(), &2.into())
+    );
     let members = v["status"]["etcd"]["members"].as_array().unwrap();
-    assert!(members.iter().all(|m| m["is_learner"] == false && m["reachable"] == true));
+    assert!(
+        members
+            .iter()
+            .all(|m| m["is_learner"] == false && m["reachable"] == true)
+    );
     assert_eq!(member_names(&v), ["cp-1", "cp-2", "cp-3", "cp-4", "cp-5"]);
     let notes = step(&v, "check")["notes"].to_string();
-    assert!(notes.contains("3 voters need 2 and tolerate 1 failure(s); 5 need 3 of 5 and tolerate 2"), "{notes}");
-    assert!(notes.contains("each new master joins as a learner"), "{notes}");
+    assert!(
+        notes.contains("3 voters need 2 and tolerate 1 failure(s); 5 need 3 of 5 and tolerate 2"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("each new master joins as a learner"),
+        "{notes}"
+    );
     let tail = step(&v, "join-control-plane/cp-4")["output_tail"].to_string();
-    assert!(tail.contains("a new control plane instance was created"), "{tail}");
+    assert!(
+        tail.contains("a new control plane instance was created"),
+        "{tail}"
+    );
     assert_eq!(v["status"]["certificate_key"]["present"], false);
     // The fresh key and token never show.
-    let cmd = step(&v, "join-control-plane/cp-5")["commands"][0].as_str().unwrap();
+    let cmd = step(&v, "join-control-plane/cp-5")["commands"][0]
+        .as_str()
+        .unwrap();
     assert!(cmd.contains("--certificate-key <hidden>"), "{cmd}");
 }
 
@@ -198,9 +239,15 @@ fn the_cli_shrinks_5_to_3() {
     assert_eq!(ids(&v), expected);
     assert_eq!(member_names(&v), ["cp-1", "cp-2", "cp-3"]);
     let q = &v["status"]["etcd"]["quorum"];
-    assert_eq!((&q["members"], &q["needed"], &q["tolerates"]), (&3.into(), &2.into(), &1.into()));
+    assert_eq!(
+        (&q["members"], &q["needed"], &q["tolerates"]),
+        (&3.into(), &2.into(), &1.into())
+    );
     let nodes = v["status"]["nodes"].to_string();
-    assert!(!nodes.contains("cp-4") && !nodes.contains("cp-5"), "{nodes}");
+    assert!(
+        !nodes.contains("cp-4") && !nodes.contains("cp-5"),
+        "{nodes}"
+    );
     let drained = step(&v, "drain/cp-4")["output_tail"].to_string();
     assert!(drained.contains("node/cp-4 drained"), "{drained}");
     let removed = step(&v, "remove-member/cp-5")["output_tail"].to_string();
@@ -220,7 +267,10 @@ fn shrinking_5_to_3_takes_them_out_of_the_load_balancer() {
     assert_eq!(c.etcd.members.len(), 3);
     let lab = ex.lab();
     assert!(!lab.lb_target(3) && !lab.lb_target(4));
-    assert!(!lab.control_plane_installed(3), "kubeadm reset cleaned cp-4");
+    assert!(
+        !lab.control_plane_installed(3),
+        "kubeadm reset cleaned cp-4"
+    );
 }
 
 #[test]
@@ -248,10 +298,21 @@ fn removing_the_leader_moves_leadership_before_its_member_goes() {
     // Moved: a new leader in a new term, and the old one still a member.
     let now = ex.lab().etcd_leader().expect("a leader after the move");
     assert_ne!(now, leader);
-    assert_eq!(now, stays, "leadership goes to the master the plan runs through");
-    assert!(ex.lab().member(i).is_some(), "still a member when it stops leading");
+    assert_eq!(
+        now, stays,
+        "leadership goes to the master the plan runs through"
+    );
+    assert!(
+        ex.lab().member(i).is_some(),
+        "still a member when it stops leading"
+    );
     let c = ex.cluster();
-    assert!(c.etcd.members.iter().all(|m| m.raft_term > term || !m.reachable));
+    assert!(
+        c.etcd
+            .members
+            .iter()
+            .all(|m| m.raft_term > term || !m.reachable)
+    );
     let r = engine.reports().iter().find(|r| r.id == mv).unwrap();
     let to = c.etcd.members.iter().find(|m| m.name == stays).unwrap().id;
     let said = format!("Leadership transferred from {id:x} to {to:x}");
@@ -262,7 +323,10 @@ fn removing_the_leader_moves_leadership_before_its_member_goes() {
     assert!(ex.lab().etcd_leader().is_some());
     engine.run_all(&mut ex, |_| {});
     assert!(engine.verified(), "{:#?}", engine.reports());
-    let other = engine.reports().iter().find(|r| r.id == format!("move-leader/{}", nodes[1]));
+    let other = engine
+        .reports()
+        .iter()
+        .find(|r| r.id == format!("move-leader/{}", nodes[1]));
     let other = other.unwrap().output.join("\n");
     assert!(other.contains("does not lead: nothing to move"), "{other}");
 }
@@ -292,11 +356,22 @@ fn removals_that_leave_two_or_an_even_count_are_refused_with_why() {
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty(), "nothing ran");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("hatui wizard: refusing to remove cp-3: it would leave 2 master(s)"), "{err}");
+    assert!(
+        err.starts_with("hatui wizard: refusing to remove cp-3: it would leave 2 master(s)"),
+        "{err}"
+    );
     assert!(err.contains("need 2 of 2 and tolerate no failure"), "{err}");
     assert!(err.contains("--force"), "{err}");
 
-    let out = hatui(&["wizard", "--lab", "--control-planes", "5", "--remove", "cp-5", "--yes"]);
+    let out = hatui(&[
+        "wizard",
+        "--lab",
+        "--control-planes",
+        "5",
+        "--remove",
+        "cp-5",
+        "--yes",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty(), "nothing ran");
     let err = String::from_utf8_lossy(&out.stderr);
@@ -304,7 +379,15 @@ fn removals_that_leave_two_or_an_even_count_are_refused_with_why() {
 
     // --force overrides: four voters.
     let (code, v) = json(&[
-        "wizard", "--lab", "--control-planes", "5", "--remove", "cp-5", "--yes", "--json", "--force",
+        "wizard",
+        "--lab",
+        "--control-planes",
+        "5",
+        "--remove",
+        "cp-5",
+        "--yes",
+        "--json",
+        "--force",
     ]);
     assert_eq!(code, 0);
     assert_eq!(member_names(&v).len(), 4);
@@ -330,7 +413,10 @@ fn a_grow_killed_after_its_first_join_resumes_where_the_cluster_is() {
     let nodes = ["cp-4".to_string(), "cp-5".to_string()];
     let p = plan::grow(&inv(5), &nodes, "cp-1", false).unwrap();
     let mut engine = Engine::new(p.clone(), ex.cluster());
-    while engine.next_step().is_some_and(|s| s.id != "lb-targets/cp-4") {
+    while engine
+        .next_step()
+        .is_some_and(|s| s.id != "lb-targets/cp-4")
+    {
         engine.run_next(&mut ex);
     }
     // Killed here: a new engine on the same lab, nothing saved.
@@ -340,7 +426,10 @@ fn a_grow_killed_after_its_first_join_resumes_where_the_cluster_is() {
         let r = e.reports().iter().find(|r| r.id == id).unwrap();
         r.status == StepStatus::Ok && r.attempts == 0
     };
-    assert!(done(&engine, "join-control-plane/cp-4"), "cp-4 is a voter already");
+    assert!(
+        done(&engine, "join-control-plane/cp-4"),
+        "cp-4 is a voter already"
+    );
     assert!(!done(&engine, "join-control-plane/cp-5"));
     engine.run_all(&mut ex, |_| {});
     assert!(engine.verified(), "{:#?}", engine.reports());
@@ -353,7 +442,10 @@ fn the_builds_cleanup_deletes_kubeadm_certs_and_keep_cert_key_keeps_it() {
     let ids = ids(&v);
     assert_eq!(ids[ids.len() - 2..], ["cleanup", "verify"]);
     let tail = step(&v, "cleanup")["output_tail"].to_string();
-    assert!(tail.contains("secret \\\"kubeadm-certs\\\" deleted"), "{tail}");
+    assert!(
+        tail.contains("secret \\\"kubeadm-certs\\\" deleted"),
+        "{tail}"
+    );
     let key = &v["status"]["certificate_key"];
     assert_eq!(key["present"], false, "{key}");
     assert_eq!(key["state"], "absent", "{key}");
@@ -377,6 +469,37 @@ fn add_and_remove_say_plainly_they_are_lab_only_for_now() {
     let out = hatui(&["wizard", "--inventory", f, "--add", "cp-4", "--yes"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--add and --remove go with --lab --yes for now"), "{err}");
+    assert!(
+        err.contains("--add and --remove go with --lab --yes for now"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn after_the_builds_cleanup_the_ttl_pane_says_the_secret_is_gone_not_expired() {
+    let run = hatui::wizard::headless::LabRun {
+        control_planes: 3,
+        workers: 0,
+        scenario: None,
+        json: true,
+        seed: 1,
+        lb: hatui::lab::LbKind::Nlb,
+        lb_check: None,
+        boot_time_ms: 45_000,
+        keep_cert_key: false,
+    };
+    let (verified, ex) = hatui::wizard::headless::build(&run, &mut Vec::new()).unwrap();
+    assert!(verified);
+    let app = hatui::app::App::new(ex.cluster().clone());
+    let mut d = hatui::scenes::Driver::of_app(app);
+    let screen = hatui::screen::text(&d.render(120, 40));
+    let line = screen
+        .lines()
+        .find(|l| l.contains("certificate key"))
+        .unwrap_or_else(|| panic!("{screen}"));
+    // The cockpit's words for a Secret that is not there (the cleanup's, or the garbage
+    // collector's after the 2 h): not a countdown, and not "EXPIRED".
+    assert!(line.contains("none: no kubeadm-certs Secret"), "{line}");
+    assert!(!line.to_lowercase().contains("expired"), "{line}");
 }

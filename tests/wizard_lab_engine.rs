@@ -166,7 +166,11 @@ fn stopping_mid_plan_and_resuming_continues_from_what_the_cluster_shows() {
     }
     let key = ex.lab().cert_key_value().unwrap();
     engine.run_all(&mut ex, |r| finished.push(r.id.clone()));
-    assert_eq!(ex.lab().cert_key_value(), None, "cleanup deleted kubeadm-certs");
+    assert_eq!(
+        ex.lab().cert_key_value(),
+        None,
+        "cleanup deleted kubeadm-certs"
+    );
     assert!(engine.verified(), "{:#?}", engine.reports());
     // The resumed engine held no join material: it made fresh material before the join.
     let at = |id: &str| {

@@ -24,7 +24,14 @@ fn ids(cps: usize, workers: usize) -> Vec<String> {
 fn one_master_and_no_worker_is_init_and_verify_with_a_warning() {
     assert_eq!(
         ids(1, 0),
-        ["preflight", "load-balancer", "init", "cni", "cleanup", "verify"]
+        [
+            "preflight",
+            "load-balancer",
+            "init",
+            "cni",
+            "cleanup",
+            "verify"
+        ]
     );
     let p = plan::build(&lab_inventory(1, 0));
     assert_eq!(p.warnings.len(), 1);

@@ -74,8 +74,9 @@ pub fn done(c: &ClusterState, step: &Step) -> Option<String> {
             .is_none()
             .then(|| format!("already done: there is no Node {about}")),
         // Day 2, shrinking: each removal is done when what it removes is gone.
-        StepKind::Retire(Retire::Member) => (!has_member(c, about))
-            .then(|| format!("already done: {about} has no etcd member")),
+        StepKind::Retire(Retire::Member) => {
+            (!has_member(c, about)).then(|| format!("already done: {about} has no etcd member"))
+        }
         StepKind::Drain | StepKind::Retire(Retire::Node) => c
             .nodes
             .get(about)

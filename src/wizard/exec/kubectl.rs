@@ -36,7 +36,11 @@ pub(super) fn script(lab: &Lab, words: &[&str], command: &str, mut s: Script) ->
         s.line(2.0, &format!("Snapshot saved at {file}"));
         return s.exit(2.0, 0);
     }
-    if let Some(node) = words.iter().position(|w| *w == "drain").and_then(|at| words.get(at + 1)) {
+    if let Some(node) = words
+        .iter()
+        .position(|w| *w == "drain")
+        .and_then(|at| words.get(at + 1))
+    {
         s.act(1.5, Effect::Drain(node.to_string()));
         return s.exit(1.5, 0);
     }
@@ -64,4 +68,3 @@ pub(super) fn script(lab: &Lab, words: &[&str], command: &str, mut s: Script) ->
     s.act(0.4, Effect::Show(show));
     s.exit(0.4, 0)
 }
-

@@ -26,12 +26,7 @@ pub struct Resize {
 
 /// Builds the lab, then adds or removes the masters of `r`. Returns the exit code: 0
 /// verified, 1 not verified, 2 refused.
-pub fn resize(
-    run: &LabRun,
-    r: &Resize,
-    out: &mut impl Write,
-    err: &mut impl Write,
-) -> Result<i32> {
+pub fn resize(run: &LabRun, r: &Resize, out: &mut impl Write, err: &mut impl Write) -> Result<i32> {
     let answer = if r.add.is_empty() {
         remove(run, r, out)?
     } else {
@@ -49,7 +44,9 @@ pub fn resize(
 /// The lab's master number of `name` (`cp-4` is 4), if it is one the lab can have.
 fn master_number(name: &str) -> Option<usize> {
     let n: usize = name.strip_prefix("cp-")?.parse().ok()?;
-    (1..=LabConfig::MAX_CONTROL_PLANES).contains(&n).then_some(n)
+    (1..=LabConfig::MAX_CONTROL_PLANES)
+        .contains(&n)
+        .then_some(n)
 }
 
 /// A voter that answers and is not among `leaving`, the first in inventory order.
@@ -113,7 +110,11 @@ fn add(run: &LabRun, r: &Resize, out: &mut impl Write) -> Result<Result<i32, Str
     };
     let mut exec = built(run, cfg)?;
     let c = exec.cluster();
-    if let Some(n) = r.add.iter().find(|n| c.etcd.members.iter().any(|m| &m.name == *n)) {
+    if let Some(n) = r
+        .add
+        .iter()
+        .find(|n| c.etcd.members.iter().any(|m| &m.name == *n))
+    {
         return Ok(Err(format!(
             "refusing to add {n}: it is already an etcd member of the cluster"
         )));
@@ -137,10 +138,7 @@ fn add(run: &LabRun, r: &Resize, out: &mut impl Write) -> Result<Result<i32, Str
 
 fn remove(run: &LabRun, r: &Resize, out: &mut impl Write) -> Result<Result<i32, String>> {
     let mut exec = built(run, run.config())?;
-    let inv = inventory::parse(
-        "lab",
-        &lab::inventory_toml(run.control_planes, run.workers),
-    )?;
+    let inv = inventory::parse("lab", &lab::inventory_toml(run.control_planes, run.workers))?;
     let c = exec.cluster();
     let voters: Vec<_> = c.etcd.members.iter().filter(|m| !m.is_learner).collect();
     let names = r.remove.join(",");

@@ -105,9 +105,11 @@ pub fn grow(
         steps.push(cleanup(h, true));
     }
 
-    let first = inv.hosts.iter().find(|x| x.name == h).ok_or_else(|| {
-        format!("{h} is not a host of the inventory")
-    })?;
+    let first = inv
+        .hosts
+        .iter()
+        .find(|x| x.name == h)
+        .ok_or_else(|| format!("{h} is not a host of the inventory"))?;
     let mut v = verify(inv, first);
     for (_, host) in &adding {
         v.waits_for.push(Wait::EtcdVoter {

@@ -14,8 +14,8 @@ use jiff::SignedDuration;
 use super::command::{Command, Var};
 use crate::fleet::inventory::{Host, Inventory, LoadBalancer};
 
-pub use refresh::{Remaining, SAFETY_MARGIN, insert_refreshes};
 pub use grow::grow;
+pub use refresh::{Remaining, SAFETY_MARGIN, insert_refreshes};
 pub use replace::replace;
 pub use shrink::{shrink, shrink_refusal};
 pub use steps::{ENDPOINT_STEP, SWAP_ON, control_plane_endpoint, etcdctl, etcdctl_with};

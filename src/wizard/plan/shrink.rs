@@ -71,7 +71,9 @@ pub fn shrink(inv: &Inventory, nodes: &[String], healthy: &str) -> Result<Plan, 
         })
         .collect::<Result<_, _>>()?;
     if nodes.iter().any(|n| n == healthy) {
-        return Err(format!("{healthy} leaves: the plan needs a master that stays"));
+        return Err(format!(
+            "{healthy} leaves: the plan needs a master that stays"
+        ));
     }
     let mut after = inv.clone();
     after.hosts.retain(|x| !nodes.contains(&x.name));
