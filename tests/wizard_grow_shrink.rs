@@ -71,6 +71,9 @@ fn inv(masters: usize) -> inventory::Inventory {
     inventory::parse("lab", &lab::inventory_toml(masters, 0)).unwrap()
 }
 
+/// An etcd view as the lab published it: the learners' names, and how many vote.
+type Phase = (Vec<String>, usize);
+
 fn backends(c: &ClusterState) -> Vec<String> {
     c.endpoint.backends.iter().map(|b| b.node.clone()).collect()
 }
@@ -80,7 +83,7 @@ fn growing_3_to_5_joins_each_as_a_learner_then_five_voters_quorum_3_of_5() {
     let mut ex = built_lab(3, 5, 2);
     assert_eq!(backends(ex.cluster()), ["cp-1", "cp-2", "cp-3"]);
     // Every etcd view the lab publishes, as (learners, voters) with the learners' names.
-    let seen: Arc<Mutex<Vec<(Vec<String>, usize)>>> = Arc::default();
+    let seen: Arc<Mutex<Vec<Phase>>> = Arc::default();
     let s = Arc::clone(&seen);
     ex.on_events(Box::new(move |events| {
         for ev in events {

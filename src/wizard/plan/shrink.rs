@@ -26,7 +26,7 @@ pub fn shrink_refusal(voters: usize, removing: usize, answering: usize) -> Optio
             if left <= 1 { "that one" } else { "either" },
         ));
     }
-    if left % 2 == 0 {
+    if left.is_multiple_of(2) {
         let odd = Quorum::of(left - 1, left - 1);
         return Some(format!(
             "it would leave {left} masters, an even number: quorum {} of {left} tolerates {}, \
