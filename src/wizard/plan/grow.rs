@@ -98,7 +98,14 @@ pub fn grow(
             q.tolerates
         ));
         steps.push(join);
-        steps.extend(lb_targets(inv, host, true));
+        // The balancer as it stands after this join: masters still to come are not in it.
+        let mut now = inv.clone();
+        let later: Vec<&str> = adding[k + 1..]
+            .iter()
+            .map(|(_, h)| h.name.as_str())
+            .collect();
+        now.hosts.retain(|x| !later.contains(&x.name.as_str()));
+        steps.extend(lb_targets(&now, host, true));
     }
 
     if !keep_cert_key {
