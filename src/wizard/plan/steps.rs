@@ -451,8 +451,8 @@ pub(super) fn cleanup(host: &str, token: bool) -> Step {
     };
     s.commands.push(c);
     s.notes.push(
-        "To add a master later: kubeadm init phase upload-certs --upload-certs (a new key, \
-         2 h), or `hatui wizard --add NODE`, which makes one."
+        "To add a master later: kubeadm init phase upload-certs --upload-certs first (a new \
+         key, valid 2 h), as the plan of `hatui wizard --add` does."
             .into(),
     );
     s
