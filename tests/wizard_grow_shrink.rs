@@ -494,3 +494,45 @@ fn after_the_builds_cleanup_the_ttl_pane_says_the_secret_is_gone_not_expired() {
     assert!(line.contains("none: no kubeadm-certs Secret"), "{line}");
     assert!(!line.to_lowercase().contains("expired"), "{line}");
 }
+
+#[test]
+fn the_library_refuses_as_the_cli_does_and_force_goes_on() {
+    use hatui::wizard::headless::{LabRun, Resize, resize};
+    let run = LabRun {
+        control_planes: 5,
+        workers: 1,
+        scenario: None,
+        json: true,
+        seed: 9,
+        lb: hatui::lab::LbKind::Haproxy,
+        lb_check: None,
+        boot_time_ms: 45_000,
+        keep_cert_key: false,
+    };
+    let mut r = Resize {
+        add: vec![],
+        remove: vec!["cp-2".into(), "cp-3".into(), "cp-4".into()],
+        force: false,
+    };
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    assert_eq!(resize(&run, &r, &mut out, &mut err).unwrap(), 2);
+    assert!(out.is_empty(), "nothing ran");
+    let err = String::from_utf8(err).unwrap();
+    assert!(
+        err.starts_with(
+            "hatui wizard: refusing to remove cp-2,cp-3,cp-4: it would leave 2 master(s)"
+        ),
+        "{err}"
+    );
+    // Forced, it runs: two voters left, and the warning says what that means.
+    r.force = true;
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    assert_eq!(resize(&run, &r, &mut out, &mut err).unwrap(), 0);
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(member_names(&v), ["cp-1", "cp-5"]);
+    assert!(
+        v["warnings"].to_string().contains("an even number"),
+        "{}",
+        v["warnings"]
+    );
+}
