@@ -366,6 +366,46 @@ pub struct WizardArgs {
     /// With --drill: where the JSON and Markdown reports go.
     #[arg(long, requires = "drill", default_value = crate::drill::headless::DEFAULT_REPORT_DIR, value_name = "DIR")]
     pub report_dir: PathBuf,
+    /// With --lab --yes: add the inventory's control planes NODE[,NODE] to the built
+    /// cluster, one at a time (a learner first, then promoted), e.g. cp-4,cp-5.
+    #[arg(long, value_name = "NODE[,NODE]", value_delimiter = ',', conflicts_with_all = ["drill", "replace", "remove"])]
+    pub add: Vec<String>,
+    /// With --lab --yes: take the live masters NODE[,NODE] out, one at a time (leadership
+    /// moved off first); refused when it would leave fewer than three or an even number
+    /// (--force overrides).
+    #[arg(long, value_name = "NODE[,NODE]", value_delimiter = ',', conflicts_with_all = ["drill", "replace"])]
+    pub remove: Vec<String>,
+    /// With --lab --yes: leave the kubeadm-certs Secret after the joins (no `cleanup`
+    /// step deleting it).
+    #[arg(long, requires = "lab")]
+    pub keep_cert_key: bool,
+}
+
+impl WizardArgs {
+    /// `--lab --yes --add/--remove NODE[,NODE]`: growing or shrinking the lab's control
+    /// plane. `None`: not asked.
+    pub fn resize(
+        &self,
+    ) -> Result<
+        Option<(
+            crate::wizard::headless::LabRun,
+            crate::wizard::headless::Resize,
+        )>,
+        String,
+    > {
+        if self.add.is_empty() && self.remove.is_empty() {
+            return Ok(None);
+        }
+        let crate::wizard::run::Request::Lab(run) = self.request()? else {
+            return Err("--add and --remove go with --lab --yes for now (on the lab's virtual clock); over SSH they are not built yet".into());
+        };
+        let resize = crate::wizard::headless::Resize {
+            add: self.add.clone(),
+            remove: self.remove.clone(),
+            force: self.force,
+        };
+        Ok(Some((run, resize)))
+    }
 }
 
 impl WizardArgs {
@@ -395,8 +435,8 @@ impl WizardArgs {
     /// `--lab --yes --drill KIND`: build, then drill the same lab. `None`: not asked.
     pub fn workshop(&self) -> Result<Option<crate::runtime::workshop::Workshop>, String> {
         let Some(fault) = self.drill else {
-            if self.force && self.replace.is_none() {
-                return Err("--force goes with --drill or --replace".into());
+            if self.force && self.replace.is_none() && self.remove.is_empty() {
+                return Err("--force goes with --drill, --replace or --remove".into());
             }
             return Ok(None);
         };
@@ -467,6 +507,7 @@ impl WizardArgs {
                 lb: self.lb,
                 lb_check: self.lb_check,
                 boot_time_ms: self.boot_time.as_millis() as i64,
+                keep_cert_key: self.keep_cert_key,
             })),
             _ => Err("the wizard's screen is in the cockpit: `hatui --inventory FILE` (then w) on real hosts, `hatui lab --bare` (then w) on the lab; without a screen, `hatui wizard --inventory FILE --preflight` checks the hosts over SSH, `--yes` runs the whole plan on them without asking, `--dry-run` prints it as a script, `hatui wizard --lab --yes` runs it on the lab, and `hatui wizard --lab --print-inventory` prints an inventory to start from".into()),
         }
@@ -732,6 +773,7 @@ mod tests {
                 lb: crate::lab::LbKind::Nlb,
                 lb_check: None,
                 boot_time_ms: 45_000,
+                keep_cert_key: false,
             }))
         );
         let own = request(&["wizard", "--lab", "--yes", "--lb-check", "10/3/3"]);

@@ -59,6 +59,15 @@ fn run(cli: Cli) -> Result<()> {
                 )?;
                 std::process::exit(code);
             }
+            if let Some((run, resize)) = args.resize().map_err(color_eyre::eyre::Report::msg)? {
+                let code = hatui::wizard::headless::resize(
+                    &run,
+                    &resize,
+                    &mut std::io::stdout().lock(),
+                    &mut std::io::stderr().lock(),
+                )?;
+                std::process::exit(code);
+            }
             if let Some(workshop) = args.workshop().map_err(color_eyre::eyre::Report::msg)? {
                 let code = hatui::runtime::workshop::run(
                     &workshop,

@@ -126,7 +126,7 @@ fn the_wizard_builds_a_bare_lab_while_the_cockpit_watches_then_d_drills_it() {
     let screen = tmux.wait_for("the plan verified", Duration::from_secs(60), |s| {
         s.contains(" verified ")
     });
-    assert!(screen.contains("9/9 done"), "{screen}");
+    assert!(screen.contains("10/10 done"), "{screen}");
     assert!(screen.contains("3/3 healthy"), "3 etcd voters:\n{screen}");
     assert!(screen.contains("Nodes 5/5 ready"), "{screen}");
     for lease in ["kube-scheduler", "kube-controller-manager"] {
@@ -158,11 +158,11 @@ fn the_wizard_builds_a_bare_lab_while_the_cockpit_watches_then_d_drills_it() {
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(report["lab"]["built_by"], "wizard", "{report}");
     let steps = report["lab"]["wizard_steps"].as_array().expect("the steps");
-    assert_eq!(steps.len(), 9, "{report}");
+    assert_eq!(steps.len(), 10, "{report}");
 
     tmux.keys("Escape");
     tmux.wait_for("the wizard back", Duration::from_secs(5), |s| {
-        s.contains("Wizard") && s.contains("9/9 done")
+        s.contains("Wizard") && s.contains("10/10 done")
     });
     tmux.keys("q");
     let screen = tmux.wait_for("hatui to exit", Duration::from_secs(10), |s| {
@@ -269,7 +269,7 @@ fn w_then_a_builds_the_cluster_on_real_hosts_and_y_accepts_an_unknown_host_key()
     let screen = tmux.wait_for("the plan verified", Duration::from_secs(120), |s| {
         s.contains(" verified ")
     });
-    assert!(screen.contains("9/9 done"), "{screen}");
+    assert!(screen.contains("10/10 done"), "{screen}");
     assert!(screen.contains("Nodes 5/5 ready"), "{screen}");
     let known = std::fs::read_to_string(site.known_hosts()).unwrap();
     assert!(known.contains("[127.0.0.97]:"), "recorded:\n{known}");

@@ -14,7 +14,8 @@ fn the_whole_plan_builds_every_shape_and_verify_passes() {
         assert_built(&v, cps, workers);
         assert_no_secret(&text);
         let ids = step_ids(&v);
-        assert_eq!(ids.len(), 5 + (cps - 1) + workers, "{ids:?}");
+        // preflight, load-balancer, init, cni, the joins, cleanup, verify.
+        assert_eq!(ids.len(), 6 + (cps - 1) + workers, "{ids:?}");
         let warnings = v["warnings"].to_string();
         assert_eq!(warnings.contains("an even number"), cps == 2, "{warnings}");
     }

@@ -8,7 +8,8 @@ use std::time::Duration;
 use hatui::lab::LabConfig;
 use hatui::wizard::engine::Engine;
 use hatui::wizard::exec::{self, Executor, LabExecutor};
-use hatui::wizard::headless::lab_plan;
+use hatui::wizard::headless::lab_plan_with;
+use hatui::wizard::plan::BuildOptions;
 
 fn lab(cps: usize, workers: usize) -> LabExecutor {
     LabExecutor::new(LabConfig::new(cps, workers, 3, LabConfig::default().start))
@@ -24,7 +25,11 @@ fn a_tui_can_stream_the_output_and_watch_the_cluster_assemble() {
     ex.on_events(Box::new(move |evs| {
         log.lock().unwrap().extend_from_slice(evs)
     }));
-    let mut engine = Engine::new(lab_plan(3, 0).unwrap(), ex.cluster());
+    // The key stays (no cleanup) so that the stream can be searched for it at the end.
+    let keep = BuildOptions {
+        keep_cert_key: true,
+    };
+    let mut engine = Engine::new(lab_plan_with(3, 0, keep).unwrap(), ex.cluster());
     let lines = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&lines);
     engine.on_output(Box::new(move |id, line| {
@@ -111,7 +116,11 @@ fn a_paced_executor_lets_lab_time_pass_in_seconds_and_streams_the_events() {
 #[test]
 fn a_fast_lab_clock_does_not_expire_the_leases_it_renews() {
     let mut ex = lab(3, 0);
-    let mut engine = Engine::new(lab_plan(3, 0).unwrap(), ex.cluster());
+    // The key stays (no cleanup) so that the stream can be searched for it at the end.
+    let keep = BuildOptions {
+        keep_cert_key: true,
+    };
+    let mut engine = Engine::new(lab_plan_with(3, 0, keep).unwrap(), ex.cluster());
     engine.run_all(&mut ex, |_| {});
     assert!(engine.verified());
     // `--speed 1000`: the cockpit's thread lets 50 s pass at a time.

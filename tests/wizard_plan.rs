@@ -24,7 +24,14 @@ fn ids(cps: usize, workers: usize) -> Vec<String> {
 fn one_master_and_no_worker_is_init_and_verify_with_a_warning() {
     assert_eq!(
         ids(1, 0),
-        ["preflight", "load-balancer", "init", "cni", "verify"]
+        [
+            "preflight",
+            "load-balancer",
+            "init",
+            "cni",
+            "cleanup",
+            "verify"
+        ]
     );
     let p = plan::build(&lab_inventory(1, 0));
     assert_eq!(p.warnings.len(), 1);
@@ -73,7 +80,7 @@ fn three_and_two_join_masters_one_at_a_time_then_workers_together() {
 #[test]
 fn five_and_three() {
     let ids = ids(5, 3);
-    assert_eq!(ids.len(), 4 + 4 + 3 + 1);
+    assert_eq!(ids.len(), 4 + 4 + 3 + 2);
     let joins: Vec<&str> = ids
         .iter()
         .filter_map(|i| i.strip_prefix("join-control-plane/"))
@@ -103,6 +110,7 @@ fn two_masters_warn_that_an_even_count_is_worse() {
             "cni",
             "join-control-plane/cp-2",
             "join-worker/worker-1",
+            "cleanup",
             "verify"
         ]
     );

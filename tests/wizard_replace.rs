@@ -25,6 +25,7 @@ fn run(scenario: Option<Scenario>) -> LabRun {
         lb: hatui::lab::LbKind::Nlb,
         boot_time_ms: 45_000,
         lb_check: None,
+        keep_cert_key: false,
     }
 }
 

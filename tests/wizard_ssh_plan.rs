@@ -51,6 +51,8 @@ fn the_whole_plan_runs_on_three_masters_and_two_workers_each_host_receiving_its_
         // admin.conf to the bastion, as soon as init is done.
         "cat /etc/kubernetes/admin.conf".into(),
         format!("{kubectl} apply -f {CALICO}"),
+        // The build's cleanup, once every master has joined.
+        format!("{kubectl} -n kube-system delete secret kubeadm-certs --ignore-not-found"),
         format!("{kubectl} get nodes -o wide"),
         format!(
             "{kubectl} -n kube-system exec etcd-cp-1 -- etcdctl --endpoints https://127.0.0.1:2379 --cacert /etc/kubernetes/pki/etcd/ca.crt --cert /etc/kubernetes/pki/etcd/healthcheck-client.crt --key /etc/kubernetes/pki/etcd/healthcheck-client.key member list -w table"

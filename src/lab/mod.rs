@@ -7,6 +7,7 @@
 
 mod build;
 mod config;
+mod day2;
 mod emit;
 mod endpoint;
 mod faults;

@@ -358,7 +358,7 @@ impl Raft {
         }
     }
 
-    fn become_leader(&mut self, c: usize, term: u64, now: i64) {
+    pub(super) fn become_leader(&mut self, c: usize, term: u64, now: i64) {
         for j in 0..self.members.len() {
             let timeout = election_timeout(&mut self.rng);
             let reached = self.can_talk(c, j);

@@ -40,7 +40,7 @@ pub fn run_json(cps: usize, workers: usize, scenario: Option<&str>) -> (Value, S
 }
 
 /// The plan's steps for 3 masters and 2 workers, in order.
-pub const PLAN_3_2: [&str; 9] = [
+pub const PLAN_3_2: [&str; 10] = [
     "preflight",
     "load-balancer",
     "init",
@@ -49,6 +49,7 @@ pub const PLAN_3_2: [&str; 9] = [
     "join-control-plane/cp-3",
     "join-worker/worker-1",
     "join-worker/worker-2",
+    "cleanup",
     "verify",
 ];
 

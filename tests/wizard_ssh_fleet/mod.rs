@@ -226,6 +226,10 @@ case "$*" in
   echo 'NAME                      HOLDER                                      AGE'
   echo 'kube-scheduler            cp-1_0b6f3f63-2d64-4a1e-9f7f-3c1d7e7a9d10   1m'
   echo 'kube-controller-manager   cp-2_6d513da3-5616-4452-b5f2-aead4b29525b   1m' ;;
+*'delete secret kubeadm-certs --ignore-not-found'*)
+  if [ -f "$S/objects/certs.json" ]; then
+    /bin/rm "$S/objects/certs.json"; echo 'secret "kubeadm-certs" deleted'
+  fi ;;
 *) echo "kubectl double: not understood: $*" >&2; exit 1 ;;
 esac"#;
 

@@ -214,6 +214,9 @@ pub(crate) struct Lb {
     pub keepalived: Keepalived,
     /// The masters are its targets (a scenario starts with an empty target group).
     pub registered: bool,
+    /// Per master: in the target group (HAProxy's backends). A master the inventory adds
+    /// later starts out; a master taken out by a shrink leaves it.
+    pub listed: Vec<bool>,
 }
 
 impl Lb {
@@ -251,6 +254,7 @@ impl Lb {
             vip: Vip::new(hosts, now),
             keepalived: Keepalived::new(hosts, now),
             registered: true,
+            listed: vec![true; hosts.len()],
         }
     }
 
@@ -277,13 +281,14 @@ impl Lb {
         match self.check {
             Some(c) => {
                 let timeout = self.kind.check_timeout_s(c);
+                let listed = &self.listed;
                 for (i, t) in self.targets.iter_mut().enumerate() {
                     if t.pending.is_some_and(|due| second >= due) {
                         t.pending = None;
                         t.check(false, c);
                     }
                     let due = second.rem_euclid(i64::from(c.interval_s)) == t.phase;
-                    if due && t.pending.is_none() && is_target(hosts, i) {
+                    if due && t.pending.is_none() && listed[i] && is_target(hosts, i) {
                         match check_answer(self.kind, i, hosts, api) {
                             CheckAnswer::Pass => t.check(true, c),
                             CheckAnswer::Fail => t.check(false, c),
@@ -337,7 +342,7 @@ impl Lb {
     /// Whether new connections go to target `i` (registered, installed, in service).
     fn takes(&self, i: usize, hosts: &Hosts) -> bool {
         let t = &self.targets[i];
-        self.registered && is_target(hosts, i) && t.in_service && !t.passive_out
+        self.registered && self.listed[i] && is_target(hosts, i) && t.in_service && !t.passive_out
     }
 
     /// The targets a new connection may go to: those in service, else (an NLB failing
@@ -347,7 +352,7 @@ impl Lb {
         let serving: Vec<usize> = (0..n).filter(|&i| self.takes(i, hosts)).collect();
         if serving.is_empty() && self.kind == LbKind::Nlb {
             (0..n)
-                .filter(|&i| self.registered && is_target(hosts, i))
+                .filter(|&i| self.registered && self.listed[i] && is_target(hosts, i))
                 .collect()
         } else {
             serving

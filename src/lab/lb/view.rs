@@ -57,6 +57,7 @@ impl Lb {
             latency_ms,
             balancer: Some(self.describe(cfg)),
             backends: (0..self.targets.len())
+                .filter(|&i| self.listed[i])
                 .map(|i| LbBackend {
                     node: name(i),
                     serving: self.serving(i),

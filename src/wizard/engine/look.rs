@@ -2,7 +2,7 @@
 //! file: which steps already happened, and the waits' conditions.
 
 use crate::model::{ClusterState, Readiness};
-use crate::wizard::plan::{Step, StepKind, Wait};
+use crate::wizard::plan::{Retire, Step, StepKind, Wait};
 
 pub fn initialised(c: &ClusterState) -> bool {
     !c.etcd.members.is_empty() || !c.apiservers.is_empty()
@@ -17,6 +17,10 @@ pub fn node_ready(c: &ClusterState, node: &str) -> bool {
 pub fn etcd_voter(c: &ClusterState, node: &str) -> bool {
     let m = c.etcd.members.iter().find(|m| m.name == node);
     m.is_some_and(|m| !m.is_learner && m.reachable)
+}
+
+fn has_member(c: &ClusterState, node: &str) -> bool {
+    c.etcd.members.iter().any(|m| m.name == node)
 }
 
 pub fn holds(c: &ClusterState, wait: &Wait) -> bool {
@@ -69,7 +73,23 @@ pub fn done(c: &ClusterState, step: &Step) -> Option<String> {
             .get(about)
             .is_none()
             .then(|| format!("already done: there is no Node {about}")),
-        StepKind::UploadCerts
+        // Day 2, shrinking: each removal is done when what it removes is gone.
+        StepKind::Retire(Retire::Member) => {
+            (!has_member(c, about)).then(|| format!("already done: {about} has no etcd member"))
+        }
+        StepKind::Drain | StepKind::Retire(Retire::Node) => c
+            .nodes
+            .get(about)
+            .is_none()
+            .then(|| format!("already done: there is no Node {about}")),
+        StepKind::Retire(Retire::Reset) => (!has_member(c, about)
+            && c.nodes.get(about).is_none()
+            && !c.apiservers.contains_key(about))
+        .then(|| format!("already done: {about} has no member, Node or apiserver left")),
+        // Whether it leads is asked when it runs (leadership can move in between).
+        StepKind::MoveLeader
+        | StepKind::UploadCerts
+        | StepKind::LbTargets
         | StepKind::TokenCreate
         | StepKind::ControlPlaneEndpoint
         | StepKind::Verify

@@ -64,9 +64,13 @@ impl Engine {
             {
                 report.notes.push(why);
             }
-            if step.kind == StepKind::LoadBalancer {
-                // What the operator makes or checks by hand (the NLB's checklist): said
-                // with the step's result, not only in the dry-run script.
+            if matches!(
+                step.kind,
+                StepKind::LoadBalancer | StepKind::LbTargets | StepKind::Check
+            ) {
+                // What the operator makes or checks by hand (the NLB's checklist), and a
+                // day-2 check's quorum arithmetic: said with the step's result, not only
+                // in the dry-run script.
                 report.notes.extend(step.notes.iter().cloned());
             }
         }

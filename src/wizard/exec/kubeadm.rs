@@ -53,8 +53,15 @@ pub(super) enum Effect {
     RemoveMember(String),
     /// `kubectl delete node NAME --ignore-not-found`.
     DeleteNode(String),
-    /// `kubectl delete secret kubeadm-certs`, then `kubeadm token delete TOKEN`.
-    Cleanup(String),
+    /// `kubectl delete secret kubeadm-certs`, then `kubeadm token delete TOKEN` if given.
+    Cleanup(Option<String>),
+    /// `etcdctl move-leader` through the first master's member, to the second's, when
+    /// the first leads.
+    MoveLeader(String, String),
+    /// `kubectl drain NODE`.
+    Drain(String),
+    /// A master's address into (`true`) or out of the load balancer's targets.
+    Target(String, bool),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,20 +77,20 @@ fn flag<'a>(words: &[&'a str], name: &str) -> Option<&'a str> {
     words.get(at + 1).copied()
 }
 
-struct Script(Vec<(i64, Act)>);
+pub(super) struct Script(Vec<(i64, Act)>);
 
 impl Script {
-    fn lines(&mut self, at_s: f64, lines: Vec<String>) {
+    pub(super) fn lines(&mut self, at_s: f64, lines: Vec<String>) {
         let at = (at_s * 1000.0) as i64;
         self.0.extend(lines.into_iter().map(|l| (at, Act::Line(l))));
     }
-    fn line(&mut self, at_s: f64, line: &str) {
+    pub(super) fn line(&mut self, at_s: f64, line: &str) {
         self.lines(at_s, vec![line.to_string()]);
     }
-    fn act(&mut self, at_s: f64, e: Effect) {
+    pub(super) fn act(&mut self, at_s: f64, e: Effect) {
         self.0.push(((at_s * 1000.0) as i64, Act::Do(e)));
     }
-    fn exit(mut self, at_s: f64, code: i32) -> Vec<(i64, Act)> {
+    pub(super) fn exit(mut self, at_s: f64, code: i32) -> Vec<(i64, Act)> {
         self.0.push(((at_s * 1000.0) as i64, Act::Exit(code)));
         self.0
     }
@@ -95,8 +102,19 @@ pub(super) fn script(lab: &Lab, host: &str, command: &str) -> Vec<(i64, Act)> {
     let mut s = Script(Vec::new());
     if host == LOAD_BALANCER {
         // `aws elbv2 register-targets` prints nothing; neither does appending to haproxy.cfg.
-        if command.contains("register-targets") || command.contains("haproxy.cfg") {
+        let targets = command.split_whitespace().filter_map(|w| {
+            let id = w.strip_prefix("Id=")?;
+            Some(id.split(',').next().unwrap_or(id).to_string())
+        });
+        if command.contains("deregister-targets") {
+            for addr in targets {
+                s.act(1.5, Effect::Target(addr, false));
+            }
+        } else if command.contains("register-targets") || command.contains("haproxy.cfg") {
             s.act(1.5, Effect::RegisterTargets);
+            for addr in targets {
+                s.act(1.5, Effect::Target(addr, true));
+            }
         }
         return s.exit(1.5, 0);
     }
@@ -152,7 +170,7 @@ pub(super) fn script(lab: &Lab, host: &str, command: &str) -> Vec<(i64, Act)> {
     } else if (command.contains("kubectl") || command.contains("curl "))
         && !command.contains("swapon")
     {
-        kubectl(lab, &words, command, s)
+        super::kubectl::script(lab, &words, command, s)
     } else if command.contains("swapon") {
         // The wizard's preflight: forwarding on, containerd and kubeadm present; swap off
         // unless a scenario turned it on.
@@ -279,53 +297,6 @@ fn endpoint_fix(lab: &Lab, i: usize, command: &str, s: &mut Script) -> Option<Ve
         return None;
     }
     Some(s.exit(1.0, 0))
-}
-
-/// The text between `open` and the next `close` after it.
-fn between<'a>(text: &'a str, open: &str, close: char) -> Option<&'a str> {
-    let rest = &text[text.find(open)? + open.len()..];
-    Some(&rest[..rest.find(close).unwrap_or(rest.len())])
-}
-
-fn kubectl(lab: &Lab, words: &[&str], command: &str, mut s: Script) -> Vec<(i64, Act)> {
-    if !lab.endpoint_up() {
-        s.lines(0.5, texts::kubectl_refused(&lab.config().endpoint));
-        return s.exit(0.5, 1);
-    }
-    // Day 2: the replacement plan's commands.
-    if command.contains("member remove") {
-        let name = between(command, "$3 == \"", '"').unwrap_or_default();
-        s.act(1.0, Effect::RemoveMember(name.to_string()));
-        return s.exit(1.0, 0);
-    }
-    if command.contains("snapshot save") {
-        let file = between(command, "snapshot save ", ' ').unwrap_or_default();
-        s.line(2.0, &format!("Snapshot saved at {file}"));
-        return s.exit(2.0, 0);
-    }
-    if let Some(node) = between(command, "delete node ", ' ') {
-        s.act(0.6, Effect::DeleteNode(node.to_string()));
-        return s.exit(0.6, 0);
-    }
-    if command.contains("delete secret kubeadm-certs") {
-        let token = between(command, "kubeadm token delete ", ' ').unwrap_or_default();
-        s.act(0.8, Effect::Cleanup(token.to_string()));
-        return s.exit(0.8, 0);
-    }
-    let show = if words.contains(&"apply") {
-        s.act(2.0, Effect::ApplyCni);
-        return s.exit(2.0, 0);
-    } else if command.contains("member list") {
-        Show::Members
-    } else if command.contains("get lease") {
-        Show::Leases
-    } else if command.contains("get nodes") {
-        Show::Nodes
-    } else {
-        Show::Readyz
-    };
-    s.act(0.4, Effect::Show(show));
-    s.exit(0.4, 0)
 }
 
 /// What an effect did.
@@ -490,6 +461,7 @@ fn apply_now(lab: &mut Lab, e: Effect) -> Result<Vec<String>, Result<Outcome, Ve
             if lab.delete_cert_secret() {
                 out.push("secret \"kubeadm-certs\" deleted".to_string());
             }
+            let Some(token) = token else { return Ok(out) };
             let id = token.split_once('.').map_or(token.as_str(), |(id, _)| id);
             if lab.delete_token(&token) {
                 out.push(format!("bootstrap token \"{id}\" deleted"));
@@ -497,6 +469,21 @@ fn apply_now(lab: &mut Lab, e: Effect) -> Result<Vec<String>, Result<Outcome, Ve
                 out.push("the join token was already gone".to_string());
             }
             out
+        }
+        Effect::MoveLeader(from, to) => match lab.move_leader(&from, &to) {
+            Ok(Some((f, t))) => vec![texts::leadership_transferred(f, t)],
+            Ok(None) => vec![format!("{from} does not lead: nothing to move")],
+            Err(e) => return Err(Err(vec![format!("Error: {e}")])),
+        },
+        Effect::Drain(node) => match lab.drain(&node) {
+            Ok(lines) => lines,
+            Err(lines) => return Err(Err(lines)),
+        },
+        Effect::Target(addr, listed) => {
+            if let Some(i) = lab.master_at(&addr) {
+                lab.set_lb_target(i, listed);
+            }
+            vec![]
         }
     })
 }

@@ -4,6 +4,7 @@
 //! cluster.
 
 mod kubeadm;
+mod kubectl;
 pub mod lab;
 mod show;
 pub mod ssh;

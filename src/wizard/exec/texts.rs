@@ -407,6 +407,11 @@ pub(super) fn member_removed(id: u64) -> String {
     format!("Member {id:x} removed from cluster a3b1c7d2e5f60718")
 }
 
+/// etcdctl's `move-leader` (`printer.go`: `types.ID` is unpadded hex).
+pub(super) fn leadership_transferred(from: u64, to: u64) -> String {
+    format!("Leadership transferred from {from:x} to {to:x}")
+}
+
 /// `kubeadm reset -f` (1.29+ output, the etcd member removed with it).
 pub(super) fn reset() -> Vec<String> {
     lines(

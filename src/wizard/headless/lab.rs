@@ -118,6 +118,8 @@ pub struct LabRun {
     pub lb_check: Option<crate::lab::LbCheck>,
     /// How long a powered-off master boots after its power-on (`--boot-time`), in ms.
     pub boot_time_ms: i64,
+    /// Leave `kubeadm-certs` after the joins (`--keep-cert-key`): no `cleanup` step.
+    pub keep_cert_key: bool,
 }
 
 impl LabRun {
@@ -170,8 +172,26 @@ pub fn run_on(
 
 /// The lab's plan: the inventory `hatui wizard --lab --print-inventory` prints.
 pub fn lab_plan(control_planes: usize, workers: usize) -> Result<plan::Plan> {
+    lab_plan_with(control_planes, workers, plan::BuildOptions::default())
+}
+
+/// [`lab_plan`] with `opts` (`--keep-cert-key`).
+pub fn lab_plan_with(
+    control_planes: usize,
+    workers: usize,
+    opts: plan::BuildOptions,
+) -> Result<plan::Plan> {
     let inv = inventory::parse("lab", &lab::inventory_toml(control_planes, workers))?;
-    Ok(plan::build(&inv))
+    Ok(plan::build_with(&inv, opts))
+}
+
+impl LabRun {
+    /// The build's options this run asks for.
+    pub fn build_options(&self) -> plan::BuildOptions {
+        plan::BuildOptions {
+            keep_cert_key: self.keep_cert_key,
+        }
+    }
 }
 
 /// Runs the whole plan; prints each step (or the JSON) to `out`. `Ok(true)`: verified.
@@ -181,7 +201,7 @@ pub fn run(run: &LabRun, out: &mut impl Write) -> Result<bool> {
 
 /// [`run`], handing back the executor with the lab it built (the workshop drills it).
 pub fn build(run: &LabRun, out: &mut impl Write) -> Result<(bool, LabExecutor)> {
-    let plan = lab_plan(run.control_planes, run.workers)?;
+    let plan = lab_plan_with(run.control_planes, run.workers, run.build_options())?;
     let mut exec = LabExecutor::new(run.config());
     let title = format!(
         "hatui wizard on the lab: {} control plane(s), {} worker(s)",
@@ -244,7 +264,7 @@ pub fn replace(
     out: &mut impl Write,
     err: &mut impl Write,
 ) -> Result<i32> {
-    let build = lab_plan(run.control_planes, run.workers)?;
+    let build = lab_plan_with(run.control_planes, run.workers, run.build_options())?;
     let mut exec = LabExecutor::new(run.config());
     if let Some(s) = run.scenario {
         s.set_up(&mut exec, &build);

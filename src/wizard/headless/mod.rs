@@ -4,6 +4,7 @@
 //! the same way; verify passing is the only success.
 
 mod lab;
+mod resize;
 pub(crate) mod ssh;
 
 use std::io::Write;
@@ -16,8 +17,10 @@ use super::exec::Executor;
 use crate::model::{ClusterState, Snapshot};
 
 pub use lab::{
-    DEAD_MASTER, LabRun, Replace, Scenario, build, lab_plan, replace, replace_refusal, run, run_on,
+    DEAD_MASTER, LabRun, Replace, Scenario, build, lab_plan, lab_plan_with, replace,
+    replace_refusal, run, run_on,
 };
+pub use resize::{Resize, resize};
 pub use ssh::{DEFAULT_PARALLEL, SshRun, run_ssh};
 
 /// Lines of output kept per step in the JSON.

@@ -2,9 +2,11 @@
 //! are run and what must be true before the next. One plan for the lab and real hosts; the
 //! dry run prints it, executors run it.
 
+mod grow;
 pub mod lb_files;
 mod refresh;
 mod replace;
+mod shrink;
 mod steps;
 
 use jiff::SignedDuration;
@@ -12,10 +14,14 @@ use jiff::SignedDuration;
 use super::command::{Command, Var};
 use crate::fleet::inventory::{Host, Inventory, LoadBalancer};
 
+pub use grow::grow;
 pub use refresh::{Remaining, SAFETY_MARGIN, insert_refreshes};
 pub use replace::replace;
+pub use shrink::{shrink, shrink_refusal};
 pub use steps::{ENDPOINT_STEP, SWAP_ON, control_plane_endpoint, etcdctl, etcdctl_with};
-use steps::{cni, init, join_control_plane, join_worker, load_balancer, preflight, verify};
+use steps::{
+    cleanup, cni, init, join_control_plane, join_worker, load_balancer, preflight, verify,
+};
 
 /// kubeadm's admin kubeconfig on a master (cluster-admin once init has finished).
 pub const ADMIN_CONF: &str = "/etc/kubernetes/admin.conf";
@@ -46,6 +52,27 @@ pub enum StepKind {
     Reset,
     /// `kubeadm-certs` and the join token deleted once every master joined.
     Cleanup,
+    /// Day 2, growing or shrinking: a master added to or taken out of the load
+    /// balancer's targets (HAProxy's backends, the NLB's target group).
+    LbTargets,
+    /// `etcdctl move-leader` off a master about to leave, when it leads.
+    MoveLeader,
+    /// `kubectl drain` of a master about to leave.
+    Drain,
+    /// Shrinking: a live master's member, Node and kubeadm state taken away (not the
+    /// replacement's removals, which a rejoined node makes done).
+    Retire(Retire),
+}
+
+/// What a shrink takes away from a master that leaves for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retire {
+    /// `etcdctl member remove`.
+    Member,
+    /// `kubectl delete node`.
+    Node,
+    /// `kubeadm reset -f` on it.
+    Reset,
 }
 
 /// Something that must hold before the next step starts.
@@ -118,7 +145,7 @@ pub struct Site {
 }
 
 impl Site {
-    fn of(inv: &Inventory) -> Self {
+    pub(super) fn of(inv: &Inventory) -> Self {
         Self {
             endpoint: inv.endpoint.to_string(),
             endpoint_host: inv.endpoint.host.clone(),
@@ -147,8 +174,20 @@ impl Plan {
 pub const CONTROL_PLANE_JOIN: SignedDuration = SignedDuration::from_secs(60);
 pub const WORKER_JOIN: SignedDuration = SignedDuration::from_secs(30);
 
-/// The plan for `inv`.
+/// How the build ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// Leave `kubeadm-certs` in place after the joins (`--keep-cert-key`): no `cleanup`.
+    pub keep_cert_key: bool,
+}
+
+/// The plan for `inv`, ending with `cleanup` (kubeadm-certs deleted) and `verify`.
 pub fn build(inv: &Inventory) -> Plan {
+    build_with(inv, BuildOptions::default())
+}
+
+/// [`build`] with `opts`.
+pub fn build_with(inv: &Inventory, opts: BuildOptions) -> Plan {
     let first = inv.first_control_plane();
     let mut steps = vec![
         preflight(inv),
@@ -162,6 +201,9 @@ pub fn build(inv: &Inventory) -> Plan {
     }
     for host in inv.workers() {
         steps.push(join_worker(inv, host));
+    }
+    if !opts.keep_cert_key {
+        steps.push(cleanup(&first.name, false));
     }
     steps.push(verify(inv, first));
     Plan {

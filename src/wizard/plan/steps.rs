@@ -427,3 +427,33 @@ pub fn control_plane_endpoint(site: &Site, problem: &str) -> Step {
     s.expected = SignedDuration::from_secs(30);
     s
 }
+
+/// Once every master has joined: `kubeadm-certs` (the control plane's keys, encrypted with
+/// the certificate key) deleted, and with `token` the join token made for the joins.
+pub(super) fn cleanup(host: &str, token: bool) -> Step {
+    let mut s = step(
+        "cleanup",
+        StepKind::Cleanup,
+        "Every master has joined: the kubeadm-certs Secret (the control plane's keys, \
+         encrypted with the certificate key) is no longer needed, and anyone who learns the \
+         key could read them until its 2 h are up. A master added later makes a new one.",
+    );
+    s.hosts.push(host.into());
+    let delete = format!(
+        "kubectl --kubeconfig {ADMIN_CONF} -n kube-system delete secret kubeadm-certs --ignore-not-found"
+    );
+    let c = if token {
+        Command::root(host, format!("{delete} && {{ kubeadm token delete "))
+            .var(Var::Token)
+            .text(" || echo 'the join token was already gone'; }")
+    } else {
+        Command::root(host, delete)
+    };
+    s.commands.push(c);
+    s.notes.push(
+        "To add a master later: kubeadm init phase upload-certs --upload-certs first (a new \
+         key, valid 2 h), as the plan of `hatui wizard --add` does."
+            .into(),
+    );
+    s
+}
