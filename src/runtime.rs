@@ -86,16 +86,18 @@ pub async fn run_lab(args: LabSettings, etcd: &EtcdSettings) -> Result<()> {
         spawn_poller(cfg, tx.clone())
     });
     let watched = tx.clone();
-    let source = match real {
-        Some(mut real) => tokio::spawn(lab_task::run_following(
-            lab,
-            args.speed,
-            tx,
-            fault_rx,
-            move |lab: &Lab| real.follow(lab),
-        )),
-        None => tokio::spawn(lab_task::run(lab, args.speed, tx, fault_rx)),
-    };
+    // The lab task's last word: a drill cut short by quitting, restored and reported.
+    let (last_tx, last_word) = tokio::sync::oneshot::channel();
+    let source = tokio::spawn(async move {
+        let said = match real {
+            Some(mut real) => {
+                let follow = move |lab: &Lab| real.follow(lab);
+                lab_task::run_following_then(lab, args.speed, tx, fault_rx, follow).await
+            }
+            None => lab_task::run_then(lab, args.speed, tx, fault_rx).await,
+        };
+        let _ = last_tx.send(said);
+    });
     // The lab's whole simulation lives in its task: a new one would be another cluster
     // (its clock back at the start, faults forgotten), so a lab that stops is only reported.
     let feeds = if external_etcd {
@@ -113,7 +115,13 @@ pub async fn run_lab(args: LabSettings, etcd: &EtcdSettings) -> Result<()> {
         faults: Some(fault_tx),
         ..Sinks::default()
     };
-    event_loop(&mut guard, app, rx, sinks).await
+    let ended = event_loop(&mut guard, app, rx, sinks).await;
+    // The terminal first: what the lab task says after it is printed on a normal screen.
+    drop(guard);
+    if let Ok(Ok(Some(said))) = tokio::time::timeout(Duration::from_secs(10), last_word).await {
+        eprintln!("hatui: {said}");
+    }
+    ended
 }
 
 /// The bare lab with the wizard open beside the cockpit: one thread owns the lab, the

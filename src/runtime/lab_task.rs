@@ -48,6 +48,11 @@ impl LabDriver {
 
     /// Moves the lab by `dt`: a running drill moves it itself, sampling as it goes.
     /// Returns the events, whether they hold more than refreshes, and the drill's news.
+    /// The cockpit is gone: a drill under way restores and reports (see [`Running::quit`]).
+    pub fn quit(&mut self, lab: &mut Lab) -> Option<String> {
+        self.drill.quit(lab)
+    }
+
     pub fn advance(
         &mut self,
         lab: &mut Lab,
@@ -113,26 +118,55 @@ pub async fn run<M>(lab: Lab, speed: f64, tx: Sender<M>, faults: Receiver<LabCom
 where
     M: From<Vec<ClusterEvent>> + From<DrillUpdate> + Send,
 {
-    run_following(lab, speed, tx, faults, |_: &Lab| Vec::new()).await;
+    run_then(lab, speed, tx, faults).await;
+}
+
+/// [`run`], then, when the cockpit went away mid-drill, what its restore and report say.
+pub async fn run_then<M>(
+    lab: Lab,
+    speed: f64,
+    tx: Sender<M>,
+    faults: Receiver<LabCommand>,
+) -> Option<String>
+where
+    M: From<Vec<ClusterEvent>> + From<DrillUpdate> + Send,
+{
+    run_following_then(lab, speed, tx, faults, |_: &Lab| Vec::new()).await
 }
 
 /// [`run`], calling `follow` after every advance and every fault so that something outside
 /// the simulation (real etcd processes) can follow the lab's hosts; what it returns (notes)
 /// goes out at once with the lab's own events. `follow` is dropped when the task ends.
 pub async fn run_following<F, M>(
+    lab: Lab,
+    speed: f64,
+    tx: Sender<M>,
+    faults: Receiver<LabCommand>,
+    follow: F,
+) where
+    F: FnMut(&Lab) -> Vec<ClusterEvent> + Send,
+    M: From<Vec<ClusterEvent>> + From<DrillUpdate> + Send,
+{
+    run_following_then(lab, speed, tx, faults, follow).await;
+}
+
+/// [`run_following`]; once the cockpit is gone (its commands or its receiver closed), a
+/// drill under way restores and writes its report: what to tell the operator then.
+pub async fn run_following_then<F, M>(
     mut lab: Lab,
     speed: f64,
     tx: Sender<M>,
     mut faults: Receiver<LabCommand>,
     mut follow: F,
-) where
+) -> Option<String>
+where
     F: FnMut(&Lab) -> Vec<ClusterEvent> + Send,
     M: From<Vec<ClusterEvent>> + From<DrillUpdate> + Send,
 {
     let mut driver = LabDriver::default();
     let first = lab.publishable(lab.full_state());
     if tx.send(first.into()).await.is_err() {
-        return;
+        return driver.quit(&mut lab);
     }
     let step = if speed.is_finite() && speed > 0.0 {
         TICK.mul_f64(speed.min(1e6))
@@ -144,14 +178,14 @@ pub async fn run_following<F, M>(
     let mut pending: Vec<ClusterEvent> = Vec::new();
     let mut shown_second = lab.now().as_second();
     let mut faults_open = true;
-    loop {
+    'run: loop {
         let batch = tokio::select! {
             _ = ticks.tick() => {
                 let (events, urgent, said) = driver.advance(&mut lab, step);
                 if let Some(said) = said
                     && tx.send(said.into()).await.is_err()
                 {
-                    return;
+                    break 'run;
                 }
                 let notes = follow(&lab);
                 let urgent = urgent || !notes.is_empty();
@@ -165,8 +199,12 @@ pub async fn run_following<F, M>(
                 std::mem::take(&mut pending)
             }
             command = faults.recv(), if faults_open => {
+                // The cockpit quit: whatever it was doing ends here.
                 let Some(command) = command else {
                     faults_open = false;
+                    if driver.drill.active() {
+                        break 'run;
+                    }
                     continue;
                 };
                 let mut batch = std::mem::take(&mut pending);
@@ -175,17 +213,18 @@ pub async fn run_following<F, M>(
                 if let Some(said) = said
                     && tx.send(said.into()).await.is_err()
                 {
-                    return;
+                    break 'run;
                 }
                 insert_before_clock(&mut batch, follow(&lab));
                 batch
             }
-            _ = tx.closed() => return,
+            _ = tx.closed() => break 'run,
         };
         if tx.send(lab.publishable(batch).into()).await.is_err() {
-            return;
+            break 'run;
         }
     }
+    driver.quit(&mut lab)
 }
 
 /// Appends a held-back batch; only the newest trailing clock is kept.
