@@ -65,7 +65,7 @@ fn the_cockpits_drill_plans_runs_and_writes_its_report() {
     let report = done.report.unwrap();
     assert!(report.starts_with("report: "), "{report}");
     let written: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-    assert_eq!(written.len(), 2, "JSON and Markdown");
+    assert_eq!(written.len(), 3, "JSON, Markdown and the chart");
 }
 
 #[test]
@@ -92,4 +92,79 @@ fn esc_mid_drill_restores_at_once() {
         v.elapsed_s
     );
     assert!(drill.active(), "the recovery is still watched");
+    // Watched to its end, the report says it was cut short, by Esc, during the fault.
+    for _ in 0..400 {
+        if drill.advance(&mut lab, Duration::from_secs(1)).is_none() {
+            break;
+        }
+    }
+    let report = report_json(dir.path());
+    assert_eq!(
+        report["interrupted"]["by"], "Esc in the cockpit",
+        "{report}"
+    );
+    assert_eq!(report["interrupted"]["during"], "fault", "{report}");
+    assert!(report["interrupted"]["at_s"].as_f64().unwrap() < 6.0);
+    let md = report_file(dir.path(), "md");
+    assert!(
+        md.contains("**Interrupted** at 5.0 s during the fault (Esc in the cockpit)"),
+        "{md}"
+    );
+}
+
+fn report_file(dir: &std::path::Path, ext: &str) -> String {
+    let path = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == ext))
+        .unwrap_or_else(|| panic!("a .{ext} report in {}", dir.display()));
+    std::fs::read_to_string(path).unwrap()
+}
+
+fn report_json(dir: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&report_file(dir, "json")).unwrap()
+}
+
+#[test]
+fn quitting_mid_drill_restores_writes_the_report_marked_interrupted_and_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lab = lab();
+    let mut drill = Running::new(dir.path().to_path_buf());
+    assert_eq!(drill.quit(&mut lab), None, "no drill: nothing to say");
+    let spec = DrillSpec::new(DrillFault::Power);
+    drill.command(&mut lab, DrillCommand::Start(spec));
+    let powered = |lab: &Lab, n: &str| lab.powered(lab.host(n).unwrap());
+    let target = ["cp-1", "cp-2", "cp-3"]
+        .into_iter()
+        .find(|n| !powered(&lab, n));
+    let target = target.expect("a master powered off");
+    drill.advance(&mut lab, Duration::from_secs(7));
+    let said = drill.quit(&mut lab).expect("a drill was running");
+    assert!(!drill.active(), "nothing runs after the quit");
+    // Powered on by the restore: back once booted (else it stays off for good).
+    let boot = Duration::from_millis(lab.config().boot_time_ms as u64 + 1_000);
+    lab.advance(boot);
+    assert!(powered(&lab, target), "the lab's fault was restored");
+    assert!(said.contains(&format!("{target} restored")), "{said}");
+    let json = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap();
+    assert!(
+        said.contains(&json.display().to_string()),
+        "says where: {said}"
+    );
+    let report = report_json(dir.path());
+    assert_eq!(
+        report["interrupted"]["by"], "quitting the cockpit",
+        "{report}"
+    );
+    assert_eq!(report["recovery"]["restored"], true, "{report}");
+    assert_eq!(report["fault"]["restored_after_s"], 7.0, "{report}");
+    let md = report_file(dir.path(), "md");
+    assert!(
+        md.contains("**Interrupted** at 7.0 s during the fault (quitting the cockpit)"),
+        "{md}"
+    );
 }

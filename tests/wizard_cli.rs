@@ -510,7 +510,13 @@ fn wizard_lab_drill_builds_then_drills_the_same_lab_as_one_json_object() {
 /// that order, and the `ok` line does not carry the failure's text again.
 #[test]
 fn a_step_fixed_headless_prints_failed_then_the_fix_then_ok() {
-    let out = stdout(&hatui(&["wizard", "--lab", "--yes", "--scenario", "swap-on"]));
+    let out = stdout(&hatui(&[
+        "wizard",
+        "--lab",
+        "--yes",
+        "--scenario",
+        "swap-on",
+    ]));
     let lines: Vec<&str> = out.lines().collect();
     let at = |prefix: &str| {
         lines

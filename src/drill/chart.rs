@@ -16,11 +16,14 @@ const WIDTH: u32 = 1000;
 const LANE_PX: u32 = 30;
 const EVENT_ROW_PX: u32 = 18;
 /// Room for the title above the lanes, the axis below the events.
-const TOP_PX: u32 = 70;
+const TOP_PX: u32 = 50;
 const BOTTOM_PX: u32 = 50;
 const NAMES_PX: u32 = 190;
+/// Above the lanes: the fault's and the restore's names.
+const HEAD_PX: u32 = 22;
 const FONT: &str = "sans-serif";
-const LABEL_SIZE: f64 = 12.0;
+/// plotters draws text at size / 1.24 in SVG: 15 is a 12 px label.
+const LABEL_SIZE: f64 = 15.0;
 
 const ANSWERED: RGBColor = RGBColor(46, 160, 67);
 const FAILED: RGBColor = RGBColor(214, 39, 40);
@@ -140,7 +143,8 @@ pub fn render(r: &Report) -> Result<String, String> {
     let plot_px = f64::from(WIDTH - NAMES_PX - 30);
     let rows = rows(&ticks, plot_px / end);
     let event_rows = rows.iter().max().map_or(1, |m| m + 1) as u32;
-    let height = TOP_PX + lanes.len() as u32 * LANE_PX + event_rows * EVENT_ROW_PX + BOTTOM_PX;
+    let height =
+        TOP_PX + HEAD_PX + lanes.len() as u32 * LANE_PX + event_rows * EVENT_ROW_PX + BOTTOM_PX;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
@@ -164,19 +168,25 @@ fn draw(
     root.fill(&WHITE)?;
     let lane_h = f64::from(LANE_PX);
     let row_h = f64::from(EVENT_ROW_PX);
-    // y in pixels below the top of the plot: lanes first, then the rows of tick labels.
-    let lanes_h = lanes.len() as f64 * lane_h;
-    let plot_h = lanes_h + f64::from(event_rows) * row_h;
+    // y in pixels below the top of the plot: a band for the marks' names, the lanes, then
+    // the rows of tick labels.
+    let head = f64::from(HEAD_PX);
+    let lanes_end = head + lanes.len() as f64 * lane_h;
+    let plot_h = lanes_end + f64::from(event_rows) * row_h;
     let interrupted = r.interrupted.as_ref().map_or(String::new(), |i| {
         format!(" — interrupted at {:.1} s ({})", i.at_s, i.by)
     });
+    let seed = r
+        .lab
+        .as_ref()
+        .map_or(String::new(), |l| format!(", seed {}", l.seed));
     let title = format!(
-        "{} ({}){interrupted}",
+        "Failover drill: {} ({}{seed}){interrupted}",
         r.fault.kind.headline(&r.fault.target),
         r.source
     );
     let mut chart = ChartBuilder::on(root)
-        .caption(title, (FONT, 18))
+        .caption(title, (FONT, 22))
         .margin_top(10)
         .margin_right(30)
         .margin_bottom(10)
@@ -185,18 +195,18 @@ fn draw(
         .build_cartesian_2d(0f64..end, plot_h..0f64)?;
     chart
         .configure_mesh()
-        .disable_y_mesh()
+        .disable_mesh()
         .disable_y_axis()
         .x_labels(12)
         .x_label_formatter(&|v| format!("{v:.0} s"))
         .x_desc("seconds since the fault")
-        .light_line_style(WHITE)
         .draw()?;
     let name_style = TextStyle::from((FONT, LABEL_SIZE).into_font())
         .pos(Pos::new(HPos::Right, VPos::Center))
         .color(&BLACK);
     for (k, l) in lanes.iter().enumerate() {
-        let (top, bottom) = (k as f64 * lane_h + 6.0, (k + 1) as f64 * lane_h - 6.0);
+        let top = head + k as f64 * lane_h;
+        let (top, bottom) = (top + 6.0, top + lane_h - 6.0);
         chart.draw_series(std::iter::once(Rectangle::new(
             [(0.0, top), (end, bottom)],
             UNSEEN.filled(),
@@ -219,19 +229,17 @@ fn draw(
         marks.push((at, name.to_string()));
     }
     for (at, name) in marks {
-        chart.draw_series(LineSeries::new(
-            [(at, 0.0), (at, lanes_h)],
-            MARK.stroke_width(2),
-        ))?;
-        let (x, y) = chart.backend_coord(&(at, 0.0));
+        let line = [(at, head - 2.0), (at, lanes_end)];
+        chart.draw_series(LineSeries::new(line, MARK.stroke_width(2)))?;
+        let (x, y) = chart.backend_coord(&(at, head - 2.0));
         let style = label_style.pos(Pos::new(HPos::Left, VPos::Bottom));
         root.draw(&Text::new(name, (x, y - 4), style))?;
     }
     let tick_style = TextStyle::from((FONT, LABEL_SIZE).into_font()).color(&TICK);
     for (t, &row) in ticks.iter().zip(rows) {
-        let y = lanes_h + row as f64 * row_h;
+        let y = lanes_end + row as f64 * row_h;
         chart.draw_series(LineSeries::new(
-            [(t.at_s, lanes_h), (t.at_s, y + row_h)],
+            [(t.at_s, lanes_end), (t.at_s, y + row_h)],
             TICK.stroke_width(1),
         ))?;
         let (x, py) = chart.backend_coord(&(t.at_s, y + row_h / 2.0));

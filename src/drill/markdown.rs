@@ -31,7 +31,10 @@ fn row(out: &mut String, name: &str, a: &Availability) {
 /// Timeline events of one kind: the same text, or the same target failing whatever the
 /// error (`API through the endpoint failing: ...`).
 fn kind(text: &str) -> &str {
-    text.split_once(" failing: ").map_or(text, |(k, _)| k)
+    match text.find(" failing: ") {
+        Some(at) => &text[..at + " failing".len()],
+        None => text,
+    }
 }
 
 /// The timeline with repeated events folded into their first place: each entry is the
