@@ -168,3 +168,58 @@ fn quitting_mid_drill_restores_writes_the_report_marked_interrupted_and_says_whe
         "{md}"
     );
 }
+
+#[test]
+fn the_cockpits_refusals_name_its_keys_and_what_to_wait_for() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two masters: losing one loses the quorum; F (force) runs it anyway.
+    let mut two = Lab::new(LabConfig::new(2, 1, 4, LabConfig::default().start));
+    let mut drill = Running::new(dir.path().to_path_buf());
+    let spec = DrillSpec::new(DrillFault::Power);
+    let (_, said) = drill.command(&mut two, DrillCommand::Plan(spec.clone()));
+    let Some(DrillUpdate::Refused(r)) = said else {
+        panic!("{said:?}")
+    };
+    let text = r.in_cockpit();
+    assert!(r.forcible(), "{text}");
+    assert!(text.contains("needs 2 of 2") && text.contains("press F to run it anyway"));
+    assert!(
+        !text.contains("--force") && !text.contains("refusing"),
+        "{text}"
+    );
+    assert!(
+        r.to_string().contains("pass --force"),
+        "the command line's way: {r}"
+    );
+    let forced = DrillSpec {
+        force: true,
+        ..spec
+    };
+    let (_, said) = drill.command(&mut two, DrillCommand::Start(forced));
+    assert_eq!(progress(said).expect("it runs").phase, Phase::Fault);
+
+    // Not healthy: which member, and what to do in the cockpit.
+    let mut lab = lab();
+    lab.inject(&hatui::model::Fault {
+        node: "cp-3".into(),
+        kind: hatui::model::FaultKind::PowerOff,
+    });
+    lab.advance(Duration::from_secs(5));
+    let mut drill = Running::new(dir.path().to_path_buf());
+    let kubelet = DrillSpec::new(DrillFault::Kubelet);
+    let (_, said) = drill.command(&mut lab, DrillCommand::Plan(kubelet));
+    let Some(DrillUpdate::Refused(r)) = said else {
+        panic!("{said:?}")
+    };
+    let text = r.in_cockpit();
+    assert!(!r.forcible(), "{text}");
+    assert!(
+        text.contains("not healthy yet (etcd member(s) not healthy: cp-3)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("wait for that") && text.contains("press d again"),
+        "{text}"
+    );
+    assert!(!text.contains("refusing"), "{text}");
+}

@@ -62,6 +62,10 @@ pub struct Plan {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal(pub String, pub Way);
 
+/// Why a drill waits for a healthy cluster.
+const HEALTHY_FIRST: &str =
+    "A drill starts only from a healthy cluster, so that what it measures is the fault's doing";
+
 /// What would let a refused drill run, said the command line's way ([`Refusal`]'s
 /// `Display`) or the cockpit's ([`Refusal::in_cockpit`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +95,10 @@ impl Refusal {
                 "{why}. Bring the other members back first (R restores a node), or press F to \
                  run it anyway"
             ),
-            Way::Wait => format!("{why}: wait until it is, then press d again"),
+            Way::Wait => format!(
+                "{why}. {HEALTHY_FIRST}: wait for that (R restores a faulted node), then press d \
+                 again"
+            ),
             // The pane says which key picks another fault.
             Way::Other => why.clone(),
         }
@@ -115,7 +122,7 @@ impl std::fmt::Display for Refusal {
             ),
             Way::Wait => write!(
                 f,
-                "refusing: {why}: wait until it is, then run the drill again"
+                "refusing: {why}. {HEALTHY_FIRST}: wait for that, then run the drill again"
             ),
             Way::Other => write!(f, "{why}: pick another --target"),
         }
@@ -192,10 +199,7 @@ pub fn check(lab: &dyn Seen, spec: &DrillSpec) -> Result<Plan, Refusal> {
     let not_ready = (!target_ready).then(|| format!("node {target} is not Ready"));
     if let Some(why) = unhealthy(lab).or(not_ready) {
         return Err(Refusal(
-            format!(
-                "the cluster is not healthy yet ({why}); a drill starts only from a healthy \
-                 cluster, so that what it measures is the fault's doing"
-            ),
+            format!("the cluster is not healthy yet ({why})"),
             Way::Wait,
         ));
     }
