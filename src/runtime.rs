@@ -118,9 +118,7 @@ pub async fn run_lab(args: LabSettings, etcd: &EtcdSettings) -> Result<()> {
     let ended = event_loop(&mut guard, app, rx, sinks).await;
     // The terminal first: what the lab task says after it is printed on a normal screen.
     drop(guard);
-    if let Ok(Ok(Some(said))) = tokio::time::timeout(Duration::from_secs(10), last_word).await {
-        eprintln!("hatui: {said}");
-    }
+    say_last_word(last_word).await;
     ended
 }
 
@@ -141,10 +139,9 @@ async fn run_bare_lab(args: LabSettings) -> Result<()> {
     // Faults and the drill act on the lab the wizard builds: its thread owns the lab and
     // moves its clock through them.
     let (fault_tx, fault_rx) = mpsc::channel(8);
-    exec.drive(Box::new(lab_task::WizardLabClock::new(
-        fault_rx,
-        tx.clone(),
-    )));
+    let (last_tx, last_word) = tokio::sync::oneshot::channel();
+    let clock = lab_task::WizardLabClock::new(fault_rx, tx.clone()).with_last_word(last_tx);
+    exec.drive(Box::new(clock));
     let app = App::with_wizard(exec.cluster().clone());
     std::thread::Builder::new()
         .name("wizard".into())
@@ -155,7 +152,19 @@ async fn run_bare_lab(args: LabSettings) -> Result<()> {
         faults: Some(fault_tx),
         ..Sinks::default()
     };
-    event_loop(&mut guard, app, rx, sinks).await
+    let ended = event_loop(&mut guard, app, rx, sinks).await;
+    drop(guard);
+    say_last_word(last_word).await;
+    ended
+}
+
+/// What the lab says once the cockpit is gone: a drill cut short, restored and reported.
+/// Printed on the normal screen (the terminal is restored first).
+async fn say_last_word(last_word: tokio::sync::oneshot::Receiver<Option<String>>) {
+    let said = tokio::time::timeout(Duration::from_secs(10), last_word).await;
+    if let Ok(Ok(Some(said))) = said {
+        eprintln!("hatui: {said}");
+    }
 }
 
 /// The panes the lab feeds (etcd last: not when etcd is external).

@@ -223,3 +223,54 @@ fn the_cockpits_refusals_name_its_keys_and_what_to_wait_for() {
     );
     assert!(!text.contains("refusing"), "{text}");
 }
+
+/// The bare lab (`hatui lab --bare`): the wizard's thread moves the lab through this clock;
+/// once the cockpit's commands close mid-drill, the next tick restores and reports.
+#[test]
+fn the_wizards_lab_clock_restores_and_reports_a_drill_when_the_cockpit_quits() {
+    use hatui::runtime::LabCommand;
+    use hatui::runtime::lab_task::WizardLabClock;
+    use hatui::wizard::exec::lab::Clock;
+
+    let dir = std::env::current_dir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    // The clock's drill writes to ./hatui-reports, as the cockpit's does.
+    std::env::set_current_dir(work.path()).unwrap();
+    let mut lab = lab();
+    let (commands, commands_rx) = tokio::sync::mpsc::channel(8);
+    let (tx, mut news) = tokio::sync::mpsc::channel::<DrillUpdate>(1024);
+    let (last_tx, mut last_word) = tokio::sync::oneshot::channel();
+    let mut clock = WizardLabClock::new(commands_rx, tx).with_last_word(last_tx);
+    let start = DrillCommand::Start(DrillSpec::new(DrillFault::Power));
+    commands.blocking_send(LabCommand::Drill(start)).unwrap();
+    clock.advance(&mut lab, Duration::from_secs(4));
+    assert!(
+        last_word.try_recv().is_err(),
+        "nothing said while the cockpit is there"
+    );
+    drop(commands);
+    clock.advance(&mut lab, Duration::from_millis(50));
+    let said = last_word
+        .try_recv()
+        .expect("said at once")
+        .expect("a drill ran");
+    std::env::set_current_dir(dir).unwrap();
+    assert!(
+        said.contains("restored; report: ./hatui-reports/drill-power-"),
+        "{said}"
+    );
+    let mut last = None;
+    while let Ok(u) = news.try_recv() {
+        last = progress(Some(u)).or(last);
+    }
+    assert_eq!(
+        last.expect("progress").phase,
+        Phase::Fault,
+        "it ran until the quit"
+    );
+    let report = report_json(&work.path().join("hatui-reports"));
+    assert_eq!(
+        report["interrupted"]["by"], "quitting the cockpit",
+        "{report}"
+    );
+}

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::mpsc::{Receiver, Sender};
 use tokio::time::MissedTickBehavior;
 
@@ -75,6 +76,8 @@ pub struct WizardLabClock<M> {
     driver: LabDriver,
     commands: Receiver<LabCommand>,
     tx: Sender<M>,
+    /// Where the last word goes once the cockpit is gone mid-drill (taken when said).
+    last_word: Option<tokio::sync::oneshot::Sender<Option<String>>>,
 }
 
 impl<M> WizardLabClock<M> {
@@ -83,7 +86,18 @@ impl<M> WizardLabClock<M> {
             driver: LabDriver::default(),
             commands,
             tx,
+            last_word: None,
         }
+    }
+
+    /// Once the cockpit's commands close, at the next advance, a drill under way restores
+    /// and reports; what it says (`None`: no drill ran) goes to `last_word`.
+    pub fn with_last_word(
+        mut self,
+        last_word: tokio::sync::oneshot::Sender<Option<String>>,
+    ) -> Self {
+        self.last_word = Some(last_word);
+        self
     }
 }
 
@@ -94,10 +108,22 @@ where
     fn advance(&mut self, lab: &mut Lab, dt: Duration) -> Vec<ClusterEvent> {
         let mut events = Vec::new();
         let mut said = Vec::new();
-        while let Ok(command) = self.commands.try_recv() {
-            let (more, news) = self.driver.command(lab, command);
-            events.extend(more);
-            said.extend(news);
+        loop {
+            match self.commands.try_recv() {
+                Ok(command) => {
+                    let (more, news) = self.driver.command(lab, command);
+                    events.extend(more);
+                    said.extend(news);
+                }
+                // The cockpit quit: a drill under way restores and reports now.
+                Err(TryRecvError::Disconnected) => {
+                    if let Some(to) = self.last_word.take() {
+                        let _ = to.send(self.driver.quit(lab));
+                    }
+                    break;
+                }
+                Err(TryRecvError::Empty) => break,
+            }
         }
         let (more, _, news) = self.driver.advance(lab, dt);
         events.extend(more);
