@@ -261,10 +261,17 @@ fn repeated_events_fold_into_one_line_with_their_count_and_span() {
         ev(1.5, "API through the endpoint failing: connection refused"),
         ev(1.8, "API through the endpoint failing: connection refused"),
         ev(2.0, "etcd leader cp-2 (term 3)"),
+        ev(30.0, "recovery: node cp-1 Ready"),
+        ev(66.0, "node cp-1 NotReady (Ready=Unknown)"),
+        ev(76.0, "recovery: node cp-1 Ready"),
     ];
     let groups = markdown::fold(&timeline);
     let counts: Vec<usize> = groups.iter().map(Vec::len).collect();
-    assert_eq!(counts, [1, 5, 1, 1], "one fold, in the place of its first");
+    assert_eq!(
+        counts,
+        [1, 5, 1, 1, 1, 1, 1],
+        "failures fold into the place of the first; the rest stays in order"
+    );
     let mut r = power_drill(3);
     r.timeline = timeline;
     let md = markdown::render(&r, None);
@@ -284,12 +291,4 @@ fn repeated_events_fold_into_one_line_with_their_count_and_span() {
         md.contains("- **2.0 s** etcd leader cp-2 (term 3): because"),
         "{md}"
     );
-}
-
-#[test]
-#[ignore]
-fn dump() {
-    let r = power_drill(7);
-    let written = write_report(&r, std::path::Path::new("/tmp/r19dump")).unwrap();
-    println!("{}", written);
 }

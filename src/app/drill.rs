@@ -34,8 +34,13 @@ impl App {
                 refused: None,
                 ..
             }) => vec![Command::Drill(DrillCommand::Start(spec.clone()))],
-            Some(DrillPane::Prompt { .. }) => {
-                self.ui.flash = Some("this drill cannot start: n picks another fault".into());
+            Some(DrillPane::Prompt { forcible, .. }) => {
+                let how = if *forcible {
+                    "this drill cannot start: F runs it anyway, n picks another fault"
+                } else {
+                    "this drill cannot start: n picks another fault"
+                };
+                self.ui.flash = Some(how.into());
                 Vec::new()
             }
             Some(DrillPane::Running(v)) if v.phase != Phase::Done => {

@@ -37,12 +37,15 @@ fn kind(text: &str) -> &str {
     }
 }
 
-/// The timeline with repeated events folded into their first place: each entry is the
-/// first event of its kind and every event of that kind.
+/// The timeline with repeated failures folded into the place of the first: each entry is
+/// the first event of its kind and every later one of that kind. Other events stay one a
+/// line, in order (a node Ready, NotReady, then Ready again says something in that order).
 pub fn fold(timeline: &[Event]) -> Vec<Vec<&Event>> {
     let mut out: Vec<Vec<&Event>> = Vec::new();
     for ev in timeline {
-        match out.iter_mut().find(|g| kind(&g[0].text) == kind(&ev.text)) {
+        let k = kind(&ev.text);
+        let repeats = k.len() < ev.text.len();
+        match out.iter_mut().find(|g| repeats && kind(&g[0].text) == k) {
             Some(g) => g.push(ev),
             None => out.push(vec![ev]),
         }
