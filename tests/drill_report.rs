@@ -178,6 +178,11 @@ fn the_chart_has_a_named_lane_per_target_the_fault_and_restore_marked_and_events
         "the powered-off master fails from the fault on: {own:?}"
     );
 
+    // The colours' key.
+    for name in ["answered", "failed", "no sample"] {
+        chart.text(name);
+    }
+
     // The fault at 0 s and the restore where the run restored, both on the same axis.
     let restored = r.fault.restored_after_s.expect("restored");
     assert_eq!(restored, 30.0);

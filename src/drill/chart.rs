@@ -246,6 +246,25 @@ fn draw(
         let style = tick_style.pos(Pos::new(HPos::Left, VPos::Center));
         root.draw(&Text::new(t.label.clone(), (x + 3, py), style))?;
     }
+    // The colours' key, bottom left under the lane names.
+    let (_, h) = root.dim_in_pixel();
+    let y = i32::try_from(h).unwrap_or(i32::MAX) - 16;
+    let key_style = TextStyle::from((FONT, LABEL_SIZE).into_font())
+        .pos(Pos::new(HPos::Left, VPos::Center))
+        .color(&BLACK);
+    let mut x = 10;
+    for (color, name) in [
+        (ANSWERED, "answered"),
+        (FAILED, "failed"),
+        (UNSEEN, "no sample"),
+    ] {
+        root.draw(&Rectangle::new(
+            [(x, y - 5), (x + 10, y + 5)],
+            color.filled(),
+        ))?;
+        root.draw(&Text::new(name, (x + 14, y), key_style.clone()))?;
+        x += 24 + name.len() as i32 * 7;
+    }
     Ok(())
 }
 
