@@ -86,16 +86,18 @@ pub async fn run_lab(args: LabSettings, etcd: &EtcdSettings) -> Result<()> {
         spawn_poller(cfg, tx.clone())
     });
     let watched = tx.clone();
-    let source = match real {
-        Some(mut real) => tokio::spawn(lab_task::run_following(
-            lab,
-            args.speed,
-            tx,
-            fault_rx,
-            move |lab: &Lab| real.follow(lab),
-        )),
-        None => tokio::spawn(lab_task::run(lab, args.speed, tx, fault_rx)),
-    };
+    // The lab task's last word: a drill cut short by quitting, restored and reported.
+    let (last_tx, last_word) = tokio::sync::oneshot::channel();
+    let source = tokio::spawn(async move {
+        let said = match real {
+            Some(mut real) => {
+                let follow = move |lab: &Lab| real.follow(lab);
+                lab_task::run_following_then(lab, args.speed, tx, fault_rx, follow).await
+            }
+            None => lab_task::run_then(lab, args.speed, tx, fault_rx).await,
+        };
+        let _ = last_tx.send(said);
+    });
     // The lab's whole simulation lives in its task: a new one would be another cluster
     // (its clock back at the start, faults forgotten), so a lab that stops is only reported.
     let feeds = if external_etcd {
@@ -113,7 +115,11 @@ pub async fn run_lab(args: LabSettings, etcd: &EtcdSettings) -> Result<()> {
         faults: Some(fault_tx),
         ..Sinks::default()
     };
-    event_loop(&mut guard, app, rx, sinks).await
+    let ended = event_loop(&mut guard, app, rx, sinks).await;
+    // The terminal first: what the lab task says after it is printed on a normal screen.
+    drop(guard);
+    say_last_word(last_word).await;
+    ended
 }
 
 /// The bare lab with the wizard open beside the cockpit: one thread owns the lab, the
@@ -133,10 +139,9 @@ async fn run_bare_lab(args: LabSettings) -> Result<()> {
     // Faults and the drill act on the lab the wizard builds: its thread owns the lab and
     // moves its clock through them.
     let (fault_tx, fault_rx) = mpsc::channel(8);
-    exec.drive(Box::new(lab_task::WizardLabClock::new(
-        fault_rx,
-        tx.clone(),
-    )));
+    let (last_tx, last_word) = tokio::sync::oneshot::channel();
+    let clock = lab_task::WizardLabClock::new(fault_rx, tx.clone()).with_last_word(last_tx);
+    exec.drive(Box::new(clock));
     let app = App::with_wizard(exec.cluster().clone());
     std::thread::Builder::new()
         .name("wizard".into())
@@ -147,7 +152,19 @@ async fn run_bare_lab(args: LabSettings) -> Result<()> {
         faults: Some(fault_tx),
         ..Sinks::default()
     };
-    event_loop(&mut guard, app, rx, sinks).await
+    let ended = event_loop(&mut guard, app, rx, sinks).await;
+    drop(guard);
+    say_last_word(last_word).await;
+    ended
+}
+
+/// What the lab says once the cockpit is gone: a drill cut short, restored and reported.
+/// Printed on the normal screen (the terminal is restored first).
+async fn say_last_word(last_word: tokio::sync::oneshot::Receiver<Option<String>>) {
+    let said = tokio::time::timeout(Duration::from_secs(10), last_word).await;
+    if let Ok(Ok(Some(said))) = said {
+        eprintln!("hatui: {said}");
+    }
 }
 
 /// The panes the lab feeds (etcd last: not when etcd is external).

@@ -258,13 +258,17 @@ fn the_readme_documents_every_report_field() {
     let start = readme.find("## Drill").expect("a Drill section");
     let section = &readme[start..];
     let section = &section[..section[3..].find("\n## ").unwrap_or(section.len())];
+    // The report's own page holds the fields the chart and interruptions added.
+    let page =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/drill-report.md"))
+            .unwrap();
     let missing: Vec<&String> = found
         .iter()
-        .filter(|k| !section.contains(k.as_str()))
+        .filter(|k| !section.contains(k.as_str()) && !page.contains(k.as_str()))
         .collect();
     assert!(
         missing.is_empty(),
-        "README's Drill section lacks {missing:?}"
+        "neither README's Drill section nor docs/drill-report.md documents {missing:?}"
     );
     assert!(found.iter().any(|k| k == "p99") && !found.iter().any(|k| k == "cp-1"));
 }

@@ -209,7 +209,7 @@ fn d_runs_a_failover_drill_in_the_cockpit_and_writes_its_report() {
     let reports: Vec<_> = std::fs::read_dir(dir.join("hatui-reports"))
         .unwrap()
         .collect();
-    assert_eq!(reports.len(), 2, "JSON and Markdown");
+    assert_eq!(reports.len(), 3, "JSON, Markdown and the chart");
     tmux.keys("Escape");
     tmux.wait_for("the timeline back", Duration::from_secs(5), |s| {
         s.contains("Timeline")

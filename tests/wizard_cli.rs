@@ -505,3 +505,44 @@ fn wizard_lab_drill_builds_then_drills_the_same_lab_as_one_json_object() {
     ]));
     assert_ne!(text, other, "another seed, another cluster");
 }
+
+/// `--scenario swap-on`: preflight fails, its fix runs, it passes; the output says so in
+/// that order, and the `ok` line does not carry the failure's text again.
+#[test]
+fn a_step_fixed_headless_prints_failed_then_the_fix_then_ok() {
+    let out = stdout(&hatui(&[
+        "wizard",
+        "--lab",
+        "--yes",
+        "--scenario",
+        "swap-on",
+    ]));
+    let lines: Vec<&str> = out.lines().collect();
+    let at = |prefix: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line starting {prefix:?}:\n{out}"))
+    };
+    let failed = at("FAILED   preflight");
+    let fix = at("fix ran  preflight");
+    let ok = at("ok       preflight");
+    assert!(failed < fix && fix < ok, "failed, fix, ok in order:\n{out}");
+    assert!(
+        lines[fix + 1].contains("swapoff -a"),
+        "the fix's command under it:\n{out}"
+    );
+    // What belongs to the failure is said once, before the fix.
+    let swap_on = |l: &&str| l.contains("swap is on");
+    assert!(lines[failed..fix].iter().any(swap_on), "{out}");
+    let next = lines[ok + 1..]
+        .iter()
+        .position(|l| !l.starts_with("         "))
+        .map_or(lines.len(), |k| ok + 1 + k);
+    assert!(
+        !lines[ok..next].iter().any(swap_on),
+        "the ok line does not repeat the failure:\n{}",
+        lines[ok..next].join("\n")
+    );
+    assert!(out.contains("\nverified: "), "{out}");
+}

@@ -215,6 +215,7 @@ fn countdowns_insert_upload_certs_and_token_create_before_a_join() {
         .unwrap();
     assert_eq!(p.ids()[at + 1], "join-control-plane/cp-3");
     let s = p.step("upload-certs/cp-3").unwrap();
+    assert!(s.why.contains("would expire during the join"), "{}", s.why);
     assert_eq!(s.kind, StepKind::UploadCerts);
     assert_eq!(s.hosts, ["cp-1"]);
     assert_eq!(
@@ -235,6 +236,11 @@ fn countdowns_insert_upload_certs_and_token_create_before_a_join() {
         plan::CONTROL_PLANE_JOIN,
     );
     assert_eq!(added, ["upload-certs/cp-2", "token-create/cp-2"]);
+    // Gone already: said in the past tense.
+    for id in ["upload-certs/cp-2", "token-create/cp-2"] {
+        let why = &p.step(id).unwrap().why;
+        assert!(why.contains(" expired") && !why.contains("would"), "{why}");
+    }
     let ids = p.ids();
     let cni = ids.iter().position(|i| *i == "cni").unwrap();
     assert_eq!(

@@ -16,6 +16,8 @@ pub enum DrillPane {
         /// The plan as the lab task said it; `None` until it answered.
         plan: Option<String>,
         refused: Option<String>,
+        /// `F` runs it anyway (it was refused for the quorum alone).
+        forcible: bool,
     },
     /// Started, or done (the view's phase says which).
     Running(DrillView),
@@ -30,9 +32,15 @@ impl App {
                 spec,
                 plan: Some(_),
                 refused: None,
+                ..
             }) => vec![Command::Drill(DrillCommand::Start(spec.clone()))],
-            Some(DrillPane::Prompt { .. }) => {
-                self.ui.flash = Some("this drill cannot start: n picks another fault".into());
+            Some(DrillPane::Prompt { forcible, .. }) => {
+                let how = if *forcible {
+                    "this drill cannot start: F runs it anyway, n picks another fault"
+                } else {
+                    "this drill cannot start: n picks another fault"
+                };
+                self.ui.flash = Some(how.into());
                 Vec::new()
             }
             Some(DrillPane::Running(v)) if v.phase != Phase::Done => {
@@ -60,8 +68,31 @@ impl App {
             spec: spec.clone(),
             plan: None,
             refused: None,
+            forcible: false,
         });
         vec![Command::Drill(DrillCommand::Plan(spec))]
+    }
+
+    /// `F` in a prompt refused for the quorum: start it anyway.
+    pub(super) fn force_drill(&mut self) -> Vec<Command> {
+        match &self.drill {
+            Some(DrillPane::Prompt {
+                spec,
+                forcible: true,
+                ..
+            }) => {
+                let spec = DrillSpec {
+                    force: true,
+                    ..spec.clone()
+                };
+                vec![Command::Drill(DrillCommand::Start(spec))]
+            }
+            _ => {
+                self.ui.flash =
+                    Some("F runs a drill refused for etcd's quorum: nothing to force".into());
+                Vec::new()
+            }
+        }
     }
 
     /// Esc with a drill pane: cancel the prompt, interrupt a drill, close a result.
@@ -93,9 +124,14 @@ impl App {
                     *plan = Some(text);
                 }
             }
-            DrillUpdate::Refused(why) => match &mut self.drill {
-                Some(DrillPane::Prompt { refused, .. }) => *refused = Some(why),
-                _ => self.ui.flash = Some(format!("drill: {why}")),
+            DrillUpdate::Refused(r) => match &mut self.drill {
+                Some(DrillPane::Prompt {
+                    refused, forcible, ..
+                }) => {
+                    *refused = Some(r.in_cockpit());
+                    *forcible = r.forcible();
+                }
+                _ => self.ui.flash = Some(format!("drill: {}", r.in_cockpit())),
             },
             DrillUpdate::Progress(view) => self.drill = Some(DrillPane::Running(view)),
         }
@@ -111,6 +147,8 @@ mod tests {
     use crossterm::event::{KeyCode, KeyEvent};
 
     use super::*;
+    use crate::drill::Refusal;
+    use crate::drill::plan::Way;
     use crate::message::Message;
     use crate::model::{ClusterState, SourceKind};
 
@@ -177,8 +215,44 @@ mod tests {
             [Command::Drill(DrillCommand::Plan(kubelet.clone()))],
             "after power comes kubelet"
         );
-        a.update(Message::Drill(DrillUpdate::Refused("needs 2 of 2".into())));
+        a.update(Message::Drill(DrillUpdate::Refused(Refusal::plain(
+            "needs 2 of 2",
+        ))));
         assert!(press(&mut a, KeyCode::Char('d')).is_empty());
         assert!(a.ui.flash.as_deref().unwrap().contains("cannot start"));
+        assert!(press(&mut a, KeyCode::Char('F')).is_empty(), "not forcible");
+    }
+
+    #[test]
+    fn a_quorum_refusal_reads_once_names_f_and_f_runs_it_anyway() {
+        let mut a = app();
+        press(&mut a, KeyCode::Char('d'));
+        let why = "etcd quorum: 2 members need 2 of 2; 2 healthy now, 1 during the power fault \
+                   on cp-1. Quorum needs 2 of 2: the API would stop answering until the restore";
+        a.update(Message::Drill(DrillUpdate::Refused(Refusal(
+            why.into(),
+            Way::Force,
+        ))));
+        let Some(DrillPane::Prompt {
+            refused: Some(said),
+            ..
+        }) = &a.drill
+        else {
+            panic!("a prompt with the refusal: {:?}", a.drill)
+        };
+        assert!(said.contains("press F to run it anyway"), "{said}");
+        assert!(!said.contains("--force"), "no command-line flag: {said}");
+        assert!(
+            !said.contains("refusing"),
+            "said once (the pane says refused): {said}"
+        );
+        let forced = DrillSpec {
+            force: true,
+            ..DrillSpec::new(DrillFault::Power)
+        };
+        assert_eq!(
+            press(&mut a, KeyCode::Char('F')),
+            [Command::Drill(DrillCommand::Start(forced))]
+        );
     }
 }

@@ -68,8 +68,12 @@ impl App {
                     commands,
                 };
             }
-            Action::DrillNextFault => {
-                let commands = self.next_drill_fault();
+            Action::DrillNextFault | Action::DrillForce => {
+                let commands = if action == Action::DrillForce {
+                    self.force_drill()
+                } else {
+                    self.next_drill_fault()
+                };
                 return Outcome {
                     redraw: true,
                     commands,

@@ -12,7 +12,7 @@ use super::engine::{Drill, Phase};
 use super::fault::DrillFault;
 use super::headless::{DEFAULT_REPORT_DIR, plan_text, write_report};
 use super::observe::Event;
-use super::plan::{self, DrillSpec};
+use super::plan::{self, DrillSpec, Refusal};
 use super::report::Report;
 
 /// Samples per sparkline cell: one cell a second.
@@ -31,11 +31,9 @@ pub enum DrillCommand {
 #[derive(Debug, Clone, PartialEq)]
 pub enum DrillUpdate {
     /// What the drill would do, for the confirmation.
-    Planned {
-        spec: DrillSpec,
-        text: String,
-    },
-    Refused(String),
+    Planned { spec: DrillSpec, text: String },
+    /// The cockpit says it with [`Refusal::in_cockpit`]; `F` forces a forcible one.
+    Refused(Refusal),
     /// Measured so far (and, when `phase` is done, the verdict and where the report went).
     Progress(DrillView),
 }
@@ -102,7 +100,7 @@ impl Progress {
             view.verdict = report.verdict.clone();
             let dir = &self.report_dir;
             view.report = Some(match write_report(&report, dir) {
-                Ok((json, md)) => format!("report: {} and {}", json.display(), md.display()),
+                Ok(written) => format!("report: {written}"),
                 Err(e) => format!("the report could not be written to {}: {e}", dir.display()),
             });
         }
@@ -142,11 +140,13 @@ impl Running {
                     let text = plan_text(&p);
                     (Vec::new(), Some(DrillUpdate::Planned { spec, text }))
                 }
-                Err(r) => (Vec::new(), Some(DrillUpdate::Refused(r.to_string()))),
+                Err(r) => (Vec::new(), Some(DrillUpdate::Refused(r))),
             },
             DrillCommand::Start(_) if self.active() => (
                 Vec::new(),
-                Some(DrillUpdate::Refused("a drill is already running".into())),
+                Some(DrillUpdate::Refused(Refusal::plain(
+                    "a drill is already running",
+                ))),
             ),
             DrillCommand::Start(spec) => match Drill::start(lab, &spec) {
                 Ok((drill, events)) => {
@@ -154,7 +154,7 @@ impl Running {
                     self.progress.reset();
                     (events, self.update())
                 }
-                Err(r) => (Vec::new(), Some(DrillUpdate::Refused(r.to_string()))),
+                Err(r) => (Vec::new(), Some(DrillUpdate::Refused(r))),
             },
             DrillCommand::Abort => {
                 let Some(drill) = self.drill.as_mut() else {
@@ -164,6 +164,36 @@ impl Running {
                 (events, self.update())
             }
         }
+    }
+
+    /// The cockpit is going away (`q`, Ctrl-C, SIGTERM): a drill under way restores now,
+    /// stops watching, and writes its report marked interrupted. What to tell the operator
+    /// once the terminal is theirs again; `None` when no drill was running.
+    pub fn quit(&mut self, lab: &mut Lab) -> Option<String> {
+        if !self.active() {
+            return None;
+        }
+        let drill = self.drill.as_mut()?;
+        drill.mark_interrupted("quitting the cockpit");
+        // Once restores (the lab's restore is done at once), twice stops the watch.
+        drill.interrupt_lab(lab);
+        if drill.phase() != Phase::Done {
+            drill.interrupt_lab(lab);
+        }
+        let target = drill.target().to_string();
+        let restored = if drill.restored {
+            format!("{target} restored")
+        } else {
+            format!("{target} NOT restored")
+        };
+        let report = match self.update() {
+            Some(DrillUpdate::Progress(v)) => v.report,
+            _ => None,
+        };
+        Some(format!(
+            "the drill was interrupted by quitting: {restored}; {}",
+            report.unwrap_or_else(|| "no report was written".into())
+        ))
     }
 
     /// Runs the drill (and with it the lab) forward by `dt`. `None`: no drill runs, the

@@ -204,6 +204,9 @@ impl Drill {
     /// Restores now if the fault is still in place (Esc in the lab's cockpit); the
     /// recovery is watched on.
     pub fn abort_on<T: DrillTarget>(&mut self, target: &mut T) -> Vec<ClusterEvent> {
+        if self.phase() == Phase::Fault {
+            self.mark_interrupted("Esc in the cockpit");
+        }
         if !self.interrupt() {
             return Vec::new();
         }
@@ -213,6 +216,7 @@ impl Drill {
     /// Ctrl-C, SIGTERM, Esc on a live drill: restore now; again once restored, stop
     /// watching the recovery. A restore still running when interrupted ends the watch.
     pub fn interrupt_on<T: DrillTarget>(&mut self, target: &mut T) -> Vec<ClusterEvent> {
+        self.mark_interrupted("Esc, Ctrl-C or SIGTERM");
         let events = if self.interrupt() {
             self.start_restore(target)
         } else {
@@ -280,6 +284,7 @@ pub async fn run_paced<T: Paced>(
                 // Nobody can interrupt any more (the cockpit quit): restore now.
                 if got.is_none() {
                     aborts_open = false;
+                    drill.mark_interrupted("quitting the cockpit");
                 }
                 drill.interrupt_on(target);
             }

@@ -17,22 +17,21 @@ pub fn render(
     force: bool,
 ) -> Result<String, Refusal> {
     if target == "leader" {
-        return Err(Refusal(
+        return Err(Refusal::plain(
             "--dry-run needs --target NODE: the etcd leader is known only on the running \
-             cluster"
-                .into(),
+             cluster",
         ));
     }
     let Some(host) = inv.hosts.iter().find(|h| h.name == target) else {
         let names: Vec<&str> = inv.hosts.iter().map(|h| h.name.as_str()).collect();
-        return Err(Refusal(format!(
+        return Err(Refusal::plain(format!(
             "{target} is not in the inventory (hosts: {})",
             names.join(", ")
         )));
     };
     let master = host.role == Role::ControlPlane;
     if fault.needs_master() && !master {
-        return Err(Refusal(format!(
+        return Err(Refusal::plain(format!(
             "a {fault} fault needs a control-plane node; {target} is a worker"
         )));
     }
@@ -44,7 +43,7 @@ pub fn render(
          {fault} fault on {target} (if all are healthy when it starts)"
     );
     if during < needed && !force {
-        return Err(Refusal(format!(
+        return Err(Refusal::plain(format!(
             "refusing: {arithmetic}. Quorum needs {needed} of {masters}: the API would stop \
              answering until the restore. Pass --force to run it anyway"
         )));

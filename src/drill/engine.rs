@@ -31,6 +31,17 @@ pub enum Next {
     CheckHealth,
 }
 
+/// When and how a drill was cut short.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interruption {
+    /// Ms since the fault.
+    pub at_ms: i64,
+    /// The phase it was in then.
+    pub during: Phase,
+    /// What cut it short, as the report says it.
+    pub by: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     /// The fault is in place.
@@ -62,6 +73,8 @@ pub struct Drill {
     pub restored: bool,
     /// What the lab said when the restore ran.
     pub restore_note: Option<String>,
+    /// The operator cut the drill short (Esc, Ctrl-C, quitting the cockpit).
+    pub interrupted: Option<Interruption>,
     /// Ms since the fault, of the latest sample.
     t: i64,
     restored_ms: Option<i64>,
@@ -96,6 +109,7 @@ impl Drill {
             restored_at: None,
             restored: false,
             restore_note: None,
+            interrupted: None,
             endpoint: Series::new(SAMPLE_MS),
             keepalive: Series::new(SAMPLE_MS),
             // A client that was talking to the target when the fault struck.
@@ -131,6 +145,22 @@ impl Drill {
 
     pub fn timeline(&self) -> &[Event] {
         &self.observer.timeline
+    }
+
+    /// The operator cut the drill short by `by` (the first cut counts); the report says so.
+    pub fn mark_interrupted(&mut self, by: &str) {
+        if self.interrupted.is_none() && self.phase != Phase::Done {
+            self.interrupted = Some(Interruption {
+                at_ms: self.t,
+                during: self.phase,
+                by: by.to_string(),
+            });
+        }
+    }
+
+    /// Ms since the fault, of the restore.
+    pub fn restored_ms(&self) -> Option<i64> {
+        self.restored_ms
     }
 
     /// Notes an interruption; `true` when a restore is due (the fault is still in place).

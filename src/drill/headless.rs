@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use crate::lab::{Lab, LabConfig};
 
 use super::engine::Drill;
-use super::markdown;
 use super::plan::{self, DrillSpec, Plan};
 use super::report::Report;
+use super::{chart, markdown};
 
 /// The default `--report-dir`.
 pub const DEFAULT_REPORT_DIR: &str = "./hatui-reports";
@@ -78,17 +78,37 @@ fn file_stem(r: &Report) -> String {
     format!("drill-{}-{}-{when}", r.fault.kind.name(), r.fault.target)
 }
 
-/// Writes `<stem>.json` and `<stem>.md` under `dir`; returns their paths.
-pub fn write_report(r: &Report, dir: &Path) -> io::Result<(PathBuf, PathBuf)> {
+/// Where a report went: the JSON, the Markdown and the chart the Markdown links.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    pub json: PathBuf,
+    pub md: PathBuf,
+    pub svg: PathBuf,
+}
+
+impl std::fmt::Display for Written {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (j, m, s) = (self.json.display(), self.md.display(), self.svg.display());
+        write!(f, "{j}, {m} and {s}")
+    }
+}
+
+/// Writes `<stem>.json`, `<stem>.md` and `<stem>.svg` (the chart) under `dir`.
+pub fn write_report(r: &Report, dir: &Path) -> io::Result<Written> {
     std::fs::create_dir_all(dir)?;
     let stem = file_stem(r);
-    let (json, md) = (
-        dir.join(format!("{stem}.json")),
-        dir.join(format!("{stem}.md")),
-    );
-    std::fs::write(&json, r.to_json() + "\n")?;
-    std::fs::write(&md, markdown::render(r))?;
-    Ok((json, md))
+    let at = |ext: &str| dir.join(format!("{stem}.{ext}"));
+    let written = Written {
+        json: at("json"),
+        md: at("md"),
+        svg: at("svg"),
+    };
+    let svg = chart::render(r).map_err(io::Error::other)?;
+    std::fs::write(&written.json, r.to_json() + "\n")?;
+    std::fs::write(&written.svg, svg)?;
+    let chart_name = format!("{stem}.svg");
+    std::fs::write(&written.md, markdown::render(r, Some(&chart_name)))?;
+    Ok(written)
 }
 
 /// Runs the drill; returns the exit code: 0 ran and restored, 1 ran but did not restore (or
@@ -160,9 +180,9 @@ pub fn finish(
         }
     }
     match written {
-        Ok((json_file, md)) => {
+        Ok(written) => {
             let said: &mut dyn Write = if json { &mut *err } else { &mut *out };
-            writeln!(said, "Report: {} and {}", json_file.display(), md.display())?;
+            writeln!(said, "Report: {written}")?;
         }
         Err(e) => {
             let dir = report_dir.display();

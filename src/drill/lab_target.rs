@@ -81,7 +81,7 @@ impl DrillTarget for LabTarget<'_> {
     fn apply(&mut self, plan: &Plan) -> Result<Vec<ClusterEvent>, Refusal> {
         let (events, said) = inject(self.lab, &self.node, plan.spec.fault.lab_kind());
         if said.contains("nothing happened") {
-            return Err(Refusal(format!("the lab refused the fault: {said}")));
+            return Err(Refusal::plain(format!("the lab refused the fault: {said}")));
         }
         Ok(events)
     }
@@ -126,6 +126,11 @@ impl Drill {
     /// Runs the drill to its end (the headless command).
     pub fn run_to_end(&mut self, lab: &mut Lab) {
         self.run_to_end_on(&mut self.on(lab));
+    }
+
+    /// Quitting the cockpit: restore now (once), stop watching the recovery (twice).
+    pub fn interrupt_lab(&mut self, lab: &mut Lab) -> Vec<ClusterEvent> {
+        self.interrupt_on(&mut self.on(lab))
     }
 
     /// Esc, an error, the operator: restore the lab now and watch the recovery.

@@ -7,10 +7,11 @@
 //! - [`probe`]: what is read from the lab at one moment; [`series`]: availability figures;
 //! - [`observe`]: milestones and the timeline, with [`why`]'s sentences;
 //! - [`engine`]: the state machine; [`driver`]: the one loop that feeds it, over a target
-//!   ([`lab_target`], [`real_etcd`], [`live`]); [`report`], [`verdict`], [`markdown`]: the
-//!   report;
+//!   ([`lab_target`], [`real_etcd`], [`live`]); [`report`], [`verdict`], [`markdown`], [`chart`]:
+//!   the report;
 //! - [`headless`]: `hatui drill --lab --yes`; [`cockpit`]: the drill the lab task runs for `d`.
 
+pub mod chart;
 pub mod cockpit;
 pub mod driver;
 pub mod dry_run;

@@ -58,13 +58,74 @@ pub struct Plan {
     pub restore_commands: Vec<String>,
 }
 
-/// Why the drill did not start (exit 2).
+/// Why the drill did not start (exit 2): why, and what would let it run.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal(pub String);
+pub struct Refusal(pub String, pub Way);
+
+/// Why a drill waits for a healthy cluster.
+const HEALTHY_FIRST: &str =
+    "A drill starts only from a healthy cluster, so that what it measures is the fault's doing";
+
+/// What would let a refused drill run, said the command line's way ([`Refusal`]'s
+/// `Display`) or the cockpit's ([`Refusal::in_cockpit`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Way {
+    /// Nothing to add to the why.
+    Plain,
+    /// It would lose etcd's quorum: bring members back, or force it.
+    Force,
+    /// The cluster is not healthy yet: wait for what the why names.
+    Wait,
+    /// Another target (the command line) or another fault (the cockpit).
+    Other,
+}
+
+impl Refusal {
+    /// A refusal whose why says it all.
+    pub fn plain(why: impl Into<String>) -> Self {
+        Self(why.into(), Way::Plain)
+    }
+
+    /// The cockpit's words: the key to press there, never a command-line flag.
+    pub fn in_cockpit(&self) -> String {
+        let why = &self.0;
+        match self.1 {
+            Way::Plain => why.clone(),
+            Way::Force => format!(
+                "{why}. Bring the other members back first (R restores a node), or press F to \
+                 run it anyway"
+            ),
+            Way::Wait => format!(
+                "{why}. {HEALTHY_FIRST}: wait for that (R restores a faulted node), then press d \
+                 again"
+            ),
+            // The pane says which key picks another fault.
+            Way::Other => why.clone(),
+        }
+    }
+
+    /// Whether `F` (`--force`) would run it.
+    pub fn forcible(&self) -> bool {
+        self.1 == Way::Force
+    }
+}
 
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        let why = &self.0;
+        match self.1 {
+            Way::Plain => write!(f, "{why}"),
+            Way::Force => write!(
+                f,
+                "refusing: {why}. Bring the other members back first, or pass --force to run \
+                 it anyway"
+            ),
+            Way::Wait => write!(
+                f,
+                "refusing: {why}. {HEALTHY_FIRST}: wait for that, then run the drill again"
+            ),
+            Way::Other => write!(f, "{why}: pick another --target"),
+        }
     }
 }
 
@@ -87,18 +148,24 @@ pub fn check(lab: &dyn Seen, spec: &DrillSpec) -> Result<Plan, Refusal> {
     };
     if lab.readiness(&target).is_none() {
         let masters = lab.masters().join(", ");
-        return Err(Refusal(format!(
-            "{target} is not a node of this cluster (masters: {masters}; workers by name): \
-             the drill touches only hosts it knows; pick another --target"
-        )));
+        return Err(Refusal(
+            format!(
+                "{target} is not a node of this cluster (masters: {masters}; workers by name): \
+                 the drill touches only hosts it knows"
+            ),
+            Way::Other,
+        ));
     }
     let master = is_master(lab, &target);
     if spec.fault.needs_master() && !master {
-        return Err(Refusal(format!(
-            "--fault {} needs a control-plane node and {target} is a worker: use --target \
-             leader or a cp-N",
-            spec.fault
-        )));
+        return Err(Refusal(
+            format!(
+                "a {} fault needs a control-plane node and {target} is a worker (drill the \
+                 etcd leader or a cp-N)",
+                spec.fault
+            ),
+            Way::Other,
+        ));
     }
     let status = lab.etcd_status();
     let quorum = status.quorum();
@@ -119,20 +186,22 @@ pub fn check(lab: &dyn Seen, spec: &DrillSpec) -> Result<Plan, Refusal> {
         target
     );
     if healthy_during < quorum.needed && !spec.force {
-        return Err(Refusal(format!(
-            "refusing: {arithmetic}. Quorum needs {} of {}: the API would stop answering \
-             until the restore. Bring the other members back first, or pass --force to run \
-             it anyway",
-            quorum.needed, quorum.members
-        )));
+        return Err(Refusal(
+            format!(
+                "{arithmetic}. Quorum needs {} of {}: the API would stop answering until the \
+                 restore",
+                quorum.needed, quorum.members
+            ),
+            Way::Force,
+        ));
     }
     let target_ready = lab.readiness(&target) == Some(Readiness::Ready);
     let not_ready = (!target_ready).then(|| format!("node {target} is not Ready"));
     if let Some(why) = unhealthy(lab).or(not_ready) {
-        return Err(Refusal(format!(
-            "refusing: the cluster is not healthy ({why}); a drill starts only from a healthy \
-             cluster so that what it measures is the fault's doing"
-        )));
+        return Err(Refusal(
+            format!("the cluster is not healthy yet ({why})"),
+            Way::Wait,
+        ));
     }
     // The other masters' addresses, from their apiservers' advertise addresses.
     let others: Vec<String> = lab

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::engine::Drill;
+use super::engine::{Drill, Phase};
 use super::fault::DrillFault;
 use super::observe::Event;
 use super::plan::LEASES;
@@ -32,6 +32,20 @@ pub struct Report {
     pub lab: Option<LabJson>,
     /// Beyond the fields: every event in seconds since the fault, with why.
     pub timeline: Vec<Event>,
+    /// Seconds from the fault to the last sample: the span the chart draws.
+    pub ran_s: f64,
+    /// The operator cut the drill short; `null` when it ran to its end.
+    pub interrupted: Option<InterruptedJson>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InterruptedJson {
+    /// Seconds since the fault.
+    pub at_s: f64,
+    /// `fault` (the restore ran at once) or `recovery` (the watch stopped early).
+    pub during: &'static str,
+    /// What cut it short: `Esc in the cockpit`, `quitting the cockpit`, ...
+    pub by: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -59,6 +73,8 @@ pub struct FaultJson {
     /// RFC 3339 (lab time in the lab).
     pub started_at: String,
     pub restored_at: Option<String>,
+    /// Beyond the fields: seconds from the fault to the restore.
+    pub restored_after_s: Option<f64>,
     /// Beyond the fields: what a real cluster does, said before the start.
     pub expectation: &'static str,
     pub duration_s: f64,
@@ -160,6 +176,7 @@ impl Report {
                 restore_commands: d.plan.restore_commands.clone(),
                 started_at: rfc3339(d.started_at),
                 restored_at: d.restored_at.map(rfc3339),
+                restored_after_s: s(d.restored_ms()),
                 expectation: fault.expectation(),
                 duration_s: secs(d.plan.spec.duration_ms),
             },
@@ -210,6 +227,15 @@ impl Report {
                 wizard_steps: lab.built_by_wizard.clone(),
             }),
             timeline: o.timeline.clone(),
+            ran_s: secs(d.t()),
+            interrupted: d.interrupted.as_ref().map(|i| InterruptedJson {
+                at_s: secs(i.at_ms),
+                during: match i.during {
+                    Phase::Fault => "fault",
+                    _ => "recovery",
+                },
+                by: i.by.clone(),
+            }),
         }
     }
 

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::mpsc::{Receiver, Sender};
 use tokio::time::MissedTickBehavior;
 
@@ -48,6 +49,11 @@ impl LabDriver {
 
     /// Moves the lab by `dt`: a running drill moves it itself, sampling as it goes.
     /// Returns the events, whether they hold more than refreshes, and the drill's news.
+    /// The cockpit is gone: a drill under way restores and reports (see [`Running::quit`]).
+    pub fn quit(&mut self, lab: &mut Lab) -> Option<String> {
+        self.drill.quit(lab)
+    }
+
     pub fn advance(
         &mut self,
         lab: &mut Lab,
@@ -70,6 +76,8 @@ pub struct WizardLabClock<M> {
     driver: LabDriver,
     commands: Receiver<LabCommand>,
     tx: Sender<M>,
+    /// Where the last word goes once the cockpit is gone mid-drill (taken when said).
+    last_word: Option<tokio::sync::oneshot::Sender<Option<String>>>,
 }
 
 impl<M> WizardLabClock<M> {
@@ -78,7 +86,18 @@ impl<M> WizardLabClock<M> {
             driver: LabDriver::default(),
             commands,
             tx,
+            last_word: None,
         }
+    }
+
+    /// Once the cockpit's commands close, at the next advance, a drill under way restores
+    /// and reports; what it says (`None`: no drill ran) goes to `last_word`.
+    pub fn with_last_word(
+        mut self,
+        last_word: tokio::sync::oneshot::Sender<Option<String>>,
+    ) -> Self {
+        self.last_word = Some(last_word);
+        self
     }
 }
 
@@ -89,10 +108,22 @@ where
     fn advance(&mut self, lab: &mut Lab, dt: Duration) -> Vec<ClusterEvent> {
         let mut events = Vec::new();
         let mut said = Vec::new();
-        while let Ok(command) = self.commands.try_recv() {
-            let (more, news) = self.driver.command(lab, command);
-            events.extend(more);
-            said.extend(news);
+        loop {
+            match self.commands.try_recv() {
+                Ok(command) => {
+                    let (more, news) = self.driver.command(lab, command);
+                    events.extend(more);
+                    said.extend(news);
+                }
+                // The cockpit quit: a drill under way restores and reports now.
+                Err(TryRecvError::Disconnected) => {
+                    if let Some(to) = self.last_word.take() {
+                        let _ = to.send(self.driver.quit(lab));
+                    }
+                    break;
+                }
+                Err(TryRecvError::Empty) => break,
+            }
         }
         let (more, _, news) = self.driver.advance(lab, dt);
         events.extend(more);
@@ -113,26 +144,55 @@ pub async fn run<M>(lab: Lab, speed: f64, tx: Sender<M>, faults: Receiver<LabCom
 where
     M: From<Vec<ClusterEvent>> + From<DrillUpdate> + Send,
 {
-    run_following(lab, speed, tx, faults, |_: &Lab| Vec::new()).await;
+    run_then(lab, speed, tx, faults).await;
+}
+
+/// [`run`], then, when the cockpit went away mid-drill, what its restore and report say.
+pub async fn run_then<M>(
+    lab: Lab,
+    speed: f64,
+    tx: Sender<M>,
+    faults: Receiver<LabCommand>,
+) -> Option<String>
+where
+    M: From<Vec<ClusterEvent>> + From<DrillUpdate> + Send,
+{
+    run_following_then(lab, speed, tx, faults, |_: &Lab| Vec::new()).await
 }
 
 /// [`run`], calling `follow` after every advance and every fault so that something outside
 /// the simulation (real etcd processes) can follow the lab's hosts; what it returns (notes)
 /// goes out at once with the lab's own events. `follow` is dropped when the task ends.
 pub async fn run_following<F, M>(
+    lab: Lab,
+    speed: f64,
+    tx: Sender<M>,
+    faults: Receiver<LabCommand>,
+    follow: F,
+) where
+    F: FnMut(&Lab) -> Vec<ClusterEvent> + Send,
+    M: From<Vec<ClusterEvent>> + From<DrillUpdate> + Send,
+{
+    run_following_then(lab, speed, tx, faults, follow).await;
+}
+
+/// [`run_following`]; once the cockpit is gone (its commands or its receiver closed), a
+/// drill under way restores and writes its report: what to tell the operator then.
+pub async fn run_following_then<F, M>(
     mut lab: Lab,
     speed: f64,
     tx: Sender<M>,
     mut faults: Receiver<LabCommand>,
     mut follow: F,
-) where
+) -> Option<String>
+where
     F: FnMut(&Lab) -> Vec<ClusterEvent> + Send,
     M: From<Vec<ClusterEvent>> + From<DrillUpdate> + Send,
 {
     let mut driver = LabDriver::default();
     let first = lab.publishable(lab.full_state());
     if tx.send(first.into()).await.is_err() {
-        return;
+        return driver.quit(&mut lab);
     }
     let step = if speed.is_finite() && speed > 0.0 {
         TICK.mul_f64(speed.min(1e6))
@@ -144,14 +204,14 @@ pub async fn run_following<F, M>(
     let mut pending: Vec<ClusterEvent> = Vec::new();
     let mut shown_second = lab.now().as_second();
     let mut faults_open = true;
-    loop {
+    'run: loop {
         let batch = tokio::select! {
             _ = ticks.tick() => {
                 let (events, urgent, said) = driver.advance(&mut lab, step);
                 if let Some(said) = said
                     && tx.send(said.into()).await.is_err()
                 {
-                    return;
+                    break 'run;
                 }
                 let notes = follow(&lab);
                 let urgent = urgent || !notes.is_empty();
@@ -165,8 +225,12 @@ pub async fn run_following<F, M>(
                 std::mem::take(&mut pending)
             }
             command = faults.recv(), if faults_open => {
+                // The cockpit quit: whatever it was doing ends here.
                 let Some(command) = command else {
                     faults_open = false;
+                    if driver.drill.active() {
+                        break 'run;
+                    }
                     continue;
                 };
                 let mut batch = std::mem::take(&mut pending);
@@ -175,17 +239,18 @@ pub async fn run_following<F, M>(
                 if let Some(said) = said
                     && tx.send(said.into()).await.is_err()
                 {
-                    return;
+                    break 'run;
                 }
                 insert_before_clock(&mut batch, follow(&lab));
                 batch
             }
-            _ = tx.closed() => return,
+            _ = tx.closed() => break 'run,
         };
         if tx.send(lab.publishable(batch).into()).await.is_err() {
-            return;
+            break 'run;
         }
     }
+    driver.quit(&mut lab)
 }
 
 /// Appends a held-back batch; only the newest trailing clock is kept.

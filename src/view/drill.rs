@@ -47,6 +47,7 @@ fn prompt(
     ];
     let mut lines = Vec::new();
     match plan {
+        None if refused.is_some() => {}
         None => lines.push(Line::styled(
             "asking the lab what this drill would do…",
             theme::DIM,

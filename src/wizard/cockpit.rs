@@ -273,7 +273,12 @@ pub fn run<M, X>(
                     out.hide_when_due();
                     continue;
                 }
-                Err(RecvTimeoutError::Disconnected) => return,
+                // One more tick of the lab's clock: it sees the cockpit gone, and a drill
+                // under way restores and reports.
+                Err(RecvTimeoutError::Disconnected) => {
+                    exec.idle(TICK, out.speed);
+                    return;
+                }
             },
         };
         match command {

@@ -10,9 +10,9 @@ use tokio::sync::{mpsc, watch};
 
 use super::host::Host;
 use super::{LiveCluster, Run, SETTLE, Watched, power_note};
-use crate::drill::Drill;
 use crate::drill::cockpit::{DrillCommand, DrillUpdate, Progress};
 use crate::drill::headless::plan_text;
+use crate::drill::{Drill, Refusal};
 use crate::fleet::audit::Audit;
 
 /// Runs until the app's command channel closes (and any drill has restored); what to tell
@@ -39,15 +39,17 @@ where
                         }
                         DrillUpdate::Planned { spec, text }
                     }
-                    Err(r) => DrillUpdate::Refused(r.to_string()),
+                    Err(r) => DrillUpdate::Refused(r),
                 },
-                Err(why) => DrillUpdate::Refused(why),
+                Err(why) => DrillUpdate::Refused(Refusal::plain(why)),
             },
             DrillCommand::Start(spec) => {
                 let w = match watch(&mut watched, &req).await {
                     Ok(w) => w,
                     Err(why) => {
-                        let _ = tx.send(DrillUpdate::Refused(why).into()).await;
+                        let _ = tx
+                            .send(DrillUpdate::Refused(Refusal::plain(why)).into())
+                            .await;
                         continue;
                     }
                 };
@@ -55,7 +57,7 @@ where
                 let plan = match w.plan(&spec) {
                     Ok(p) => p,
                     Err(r) => {
-                        let _ = tx.send(DrillUpdate::Refused(r.to_string()).into()).await;
+                        let _ = tx.send(DrillUpdate::Refused(r).into()).await;
                         continue;
                     }
                 };
@@ -64,7 +66,7 @@ where
                 {
                     Ok(h) => h,
                     Err(why) => {
-                        let why = format!("{why}; nothing was run");
+                        let why = Refusal::plain(format!("{why}; nothing was run"));
                         let _ = tx.send(DrillUpdate::Refused(why).into()).await;
                         continue;
                     }
@@ -141,7 +143,7 @@ where
                         }
                     }
                     Some(_) => {
-                        let busy = DrillUpdate::Refused("a drill is running".into());
+                        let busy = DrillUpdate::Refused(Refusal::plain("a drill is running"));
                         let _ = tx.send(busy.into()).await;
                     }
                     // The cockpit is gone: closing the aborts restores at once.
@@ -161,7 +163,7 @@ where
         let _ = tx.send(u.into()).await;
     }
     if let Err(why) = run.clean_up().await {
-        let note = DrillUpdate::Refused(why);
+        let note = DrillUpdate::Refused(Refusal::plain(why));
         let _ = tx.send(note.into()).await;
     }
     drop(abort);

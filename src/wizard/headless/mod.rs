@@ -156,6 +156,9 @@ pub struct Printer<'a, W: Write> {
     /// The first write that failed; nothing more is written after it.
     failed: Option<std::io::Error>,
     kubeconfig: Option<KubeconfigJson>,
+    /// Each step printed so far: how many of its notes were said then. A step printed again
+    /// (it failed, its fix ran, it ran again) says only what is new, in the order it came.
+    said: std::collections::HashMap<String, usize>,
 }
 
 impl<'a, W: Write> Printer<'a, W> {
@@ -165,6 +168,7 @@ impl<'a, W: Write> Printer<'a, W> {
             json,
             failed: None,
             kubeconfig: None,
+            said: std::collections::HashMap::new(),
         };
         if !json {
             p.line(title);
@@ -183,12 +187,31 @@ impl<'a, W: Write> Printer<'a, W> {
         }
     }
 
-    /// A finished step (text only): its line, and for a failure the end of its output.
+    /// A finished step (text only): its line, and for a failure the end of its output. A
+    /// step said before (it failed) comes back after its fix: the fix that ran, then its new
+    /// line with only the notes that came since.
     pub fn step(&mut self, r: &StepReport) {
         if self.json {
             return;
         }
-        self.line(&r.line());
+        let before = self.said.insert(r.id.clone(), r.notes.len());
+        match before {
+            None => self.line(&r.line()),
+            Some(n) => {
+                let new = r.notes.get(n..).unwrap_or_default();
+                let (ran, rest): (Vec<&String>, Vec<&String>) =
+                    new.iter().partition(|n| n.starts_with("the fix ran on "));
+                if let Some(fix) = r.fixed.as_ref().filter(|_| !ran.is_empty()) {
+                    self.line(&format!("{:<8} {}", "fix ran", r.id));
+                    for c in fix.shown() {
+                        self.line(&format!("           {c}"));
+                    }
+                }
+                let mut again = r.clone();
+                again.notes = rest.into_iter().cloned().collect();
+                self.line(&again.line());
+            }
+        }
         if r.status == StepStatus::Failed {
             for l in r.output_tail(FAILED_TAIL_LINES) {
                 self.line(&format!("         | {l}"));

@@ -42,13 +42,17 @@ pub fn insert_refreshes(
     let healthy = init_master(plan);
     let mut inserted = Vec::new();
     let control_plane = target.kind == StepKind::JoinControlPlane;
+    // Said in the tense of what happened: gone already, or about to go.
+    let gone = |left: Option<SignedDuration>| left.is_none_or(|l| !l.is_positive());
     if control_plane && short(remaining.certificate_key) {
-        let mut s = step(
-            format!("upload-certs/{node}"),
-            StepKind::UploadCerts,
+        let why = if gone(remaining.certificate_key) {
+            "The certificate key expired: the kubeadm-certs Secret is deleted 2 hours after \
+             upload. Uploading again makes a new key, valid 2 more hours."
+        } else {
             "The certificate key would expire during the join: the kubeadm-certs Secret is \
-             deleted 2 hours after upload. Uploading again makes a new key, valid 2 more hours.",
-        );
+             deleted 2 hours after upload. Uploading again makes a new key, valid 2 more hours."
+        };
+        let mut s = step(format!("upload-certs/{node}"), StepKind::UploadCerts, why);
         s.hosts.push(healthy.clone());
         s.commands.push(Command::root(
             &healthy,
@@ -59,12 +63,14 @@ pub fn insert_refreshes(
         inserted.push(format!("upload-certs/{node}"));
     }
     if short(remaining.token) {
-        let mut s = step(
-            format!("token-create/{node}"),
-            StepKind::TokenCreate,
+        let why = if gone(remaining.token) {
+            "The join token expired, and kubeadm join with an expired token fails with an \
+             unhelpful error. A new token is valid 24 hours."
+        } else {
             "The join token would expire during the join, and kubeadm join with an expired \
-             token fails with an unhelpful error. A new token is valid 24 hours.",
-        );
+             token fails with an unhelpful error. A new token is valid 24 hours."
+        };
+        let mut s = step(format!("token-create/{node}"), StepKind::TokenCreate, why);
         s.hosts.push(healthy.clone());
         s.commands.push(Command::root(
             &healthy,
