@@ -4,6 +4,8 @@
 
 #[path = "support/etcd_cluster.rs"]
 mod etcd_cluster;
+#[path = "support/reaper.rs"]
+mod reaper;
 
 use std::process::Command;
 
