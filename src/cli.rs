@@ -13,6 +13,8 @@ use jiff::SignedDuration;
 
 mod drill;
 mod etcd;
+mod status;
+pub mod usage;
 pub use drill::DrillArgs;
 pub use etcd::{EtcdCommand, EtcdCommandArgs, SnapshotArgs, run as run_etcd};
 
@@ -270,7 +272,7 @@ pub struct StatusArgs {
     /// Take the snapshot from the embedded lab instead of a real cluster.
     #[arg(long)]
     pub lab: bool,
-    /// Print JSON (schema in the README) instead of text.
+    /// Print JSON (schema in docs/status.md) instead of text.
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -278,6 +280,10 @@ pub struct StatusArgs {
     /// Lab only: run the lab clock forward this long first, e.g. `2h` or `90s`.
     #[arg(long, value_parser = parse_advance, requires = "lab")]
     pub advance: Option<SignedDuration>,
+    /// Lab only: a fault at the lab's start, KIND:NODE (kubelet, control-plane, etcd,
+    /// network, shutdown, power, delete-node), e.g. `power:cp-1`; repeat for more.
+    #[arg(long, value_parser = status::parse_lab_fault, requires = "lab", value_name = "KIND:NODE")]
+    pub fault: Vec<crate::model::Fault>,
 }
 
 /// `hatui wizard`: the lab run, the run on real hosts, preflight over SSH, the dry run and
