@@ -106,11 +106,25 @@ fn reason(level: Health, text: impl Into<String>) -> Reason {
     }
 }
 
-/// Nothing has answered from here: no feed ever delivered, no apiserver is ready.
+/// The feeds that only the cluster itself answers (the CA's expiry, say, comes from the
+/// kubeconfig).
+const CLUSTER_FEEDS: [FeedKind; 5] = [
+    FeedKind::Nodes,
+    FeedKind::Pods,
+    FeedKind::Leases,
+    FeedKind::Tokens,
+    FeedKind::Config,
+];
+
+/// Nothing of the cluster has answered from here: no API list ever read, no etcd member,
+/// no apiserver ready, the endpoint not ready.
 fn unreachable(c: &ClusterState) -> Option<String> {
-    let nothing_read = !c.feeds.is_empty() && c.feeds.values().all(|f| f.last_ok.is_none());
-    let none_ready = !c.apiservers.values().any(|a| a.ready);
-    if !(nothing_read && none_ready && c.endpoint.ready != Some(true)) {
+    let api_read = CLUSTER_FEEDS
+        .iter()
+        .any(|k| c.feed(*k).is_some_and(|f| f.last_ok.is_some()));
+    let etcd_answered = c.etcd_quorum() != QuorumView::Unknown;
+    let api_ready = c.apiservers.values().any(|a| a.ready);
+    if api_read || etcd_answered || api_ready || c.endpoint.ready == Some(true) {
         return None;
     }
     let why = c.endpoint.detail.as_deref().unwrap_or("no answer");
