@@ -153,6 +153,14 @@ fn run(cli: Cli) -> Result<()> {
             };
             std::process::exit(code);
         }
+        Some(Command::Completions(args)) => Ok(hatui::cli::help::print(
+            &hatui::cli::help::completions(args.shell),
+        )?),
+        Some(Command::Man) => {
+            let mut page = Vec::new();
+            hatui::cli::help::man(&mut page)?;
+            Ok(hatui::cli::help::print(&page)?)
+        }
         None => match &cli.inventory {
             Some(file) => {
                 let ssh = hatui::fleet::inventory::SshOverrides {

@@ -3,7 +3,7 @@
 
 use std::ffi::OsString;
 
-use clap::{CommandFactory, Parser};
+use clap::FromArgMatches;
 
 use super::Cli;
 
@@ -12,7 +12,10 @@ pub const STATUS_UNKNOWN: i32 = 3;
 
 /// Parses `argv`; on a usage error prints clap's message and exits with [`exit_code`].
 pub fn parse_from(argv: Vec<OsString>) -> Cli {
-    match Cli::try_parse_from(&argv) {
+    let parsed = super::help::command()
+        .try_get_matches_from(&argv)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -33,7 +36,7 @@ pub fn exit_code(e: &clap::Error, argv: &[OsString]) -> i32 {
 /// The subcommand `argv` names, skipping the global flags before it and their values
 /// (`hatui --context status status` is `status` run on the context named status).
 pub fn subcommand(argv: &[OsString]) -> Option<String> {
-    let cmd = Cli::command();
+    let cmd = super::help::command();
     let takes_value = |arg: &clap::Arg| arg.get_action().takes_values();
     let mut words = argv.iter().skip(1);
     while let Some(word) = words.next() {
@@ -88,7 +91,9 @@ mod tests {
     fn a_bad_flag_under_status_is_unknown_elsewhere_clap_s_2() {
         let code = |w: &[&str]| {
             let a = argv(w);
-            let e = Cli::try_parse_from(&a).unwrap_err();
+            let e = super::super::help::command()
+                .try_get_matches_from(&a)
+                .unwrap_err();
             exit_code(&e, &a)
         };
         assert_eq!(code(&["status", "--bogus"]), 3);
