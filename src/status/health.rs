@@ -261,13 +261,16 @@ fn leases(c: &ClusterState, r: &mut Vec<Reason>) {
                 .lease_released_by(&l.name)
                 .map_or(String::new(), |h| format!(" by {h}"));
             let (level, tail) = if ago > RELEASED_GRACE_S {
-                (Health::Critical, "and nobody has taken it")
+                (Health::Critical, " and nobody has taken it")
             } else {
-                (Health::Degraded, "a standby copy takes it at its next try")
+                (
+                    Health::Degraded,
+                    ": a standby copy takes it at its next try",
+                )
             };
             r.push(reason(
                 level,
-                format!("lease {} released{by} {ago}s ago: {tail}", l.name),
+                format!("lease {} released{by} {ago}s ago{tail}", l.name),
             ));
         }
     }
