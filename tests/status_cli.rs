@@ -320,6 +320,13 @@ fn status_usage_errors_are_unknown_elsewhere_clap_s_2() {
     }
     let err = String::from_utf8_lossy(&hatui(&["status", "--lab", "--fault", "melt:cp-1"]).stderr)
         .into_owned();
+    let out = hatui(&["status", "--lab", "--fault", "power:cp-9"]);
+    let typo = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "a typo is no OK: {typo}");
+    assert!(
+        typo.contains("--fault: no node cp-9 in this lab (cp-1..cp-3, worker-1..worker-2)"),
+        "{typo}"
+    );
     assert!(
         err.contains("`melt` is not a lab fault: use kubelet"),
         "{err}"

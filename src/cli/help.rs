@@ -108,3 +108,49 @@ pub fn man(out: &mut dyn Write) -> std::io::Result<()> {
     man.render_version_section(out)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{FromArgMatches, Parser};
+
+    use super::*;
+
+    /// The lab's hidden copies change its help only: every command line parses to the
+    /// same `Cli` as the derive's own command, or fails the same way.
+    #[test]
+    fn the_documented_command_parses_as_the_derived_one() {
+        let lines: [&[&str]; 9] = [
+            &["lab", "--seed", "1", "--speed", "2"],
+            &[
+                "--kubeconfig",
+                "/k",
+                "lab",
+                "--bare",
+                "--scenario",
+                "swap-on",
+            ],
+            &["lab", "--kubeconfig", "/k", "--context", "prod"],
+            &["lab", "--etcd-exec"],
+            &["--etcd-ssh", "root@cp-1", "lab", "--real-etcd"],
+            &["status", "--lab", "--fault", "power:cp-1", "--json"],
+            &["--context", "prod", "status", "--etcd-exec"],
+            &["wizard", "--lab", "--yes", "--inventory", "x"],
+            &["lab", "--etcd-endpoints", "https://a:2379", "--real-etcd"],
+        ];
+        for line in lines {
+            let argv: Vec<&str> = std::iter::once("hatui")
+                .chain(line.iter().copied())
+                .collect();
+            let derived = Cli::try_parse_from(&argv).map(|c| format!("{c:?}"));
+            let ours = command()
+                .try_get_matches_from(&argv)
+                .and_then(|m| Cli::from_arg_matches(&m))
+                .map(|c| format!("{c:?}"));
+            match (derived, ours) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{line:?}"),
+                (Err(a), Err(b)) => assert_eq!(a.kind(), b.kind(), "{line:?}"),
+                (a, b) => panic!("{line:?}: derived {a:?}, ours {b:?}"),
+            }
+        }
+    }
+}

@@ -35,6 +35,19 @@ pub async fn render_lab(
     json: bool,
     etcd: &EtcdSettings,
 ) -> Result<Report> {
+    // A fault on a node the lab lacks would change nothing: a typo must not read as OK.
+    if let Some(f) = faults.iter().find(|f| cfg.index_of(&f.node).is_none()) {
+        let (m, w) = (cfg.control_planes, cfg.workers);
+        let workers = if w == 0 {
+            String::new()
+        } else {
+            format!(", worker-1..worker-{w}")
+        };
+        color_eyre::eyre::bail!(
+            "--fault: no node {} in this lab (cp-1..cp-{m}{workers})",
+            f.node
+        );
+    }
     let etcd = etcd.access().await?;
     let mut cluster = lab_cluster(cfg, faults, advance, etcd.is_some());
     if let Some(etcd) = &etcd {
