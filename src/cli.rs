@@ -13,6 +13,9 @@ use jiff::SignedDuration;
 
 mod drill;
 mod etcd;
+pub mod help;
+mod status;
+pub mod usage;
 pub use drill::DrillArgs;
 pub use etcd::{EtcdCommand, EtcdCommandArgs, SnapshotArgs, run as run_etcd};
 
@@ -35,7 +38,7 @@ pub struct Cli {
     /// The cluster's hosts and how SSH reaches them (the wizard's inventory, TOML): unless
     /// another --etcd-* flag says how, etcd is read over SSH through its control planes,
     /// with its users, ports, identity, known_hosts and bastion.
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", help_heading = help::CLUSTER_ACCESS)]
     pub inventory: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -72,6 +75,7 @@ impl Cli {
 
 /// Which live cluster, as with kubectl.
 #[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = help::CLUSTER_ACCESS)]
 pub struct TargetArgs {
     /// Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
     #[arg(long, global = true, value_name = "PATH")]
@@ -103,6 +107,10 @@ pub enum Command {
     /// etcd itself: `hatui etcd snapshot [--to FILE|DIR] [--json]`, through the same ways
     /// in as the cockpit's etcd pane.
     Etcd(EtcdCommandArgs),
+    /// Print a shell completion script: `hatui completions bash > /etc/bash_completion.d/hatui`.
+    Completions(help::CompletionsArgs),
+    /// Print the man page, hatui(1), in roff: `hatui man | man -l -`.
+    Man,
 }
 
 /// The lab's shape, shared by `lab` and `status --lab`.
@@ -149,6 +157,7 @@ pub(crate) fn parse_boot_time(s: &str) -> Result<jiff::SignedDuration, String> {
 /// Asking etcd directly, as `etcdctl` would (kubeadm's files are in
 /// `/etc/kubernetes/pki/etcd/`).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = help::CLUSTER_ACCESS)]
 pub struct EtcdArgs {
     /// etcd client URLs, comma separated: `https://10.0.0.11:2379,https://10.0.0.12:2379`.
     /// Each is asked on its own connection, so one dead member never hides the others.
@@ -270,7 +279,7 @@ pub struct StatusArgs {
     /// Take the snapshot from the embedded lab instead of a real cluster.
     #[arg(long)]
     pub lab: bool,
-    /// Print JSON (schema in the README) instead of text.
+    /// Print JSON (schema in docs/status.md) instead of text.
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -278,6 +287,10 @@ pub struct StatusArgs {
     /// Lab only: run the lab clock forward this long first, e.g. `2h` or `90s`.
     #[arg(long, value_parser = parse_advance, requires = "lab")]
     pub advance: Option<SignedDuration>,
+    /// Lab only: a fault at the lab's start, KIND:NODE (kubelet, control-plane, etcd,
+    /// network, shutdown, power, delete-node), e.g. `power:cp-1`; repeat for more.
+    #[arg(long, value_parser = status::parse_lab_fault, requires = "lab", value_name = "KIND:NODE")]
+    pub fault: Vec<crate::model::Fault>,
 }
 
 /// `hatui wizard`: the lab run, the run on real hosts, preflight over SSH, the dry run and

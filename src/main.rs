@@ -1,8 +1,7 @@
 use std::process::ExitCode;
 
-use clap::Parser;
 use color_eyre::Result;
-use hatui::cli::{Cli, Command};
+use hatui::cli::{Cli, Command, usage};
 use hatui::error;
 
 fn main() -> ExitCode {
@@ -10,11 +9,17 @@ fn main() -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
-    match run(Cli::parse()) {
+    let cli = usage::parse_from(std::env::args_os().collect());
+    // `status` is a monitoring check: failing to judge the cluster is UNKNOWN (3).
+    let failed = match cli.command {
+        Some(Command::Status(_)) => ExitCode::from(usage::STATUS_UNKNOWN as u8),
+        _ => ExitCode::FAILURE,
+    };
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(report) => {
             eprintln!("{}", error::render(&report, error::backtrace_asked()));
-            ExitCode::FAILURE
+            failed
         }
     }
 }
@@ -31,16 +36,18 @@ fn run(cli: Cli) -> Result<()> {
             runtime.block_on(hatui::runtime::run_lab(lab, &etcd))
         }
         Some(Command::Status(args)) => {
-            let out = if args.lab {
+            let report = if args.lab {
                 let cfg = args.topology.lab_config();
                 let advance = args.advance.unwrap_or_default();
-                runtime.block_on(hatui::status::render_lab(cfg, advance, args.json, &etcd))?
+                let render = hatui::status::render_lab(cfg, &args.fault, advance, args.json, &etcd);
+                runtime.block_on(render)?
             } else {
                 let target = cli.target.target();
                 runtime.block_on(hatui::status::render_live(&target, args.json, &etcd))?
             };
-            print!("{out}");
-            Ok(())
+            print!("{}", report.out);
+            std::io::Write::flush(&mut std::io::stdout())?;
+            std::process::exit(report.health.exit_code());
         }
         Some(Command::Etcd(ref args)) => {
             let target = cli.target.target();
@@ -154,6 +161,14 @@ fn run(cli: Cli) -> Result<()> {
                 hatui::drill::headless::run(&request, &mut out, &mut err)?
             };
             std::process::exit(code);
+        }
+        Some(Command::Completions(args)) => Ok(hatui::cli::help::print(
+            &hatui::cli::help::completions(args.shell),
+        )?),
+        Some(Command::Man) => {
+            let mut page = Vec::new();
+            hatui::cli::help::man(&mut page)?;
+            Ok(hatui::cli::help::print(&page)?)
         }
         None => match &cli.inventory {
             Some(file) => {

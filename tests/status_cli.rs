@@ -179,8 +179,9 @@ fn bad_input_says_what_to_do() {
         "{err}"
     );
 
+    // Under `status`, a monitoring check, a usage error is UNKNOWN (3), not clap's 2.
     let out = hatui(&["status", "--lab", "--advance", "soon"]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a duration like 90s"));
 
     // No kubeconfig anywhere: say where it was looked for, and offer the lab.
@@ -191,11 +192,145 @@ fn bad_input_says_what_to_do() {
         .env_remove("KUBECONFIG")
         .output()
         .unwrap();
-    assert!(!out.status.success());
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "a cluster not reached is UNKNOWN"
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains(".kube/config") && err.contains("does not exist"),
         "{err}"
     );
     assert!(err.contains("hatui status --lab"), "{err}");
+}
+
+/// The exit code and the JSON of `status --lab --json` with `args`.
+fn verdict(args: &[&str]) -> (Option<i32>, Value) {
+    let all = [&["status", "--lab", "--json", "--seed", "7"], args].concat();
+    let out = hatui(&all);
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code(), v)
+}
+
+fn reasons(v: &Value) -> Vec<String> {
+    v["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{}: {}",
+                r["level"].as_str().unwrap(),
+                r["text"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// The Nagios/Icinga plugin codes against the lab's states: healthy, one master of three
+/// powered off, two of three.
+#[test]
+fn status_exit_codes_follow_the_labs_state() {
+    let (code, v) = verdict(&[]);
+    assert_eq!((code, &v["health"]), (Some(0), &Value::from("ok")), "{v:#}");
+    assert_eq!(reasons(&v), Vec::<String>::new());
+    let raw = hatui(&["status", "--lab", "--json", "--seed", "7"]).stdout;
+    let raw = String::from_utf8(raw).unwrap();
+    assert!(
+        raw.starts_with("{\n  \"health\": \"ok\",\n  \"reasons\": [],\n  \"source\": \"lab\""),
+        "health comes first: {raw}"
+    );
+
+    let (code, v) = verdict(&["--fault", "power:cp-2", "--advance", "3m"]);
+    assert_eq!(code, Some(1), "{:#?}", reasons(&v));
+    assert_eq!(v["health"], "degraded");
+    let said = reasons(&v);
+    for want in [
+        "degraded: etcd tolerates no more failures: 2/3 voting members healthy, 2 needed",
+        "degraded: master cp-2 is Unknown (its kubelet stopped posting)",
+    ] {
+        assert!(said.iter().any(|r| r == want), "{want} not in {said:#?}");
+    }
+
+    let (code, v) = verdict(&[
+        "--fault",
+        "power:cp-1",
+        "--fault",
+        "power:cp-2",
+        "--advance",
+        "1m",
+    ]);
+    assert_eq!(code, Some(2), "{:#?}", reasons(&v));
+    assert_eq!(v["health"], "critical");
+    let said = reasons(&v);
+    assert!(said[0].starts_with("critical: "), "worst first: {said:#?}");
+    assert!(
+        said.iter()
+            .any(|r| r.starts_with("critical: etcd has lost its quorum: 1/3")),
+        "{said:#?}"
+    );
+
+    // The text: the plugin state on the first line (what monitoring shows), then each reason.
+    let out = hatui(&[
+        "status",
+        "--lab",
+        "--seed",
+        "7",
+        "--fault",
+        "kubelet:cp-3",
+        "--advance",
+        "3m",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.starts_with("hatui status: LAB") && first.ends_with(": WARNING"),
+        "{text}"
+    );
+    assert!(text.contains("\nhealth: degraded (exit 1)\n"), "{text}");
+    assert!(
+        text.contains("  degraded: master cp-3 is Unknown"),
+        "{text}"
+    );
+}
+
+/// What `status` cannot judge is UNKNOWN (3): a bad flag, a bad fault, nothing reached.
+/// Other subcommands keep clap's 2 for a bad flag.
+#[test]
+fn status_usage_errors_are_unknown_elsewhere_clap_s_2() {
+    for args in [
+        &["status", "--bogus"][..],
+        &[
+            "--context",
+            "status",
+            "status",
+            "--lab",
+            "--fault",
+            "melt:cp-1",
+        ],
+        &["status", "--lab", "--control-planes", "9"],
+    ] {
+        let out = hatui(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {err}");
+        assert!(err.starts_with("error: "), "{err}");
+    }
+    let err = String::from_utf8_lossy(&hatui(&["status", "--lab", "--fault", "melt:cp-1"]).stderr)
+        .into_owned();
+    let out = hatui(&["status", "--lab", "--fault", "power:cp-9"]);
+    let typo = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "a typo is no OK: {typo}");
+    assert!(
+        typo.contains("--fault: no node cp-9 in this lab (cp-1..cp-3, worker-1..worker-2)"),
+        "{typo}"
+    );
+    assert!(
+        err.contains("`melt` is not a lab fault: use kubelet"),
+        "{err}"
+    );
+    assert_eq!(hatui(&["lab", "--bogus"]).status.code(), Some(2));
+    assert_eq!(hatui(&["status", "--help"]).status.code(), Some(0));
 }

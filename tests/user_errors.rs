@@ -19,8 +19,13 @@ fn hatui(args: &[&str], env: &[(&str, &str)]) -> Output {
 
 /// Asserts the plain form and returns the message.
 fn plain_error(out: &Output) -> String {
+    plain_error_exit(out, 1)
+}
+
+/// `hatui status` is a monitoring check: what stops it judging is UNKNOWN, exit 3.
+fn plain_error_exit(out: &Output, code: i32) -> String {
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.status.code(), Some(code), "{err}");
     assert!(err.starts_with("error: "), "{err}");
     assert!(
         err.trim_end().lines().count() <= 2,
@@ -56,7 +61,7 @@ fn a_kubeconfig_without_a_server_names_the_field() {
     )
     .unwrap();
     let out = hatui(&["status", "--kubeconfig", file.to_str().unwrap()], &[]);
-    let err = plain_error(&out);
+    let err = plain_error_exit(&out, 3);
     assert!(err.contains(file.to_str().unwrap()), "{err}");
     assert!(err.contains("server"), "{err}");
 }
@@ -64,7 +69,7 @@ fn a_kubeconfig_without_a_server_names_the_field() {
 #[test]
 fn a_bad_flag_value_is_plain_too() {
     let out = hatui(&["status", "--lab", "--etcd-endpoints", "not a url"], &[]);
-    let err = plain_error(&out);
+    let err = plain_error_exit(&out, 3);
     assert!(err.contains("--etcd-endpoints"), "{err}");
 }
 

@@ -2,20 +2,24 @@
 
 use std::fmt::Write;
 
+use super::health::Verdict;
 use crate::model::{ClusterState, FeedKind, QuorumView, Readiness, SourceKind};
 use crate::view::format::{bytes, duration, validity};
 
 /// Above this many nodes, only masters and nodes that are not Ready are listed.
 const LIST_ALL_UP_TO: usize = 20;
 
-pub fn render(c: &ClusterState) -> String {
+pub fn render(c: &ClusterState, verdict: &Verdict) -> String {
     let mut out = String::new();
     let source = match c.source {
         SourceKind::Lab => "LAB (simulated cluster, not a real one)",
         SourceKind::Live => "live cluster",
     };
     let at = jiff::Timestamp::from_second(c.now.as_second()).unwrap_or(c.now);
-    let _ = writeln!(out, "hatui status: {source} at {at}");
+    // The first line is what a monitoring system shows of a plugin's output: the state.
+    let state = verdict.health.plugin_state();
+    let _ = writeln!(out, "hatui status: {source} at {at}: {state}");
+    health(&mut out, verdict);
     endpoint(&mut out, c);
     nodes(&mut out, c);
     etcd(&mut out, c);
@@ -26,6 +30,14 @@ pub fn render(c: &ClusterState) -> String {
         let _ = writeln!(out, "STALE {:?}: {}", s.kind, s.why);
     }
     out
+}
+
+fn health(out: &mut String, v: &Verdict) {
+    let code = v.health.exit_code();
+    let _ = writeln!(out, "\nhealth: {} (exit {code})", v.health.name());
+    for r in &v.reasons {
+        let _ = writeln!(out, "  {}: {}", r.level.name(), r.text);
+    }
 }
 
 /// A feed that has never delivered: its data is unknown, not empty.
