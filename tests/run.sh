@@ -21,6 +21,8 @@ command -v sudo >/dev/null 2>&1 || need+=(sudo)
 command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 command -v keepalived >/dev/null 2>&1 || need+=(keepalived)
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
+# man renders the man page the tests check (`hatui man`).
+command -v man >/dev/null 2>&1 || need+=(man-db)
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing: ${need[*]}"

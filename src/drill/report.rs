@@ -1,5 +1,5 @@
-//! The drill's report: the JSON schema (documented in the README, section Drill) built from
-//! a finished (or running) [`Drill`]. No secret is ever read by the drill, so none can
+//! The drill's report: the JSON schema (documented in docs/drill.md and
+//! docs/drill-report.md) built from a finished (or running) [`Drill`]. No secret is ever read by the drill, so none can
 //! appear here.
 
 use std::collections::BTreeMap;

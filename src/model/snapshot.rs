@@ -1,5 +1,5 @@
 //! The cluster as JSON: the `hatui status --json` schema, also in the wizard's and the
-//! drill's reports. One schema for the lab and live clusters; the README documents it.
+//! drill's reports. One schema for the lab and live clusters; docs/status.md documents it.
 //! Secrets never appear: the model holds none.
 
 use serde::Serialize;
