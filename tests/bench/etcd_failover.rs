@@ -9,6 +9,8 @@
 
 #[path = "../support/etcd_cluster.rs"]
 mod etcd_cluster;
+#[path = "../support/reaper.rs"]
+mod reaper;
 
 use std::process::Command;
 use std::sync::mpsc as std_mpsc;
