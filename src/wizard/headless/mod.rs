@@ -18,7 +18,7 @@ use crate::model::{ClusterState, Snapshot};
 pub use lab::{
     DEAD_MASTER, LabRun, Replace, Scenario, build, lab_plan, replace, replace_refusal, run, run_on,
 };
-pub use ssh::{DEFAULT_PARALLEL, SshRun, run_ssh};
+pub use ssh::{DEFAULT_PARALLEL, SshRun, replace_script, replace_ssh, run_ssh};
 
 /// Lines of output kept per step in the JSON.
 pub const TAIL_LINES: usize = 20;

@@ -13,7 +13,7 @@ use super::command::{Command, Var};
 use crate::fleet::inventory::{Host, Inventory, LoadBalancer};
 
 pub use refresh::{Remaining, SAFETY_MARGIN, insert_refreshes};
-pub use replace::replace;
+pub use replace::{replace, snapshot_file, snapshot_saved};
 pub use steps::{ENDPOINT_STEP, SWAP_ON, control_plane_endpoint, etcdctl, etcdctl_with};
 use steps::{cni, init, join_control_plane, join_worker, load_balancer, preflight, verify};
 

@@ -51,14 +51,15 @@ pub fn replace(inv: &Inventory, node: &str, healthy: &str) -> Option<Plan> {
         "A snapshot of etcd before any change: if the removal goes wrong, it is the way back.",
     );
     s.hosts.push(h.into());
-    let file = format!("/var/lib/etcd/hatui-before-replace-{node}.db");
+    let file = snapshot_file(node);
     s.commands.push(Command::root(
         h,
         etcdctl(h, &format!("snapshot save {file}")),
     ));
     s.notes.push(format!(
-        "Saved on {h} in {file} (the etcd pod's data directory is the host's); copy it off \
-         the host, or take one to the bastion with `hatui etcd snapshot`."
+        "Saved on {h} in {file} (the etcd pod's data directory is the host's). Over SSH, \
+         hatui then copies it to the bastion, checks it (its trailing SHA-256) and says where \
+         it wrote it; the copy on {h} stays, readable by root only."
     ));
     steps.push(s);
 
@@ -94,14 +95,18 @@ pub fn replace(inv: &Inventory, node: &str, healthy: &str) -> Option<Plan> {
     ));
     steps.push(s);
 
+    // The old machine: at `previous_address` when the replacement has another address.
+    let old = host.previous().map_or_else(|| node.to_string(), |p| p.name);
     let mut s = step(
         format!("reset/{node}"),
         StepKind::Reset,
-        "Whatever an earlier kubeadm left on the machine at the inventory's address (the old \
-         host brought back, or a half-run join) would make the join refuse.",
+        "What kubeadm left on the old machine (its static pods, its etcd data) would bring \
+         the removed member back if it booted again, and a half-run join on the machine at \
+         the inventory's address would make the join refuse: `kubeadm reset -f` there. A \
+         machine that does not answer over SSH is said and skipped, not a failure.",
     );
-    s.hosts.push(node.into());
-    s.commands.push(Command::root(node, "kubeadm reset -f"));
+    s.hosts.push(old.clone());
+    s.commands.push(Command::root(&old, "kubeadm reset -f"));
     steps.push(s);
 
     let mut s = step(
@@ -167,4 +172,39 @@ pub fn replace(inv: &Inventory, node: &str, healthy: &str) -> Option<Plan> {
         warnings: shape_warnings(masters),
         site: Site::of(inv),
     })
+}
+
+/// Where the `snapshot` step leaves its file on the healthy master.
+pub fn snapshot_file(node: &str) -> String {
+    format!("{SNAPSHOT_DIR}/hatui-before-replace-{node}.db")
+}
+
+/// The etcd data directory, the host's as the pod's (kubeadm's hostPath).
+const SNAPSHOT_DIR: &str = "/var/lib/etcd";
+
+/// The file a `snapshot` step's command saves (its `etcdctl snapshot save` argument), if
+/// `command` is one: what the SSH executor then copies to the bastion.
+pub fn snapshot_saved(command: &str) -> Option<&str> {
+    let at = command.find(" snapshot save ")? + " snapshot save ".len();
+    let file = command[at..].split_whitespace().next()?;
+    let name = file
+        .strip_prefix(SNAPSHOT_DIR)?
+        .strip_prefix("/hatui-before-replace-")?;
+    name.ends_with(".db").then_some(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_snapshot_steps_file_is_recognised_and_nothing_else() {
+        let save = etcdctl("cp-2", &format!("snapshot save {}", snapshot_file("cp-1")));
+        assert_eq!(
+            snapshot_saved(&save),
+            Some("/var/lib/etcd/hatui-before-replace-cp-1.db")
+        );
+        assert_eq!(snapshot_saved("etcdctl snapshot save /tmp/x.db"), None);
+        assert_eq!(snapshot_saved("kubeadm reset -f"), None);
+    }
 }
