@@ -89,6 +89,15 @@ pub fn day2_before_done(plan: &Plan, reports: &mut [StepReport], c: &ClusterStat
     if !plan.steps.iter().any(|s| s.kind == StepKind::RemoveMember) {
         return;
     }
+    // The master being replaced keeps its member and Node until they are removed: its join
+    // is done once that name is a voter again with a Ready Node, not before.
+    for (s, r) in plan.steps.iter().zip(reports.iter_mut()) {
+        let host = s.hosts.first().map(String::as_str).unwrap_or_default();
+        if s.kind == StepKind::JoinControlPlane && r.already_done() && !node_ready(c, host) {
+            r.status = StepStatus::Pending;
+            r.notes.clear();
+        }
+    }
     let joined = plan.steps.iter().zip(reports.iter());
     let joined = joined
         .filter(|(s, _)| s.kind == StepKind::JoinControlPlane)
