@@ -367,3 +367,55 @@ fn replace_on_real_hosts_needs_yes_or_dry_run() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("goes with --yes"), "{err}");
 }
+
+/// The same rule on the lab: a reset on a master that is powered off (its SSH session
+/// cannot open, `ssh` exits 255) is said and skipped, not a failure.
+#[test]
+fn on_the_lab_the_reset_of_a_powered_off_master_is_said_and_skipped_too() {
+    use hatui::lab::LabConfig;
+    use hatui::wizard::engine::{Engine, StepStatus};
+    use hatui::wizard::exec::{Executor, LabExecutor};
+    use hatui::wizard::headless::{drive, lab_plan};
+
+    let build = lab_plan(3, 0).unwrap();
+    let mut ex = LabExecutor::new(LabConfig::new(3, 0, 4, LabConfig::default().start));
+    let mut engine = Engine::new(build, ex.cluster());
+    drive(&mut engine, &mut ex, |_, _| {}, |_| {});
+    assert!(engine.verified());
+    ex.lab_mut().inject(&hatui::model::Fault {
+        node: "cp-1".into(),
+        kind: hatui::model::FaultKind::PowerOff,
+    });
+    ex.pass(Duration::from_secs(180));
+    let inv =
+        hatui::fleet::inventory::parse("lab", &hatui::wizard::lab::inventory_toml(3, 0)).unwrap();
+    let plan = hatui::wizard::plan::replace(&inv, "cp-1", "cp-2").unwrap();
+    let mut engine = Engine::new(plan, ex.cluster());
+    drive(&mut engine, &mut ex, |_, _| {}, |_| {});
+    let reset = engine
+        .reports()
+        .iter()
+        .find(|r| r.id == "reset/cp-1")
+        .unwrap();
+    assert_eq!(reset.status, StepStatus::Ok, "{reset:?}");
+    assert_eq!(
+        reset.notes,
+        [
+            "skipped: cp-1 did not answer over SSH: ssh: connect to host 10.0.0.11 port 22: No route to host. If it ever comes back, run `kubeadm reset -f` on it before anything else"
+        ]
+    );
+    // The member was removed before: the steps after the reset ran (the join then
+    // fails, on a machine still off).
+    let removed = engine
+        .reports()
+        .iter()
+        .find(|r| r.id == "remove-member/cp-1")
+        .unwrap();
+    assert_eq!(removed.status, StepStatus::Ok);
+    let upload = engine
+        .reports()
+        .iter()
+        .find(|r| r.id == "upload-certs")
+        .unwrap();
+    assert_eq!(upload.status, StepStatus::Ok);
+}

@@ -19,6 +19,8 @@ use super::{
 };
 use crate::ssh::SshTarget;
 
+mod previous;
+
 // What the file holds, before checking; spans say where each checked value is.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -466,27 +468,6 @@ impl Checker<'_> {
         Err(self.at(address, field, why))
     }
 
-    /// `previous_address`: where the machine this master replaces was (its `kubeadm reset`
-    /// runs there), an address like `address`, on a control plane only.
-    fn previous_address(
-        &self,
-        table: &RawHost,
-        role: Role,
-        field: &dyn Fn(&str) -> String,
-    ) -> Result<Option<String>, InventoryError> {
-        let Some(prev) = &table.previous_address else {
-            return Ok(None);
-        };
-        let f = field("previous_address");
-        if role != Role::ControlPlane {
-            let why = "only a control plane has one: the address of the master it replaces \
-                       (hatui wizard --replace resets the old host there)";
-            return Err(self.at(prev, &f, why.into()));
-        }
-        self.host_address(prev, &f)?;
-        Ok(Some(prev.get_ref().clone()))
-    }
-
     fn hosts(
         &self,
         raw: &[Spanned<RawHost>],
@@ -582,28 +563,7 @@ impl Checker<'_> {
                 previous_address,
             });
         }
-        // A reset there would wipe a live node.
-        for (i, h) in raw.iter().enumerate() {
-            let Some(prev) = &h.get_ref().previous_address else {
-                continue;
-            };
-            let other = hosts
-                .iter()
-                .enumerate()
-                .find(|(j, o)| *j != i && (same_host(&o.address, prev.get_ref())));
-            if let Some((j, o)) = other {
-                return Err(self.at(
-                    prev,
-                    &format!("hosts[{i}].previous_address"),
-                    format!(
-                        "{} is hosts[{j}]'s address ({}): the old machine's kubeadm reset would \
-                         wipe a live node. Give the address the replaced master had",
-                        prev.get_ref(),
-                        o.name
-                    ),
-                ));
-            }
-        }
+        self.previous_not_taken(raw, &hosts)?;
         if !hosts.iter().any(|h| h.role == Role::ControlPlane) {
             let span = raw.first().map(|h| h.span()).unwrap_or(0..0);
             return Err(self.err(

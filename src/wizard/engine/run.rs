@@ -136,7 +136,9 @@ impl Engine {
                                 .iter()
                                 .rev()
                                 .find(|l| !l.trim().is_empty());
-                            let why = said.map(|l| format!(": {l}")).unwrap_or_default();
+                            let why = said
+                                .map(|l| format!(": {}", l.trim_end_matches('.')))
+                                .unwrap_or_default();
                             self.reports[i].notes.push(format!(
                                 "skipped: {host} did not answer over SSH{why}. If it ever comes back, run `kubeadm reset -f` on it before anything else"
                             ));
