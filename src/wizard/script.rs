@@ -328,7 +328,8 @@ fn parallel(out: &mut String, inv: &Inventory, steps: &[Step], n: usize, total: 
 }
 
 /// The snapshot `file` the master saved, copied to the bastion (0600, atomically), its
-/// integrity checked by etcdutl when it is there.
+/// integrity checked (`hatui etcd snapshot --verify`: the trailing SHA-256; else etcdutl
+/// opens it) before it takes its name.
 fn to_bastion(out: &mut String, inv: &Inventory, s: &Step, c: &Command, file: &str) {
     let cat = Command::root(&c.host, format!("cat {file}"));
     let stem = file
@@ -342,7 +343,11 @@ fn to_bastion(out: &mut String, inv: &Inventory, s: &Step, c: &Command, file: &s
         r#"SNAPSHOT="etcd-snapshot-{name}-{stem}-$(date -u +%Y%m%dT%H%M%SZ).db"
 ( umask 077 && {run} > "$SNAPSHOT.part" )
 sync "$SNAPSHOT.part"
-if command -v etcdutl >/dev/null 2>&1; then etcdutl snapshot status "$SNAPSHOT.part" -w table; fi
+if command -v hatui >/dev/null 2>&1; then
+  hatui etcd snapshot --verify "$SNAPSHOT.part"
+elif command -v etcdutl >/dev/null 2>&1; then
+  etcdutl snapshot status "$SNAPSHOT.part" -w table
+fi
 mv "$SNAPSHOT.part" "$SNAPSHOT"
 echo "    snapshot on the bastion: $PWD/$SNAPSHOT (mode 0600)"
 "#,
