@@ -419,3 +419,38 @@ fn on_the_lab_the_reset_of_a_powered_off_master_is_said_and_skipped_too() {
         .unwrap();
     assert_eq!(upload.status, StepStatus::Ok);
 }
+
+#[test]
+fn a_snapshot_damaged_on_its_way_fails_its_step_leaves_nothing_and_nothing_is_removed() {
+    let site = dead_site();
+    let mut bytes = wizard_ssh_fleet::replace::snapshot_bytes(8);
+    bytes[700] ^= 0xff;
+    std::fs::write(site.state.join("prepared/snapshot.db"), bytes).unwrap();
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let out = site.replace_run("cp-1", &["--yes", "--json"]);
+    let (v, text) = json_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let snap = step(&v, "snapshot");
+    assert_eq!(snap["status"], "failed", "{snap}");
+    assert!(
+        snap["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("is corrupt: its SHA-256 does not match"),
+        "{snap}"
+    );
+    assert_eq!(step(&v, "remove-member/cp-1")["status"], "skipped");
+    let dir = site.dir.path().join("xdg/hatui/snapshots");
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(
+        left.is_empty(),
+        "nothing left in {}: {left:?}",
+        dir.display()
+    );
+    assert!(
+        !site
+            .commands("cp-2")
+            .iter()
+            .any(|c| c.contains(" member remove "))
+    );
+}
