@@ -160,6 +160,8 @@ fn the_old_host_that_does_not_answer_is_said_and_skipped_and_the_replacement_goe
     let site = dead_site();
     // The old cp-1 was at 127.0.0.66, where nothing listens now.
     site.previous_address("cp-1", "127.0.0.66");
+    // The new machine has no kubectl: the looks pass it over for cp-2.
+    site.set("no-kubectl", "cp-1", "");
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let out = site.replace_run("cp-1", &["--yes"]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();

@@ -29,8 +29,10 @@ reset*)
   exit 0 ;;
 esac"#;
 
-/// Handled before the build's cases; anything else falls through to them.
+/// Handled before the build's cases; anything else falls through to them. A host with
+/// `$S/no-kubectl/$HOST` has none (a machine racked, nothing installed yet).
 pub const KUBECTL: &str = r#"
+if [ -f "$S/no-kubectl/$HOST" ]; then echo 'sh: 1: kubectl: not found' >&2; exit 127; fi
 case "$*" in
 *' snapshot save '*)
   for a in "$@"; do f=$a; done
