@@ -179,6 +179,13 @@ fn the_old_host_that_does_not_answer_is_said_and_skipped_and_the_replacement_goe
         "{reset}"
     );
     assert!(text.contains("verified: "), "{text}");
+    // The NLB's targets are the operator's: said before anything runs.
+    assert!(
+        text.lines().nth(1).unwrap().starts_with(
+            "warning: nlb checklist: register 127.0.0.61:6443 in the target group and deregister 127.0.0.66:6443"
+        ),
+        "{text}"
+    );
     // No reset on the new machine: it is not the old one.
     assert_eq!(site.commands("cp-1"), [new_join()]);
     // The snapshot's place is said under its step.
@@ -454,5 +461,60 @@ fn a_snapshot_damaged_on_its_way_fails_its_step_leaves_nothing_and_nothing_is_re
             .commands("cp-2")
             .iter()
             .any(|c| c.contains(" member remove "))
+    );
+}
+
+#[test]
+fn with_haproxy_on_the_masters_the_backends_name_the_replacement_and_it_gets_keepalived() {
+    let site = Site::with(Fleet {
+        load_balancer: "haproxy",
+        endpoint: "10.0.0.100:8443",
+        tables: "\n[vip]\ninterface = \"eth0\"\n".into(),
+        ..Fleet::plan()
+    });
+    site.built_with_dead("cp-1");
+    site.previous_address("cp-1", "127.0.0.66");
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let out = site.replace_run("cp-1", &["--yes", "--json"]);
+    let (v, text) = json_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let join = step(&v, "join-control-plane/cp-1");
+    assert_eq!(join["hosts"], json!(["cp-1", "cp-2", "cp-3"]));
+    for host in ["cp-1", "cp-2", "cp-3"] {
+        let (cfg, mode) = site.file(host, "/etc/haproxy/haproxy.cfg").unwrap();
+        assert_eq!(mode, "0644");
+        assert!(
+            cfg.contains("server cp-1 127.0.0.61:6443 check check-ssl verify none"),
+            "{host}: {cfg}"
+        );
+        assert!(!cfg.contains("127.0.0.66"), "{host}: {cfg}");
+    }
+    // The others reload HAProxy (their connections kept, the VIP where it is); only the
+    // replacement gets keepalived, and starts both.
+    for host in ["cp-2", "cp-3"] {
+        let c = site.commands(host);
+        assert!(
+            c.iter().any(|c| c == "systemctl reload haproxy"),
+            "{host}: {c:?}"
+        );
+        assert!(!c.iter().any(|c| c.contains("keepalived")), "{host}: {c:?}");
+        assert!(site.file(host, "/etc/keepalived/keepalived.conf").is_none());
+    }
+    let c = site.commands("cp-1");
+    let join_at = c
+        .iter()
+        .position(|c| c.starts_with("kubeadm join"))
+        .unwrap();
+    let restart = c
+        .iter()
+        .position(|c| c == "systemctl restart haproxy keepalived");
+    assert!(restart.is_some_and(|r| r > join_at), "{c:?}");
+    let (_, mode) = site
+        .file("cp-1", "/etc/keepalived/check_apiserver.sh")
+        .unwrap();
+    assert_eq!(mode, "0755");
+    assert!(
+        site.file("cp-1", "/etc/keepalived/keepalived.conf")
+            .is_some()
     );
 }
