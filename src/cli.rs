@@ -372,9 +372,11 @@ pub struct WizardArgs {
     /// if the node is not dead or its removal would lose the quorum.
     #[arg(long)]
     pub force: bool,
-    /// With --lab --yes: replace the dead master NODE (its etcd member removed, its Node
-    /// deleted, a fresh machine joined in its place); practise with --scenario dead-master.
-    #[arg(long, value_name = "NODE", requires = "lab", conflicts_with = "drill")]
+    /// With --yes (--lab, or --inventory FILE whose NODE entry has the replacement's
+    /// address) or --dry-run: replace the dead master NODE (its etcd member removed, its
+    /// Node deleted, a fresh machine joined in its place); practise with --scenario
+    /// dead-master. See docs/replace.md.
+    #[arg(long, value_name = "NODE", requires = "hosts", conflicts_with_all = ["drill", "preflight"])]
     pub replace: Option<String>,
     /// With --drill: where the JSON and Markdown reports go.
     #[arg(long, requires = "drill", default_value = crate::drill::headless::DEFAULT_REPORT_DIR, value_name = "DIR")]
@@ -421,28 +423,62 @@ impl WizardArgs {
     }
 }
 
+/// `hatui wizard --replace NODE`: where, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplaceRequest {
+    /// `--lab --yes`: on the lab's virtual clock.
+    Lab(
+        crate::wizard::headless::LabRun,
+        crate::wizard::headless::Replace,
+    ),
+    /// `--inventory FILE --yes`: on the hosts over SSH.
+    Ssh {
+        inventory: PathBuf,
+        json: bool,
+        accept_new_host_keys: bool,
+        replace: crate::wizard::headless::Replace,
+    },
+    /// `--inventory FILE --dry-run`: the plan as a script.
+    DryRun { inventory: PathBuf, node: String },
+}
+
 impl WizardArgs {
-    /// `--lab --yes --replace NODE`: the replacement plan. `None`: not asked.
-    pub fn replace(
-        &self,
-    ) -> Result<
-        Option<(
-            crate::wizard::headless::LabRun,
-            crate::wizard::headless::Replace,
-        )>,
-        String,
-    > {
+    /// `--replace NODE`: the replacement plan on the lab or the hosts, or its script.
+    /// `None`: not asked.
+    pub fn replace(&self) -> Result<Option<ReplaceRequest>, String> {
         let Some(node) = &self.replace else {
             return Ok(None);
-        };
-        let crate::wizard::run::Request::Lab(run) = self.request()? else {
-            return Err("--replace goes with --lab --yes for now (on the lab's virtual clock); on real hosts the same plan is next".into());
         };
         let replace = crate::wizard::headless::Replace {
             node: node.clone(),
             force: self.force,
         };
-        Ok(Some((run, replace)))
+        if let Some(path) = &self.inventory {
+            if self.dry_run {
+                return Ok(Some(ReplaceRequest::DryRun {
+                    inventory: path.clone(),
+                    node: node.clone(),
+                }));
+            }
+            if !self.yes {
+                return Err("--replace NODE with --inventory FILE goes with --yes (run the replacement over SSH) or --dry-run (print it as a script)".into());
+            }
+            if self.parallel.is_some() {
+                return Err(
+                    "--parallel goes with the build: a replacement joins one master".into(),
+                );
+            }
+            return Ok(Some(ReplaceRequest::Ssh {
+                inventory: path.clone(),
+                json: self.json,
+                accept_new_host_keys: self.accept_new_host_keys,
+                replace,
+            }));
+        }
+        let crate::wizard::run::Request::Lab(run) = self.request()? else {
+            return Err("--replace goes with --lab --yes (on the lab's virtual clock) or --inventory FILE --yes / --dry-run (on real hosts)".into());
+        };
+        Ok(Some(ReplaceRequest::Lab(run, replace)))
     }
 
     /// `--lab --yes --drill KIND`: build, then drill the same lab. `None`: not asked.

@@ -57,13 +57,8 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::Wizard(args)) => {
-            if let Some((run, replace)) = args.replace().map_err(color_eyre::eyre::Report::msg)? {
-                let code = hatui::wizard::headless::replace(
-                    &run,
-                    &replace,
-                    &mut std::io::stdout().lock(),
-                    &mut std::io::stderr().lock(),
-                )?;
+            if let Some(r) = args.replace().map_err(color_eyre::eyre::Report::msg)? {
+                let code = replace(r, &etcd, runtime.handle().clone())?;
                 std::process::exit(code);
             }
             if let Some((run, resize)) = args.resize().map_err(color_eyre::eyre::Report::msg)? {
@@ -182,5 +177,53 @@ fn run(cli: Cli) -> Result<()> {
             }
             None => runtime.block_on(hatui::runtime::run_live(cli.target.target(), &etcd)),
         },
+    }
+}
+
+/// `hatui wizard --replace NODE`: on the lab, over SSH, or its script. The exit code.
+fn replace(
+    r: hatui::cli::ReplaceRequest,
+    etcd: &hatui::etcd::EtcdSettings,
+    rt: tokio::runtime::Handle,
+) -> color_eyre::Result<i32> {
+    use hatui::cli::ReplaceRequest;
+    use hatui::wizard::headless;
+    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+    let mut ssh = hatui::fleet::inventory::SshOverrides {
+        identity: etcd.ssh_identity.clone(),
+        known_hosts: etcd.ssh_known_hosts.clone(),
+        accept_new_host_keys: false,
+    };
+    match r {
+        ReplaceRequest::Lab(run, replace) => headless::replace(&run, &replace, &mut out, &mut err),
+        ReplaceRequest::Ssh {
+            inventory,
+            json,
+            accept_new_host_keys,
+            replace,
+        } => {
+            ssh.accept_new_host_keys = accept_new_host_keys;
+            let run = headless::SshRun {
+                inventory,
+                json,
+                parallel: headless::DEFAULT_PARALLEL,
+                overrides: ssh,
+            };
+            headless::replace_ssh(&run, &replace, rt, &mut out, &mut err)
+        }
+        ReplaceRequest::DryRun { inventory, node } => {
+            match headless::replace_script(&inventory, &node, &ssh)? {
+                Ok(script) => {
+                    use std::io::Write;
+                    write!(out, "{script}")?;
+                    Ok(0)
+                }
+                Err(why) => {
+                    use std::io::Write;
+                    writeln!(err, "hatui wizard: {why}")?;
+                    Ok(2)
+                }
+            }
+        }
     }
 }

@@ -312,6 +312,36 @@ pub async fn take_snapshot(
     })
 }
 
+/// A snapshot arriving some other way than etcd's API (the file `etcdctl snapshot save`
+/// left on a master, read over SSH): written beside `path` as it comes (mode 0600), then
+/// [`Incoming::finish`] fsyncs, checks and renames it, as [`take_snapshot`] does.
+pub struct Incoming {
+    temp: TempFile,
+    path: PathBuf,
+}
+
+impl Incoming {
+    pub fn create(path: &Path) -> Result<Self> {
+        Ok(Self {
+            temp: TempFile::create(path)?,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        self.temp.write(bytes)
+    }
+
+    /// Checked and in place; on any error nothing is left at the path.
+    pub fn finish(mut self) -> Result<Verified> {
+        self.temp.sync()?;
+        let verified = verify_snapshot(&self.temp.path)
+            .wrap_err_with(|| format!("nothing was written to {}", self.path.display()))?;
+        self.temp.persist(&self.path)?;
+        Ok(verified)
+    }
+}
+
 /// Checks a snapshot file as `etcdctl snapshot restore` would before restoring it: a
 /// bbolt database followed by the SHA-256 of its bytes.
 pub fn verify_snapshot(path: &Path) -> Result<Verified> {

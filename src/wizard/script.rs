@@ -13,9 +13,39 @@ use crate::ssh::shell_quote;
 
 /// The whole script.
 pub fn render(inv: &Inventory, plan: &Plan, source: &str) -> String {
+    let first = inv.first_control_plane().name.clone();
+    let what = format!("build the cluster \"{}\"", inv.name);
+    let mut out = body(inv, plan, source, &what, &first);
+    out.push_str("\necho \"==> done: the cluster is built and verified\"\n");
+    out
+}
+
+/// The replacement of master `node` (`--replace NODE --dry-run`): its commands through
+/// `through`, a master whose etcd member must answer when the script runs.
+pub fn render_replace(
+    inv: &Inventory,
+    plan: &Plan,
+    source: &str,
+    node: &str,
+    through: &str,
+) -> String {
+    let what = format!(
+        "replace the dead master {node} of \"{}\" (through {through}: the first other master; \
+         edit FIRST below to go through another whose etcd member answers)",
+        inv.name
+    );
+    let mut out = body(inv, plan, source, &what, through);
+    let _ = writeln!(
+        out,
+        "\necho \"==> done: {node} is replaced and the cluster verified\""
+    );
+    out
+}
+
+fn body(inv: &Inventory, plan: &Plan, source: &str, what: &str, first: &str) -> String {
     let mut out = String::new();
-    header(&mut out, inv, plan, source);
-    helpers(&mut out, inv);
+    header(&mut out, inv, plan, source, what);
+    helpers(&mut out, inv, first);
     let total = plan.steps.len();
     let mut i = 0;
     while i < total {
@@ -35,11 +65,10 @@ pub fn render(inv: &Inventory, plan: &Plan, source: &str) -> String {
             }
         }
     }
-    out.push_str("\necho \"==> done: the cluster is built and verified\"\n");
     out
 }
 
-fn header(out: &mut String, inv: &Inventory, plan: &Plan, source: &str) {
+fn header(out: &mut String, inv: &Inventory, plan: &Plan, source: &str, what: &str) {
     let cps = inv.control_planes().count();
     let ws = inv.workers().count();
     let _ = writeln!(out, "#!/usr/bin/env bash");
@@ -48,6 +77,7 @@ fn header(out: &mut String, inv: &Inventory, plan: &Plan, source: &str) {
         "# hatui wizard --dry-run, from {source}: cluster \"{}\", {cps} control plane(s) and {ws} worker(s) behind {}.",
         inv.name, inv.endpoint
     );
+    let _ = writeln!(out, "# What it does: {what}.");
     out.push_str(
         "# Run it from the bastion: each step goes over ssh to its hosts, in order, and the\n\
          # script waits where the wizard waits. The join token and the certificate key are\n\
@@ -87,7 +117,9 @@ fn proxy_command(opts: &[String], b: &Bastion) -> String {
     cmd.join(" ")
 }
 
-fn helpers(out: &mut String, inv: &Inventory) {
+fn helpers(out: &mut String, inv: &Inventory, first: &str) {
+    // The old machines of replaced masters are hosts of their own (their reset).
+    let previous: Vec<_> = inv.previous_hosts().collect();
     let mut opts = vec!["-o".to_string(), "BatchMode=yes".to_string()];
     if let Some(id) = &inv.ssh.identity {
         opts.extend(["-i".into(), id.clone()]);
@@ -99,6 +131,7 @@ fn helpers(out: &mut String, inv: &Inventory) {
     let _ = writeln!(out, "SSH_OPTS=({})", quoted.join(" "));
     let proxies: Vec<String> = inv
         .reachable()
+        .chain(&previous)
         .filter_map(|h| {
             let proxy = proxy_command(&opts, h.bastion.as_ref()?);
             Some(format!("[{}]={}", h.name, shell_quote(&proxy)))
@@ -109,6 +142,7 @@ fn helpers(out: &mut String, inv: &Inventory) {
     }
     let entries = |f: &dyn Fn(&crate::fleet::inventory::Host) -> String| {
         inv.reachable()
+            .chain(&previous)
             .map(|h| format!("[{}]={}", h.name, shell_quote(&f(h))))
             .collect::<Vec<_>>()
             .join(" ")
@@ -128,7 +162,6 @@ fn helpers(out: &mut String, inv: &Inventory) {
         "declare -A SSH_PORT=({})",
         entries(&|h| h.port.unwrap_or(inv.ssh.port).to_string())
     );
-    let first = &inv.first_control_plane().name;
     let sudo = if inv.ssh.sudo { "sudo -n " } else { "" };
     let kubectl = format!("{sudo}kubectl --kubeconfig {ADMIN_CONF}");
     let members = format!("{sudo}{}", etcdctl(first, "member list"));
@@ -235,6 +268,23 @@ fn sequential(out: &mut String, inv: &Inventory, s: &Step, n: usize, total: usiz
     }
     for (i, c) in s.commands.iter().enumerate() {
         let run = remote(inv, c, s);
+        if s.kind == StepKind::Reset {
+            // An old machine that does not answer (ssh exits 255) is said and skipped.
+            let _ = writeln!(
+                out,
+                "rc=0\n{run} 2>&1 | redact || rc=$?\nif [ \"$rc\" -eq 255 ]; then\n  echo {}\nelif [ \"$rc\" -ne 0 ]; then\n  exit \"$rc\"\nfi",
+                shell_quote(&format!(
+                    "    skipped: {} did not answer over ssh; if it comes back, run kubeadm reset -f on it first",
+                    c.host
+                ))
+            );
+            continue;
+        }
+        if let Some(file) = super::plan::snapshot_saved(&c.shown()) {
+            let _ = writeln!(out, "{run} 2>&1 | redact");
+            to_bastion(out, inv, s, c, file);
+            continue;
+        }
         // kubeadm's output, the step's first command, holds what it captures; the rest
         // (the NLB's check, kube-vip's manifest) print nothing to capture.
         if s.captures.is_empty() || i > 0 {
@@ -275,6 +325,35 @@ fn parallel(out: &mut String, inv: &Inventory, steps: &[Step], n: usize, total: 
     for s in steps {
         waits(out, s);
     }
+}
+
+/// The snapshot `file` the master saved, copied to the bastion (0600, atomically), its
+/// integrity checked (`hatui etcd snapshot --verify`: the trailing SHA-256; else etcdutl
+/// opens it) before it takes its name.
+fn to_bastion(out: &mut String, inv: &Inventory, s: &Step, c: &Command, file: &str) {
+    let cat = Command::root(&c.host, format!("cat {file}"));
+    let stem = file
+        .rsplit('/')
+        .next()
+        .unwrap_or(file)
+        .trim_end_matches(".db");
+    let stem = stem.trim_start_matches("hatui-");
+    let _ = write!(
+        out,
+        r#"SNAPSHOT="etcd-snapshot-{name}-{stem}-$(date -u +%Y%m%dT%H%M%SZ).db"
+( umask 077 && {run} > "$SNAPSHOT.part" )
+sync "$SNAPSHOT.part"
+if command -v hatui >/dev/null 2>&1; then
+  hatui etcd snapshot --verify "$SNAPSHOT.part"
+elif command -v etcdutl >/dev/null 2>&1; then
+  etcdutl snapshot status "$SNAPSHOT.part" -w table
+fi
+mv "$SNAPSHOT.part" "$SNAPSHOT"
+echo "    snapshot on the bastion: $PWD/$SNAPSHOT (mode 0600)"
+"#,
+        name = inv.name,
+        run = remote(inv, &cat, s),
+    );
 }
 
 fn waits(out: &mut String, s: &Step) {

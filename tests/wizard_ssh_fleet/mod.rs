@@ -11,6 +11,8 @@
 
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod replace;
+
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -371,6 +373,13 @@ impl Site {
             if *master {
                 let id = member_id(i);
                 write(&p.join(format!("id-{name}")), format!("{id:016x}"));
+                // A line of `etcdctl member list` (its simple printer).
+                write(
+                    &p.join(format!("line-{name}")),
+                    format!(
+                        "{id:x}, started, {name}, https://{addr}:2380, https://{addr}:2379, false"
+                    ),
+                );
                 let member = json!({"ID": id, "name": name,
                     "peerURLs": [format!("https://{addr}:2380")],
                     "clientURLs": [format!("https://{addr}:2379")]});
@@ -440,7 +449,7 @@ impl Site {
         let not_empty = fixture("join-again.txt").lines().enumerate().filter(|(i, _)| ![1, 2, 3].contains(i)).map(|(i, l)| if i == 0 { format!("{l}\n\t[ERROR DirAvailable--etc-kubernetes-manifests]: /etc/kubernetes/manifests is not empty\n") } else { format!("{l}\n") }).collect::<String>();
         write(&texts.join("join-manifests-not-empty.txt"), not_empty);
         write(&texts.join("calico.txt"), CALICO_APPLIED);
-        for (name, addr, _) in &hosts[1..3] {
+        for (name, addr, _) in hosts.iter().filter(|h| h.2) {
             let t = ours(fixture("join-control-plane.txt"));
             write(
                 &texts.join(format!("join-control-plane-{name}.txt")),
@@ -456,8 +465,9 @@ impl Site {
             let d = |tool: &str, body: &str| {
                 double(&bin, tool, name, addr, &state, &format!("{RECORD}\n{body}"));
             };
-            d("kubeadm", KUBEADM);
-            d("kubectl", KUBECTL);
+            // Day 2's commands first (`replace.rs`), then the build's.
+            d("kubeadm", &format!("{}\n{KUBEADM}", replace::KUBEADM));
+            d("kubectl", &format!("{}\n{KUBECTL}", replace::KUBECTL));
             d("curl", CURL);
             d("swapon", "exit 0");
             d("systemctl", "exit 0");
@@ -468,7 +478,7 @@ impl Site {
             // Only ip_forward is the double's; everything else is the real cat.
             // ip_forward and kubeadm's files are the double's; the rest is the real cat.
             let cat = format!(
-                "case \"$1\" in\n/proc/sys/net/ipv4/ip_forward) {RECORD}; echo 1 ;;\n/etc/kubernetes/*) {RECORD}; exec /bin/cat \"$S/root/$HOST$1\" ;;\n*) exec /bin/cat \"$@\" ;;\nesac"
+                "case \"$1\" in\n/proc/sys/net/ipv4/ip_forward) {RECORD}; echo 1 ;;\n/etc/kubernetes/*|/var/lib/etcd/*) {RECORD}; exec /bin/cat \"$S/root/$HOST$1\" ;;\n*) exec /bin/cat \"$@\" ;;\nesac"
             );
             double(&bin, "cat", name, addr, &state, &cat);
             sshds.push(Sshd::start_on(addr, &[path_line(&bin)]));

@@ -19,6 +19,8 @@ use super::{
 };
 use crate::ssh::SshTarget;
 
+mod previous;
+
 // What the file holds, before checking; spans say where each checked value is.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -85,6 +87,7 @@ struct RawHost {
     user: Option<String>,
     port: Option<u16>,
     bastion: Option<Spanned<String>>,
+    previous_address: Option<Spanned<String>>,
 }
 
 pub(super) struct Checker<'a> {
@@ -275,6 +278,7 @@ impl Checker<'_> {
                 user: t.user.clone(),
                 port: t.port,
                 bastion,
+                previous_address: None,
             });
         }
         Ok(out)
@@ -548,6 +552,7 @@ impl Checker<'_> {
                 Some(b) => self.bastion(b, &field("bastion"), &ssh.user)?,
                 None => ssh.bastion.clone(),
             };
+            let previous_address = self.previous_address(table, role, &field)?;
             hosts.push(Host {
                 name: name.get_ref().clone(),
                 address: address.get_ref().clone(),
@@ -555,8 +560,10 @@ impl Checker<'_> {
                 user: table.user.clone(),
                 port: table.port,
                 bastion,
+                previous_address,
             });
         }
+        self.previous_not_taken(raw, &hosts)?;
         if !hosts.iter().any(|h| h.role == Role::ControlPlane) {
             let span = raw.first().map(|h| h.span()).unwrap_or(0..0);
             return Err(self.err(

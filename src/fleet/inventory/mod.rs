@@ -63,6 +63,11 @@ impl Inventory {
         self.hosts.iter().chain(&self.load_balancers)
     }
 
+    /// The old machines of replaced masters ([`Host::previous`]).
+    pub fn previous_hosts(&self) -> impl Iterator<Item = Host> + '_ {
+        self.hosts.iter().filter_map(Host::previous)
+    }
+
     /// The master that runs `kubeadm init` (validation guarantees one).
     pub fn first_control_plane(&self) -> &Host {
         self.control_planes()
@@ -178,6 +183,23 @@ pub struct Host {
     /// The jump host SSH goes through: the host's own `bastion`, else `[ssh]`'s; `None`
     /// when directly (also `bastion = "none"`).
     pub bastion: Option<Bastion>,
+    /// A control plane that replaces a dead master: where the old machine was, when not at
+    /// `address` (`hatui wizard --replace` runs `kubeadm reset -f` there if it answers).
+    pub previous_address: Option<String>,
+}
+
+impl Host {
+    /// The old machine of a replaced master, as a host of its own named `NAME@ADDRESS`,
+    /// when `previous_address` names another address than `address`.
+    pub fn previous(&self) -> Option<Host> {
+        let prev = self.previous_address.as_ref()?;
+        (!values::same_host(prev, &self.address)).then(|| Host {
+            name: format!("{}@{prev}", self.name),
+            address: prev.clone(),
+            previous_address: None,
+            ..self.clone()
+        })
+    }
 }
 
 /// A mistake in the inventory, where it is.

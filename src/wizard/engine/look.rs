@@ -1,8 +1,9 @@
 //! Where the cluster stands, found by looking at it (as kubeadm would), not from a saved
 //! file: which steps already happened, and the waits' conditions.
 
-use crate::model::{ClusterState, Readiness};
-use crate::wizard::plan::{Retire, Step, StepKind, Wait};
+use super::report::{StepReport, StepStatus};
+use crate::model::{CertKeyState, ClusterState, Readiness};
+use crate::wizard::plan::{Plan, Retire, Step, StepKind, Wait};
 
 pub fn initialised(c: &ClusterState) -> bool {
     !c.etcd.members.is_empty() || !c.apiservers.is_empty()
@@ -97,6 +98,54 @@ pub fn done(c: &ClusterState, step: &Step) -> Option<String> {
         | StepKind::Snapshot
         | StepKind::Reset
         | StepKind::Cleanup => None,
+    }
+}
+
+/// A replacement (a plan with a member removal) runs strictly in order: once a step is
+/// found done, the steps before it happened too (the check, the snapshot, the reset leave
+/// nothing to look at). The cleanup is done once the replacement joined and `kubeadm-certs`
+/// is gone. Join material is made again only if a step still to run needs it.
+pub fn day2_before_done(plan: &Plan, reports: &mut [StepReport], c: &ClusterState) {
+    if !plan.steps.iter().any(|s| s.kind == StepKind::RemoveMember) {
+        return;
+    }
+    // The master being replaced keeps its member and Node until they are removed: its join
+    // is done once that name is a voter again with a Ready Node, not before.
+    for (s, r) in plan.steps.iter().zip(reports.iter_mut()) {
+        let host = s.hosts.first().map(String::as_str).unwrap_or_default();
+        if s.kind == StepKind::JoinControlPlane && r.already_done() && !node_ready(c, host) {
+            r.status = StepStatus::Pending;
+            r.notes.clear();
+        }
+    }
+    let joined = plan.steps.iter().zip(reports.iter());
+    let joined = joined
+        .filter(|(s, _)| s.kind == StepKind::JoinControlPlane)
+        .all(|(_, r)| r.already_done());
+    for (s, r) in plan.steps.iter().zip(reports.iter_mut()) {
+        if s.kind == StepKind::Cleanup && joined && c.cert_key_state() == CertKeyState::Absent {
+            r.status = StepStatus::Ok;
+            r.notes
+                .push("already done: the replacement joined and kubeadm-certs is gone".into());
+        }
+    }
+    let Some(last) = reports.iter().rposition(|r| r.already_done()) else {
+        return;
+    };
+    let later = plan.steps[last + 1..].iter().zip(&reports[last + 1..]);
+    let needs_material = later
+        .filter(|(_, r)| !r.already_done())
+        .any(|(s, _)| s.commands.iter().any(|c| c.vars().next().is_some()));
+    let after = plan.steps[last].id.clone();
+    for (s, r) in plan.steps.iter().zip(reports.iter_mut()).take(last) {
+        let material = matches!(s.kind, StepKind::UploadCerts | StepKind::TokenCreate);
+        if r.already_done() || (material && needs_material) {
+            continue;
+        }
+        r.status = StepStatus::Ok;
+        r.notes.push(format!(
+            "already done: {after}, which comes after it, is done"
+        ));
     }
 }
 

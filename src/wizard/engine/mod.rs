@@ -74,6 +74,7 @@ impl Engine {
                 report.notes.extend(step.notes.iter().cloned());
             }
         }
+        look::day2_before_done(&plan, &mut reports, cluster);
         let next = reports.iter().take_while(|r| r.already_done()).count();
         Self {
             plan,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::{Engine, StepStatus, WAIT_TIMEOUT, fix, look, shown};
 use crate::fleet::scrub::scrub;
-use crate::wizard::exec::{Executor, RunEvent};
+use crate::wizard::exec::{Executor, NO_LOGIN, RunEvent};
 use crate::wizard::plan::StepKind;
 
 impl Engine {
@@ -128,8 +128,23 @@ impl Engine {
                         let Some((i, host)) = running.remove(&id) else {
                             continue;
                         };
+                        let step = &self.plan.steps[i];
+                        if code == NO_LOGIN && step.kind == StepKind::Reset {
+                            // The old machine is gone (or not back): nothing to reset there now.
+                            let said = self.reports[i]
+                                .output
+                                .iter()
+                                .rev()
+                                .find(|l| !l.trim().is_empty());
+                            let why = said
+                                .map(|l| format!(": {}", l.trim_end_matches('.')))
+                                .unwrap_or_default();
+                            self.reports[i].notes.push(format!(
+                                "skipped: {host} did not answer over SSH{why}. If it ever comes back, run `kubeadm reset -f` on it before anything else"
+                            ));
+                            continue;
+                        }
                         if code != 0 {
-                            let step = &self.plan.steps[i];
                             let out = raw.get(&i).map(Vec::as_slice).unwrap_or_default();
                             let fix = fix::diagnose(step.kind, &host, out, &self.plan.site);
                             let r = &mut self.reports[i];

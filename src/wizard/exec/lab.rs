@@ -225,7 +225,9 @@ impl Executor for LabExecutor {
             let end = acts.back().map_or(now, |(t, _)| *t);
             acts.push_back((end, Act::Exit(0)));
         }
-        let host = self.lab.host(host);
+        // A host already off never had a session to lose: its script says so (`ssh:
+        // connect to host ... No route to host`, exit 255).
+        let host = self.lab.host(host).filter(|&i| self.lab.powered(i));
         self.jobs.push(Some(Job {
             host,
             acts,

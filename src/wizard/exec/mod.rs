@@ -22,6 +22,10 @@ pub use ssh::{HostKeyDesk, HostKeyQuestion, SshExecutor};
 /// One started command.
 pub type RunId = usize;
 
+/// The exit code of a command that never ran because its host did not answer over SSH
+/// (as `ssh` itself exits): the lab's and the SSH executor's.
+pub const NO_LOGIN: i32 = 255;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunEvent {
     /// A line of the command's output (stdout and stderr, as a terminal shows them).

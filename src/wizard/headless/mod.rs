@@ -21,7 +21,7 @@ pub use lab::{
     replace_refusal, run, run_on,
 };
 pub use resize::{Resize, resize};
-pub use ssh::{DEFAULT_PARALLEL, SshRun, run_ssh};
+pub use ssh::{DEFAULT_PARALLEL, SshRun, replace_script, replace_ssh, run_ssh};
 
 /// Lines of output kept per step in the JSON.
 pub const TAIL_LINES: usize = 20;

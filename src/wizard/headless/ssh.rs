@@ -124,3 +124,166 @@ pub(crate) fn admin_conf_to_bastion(
         },
     }
 }
+
+/// `hatui wizard --inventory FILE --replace NODE --yes`: the replacement plan on the hosts,
+/// through a master whose etcd member answers; refused (exit 2, `--force` to override)
+/// as on the lab, decided on what the SSH executor observes. Returns the exit code: 0
+/// verified, 1 not verified, 2 refused.
+pub fn replace_ssh(
+    run: &SshRun,
+    r: &super::Replace,
+    rt: Handle,
+    out: &mut impl Write,
+    err: &mut impl Write,
+) -> Result<i32> {
+    let inv = inventory::load(&run.inventory)?;
+    if !inv.control_planes().any(|h| h.name == r.node) {
+        writeln!(
+            err,
+            "hatui wizard: {} is not a control plane in {}: --replace takes a master's name, \
+             its entry carrying the replacement's address",
+            r.node,
+            run.inventory.display()
+        )?;
+        return Ok(2);
+    }
+    let audit = Audit::for_cluster(&inv.name);
+    let snapshots = audit
+        .path()
+        .parent()
+        .map_or_else(|| PathBuf::from("snapshots"), |d| d.join("snapshots"));
+    let log = audit.path().display().to_string();
+    let mut exec = SshExecutor::new(&inv, &run.overrides, audit, rt).snapshots_to(snapshots);
+    exec.refresh();
+    let c = exec.cluster();
+    let masters: Vec<&str> = inv.control_planes().map(|h| h.name.as_str()).collect();
+    let healthy = c.etcd.members.iter().find(|m| {
+        m.reachable && !m.is_learner && m.name != r.node && masters.contains(&m.name.as_str())
+    });
+    let healthy = healthy.map(|m| m.name.clone());
+    let refusal = match &healthy {
+        None => Some(format!(
+            "no other master's etcd member answers, so there is nothing to replace it through. {}",
+            observed(c, &r.node)
+        )),
+        Some(h) => super::replace_refusal(c, &r.node)
+            .map(|why| format!("{why} Seen through {h}: {}", observed(c, &r.node))),
+    };
+    if let Some(why) = refusal.filter(|_| !r.force) {
+        writeln!(err, "hatui wizard: refusing to replace {}: {why}", r.node)?;
+        if healthy.is_some() && c.etcd.members.iter().any(|m| m.name == r.node) {
+            writeln!(
+                err,
+                "If an earlier --replace {} got as far as its join, the replacement is what \
+                 answers: run again with --force to finish its cleanup and verify (the steps \
+                 already done are found done).",
+                r.node
+            )?;
+        }
+        return Ok(2);
+    }
+    let healthy = healthy.unwrap_or_else(|| {
+        let other = masters.iter().find(|m| **m != r.node);
+        other.unwrap_or(&masters[0]).to_string()
+    });
+    let Some(plan) = plan::replace(&inv, &r.node, &healthy) else {
+        writeln!(err, "hatui wizard: {} is not a control plane", r.node)?;
+        return Ok(2);
+    };
+    let title = format!(
+        "hatui wizard on {} over SSH: replace {} (through {healthy}); every command is logged in {log}",
+        inv.name, r.node
+    );
+    let warnings = plan.warnings.clone();
+    let mut printer = Printer::new(out, run.json, &title, &warnings);
+    let started = Instant::now();
+    let mut engine = Engine::new(plan, exec.cluster());
+    drive(
+        &mut engine,
+        &mut exec,
+        |_, _| {},
+        |rep| {
+            // Where the snapshot went is said under its step, as the JSON's output has it.
+            let mut rep = rep.clone();
+            let said = rep.output.iter().find(|l| l.starts_with(SNAPSHOT_SAID));
+            if let Some(l) = said.cloned() {
+                rep.notes.push(l.trim_start_matches("hatui: ").to_string());
+            }
+            printer.step(&rep)
+        },
+    );
+    let how = format!("{} in {:.0} s", inv.name, started.elapsed().as_secs_f64());
+    let verified = printer.finish(&engine, &warnings, exec.cluster(), &how)?;
+    Ok(if verified { 0 } else { 1 })
+}
+
+/// The line the SSH executor says once the snapshot is on the bastion.
+const SNAPSHOT_SAID: &str = "hatui: snapshot on the bastion: ";
+
+/// What the look saw of `node`: its etcd member as `etcdctl member list` and `endpoint
+/// status` show it, its Node's Ready condition as `kubectl get nodes` shows it.
+fn observed(c: &crate::model::ClusterState, node: &str) -> String {
+    use crate::model::Readiness;
+    let via = c.etcd.via.clone().unwrap_or_else(|| "etcdctl".into());
+    let member = match c.etcd.members.iter().find(|m| m.name == node) {
+        None if c.etcd.members.is_empty() => {
+            let why = c
+                .feed(crate::model::FeedKind::Etcd)
+                .and_then(|f| f.error.clone());
+            format!(
+                "no etcd member list ({})",
+                why.unwrap_or_else(|| "no master answered".into())
+            )
+        }
+        None => format!("{via}: {node} has no etcd member"),
+        Some(m) if m.reachable => format!(
+            "{via}: member {:x} ({node}) answers `endpoint status`",
+            m.id
+        ),
+        Some(m) => format!(
+            "{via}: member {:x} ({node}) does not answer `endpoint status`{}",
+            m.id,
+            m.error
+                .as_ref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        ),
+    };
+    let ready = match c.nodes.get(node).map(|n| n.ready) {
+        None => format!("kubectl get nodes: no Node {node}"),
+        Some(Readiness::Ready) => {
+            format!("kubectl get nodes: {node} Ready=True (its kubelet posts)")
+        }
+        Some(Readiness::NotReady) => format!("kubectl get nodes: {node} Ready=False"),
+        Some(Readiness::Unknown) => {
+            format!("kubectl get nodes: {node} Ready=Unknown (no kubelet heartbeat)")
+        }
+    };
+    format!("{member}; {ready}.")
+}
+
+/// `hatui wizard --inventory FILE --replace NODE --dry-run`: the replacement plan as a
+/// script, through the first other master. `Err`: NODE is no master of the inventory.
+pub fn replace_script(
+    path: &std::path::Path,
+    node: &str,
+    overrides: &SshOverrides,
+) -> Result<std::result::Result<String, String>> {
+    let inv = inventory::load(path)?.with_overrides(overrides);
+    let through = inv.control_planes().find(|h| h.name != node);
+    let (Some(through), true) = (through, inv.control_planes().any(|h| h.name == node)) else {
+        return Ok(Err(format!(
+            "{node} is not a control plane in {} (or it is the only one): --replace takes a \
+             master's name, its entry carrying the replacement's address",
+            path.display()
+        )));
+    };
+    let through = through.name.clone();
+    let Some(plan) = plan::replace(&inv, node, &through) else {
+        return Ok(Err(format!("{node} is not a control plane")));
+    };
+    let source = path.display().to_string();
+    Ok(Ok(crate::wizard::script::render_replace(
+        &inv, &plan, &source, node, &through,
+    )))
+}

@@ -3,9 +3,13 @@
 //! its Node deleted, the new machine reset, fresh join material made, the replacement
 //! joined as a learner and promoted, the join material deleted, and the whole verified.
 
+use super::lb_files::{
+    CHECK_APISERVER_PATH, HAPROXY_CFG_PATH, KEEPALIVED_CONF_PATH, check_apiserver, haproxy_cfg,
+    install, keepalived_conf,
+};
 use super::steps::{etcdctl, join_control_plane, verify};
-use super::{ADMIN_CONF, Plan, Site, StepKind, Wait, shape_warnings, step};
-use crate::fleet::inventory::Inventory;
+use super::{ADMIN_CONF, Plan, Site, Step, StepKind, Wait, shape_warnings, step};
+use crate::fleet::inventory::{Host, Inventory, LoadBalancer};
 use crate::model::Quorum;
 use crate::wizard::command::{Command, Var};
 
@@ -51,14 +55,15 @@ pub fn replace(inv: &Inventory, node: &str, healthy: &str) -> Option<Plan> {
         "A snapshot of etcd before any change: if the removal goes wrong, it is the way back.",
     );
     s.hosts.push(h.into());
-    let file = format!("/var/lib/etcd/hatui-before-replace-{node}.db");
+    let file = snapshot_file(node);
     s.commands.push(Command::root(
         h,
         etcdctl(h, &format!("snapshot save {file}")),
     ));
     s.notes.push(format!(
-        "Saved on {h} in {file} (the etcd pod's data directory is the host's); copy it off \
-         the host, or take one to the bastion with `hatui etcd snapshot`."
+        "Saved on {h} in {file} (the etcd pod's data directory is the host's). Over SSH, \
+         hatui then copies it to the bastion, checks it (its trailing SHA-256) and says where \
+         it wrote it; the copy on {h} stays, readable by root only."
     ));
     steps.push(s);
 
@@ -94,14 +99,18 @@ pub fn replace(inv: &Inventory, node: &str, healthy: &str) -> Option<Plan> {
     ));
     steps.push(s);
 
+    // The old machine: at `previous_address` when the replacement has another address.
+    let old = host.previous().map_or_else(|| node.to_string(), |p| p.name);
     let mut s = step(
         format!("reset/{node}"),
         StepKind::Reset,
-        "Whatever an earlier kubeadm left on the machine at the inventory's address (the old \
-         host brought back, or a half-run join) would make the join refuse.",
+        "What kubeadm left on the old machine (its static pods, its etcd data) would bring \
+         the removed member back if it booted again, and a half-run join on the machine at \
+         the inventory's address would make the join refuse: `kubeadm reset -f` there. A \
+         machine that does not answer over SSH is said and skipped, not a failure.",
     );
-    s.hosts.push(node.into());
-    s.commands.push(Command::root(node, "kubeadm reset -f"));
+    s.hosts.push(old.clone());
+    s.commands.push(Command::root(&old, "kubeadm reset -f"));
     steps.push(s);
 
     let mut s = step(
@@ -135,6 +144,9 @@ pub fn replace(inv: &Inventory, node: &str, healthy: &str) -> Option<Plan> {
         "The replacement joins as {node}: a learner first, promoted once it has caught up, \
          then its apiserver behind the endpoint."
     );
+    load_balancer_targets(inv, host, &mut join);
+    // What the operator does by hand (the NLB's targets) is said before the run too.
+    let by_hand: Vec<String> = join.notes.clone();
     steps.push(join);
 
     let mut s = step(
@@ -162,9 +174,101 @@ pub fn replace(inv: &Inventory, node: &str, healthy: &str) -> Option<Plan> {
     v.waits_for.push(Wait::EtcdVoter { node: node.into() });
     v.notes.clear();
     steps.push(v);
+    let mut warnings = shape_warnings(masters);
+    warnings.extend(by_hand);
     Some(Plan {
         steps,
-        warnings: shape_warnings(masters),
+        warnings,
         site: Site::of(inv),
     })
+}
+
+/// After the join, the load balancer's targets where hatui manages them: HAProxy's
+/// backends name every master's address, so its file is installed again and reloaded on
+/// every HAProxy host (a reload keeps the connections), and the replacement, when it is one
+/// of them, gets keepalived too. kube-vip's manifest comes with the join itself; an NLB's
+/// target group is the operator's (said as a note).
+fn load_balancer_targets(inv: &Inventory, host: &Host, join: &mut Step) {
+    let now = format!("{}:6443", host.address);
+    let before = host.previous_address.as_ref().map(|a| format!("{a}:6443"));
+    match (inv.load_balancer, &inv.vip) {
+        (LoadBalancer::Nlb, _) => join.notes.push(match before.filter(|b| *b != now) {
+            Some(old) => format!(
+                "nlb checklist: register {now} in the target group and deregister {old} (the \
+                 old machine), or the NLB sends a share of the API's connections nowhere."
+            ),
+            None => format!(
+                "nlb checklist: the target group still holds {now}; it is healthy again once \
+                 the replacement's apiserver answers."
+            ),
+        }),
+        (LoadBalancer::Haproxy, Some(vip)) => {
+            let cfg = haproxy_cfg(inv);
+            let on_masters = inv.load_balancers.is_empty();
+            let lbs: Vec<&Host> = if on_masters {
+                inv.control_planes().collect()
+            } else {
+                inv.load_balancers.iter().collect()
+            };
+            for (i, lb) in lbs.into_iter().enumerate() {
+                let n = &lb.name;
+                if !join.hosts.contains(n) {
+                    join.hosts.push(n.clone());
+                }
+                join.commands
+                    .push(install(n, HAPROXY_CFG_PATH, "0644", &cfg));
+                if n == &host.name {
+                    let keepalived = keepalived_conf(inv, vip, i);
+                    let check = check_apiserver(inv);
+                    join.commands
+                        .push(install(n, KEEPALIVED_CONF_PATH, "0644", &keepalived));
+                    join.commands
+                        .push(install(n, CHECK_APISERVER_PATH, "0755", &check));
+                    join.commands.push(Command::root(
+                        n,
+                        "systemctl enable haproxy keepalived && systemctl restart haproxy keepalived",
+                    ));
+                } else {
+                    join.commands
+                        .push(Command::root(n, "systemctl reload haproxy"));
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Where the `snapshot` step leaves its file on the healthy master.
+pub fn snapshot_file(node: &str) -> String {
+    format!("{SNAPSHOT_DIR}/hatui-before-replace-{node}.db")
+}
+
+/// The etcd data directory, the host's as the pod's (kubeadm's hostPath).
+const SNAPSHOT_DIR: &str = "/var/lib/etcd";
+
+/// The file a `snapshot` step's command saves (its `etcdctl snapshot save` argument), if
+/// `command` is one: what the SSH executor then copies to the bastion.
+pub fn snapshot_saved(command: &str) -> Option<&str> {
+    let at = command.find(" snapshot save ")? + " snapshot save ".len();
+    let file = command[at..].split_whitespace().next()?;
+    let name = file
+        .strip_prefix(SNAPSHOT_DIR)?
+        .strip_prefix("/hatui-before-replace-")?;
+    name.ends_with(".db").then_some(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_snapshot_steps_file_is_recognised_and_nothing_else() {
+        let save = etcdctl("cp-2", &format!("snapshot save {}", snapshot_file("cp-1")));
+        assert_eq!(
+            snapshot_saved(&save),
+            Some("/var/lib/etcd/hatui-before-replace-cp-1.db")
+        );
+        assert_eq!(snapshot_saved("etcdctl snapshot save /tmp/x.db"), None);
+        assert_eq!(snapshot_saved("kubeadm reset -f"), None);
+    }
 }

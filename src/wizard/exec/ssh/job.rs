@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::{Host, Remote, TIMED_OUT};
 use crate::fleet::root::Ended;
-use crate::wizard::exec::{RunEvent, RunId};
+use crate::wizard::exec::{NO_LOGIN, RunEvent, RunId};
 
 pub(super) struct Job {
     pub id: RunId,
@@ -20,6 +20,8 @@ pub(super) struct Job {
     pub remote: Remote,
     pub timeout: Duration,
     pub tx: Sender<RunEvent>,
+    /// The file the command saves, to copy to the bastion once it succeeded.
+    pub to_bastion: Option<super::fetch::Fetch>,
 }
 
 impl Job {
@@ -71,7 +73,7 @@ impl Job {
             }
             Ended::Failed(e) => {
                 say(format!("hatui: {e}"));
-                1
+                NO_LOGIN
             }
             Ended::TimedOut(limit) => {
                 say(format!(
@@ -85,6 +87,20 @@ impl Job {
         if let Some(e) = ran.audit_failed {
             say(format!("hatui: {e}"));
         }
+        let code = match &self.to_bastion {
+            Some(fetch) if code == 0 => match fetch.run(&self.remote, &self.name, &self.host).await
+            {
+                Ok(line) => {
+                    say(line);
+                    0
+                }
+                Err(e) => {
+                    say(format!("hatui: {e}"));
+                    1
+                }
+            },
+            _ => code,
+        };
         let _ = self.tx.send(RunEvent::Exited(self.id, code));
     }
 }

@@ -28,6 +28,8 @@ const TIMEOUT: Duration = Duration::from_secs(20);
 /// What kubectl says on a master where kubeadm has not written admin.conf (yet):
 /// `error: stat /etc/kubernetes/admin.conf: no such file or directory`.
 const NO_ADMIN_CONF: &str = "no such file or directory";
+/// The shell's exit code for a command it cannot find.
+const COMMAND_NOT_FOUND: u32 = 127;
 /// What the panes say while no master has admin.conf, as the bare lab says it.
 const NO_API: &str =
     "no API yet: no master reached has /etc/kubernetes/admin.conf (kubeadm init has not run)";
@@ -156,6 +158,8 @@ impl Look {
         for (name, _) in &self.masters {
             match r.capture(name, &objects, TIMEOUT).await {
                 Ok(out) if out.exit == Some(0) => return Ok((name.clone(), out.stdout)),
+                // No kubectl (yet): a machine racked to replace a dead master, say.
+                Ok(out) if out.exit == Some(COMMAND_NOT_FOUND) => {}
                 Ok(out) if !said(&out).contains(NO_ADMIN_CONF) => {
                     return Err(Some(format!("kubectl on {name}: {}", said(&out))));
                 }

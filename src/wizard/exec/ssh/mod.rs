@@ -10,6 +10,7 @@
 //! [`look::EVERY`] while it waits with nothing running.
 
 mod ask;
+mod fetch;
 mod job;
 mod look;
 
@@ -145,6 +146,9 @@ pub struct SshExecutor {
     on_events: Option<OnEvents>,
     /// Where admin.conf goes once init is done, in the cockpit's wizard.
     pub admin_conf: Option<AdminConf>,
+    /// Where a replacement's etcd snapshot is copied to (a directory on the bastion).
+    snapshots: Option<std::path::PathBuf>,
+    cluster_name: String,
 }
 
 /// admin.conf to the bastion, once: the inventory (its file, for the line that opens the
@@ -160,8 +164,11 @@ pub struct AdminConf {
 impl SshExecutor {
     /// For the inventory's hosts; commands run as tasks on `rt`.
     pub fn new(inv: &Inventory, overrides: &SshOverrides, audit: Audit, rt: Handle) -> Self {
+        // The old machines of replaced masters (`NAME@ADDRESS`) too: their reset.
+        let previous: Vec<_> = inv.previous_hosts().collect();
         let hosts = inv
             .reachable()
+            .chain(&previous)
             .map(|h| {
                 let host = Host {
                     target: target(inv, h, overrides),
@@ -194,7 +201,15 @@ impl SshExecutor {
             ),
             on_events: None,
             admin_conf: None,
+            snapshots: None,
+            cluster_name: inv.name.clone(),
         }
+    }
+
+    /// A replacement's `snapshot` step also copies its file to `dir` on the bastion.
+    pub fn snapshots_to(mut self, dir: std::path::PathBuf) -> Self {
+        self.snapshots = Some(dir);
+        self
     }
 
     /// Unknown host keys are asked about at `desk` rather than refused.
@@ -285,6 +300,10 @@ impl Executor for SshExecutor {
             let _ = tx.send(RunEvent::Exited(id, 1));
             return id;
         };
+        let to_bastion = self.snapshots.as_ref().and_then(|dir| {
+            let file = crate::wizard::plan::snapshot_saved(command)?;
+            Some(fetch::Fetch::new(file, dir, &self.cluster_name))
+        });
         let job = Job {
             id,
             name: host.to_string(),
@@ -293,6 +312,7 @@ impl Executor for SshExecutor {
             remote: self.remote.clone(),
             timeout: self.timeout,
             tx,
+            to_bastion,
         };
         self.rt.spawn(job.run());
         id
