@@ -390,9 +390,9 @@ pub struct WizardArgs {
     /// (--force overrides).
     #[arg(long, value_name = "NODE[,NODE]", value_delimiter = ',', conflicts_with_all = ["drill", "replace"])]
     pub remove: Vec<String>,
-    /// With --lab --yes: leave the kubeadm-certs Secret after the joins (no `cleanup`
-    /// step deleting it).
-    #[arg(long, requires = "lab")]
+    /// With --yes or --dry-run: leave the kubeadm-certs Secret after the joins (no
+    /// `cleanup` step deleting it).
+    #[arg(long)]
     pub keep_cert_key: bool,
 }
 
@@ -526,6 +526,7 @@ impl WizardArgs {
         match (&self.inventory, self.dry_run, self.lab, self.print_inventory) {
             (Some(path), true, ..) => Ok(Request::DryRun {
                 inventory: path.clone(),
+                keep_cert_key: self.keep_cert_key,
             }),
             (Some(path), false, ..) if self.preflight => Ok(Request::Preflight {
                 inventory: path.clone(),
@@ -539,6 +540,7 @@ impl WizardArgs {
                     .parallel
                     .unwrap_or(crate::wizard::headless::DEFAULT_PARALLEL),
                 accept_new_host_keys: self.accept_new_host_keys,
+                keep_cert_key: self.keep_cert_key,
             }),
             (_, _, true, true) => Ok(Request::PrintLabInventory {
                 control_planes: usize::from(self.control_planes),
@@ -781,7 +783,8 @@ mod tests {
         assert_eq!(
             request(&["wizard", "--inventory", "c.toml", "--dry-run"]),
             Ok(Request::DryRun {
-                inventory: PathBuf::from("c.toml")
+                inventory: PathBuf::from("c.toml"),
+                keep_cert_key: false,
             })
         );
         assert_eq!(
@@ -839,6 +842,7 @@ mod tests {
             json: true,
             parallel,
             accept_new_host_keys: true,
+            keep_cert_key: false,
         };
         let args = ["wizard", "--inventory", "c.toml", "--yes", "--json"];
         let args = [&args[..], &["--accept-new-host-keys"]].concat();

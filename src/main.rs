@@ -106,6 +106,7 @@ fn run(cli: Cli) -> Result<()> {
                 json,
                 parallel,
                 accept_new_host_keys,
+                keep_cert_key,
             } = &request
             {
                 ssh.accept_new_host_keys = *accept_new_host_keys;
@@ -114,6 +115,7 @@ fn run(cli: Cli) -> Result<()> {
                     json: *json,
                     parallel: *parallel,
                     overrides: ssh,
+                    keep_cert_key: *keep_cert_key,
                 };
                 let mut out = std::io::stdout().lock();
                 let verified =
@@ -208,6 +210,7 @@ fn replace(
                 json,
                 parallel: headless::DEFAULT_PARALLEL,
                 overrides: ssh,
+                keep_cert_key: false,
             };
             headless::replace_ssh(&run, &replace, rt, &mut out, &mut err)
         }

@@ -546,3 +546,16 @@ fn a_step_fixed_headless_prints_failed_then_the_fix_then_ok() {
     );
     assert!(out.contains("\nverified: "), "{out}");
 }
+
+/// The build ends by deleting kubeadm-certs on real hosts as on the lab; `--keep-cert-key`
+/// leaves the Secret (and the script says nothing of deleting it).
+#[test]
+fn the_scripts_cleanup_deletes_kubeadm_certs_unless_kept() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/inventory.example.toml");
+    let deletes = "delete secret kubeadm-certs";
+    let script = stdout(&hatui(&["wizard", "--inventory", example, "--dry-run"]));
+    assert!(script.contains(deletes), "{script}");
+    let kept = ["wizard", "--inventory", example, "--dry-run", "--keep-cert-key"];
+    let script = stdout(&hatui(&kept));
+    assert!(!script.contains(deletes), "{script}");
+}

@@ -12,7 +12,10 @@ use crate::fleet::inventory;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     /// Print the plan for the inventory as a bash script; run nothing.
-    DryRun { inventory: PathBuf },
+    DryRun {
+        inventory: PathBuf,
+        keep_cert_key: bool,
+    },
     /// Print the lab's inventory, a starting point for real hosts.
     PrintLabInventory {
         control_planes: usize,
@@ -26,6 +29,7 @@ pub enum Request {
         json: bool,
         parallel: usize,
         accept_new_host_keys: bool,
+        keep_cert_key: bool,
     },
     /// Check the inventory's hosts over SSH.
     Preflight {
@@ -57,9 +61,15 @@ pub async fn preflight(
 /// script uses instead of the inventory's.
 pub fn run(request: &Request, ssh: &inventory::SshOverrides) -> Result<String> {
     match request {
-        Request::DryRun { inventory: path } => {
+        Request::DryRun {
+            inventory: path,
+            keep_cert_key,
+        } => {
             let inv = inventory::load(path)?.with_overrides(ssh);
-            let plan = plan::build(&inv);
+            let opts = plan::BuildOptions {
+                keep_cert_key: *keep_cert_key,
+            };
+            let plan = plan::build_with(&inv, opts);
             Ok(script::render(&inv, &plan, &path.display().to_string()))
         }
         Request::PrintLabInventory {

@@ -28,13 +28,18 @@ pub struct SshRun {
     /// Worker joins at once, at most.
     pub parallel: usize,
     pub overrides: SshOverrides,
+    /// Leave the kubeadm-certs Secret after the joins (no `cleanup` step).
+    pub keep_cert_key: bool,
 }
 
 /// Runs the whole plan on the hosts, SSH tasks on `rt`; prints each step (or the JSON) to
 /// `out`. `Ok(true)`: verified.
 pub fn run_ssh(run: &SshRun, rt: Handle, out: &mut impl Write) -> Result<bool> {
     let inv = inventory::load(&run.inventory)?;
-    let plan = plan::build(&inv);
+    let opts = plan::BuildOptions {
+        keep_cert_key: run.keep_cert_key,
+    };
+    let plan = plan::build_with(&inv, opts);
     let audit = Audit::for_cluster(&inv.name);
     let title = format!(
         "hatui wizard on {} over SSH: {} control plane(s), {} worker(s); every command is logged in {}",
