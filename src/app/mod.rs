@@ -2,6 +2,7 @@
 
 pub mod drill;
 mod input;
+pub mod replace;
 pub mod ui;
 pub mod wizard;
 
@@ -70,6 +71,7 @@ impl App {
                 .wizard
                 .as_ref()
                 .is_some_and(|w| !w.host_keys.is_empty()),
+            replace_offer: self.replace_offer().is_some(),
         }
     }
 
