@@ -25,7 +25,7 @@ pub struct EtcdCommandArgs {
 pub enum EtcdCommand {
     /// Save a snapshot of etcd from one healthy member (a follower if one is healthy) to a
     /// file here: written atomically, mode 0600, its SHA-256 checked. Restore it with
-    /// `etcdctl snapshot restore` on each master (see the README).
+    /// `etcdutl snapshot restore` on each master (docs/etcd-snapshots.md).
     Snapshot(SnapshotArgs),
 }
 
