@@ -53,8 +53,16 @@ impl App {
             on_lab: app.is_lab(),
             ..WizardPane::new()
         });
-        app.ui.flash =
-            Some("nothing is initialised yet: w opens the wizard that builds the cluster".into());
+        app.ui.flash = Some(match replace::dead_master(&app.cluster) {
+            _ if app.cluster.nodes.is_empty() => {
+                "nothing is initialised yet: w opens the wizard that builds the cluster".into()
+            }
+            Some(dead) => format!(
+                "{} is dead: w opens the wizard, which offers its replacement",
+                dead.node
+            ),
+            None => "w opens the wizard".into(),
+        });
         app
     }
 
