@@ -231,6 +231,18 @@ mod tests {
             "cp-1".into(),
         ))));
         assert_eq!(app.replace_offer(), None);
+        // Its plan verified, the replacement is over: a master dead again is offered.
+        let done = crate::wizard::cockpit::WizardSteps {
+            reports: vec![],
+            why: vec![],
+            command_hosts: vec![],
+            warnings: vec![],
+            finished: true,
+            verified: true,
+        };
+        app.update(Message::Wizard(WizardUpdate::Steps(done)));
+        assert_eq!(app.wizard.as_ref().unwrap().replacing, None);
+        assert!(app.replace_offer().is_some());
     }
 
     #[test]

@@ -85,6 +85,10 @@ impl App {
         };
         match update {
             WizardUpdate::Steps(steps) => {
+                // A replacement verified is over: another master that dies is offered.
+                if steps.finished && steps.verified {
+                    w.replacing = None;
+                }
                 w.steps = Some(steps);
                 w.running = None;
             }
