@@ -45,13 +45,13 @@ pub struct SnapshotArgs {
     /// The lab's etcd, with --real-etcd: its real etcd members are started on loopback,
     /// the snapshot taken from one of them, and they are stopped (to practise the
     /// snapshot and its restore). The simulated etcd has no database to save.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["etcd_endpoints", "etcd_ssh", "etcd_exec"])]
     pub lab: bool,
     /// With --lab: run the lab's etcd as real etcd processes (etcd from PATH).
     #[arg(long, requires = "lab")]
     pub real_etcd: bool,
     /// With --lab --real-etcd: how many members (the lab's control planes).
-    #[arg(long, default_value_t = 3, requires = "lab", value_parser = clap::value_parser!(u8).range(1..=7))]
+    #[arg(long, value_name = "N", default_value_t = 3, requires = "lab", value_parser = clap::value_parser!(u8).range(1..=7))]
     pub control_planes: u8,
 }
 
