@@ -121,3 +121,41 @@ fn w_offers_to_replace_the_dead_master_and_r_then_a_run_the_replace_plan_to_thre
     assert_eq!(cp1.ready, hatui::model::Readiness::Ready);
     assert_eq!(c.app.replace_offer(), None, "nothing dead any more");
 }
+
+/// A replacement the checks refuse (cp-2 answers) changes nothing: the pane keeps its
+/// plan, is told it has no replacement, and the timeline says why.
+#[test]
+fn a_live_master_is_not_replaced_and_the_timeline_says_why() {
+    let mut c = Cockpit::start();
+    let before = c.until(|_| true);
+    c.commands
+        .send(WizardCommand::Replace("cp-2".into()))
+        .unwrap();
+    loop {
+        let msg = c.rx.blocking_recv().expect("the wizard runs");
+        let answered = matches!(msg, Message::Wizard(WizardUpdate::Replacing(None)));
+        assert!(
+            !matches!(msg, Message::Wizard(WizardUpdate::Replacing(Some(_)))),
+            "cp-2 is alive"
+        );
+        c.app.update(msg);
+        if answered {
+            break;
+        }
+    }
+    let steps = c.app.wizard.as_ref().unwrap().steps.as_ref().unwrap();
+    assert_eq!(ids(steps), ids(&before), "the pane keeps its plan");
+    // The note follows the answer, among the lab's own events.
+    let refusal = (0..10_000).find_map(|_| match c.rx.blocking_recv()? {
+        Message::Cluster(events) => events.into_iter().find_map(|e| match e {
+            hatui::model::ClusterEvent::Note(n) if n.starts_with("refusing to replace") => Some(n),
+            _ => None,
+        }),
+        _ => None,
+    });
+    let note = refusal.expect("the timeline says why");
+    assert!(
+        note.starts_with("refusing to replace cp-2: cp-2 is not dead"),
+        "{note}"
+    );
+}
