@@ -151,7 +151,8 @@ impl Drop for TempFile {
 /// A bar on stderr, rewritten at most every 100 ms, erased when dropped. It appears only
 /// once the stream has run for [`BAR_AFTER`]: a small database is saved before that.
 pub(super) struct Progress {
-    on: bool,
+    /// Where the bar goes: stderr, when it is a terminal; nowhere otherwise.
+    out: Option<Box<dyn Write + Send>>,
     started: Instant,
     last: Option<Instant>,
 }
@@ -163,8 +164,13 @@ const BAR_CELLS: u64 = 24;
 
 impl Progress {
     pub(super) fn new(on: bool) -> Self {
+        let out: Option<Box<dyn Write + Send>> = on.then(|| Box::new(std::io::stderr()) as _);
+        Self::to(out)
+    }
+
+    fn to(out: Option<Box<dyn Write + Send>>) -> Self {
         Self {
-            on,
+            out,
             started: Instant::now(),
             last: None,
         }
@@ -172,8 +178,10 @@ impl Progress {
 
     pub(super) fn show(&mut self, member: &str, written: u64, remaining: u64) {
         let due = |t: Instant, d: Duration| t.elapsed() >= d;
-        if !self.on
-            || !due(self.started, BAR_AFTER)
+        let Some(out) = self.out.as_mut() else {
+            return;
+        };
+        if !due(self.started, BAR_AFTER)
             || self
                 .last
                 .is_some_and(|t| !due(t, Duration::from_millis(100)))
@@ -181,7 +189,9 @@ impl Progress {
             return;
         }
         self.last = Some(Instant::now());
-        eprint!("\r{}\x1b[K", bar_line(member, written, written + remaining));
+        let line = bar_line(member, written, written + remaining);
+        let _ = write!(out, "\r{line}\x1b[K");
+        let _ = out.flush();
     }
 }
 
@@ -204,8 +214,9 @@ pub(super) fn bar_line(member: &str, written: u64, total: u64) -> String {
 impl Drop for Progress {
     /// Gone when the stream ends, or breaks: an error then starts its own line.
     fn drop(&mut self) {
-        if self.on && self.last.is_some() {
-            eprint!("\r\x1b[K");
+        if let (Some(out), Some(_)) = (self.out.as_mut(), self.last) {
+            let _ = write!(out, "\r\x1b[K");
+            let _ = out.flush();
         }
     }
 }
@@ -329,5 +340,53 @@ mod tests {
         assert_eq!(std::fs::read(&target).unwrap(), b"new snapshot");
         assert_eq!(mode(&target), 0o600);
         assert_eq!(listing(), ["snap.db"]);
+    }
+
+    /// What the bar wrote, shared with the test.
+    #[derive(Clone, Default)]
+    struct Screen(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Screen {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Screen {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
+
+    #[test]
+    fn the_bar_waits_half_a_second_is_throttled_and_erased() {
+        let mib = 1024 * 1024;
+        let screen = Screen::default();
+        let mut bar = Progress::to(Some(Box::new(screen.clone())));
+        bar.show("cp-2", mib, 9 * mib);
+        assert_eq!(
+            screen.text(),
+            "",
+            "a small database is saved before any bar"
+        );
+        bar.started -= BAR_AFTER;
+        bar.show("cp-2", 2 * mib, 8 * mib);
+        bar.show("cp-2", 3 * mib, 7 * mib);
+        assert_eq!(
+            screen.text(),
+            format!("\r{}\x1b[K", bar_line("cp-2", 2 * mib, 10 * mib)),
+            "one line, rewritten at most every 100 ms"
+        );
+        drop(bar);
+        assert!(screen.text().ends_with("\r\x1b[K"), "erased at the end");
+
+        let mut off = Progress::new(false);
+        off.started -= BAR_AFTER;
+        off.show("cp-2", mib, mib);
+        assert!(off.last.is_none(), "off a terminal: nothing");
     }
 }
