@@ -29,6 +29,8 @@ pub enum Action {
     WizardSkip,
     WizardReveal,
     WizardFix,
+    /// Accept the wizard's offer to replace a dead master.
+    WizardReplace,
     HostKeyAccept,
     HostKeyRefuse,
 }
@@ -48,6 +50,8 @@ pub enum Scope {
     Drill,
     /// While the wizard's pane asks about an unknown host key.
     HostKey,
+    /// While the wizard's pane offers to replace a dead master.
+    ReplaceOffer,
 }
 
 /// What applies here: which scopes' keys do something.
@@ -61,6 +65,8 @@ pub struct Here {
     pub drill: bool,
     /// An unknown host key waits for an answer.
     pub host_key: bool,
+    /// The open wizard offers to replace a dead master.
+    pub replace_offer: bool,
 }
 
 impl Here {
@@ -284,6 +290,15 @@ pub const BINDINGS: &[Binding] = &[
         true,
     ),
     bind(
+        &[key('r')],
+        A::WizardReplace,
+        "replace",
+        "Wizard: replace the dead master it names (NotReady past its grace period, its \
+         etcd member silent): its plan goes in the pane, Enter or a runs it",
+        Scope::ReplaceOffer,
+        true,
+    ),
+    bind(
         &[key('y')],
         A::HostKeyAccept,
         "accept key",
@@ -426,6 +441,7 @@ impl Binding {
             WizardOpen => here.wizard_open,
             Scope::Drill => here.drill,
             HostKey => here.host_key,
+            Scope::ReplaceOffer => here.replace_offer,
         }
     }
 
@@ -446,6 +462,16 @@ pub fn lookup(ev: &KeyEvent, here: Here) -> Option<Action> {
         .filter(|b| b.applies(here))
         .find(|b| b.keys.iter().any(|k| k.matches(ev)))
         .map(|b| b.action)
+}
+
+/// The first key of `action`'s binding, as the key bar shows it: for sentences that name
+/// a key, so they follow the table.
+pub fn key_of(action: Action) -> String {
+    BINDINGS
+        .iter()
+        .find(|b| b.action == action)
+        .and_then(|b| b.keys.first())
+        .map_or_else(String::new, Key::label)
 }
 
 /// Bindings for the key bar, in table order.

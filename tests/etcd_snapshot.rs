@@ -1,12 +1,19 @@
 //! `hatui etcd snapshot` against a real 3-member TLS etcd cluster on loopback: the
 //! snapshot of a cluster with keys written restores with `etcdctl snapshot restore`
 //! (etcd 3.4's) into a single etcd that serves those keys; a snapshot with bytes flipped
-//! is refused by hatui's integrity check.
+//! is refused by hatui's integrity check. The other ways in: `--inventory` (its masters
+//! over SSH, a real sshd) and `--lab --real-etcd` (the lab's real members, started for the
+//! snapshot and stopped after it).
 
 #[path = "support/etcd_cluster.rs"]
 mod etcd_cluster;
 #[path = "support/reaper.rs"]
 mod reaper;
+#[path = "support/host_doubles.rs"]
+#[allow(dead_code)] // sshd's PATH line only
+mod host_doubles;
+#[path = "support/sshd.rs"]
+mod sshd;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -291,4 +298,141 @@ fn no_member_answering_is_a_plain_error_and_leaves_no_file() {
         err.starts_with("error: --to /nonexistent-hatui/x.db: no such directory"),
         "{err}"
     );
+}
+
+/// The lab's real members come up for the snapshot and are gone after it: their private
+/// directory (under `TMPDIR`) removed, no process left running from it.
+#[test]
+fn the_labs_real_etcd_members_are_started_snapshotted_restored_and_stopped() {
+    let work = tempfile::tempdir().unwrap();
+    let tmp = work.path().join("tmp");
+    let dir = work.path().join("backups");
+    std::fs::create_dir_all(&tmp).unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = Command::new(HATUI)
+        .args(["etcd", "snapshot", "--lab", "--real-etcd", "--json", "--to"])
+        .arg(&dir)
+        .env("TMPDIR", &tmp)
+        .env_remove("KUBECONFIG")
+        .env_remove("RUST_BACKTRACE")
+        .stdin(Stdio::null())
+        .output()
+        .expect("hatui runs");
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("starting the lab's 3 real etcd members")
+            && err.contains("real etcd members are stopped"),
+        "{err}"
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let path = PathBuf::from(json["path"].as_str().unwrap());
+    assert_eq!(files_in(&dir), std::slice::from_ref(&path));
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("etcd-snapshot-lab-"), "{name}");
+    assert!(
+        ["cp-1", "cp-2", "cp-3"].contains(&json["member"].as_str().unwrap()),
+        "{json}"
+    );
+    let meta = std::fs::metadata(&path).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    hatui::etcd::verify_snapshot(&path).unwrap();
+    assert!(files_in(&tmp).is_empty(), "{:?}", files_in(&tmp));
+    let tmp_s = tmp.display().to_string();
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains(&tmp_s))
+        .collect();
+    assert!(left.is_empty(), "still running: {left:?}");
+
+    // etcd's own restore takes it: a single etcd runs from it and answers.
+    let restored = restore(&path, work.path());
+    assert_eq!(get(&restored, "/nothing-written"), "");
+}
+
+#[test]
+fn the_simulated_lab_has_no_database_to_snapshot() {
+    let out = hatui(&["etcd", "snapshot", "--lab"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("error: the lab's etcd is simulated") && err.contains("--real-etcd"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+/// `--inventory` alone says where etcd is: its masters over SSH (a real sshd), the
+/// certificates read there; the file is named after the inventory's cluster.
+#[test]
+fn the_inventorys_masters_are_the_way_in_and_name_the_file() {
+    let master = sshd::Sshd::start();
+    let cluster = EtcdCluster::start(3);
+    let pki = master.dir.join("pki-etcd");
+    std::fs::create_dir_all(&pki).unwrap();
+    let c = &cluster.certs;
+    for (from, to) in [
+        (&c.ca, "ca.crt"),
+        (&c.client_cert, "healthcheck-client.crt"),
+        (&c.client_key, "healthcheck-client.key"),
+    ] {
+        std::fs::copy(from, pki.join(to)).unwrap();
+    }
+    let port = cluster.members[0]
+        .client_url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    let inventory = master.dir.join("hatui.toml");
+    std::fs::write(
+        &inventory,
+        format!(
+            "name = \"prod-eu\"\nendpoint = \"k8s-api.example.internal:6443\"\n\n\
+             [ssh]\nuser = \"root\"\nidentity = \"{}\"\nknown_hosts = \"{}\"\n\n\
+             [[hosts]]\nname = \"cp-1\"\naddress = \"127.0.0.1\"\nrole = \"control-plane\"\n\
+             port = {}\n",
+            master.ed25519_key.display(),
+            master.known_hosts.display(),
+            master.port
+        ),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(HATUI)
+        .args(["--inventory"])
+        .arg(&inventory)
+        .args(["etcd", "snapshot", "--json", "--to"])
+        .arg(dir.path())
+        .args([
+            "--etcd-pki-dir",
+            pki.to_str().unwrap(),
+            "--etcd-port",
+            &port,
+        ])
+        .env_remove("SSH_AUTH_SOCK")
+        .env_remove("KUBECONFIG")
+        .env_remove("RUST_BACKTRACE")
+        .stdin(Stdio::null())
+        .output()
+        .expect("hatui runs");
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("PRIVATE KEY"), "{err}");
+    let json: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(
+        json["endpoint"],
+        format!("https://127.0.0.1:{port}"),
+        "{json}"
+    );
+    assert_eq!(json["member"], cluster.members[0].name, "{json}");
+    let path = PathBuf::from(json["path"].as_str().unwrap());
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("etcd-snapshot-prod-eu-"), "{name}");
+    let checked = hatui::etcd::verify_snapshot(&path).unwrap();
+    assert_eq!(json["bytes"].as_u64(), Some(checked.bytes));
+    let log = std::fs::read_to_string(&master.log).unwrap();
+    assert!(log.contains("Accepted publickey for root"), "{log}");
 }

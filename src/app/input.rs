@@ -85,6 +85,7 @@ impl App {
             Action::WizardSkip => return self.wizard(WizardAction::Skip),
             Action::WizardReveal => return self.wizard(WizardAction::Reveal),
             Action::WizardFix => return self.wizard(WizardAction::Fix),
+            Action::WizardReplace => return self.accept_replace(),
             Action::HostKeyAccept | Action::HostKeyRefuse => {
                 let commands = self.answer_host_key(action == Action::HostKeyAccept);
                 return Outcome {

@@ -2,6 +2,7 @@
 
 pub mod drill;
 mod input;
+pub mod replace;
 pub mod ui;
 pub mod wizard;
 
@@ -52,8 +53,16 @@ impl App {
             on_lab: app.is_lab(),
             ..WizardPane::new()
         });
-        app.ui.flash =
-            Some("nothing is initialised yet: w opens the wizard that builds the cluster".into());
+        app.ui.flash = Some(match replace::dead_master(&app.cluster) {
+            _ if app.cluster.nodes.is_empty() => {
+                "nothing is initialised yet: w opens the wizard that builds the cluster".into()
+            }
+            Some(dead) => format!(
+                "{} is dead: w opens the wizard, which offers its replacement",
+                dead.node
+            ),
+            None => "w opens the wizard".into(),
+        });
         app
     }
 
@@ -70,6 +79,7 @@ impl App {
                 .wizard
                 .as_ref()
                 .is_some_and(|w| !w.host_keys.is_empty()),
+            replace_offer: self.replace_offer().is_some(),
         }
     }
 

@@ -34,6 +34,8 @@ pub struct WizardPane {
     pub host_keys: VecDeque<HostKeyQuestion>,
     /// It builds the lab (faults and the drill act on the same cluster).
     pub on_lab: bool,
+    /// The master whose replacement plan the pane holds (or was asked for).
+    pub replacing: Option<String>,
 }
 
 impl WizardPane {
@@ -83,6 +85,10 @@ impl App {
         };
         match update {
             WizardUpdate::Steps(steps) => {
+                // A replacement verified is over: another master that dies is offered.
+                if steps.finished && steps.verified {
+                    w.replacing = None;
+                }
                 w.steps = Some(steps);
                 w.running = None;
             }
@@ -98,6 +104,7 @@ impl App {
                 w.live.push(line);
             }
             WizardUpdate::Revealed(secrets) => w.revealed = secrets,
+            WizardUpdate::Replacing(node) => w.replacing = node,
             // A login waits on it: the pane opens to ask.
             WizardUpdate::HostKey(question) => {
                 w.host_keys.push_back(question);
@@ -192,9 +199,10 @@ impl App {
             }
         };
         w.follow = true;
+        let retry = command == WizardCommand::Retry;
         let mut commands = vec![Command::Wizard(command)];
         // After a retry the step runs at once.
-        if command == WizardCommand::Retry {
+        if retry {
             commands.push(Command::Wizard(WizardCommand::RunNext));
         }
         commands

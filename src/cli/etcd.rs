@@ -13,6 +13,7 @@ use color_eyre::{
 use crate::etcd::snapshot::{self, Destination, human};
 use crate::etcd::{EtcdAccess, EtcdSettings};
 use crate::live::{self, Target};
+use crate::real_etcd::{self, RealEtcd};
 
 #[derive(Debug, Clone, Args)]
 pub struct EtcdCommandArgs {
@@ -24,7 +25,7 @@ pub struct EtcdCommandArgs {
 pub enum EtcdCommand {
     /// Save a snapshot of etcd from one healthy member (a follower if one is healthy) to a
     /// file here: written atomically, mode 0600, its SHA-256 checked. Restore it with
-    /// `etcdctl snapshot restore` on each master (see docs/etcd-snapshots.md).
+    /// `etcdutl snapshot restore` on each master (docs/etcd-snapshots.md).
     Snapshot(SnapshotArgs),
 }
 
@@ -39,8 +40,19 @@ pub struct SnapshotArgs {
     #[arg(long)]
     pub json: bool,
     /// Only check a snapshot file (bbolt database and trailing SHA-256), contact no etcd.
-    #[arg(long, value_name = "FILE", conflicts_with = "to")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["to", "lab"])]
     pub verify: Option<PathBuf>,
+    /// The lab's etcd, with --real-etcd: its real etcd members are started on loopback,
+    /// the snapshot taken from one of them, and they are stopped (to practise the
+    /// snapshot and its restore). The simulated etcd has no database to save.
+    #[arg(long, conflicts_with_all = ["etcd_endpoints", "etcd_ssh", "etcd_exec"])]
+    pub lab: bool,
+    /// With --lab: run the lab's etcd as real etcd processes (etcd from PATH).
+    #[arg(long, requires = "lab")]
+    pub real_etcd: bool,
+    /// With --lab --real-etcd: how many members (the lab's control planes).
+    #[arg(long, value_name = "N", default_value_t = 3, requires = "lab", value_parser = clap::value_parser!(u8).range(1..=7))]
+    pub control_planes: u8,
 }
 
 /// Runs `hatui etcd ...`; the output to print.
@@ -55,6 +67,9 @@ pub async fn run(
         return verify(file, args.json);
     }
     let dest = Destination::parse(args.to.as_deref())?;
+    if args.lab {
+        return lab(args, &dest).await;
+    }
     let (access, cluster) = access(target, etcd).await?;
     let label = inventory_name.or(cluster);
     let taken = tokio::select! {
@@ -62,8 +77,45 @@ pub async fn run(
         _ = tokio::signal::ctrl_c() => bail!("interrupted: no snapshot written"),
     };
     drop(access);
-    if args.json {
-        return Ok(format!("{}\n", serde_json::to_string_pretty(&taken)?));
+    said(&taken, args.json)
+}
+
+/// `--lab --real-etcd`: the lab's real members for as long as the snapshot takes. They
+/// hold only what etcd writes itself (a fresh cluster), enough to practise a restore.
+async fn lab(args: &SnapshotArgs, dest: &Destination) -> Result<String> {
+    if !args.real_etcd {
+        bail!(
+            "the lab's etcd is simulated: it has no database to save. Add --real-etcd to run \
+             the lab's etcd as real etcd processes and snapshot one of them"
+        );
+    }
+    real_etcd::find_etcd()?;
+    for note in real_etcd::sweep(&std::env::temp_dir()) {
+        eprintln!("{note}");
+    }
+    let n = usize::from(args.control_planes);
+    eprintln!("starting the lab's {n} real etcd members on 127.0.0.1...");
+    // Dropped on every way out (an error, Ctrl-C): the members are SIGKILLed and their
+    // directory removed.
+    let cluster = RealEtcd::start(n).await?;
+    let config = cluster.poller_config();
+    let take = async {
+        let member = snapshot::choose_member(&config).await?;
+        let path = dest.path("lab", jiff::Timestamp::now());
+        snapshot::take_snapshot(&config, &member, &path, true).await
+    };
+    let taken = tokio::select! {
+        taken = take => taken?,
+        _ = tokio::signal::ctrl_c() => bail!("interrupted: no snapshot written"),
+    };
+    drop(cluster);
+    eprintln!("the lab's real etcd members are stopped");
+    said(&taken, args.json)
+}
+
+fn said(taken: &snapshot::Taken, json: bool) -> Result<String> {
+    if json {
+        return Ok(format!("{}\n", serde_json::to_string_pretty(taken)?));
     }
     Ok(format!(
         "snapshot saved to {}: {} ({} bytes), revision {}, from member {} ({}, {})\n",

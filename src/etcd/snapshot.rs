@@ -14,11 +14,9 @@
 //! pages; so a snapshot is `N * 512 + 32` bytes whose last 32 are the SHA-256 of the rest,
 //! and it starts with bbolt's meta page (magic `0xED0CDAED`).
 
-use std::fs::{File, OpenOptions};
-use std::io::{IsTerminal, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use color_eyre::{
     Result,
@@ -26,7 +24,11 @@ use color_eyre::{
 };
 use etcd_client::{Client, ConnectOptions};
 use futures::future::join_all;
-use ring::digest::{Context, SHA256};
+
+mod file;
+
+use file::{Progress, TempFile};
+pub use file::{human, verify_snapshot};
 
 use super::config::{PollerConfig, Via};
 use super::probe::{Prober, StatusReport};
@@ -35,10 +37,6 @@ use super::probe::{Prober, StatusReport};
 const ASK_TIMEOUT: Duration = Duration::from_secs(5);
 /// A stream that sends nothing for this long is given up.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-/// The SHA-256 etcd appends.
-const HASH_LEN: u64 = 32;
-/// bbolt's magic, in its first meta page after the 16-byte page header.
-const BOLT_MAGIC: u32 = 0xED0C_DAED;
 
 /// A snapshot written, as `hatui etcd snapshot` reports it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -342,235 +340,9 @@ impl Incoming {
     }
 }
 
-/// Checks a snapshot file as `etcdctl snapshot restore` would before restoring it: a
-/// bbolt database followed by the SHA-256 of its bytes.
-pub fn verify_snapshot(path: &Path) -> Result<Verified> {
-    let shown = path.display();
-    let mut file = File::open(path).wrap_err_with(|| format!("cannot read {shown}"))?;
-    let size = file
-        .metadata()
-        .wrap_err_with(|| format!("cannot read {shown}"))?
-        .len();
-    if size < 512 + HASH_LEN || !(size - HASH_LEN).is_multiple_of(512) {
-        bail!(
-            "{shown} is not an etcd snapshot with its SHA-256 ({size} bytes; a snapshot is a \
-             database of 512-byte multiples plus 32 bytes): truncated, or not from `hatui etcd \
-             snapshot`/`etcdctl snapshot save`"
-        );
-    }
-    let body = size - HASH_LEN;
-    let (mut content, mut whole) = (Context::new(&SHA256), Context::new(&SHA256));
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut read: u64 = 0;
-    let mut first = Vec::new();
-    while read < body {
-        let want = buf.len().min((body - read) as usize);
-        file.read_exact(&mut buf[..want])
-            .wrap_err_with(|| format!("cannot read {shown}"))?;
-        if first.len() < 24 {
-            first.extend_from_slice(&buf[..want.min(24)]);
-        }
-        content.update(&buf[..want]);
-        whole.update(&buf[..want]);
-        read += want as u64;
-    }
-    let magic = u32::from_le_bytes([first[16], first[17], first[18], first[19]]);
-    if magic != BOLT_MAGIC {
-        bail!("{shown} is not an etcd snapshot: it does not start with a bbolt database");
-    }
-    let mut trailer = [0u8; HASH_LEN as usize];
-    file.read_exact(&mut trailer)
-        .wrap_err_with(|| format!("cannot read {shown}"))?;
-    whole.update(&trailer);
-    if content.finish().as_ref() != trailer {
-        bail!(
-            "{shown} is corrupt: its SHA-256 does not match its contents (etcdctl snapshot \
-             restore would refuse it too); take another snapshot"
-        );
-    }
-    Ok(Verified {
-        bytes: size,
-        sha256: hex(whole.finish().as_ref()),
-    })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The snapshot being written, next to its final name; removed unless persisted.
-struct TempFile {
-    path: PathBuf,
-    file: Option<File>,
-}
-
-impl TempFile {
-    fn create(target: &Path) -> Result<Self> {
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "etcd-snapshot.db".into());
-        let path = target.with_file_name(format!(".{name}.part-{}", std::process::id()));
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .wrap_err_with(|| format!("cannot create {}", path.display()))?;
-        Ok(Self {
-            path,
-            file: Some(file),
-        })
-    }
-
-    fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        let file = self.file.as_mut().expect("open until persisted");
-        file.write_all(bytes)
-            .wrap_err_with(|| format!("cannot write {}", self.path.display()))
-    }
-
-    fn sync(&mut self) -> Result<()> {
-        let file = self.file.as_mut().expect("open until persisted");
-        file.sync_all()
-            .wrap_err_with(|| format!("cannot write {} to disk", self.path.display()))
-    }
-
-    /// Renames it to `target` and makes the rename durable.
-    fn persist(mut self, target: &Path) -> Result<()> {
-        drop(self.file.take());
-        std::fs::rename(&self.path, target).wrap_err_with(|| {
-            format!(
-                "cannot rename {} to {}",
-                self.path.display(),
-                target.display()
-            )
-        })?;
-        if let Some(dir) = target.parent() {
-            let dir = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            };
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
-        }
-        self.path = PathBuf::new();
-        Ok(())
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.path.as_os_str().is_empty() {
-            drop(self.file.take());
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
-}
-
-/// One line on stderr, rewritten at most every 100 ms, erased when dropped.
-struct Progress {
-    on: bool,
-    last: Option<Instant>,
-}
-
-impl Progress {
-    fn new(on: bool) -> Self {
-        Self { on, last: None }
-    }
-
-    fn show(&mut self, member: &str, written: u64, remaining: u64) {
-        if !self.on
-            || self
-                .last
-                .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
-        {
-            return;
-        }
-        self.last = Some(Instant::now());
-        let total = written + remaining;
-        let pct = (written * 100).checked_div(total).unwrap_or(100);
-        eprint!(
-            "\rsnapshot from {member}: {} of {} ({pct}%)\x1b[K",
-            human(written),
-            human(total)
-        );
-    }
-}
-
-impl Drop for Progress {
-    /// Gone when the stream ends, or breaks: an error then starts its own line.
-    fn drop(&mut self) {
-        if self.on && self.last.is_some() {
-            eprint!("\r\x1b[K");
-        }
-    }
-}
-
-/// `20.0 KiB`, `1.5 MiB`, `3.2 GiB`.
-pub fn human(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut v = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    format!("{v:.1} {}", UNITS[unit])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A fake bbolt file of `pages` 512-byte pages, with etcd's trailing hash.
-    fn fake_snapshot(pages: usize) -> Vec<u8> {
-        let mut db = vec![0u8; pages * 512];
-        db[16..20].copy_from_slice(&BOLT_MAGIC.to_le_bytes());
-        for (i, b) in db.iter_mut().enumerate().skip(64) {
-            *b = (i % 251) as u8;
-        }
-        let hash = ring::digest::digest(&SHA256, &db);
-        db.extend_from_slice(hash.as_ref());
-        db
-    }
-
-    #[test]
-    fn a_sound_snapshot_passes_and_a_flipped_byte_fails() {
-        let dir = tempfile::tempdir().unwrap();
-        let good = dir.path().join("good.db");
-        let bytes = fake_snapshot(8);
-        std::fs::write(&good, &bytes).unwrap();
-        let v = verify_snapshot(&good).unwrap();
-        assert_eq!(v.bytes, bytes.len() as u64);
-        assert_eq!(
-            v.sha256,
-            hex(ring::digest::digest(&SHA256, &bytes).as_ref())
-        );
-
-        let mut flipped = bytes.clone();
-        flipped[2000] ^= 0xff;
-        let bad = dir.path().join("bad.db");
-        std::fs::write(&bad, &flipped).unwrap();
-        let e = verify_snapshot(&bad).unwrap_err().to_string();
-        assert!(e.contains("corrupt") && e.contains("bad.db"), "{e}");
-
-        let cut = dir.path().join("cut.db");
-        std::fs::write(&cut, &bytes[..bytes.len() - 1]).unwrap();
-        let e = verify_snapshot(&cut).unwrap_err().to_string();
-        assert!(e.contains("truncated"), "{e}");
-
-        let mut other = bytes.clone();
-        other[16] = 0;
-        let notbolt = dir.path().join("notbolt.db");
-        std::fs::write(&notbolt, &other).unwrap();
-        let e = verify_snapshot(&notbolt).unwrap_err().to_string();
-        assert!(e.contains("bbolt"), "{e}");
-    }
 
     #[test]
     fn default_names_carry_the_cluster_and_utc_time() {
@@ -631,12 +403,5 @@ mod tests {
         let all = [s(7), s(0), s(7), s(9)];
         assert_eq!(majority_leader(all.iter()), Some(7));
         assert_eq!(majority_leader([s(0)].iter()), None);
-    }
-
-    #[test]
-    fn sizes_read_as_people_write_them() {
-        assert_eq!(human(512), "512 B");
-        assert_eq!(human(20 * 1024), "20.0 KiB");
-        assert_eq!(human(3 * 1024 * 1024 / 2), "1.5 MiB");
     }
 }

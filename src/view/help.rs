@@ -55,7 +55,7 @@ fn content(here: Here, width: usize) -> Vec<Line<'static>> {
         lines.push(Line::default());
         let head = "Wizard: builds the cluster step by step (on the lab: simulated hosts)";
         lines.push(Line::styled(head, theme::HEADER));
-        for scope in [Scope::Wizard, Scope::WizardOpen] {
+        for scope in [Scope::Wizard, Scope::WizardOpen, Scope::ReplaceOffer] {
             lines.extend(applies(scope).flat_map(|b| binding(b, key_w, width, theme::LAB_KEY)));
         }
     }

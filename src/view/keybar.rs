@@ -51,9 +51,12 @@ fn bindings(here: Here, room: usize, gap: &'static str) -> Vec<Vec<Span<'static>
         }
         used += cost;
         let style = match b.scope {
-            Scope::Lab | Scope::Wizard | Scope::WizardOpen | Scope::Drill | Scope::HostKey => {
-                theme::LAB_KEY
-            }
+            Scope::Lab
+            | Scope::Wizard
+            | Scope::WizardOpen
+            | Scope::Drill
+            | Scope::HostKey
+            | Scope::ReplaceOffer => theme::LAB_KEY,
             Scope::Always => theme::KEY,
         };
         out.push(vec![

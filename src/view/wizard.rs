@@ -23,6 +23,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let inner = pane::frame(frame, area, title(w), focused);
     let width = usize::from(inner.width);
     let mut head = host_key(w, width);
+    if let Some(offer) = app.replace_offer() {
+        head.extend(wrapped(&offer.line(), width, theme::ALARM));
+    }
     let Some(steps) = w.steps.as_ref() else {
         head.push(Line::styled("planning…", theme::DIM));
         pane::text(frame, inner, head);

@@ -30,7 +30,7 @@ const TICK: Duration = Duration::from_millis(50);
 pub const REVEAL_FOR: Duration = Duration::from_secs(10);
 
 /// What the operator asks of the wizard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WizardCommand {
     /// Run the next step (or the next group of parallel steps).
     RunNext,
@@ -48,6 +48,9 @@ pub enum WizardCommand {
     /// [`HostKeyDesk`](super::exec::HostKeyDesk), not to this thread (which may be
     /// waiting on that very login).
     HostKey { id: u64, accept: bool },
+    /// Put the plan that replaces this dead master in the pane, in place of the one there
+    /// (the plan of `hatui wizard --lab --replace NODE`); its steps then run as any others.
+    Replace(String),
 }
 
 /// What the wizard tells the cockpit.
@@ -63,6 +66,9 @@ pub enum WizardUpdate {
     Revealed(Option<Vec<String>>),
     /// A host offered a key no known_hosts file has: accept it?
     HostKey(HostKeyQuestion),
+    /// The pane now holds the plan replacing this master (`None`: it could not be made;
+    /// the timeline says why).
+    Replacing(Option<String>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -129,6 +135,13 @@ pub trait Driven: Executor {
     fn after_step(&mut self, _engine: &Engine) -> Option<String> {
         None
     }
+    /// The plan that replaces dead master `node` here, or why there is none.
+    fn replace_plan(&self, node: &str) -> Result<Plan, String> {
+        Err(format!(
+            "replacing {node} from the cockpit runs on the lab only: use `hatui wizard \
+             --inventory FILE --replace {node}`"
+        ))
+    }
 }
 
 impl Driven for LabExecutor {
@@ -153,6 +166,30 @@ impl Driven for LabExecutor {
 
     fn pause(&mut self, time: Duration) {
         self.pass(time);
+    }
+
+    /// As `hatui wizard --lab --replace NODE`: through a master whose member answers,
+    /// refused when `node` is not dead or its removal would lose the quorum.
+    fn replace_plan(&self, node: &str) -> Result<Plan, String> {
+        let c = self.cluster();
+        let healthy = c
+            .etcd
+            .members
+            .iter()
+            .find(|m| m.reachable && !m.is_learner && m.name != node && !m.name.is_empty());
+        let Some(healthy) = healthy.map(|m| m.name.clone()) else {
+            return Err(format!(
+                "no other master's etcd member answers: nothing to replace {node} through"
+            ));
+        };
+        if let Some(why) = super::headless::replace_refusal(c, node) {
+            return Err(format!("refusing to replace {node}: {why}"));
+        }
+        let cfg = self.lab().config();
+        let toml = super::lab::inventory_toml(cfg.control_planes, cfg.workers);
+        let inv = crate::fleet::inventory::parse("lab", &toml).map_err(|e| e.to_string())?;
+        super::plan::replace(&inv, node, &healthy)
+            .ok_or_else(|| format!("{node} is not a control plane of the lab"))
     }
 
     /// The lab remembers the plan that built it: a drill's report names it.
@@ -243,12 +280,7 @@ pub fn run<M, X>(
     }));
     // What already happened on real hosts (an earlier run) is found by looking.
     exec.refresh();
-    let mut engine = Engine::new(plan, exec.cluster());
-    engine.set_parallel(exec.parallel());
-    let line_tx = tx.clone();
-    engine.on_output(Box::new(move |_, line| {
-        let _ = line_tx.blocking_send(WizardUpdate::Line(line.to_string()).into());
-    }));
+    let mut engine = new_engine(plan, &exec, &tx);
     let mut out = Out {
         tx,
         commands,
@@ -311,8 +343,35 @@ pub fn run<M, X>(
             }
             // Answered where the login waits (the runtime's sink): nothing to do here.
             WizardCommand::HostKey { .. } => {}
+            WizardCommand::Replace(node) => match exec.replace_plan(&node) {
+                Ok(plan) => {
+                    engine = new_engine(plan, &exec, &out.tx);
+                    out.send(WizardUpdate::Steps(WizardSteps::of(&engine)));
+                    out.send(WizardUpdate::Replacing(Some(node)));
+                }
+                Err(why) => {
+                    out.send(WizardUpdate::Replacing(None));
+                    out.put(vec![ClusterEvent::Note(why)].into());
+                }
+            },
         }
     }
+}
+
+/// The engine for `plan` on what `exec` sees now (what is done already is found by
+/// looking), its output lines going out as they come.
+fn new_engine<M, X>(plan: Plan, exec: &X, tx: &Sender<M>) -> Engine
+where
+    M: From<WizardUpdate> + Send + 'static,
+    X: Driven,
+{
+    let mut engine = Engine::new(plan, exec.cluster());
+    engine.set_parallel(exec.parallel());
+    let line_tx = tx.clone();
+    engine.on_output(Box::new(move |_, line| {
+        let _ = line_tx.blocking_send(WizardUpdate::Line(line.to_string()).into());
+    }));
+    engine
 }
 
 fn step<M, X>(engine: &mut Engine, exec: &mut X, out: &mut Out<M>)

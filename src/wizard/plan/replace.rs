@@ -77,11 +77,14 @@ pub fn replace(inv: &Inventory, node: &str, healthy: &str) -> Option<Plan> {
     s.hosts.push(h.into());
     let list = etcdctl(h, "member list");
     let remove = etcdctl(h, "member remove \"$ID\"");
+    // A list that fails is not an empty one: stop with etcdctl's error, never "removed".
     s.commands.push(Command::root(
         h,
         format!(
-            "ID=$({list} | awk -F', ' '$3 == \"{node}\" {{print $1}}'); if [ -z \"$ID\" ]; \
-             then echo '{node} has no etcd member: already removed'; else {remove}; fi"
+            "LIST=$({list}) || exit $?; \
+             ID=$(echo \"$LIST\" | awk -F', ' '$3 == \"{node}\" {{print $1}}'); \
+             if [ -z \"$ID\" ]; then echo '{node} has no etcd member: already removed'; \
+             else {remove}; fi"
         ),
     ));
     steps.push(s);
