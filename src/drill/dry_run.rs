@@ -62,7 +62,12 @@ pub fn render(
     };
     let mut commands = fault.commands(&others);
     let mut restore = fault.restore_commands(&others);
-    if let Some((arm, disarm)) = fault.guard(target, &others, duration_s + GUARD_MARGIN_S) {
+    if let Some((arm, disarm)) = fault.guard(
+        target,
+        &others,
+        duration_s + GUARD_MARGIN_S,
+        &inv.drill_state_dir,
+    ) {
         commands.insert(0, arm);
         restore.insert(0, disarm);
     }

@@ -177,11 +177,19 @@ impl DrillFault {
     /// later. Returns the command that arms it and the one that disarms it (the restore
     /// runs it first). `None` for a shutdown or power cut: nothing on a host that is off
     /// can run.
-    pub fn guard(self, target: &str, others: &[String], after_s: i64) -> Option<(String, String)> {
+    /// `dir`: where on the host the switch's pid file goes (the inventory's
+    /// `drill_state_dir`).
+    pub fn guard(
+        self,
+        target: &str,
+        others: &[String],
+        after_s: i64,
+        dir: &str,
+    ) -> Option<(String, String)> {
         if self.powers_off() {
             return None;
         }
-        let pid = format!("/run/hatui-drill-{target}.pid");
+        let pid = format!("{}/hatui-drill-{target}.pid", dir.trim_end_matches('/'));
         let mut undo = self.restore_commands(others);
         undo.push(format!("rm -f {pid}"));
         let script = format!("sleep {after_s}; {}", undo.join("; "));
@@ -308,7 +316,7 @@ mod tests {
 
     #[test]
     fn the_guard_restores_after_the_delay_unless_disarmed_and_a_power_off_has_none() {
-        let (arm, disarm) = DrillFault::Kubelet.guard("cp-1", &[], 135).unwrap();
+        let (arm, disarm) = DrillFault::Kubelet.guard("cp-1", &[], 135, "/run").unwrap();
         assert_eq!(
             arm,
             "nohup sh -c 'sleep 135; systemctl start kubelet; rm -f /run/hatui-drill-cp-1.pid' \
@@ -318,8 +326,19 @@ mod tests {
             disarm,
             "kill $(cat /run/hatui-drill-cp-1.pid) 2>/dev/null; rm -f /run/hatui-drill-cp-1.pid"
         );
-        assert!(DrillFault::Power.guard("cp-1", &[], 135).is_none());
-        assert!(DrillFault::Shutdown.guard("cp-1", &[], 135).is_none());
+        assert!(DrillFault::Power.guard("cp-1", &[], 135, "/run").is_none());
+        assert!(
+            DrillFault::Shutdown
+                .guard("cp-1", &[], 135, "/run")
+                .is_none()
+        );
+        let (arm, _) = DrillFault::Kubelet
+            .guard("cp-1", &[], 135, "/var/lib/hatui/")
+            .unwrap();
+        assert!(
+            arm.ends_with("echo $! > /var/lib/hatui/hatui-drill-cp-1.pid"),
+            "{arm}"
+        );
     }
 
     /// `systemctl poweroff` is a clean shutdown; the power cut is twice --force.

@@ -31,7 +31,7 @@ where
     while let Some(command) = commands.recv().await {
         let said = match command {
             DrillCommand::Plan(spec) => match watch(&mut watched, &req).await {
-                Ok(w) => match w.plan(&spec) {
+                Ok(w) => match w.plan(&spec, &req.inventory.drill_state_dir) {
                     Ok(plan) => {
                         let mut text = plan_text(&plan);
                         if plan.spec.fault.powers_off() {
@@ -54,7 +54,7 @@ where
                     }
                 };
                 w.drain();
-                let plan = match w.plan(&spec) {
+                let plan = match w.plan(&spec, &req.inventory.drill_state_dir) {
                     Ok(p) => p,
                     Err(r) => {
                         let _ = tx.send(DrillUpdate::Refused(r).into()).await;

@@ -60,9 +60,13 @@ pub struct LiveCluster {
 
 /// The live plan: the fault's commands with the dead man's switch armed first, and its
 /// restore disarming it first.
-pub fn guarded(mut plan: Plan) -> Plan {
+pub fn guarded(mut plan: Plan, dir: &str) -> Plan {
     let after = plan.spec.duration_ms / 1000 + GUARD_MARGIN_S;
-    if let Some((arm, disarm)) = plan.spec.fault.guard(&plan.target, &plan.others, after) {
+    let guard = plan
+        .spec
+        .fault
+        .guard(&plan.target, &plan.others, after, dir);
+    if let Some((arm, disarm)) = guard {
         plan.commands.insert(0, arm);
         plan.restore_commands.insert(0, disarm);
     }
@@ -156,9 +160,10 @@ impl Watched {
         self.state.apply(ClusterEvent::Clock(Timestamp::now()));
     }
 
-    /// The plan for `spec` on the cluster as it is now, with the switch armed first.
-    pub fn plan(&self, spec: &DrillSpec) -> Result<Plan, Refusal> {
-        plan::check(&self.state, spec).map(guarded)
+    /// The plan for `spec` on the cluster as it is now, with the switch armed first (its
+    /// pid file in `dir` on the target).
+    pub fn plan(&self, spec: &DrillSpec, dir: &str) -> Result<Plan, Refusal> {
+        plan::check(&self.state, spec).map(|p| guarded(p, dir))
     }
 }
 
@@ -173,7 +178,7 @@ pub async fn run(req: &LiveDrill, out: &mut dyn Write, err: &mut dyn Write) -> R
         }
     };
     w.settle(SETTLE).await;
-    let plan = match w.plan(&req.spec) {
+    let plan = match w.plan(&req.spec, &req.cluster.inventory.drill_state_dir) {
         Ok(p) => p,
         Err(refusal) => {
             writeln!(err, "hatui drill: {refusal}")?;

@@ -31,6 +31,7 @@ pub(super) struct Raw {
     pod_cidr: Option<Spanned<String>>,
     service_cidr: Option<Spanned<String>>,
     kubernetes_version: Option<Spanned<String>>,
+    drill_state_dir: Option<Spanned<String>>,
     cri_socket: Option<Spanned<String>>,
     cni: Option<RawCni>,
     ssh: Option<RawSsh>,
@@ -177,6 +178,17 @@ impl Checker<'_> {
             manifest: self.word(manifest.as_ref(), "cni.manifest", DEFAULT_CALICO_MANIFEST)?,
         };
         let cri_socket = self.word(raw.cri_socket.as_ref(), "cri_socket", DEFAULT_CRI_SOCKET)?;
+        let drill_state_dir = self.word(raw.drill_state_dir.as_ref(), "drill_state_dir", "/run")?;
+        if !drill_state_dir.starts_with('/') {
+            return Err(self.err(
+                raw.drill_state_dir.as_ref().map(|v| v.span()),
+                "drill_state_dir",
+                format!(
+                    "\"{drill_state_dir}\" is not an absolute path: the masters' directory for \
+                     the drill's dead man's switch, e.g. \"/run\""
+                ),
+            ));
+        }
         let ssh = match raw.ssh {
             None => SshDefaults::default(),
             Some(s) => {
@@ -206,6 +218,7 @@ impl Checker<'_> {
             service_cidr,
             kubernetes_version,
             cri_socket,
+            drill_state_dir,
             cni,
             ssh,
             vip,

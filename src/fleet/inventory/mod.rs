@@ -37,6 +37,8 @@ pub struct Inventory {
     /// `v1.33.1` form, when pinned.
     pub kubernetes_version: Option<String>,
     pub cri_socket: String,
+    /// Where on a master the drill's dead man's switch keeps its pid file (`/run`).
+    pub drill_state_dir: String,
     pub cni: Cni,
     pub ssh: SshDefaults,
     /// The VIP that keepalived (`haproxy`) or kube-vip holds on the masters; set exactly
