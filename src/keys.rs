@@ -47,6 +47,8 @@ pub enum Scope {
     Drill,
     /// While the wizard's pane asks about an unknown host key.
     HostKey,
+    /// While the wizard's failed step offers a fix.
+    WizardFix,
 }
 
 /// What applies here: which scopes' keys do something.
@@ -60,6 +62,8 @@ pub struct Here {
     pub drill: bool,
     /// An unknown host key waits for an answer.
     pub host_key: bool,
+    /// The wizard's failed step offers a fix (`f` runs it).
+    pub wizard_fix: bool,
 }
 
 impl Here {
@@ -112,8 +116,9 @@ pub struct Binding {
     /// The help overlay's sentence.
     pub help: &'static str,
     pub scope: Scope,
-    /// Shown in the bottom key bar (the rest only in help).
-    pub in_bar: bool,
+    /// Its rank in the bottom key bar: 0 only in help; when the bar is short the highest
+    /// ranks give way first (`?` never: it opens the rest).
+    pub bar: u8,
 }
 
 const fn bind(
@@ -122,7 +127,7 @@ const fn bind(
     short: &'static str,
     help: &'static str,
     scope: Scope,
-    in_bar: bool,
+    bar: u8,
 ) -> Binding {
     Binding {
         keys,
@@ -130,7 +135,7 @@ const fn bind(
         short,
         help,
         scope,
-        in_bar,
+        bar,
     }
 }
 
@@ -144,7 +149,7 @@ pub const BINDINGS: &[Binding] = &[
         "quit",
         "Quit and restore the terminal",
         Always,
-        true,
+        2,
     ),
     bind(
         &[key('?')],
@@ -152,7 +157,7 @@ pub const BINDINGS: &[Binding] = &[
         "help",
         "Show or hide this help",
         Always,
-        true,
+        1,
     ),
     bind(
         &[code(KeyCode::Tab)],
@@ -160,7 +165,7 @@ pub const BINDINGS: &[Binding] = &[
         "pane",
         "Focus the next pane",
         Always,
-        true,
+        4,
     ),
     bind(
         &[code(KeyCode::BackTab)],
@@ -168,7 +173,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "Focus the previous pane",
         Always,
-        false,
+        0,
     ),
     bind(
         &[key('k'), code(KeyCode::Up)],
@@ -176,7 +181,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "Move up in the focused pane",
         Always,
-        false,
+        0,
     ),
     bind(
         &[key('j'), code(KeyCode::Down)],
@@ -184,7 +189,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "Move down in the focused pane",
         Always,
-        false,
+        0,
     ),
     bind(
         &[code(KeyCode::PageUp)],
@@ -192,7 +197,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "Scroll a page up",
         Always,
-        false,
+        0,
     ),
     bind(
         &[code(KeyCode::PageDown)],
@@ -200,7 +205,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "Scroll a page down",
         Always,
-        false,
+        0,
     ),
     bind(
         &[key('g'), code(KeyCode::Home)],
@@ -208,7 +213,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "Go to the top",
         Always,
-        false,
+        0,
     ),
     bind(
         &[key('G'), code(KeyCode::End)],
@@ -216,7 +221,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "Go to the bottom",
         Always,
-        false,
+        0,
     ),
     bind(
         &[key('/')],
@@ -224,7 +229,7 @@ pub const BINDINGS: &[Binding] = &[
         "filter",
         "Filter nodes by name (Enter keeps, Esc clears)",
         Always,
-        true,
+        5,
     ),
     bind(
         &[key('L')],
@@ -232,7 +237,7 @@ pub const BINDINGS: &[Binding] = &[
         "leader",
         "Select the etcd leader's node",
         Always,
-        true,
+        3,
     ),
     bind(
         &[key('w')],
@@ -240,7 +245,7 @@ pub const BINDINGS: &[Binding] = &[
         "wizard",
         "Show or hide the wizard that builds the cluster, beside the cockpit",
         Wizard,
-        true,
+        2,
     ),
     bind(
         &[code(KeyCode::Enter)],
@@ -248,7 +253,7 @@ pub const BINDINGS: &[Binding] = &[
         "run step",
         "Wizard: run the next step (a failed one: run it again)",
         WizardOpen,
-        true,
+        2,
     ),
     bind(
         &[key('a')],
@@ -256,7 +261,7 @@ pub const BINDINGS: &[Binding] = &[
         "run all",
         "Wizard: run every remaining step, stopping at a failure",
         WizardOpen,
-        true,
+        3,
     ),
     bind(
         &[key('s')],
@@ -264,15 +269,15 @@ pub const BINDINGS: &[Binding] = &[
         "skip",
         "Wizard: skip the failed (or next) step; press s again to confirm",
         WizardOpen,
-        true,
+        3,
     ),
     bind(
         &[key('f')],
         A::WizardFix,
-        "fix",
+        "runs the fix",
         "Wizard: run the fix the failed step offers, then the step again",
-        WizardOpen,
-        false,
+        Scope::WizardFix,
+        1,
     ),
     bind(
         &[key('v')],
@@ -280,7 +285,7 @@ pub const BINDINGS: &[Binding] = &[
         "reveal",
         "Wizard: show the token and certificate key for 10 s, to type them",
         WizardOpen,
-        true,
+        4,
     ),
     bind(
         &[key('y')],
@@ -288,7 +293,7 @@ pub const BINDINGS: &[Binding] = &[
         "accept key",
         "Wizard: accept the unknown host key shown (recorded in known_hosts)",
         HostKey,
-        true,
+        1,
     ),
     bind(
         &[key('x')],
@@ -296,7 +301,7 @@ pub const BINDINGS: &[Binding] = &[
         "refuse key",
         "Wizard: refuse the unknown host key shown (its steps fail)",
         HostKey,
-        true,
+        1,
     ),
     bind(
         &[key('K')],
@@ -304,7 +309,7 @@ pub const BINDINGS: &[Binding] = &[
         "kubelet",
         "Lab: systemctl stop kubelet on the selected node",
         Lab,
-        true,
+        4,
     ),
     bind(
         &[key('C')],
@@ -312,7 +317,7 @@ pub const BINDINGS: &[Binding] = &[
         "cp stop",
         "Lab: move the selected master's control-plane manifests away",
         Lab,
-        true,
+        5,
     ),
     bind(
         &[key('P')],
@@ -320,7 +325,7 @@ pub const BINDINGS: &[Binding] = &[
         "power",
         "Lab: cut the selected node's power (everything dies at once)",
         Lab,
-        true,
+        3,
     ),
     bind(
         &[key('S')],
@@ -328,7 +333,7 @@ pub const BINDINGS: &[Binding] = &[
         "shutdown",
         "Lab: shut the selected node down cleanly (systemctl poweroff)",
         Lab,
-        false,
+        0,
     ),
     bind(
         &[key('E')],
@@ -336,7 +341,7 @@ pub const BINDINGS: &[Binding] = &[
         "etcd stop",
         "Lab: crictl stop etcd on the selected master (apiserver stays)",
         Lab,
-        false,
+        0,
     ),
     bind(
         &[key('N')],
@@ -344,7 +349,7 @@ pub const BINDINGS: &[Binding] = &[
         "partition",
         "Lab: cut the selected master off the others on 2379/2380/6443",
         Lab,
-        false,
+        0,
     ),
     bind(
         &[key('X')],
@@ -352,7 +357,7 @@ pub const BINDINGS: &[Binding] = &[
         "delete node",
         "Lab: power off and delete the selected master's Node",
         Lab,
-        false,
+        0,
     ),
     bind(
         &[key('R')],
@@ -360,7 +365,7 @@ pub const BINDINGS: &[Binding] = &[
         "restore",
         "Lab: restore the selected node",
         Lab,
-        true,
+        3,
     ),
     bind(
         &[key('d')],
@@ -368,7 +373,7 @@ pub const BINDINGS: &[Binding] = &[
         "drill",
         "Failover drill on the etcd leader (d again starts it)",
         Scope::Drill,
-        true,
+        2,
     ),
     bind(
         &[key('n')],
@@ -376,7 +381,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "Before a drill starts, pick its next fault",
         Scope::Drill,
-        false,
+        0,
     ),
 ];
 
@@ -417,6 +422,7 @@ impl Binding {
             WizardOpen => here.wizard_open,
             Scope::Drill => here.drill,
             HostKey => here.host_key,
+            Scope::WizardFix => here.wizard_fix,
         }
     }
 
@@ -441,7 +447,7 @@ pub fn lookup(ev: &KeyEvent, here: Here) -> Option<Action> {
 
 /// Bindings for the key bar, in table order.
 pub fn bar(here: Here) -> impl Iterator<Item = &'static Binding> {
-    BINDINGS.iter().filter(move |b| b.in_bar && b.applies(here))
+    BINDINGS.iter().filter(move |b| b.bar > 0 && b.applies(here))
 }
 
 #[cfg(test)]

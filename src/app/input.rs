@@ -34,7 +34,15 @@ impl App {
             self.ui.filter.clear();
             return redraw();
         }
-        match keys::lookup(&key, self.here()) {
+        let action = keys::lookup(&key, self.here());
+        if self.ui.help
+            && let Some(rows) = action.and_then(|a| self.help_rows(a))
+        {
+            // The view clamps it to the help's length.
+            self.ui.help_offset = self.ui.help_offset.saturating_add_signed(rows);
+            return redraw();
+        }
+        match action {
             Some(action) => self.act(action),
             None => Outcome::default(),
         }
@@ -44,7 +52,10 @@ impl App {
         let page = self.ui.page.max(1) as isize;
         match action {
             Action::Quit => self.quit = true,
-            Action::ToggleHelp => self.ui.help = !self.ui.help,
+            Action::ToggleHelp => {
+                self.ui.help = !self.ui.help;
+                self.ui.help_offset = 0;
+            }
             Action::FocusNext => self.focus(Pane::next),
             Action::FocusPrev => self.focus(Pane::prev),
             Action::Up => self.scroll(-1),
@@ -101,6 +112,20 @@ impl App {
             }
         }
         redraw()
+    }
+
+    /// While the help is open the moving keys scroll it: by how many rows.
+    fn help_rows(&self, action: Action) -> Option<isize> {
+        let page = self.ui.help_page.max(1) as isize;
+        Some(match action {
+            Action::Up => -1,
+            Action::Down => 1,
+            Action::PageUp => -page,
+            Action::PageDown => page,
+            Action::Top => isize::MIN / 2,
+            Action::Bottom => isize::MAX / 2,
+            _ => return None,
+        })
     }
 
     fn wizard(&mut self, action: WizardAction) -> Outcome {

@@ -70,6 +70,11 @@ impl App {
                 .wizard
                 .as_ref()
                 .is_some_and(|w| !w.host_keys.is_empty()),
+            wizard_fix: self.wizard_open()
+                && self
+                    .wizard
+                    .as_ref()
+                    .is_some_and(|w| w.running.is_none() && w.fix().is_some()),
         }
     }
 

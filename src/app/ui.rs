@@ -80,6 +80,9 @@ pub struct Ui {
     pub filter: String,
     pub filter_editing: bool,
     pub help: bool,
+    /// The help's first row shown, and the rows it showed (a page), as last drawn.
+    pub help_offset: usize,
+    pub help_page: usize,
     /// A one-line message for the operator, shown until the next key.
     pub flash: Option<String>,
     /// Rows a page moves, as last drawn.
@@ -100,6 +103,8 @@ impl Default for Ui {
             filter: String::new(),
             filter_editing: false,
             help: false,
+            help_offset: 0,
+            help_page: 10,
             flash: None,
             page: 10,
         }

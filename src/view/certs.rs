@@ -32,6 +32,43 @@ pub fn rows(c: &ClusterState) -> Vec<Line<'static>> {
         .collect()
 }
 
+/// The rows of [`rows`] folded for a short pane: certificates of one kind (the first word
+/// of their name) on one row with their count and the soonest end, `apiservers ×3  364d`.
+pub fn folded(c: &ClusterState) -> Vec<Line<'static>> {
+    let mut groups: Vec<(String, Vec<&Certificate>)> = Vec::new();
+    for x in ordered(c) {
+        let kind = x.name.split_whitespace().next().unwrap_or("").to_string();
+        match groups.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, members)) => members.push(x),
+            None => groups.push((kind, vec![x])),
+        }
+    }
+    let named: Vec<(String, &Certificate)> = groups
+        .iter()
+        .map(|(kind, members)| {
+            let soonest = members.iter().min_by_key(|x| x.not_after).copied();
+            let name = match members.len() {
+                1 => members[0].name.clone(),
+                n => format!("{kind}s ×{n}"),
+            };
+            (name, soonest.unwrap_or(members[0]))
+        })
+        .collect();
+    let name_w = named.iter().map(|(n, _)| format::width(n)).max();
+    let ttl_w = named.iter().map(|(_, x)| format::width(&ttl(x, c).0)).max();
+    named
+        .into_iter()
+        .map(|(name, x)| {
+            let (text, style) = ttl(x, c);
+            Line::from(vec![
+                Span::styled(format::pad(&name, name_w.unwrap_or(0)), theme::BOLD),
+                Span::raw("  "),
+                Span::styled(format::pad(&text, ttl_w.unwrap_or(0)), style),
+            ])
+        })
+        .collect()
+}
+
 /// How to renew what is inside the renewal window: the masters to run kubeadm on, and
 /// the CA's manual rotation. Empty while every certificate has more than 30 days.
 pub fn advice(c: &ClusterState, width: usize) -> Vec<Line<'static>> {

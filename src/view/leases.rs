@@ -14,6 +14,12 @@ pub fn wanted(cluster: &ClusterState, width: u16) -> usize {
     cluster.leases.len().max(1) * rows_per_lease(cluster, width)
 }
 
+/// Content rows it cannot do without: one per lease (the short form).
+pub fn needed(cluster: &ClusterState) -> usize {
+    cluster.leases.len().max(1)
+}
+
+
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let c = &app.cluster;
     let focused = app.ui.focus == Pane::Leases;
@@ -24,14 +30,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         title.push(Span::styled(format!("{expired} EXPIRED "), theme::ALARM));
     }
     title.extend(pane::stale(c, &[FeedKind::Leases]));
-    let inner = pane::frame(frame, area, title, focused);
+    // Each lease takes a row at least: those still without one are counted below.
+    let rows = usize::from(area.height.saturating_sub(2));
+    let hidden = c.leases.len().saturating_sub(rows);
+    let inner = pane::frame_with(frame, area, title, focused, pane::more(hidden));
     if c.leases.is_empty() {
         let line = Line::styled("no leader-election leases seen", theme::DIM);
         pane::text(frame, inner, [line]);
         return;
     }
 
+    // Two rows each only when every lease gets its two: both leaders stay in view.
     let per = rows_per_lease(c, inner.width);
+    let per = if usize::from(inner.height) < per * c.leases.len() {
+        1
+    } else {
+        per
+    };
     let cols = columns(c);
     let item = |i: usize| {
         let Some(l) = c.leases.values().nth(i) else {

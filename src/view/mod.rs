@@ -60,7 +60,8 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     }
     keybar::draw(frame, bottom, app);
     if app.ui.help {
-        help::draw(frame, area, app.here());
+        let here = app.here();
+        help::draw(frame, area, here, &mut app.ui);
     }
 }
 
@@ -149,7 +150,7 @@ fn right_asks(app: &App, width: u16) -> [Ask; 3] {
     let inner = width.saturating_sub(2);
     [
         Ask::new(1, etcd::wanted(c, inner)),
-        Ask::new(1, leases::wanted(c, inner)),
+        Ask::new(leases::needed(c), leases::wanted(c, inner)),
         Ask::new(1, tokens::wanted(c, inner)),
     ]
 }
