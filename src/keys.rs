@@ -422,7 +422,9 @@ impl Binding {
             WizardOpen => here.wizard_open,
             Scope::Drill => here.drill,
             HostKey => here.host_key,
-            Scope::WizardFix => here.wizard_fix,
+            // `f` answers in any wizard state ("no fix to run"); the bar shows it only
+            // when there is one.
+            Scope::WizardFix => here.wizard_open,
         }
     }
 
@@ -447,7 +449,9 @@ pub fn lookup(ev: &KeyEvent, here: Here) -> Option<Action> {
 
 /// Bindings for the key bar, in table order.
 pub fn bar(here: Here) -> impl Iterator<Item = &'static Binding> {
-    BINDINGS.iter().filter(move |b| b.bar > 0 && b.applies(here))
+    BINDINGS.iter().filter(move |b| {
+        b.bar > 0 && b.applies(here) && (b.scope != Scope::WizardFix || here.wizard_fix)
+    })
 }
 
 #[cfg(test)]

@@ -14,6 +14,9 @@ pub use wizard::WizardPane;
 
 use crate::keys::Here;
 
+/// Seconds a status line stays in the key bar's place (a key press clears it sooner).
+pub const FLASH_S: i64 = 5;
+
 pub struct App {
     pub cluster: ClusterState,
     pub ui: Ui,
@@ -23,6 +26,8 @@ pub struct App {
     pub drill: Option<DrillPane>,
     /// A live cluster whose hosts an inventory names: `d` drills it over SSH.
     pub live_drill: bool,
+    /// Nodes a fault key acted on and `R` has not restored, the last one last.
+    pub faulted: Vec<String>,
     pub quit: bool,
 }
 
@@ -41,6 +46,7 @@ impl App {
             wizard: None,
             drill: None,
             live_drill: false,
+            faulted: Vec::new(),
             quit: false,
         }
     }
@@ -89,6 +95,22 @@ impl App {
     }
 
     pub fn update(&mut self, msg: Message) -> Outcome {
+        let flash = self.ui.flash.clone();
+        let mut out = self.handle(msg);
+        if self.ui.flash.is_some() && self.ui.flash != flash {
+            self.ui.flash_at = Some(self.cluster.now);
+        }
+        // A status line says something about a moment: it goes once that has passed.
+        let shown_s = |at: jiff::Timestamp| self.cluster.now.as_second() - at.as_second();
+        if self.ui.flash.is_some() && self.ui.flash_at.is_some_and(|at| shown_s(at) >= FLASH_S) {
+            self.ui.flash = None;
+            self.ui.flash_at = None;
+            out.redraw = true;
+        }
+        out
+    }
+
+    fn handle(&mut self, msg: Message) -> Outcome {
         match msg {
             Message::Key(key) => self.on_key(key),
             Message::Resize => Outcome {

@@ -83,8 +83,11 @@ pub struct Ui {
     /// The help's first row shown, and the rows it showed (a page), as last drawn.
     pub help_offset: usize,
     pub help_page: usize,
-    /// A one-line message for the operator, shown until the next key.
+    /// A one-line message for the operator, shown until the next key or for
+    /// [`super::FLASH_S`] seconds of cluster time, whichever ends first.
     pub flash: Option<String>,
+    /// When `flash` was last set (cluster time).
+    pub flash_at: Option<jiff::Timestamp>,
     /// Rows a page moves, as last drawn.
     pub page: usize,
 }
@@ -106,6 +109,7 @@ impl Default for Ui {
             help_offset: 0,
             help_page: 10,
             flash: None,
+            flash_at: None,
             page: 10,
         }
     }

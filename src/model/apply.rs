@@ -128,7 +128,7 @@ impl ClusterState {
     }
 
     fn remove_node(&mut self, name: &str) -> bool {
-        let gone = self.nodes.remove(name).is_some();
+        let gone = self.nodes.delete(name, self.now);
         if gone {
             self.note(Severity::Warn, format!("node {name} deleted"));
         }
@@ -136,8 +136,18 @@ impl ClusterState {
     }
 
     fn apply_static_pods(&mut self, pods: StaticPods) -> bool {
-        if let Some(old) = self.static_pods.get(&pods.node) {
-            self.note_pod_changes(&old.clone(), &pods);
+        if let Some(old) = self.static_pods.get(&pods.node).cloned() {
+            self.note_pod_changes(&old, &pods);
+            // Restarts seen rise (not those already counted when first seen) are news for
+            // a while: the node's note says so, then lets it go.
+            let rose = old
+                .each()
+                .iter()
+                .zip(pods.each())
+                .any(|((_, a), (_, b))| b.restarts > a.restarts);
+            if rose {
+                self.restarts_seen.insert(pods.node.clone(), self.now);
+            }
         }
         self.static_pods.insert(pods.node.clone(), pods.clone()) != Some(pods)
     }

@@ -99,11 +99,17 @@ mod tests {
     #[test]
     fn a_short_bar_keeps_help_and_the_drill_and_says_more_exist() {
         let wide = text(&bar(Here::lab(), 200));
-        assert!(wide.contains("? help") && wide.contains("d drill"), "{wide}");
+        assert!(
+            wide.contains("? help") && wide.contains("d drill"),
+            "{wide}"
+        );
         assert!(!wide.contains('…'), "{wide}");
         let short = text(&bar(Here::lab(), 80));
         assert!(short.ends_with(MORE), "{short}");
-        assert!(short.contains("d drill") && short.contains("R restore"), "{short}");
+        assert!(
+            short.contains("d drill") && short.contains("R restore"),
+            "{short}"
+        );
         assert!(format::width(&short) <= 80, "{short}");
         let tiny = text(&bar(Here::lab(), 20));
         assert!(tiny.contains("? all keys"), "{tiny}");

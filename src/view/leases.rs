@@ -14,12 +14,6 @@ pub fn wanted(cluster: &ClusterState, width: u16) -> usize {
     cluster.leases.len().max(1) * rows_per_lease(cluster, width)
 }
 
-/// Content rows it cannot do without: one per lease (the short form).
-pub fn needed(cluster: &ClusterState) -> usize {
-    cluster.leases.len().max(1)
-}
-
-
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let c = &app.cluster;
     let focused = app.ui.focus == Pane::Leases;
@@ -30,16 +24,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         title.push(Span::styled(format!("{expired} EXPIRED "), theme::ALARM));
     }
     title.extend(pane::stale(c, &[FeedKind::Leases]));
-    // Each lease takes a row at least: those still without one are counted below.
-    let rows = usize::from(area.height.saturating_sub(2));
-    let hidden = c.leases.len().saturating_sub(rows);
-    let inner = pane::frame_with(frame, area, title, focused, pane::more(hidden));
+    let inner = pane::frame(frame, area, title, focused);
     if c.leases.is_empty() {
         let line = Line::styled("no leader-election leases seen", theme::DIM);
         pane::text(frame, inner, [line]);
         return;
     }
 
+    if usize::from(inner.height) < c.leases.len() {
+        // Fewer rows than leases: every holder on one row, so no leader drops out.
+        pane::text(frame, inner, [together(c)]);
+        return;
+    }
     // Two rows each only when every lease gets its two: both leaders stay in view.
     let per = rows_per_lease(c, inner.width);
     let per = if usize::from(inner.height) < per * c.leases.len() {
@@ -71,6 +67,28 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         focused,
         highlight,
     );
+}
+
+/// `cm → cp-2 · sched → cp-1`: the leases side by side, by their pods' short names.
+fn together(c: &ClusterState) -> Line<'static> {
+    let mut spans = Vec::new();
+    for l in c.leases.values() {
+        if !spans.is_empty() {
+            spans.push(Span::styled(" · ", theme::DIM));
+        }
+        let short = match l.name.as_str() {
+            "kube-controller-manager" => "cm",
+            "kube-scheduler" => "sched",
+            other => other,
+        };
+        let (holder, style) = holder(c, l);
+        spans.push(Span::raw(format!("{short} ")));
+        spans.push(Span::styled(holder, style));
+        if l.expired(c.now) {
+            spans.push(Span::styled(" EXPIRED", theme::ALARM));
+        }
+    }
+    Line::from(spans)
 }
 
 /// Widths of the name and holder columns, so the timings line up.
@@ -225,6 +243,17 @@ mod tests {
     }
 
     #[test]
+    fn fewer_rows_than_leases_put_every_holder_on_one_row() {
+        let mut app = fixture::app();
+        let buf = screen(&mut app, 80, 20);
+        assert!(
+            find(&buf, "cm → cp-2 · sched → cp-1").is_some(),
+            "{}",
+            text(&buf)
+        );
+    }
+
+    #[test]
     fn a_holder_host_no_node_matches_is_shown_with_a_question_mark() {
         let mut app = fixture::app();
         let sched = app.cluster.leases.get_mut("kube-scheduler").unwrap();
@@ -250,7 +279,8 @@ mod tests {
         let mut app = fixture::app();
         app.ui.focus = Pane::Leases;
         app.ui.leases.selected = 1;
-        let buf = screen(&mut app, 80, 24);
+        // Tall enough for two rows a lease (shorter, they share one row).
+        let buf = screen(&mut app, 80, 30);
         let (x, y) = find(&buf, "kube-scheduler").unwrap();
         assert_eq!(buf[(x, y)].bg, Color::Blue);
         assert_eq!(buf[(x, y + 1)].bg, Color::Blue);

@@ -138,7 +138,7 @@ impl Ask {
 fn left_asks(app: &App, width: u16) -> [Ask; 2] {
     let c = &app.cluster;
     let inner = width.saturating_sub(2);
-    let nodes = c.nodes.matching(&app.ui.filter).count().max(1) + 1;
+    let nodes = nodes::wanted(app);
     [
         Ask::new(nodes.min(MIN_NODE_ROWS + 1), nodes),
         Ask::new(endpoint::needed(c), endpoint::wanted(c, inner)),
@@ -150,7 +150,7 @@ fn right_asks(app: &App, width: u16) -> [Ask; 3] {
     let inner = width.saturating_sub(2);
     [
         Ask::new(1, etcd::wanted(c, inner)),
-        Ask::new(leases::needed(c), leases::wanted(c, inner)),
+        Ask::new(1, leases::wanted(c, inner)),
         Ask::new(1, tokens::wanted(c, inner)),
     ]
 }
