@@ -88,10 +88,19 @@ fn running(v: &DrillView, width: usize) -> (Vec<Span<'static>>, Vec<Line<'static
     ];
     let label_w = 12;
     let room = width.saturating_sub(label_w + 1);
+    let top = max(&v.latency_ms);
     let mut lines = vec![
         spark("answered", &v.availability, 1.0, room, label_w),
-        spark("latency", &v.latency_ms, max(&v.latency_ms), room, label_w),
+        spark("latency", &v.latency_ms, top, room, label_w),
     ];
+    // The scale, where it fits: what a cell and a full bar are.
+    let scale = format!(
+        "{:label_w$} a cell a second, newest right · answered █ all ▁ none · latency █ {top:.0} ms",
+        ""
+    );
+    if format::width(&scale) <= width {
+        lines.push(Line::styled(scale, theme::DIM));
+    }
     for e in v.timeline.iter().rev() {
         let head = format!("{:>6.1}s {}", e.at_s, e.text);
         lines.extend(format::wrap_line(Line::raw(head), width, 8));

@@ -325,7 +325,7 @@ fn tail_fit(
             if height > 0 && lines.len() > height {
                 let hidden = lines.len() + 1 - height;
                 lines.truncate(height - 1);
-                let more = format!("… +{hidden} more rows (a taller terminal shows them)");
+                let more = format!("… +{hidden} rows below (a taller terminal shows more)");
                 lines.push(Line::styled(more, theme::DIM));
             }
             (lines, 0, height)
