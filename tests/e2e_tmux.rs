@@ -63,6 +63,59 @@ fn powering_off_the_leader_moves_leadership_and_the_timeline_says_so() {
     );
 }
 
+/// The Nodes pane's row for `name` (the pane is on the left, so the row starts there).
+fn node_row<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
+    let start = [format!("┃{name} "), format!("│{name} ")];
+    screen
+        .lines()
+        .find(|l| start.iter().any(|s| l.starts_with(s.as_str())))
+}
+
+/// `X` deletes cp-2's Node: it stays listed as deleted, `/cp-2` finds it, and `R` pressed
+/// with another pane focused restores it (the node last faulted).
+#[test]
+fn x_then_r_from_another_pane_brings_a_deleted_node_back() {
+    let bin = env!("CARGO_BIN_EXE_hatui");
+    let tmux = Tmux::start(
+        "xr",
+        &format!("{bin} lab --seed 11; echo HATUI-EXITED $?; sleep 30"),
+        120,
+        40,
+    );
+    tmux.wait_for("the lab cockpit", Duration::from_secs(20), |s| {
+        s.contains("LAB") && node_row(s, "cp-2").is_some_and(|r| r.contains("Ready"))
+    });
+    tmux.keys("j");
+    tmux.keys("X");
+    let screen = tmux.wait_for("cp-2 listed as deleted", Duration::from_secs(10), |s| {
+        node_row(s, "cp-2").is_some_and(|r| r.contains("deleted")) && s.contains("1 deleted")
+    });
+    assert!(screen.contains("node cp-2 deleted"), "{screen}");
+
+    tmux.keys("/cp-2");
+    tmux.wait_for("the filter finding it", Duration::from_secs(5), |s| {
+        s.contains("1 match") && node_row(s, "cp-2").is_some_and(|r| r.contains("deleted"))
+    });
+    tmux.keys("Escape");
+    // Away from the Nodes pane, R acts on the node last faulted.
+    tmux.keys("Tab");
+    tmux.keys("Tab");
+    tmux.wait_for("the Leases pane focused", Duration::from_secs(5), |s| {
+        s.contains("┏ Leases")
+    });
+    tmux.keys("R");
+    let screen = tmux.wait_for("cp-2 registered again", Duration::from_secs(10), |s| {
+        node_row(s, "cp-2").is_some_and(|r| !r.contains("deleted")) && !s.contains("1 deleted")
+    });
+    assert!(screen.contains("LAB: cp-2: restored"), "{screen}");
+
+    tmux.keys("q");
+    let screen = tmux.wait_for("hatui to exit", Duration::from_secs(10), |s| {
+        s.contains("HATUI-EXITED")
+    });
+    assert!(screen.contains("HATUI-EXITED 0"), "{screen}");
+}
+
 #[test]
 fn sigterm_restores_the_terminal() {
     let bin = env!("CARGO_BIN_EXE_hatui");

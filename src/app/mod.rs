@@ -217,6 +217,45 @@ mod tests {
     }
 
     #[test]
+    fn r_from_another_pane_restores_the_node_last_faulted() {
+        let mut app = app();
+        app.update(key('j'));
+        app.update(key('X'));
+        app.update(Message::Cluster(vec![ClusterEvent::NodeRemoved("cp-2".into())]));
+        // Still listed (as deleted), so the filter finds it.
+        app.update(key('/'));
+        for c in "cp-2".chars() {
+            app.update(key(c));
+        }
+        assert_eq!(app.rows_in(Pane::Nodes), 1);
+        app.update(Message::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+        app.update(key('k'));
+        app.update(Message::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
+        assert_ne!(app.ui.focus, Pane::Nodes);
+        let out = app.update(key('R'));
+        let restore = Fault {
+            node: "cp-2".into(),
+            kind: FaultKind::Restore,
+        };
+        assert_eq!(out.commands, vec![Command::Fault(restore)]);
+        assert!(app.faulted.is_empty());
+    }
+
+    #[test]
+    fn a_status_line_goes_after_five_seconds_of_cluster_time() {
+        let mut app = app();
+        app.update(key('j'));
+        app.update(Message::Cluster(vec![ClusterEvent::Etcd(Default::default())]));
+        app.update(key('L'));
+        assert!(app.ui.flash.is_some(), "no leader: a status line");
+        let tick = |s| Message::Cluster(vec![ClusterEvent::Clock(t(s))]);
+        app.update(tick("2026-01-01T00:00:04Z"));
+        assert!(app.ui.flash.is_some());
+        assert!(app.update(tick("2026-01-01T00:00:05Z")).redraw);
+        assert_eq!(app.ui.flash, None);
+    }
+
+    #[test]
     fn q_quits_but_not_while_typing_a_filter() {
         let mut app = app();
         app.update(key('/'));
