@@ -221,16 +221,24 @@ mod tests {
         let mut app = app();
         app.update(key('j'));
         app.update(key('X'));
-        app.update(Message::Cluster(vec![ClusterEvent::NodeRemoved("cp-2".into())]));
+        app.update(Message::Cluster(vec![ClusterEvent::NodeRemoved(
+            "cp-2".into(),
+        )]));
         // Still listed (as deleted), so the filter finds it.
         app.update(key('/'));
         for c in "cp-2".chars() {
             app.update(key(c));
         }
         assert_eq!(app.rows_in(Pane::Nodes), 1);
-        app.update(Message::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+        app.update(Message::Key(KeyEvent::new(
+            KeyCode::Esc,
+            KeyModifiers::NONE,
+        )));
         app.update(key('k'));
-        app.update(Message::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
+        app.update(Message::Key(KeyEvent::new(
+            KeyCode::Tab,
+            KeyModifiers::NONE,
+        )));
         assert_ne!(app.ui.focus, Pane::Nodes);
         let out = app.update(key('R'));
         let restore = Fault {
@@ -245,7 +253,9 @@ mod tests {
     fn a_status_line_goes_after_five_seconds_of_cluster_time() {
         let mut app = app();
         app.update(key('j'));
-        app.update(Message::Cluster(vec![ClusterEvent::Etcd(Default::default())]));
+        app.update(Message::Cluster(vec![ClusterEvent::Etcd(
+            Default::default(),
+        )]));
         app.update(key('L'));
         assert!(app.ui.flash.is_some(), "no leader: a status line");
         let tick = |s| Message::Cluster(vec![ClusterEvent::Clock(t(s))]);

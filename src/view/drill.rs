@@ -89,18 +89,24 @@ fn running(v: &DrillView, width: usize) -> (Vec<Span<'static>>, Vec<Line<'static
     let label_w = 12;
     let room = width.saturating_sub(label_w + 1);
     let top = max(&v.latency_ms);
-    let mut lines = vec![
-        spark("answered", &v.availability, 1.0, room, label_w),
-        spark("latency", &v.latency_ms, top, room, label_w),
+    // Each sparkline says its scale after its bars, where it fits.
+    let scales = [
+        " █ all answered, ▁ none · a cell a second".to_string(),
+        format!(" █ {top:.0} ms"),
     ];
-    // The scale, where it fits: what a cell and a full bar are.
-    let scale = format!(
-        "{:label_w$} a cell a second, newest right · answered █ all ▁ none · latency █ {top:.0} ms",
-        ""
-    );
-    if format::width(&scale) <= width {
-        lines.push(Line::styled(scale, theme::DIM));
-    }
+    let fits = scales.iter().all(|s| format::width(s) + 10 <= room);
+    let scale = |i: usize| {
+        if fits {
+            scales[i].clone()
+        } else {
+            String::new()
+        }
+    };
+    let bars = |i: usize| room.saturating_sub(format::width(&scale(i)));
+    let mut lines = vec![
+        spark("answered", &v.availability, 1.0, bars(0), label_w, scale(0)),
+        spark("latency", &v.latency_ms, top, bars(1), label_w, scale(1)),
+    ];
     for e in v.timeline.iter().rev() {
         let head = format!("{:>6.1}s {}", e.at_s, e.text);
         lines.extend(format::wrap_line(Line::raw(head), width, 8));
@@ -129,8 +135,16 @@ fn max(values: &[f64]) -> f64 {
     values.iter().copied().fold(1.0, f64::max)
 }
 
-/// `answered    ▇▇▇▁▁▃▇▇`: the last `room` values, each scaled against `top`.
-fn spark(label: &str, values: &[f64], top: f64, room: usize, label_w: usize) -> Line<'static> {
+/// `answered    ▇▇▇▁▁▃▇▇ █ all`: the last `room` values, each scaled against `top`, then
+/// what the scale is.
+fn spark(
+    label: &str,
+    values: &[f64],
+    top: f64,
+    room: usize,
+    label_w: usize,
+    scale: String,
+) -> Line<'static> {
     let shown = &values[values.len().saturating_sub(room)..];
     let bars: String = shown
         .iter()
@@ -143,5 +157,6 @@ fn spark(label: &str, values: &[f64], top: f64, room: usize, label_w: usize) -> 
         Span::styled(format::pad(label, label_w), theme::DIM),
         Span::raw(" "),
         Span::raw(bars),
+        Span::styled(scale, theme::DIM),
     ])
 }
