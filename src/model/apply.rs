@@ -136,18 +136,22 @@ impl ClusterState {
     }
 
     fn apply_static_pods(&mut self, pods: StaticPods) -> bool {
-        if let Some(old) = self.static_pods.get(&pods.node).cloned() {
-            self.note_pod_changes(&old, &pods);
-            // Restarts seen rise (not those already counted when first seen) are news for
-            // a while: the node's note says so, then lets it go.
-            let rose = old
-                .each()
+        let old = self.static_pods.get(&pods.node).cloned();
+        if let Some(old) = &old {
+            self.note_pod_changes(old, &pods);
+        }
+        // Restarts are news for a while: when first seen (there were some before we
+        // looked) and when seen rise; the node's note says so, then lets them go.
+        let restarts = |p: &StaticPods| p.each().map(|(_, h)| h.restarts);
+        let rose = match &old {
+            Some(old) => restarts(old)
                 .iter()
-                .zip(pods.each())
-                .any(|((_, a), (_, b))| b.restarts > a.restarts);
-            if rose {
-                self.restarts_seen.insert(pods.node.clone(), self.now);
-            }
+                .zip(restarts(&pods))
+                .any(|(a, b)| b > *a),
+            None => restarts(&pods).iter().any(|r| *r > 0),
+        };
+        if rose {
+            self.restarts_seen.insert(pods.node.clone(), self.now);
         }
         self.static_pods.insert(pods.node.clone(), pods.clone()) != Some(pods)
     }
