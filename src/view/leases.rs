@@ -11,7 +11,9 @@ use crate::model::{ClusterState, FeedKind, Lease};
 
 /// Content rows wanted at inner width `width`.
 pub fn wanted(cluster: &ClusterState, width: u16) -> usize {
-    cluster.leases.len().max(1) * rows_per_lease(cluster, width)
+    let c = cluster;
+    let legend = c.leases.values().any(|l| holder(c, l).0.ends_with('?'));
+    c.leases.len().max(1) * rows_per_lease(c, width) + usize::from(legend)
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
@@ -57,10 +59,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         }
     };
     let highlight = theme::selected(true);
+    // A holder no Node matches is marked `?`: say what that means where a row is spare.
+    let unmatched = c.leases.values().any(|l| holder(c, l).0.ends_with('?'));
+    let mut area = inner;
+    if unmatched && usize::from(inner.height) > per * c.leases.len() {
+        area.height -= 1;
+        let legend = Rect {
+            y: area.bottom(),
+            height: 1,
+            ..inner
+        };
+        let text = "?: no Node is named after the holder's host";
+        pane::text(frame, legend, [Line::styled(text, theme::DIM)]);
+    }
     let cursor = &mut app.ui.leases;
     pane::items(
         frame,
-        inner,
+        area,
         c.leases.len(),
         item,
         cursor,
@@ -267,6 +282,11 @@ mod tests {
         cm.holder_identity = Some("ip-10-0-0-12_5b6a4789".into());
         let buf = screen(&mut app, 140, 30);
         assert_eq!(style_of(&buf, "→ ip-10-9-9-9?").fg, Some(Color::Yellow));
+        assert!(
+            find(&buf, "?: no Node is named after the holder's host").is_some(),
+            "{}",
+            text(&buf)
+        );
         assert!(
             find(&buf, "kube-controller-manager → cp-2").is_some(),
             "{}",
