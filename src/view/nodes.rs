@@ -12,7 +12,7 @@ use ratatui::text::{Line, Span};
 use super::{format, pane, theme};
 use crate::app::{App, Pane};
 use crate::model::{
-    ClusterState, FeedKind, GraceFrom, Listed, Node, PodState, Readiness, StaticPods,
+    ClusterState, FeedKind, GraceFrom, Listed, Node, PodState, Readiness, SourceKind, StaticPods,
 };
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -249,7 +249,14 @@ fn row(l: Listed, c: &ClusterState) -> Row {
         })
         .collect();
     let note = match l.deleted {
-        Some(_) => vec![Span::styled("R restores it (lab)", theme::DIM)],
+        Some(_) if c.source == SourceKind::Lab => {
+            vec![Span::styled(
+                "R restores it (registers it again)",
+                theme::DIM,
+            )]
+        }
+        // Live: listed until its kubelet registers it again, or hatui restarts.
+        Some(_) => vec![Span::styled("gone from the API", theme::DIM)],
         None => note(n, c),
     };
     Row { cells, note }
