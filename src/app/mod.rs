@@ -97,7 +97,8 @@ impl App {
     pub fn update(&mut self, msg: Message) -> Outcome {
         let flash = self.ui.flash.clone();
         let mut out = self.handle(msg);
-        if self.ui.flash.is_some() && self.ui.flash != flash {
+        // Also a status line set before the first message (the wizard's opening hint).
+        if self.ui.flash.is_some() && (self.ui.flash != flash || self.ui.flash_at.is_none()) {
             self.ui.flash_at = Some(self.cluster.now);
         }
         // A status line says something about a moment: it goes once that has passed.

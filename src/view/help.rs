@@ -38,8 +38,9 @@ const MARKS: [(&str, &str); 7] = [
     ),
     (
         "silent",
-        "Nodes: a note under the node: no kubelet heartbeat for that long and the \
-         countdown to NotReady; restarts A:1 counts restarts of the last 10 min",
+        "Nodes: a note beside or under the node: no kubelet heartbeat for that long \
+         and the countdown to NotReady; restarts A:1 (apiserver restarted once) for 10 min \
+         after they were seen",
     ),
     (
         "→ cp-1?",
