@@ -84,10 +84,12 @@ pub struct Ui {
     pub help_offset: usize,
     pub help_page: usize,
     /// A one-line message for the operator, shown until the next key or for
-    /// [`super::FLASH_S`] seconds of cluster time, whichever ends first.
+    /// [`super::FLASH`] of wall time, whichever ends first.
     pub flash: Option<String>,
-    /// When `flash` was last set (cluster time).
-    pub flash_at: Option<jiff::Timestamp>,
+    /// When `flash` was last set, as the last tick knew the time.
+    pub flash_at: Option<std::time::Instant>,
+    /// Wall time at the last tick.
+    pub wall: Option<std::time::Instant>,
     /// Rows a page moves, as last drawn.
     pub page: usize,
 }
@@ -110,6 +112,7 @@ impl Default for Ui {
             help_page: 10,
             flash: None,
             flash_at: None,
+            wall: None,
             page: 10,
         }
     }
