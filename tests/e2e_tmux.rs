@@ -169,7 +169,7 @@ fn the_wizard_builds_a_bare_lab_while_the_cockpit_watches_then_d_drills_it() {
         45,
     );
     let screen = tmux.wait_for("the bare lab", Duration::from_secs(20), |s| {
-        (s.contains("w opens the wizard") || s.contains("w wizard"))
+        s.contains("w opens the wizard") || s.contains("w wizard")
     });
     assert!(screen.contains("no API yet"), "says so honestly:\n{screen}");
     assert!(screen.contains("no etcd yet"), "{screen}");
@@ -353,7 +353,7 @@ fn a_master_powered_off_during_a_join_and_restored_lets_the_join_finish() {
         45,
     );
     tmux.wait_for("the bare lab", Duration::from_secs(20), |s| {
-        (s.contains("w opens the wizard") || s.contains("w wizard"))
+        s.contains("w opens the wizard") || s.contains("w wizard")
     });
     tmux.keys("w");
     tmux.wait_for("the wizard's plan", Duration::from_secs(10), |s| {
