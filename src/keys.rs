@@ -52,6 +52,8 @@ pub enum Scope {
     HostKey,
     /// While the wizard's pane offers to replace a dead master.
     ReplaceOffer,
+    /// While the wizard's failed step offers a fix.
+    WizardFix,
 }
 
 /// What applies here: which scopes' keys do something.
@@ -67,6 +69,8 @@ pub struct Here {
     pub host_key: bool,
     /// The open wizard offers to replace a dead master.
     pub replace_offer: bool,
+    /// The wizard's failed step offers a fix (`f` runs it).
+    pub wizard_fix: bool,
 }
 
 impl Here {
@@ -119,8 +123,9 @@ pub struct Binding {
     /// The help overlay's sentence.
     pub help: &'static str,
     pub scope: Scope,
-    /// Shown in the bottom key bar (the rest only in help).
-    pub in_bar: bool,
+    /// Its rank in the bottom key bar: 0 only in help; when the bar is short the highest
+    /// ranks give way first (`?` never: it opens the rest).
+    pub bar: u8,
 }
 
 const fn bind(
@@ -129,7 +134,7 @@ const fn bind(
     short: &'static str,
     help: &'static str,
     scope: Scope,
-    in_bar: bool,
+    bar: u8,
 ) -> Binding {
     Binding {
         keys,
@@ -137,7 +142,7 @@ const fn bind(
         short,
         help,
         scope,
-        in_bar,
+        bar,
     }
 }
 
@@ -151,7 +156,7 @@ pub const BINDINGS: &[Binding] = &[
         "quit",
         "Quit and restore the terminal",
         Always,
-        true,
+        2,
     ),
     bind(
         &[key('?')],
@@ -159,7 +164,7 @@ pub const BINDINGS: &[Binding] = &[
         "help",
         "Show or hide this help",
         Always,
-        true,
+        1,
     ),
     bind(
         &[code(KeyCode::Tab)],
@@ -167,7 +172,7 @@ pub const BINDINGS: &[Binding] = &[
         "pane",
         "Focus the next pane",
         Always,
-        true,
+        4,
     ),
     bind(
         &[code(KeyCode::BackTab)],
@@ -175,7 +180,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "Focus the previous pane",
         Always,
-        false,
+        0,
     ),
     bind(
         &[key('k'), code(KeyCode::Up)],
@@ -183,7 +188,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "Move up in the focused pane",
         Always,
-        false,
+        0,
     ),
     bind(
         &[key('j'), code(KeyCode::Down)],
@@ -191,7 +196,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "Move down in the focused pane",
         Always,
-        false,
+        0,
     ),
     bind(
         &[code(KeyCode::PageUp)],
@@ -199,7 +204,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "Scroll a page up",
         Always,
-        false,
+        0,
     ),
     bind(
         &[code(KeyCode::PageDown)],
@@ -207,7 +212,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "Scroll a page down",
         Always,
-        false,
+        0,
     ),
     bind(
         &[key('g'), code(KeyCode::Home)],
@@ -215,7 +220,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "Go to the top",
         Always,
-        false,
+        0,
     ),
     bind(
         &[key('G'), code(KeyCode::End)],
@@ -223,7 +228,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "Go to the bottom",
         Always,
-        false,
+        0,
     ),
     bind(
         &[key('/')],
@@ -231,7 +236,7 @@ pub const BINDINGS: &[Binding] = &[
         "filter",
         "Filter nodes by name (Enter keeps, Esc clears)",
         Always,
-        true,
+        5,
     ),
     bind(
         &[key('L')],
@@ -239,7 +244,7 @@ pub const BINDINGS: &[Binding] = &[
         "leader",
         "Select the etcd leader's node",
         Always,
-        true,
+        3,
     ),
     bind(
         &[key('w')],
@@ -247,7 +252,7 @@ pub const BINDINGS: &[Binding] = &[
         "wizard",
         "Show or hide the wizard that builds the cluster, beside the cockpit",
         Wizard,
-        true,
+        2,
     ),
     bind(
         &[code(KeyCode::Enter)],
@@ -255,7 +260,7 @@ pub const BINDINGS: &[Binding] = &[
         "run step",
         "Wizard: run the next step (a failed one: run it again)",
         WizardOpen,
-        true,
+        2,
     ),
     bind(
         &[key('a')],
@@ -263,7 +268,7 @@ pub const BINDINGS: &[Binding] = &[
         "run all",
         "Wizard: run every remaining step, stopping at a failure",
         WizardOpen,
-        true,
+        3,
     ),
     bind(
         &[key('s')],
@@ -271,15 +276,15 @@ pub const BINDINGS: &[Binding] = &[
         "skip",
         "Wizard: skip the failed (or next) step; press s again to confirm",
         WizardOpen,
-        true,
+        3,
     ),
     bind(
         &[key('f')],
         A::WizardFix,
-        "fix",
+        "runs the fix",
         "Wizard: run the fix the failed step offers, then the step again",
-        WizardOpen,
-        false,
+        Scope::WizardFix,
+        1,
     ),
     bind(
         &[key('v')],
@@ -287,7 +292,7 @@ pub const BINDINGS: &[Binding] = &[
         "reveal",
         "Wizard: show the token and certificate key for 10 s, to type them",
         WizardOpen,
-        true,
+        4,
     ),
     bind(
         &[key('r')],
@@ -296,7 +301,7 @@ pub const BINDINGS: &[Binding] = &[
         "Wizard: replace the dead master it names (NotReady past its grace period, its \
          etcd member silent): its plan goes in the pane, Enter or a runs it",
         Scope::ReplaceOffer,
-        true,
+        1,
     ),
     bind(
         &[key('y')],
@@ -304,7 +309,7 @@ pub const BINDINGS: &[Binding] = &[
         "accept key",
         "Wizard: accept the unknown host key shown (recorded in known_hosts)",
         HostKey,
-        true,
+        1,
     ),
     bind(
         &[key('x')],
@@ -312,7 +317,7 @@ pub const BINDINGS: &[Binding] = &[
         "refuse key",
         "Wizard: refuse the unknown host key shown (its steps fail)",
         HostKey,
-        true,
+        1,
     ),
     bind(
         &[key('K')],
@@ -320,7 +325,7 @@ pub const BINDINGS: &[Binding] = &[
         "kubelet",
         "Lab: systemctl stop kubelet on the selected node",
         Lab,
-        true,
+        4,
     ),
     bind(
         &[key('C')],
@@ -328,7 +333,7 @@ pub const BINDINGS: &[Binding] = &[
         "cp stop",
         "Lab: move the selected master's control-plane manifests away",
         Lab,
-        true,
+        5,
     ),
     bind(
         &[key('P')],
@@ -336,7 +341,7 @@ pub const BINDINGS: &[Binding] = &[
         "power",
         "Lab: cut the selected node's power (everything dies at once)",
         Lab,
-        true,
+        3,
     ),
     bind(
         &[key('S')],
@@ -344,7 +349,7 @@ pub const BINDINGS: &[Binding] = &[
         "shutdown",
         "Lab: shut the selected node down cleanly (systemctl poweroff)",
         Lab,
-        false,
+        0,
     ),
     bind(
         &[key('E')],
@@ -352,7 +357,7 @@ pub const BINDINGS: &[Binding] = &[
         "etcd stop",
         "Lab: crictl stop etcd on the selected master (apiserver stays)",
         Lab,
-        false,
+        0,
     ),
     bind(
         &[key('N')],
@@ -360,7 +365,7 @@ pub const BINDINGS: &[Binding] = &[
         "partition",
         "Lab: cut the selected master off the others on 2379/2380/6443",
         Lab,
-        false,
+        0,
     ),
     bind(
         &[key('X')],
@@ -368,7 +373,7 @@ pub const BINDINGS: &[Binding] = &[
         "delete node",
         "Lab: power off and delete the selected master's Node",
         Lab,
-        false,
+        0,
     ),
     bind(
         &[key('R')],
@@ -376,7 +381,7 @@ pub const BINDINGS: &[Binding] = &[
         "restore",
         "Lab: restore the selected node",
         Lab,
-        true,
+        3,
     ),
     bind(
         &[key('d')],
@@ -384,7 +389,7 @@ pub const BINDINGS: &[Binding] = &[
         "drill",
         "Failover drill on the etcd leader (d again starts it)",
         Scope::Drill,
-        true,
+        2,
     ),
     bind(
         &[key('n')],
@@ -392,7 +397,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "Before a drill starts, pick its next fault",
         Scope::Drill,
-        false,
+        0,
     ),
     bind(
         &[key('F')],
@@ -400,7 +405,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "Run a drill refused for etcd's quorum anyway",
         Scope::Drill,
-        false,
+        0,
     ),
 ];
 
@@ -442,6 +447,9 @@ impl Binding {
             Scope::Drill => here.drill,
             HostKey => here.host_key,
             Scope::ReplaceOffer => here.replace_offer,
+            // `f` answers in any wizard state ("no fix to run"); the bar shows it only
+            // when there is one.
+            Scope::WizardFix => here.wizard_open,
         }
     }
 
@@ -476,88 +484,11 @@ pub fn key_of(action: Action) -> String {
 
 /// Bindings for the key bar, in table order.
 pub fn bar(here: Here) -> impl Iterator<Item = &'static Binding> {
-    BINDINGS.iter().filter(move |b| b.in_bar && b.applies(here))
+    BINDINGS.iter().filter(move |b| {
+        b.bar > 0 && b.applies(here) && (b.scope != Scope::WizardFix || here.wizard_fix)
+    })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn press(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
-        KeyEvent::new(code, mods)
-    }
-
-    #[test]
-    fn lab_keys_do_nothing_on_a_live_cluster() {
-        let p = press(KeyCode::Char('P'), KeyModifiers::SHIFT);
-        assert_eq!(
-            lookup(&p, Here::lab()),
-            Some(Action::Fault(FaultKind::PowerOff))
-        );
-        assert_eq!(lookup(&p, Here::live()), None);
-        let s = press(KeyCode::Char('S'), KeyModifiers::SHIFT);
-        assert_eq!(
-            lookup(&s, Here::lab()),
-            Some(Action::Fault(FaultKind::Shutdown))
-        );
-    }
-
-    #[test]
-    fn ctrl_c_quits_but_plain_c_does_not() {
-        assert_eq!(
-            lookup(
-                &press(KeyCode::Char('c'), KeyModifiers::CONTROL),
-                Here::live()
-            ),
-            Some(Action::Quit)
-        );
-        assert_eq!(
-            lookup(&press(KeyCode::Char('c'), KeyModifiers::NONE), Here::live()),
-            None
-        );
-    }
-
-    #[test]
-    fn wizard_keys_act_only_where_a_wizard_runs() {
-        let enter = press(KeyCode::Enter, KeyModifiers::NONE);
-        let w = press(KeyCode::Char('w'), KeyModifiers::NONE);
-        assert_eq!(lookup(&w, Here::lab()), None);
-        let bare = Here {
-            wizard: true,
-            ..Here::default()
-        };
-        assert_eq!(lookup(&w, bare), Some(Action::ToggleWizard));
-        assert_eq!(lookup(&enter, bare), None, "closed: Enter does nothing");
-        let open = Here {
-            wizard_open: true,
-            ..bare
-        };
-        assert_eq!(lookup(&enter, open), Some(Action::WizardRun));
-    }
-
-    #[test]
-    fn the_drill_keys_act_on_the_lab_and_on_a_live_cluster_with_an_inventory() {
-        let d = press(KeyCode::Char('d'), KeyModifiers::NONE);
-        assert_eq!(lookup(&d, Here::lab()), Some(Action::Drill));
-        assert_eq!(
-            lookup(&d, Here::live()),
-            None,
-            "no inventory: no hosts to drill"
-        );
-        let live = Here {
-            drill: true,
-            ..Here::live()
-        };
-        assert_eq!(lookup(&d, live), Some(Action::Drill));
-    }
-
-    #[test]
-    fn every_key_is_bound_once() {
-        let mut seen = std::collections::HashSet::new();
-        for b in BINDINGS {
-            for k in b.keys {
-                assert!(seen.insert((k.code, k.mods)), "{} bound twice", k.label());
-            }
-        }
-    }
-}
+#[path = "keys_tests.rs"]
+mod tests;

@@ -18,6 +18,9 @@ pub enum Message {
     Cluster(Vec<ClusterEvent>),
     Wizard(WizardUpdate),
     Drill(DrillUpdate),
+    /// Wall time, once a second: status lines are read by a person, whatever the lab's
+    /// speed.
+    Tick(std::time::Instant),
     Quit,
 }
 

@@ -280,6 +280,7 @@ async fn event_loop(
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut redraw = true;
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
     while !app.quit {
         if redraw {
             guard.terminal.draw(|frame| view::draw(frame, &mut app))?;
@@ -294,6 +295,7 @@ async fn event_loop(
                 None => Message::Quit,
             },
             Some(msg) = source.recv() => msg,
+            now = ticks.tick() => Message::Tick(now.into_std()),
             _ = sigterm.recv() => Message::Quit,
             _ = sighup.recv() => Message::Quit,
             _ = sigint.recv() => Message::Quit,

@@ -97,6 +97,7 @@ fn master(name: &str) -> Node {
         hostname: None,
         taints: vec![],
         last_heartbeat: None,
+        created: None,
     }
 }
 

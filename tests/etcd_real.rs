@@ -89,6 +89,7 @@ fn master(name: &str) -> Node {
         roles: vec!["control-plane".into()],
         ready: Readiness::Ready,
         ready_since: None,
+        created: None,
         kubelet_version: "v1.33.2".into(),
         internal_ip: None,
         hostname: None,

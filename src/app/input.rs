@@ -6,7 +6,7 @@ use super::wizard::WizardAction;
 use super::{App, Outcome, Pane, WizardPane};
 use crate::keys::{self, Action};
 use crate::message::Command;
-use crate::model::Fault;
+use crate::model::{Fault, FaultKind};
 
 impl App {
     pub(super) fn on_key(&mut self, key: KeyEvent) -> Outcome {
@@ -34,7 +34,15 @@ impl App {
             self.ui.filter.clear();
             return redraw();
         }
-        match keys::lookup(&key, self.here()) {
+        let action = keys::lookup(&key, self.here());
+        if self.ui.help
+            && let Some(rows) = action.and_then(|a| self.help_rows(a))
+        {
+            // The view clamps it to the help's length.
+            self.ui.help_offset = self.ui.help_offset.saturating_add_signed(rows);
+            return redraw();
+        }
+        match action {
             Some(action) => self.act(action),
             None => Outcome::default(),
         }
@@ -44,7 +52,10 @@ impl App {
         let page = self.ui.page.max(1) as isize;
         match action {
             Action::Quit => self.quit = true,
-            Action::ToggleHelp => self.ui.help = !self.ui.help,
+            Action::ToggleHelp => {
+                self.ui.help = !self.ui.help;
+                self.ui.help_offset = 0;
+            }
             Action::FocusNext => self.focus(Pane::next),
             Action::FocusPrev => self.focus(Pane::prev),
             Action::Up => self.scroll(-1),
@@ -94,10 +105,14 @@ impl App {
                 };
             }
             Action::Fault(kind) => {
-                let Some(node) = self.selected_node() else {
+                let Some(node) = self.fault_target(kind) else {
                     self.ui.flash = Some("no node selected: Tab to Nodes, then j/k".into());
                     return redraw();
                 };
+                self.faulted.retain(|n| *n != node);
+                if kind != FaultKind::Restore {
+                    self.faulted.push(node.clone());
+                }
                 let fault = Fault { node, kind };
                 return Outcome {
                     redraw: true,
@@ -106,6 +121,20 @@ impl App {
             }
         }
         redraw()
+    }
+
+    /// While the help is open the moving keys scroll it: by how many rows.
+    fn help_rows(&self, action: Action) -> Option<isize> {
+        let page = self.ui.help_page.max(1) as isize;
+        Some(match action {
+            Action::Up => -1,
+            Action::Down => 1,
+            Action::PageUp => -page,
+            Action::PageDown => page,
+            Action::Top => isize::MIN / 2,
+            Action::Bottom => isize::MAX / 2,
+            _ => return None,
+        })
     }
 
     fn wizard(&mut self, action: WizardAction) -> Outcome {
@@ -147,7 +176,7 @@ impl App {
     pub fn rows_in(&self, pane: Pane) -> usize {
         let c = &self.cluster;
         match pane {
-            Pane::Nodes => c.nodes.matching(&self.ui.filter).count(),
+            Pane::Nodes => c.nodes.listed(&self.ui.filter).count(),
             Pane::Etcd => c.etcd.members.len(),
             Pane::Leases => c.leases.len(),
             Pane::Tokens => 1 + c.join_tokens().count() + c.certificates.len(),
@@ -157,10 +186,24 @@ impl App {
         }
     }
 
+    /// The node a fault key acts on: the selection in the node list; `R` from another
+    /// pane restores the node last faulted (and not restored yet), if any.
+    fn fault_target(&self, kind: FaultKind) -> Option<String> {
+        let last = self.faulted.last().cloned();
+        match kind {
+            FaultKind::Restore if self.ui.focus != Pane::Nodes => {
+                last.or_else(|| self.selected_node())
+            }
+            _ => self.selected_node(),
+        }
+    }
+
     /// The node under the cursor in the (filtered) node list.
     pub fn selected_node(&self) -> Option<String> {
-        let mut matching = self.cluster.nodes.matching(&self.ui.filter);
-        matching.nth(self.ui.nodes.selected).map(|n| n.name.clone())
+        let mut listed = self.cluster.nodes.listed(&self.ui.filter);
+        listed
+            .nth(self.ui.nodes.selected)
+            .map(|l| l.node.name.clone())
     }
 
     fn select_leader(&mut self) {
@@ -170,7 +213,12 @@ impl App {
         };
         self.ui.filter.clear();
         self.ui.focus = Pane::Nodes;
-        match self.cluster.nodes.iter().position(|n| n.name == leader) {
+        match self
+            .cluster
+            .nodes
+            .listed("")
+            .position(|l| l.node.name == leader)
+        {
             Some(i) => self.ui.nodes.selected = i,
             None => self.ui.flash = Some(format!("etcd leader {leader} has no matching node")),
         }

@@ -13,7 +13,12 @@ pub use drill::DrillPane;
 pub use ui::{Cursor, Pane, Ui};
 pub use wizard::WizardPane;
 
+use std::time::{Duration, Instant};
+
 use crate::keys::Here;
+
+/// How long a status line stays in the key bar's place (a key press clears it sooner).
+pub const FLASH: Duration = Duration::from_secs(5);
 
 pub struct App {
     pub cluster: ClusterState,
@@ -24,6 +29,8 @@ pub struct App {
     pub drill: Option<DrillPane>,
     /// A live cluster whose hosts an inventory names: `d` drills it over SSH.
     pub live_drill: bool,
+    /// Nodes a fault key acted on and `R` has not restored, the last one last.
+    pub faulted: Vec<String>,
     pub quit: bool,
 }
 
@@ -42,6 +49,7 @@ impl App {
             wizard: None,
             drill: None,
             live_drill: false,
+            faulted: Vec::new(),
             quit: false,
         }
     }
@@ -80,6 +88,11 @@ impl App {
                 .as_ref()
                 .is_some_and(|w| !w.host_keys.is_empty()),
             replace_offer: self.replace_offer().is_some(),
+            wizard_fix: self.wizard_open()
+                && self
+                    .wizard
+                    .as_ref()
+                    .is_some_and(|w| w.running.is_none() && w.fix().is_some()),
         }
     }
 
@@ -94,6 +107,23 @@ impl App {
     }
 
     pub fn update(&mut self, msg: Message) -> Outcome {
+        let flash = self.ui.flash.clone();
+        let mut out = self.handle(msg);
+        // Also a status line set before the first message (the wizard's opening hint).
+        if self.ui.flash.is_some() && (self.ui.flash != flash || self.ui.flash_at.is_none()) {
+            self.ui.flash_at = self.ui.wall;
+        }
+        // A status line says something about a moment: it goes once that has passed.
+        let shown = |at: Instant| self.ui.wall.map(|now| now.saturating_duration_since(at));
+        if self.ui.flash.is_some() && self.ui.flash_at.and_then(shown) >= Some(FLASH) {
+            self.ui.flash = None;
+            self.ui.flash_at = None;
+            out.redraw = true;
+        }
+        out
+    }
+
+    fn handle(&mut self, msg: Message) -> Outcome {
         match msg {
             Message::Key(key) => self.on_key(key),
             Message::Resize => Outcome {
@@ -112,6 +142,10 @@ impl App {
             }
             Message::Wizard(update) => self.on_wizard(update),
             Message::Drill(update) => self.on_drill(update),
+            Message::Tick(now) => {
+                self.ui.wall = Some(now);
+                Outcome::default()
+            }
             Message::Quit => {
                 self.quit = true;
                 Outcome::default()
@@ -197,6 +231,59 @@ mod tests {
         )));
         assert_eq!(app.rows_in(Pane::Nodes), 3);
         assert!(!app.ui.filter_editing);
+    }
+
+    #[test]
+    fn r_from_another_pane_restores_the_node_last_faulted() {
+        let mut app = app();
+        app.update(key('j'));
+        app.update(key('X'));
+        app.update(Message::Cluster(vec![ClusterEvent::NodeRemoved(
+            "cp-2".into(),
+        )]));
+        // Still listed (as deleted), so the filter finds it.
+        app.update(key('/'));
+        for c in "cp-2".chars() {
+            app.update(key(c));
+        }
+        assert_eq!(app.rows_in(Pane::Nodes), 1);
+        app.update(Message::Key(KeyEvent::new(
+            KeyCode::Esc,
+            KeyModifiers::NONE,
+        )));
+        app.update(key('k'));
+        app.update(Message::Key(KeyEvent::new(
+            KeyCode::Tab,
+            KeyModifiers::NONE,
+        )));
+        assert_ne!(app.ui.focus, Pane::Nodes);
+        let out = app.update(key('R'));
+        let restore = Fault {
+            node: "cp-2".into(),
+            kind: FaultKind::Restore,
+        };
+        assert_eq!(out.commands, vec![Command::Fault(restore)]);
+        assert!(app.faulted.is_empty());
+    }
+
+    #[test]
+    fn a_status_line_goes_after_five_seconds_of_wall_time() {
+        let mut app = app();
+        let start = Instant::now();
+        let tick = |s| Message::Tick(start + Duration::from_secs(s));
+        app.update(tick(0));
+        app.update(Message::Cluster(vec![ClusterEvent::Etcd(
+            Default::default(),
+        )]));
+        app.update(key('L'));
+        assert!(app.ui.flash.is_some(), "no leader: a status line");
+        // Lab time racing ahead (a sped-up lab) does not take it away.
+        let late = Message::Cluster(vec![ClusterEvent::Clock(t("2026-01-01T01:00:00Z"))]);
+        app.update(late);
+        app.update(tick(4));
+        assert!(app.ui.flash.is_some());
+        assert!(app.update(tick(5)).redraw);
+        assert_eq!(app.ui.flash, None);
     }
 
     #[test]

@@ -80,8 +80,16 @@ pub struct Ui {
     pub filter: String,
     pub filter_editing: bool,
     pub help: bool,
-    /// A one-line message for the operator, shown until the next key.
+    /// The help's first row shown, and the rows it showed (a page), as last drawn.
+    pub help_offset: usize,
+    pub help_page: usize,
+    /// A one-line message for the operator, shown until the next key or for
+    /// [`super::FLASH`] of wall time, whichever ends first.
     pub flash: Option<String>,
+    /// When `flash` was last set, as the last tick knew the time.
+    pub flash_at: Option<std::time::Instant>,
+    /// Wall time at the last tick.
+    pub wall: Option<std::time::Instant>,
     /// Rows a page moves, as last drawn.
     pub page: usize,
 }
@@ -100,7 +108,11 @@ impl Default for Ui {
             filter: String::new(),
             filter_editing: false,
             help: false,
+            help_offset: 0,
+            help_page: 10,
             flash: None,
+            flash_at: None,
+            wall: None,
             page: 10,
         }
     }

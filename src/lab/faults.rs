@@ -220,6 +220,7 @@ impl Lab {
             // The kubelet registers its Node again on start; the member was never removed,
             // so it simply rejoins.
             self.faults.deleted[i] = false;
+            self.nodes.nodes[i].created = self.now;
             let node = views::node(&self.cfg, i, &self.nodes.nodes[i]);
             out.change(&self.cfg, self.now, None, ClusterEvent::NodeUpsert(node));
         }

@@ -30,6 +30,8 @@ pub(crate) struct NodeState {
     pub ready: Readiness,
     /// Last transition of the Ready condition.
     pub since: i64,
+    /// When its Node object was created (registered; again after a deletion).
+    pub created: i64,
     /// The kubelet's last node Lease renewal that got through.
     pub last_heartbeat: i64,
     /// The kubelet's heartbeats land at `phase` modulo 10 s.
@@ -65,6 +67,7 @@ impl NodeHealth {
                     network_at: Some(i64::MIN),
                     ready: Readiness::Ready,
                     since: joined,
+                    created: joined,
                     last_heartbeat: last_beat(now, phase),
                     phase,
                 }
@@ -82,6 +85,7 @@ impl NodeHealth {
                 network_at: None,
                 ready: Readiness::NotReady,
                 since: 0,
+                created: 0,
                 last_heartbeat: 0,
                 phase: rng.random_range(0..HEARTBEAT_MS),
             })
@@ -93,6 +97,7 @@ impl NodeHealth {
     pub(crate) fn register(&mut self, i: usize, now: i64, network_at: Option<i64>) {
         let n = &mut self.nodes[i];
         (n.registered, n.ready, n.since, n.last_heartbeat) = (true, Readiness::NotReady, now, now);
+        n.created = now;
         n.posting = true;
         n.network_at = network_at;
         n.phase = (now + CHECK_MS).rem_euclid(HEARTBEAT_MS);

@@ -43,6 +43,7 @@ pub(crate) fn node(cfg: &LabConfig, i: usize, n: &NodeState) -> Node {
         },
         ready: n.ready,
         ready_since: Some(at(cfg, n.since)),
+        created: Some(at(cfg, n.created)),
         kubelet_version: KUBELET_VERSION.into(),
         internal_ip: Some(cfg.ip(i)),
         hostname: None,

@@ -59,6 +59,7 @@ pub fn node(n: &K8sNode) -> Node {
         ready_since: ready
             .and_then(|c| c.last_transition_time.as_ref())
             .map(|t| t.0),
+        created: n.metadata.creation_timestamp.as_ref().map(|t| t.0),
         kubelet_version: status
             .and_then(|s| s.node_info.as_ref())
             .map(|i| i.kubelet_version.clone())

@@ -128,7 +128,7 @@ impl ClusterState {
     }
 
     fn remove_node(&mut self, name: &str) -> bool {
-        let gone = self.nodes.remove(name).is_some();
+        let gone = self.nodes.delete(name, self.now);
         if gone {
             self.note(Severity::Warn, format!("node {name} deleted"));
         }
@@ -136,8 +136,22 @@ impl ClusterState {
     }
 
     fn apply_static_pods(&mut self, pods: StaticPods) -> bool {
-        if let Some(old) = self.static_pods.get(&pods.node) {
-            self.note_pod_changes(&old.clone(), &pods);
+        let old = self.static_pods.get(&pods.node).cloned();
+        if let Some(old) = &old {
+            self.note_pod_changes(old, &pods);
+        }
+        // Restarts are news for a while: when first seen (there were some before we
+        // looked) and when seen rise; the node's note says so, then lets them go.
+        let restarts = |p: &StaticPods| p.each().map(|(_, h)| h.restarts);
+        let rose = match &old {
+            Some(old) => restarts(old)
+                .iter()
+                .zip(restarts(&pods))
+                .any(|(a, b)| b > *a),
+            None => restarts(&pods).iter().any(|r| *r > 0),
+        };
+        if rose {
+            self.restarts_seen.insert(pods.node.clone(), self.now);
         }
         self.static_pods.insert(pods.node.clone(), pods.clone()) != Some(pods)
     }

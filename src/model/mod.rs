@@ -32,7 +32,7 @@ pub use feed::{FeedKind, FeedStatus, Stale};
 pub use heartbeat::{GraceFrom, Heartbeat};
 pub use leases::Lease;
 pub use members::Standing;
-pub use nodes::{Node, Nodes, PodHealth, PodState, Readiness, StaticPods};
+pub use nodes::{Listed, Node, Nodes, PodHealth, PodState, Readiness, StaticPods};
 pub use quorum::QuorumView;
 pub use snapshot::Snapshot;
 pub use timeline::{Severity, Timeline, TimelineEntry};
@@ -69,6 +69,8 @@ pub struct ClusterState {
     pub node_leases: HashMap<String, Timestamp>,
     /// etcd members as seen over time: a join in progress is not a member left behind.
     member_sightings: members::Sightings,
+    /// When each master's static pods were last seen restart (restarts counted up).
+    pub restarts_seen: BTreeMap<String, Timestamp>,
     /// Who released each released lease (lease name → host), as seen happen.
     released_by: BTreeMap<String, String>,
     /// A `CertKey` event arrived: later uploads are news, the first one is not.
@@ -99,6 +101,7 @@ impl ClusterState {
             timeline: Timeline::default(),
             leader_history: LeaderHistory::default(),
             released_by: BTreeMap::new(),
+            restarts_seen: BTreeMap::new(),
             node_leases: HashMap::new(),
             member_sightings: members::Sightings::default(),
             cert_key_known: false,

@@ -20,6 +20,8 @@ pub struct Node {
     pub ready: Readiness,
     /// When the Ready condition last changed.
     pub ready_since: Option<Timestamp>,
+    /// `metadata.creationTimestamp`: kubectl's AGE counts from it.
+    pub created: Option<Timestamp>,
     pub kubelet_version: String,
     pub internal_ip: Option<String>,
     /// The `kubernetes.io/hostname` label: the host name when the Node is named otherwise.
@@ -44,6 +46,7 @@ impl Node {
             roles: vec!["control-plane".into()],
             ready: Readiness::Ready,
             ready_since: None,
+            created: None,
             kubelet_version: "v1.33.2".into(),
             internal_ip: None,
             hostname: None,
@@ -172,20 +175,36 @@ fn trim_zeros(digits: &[u8]) -> &[u8] {
     &digits[zeros.min(digits.len().saturating_sub(1))..]
 }
 
-/// All nodes, kept in display order so drawing a window of 5,000 costs no sort.
+/// All nodes, kept in display order so drawing a window of 5,000 costs no sort. Nodes
+/// seen deleted are kept apart (not counted, not in [`Nodes::iter`]) and listed, marked,
+/// until a Node of that name registers again: a class can see what `X` did and undo it.
 #[derive(Debug, Clone, Default)]
 pub struct Nodes {
     ordered: BTreeMap<NodeKey, Node>,
     keys: HashMap<String, NodeKey>,
+    /// Deleted nodes as last seen, with when their deletion was seen.
+    deleted: BTreeMap<NodeKey, (Node, Timestamp)>,
+}
+
+/// A row of the node list: a node, or one seen deleted (and when).
+#[derive(Debug, Clone, Copy)]
+pub struct Listed<'a> {
+    pub node: &'a Node,
+    pub deleted: Option<Timestamp>,
+}
+
+fn key_of(node: &Node) -> NodeKey {
+    NodeKey {
+        workers_last: !node.is_control_plane(),
+        name: NaturalName(node.name.clone()),
+    }
 }
 
 impl Nodes {
     /// Inserts or replaces; returns the previous value.
     pub fn upsert(&mut self, node: Node) -> Option<Node> {
-        let key = NodeKey {
-            workers_last: !node.is_control_plane(),
-            name: NaturalName(node.name.clone()),
-        };
+        let key = key_of(&node);
+        self.deleted.remove(&key);
         let old = self.remove(&node.name);
         self.keys.insert(node.name.clone(), key.clone());
         self.ordered.insert(key, node);
@@ -195,6 +214,50 @@ impl Nodes {
     pub fn remove(&mut self, name: &str) -> Option<Node> {
         let key = self.keys.remove(name)?;
         self.ordered.remove(&key)
+    }
+
+    /// Removes the node and keeps it listed as deleted at `at`. False if it was unknown.
+    pub fn delete(&mut self, name: &str, at: Timestamp) -> bool {
+        let Some(node) = self.remove(name) else {
+            return false;
+        };
+        self.deleted.insert(key_of(&node), (node, at));
+        true
+    }
+
+    /// The nodes seen deleted and not registered again, in display order.
+    pub fn deleted(&self) -> impl Iterator<Item = (&Node, Timestamp)> {
+        self.deleted.values().map(|(n, at)| (n, *at))
+    }
+
+    /// The node list's rows whose name contains `filter` (case-insensitive): the nodes
+    /// and those seen deleted, each in its place in display order.
+    pub fn listed<'a>(&'a self, filter: &'a str) -> impl Iterator<Item = Listed<'a>> + 'a {
+        let needle = filter.to_lowercase();
+        let mut live = self.ordered.iter().peekable();
+        let mut gone = self.deleted.iter().peekable();
+        std::iter::from_fn(move || {
+            let take_gone = match (live.peek(), gone.peek()) {
+                (None, None) => return None,
+                (Some(_), None) => false,
+                (None, Some(_)) => true,
+                (Some((a, _)), Some((b, _))) => b < a,
+            };
+            Some(if take_gone {
+                let (_, (node, at)) = gone.next()?;
+                Listed {
+                    node,
+                    deleted: Some(*at),
+                }
+            } else {
+                let (_, node) = live.next()?;
+                Listed {
+                    node,
+                    deleted: None,
+                }
+            })
+        })
+        .filter(move |l| needle.is_empty() || l.node.name.to_lowercase().contains(&needle))
     }
 
     pub fn get(&self, name: &str) -> Option<&Node> {
@@ -247,6 +310,7 @@ mod tests {
             },
             ready: Readiness::Ready,
             ready_since: None,
+            created: None,
             kubelet_version: "v1.33.2".into(),
             internal_ip: None,
             hostname: None,
@@ -263,5 +327,19 @@ mod tests {
         assert_eq!(names, ["z-master", "a-worker"]);
         assert_eq!(nodes.get("a-worker").unwrap().ready, Readiness::NotReady);
         assert_eq!(nodes.len(), 2);
+
+        // Deleted: not a node any more, still listed (in its place) until it registers.
+        let at = Timestamp::UNIX_EPOCH;
+        assert!(nodes.delete("z-master", at));
+        assert_eq!((nodes.len(), nodes.get("z-master")), (1, None));
+        let listed: Vec<_> = nodes
+            .listed("")
+            .map(|l| (l.node.name.as_str(), l.deleted.is_some()))
+            .collect();
+        assert_eq!(listed, [("z-master", true), ("a-worker", false)]);
+        assert_eq!(nodes.listed("z-m").count(), 1);
+        nodes.upsert(node("z-master", true));
+        assert_eq!(nodes.deleted().count(), 0);
+        assert_eq!(nodes.listed("").count(), 2);
     }
 }

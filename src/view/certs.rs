@@ -32,6 +32,43 @@ pub fn rows(c: &ClusterState) -> Vec<Line<'static>> {
         .collect()
 }
 
+/// The rows of [`rows`] folded for a short pane: certificates of one kind (the first word
+/// of their name) on one row with their count and the soonest end, `apiservers ×3  364d`.
+pub fn folded(c: &ClusterState) -> Vec<Line<'static>> {
+    let mut groups: Vec<(String, Vec<&Certificate>)> = Vec::new();
+    for x in ordered(c) {
+        let kind = x.name.split_whitespace().next().unwrap_or("").to_string();
+        match groups.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, members)) => members.push(x),
+            None => groups.push((kind, vec![x])),
+        }
+    }
+    let named: Vec<(String, &Certificate)> = groups
+        .iter()
+        .map(|(kind, members)| {
+            let soonest = members.iter().min_by_key(|x| x.not_after).copied();
+            let name = match members.len() {
+                1 => members[0].name.clone(),
+                n => format!("{kind}s ×{n}"),
+            };
+            (name, soonest.unwrap_or(members[0]))
+        })
+        .collect();
+    let name_w = named.iter().map(|(n, _)| format::width(n)).max();
+    let ttl_w = named.iter().map(|(_, x)| format::width(&ttl(x, c).0)).max();
+    named
+        .into_iter()
+        .map(|(name, x)| {
+            let (text, style) = ttl(x, c);
+            Line::from(vec![
+                Span::styled(format::pad(&name, name_w.unwrap_or(0)), theme::BOLD),
+                Span::raw("  "),
+                Span::styled(format::pad(&text, ttl_w.unwrap_or(0)), style),
+            ])
+        })
+        .collect()
+}
+
 /// How to renew what is inside the renewal window: the masters to run kubeadm on, and
 /// the CA's manual rotation. Empty while every certificate has more than 30 days.
 pub fn advice(c: &ClusterState, width: usize) -> Vec<Line<'static>> {
@@ -141,7 +178,8 @@ mod tests {
         assert!(find(&buf, "then restart the control-plane static pods").is_some());
         assert!(find(&buf, "rotate it by hand").is_none(), "the CA is fine");
 
-        let buf = screen(&mut with_certs(6 * DAY, -90), 100, 30);
+        // Taller: both leases keep a row each above.
+        let buf = screen(&mut with_certs(6 * DAY, -90), 100, 34);
         assert_eq!(
             style_of(&buf, "6d00h").fg,
             Some(Color::Red),
@@ -149,7 +187,11 @@ mod tests {
             text(&buf)
         );
         assert_eq!(style_of(&buf, "EXPIRED 1m30s ago").fg, Some(Color::Red));
-        assert!(find(&buf, "the CA cannot be renewed by kubeadm").is_some());
+        assert!(
+            find(&buf, "the CA cannot be renewed by kubeadm").is_some(),
+            "{}",
+            text(&buf)
+        );
     }
 
     #[test]

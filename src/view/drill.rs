@@ -89,9 +89,24 @@ fn running(v: &DrillView, width: usize) -> (Vec<Span<'static>>, Vec<Line<'static
     ];
     let label_w = 12;
     let room = width.saturating_sub(label_w + 1);
+    let top = max(&v.latency_ms);
+    // Each sparkline says its scale after its bars, where it fits.
+    let scales = [
+        " █ all answered, ▁ none · a cell a second".to_string(),
+        format!(" █ {top:.0} ms"),
+    ];
+    let fits = scales.iter().all(|s| format::width(s) + 10 <= room);
+    let scale = |i: usize| {
+        if fits {
+            scales[i].clone()
+        } else {
+            String::new()
+        }
+    };
+    let bars = |i: usize| room.saturating_sub(format::width(&scale(i)));
     let mut lines = vec![
-        spark("answered", &v.availability, 1.0, room, label_w),
-        spark("latency", &v.latency_ms, max(&v.latency_ms), room, label_w),
+        spark("answered", &v.availability, 1.0, bars(0), label_w, scale(0)),
+        spark("latency", &v.latency_ms, top, bars(1), label_w, scale(1)),
     ];
     for e in v.timeline.iter().rev() {
         let head = format!("{:>6.1}s {}", e.at_s, e.text);
@@ -121,8 +136,16 @@ fn max(values: &[f64]) -> f64 {
     values.iter().copied().fold(1.0, f64::max)
 }
 
-/// `answered    ▇▇▇▁▁▃▇▇`: the last `room` values, each scaled against `top`.
-fn spark(label: &str, values: &[f64], top: f64, room: usize, label_w: usize) -> Line<'static> {
+/// `answered    ▇▇▇▁▁▃▇▇ █ all`: the last `room` values, each scaled against `top`, then
+/// what the scale is.
+fn spark(
+    label: &str,
+    values: &[f64],
+    top: f64,
+    room: usize,
+    label_w: usize,
+    scale: String,
+) -> Line<'static> {
     let shown = &values[values.len().saturating_sub(room)..];
     let bars: String = shown
         .iter()
@@ -135,5 +158,6 @@ fn spark(label: &str, values: &[f64], top: f64, room: usize, label_w: usize) -> 
         Span::styled(format::pad(label, label_w), theme::DIM),
         Span::raw(" "),
         Span::raw(bars),
+        Span::styled(scale, theme::DIM),
     ])
 }

@@ -36,6 +36,7 @@ pub fn node(name: &str, cp: bool, ip: &str, since_s: i64) -> Node {
         },
         ready: Readiness::Ready,
         ready_since: Some(at(-since_s)),
+        created: Some(at(-since_s)),
         kubelet_version: "v1.33.2".into(),
         internal_ip: Some(ip.into()),
         hostname: None,

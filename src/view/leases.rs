@@ -11,7 +11,9 @@ use crate::model::{ClusterState, FeedKind, Lease};
 
 /// Content rows wanted at inner width `width`.
 pub fn wanted(cluster: &ClusterState, width: u16) -> usize {
-    cluster.leases.len().max(1) * rows_per_lease(cluster, width)
+    let c = cluster;
+    let legend = c.leases.values().any(|l| holder(c, l).0.ends_with('?'));
+    c.leases.len().max(1) * rows_per_lease(c, width) + usize::from(legend)
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
@@ -31,7 +33,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         return;
     }
 
+    if usize::from(inner.height) < c.leases.len() {
+        // Fewer rows than leases: every holder on one row, so no leader drops out.
+        pane::text(frame, inner, [together(c)]);
+        return;
+    }
+    // Two rows each only when every lease gets its two: both leaders stay in view.
     let per = rows_per_lease(c, inner.width);
+    let per = if usize::from(inner.height) < per * c.leases.len() {
+        1
+    } else {
+        per
+    };
     let cols = columns(c);
     let item = |i: usize| {
         let Some(l) = c.leases.values().nth(i) else {
@@ -46,16 +59,51 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         }
     };
     let highlight = theme::selected(true);
+    // A holder no Node matches is marked `?`: say what that means where a row is spare.
+    let unmatched = c.leases.values().any(|l| holder(c, l).0.ends_with('?'));
+    let mut area = inner;
+    if unmatched && usize::from(inner.height) > per * c.leases.len() {
+        area.height -= 1;
+        let legend = Rect {
+            y: area.bottom(),
+            height: 1,
+            ..inner
+        };
+        let text = "?: no Node is named after the holder's host";
+        pane::text(frame, legend, [Line::styled(text, theme::DIM)]);
+    }
     let cursor = &mut app.ui.leases;
     pane::items(
         frame,
-        inner,
+        area,
         c.leases.len(),
         item,
         cursor,
         focused,
         highlight,
     );
+}
+
+/// `cm → cp-2 · sched → cp-1`: the leases side by side, by their pods' short names.
+fn together(c: &ClusterState) -> Line<'static> {
+    let mut spans = Vec::new();
+    for l in c.leases.values() {
+        if !spans.is_empty() {
+            spans.push(Span::styled(" · ", theme::DIM));
+        }
+        let short = match l.name.as_str() {
+            "kube-controller-manager" => "cm",
+            "kube-scheduler" => "sched",
+            other => other,
+        };
+        let (holder, style) = holder(c, l);
+        spans.push(Span::raw(format!("{short} ")));
+        spans.push(Span::styled(holder, style));
+        if l.expired(c.now) {
+            spans.push(Span::styled(" EXPIRED", theme::ALARM));
+        }
+    }
+    Line::from(spans)
 }
 
 /// Widths of the name and holder columns, so the timings line up.
@@ -210,6 +258,17 @@ mod tests {
     }
 
     #[test]
+    fn fewer_rows_than_leases_put_every_holder_on_one_row() {
+        let mut app = fixture::app();
+        let buf = screen(&mut app, 80, 20);
+        assert!(
+            find(&buf, "cm → cp-2 · sched → cp-1").is_some(),
+            "{}",
+            text(&buf)
+        );
+    }
+
+    #[test]
     fn a_holder_host_no_node_matches_is_shown_with_a_question_mark() {
         let mut app = fixture::app();
         let sched = app.cluster.leases.get_mut("kube-scheduler").unwrap();
@@ -224,6 +283,11 @@ mod tests {
         let buf = screen(&mut app, 140, 30);
         assert_eq!(style_of(&buf, "→ ip-10-9-9-9?").fg, Some(Color::Yellow));
         assert!(
+            find(&buf, "?: no Node is named after the holder's host").is_some(),
+            "{}",
+            text(&buf)
+        );
+        assert!(
             find(&buf, "kube-controller-manager → cp-2").is_some(),
             "{}",
             text(&buf)
@@ -235,7 +299,8 @@ mod tests {
         let mut app = fixture::app();
         app.ui.focus = Pane::Leases;
         app.ui.leases.selected = 1;
-        let buf = screen(&mut app, 80, 24);
+        // Tall enough for two rows a lease (shorter, they share one row).
+        let buf = screen(&mut app, 80, 30);
         let (x, y) = find(&buf, "kube-scheduler").unwrap();
         assert_eq!(buf[(x, y)].bg, Color::Blue);
         assert_eq!(buf[(x, y + 1)].bg, Color::Blue);

@@ -60,7 +60,8 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     }
     keybar::draw(frame, bottom, app);
     if app.ui.help {
-        help::draw(frame, area, app.here());
+        let here = app.here();
+        help::draw(frame, area, here, &mut app.ui);
     }
 }
 
@@ -137,7 +138,7 @@ impl Ask {
 fn left_asks(app: &App, width: u16) -> [Ask; 2] {
     let c = &app.cluster;
     let inner = width.saturating_sub(2);
-    let nodes = c.nodes.matching(&app.ui.filter).count().max(1) + 1;
+    let nodes = nodes::wanted(app);
     [
         Ask::new(nodes.min(MIN_NODE_ROWS + 1), nodes),
         Ask::new(endpoint::needed(c), endpoint::wanted(c, inner)),

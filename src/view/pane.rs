@@ -13,6 +13,17 @@ use crate::model::{ClusterState, FeedKind};
 
 /// Draws the pane's border and title; returns the inside.
 pub fn frame(frame: &mut Frame, area: Rect, title: Vec<Span<'_>>, focused: bool) -> Rect {
+    frame_with(frame, area, title, focused, Vec::new())
+}
+
+/// [`frame`] with a note on the bottom border, right-aligned: `+2 more`, `↓ more`.
+pub fn frame_with(
+    frame: &mut Frame,
+    area: Rect,
+    title: Vec<Span<'_>>,
+    focused: bool,
+    bottom: Vec<Span<'_>>,
+) -> Rect {
     // Thick lines as well as colour, so focus shows without colour too.
     let kind = if focused {
         BorderType::Thick
@@ -27,6 +38,13 @@ pub fn frame(frame: &mut Frame, area: Rect, title: Vec<Span<'_>>, focused: bool)
             Line::from(title),
             usize::from(area.width.saturating_sub(2)),
         ));
+    let block = if bottom.is_empty() {
+        block
+    } else {
+        let room = usize::from(area.width.saturating_sub(2));
+        let note = format::fit_line(Line::from(bottom), room).right_aligned();
+        block.title_bottom(note)
+    };
     let inner = block.inner(area);
     frame.render_widget(block, area);
     inner
@@ -158,6 +176,14 @@ fn cut_rows(mut rows: Vec<Line<'static>>, room: usize, width: usize) -> Vec<Line
         *last = format::fit_line(std::mem::take(last), width);
     }
     rows
+}
+
+/// `+3 more`: rows of a list below the window (`hidden` of them), `None` when none are.
+pub fn more(hidden: usize) -> Vec<Span<'static>> {
+    if hidden == 0 {
+        return Vec::new();
+    }
+    vec![Span::styled(format!(" +{hidden} more "), theme::WARN)]
 }
 
 /// Rows a pane needs to show `content_rows` rows inside its border.

@@ -29,7 +29,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let focused = app.ui.focus == Pane::Tokens;
     let mut title = vec![pane::name("TTLs")];
     title.extend(pane::stale(c, &[FeedKind::Tokens, FeedKind::Certificates]));
-    let inner = pane::frame(frame, area, title, focused);
+    let inner = ratatui::widgets::Block::bordered().inner(area);
 
     // The certificate key keeps the top rows and the join command the bottom ones; join
     // tokens and certificates scroll between them. Cursor row 0 is the certificate key,
@@ -40,15 +40,24 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let head_h = (head.len() as u16).min(inner.height);
     let foot_h = (foot.len() as u16).min(inner.height - head_h);
     let [top, middle, bottom] = split(inner, head_h, foot_h);
+    let hidden = draw_middle(frame, middle, app, focused);
+    pane::frame_with(frame, area, title, focused, pane::more(hidden));
     let on_key = (focused && app.ui.tokens.selected == 0).then_some(0);
     pane::rows(frame, top, head, on_key, theme::selected(true));
     pane::text(frame, bottom, foot);
-    draw_middle(frame, middle, app, focused);
 }
 
 /// The join tokens, then the certificates and how to renew them: the rows that scroll.
 /// Returns the lines and, for each selectable item, its line.
 fn middle(c: &ClusterState, width: usize) -> (Vec<Line<'static>>, Vec<usize>) {
+    middle_with(c, width, certs::rows(c))
+}
+
+fn middle_with(
+    c: &ClusterState,
+    width: usize,
+    certificates: Vec<Line<'static>>,
+) -> (Vec<Line<'static>>, Vec<usize>) {
     let tokens: Vec<&Token> = c.join_tokens().collect();
     let mut lines = Vec::new();
     if tokens.is_empty() {
@@ -61,16 +70,23 @@ fn middle(c: &ClusterState, width: usize) -> (Vec<Line<'static>>, Vec<usize>) {
     }
     let ttl_w = tokens.iter().map(|t| format::width(&ttl(t, c).0)).max();
     lines.extend(tokens.iter().map(|t| token(t, c, ttl_w.unwrap_or(0))));
-    lines.extend(certs::rows(c));
+    lines.extend(certificates);
     let first = usize::from(tokens.is_empty());
     let items = (first..lines.len()).collect();
     lines.extend(certs::advice(c, width));
     (lines, items)
 }
 
-fn draw_middle(frame: &mut Frame, area: Rect, app: &mut App, focused: bool) {
-    let (lines, items) = middle(&app.cluster, usize::from(area.width));
+/// Returns the rows left below the window: never fewer without saying so.
+fn draw_middle(frame: &mut Frame, area: Rect, app: &mut App, focused: bool) -> usize {
+    let c = &app.cluster;
     let height = usize::from(area.height);
+    let (mut lines, mut items) = middle(c, usize::from(area.width));
+    // Too short to list every certificate: those of a kind share a row (unless the
+    // operator scrolls through them).
+    if lines.len() > height && !focused {
+        (lines, items) = middle_with(c, usize::from(area.width), certs::folded(c));
+    }
     // The pane's cursor counts the certificate key as row 0; this window counts lines.
     let item = app.ui.tokens.selected.checked_sub(1);
     let line = item.and_then(|k| items.get(k).copied());
@@ -87,8 +103,10 @@ fn draw_middle(frame: &mut Frame, area: Rect, app: &mut App, focused: bool) {
     window.scroll_into_view(lines.len(), height);
     app.ui.tokens.offset = window.offset;
     let selected = pane::selected_row(&window, focused && line.is_some());
+    let hidden = lines.len().saturating_sub(window.offset + height);
     let shown = lines.into_iter().skip(window.offset);
     pane::rows(frame, area, shown, selected, theme::selected(true));
+    hidden
 }
 
 fn split(area: Rect, head: u16, foot: u16) -> [Rect; 3] {

@@ -181,40 +181,54 @@ fn detail(steps: &WizardSteps, at: usize, w: &WizardPane, width: usize) -> Vec<L
     };
     let head = format!("{mark} {}: {word}", r.id);
     lines.push(Line::styled(head, style.patch(theme::BOLD)));
+    let failed = r.status == StepStatus::Failed;
+    let mut about = Vec::new();
     if let Some(why) = steps.why.get(at).filter(|s| !s.is_empty()) {
-        lines.extend(wrapped(why, width, Style::new()));
+        about.extend(wrapped(why, width, Style::new()));
     }
     let hosts = steps.command_hosts.get(at).map_or(&[][..], Vec::as_slice);
     for (command, on) in commands(&r.commands, hosts) {
         let on = format!("on {}:", on.join(", "));
-        lines.extend(wrapped(&on, width, theme::DIM));
+        about.extend(wrapped(&on, width, theme::DIM));
         for row in format::shell(command, width) {
-            lines.push(Line::styled(row, theme::COMMAND));
+            about.push(Line::styled(row, theme::COMMAND));
         }
     }
-    for n in &r.notes {
-        let style = if r.status == StepStatus::Failed {
-            theme::WARN
-        } else {
-            theme::DIM
-        };
-        lines.extend(wrapped(n, width, style));
+    let note_style = if failed { theme::WARN } else { theme::DIM };
+    let notes = r.notes.iter().flat_map(|n| wrapped(n, width, note_style));
+    let key = wrapped(&next_key(steps, r, w), width, theme::KEY);
+    if failed {
+        // What to do first, while the pane is short: the fix and its key, then what
+        // failed, then what the step was.
+        lines.extend(fix(r, width));
+        lines.extend(key);
+        lines.extend(notes);
+        lines.extend(about);
+    } else {
+        lines.extend(about);
+        lines.extend(notes);
+        lines.extend(key);
     }
-    if let Some(fix) = r.fix.as_ref().filter(|_| r.status == StepStatus::Failed) {
+    let output = if running { &w.live } else { &r.output };
+    if !output.is_empty() {
+        lines.push(Line::styled("output:", theme::DIM));
+        for l in output {
+            lines.extend(format::wrap_line(Line::raw(l.clone()), width, 2));
+        }
+    }
+    lines
+}
+
+/// The fix a failed step offers: what it does, then its commands per host.
+fn fix(r: &StepReport, width: usize) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    if let Some(fix) = r.fix.as_ref() {
         lines.extend(wrapped(&format!("fix: {}", fix.what), width, theme::WARN));
         for c in &fix.commands {
             lines.extend(wrapped(&format!("on {}:", c.host), width, theme::DIM));
             for row in format::shell(&c.shown(), width) {
                 lines.push(Line::styled(row, theme::COMMAND));
             }
-        }
-    }
-    lines.extend(wrapped(&next_key(steps, r, w), width, theme::KEY));
-    let output = if running { &w.live } else { &r.output };
-    if !output.is_empty() {
-        lines.push(Line::styled("output:", theme::DIM));
-        for l in output {
-            lines.extend(format::wrap_line(Line::raw(l.clone()), width, 2));
         }
     }
     lines
@@ -310,7 +324,13 @@ fn tail_fit(
             (lines, back, room)
         }
         _ => {
-            lines.truncate(height);
+            // Never fewer without saying so.
+            if height > 0 && lines.len() > height {
+                let hidden = lines.len() + 1 - height;
+                lines.truncate(height - 1);
+                let more = format!("… +{hidden} rows below (a taller terminal shows more)");
+                lines.push(Line::styled(more, theme::DIM));
+            }
             (lines, 0, height)
         }
     }
