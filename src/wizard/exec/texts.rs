@@ -402,9 +402,10 @@ pub(super) fn etcd_not_healthy(url: &str) -> Vec<String> {
     ]
 }
 
-/// `etcdctl member remove` (etcd 3.5's output).
+/// `etcdctl member remove` (`printer_simple.go`: `Member %16x removed from cluster %16x`,
+/// so an id with leading zeros is padded with spaces).
 pub(super) fn member_removed(id: u64) -> String {
-    format!("Member {id:x} removed from cluster a3b1c7d2e5f60718")
+    format!("Member {id:16x} removed from cluster a3b1c7d2e5f60718")
 }
 
 /// etcdctl's `move-leader` (`printer.go`: `types.ID` is unpadded hex).
@@ -429,4 +430,16 @@ pub(super) fn reset() -> Vec<String> {
          The reset process does not clean your kubeconfig files and you must remove them manually.\n\
          Please, check the contents of the $HOME/.kube/config file.",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    /// etcdctl's `%16x`: a 15-digit id is right-aligned, one space wider than its digits.
+    #[test]
+    fn a_removed_members_id_is_padded_as_etcdctl_pads_it() {
+        assert_eq!(
+            super::member_removed(0x92e55cd7a113cf7),
+            "Member  92e55cd7a113cf7 removed from cluster a3b1c7d2e5f60718"
+        );
+    }
 }
