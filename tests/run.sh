@@ -70,8 +70,8 @@ left_behind() {
     pid=${pid%/environ}
     comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
     [[ $comm =~ ^(etcd|sshd|ssh-agent|tmux.*|hatui|haproxy|keepalived)$ ]] || continue
-    if tr '\0' '\n' <"$e" 2>/dev/null | grep -qx "HATUI_TEST_RUN=$HATUI_TEST_RUN"; then
-      echo "$pid $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
+    if tr '\0' '\n' 2>/dev/null <"$e" | grep -qx "HATUI_TEST_RUN=$HATUI_TEST_RUN"; then
+      echo "$pid $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")"
     fi
   done
 }
