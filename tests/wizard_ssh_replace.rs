@@ -77,7 +77,7 @@ fn a_dead_master_is_replaced_each_host_receiving_its_commands_in_order_the_snaps
         etcdctl("cp-2", &format!("member remove {:x}", member_id(0))),
         format!("{KUBECTL} delete node cp-1 --ignore-not-found"),
         "kubeadm init phase upload-certs --upload-certs".into(),
-        "kubeadm token create --print-join-command".into(),
+        "kubeadm token create --print-join-command --description hatui-replacing-cp-1".into(),
         format!("{KUBECTL} -n kube-system delete secret kubeadm-certs --ignore-not-found"),
         format!("kubeadm token delete {NEW_TOKEN}"),
         format!("{KUBECTL} get nodes -o wide"),
@@ -243,10 +243,10 @@ fn killed_during_the_reset_the_rerun_continues_where_the_cluster_is() {
             (&json!("ok"), &json!(0)),
             "{s}"
         );
-        assert!(
-            s["notes"][0].as_str().unwrap().starts_with("already done"),
-            "{s}"
-        );
+        // The check's own note (the quorum arithmetic) comes first.
+        let notes = s["notes"].as_array().unwrap();
+        let said = |n: &serde_json::Value| n.as_str().unwrap().starts_with("already done");
+        assert!(notes.iter().any(said), "{s}");
     }
     for id in ["reset/cp-1", "join-control-plane/cp-1", "cleanup", "verify"] {
         assert_eq!(step(&v, id)["attempts"], 1, "{id}");
@@ -262,6 +262,85 @@ fn killed_during_the_reset_the_rerun_continues_where_the_cluster_is() {
     assert_eq!(site.snapshots().len(), 1);
     assert_no_secret_in(&text);
     assert_no_secret_in(&site.audit());
+}
+
+/// The join tokens in the cluster described as the replacement's mark.
+fn marked(site: &Site) -> usize {
+    let encoded = wizard_ssh_fleet::base64("hatui-replacing-cp-1").to_string();
+    let objects = std::fs::read_dir(site.state.join("objects")).unwrap();
+    let texts = objects.map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap());
+    texts
+        .filter(|t| t.contains(&format!("\"description\":{encoded}")))
+        .count()
+}
+
+#[test]
+fn killed_after_the_join_the_rerun_without_force_finishes_the_replacement() {
+    let site = dead_site();
+    // The cleanup never completes: the run is killed during it, the join done.
+    site.set("hold", "cleanup", "3");
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut child = site.replace_start("cp-1", &["--yes", "--json"]);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let cleanup = |c: &String| c.contains("delete secret kubeadm-certs");
+    while !site.commands("cp-2").iter().any(cleanup) {
+        assert!(Instant::now() < deadline, "the cleanup never started");
+        if let Some(s) = child.try_wait().unwrap() {
+            panic!("hatui ended before the cleanup: {s}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::remove_file(site.state.join("hold/cleanup")).unwrap();
+    // The replacement answers and is Ready: without the mark, "not dead".
+    assert!(site.state.join("objects/certs.json").exists());
+    assert_eq!(marked(&site), 1, "the join token carries the mark");
+
+    let out = site.replace_run("cp-1", &["--yes", "--json"]);
+    let (v, text) = json_of(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{err}");
+    assert_eq!(v["verified"], true, "{text}");
+    for id in &PLAN[..5] {
+        let s = step(&v, id);
+        assert_eq!(
+            (&s["status"], &s["attempts"]),
+            (&json!("ok"), &json!(0)),
+            "{s}"
+        );
+    }
+    let join = step(&v, "join-control-plane/cp-1");
+    assert_eq!(
+        (&join["status"], &join["attempts"]),
+        (&json!("ok"), &json!(0)),
+        "{join}"
+    );
+    for id in ["upload-certs", "token-create", "cleanup", "verify"] {
+        assert_eq!(step(&v, id)["attempts"], 1, "{id}");
+    }
+    let count = |host: &str, what: &str| {
+        let c = site.commands(host);
+        c.iter().filter(|c| c.contains(what)).count()
+    };
+    assert_eq!(count("cp-1", "kubeadm join"), 1, "joined once");
+    assert_eq!(
+        count("cp-1", "kubeadm reset"),
+        1,
+        "the new master is not reset"
+    );
+    assert_eq!(count("cp-2", " member remove "), 1);
+    assert!(!site.state.join("objects/certs.json").exists());
+    assert_eq!(marked(&site), 0, "no mark left");
+    assert_no_secret_in(&text);
+    assert_no_secret_in(&site.audit());
+
+    // Finished: cp-1 is a healthy master nobody replaces, refused again.
+    let out = site.replace_run("cp-1", &["--yes"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cp-1 is not dead"), "{err}");
+    assert!(err.contains("ran its cleanup has finished"), "{err}");
 }
 
 #[test]
