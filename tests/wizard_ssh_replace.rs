@@ -340,7 +340,10 @@ fn killed_after_the_join_the_rerun_without_force_finishes_the_replacement() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("cp-1 is not dead"), "{err}");
-    assert!(err.contains("ran its cleanup has finished"), "{err}");
+    assert!(
+        err.contains("If an earlier --replace cp-1 ran its cleanup, cp-1 is replaced"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -428,6 +431,13 @@ fn the_dry_run_is_the_replacements_script_and_shellcheck_passes_it() {
     );
     assert!(script.contains(&format!("on cp-2 'cat {SNAPSHOT}' > \"$SNAPSHOT.part\"")));
     assert!(script.contains("done: cp-1 is replaced"), "{script}");
+    // By hand too, the join token carries the replacement's mark.
+    assert!(
+        script.contains(
+            "kubeadm token create --print-join-command --description hatui-replacing-cp-1"
+        ),
+        "{script}"
+    );
     for s in SECRETS {
         assert!(!script.contains(s), "a secret in the script");
     }

@@ -176,14 +176,15 @@ pub fn replace_ssh(
     };
     if let Some(why) = refusal.filter(|_| !r.force) {
         writeln!(err, "hatui wizard: refusing to replace {}: {why}", r.node)?;
-        if healthy.is_some() && c.etcd.members.iter().any(|m| m.name == r.node) {
+        if why.contains(&format!("{} is not dead", r.node)) {
             // A replacement in progress is recognised by its mark (and goes on); without
             // one, an earlier --replace got through its cleanup: nothing is left to do.
             writeln!(
                 err,
-                "An earlier --replace {} that ran its cleanup has finished (only the verify \
-                 may be left): the cockpit or `hatui status --inventory` shows the cluster.",
-                r.node
+                "If an earlier --replace {0} ran its cleanup, {0} is replaced (only its verify \
+                 may be left): `hatui status --inventory {1}` or the cockpit shows the cluster.",
+                r.node,
+                run.inventory.display()
             )?;
         }
         return Ok(2);
