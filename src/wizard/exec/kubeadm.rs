@@ -414,7 +414,7 @@ fn apply_now(lab: &mut Lab, e: Effect) -> Result<Vec<String>, Result<Outcome, Ve
         },
         Effect::ApplyCni => {
             lab.apply_cni();
-            super::texts::lines(CALICO_APPLIED)
+            super::texts::lines(texts::CALICO_APPLIED)
         }
         Effect::TokenDelete(id) => vec![if lab.delete_token(&id) {
             format!("bootstrap token \"{id}\" deleted")
@@ -501,18 +501,3 @@ fn apply_now(lab: &mut Lab, e: Effect) -> Result<Vec<String>, Result<Outcome, Ve
         }
     })
 }
-
-/// What `kubectl apply -f calico.yaml` prints (the first objects of the manifest, then its
-/// DaemonSet and Deployment).
-const CALICO_APPLIED: &str = "poddisruptionbudget.policy/calico-kube-controllers created\n\
-serviceaccount/calico-kube-controllers created\n\
-serviceaccount/calico-node created\n\
-serviceaccount/calico-cni-plugin created\n\
-configmap/calico-config created\n\
-customresourcedefinition.apiextensions.k8s.io/ippools.crd.projectcalico.org created\n\
-clusterrole.rbac.authorization.k8s.io/calico-kube-controllers created\n\
-clusterrole.rbac.authorization.k8s.io/calico-node created\n\
-clusterrolebinding.rbac.authorization.k8s.io/calico-kube-controllers created\n\
-clusterrolebinding.rbac.authorization.k8s.io/calico-node created\n\
-daemonset.apps/calico-node created\n\
-deployment.apps/calico-kube-controllers created";
