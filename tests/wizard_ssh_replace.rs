@@ -9,7 +9,7 @@ mod wizard_ssh_fleet;
 
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 use wizard_json::step_ids;
@@ -77,7 +77,7 @@ fn a_dead_master_is_replaced_each_host_receiving_its_commands_in_order_the_snaps
         etcdctl("cp-2", &format!("member remove {:x}", member_id(0))),
         format!("{KUBECTL} delete node cp-1 --ignore-not-found"),
         "kubeadm init phase upload-certs --upload-certs".into(),
-        "kubeadm token create --print-join-command".into(),
+        "kubeadm token create --print-join-command --description hatui-replacing-cp-1".into(),
         format!("{KUBECTL} -n kube-system delete secret kubeadm-certs --ignore-not-found"),
         format!("kubeadm token delete {NEW_TOKEN}"),
         format!("{KUBECTL} get nodes -o wide"),
@@ -205,70 +205,6 @@ fn the_old_host_that_does_not_answer_is_said_and_skipped_and_the_replacement_goe
 }
 
 #[test]
-fn killed_during_the_reset_the_rerun_continues_where_the_cluster_is() {
-    let site = dead_site();
-    site.set("hold", "reset-cp-1", "3");
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let mut child = site.replace_start("cp-1", &["--yes", "--json"]);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !site
-        .commands("cp-1")
-        .iter()
-        .any(|c| c == "kubeadm reset -f")
-    {
-        assert!(Instant::now() < deadline, "the reset never started");
-        if let Some(s) = child.try_wait().unwrap() {
-            panic!("hatui ended before the reset: {s}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    std::fs::remove_file(site.state.join("hold/reset-cp-1")).unwrap();
-
-    let out = site.replace_run("cp-1", &["--yes", "--json"]);
-    let (v, text) = json_of(&out);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{text}\n{err}");
-    assert_eq!(v["verified"], true, "{text}");
-    for id in [
-        "check",
-        "snapshot",
-        "remove-member/cp-1",
-        "delete-node/cp-1",
-    ] {
-        let s = step(&v, id);
-        assert_eq!(
-            (&s["status"], &s["attempts"]),
-            (&json!("ok"), &json!(0)),
-            "{s}"
-        );
-        // The step's own notes (the check's quorum arithmetic) come first.
-        let notes = s["notes"].as_array().unwrap();
-        assert!(
-            notes
-                .iter()
-                .any(|n| n.as_str().unwrap().starts_with("already done")),
-            "{s}"
-        );
-    }
-    for id in ["reset/cp-1", "join-control-plane/cp-1", "cleanup", "verify"] {
-        assert_eq!(step(&v, id)["attempts"], 1, "{id}");
-    }
-    let count = |host: &str, what: &str| {
-        let c = site.commands(host);
-        c.iter().filter(|c| c.contains(what)).count()
-    };
-    assert_eq!(count("cp-2", " snapshot save "), 1, "one snapshot");
-    assert_eq!(count("cp-2", " member remove "), 1, "one removal");
-    assert_eq!(count("cp-2", " delete node "), 1);
-    assert_eq!(count("cp-1", "kubeadm join"), 1);
-    assert_eq!(site.snapshots().len(), 1);
-    assert_no_secret_in(&text);
-    assert_no_secret_in(&site.audit());
-}
-
-#[test]
 fn a_master_that_is_not_dead_is_refused_with_exit_2_saying_what_was_seen_unless_forced() {
     let site = dead_site();
     // Its member answers; its kubelet does not.
@@ -353,6 +289,13 @@ fn the_dry_run_is_the_replacements_script_and_shellcheck_passes_it() {
     );
     assert!(script.contains(&format!("on cp-2 'cat {SNAPSHOT}' > \"$SNAPSHOT.part\"")));
     assert!(script.contains("done: cp-1 is replaced"), "{script}");
+    // By hand too, the join token carries the replacement's mark.
+    assert!(
+        script.contains(
+            "kubeadm token create --print-join-command --description hatui-replacing-cp-1"
+        ),
+        "{script}"
+    );
     for s in SECRETS {
         assert!(!script.contains(s), "a secret in the script");
     }

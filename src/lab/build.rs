@@ -310,7 +310,14 @@ impl Lab {
 
     /// A join token valid 24 h; returns `id.secret`.
     pub fn create_token(&mut self) -> String {
-        self.tokens.create(self.now, &mut self.build.rng)
+        self.tokens.create(self.now, &mut self.build.rng, None)
+    }
+
+    /// `kubeadm token create --description TEXT`: a join token carrying `description`
+    /// (the replacement's mark).
+    pub fn create_token_described(&mut self, description: &str) -> String {
+        self.tokens
+            .create(self.now, &mut self.build.rng, Some(description))
     }
 
     /// `upload-certs`: a new key, and a new `kubeadm-certs` owned by a 2 h token.

@@ -23,7 +23,7 @@ pub(crate) struct TokenRecord {
     /// The secret half (`id.secret` is the token a join presents).
     pub secret: String,
     pub expires: i64,
-    pub description: &'static str,
+    pub description: String,
     /// The default join token (signing + authentication); otherwise the hidden owner token.
     pub joins: bool,
 }
@@ -56,14 +56,14 @@ impl Tokens {
             id: ids::token_id(rng),
             secret: ids::token_secret(secrets),
             expires: created + JOIN_TTL_MS,
-            description: DEFAULT_DESCRIPTION,
+            description: DEFAULT_DESCRIPTION.into(),
             joins: true,
         };
         let owner = TokenRecord {
             id: ids::token_id(rng),
             secret: ids::token_secret(secrets),
             expires: created + CERT_KEY_TTL_MS,
-            description: OWNER_DESCRIPTION,
+            description: OWNER_DESCRIPTION.into(),
             joins: false,
         };
         Self {
@@ -88,16 +88,22 @@ impl Tokens {
         }
     }
 
-    /// `kubeadm token create` (or init's default token): valid 24 h. Returns `id.secret`.
-    pub(crate) fn create(&mut self, now: i64, rng: &mut ChaCha8Rng) -> String {
+    /// `kubeadm token create [--description TEXT]` (or init's default token): valid 24 h.
+    /// Returns `id.secret`.
+    pub(crate) fn create(
+        &mut self,
+        now: i64,
+        rng: &mut ChaCha8Rng,
+        description: Option<&str>,
+    ) -> String {
         let t = TokenRecord {
             id: ids::token_id(rng),
             secret: ids::token_secret(rng),
             expires: now + JOIN_TTL_MS,
-            description: if self.tokens.iter().any(|t| t.joins) {
-                ""
-            } else {
-                DEFAULT_DESCRIPTION
+            description: match description {
+                Some(d) => d.into(),
+                None if self.tokens.iter().any(|t| t.joins) => String::new(),
+                None => DEFAULT_DESCRIPTION.into(),
             },
             joins: true,
         };
@@ -113,7 +119,7 @@ impl Tokens {
             id: ids::token_id(rng),
             secret: ids::token_secret(rng),
             expires: now + CERT_KEY_TTL_MS,
-            description: OWNER_DESCRIPTION,
+            description: OWNER_DESCRIPTION.into(),
             joins: false,
         };
         (self.owner, self.key) = (owner.id.clone(), ids::hex(rng, 64));

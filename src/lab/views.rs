@@ -181,7 +181,7 @@ pub(crate) fn token(cfg: &LabConfig, t: &TokenRecord) -> Token {
         } else {
             vec![]
         },
-        description: t.description.into(),
+        description: t.description.clone(),
         groups: if t.joins {
             strings(&["system:bootstrappers:kubeadm:default-node-token"])
         } else {

@@ -188,8 +188,11 @@ impl Driven for LabExecutor {
         let cfg = self.lab().config();
         let toml = super::lab::inventory_toml(cfg.control_planes, cfg.workers);
         let inv = crate::fleet::inventory::parse("lab", &toml).map_err(|e| e.to_string())?;
-        super::plan::replace(&inv, node, &healthy)
-            .ok_or_else(|| format!("{node} is not a control plane of the lab"))
+        let mut plan = super::plan::replace(&inv, node, &healthy)
+            .ok_or_else(|| format!("{node} is not a control plane of the lab"))?;
+        let marks = super::headless::replacement_marks(c, node);
+        super::plan::delete_leftover_marks(&mut plan, &marks);
+        Ok(plan)
     }
 
     /// The lab remembers the plan that built it: a drill's report names it.

@@ -20,12 +20,24 @@ reset*)
   /bin/cat "$S/texts/reset.txt"
   exit 0 ;;
 'token delete'*)
-  for a in "$@"; do t=$a; done
-  id=${t%%.*}
-  for f in "$S/objects/"*.json; do
-    if grep -q "\"bootstrap-token-$id\"" "$f"; then /bin/rm -f "$f"; fi
+  shift 2
+  for t in "$@"; do
+    id=${t%%.*}; f=$(grep -l "\"bootstrap-token-$id\"" "$S/objects/"*.json 2>/dev/null)
+    if [ -z "$f" ]; then
+      echo "error: failed to delete bootstrap token \"$id\": secrets \"bootstrap-token-$id\" not found" >&2
+      exit 1
+    fi
+    /bin/rm -f $f
+    echo "bootstrap token \"$id\" deleted"
   done
-  echo "bootstrap token \"$id\" deleted"
+  exit 0 ;;
+'token create'*--description*)
+  for a in "$@"; do d=$a; done
+  d=$(printf %s "$d" | /bin/base64 -w0)
+  for f in "$S/prepared/token-create/"*.json; do
+    /bin/sed "s/\"description\":\"\"/\"description\":\"$d\"/" "$f" > "$S/objects/$(basename "$f")"
+  done
+  /bin/cat "$S/texts/token-create.txt"
   exit 0 ;;
 esac"#;
 
@@ -62,6 +74,8 @@ case "$*" in
   if [ -f "$S/objects/node-$n.json" ]; then /bin/rm -f "$S/objects/node-$n.json"; echo "node \"$n\" deleted"; fi
   exit 0 ;;
 *'delete secret kubeadm-certs'*)
+  # Held: the command never completes (as a run killed during it), decided at its start.
+  if [ -f "$S/hold/cleanup" ]; then sleep "$(/bin/cat "$S/hold/cleanup")"; exit 1; fi
   if [ -f "$S/objects/certs.json" ]; then /bin/rm -f "$S/objects/certs.json"; echo 'secret "kubeadm-certs" deleted'; fi
   exit 0 ;;
 esac"#;

@@ -122,11 +122,22 @@ pub fn day2_before_done(plan: &Plan, reports: &mut [StepReport], c: &ClusterStat
     let joined = joined
         .filter(|(s, _)| s.kind == StepKind::JoinControlPlane)
         .all(|(_, r)| r.already_done());
+    // The join token marked for this replacement goes with the cleanup: while one is
+    // left, the cleanup is not done (a run killed between the Secret and the token).
+    let node = plan.steps.iter().find(|s| s.kind == StepKind::RemoveMember);
+    let node = node.and_then(|s| s.id.rsplit_once('/')).map(|(_, n)| n);
+    let mark = node.map(crate::wizard::plan::marker);
+    let marked = c
+        .tokens
+        .values()
+        .any(|t| Some(&t.description) == mark.as_ref());
     for (s, r) in plan.steps.iter().zip(reports.iter_mut()) {
-        if s.kind == StepKind::Cleanup && joined && c.cert_key_state() == CertKeyState::Absent {
+        let gone = c.cert_key_state() == CertKeyState::Absent && !marked;
+        if s.kind == StepKind::Cleanup && joined && gone {
             r.status = StepStatus::Ok;
-            r.notes
-                .push("already done: the replacement joined and kubeadm-certs is gone".into());
+            r.notes.push(
+                "already done: the replacement joined; kubeadm-certs and its token are gone".into(),
+            );
         }
     }
     let Some(last) = reports.iter().rposition(|r| r.already_done()) else {

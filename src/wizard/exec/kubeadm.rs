@@ -32,9 +32,10 @@ pub(super) enum Effect {
     StartMember(usize),
     Promote(usize),
     ApplyCni,
-    TokenCreate {
-        endpoint: String,
-    },
+    /// `kubeadm token create [--description TEXT]`.
+    TokenCreate(String, Option<String>),
+    /// `kubeadm token delete ID || echo 'token ID was already gone'`.
+    TokenDelete(String),
     /// `kubectl get nodes`, `etcdctl member list`, `kubectl get lease`, `/readyz`.
     Show(Show),
     /// `swapoff -a` on a host.
@@ -165,8 +166,13 @@ pub(super) fn script(lab: &Lab, host: &str, command: &str) -> Vec<(i64, Act)> {
         let key = flag(&words, "--certificate-key").map(str::to_string);
         join(lab, i, has("--control-plane"), token, key, s)
     } else if command.starts_with("kubeadm token create") {
-        s.act(0.8, Effect::TokenCreate { endpoint });
+        let described = flag(&words, "--description").map(str::to_string);
+        s.act(0.8, Effect::TokenCreate(endpoint, described));
         s.exit(0.9, 0)
+    } else if let Some(id) = command.strip_prefix("kubeadm token delete ") {
+        let id = id.split_whitespace().next().unwrap_or_default();
+        s.act(0.6, Effect::TokenDelete(id.to_string()));
+        s.exit(0.6, 0)
     } else if (command.contains("kubectl") || command.contains("curl "))
         && !command.contains("swapon")
     {
@@ -408,10 +414,18 @@ fn apply_now(lab: &mut Lab, e: Effect) -> Result<Vec<String>, Result<Outcome, Ve
         },
         Effect::ApplyCni => {
             lab.apply_cni();
-            super::texts::lines(CALICO_APPLIED)
+            super::texts::lines(texts::CALICO_APPLIED)
         }
-        Effect::TokenCreate { endpoint } => {
-            let token = lab.create_token();
+        Effect::TokenDelete(id) => vec![if lab.delete_token(&id) {
+            format!("bootstrap token \"{id}\" deleted")
+        } else {
+            format!("token {id} was already gone")
+        }],
+        Effect::TokenCreate(endpoint, described) => {
+            let token = match described {
+                Some(d) => lab.create_token_described(&d),
+                None => lab.create_token(),
+            };
             let hash = lab.ca_hash().unwrap_or_default();
             vec![format!(
                 "kubeadm join {endpoint} --token {token} --discovery-token-ca-cert-hash {hash} "
@@ -487,18 +501,3 @@ fn apply_now(lab: &mut Lab, e: Effect) -> Result<Vec<String>, Result<Outcome, Ve
         }
     })
 }
-
-/// What `kubectl apply -f calico.yaml` prints (the first objects of the manifest, then its
-/// DaemonSet and Deployment).
-const CALICO_APPLIED: &str = "poddisruptionbudget.policy/calico-kube-controllers created\n\
-serviceaccount/calico-kube-controllers created\n\
-serviceaccount/calico-node created\n\
-serviceaccount/calico-cni-plugin created\n\
-configmap/calico-config created\n\
-customresourcedefinition.apiextensions.k8s.io/ippools.crd.projectcalico.org created\n\
-clusterrole.rbac.authorization.k8s.io/calico-kube-controllers created\n\
-clusterrole.rbac.authorization.k8s.io/calico-node created\n\
-clusterrolebinding.rbac.authorization.k8s.io/calico-kube-controllers created\n\
-clusterrolebinding.rbac.authorization.k8s.io/calico-node created\n\
-daemonset.apps/calico-node created\n\
-deployment.apps/calico-kube-controllers created";

@@ -432,6 +432,21 @@ pub(super) fn reset() -> Vec<String> {
     )
 }
 
+/// What `kubectl apply -f calico.yaml` prints (the first objects of the manifest, then its
+/// DaemonSet and Deployment).
+pub(super) const CALICO_APPLIED: &str = "poddisruptionbudget.policy/calico-kube-controllers created\n\
+serviceaccount/calico-kube-controllers created\n\
+serviceaccount/calico-node created\n\
+serviceaccount/calico-cni-plugin created\n\
+configmap/calico-config created\n\
+customresourcedefinition.apiextensions.k8s.io/ippools.crd.projectcalico.org created\n\
+clusterrole.rbac.authorization.k8s.io/calico-kube-controllers created\n\
+clusterrole.rbac.authorization.k8s.io/calico-node created\n\
+clusterrolebinding.rbac.authorization.k8s.io/calico-kube-controllers created\n\
+clusterrolebinding.rbac.authorization.k8s.io/calico-node created\n\
+daemonset.apps/calico-node created\n\
+deployment.apps/calico-kube-controllers created";
+
 #[cfg(test)]
 mod tests {
     /// etcdctl's `%16x`: a 15-digit id is right-aligned, one space wider than its digits.

@@ -223,8 +223,30 @@ pub struct Replace {
     pub force: bool,
 }
 
+/// What the cluster shows of a replacement of `node` under way: a join token marked for
+/// it ([`plan::marker`], from `token-create` until `cleanup`). Once the replacement has
+/// joined, `node`'s member answers and its Node is Ready like any healthy master's: the
+/// mark is what tells a rerun (a fresh process, nothing saved) that it is finishing a
+/// replacement, not removing a working member. `Some(why)`, or `None`: nobody replaces it.
+pub fn replacement_under_way(c: &crate::model::ClusterState, node: &str) -> Option<String> {
+    let mark = plan::marker(node);
+    let t = c.tokens.values().find(|t| t.description == mark)?;
+    Some(format!(
+        "a replacement of {node} is under way: join token {} is described {mark}",
+        t.id
+    ))
+}
+
+/// The ids of the join tokens marked for `node`'s replacement (an earlier run's).
+pub fn replacement_marks(c: &crate::model::ClusterState, node: &str) -> Vec<String> {
+    let mark = plan::marker(node);
+    let marked = c.tokens.values().filter(|t| t.description == mark);
+    marked.map(|t| t.id.clone()).collect()
+}
+
 /// Why replacing `node` is refused on this cluster (`--force` overrides): the node is not
-/// dead, or removing its member would lose the quorum.
+/// dead and nothing shows a replacement of it under way, or removing its member would
+/// lose the quorum.
 pub fn replace_refusal(c: &crate::model::ClusterState, node: &str) -> Option<String> {
     let members = &c.etcd.members;
     let m = members.iter().find(|m| m.name == node)?;
@@ -232,12 +254,15 @@ pub fn replace_refusal(c: &crate::model::ClusterState, node: &str) -> Option<Str
         .nodes
         .get(node)
         .is_some_and(|n| n.ready == crate::model::Readiness::Ready);
-    if m.reachable || heartbeat {
+    if (m.reachable || heartbeat) && replacement_under_way(c, node).is_none() {
         return Some(format!(
             "{node} is not dead: its etcd member answers ({}) or its Node is Ready ({}); \
-             replacing a live master removes a working member. Use --force if you mean it.",
+             replacing a live master removes a working member, and nothing shows a \
+             replacement of {node} under way (no join token described {}: a --replace that \
+             ran its cleanup has finished). Use --force if you mean it.",
             if m.reachable { "yes" } else { "no" },
             if heartbeat { "yes" } else { "no" },
+            plan::marker(node),
         ));
     }
     let voters: Vec<_> = members
@@ -272,6 +297,18 @@ pub fn replace(
         let mut engine = Engine::new(build, exec.cluster());
         drive(&mut engine, &mut exec, |_, _| {}, |_| {});
     }
+    replace_on(&mut exec, run, r, out, err)
+}
+
+/// The replacement plan for `r.node` on the lab `exec` holds as it stands (built, maybe
+/// part replaced by an earlier run): what is refused and what is done are looked at.
+pub fn replace_on(
+    exec: &mut LabExecutor,
+    run: &LabRun,
+    r: &Replace,
+    out: &mut impl Write,
+    err: &mut impl Write,
+) -> Result<i32> {
     exec.refresh();
     let inv = inventory::parse("lab", &lab::inventory_toml(run.control_planes, run.workers))?;
     let healthy = exec
@@ -290,7 +327,7 @@ pub fn replace(
         return Ok(2);
     }
     let healthy = healthy.unwrap_or_default();
-    let Some(plan) = plan::replace(&inv, &r.node, &healthy) else {
+    let Some(mut plan) = plan::replace(&inv, &r.node, &healthy) else {
         writeln!(
             err,
             "hatui wizard: {} is not a control plane of the lab",
@@ -298,6 +335,7 @@ pub fn replace(
         )?;
         return Ok(2);
     };
+    plan::delete_leftover_marks(&mut plan, &replacement_marks(exec.cluster(), &r.node));
     let title = format!(
         "hatui wizard on the lab: replace {} (through {healthy})",
         r.node
@@ -305,7 +343,7 @@ pub fn replace(
     let warnings = plan.warnings.clone();
     let mut printer = Printer::new(out, run.json, &title, &warnings);
     let mut engine = Engine::new(plan, exec.cluster());
-    drive(&mut engine, &mut exec, |_, _| {}, |r| printer.step(r));
+    drive(&mut engine, exec, |_, _| {}, |r| printer.step(r));
     let how = format!("lab time {}", exec.now());
     let verified = printer.finish(&engine, &warnings, exec.cluster(), &how)?;
     Ok(if verified { 0 } else { 1 })

@@ -17,8 +17,8 @@ use super::exec::Executor;
 use crate::model::{ClusterState, Snapshot};
 
 pub use lab::{
-    DEAD_MASTER, LabRun, Replace, Scenario, build, lab_plan, lab_plan_with, replace,
-    replace_refusal, run, run_on,
+    DEAD_MASTER, LabRun, Replace, Scenario, build, lab_plan, lab_plan_with, replace, replace_on,
+    replace_refusal, replacement_marks, replacement_under_way, run, run_on,
 };
 pub use resize::{Resize, resize};
 pub use ssh::{DEFAULT_PARALLEL, SshRun, replace_script, replace_ssh, run_ssh};

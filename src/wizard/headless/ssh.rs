@@ -176,13 +176,15 @@ pub fn replace_ssh(
     };
     if let Some(why) = refusal.filter(|_| !r.force) {
         writeln!(err, "hatui wizard: refusing to replace {}: {why}", r.node)?;
-        if healthy.is_some() && c.etcd.members.iter().any(|m| m.name == r.node) {
+        if why.contains(&format!("{} is not dead", r.node)) {
+            // A replacement in progress is recognised by its mark (and goes on); without
+            // one, an earlier --replace got through its cleanup: nothing is left to do.
             writeln!(
                 err,
-                "If an earlier --replace {} got as far as its join, the replacement is what \
-                 answers: run again with --force to finish its cleanup and verify (the steps \
-                 already done are found done).",
-                r.node
+                "If an earlier --replace {0} ran its cleanup, {0} is replaced (only its verify \
+                 may be left): `hatui status --inventory {1}` or the cockpit shows the cluster.",
+                r.node,
+                run.inventory.display()
             )?;
         }
         return Ok(2);
@@ -191,10 +193,12 @@ pub fn replace_ssh(
         let other = masters.iter().find(|m| **m != r.node);
         other.unwrap_or(&masters[0]).to_string()
     });
-    let Some(plan) = plan::replace(&inv, &r.node, &healthy) else {
+    let Some(mut plan) = plan::replace(&inv, &r.node, &healthy) else {
         writeln!(err, "hatui wizard: {} is not a control plane", r.node)?;
         return Ok(2);
     };
+    let marks = super::replacement_marks(exec.cluster(), &r.node);
+    plan::delete_leftover_marks(&mut plan, &marks);
     let title = format!(
         "hatui wizard on {} over SSH: replace {} (through {healthy}); every command is logged in {log}",
         inv.name, r.node

@@ -16,7 +16,7 @@ use crate::fleet::inventory::{Host, Inventory, LoadBalancer};
 
 pub use grow::grow;
 pub use refresh::{Remaining, SAFETY_MARGIN, insert_refreshes};
-pub use replace::{replace, snapshot_file, snapshot_saved};
+pub use replace::{delete_leftover_marks, marker, replace, snapshot_file, snapshot_saved};
 pub use shrink::{shrink, shrink_refusal};
 pub use steps::{ENDPOINT_STEP, SWAP_ON, control_plane_endpoint, etcdctl, etcdctl_with};
 use steps::{

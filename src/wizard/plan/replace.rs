@@ -135,9 +135,13 @@ pub fn replace(inv: &Inventory, node: &str, healthy: &str) -> Option<Plan> {
         "A fresh join token (24 h) and the CA's hash.",
     );
     s.hosts.push(h.into());
+    // The token's description is the plan's mark in the cluster (see [`marker`]).
     s.commands.push(Command::root(
         h,
-        "kubeadm token create --print-join-command",
+        format!(
+            "kubeadm token create --print-join-command --description {}",
+            marker(node)
+        ),
     ));
     s.captures = vec![Var::Token, Var::CaCertHash];
     steps.push(s);
@@ -184,6 +188,35 @@ pub fn replace(inv: &Inventory, node: &str, healthy: &str) -> Option<Plan> {
         warnings,
         site: Site::of(inv),
     })
+}
+
+/// The description of the join token a replacement of `node` creates: how a later run
+/// (a fresh process, nothing saved on the bastion) sees in the cluster that the
+/// replacement is under way once the new master answers, and so does not refuse it as
+/// "not dead". Why a token: it exists anyway from `token-create` until `cleanup`, is
+/// observed already (the look reads descriptions, never secrets), expires by itself
+/// (24 h), and a healthy master nobody replaces never has one. kubeadm's
+/// `token create --description` stores it in the token's Secret.
+pub fn marker(node: &str) -> String {
+    format!("hatui-replacing-{node}")
+}
+
+/// The cleanup also deletes the marked tokens an earlier, killed run left (`ids`, seen
+/// before this run): their secrets are unknown now, a rerun makes a new token, and a mark
+/// left behind would let a later `--replace` of the healthy master pass unrefused.
+pub fn delete_leftover_marks(plan: &mut Plan, ids: &[String]) {
+    let Some(cleanup) = plan.steps.iter_mut().find(|s| s.kind == StepKind::Cleanup) else {
+        return;
+    };
+    let Some(h) = cleanup.hosts.first().cloned() else {
+        return;
+    };
+    for id in ids {
+        cleanup.commands.push(Command::root(
+            &h,
+            format!("kubeadm token delete {id} || echo 'token {id} was already gone'"),
+        ));
+    }
 }
 
 /// After the join, the load balancer's targets where hatui manages them: HAProxy's
