@@ -301,7 +301,7 @@ fn sequential(out: &mut String, inv: &Inventory, s: &Step, n: usize, total: usiz
             );
             continue;
         }
-        if let Some(file) = super::plan::snapshot_saved(&c.shown()) {
+        if let Some(file) = super::plan::day2_snapshot_saved(&c.shown()) {
             let _ = writeln!(out, "{run} 2>&1 | redact");
             to_bastion(out, inv, s, c, file);
             continue;

@@ -11,7 +11,7 @@ use std::time::Instant;
 use color_eyre::Result;
 use tokio::runtime::Handle;
 
-use super::ssh::SshRun;
+use super::ssh::{SNAPSHOT_SAID, SshRun};
 use super::{Printer, Resize, drive};
 use crate::fleet::SshOverrides;
 use crate::fleet::audit::Audit;
@@ -67,7 +67,20 @@ pub fn resize_ssh(
     let mut printer = Printer::new(out, run.json, &title, &warnings);
     let started = Instant::now();
     let mut engine = Engine::new(plan, exec.cluster());
-    drive(&mut engine, &mut exec, |_, _| {}, |rep| printer.step(rep));
+    drive(
+        &mut engine,
+        &mut exec,
+        |_, _| {},
+        |rep| {
+            // Where the snapshot went is said under its step, as for the replacement.
+            let mut rep = rep.clone();
+            let said = rep.output.iter().find(|l| l.starts_with(SNAPSHOT_SAID));
+            if let Some(l) = said.cloned() {
+                rep.notes.push(l.trim_start_matches("hatui: ").to_string());
+            }
+            printer.step(&rep)
+        },
+    );
     let how = format!("{} in {:.0} s", inv.name, started.elapsed().as_secs_f64());
     let verified = printer.finish(&engine, &warnings, exec.cluster(), &how)?;
     Ok(if verified { 0 } else { 1 })

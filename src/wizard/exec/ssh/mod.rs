@@ -307,7 +307,7 @@ impl Executor for SshExecutor {
             return id;
         };
         let to_bastion = self.snapshots.as_ref().and_then(|dir| {
-            let file = crate::wizard::plan::snapshot_saved(command)?;
+            let file = crate::wizard::plan::day2_snapshot_saved(command)?;
             Some(fetch::Fetch::new(file, dir, &self.cluster_name))
         });
         let job = Job {
