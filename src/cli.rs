@@ -415,6 +415,7 @@ impl WizardArgs {
             if self.dry_run {
                 return Ok(Some(ResizeRequest::DryRun {
                     inventory: path.clone(),
+                    keep_cert_key: self.keep_cert_key,
                     resize,
                 }));
             }
@@ -458,6 +459,7 @@ pub enum ResizeRequest {
     /// `--inventory FILE --dry-run`: the plan as a script.
     DryRun {
         inventory: PathBuf,
+        keep_cert_key: bool,
         resize: crate::wizard::headless::Resize,
     },
 }

@@ -212,18 +212,20 @@ fn resize(
             };
             headless::resize_ssh(&run, &resize, rt, &mut out, &mut err)
         }
-        ResizeRequest::DryRun { inventory, resize } => {
-            match headless::resize_script(&inventory, &resize, &ssh)? {
-                Ok(script) => {
-                    write!(out, "{script}")?;
-                    Ok(0)
-                }
-                Err(why) => {
-                    writeln!(err, "hatui wizard: {why}")?;
-                    Ok(2)
-                }
+        ResizeRequest::DryRun {
+            inventory,
+            keep_cert_key,
+            resize,
+        } => match headless::resize_script(&inventory, &resize, keep_cert_key, &ssh)? {
+            Ok(script) => {
+                write!(out, "{script}")?;
+                Ok(0)
             }
-        }
+            Err(why) => {
+                writeln!(err, "hatui wizard: {why}")?;
+                Ok(2)
+            }
+        },
     }
 }
 

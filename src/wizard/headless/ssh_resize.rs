@@ -86,12 +86,14 @@ pub fn resize_ssh(
     Ok(if verified { 0 } else { 1 })
 }
 
-/// `--add`/`--remove` with `--dry-run`: the plan as a script, through the first master
+/// `--add`/`--remove` with `--dry-run`: the plan as a script (no `cleanup` with
+/// `keep_cert_key`), through the first master
 /// that neither joins nor leaves (nothing is looked at: every other master of the
 /// inventory is taken for a member). `Err`: why not.
 pub fn resize_script(
     path: &Path,
     r: &Resize,
+    keep_cert_key: bool,
     overrides: &SshOverrides,
 ) -> Result<std::result::Result<String, String>> {
     let inv = inventory::load(path)?.with_overrides(overrides);
@@ -112,7 +114,7 @@ pub fn resize_script(
             Err(why) => return Ok(Err(why)),
         }
     } else {
-        match plan::grow(&inv, &r.add, &through, false) {
+        match plan::grow(&inv, &r.add, &through, keep_cert_key) {
             Ok(p) => (p, format!("add the masters {}", r.add.join(", "))),
             Err(why) => return Ok(Err(why)),
         }

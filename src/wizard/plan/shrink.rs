@@ -230,3 +230,17 @@ fn move_leader(node: &str, to: &str) -> super::Step {
     ));
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shrinks_snapshot_is_recognised_as_the_replacements_is_and_nothing_else() {
+        let save = etcdctl("cp-1", &format!("snapshot save {SNAPSHOT_FILE}"));
+        assert_eq!(day2_snapshot_saved(&save), Some(SNAPSHOT_FILE));
+        let other = etcdctl("cp-1", "snapshot save /tmp/elsewhere.db");
+        assert_eq!(day2_snapshot_saved(&other), None);
+        assert_eq!(day2_snapshot_saved(&etcdctl("cp-1", "member list")), None);
+    }
+}
