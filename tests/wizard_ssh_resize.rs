@@ -417,3 +417,55 @@ fn add_and_remove_on_real_hosts_need_yes_or_dry_run() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("go with --yes"), "{err}");
 }
+
+#[test]
+fn with_haproxy_on_the_masters_the_leaving_ones_leave_the_backends_and_stop_it_said_in_text() {
+    let site = Site::with(Fleet {
+        hosts: FIVE.to_vec(),
+        load_balancer: "haproxy",
+        endpoint: "10.0.0.100:8443",
+        tables: "\n[vip]\ninterface = \"eth0\"\n".into(),
+        ..Fleet::plan()
+    });
+    site.built_but(&[]);
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let out = site.wizard_run(&["--remove", "cp-4,cp-5", "--yes"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{err}");
+    assert!(
+        text.starts_with("hatui wizard on t over SSH: remove cp-4,cp-5 (through cp-1)"),
+        "{text}"
+    );
+    for id in remove_plan(&["cp-4", "cp-5"]) {
+        assert!(text.contains(&id), "{id}: {text}");
+    }
+    // The masters that stay: the backends without cp-4 and cp-5, reloaded.
+    for host in ["cp-1", "cp-2", "cp-3"] {
+        let (cfg, _) = site.file(host, "/etc/haproxy/haproxy.cfg").unwrap();
+        assert!(cfg.contains("server cp-3 127.0.0.83:6443"), "{host}: {cfg}");
+        assert!(
+            !cfg.contains("127.0.0.84") && !cfg.contains("127.0.0.85"),
+            "{cfg}"
+        );
+        let c = site.commands(host);
+        assert!(
+            c.iter().any(|c| c == "systemctl reload haproxy"),
+            "{host}: {c:?}"
+        );
+    }
+    // The leaving ones stop HAProxy and keepalived (the VIP moves to one that stays)
+    // before leadership and their member go.
+    for host in ["cp-4", "cp-5"] {
+        let c = site.commands(host);
+        let stop = c
+            .iter()
+            .position(|c| c == "systemctl disable --now haproxy keepalived");
+        let asked = c
+            .iter()
+            .position(|c| c.contains(" endpoint status -w json"));
+        assert!(stop.is_some() && stop < asked, "{host}: {c:?}");
+        assert_eq!(c.last().unwrap(), "kubeadm reset -f", "{host}");
+    }
+    no_secret_anywhere(&site, &out);
+}
