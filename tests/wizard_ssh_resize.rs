@@ -469,3 +469,37 @@ fn with_haproxy_on_the_masters_the_leaving_ones_leave_the_backends_and_stop_it_s
     }
     no_secret_anywhere(&site, &out);
 }
+
+#[test]
+fn an_add_killed_after_its_first_join_resumes_and_joins_only_the_second() {
+    let site = site(&["cp-4", "cp-5"]);
+    site.set("sleep", "cp-5", "3");
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut child = site.wizard_start(&["--add", "cp-4,cp-5", "--yes", "--json"]);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while site.joins("cp-5") == 0 {
+        assert!(Instant::now() < deadline, "cp-5's join never started");
+        if let Some(s) = child.try_wait().unwrap() {
+            panic!("hatui ended before cp-5's join: {s}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::remove_file(site.state.join("sleep/cp-5")).unwrap();
+
+    let out = site.wizard_run(&["--add", "cp-4,cp-5", "--yes", "--json"]);
+    let (v, text) = json_of(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{err}");
+    assert_eq!(v["verified"], true, "{text}");
+    let s = step(&v, "join-control-plane/cp-4");
+    assert_eq!(s["attempts"], 0, "{s}");
+    assert!(
+        s["notes"][0].as_str().unwrap().starts_with("already done"),
+        "{s}"
+    );
+    assert_eq!(site.joins("cp-4"), 1, "cp-4 joined once");
+    assert_eq!(v["status"]["etcd"]["members"].as_array().unwrap().len(), 5);
+    no_secret_anywhere(&site, &out);
+}
