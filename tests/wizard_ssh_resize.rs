@@ -50,8 +50,7 @@ fn verify(on: &str, up: &[&str]) -> Vec<String> {
         format!("{KUBECTL} -n kube-system get lease kube-scheduler kube-controller-manager"),
         format!("{KUBECTL} get --raw /readyz"),
     ];
-    for (name, addr, _) in FIVE.iter().filter(|h| up.contains(&h.0)) {
-        let _ = name;
+    for (_, addr, _) in FIVE.iter().filter(|h| up.contains(&h.0)) {
         v.push(format!("curl -fsSk https://{addr}:6443/readyz"));
     }
     v
