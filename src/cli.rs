@@ -381,11 +381,13 @@ pub struct WizardArgs {
     /// With --drill: where the JSON and Markdown reports go.
     #[arg(long, requires = "drill", default_value = crate::drill::headless::DEFAULT_REPORT_DIR, value_name = "DIR")]
     pub report_dir: PathBuf,
-    /// With --lab --yes: add the inventory's control planes NODE[,NODE] to the built
-    /// cluster, one at a time (a learner first, then promoted), e.g. cp-4,cp-5.
+    /// With --lab --yes, or --inventory FILE --yes / --dry-run: add the inventory's
+    /// control planes NODE[,NODE] to the running cluster, one at a time (a learner first,
+    /// then promoted), e.g. cp-4,cp-5. See docs/grow-shrink.md.
     #[arg(long, value_name = "NODE[,NODE]", value_delimiter = ',', conflicts_with_all = ["drill", "replace", "remove"])]
     pub add: Vec<String>,
-    /// With --lab --yes: take the live masters NODE[,NODE] out, one at a time (leadership
+    /// With --lab --yes, or --inventory FILE --yes / --dry-run: take the live masters
+    /// NODE[,NODE] out, one at a time (leadership
     /// moved off first); refused when it would leave fewer than three or an even number
     /// (--force overrides).
     #[arg(long, value_name = "NODE[,NODE]", value_delimiter = ',', conflicts_with_all = ["drill", "replace"])]
@@ -397,30 +399,69 @@ pub struct WizardArgs {
 }
 
 impl WizardArgs {
-    /// `--lab --yes --add/--remove NODE[,NODE]`: growing or shrinking the lab's control
-    /// plane. `None`: not asked.
-    pub fn resize(
-        &self,
-    ) -> Result<
-        Option<(
-            crate::wizard::headless::LabRun,
-            crate::wizard::headless::Resize,
-        )>,
-        String,
-    > {
+    /// `--add/--remove NODE[,NODE]`: growing or shrinking the control plane, on the lab
+    /// (`--lab --yes`), on the hosts (`--inventory FILE --yes`) or as a script
+    /// (`--dry-run`). `None`: not asked.
+    pub fn resize(&self) -> Result<Option<ResizeRequest>, String> {
         if self.add.is_empty() && self.remove.is_empty() {
             return Ok(None);
         }
-        let crate::wizard::run::Request::Lab(run) = self.request()? else {
-            return Err("--add and --remove go with --lab --yes for now (on the lab's virtual clock); over SSH they are not built yet".into());
-        };
         let resize = crate::wizard::headless::Resize {
             add: self.add.clone(),
             remove: self.remove.clone(),
             force: self.force,
         };
-        Ok(Some((run, resize)))
+        if let Some(path) = &self.inventory {
+            if self.dry_run {
+                return Ok(Some(ResizeRequest::DryRun {
+                    inventory: path.clone(),
+                    keep_cert_key: self.keep_cert_key,
+                    resize,
+                }));
+            }
+            if !self.yes {
+                return Err("--add and --remove with --inventory FILE go with --yes (run the plan over SSH) or --dry-run (print it as a script)".into());
+            }
+            if self.parallel.is_some() {
+                return Err("--parallel goes with the build: masters join one at a time".into());
+            }
+            return Ok(Some(ResizeRequest::Ssh {
+                inventory: path.clone(),
+                json: self.json,
+                accept_new_host_keys: self.accept_new_host_keys,
+                keep_cert_key: self.keep_cert_key,
+                resize,
+            }));
+        }
+        let crate::wizard::run::Request::Lab(run) = self.request()? else {
+            return Err("--add and --remove go with --lab --yes (on the lab's virtual clock) or --inventory FILE --yes / --dry-run (on real hosts)".into());
+        };
+        Ok(Some(ResizeRequest::Lab(run, resize)))
     }
+}
+
+/// `hatui wizard --add/--remove NODE[,NODE]`: where, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResizeRequest {
+    /// `--lab --yes`: on the lab's virtual clock.
+    Lab(
+        crate::wizard::headless::LabRun,
+        crate::wizard::headless::Resize,
+    ),
+    /// `--inventory FILE --yes`: on the hosts over SSH.
+    Ssh {
+        inventory: PathBuf,
+        json: bool,
+        accept_new_host_keys: bool,
+        keep_cert_key: bool,
+        resize: crate::wizard::headless::Resize,
+    },
+    /// `--inventory FILE --dry-run`: the plan as a script.
+    DryRun {
+        inventory: PathBuf,
+        keep_cert_key: bool,
+        resize: crate::wizard::headless::Resize,
+    },
 }
 
 /// `hatui wizard --replace NODE`: where, and how.

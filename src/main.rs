@@ -61,13 +61,8 @@ fn run(cli: Cli) -> Result<()> {
                 let code = replace(r, &etcd, runtime.handle().clone())?;
                 std::process::exit(code);
             }
-            if let Some((run, resize)) = args.resize().map_err(color_eyre::eyre::Report::msg)? {
-                let code = hatui::wizard::headless::resize(
-                    &run,
-                    &resize,
-                    &mut std::io::stdout().lock(),
-                    &mut std::io::stderr().lock(),
-                )?;
+            if let Some(r) = args.resize().map_err(color_eyre::eyre::Report::msg)? {
+                let code = resize(r, &etcd, runtime.handle().clone())?;
                 std::process::exit(code);
             }
             if let Some(workshop) = args.workshop().map_err(color_eyre::eyre::Report::msg)? {
@@ -178,6 +173,58 @@ fn run(cli: Cli) -> Result<()> {
                 runtime.block_on(run)
             }
             None => runtime.block_on(hatui::runtime::run_live(cli.target.target(), &etcd)),
+        },
+    }
+}
+
+/// `hatui wizard --add/--remove NODE[,NODE]`: on the lab, over SSH, or its script. The
+/// exit code.
+fn resize(
+    r: hatui::cli::ResizeRequest,
+    etcd: &hatui::etcd::EtcdSettings,
+    rt: tokio::runtime::Handle,
+) -> color_eyre::Result<i32> {
+    use hatui::cli::ResizeRequest;
+    use hatui::wizard::headless;
+    use std::io::Write;
+    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+    let mut ssh = hatui::fleet::inventory::SshOverrides {
+        identity: etcd.ssh_identity.clone(),
+        known_hosts: etcd.ssh_known_hosts.clone(),
+        accept_new_host_keys: false,
+    };
+    match r {
+        ResizeRequest::Lab(run, resize) => headless::resize(&run, &resize, &mut out, &mut err),
+        ResizeRequest::Ssh {
+            inventory,
+            json,
+            accept_new_host_keys,
+            keep_cert_key,
+            resize,
+        } => {
+            ssh.accept_new_host_keys = accept_new_host_keys;
+            let run = headless::SshRun {
+                inventory,
+                json,
+                parallel: headless::DEFAULT_PARALLEL,
+                overrides: ssh,
+                keep_cert_key,
+            };
+            headless::resize_ssh(&run, &resize, rt, &mut out, &mut err)
+        }
+        ResizeRequest::DryRun {
+            inventory,
+            keep_cert_key,
+            resize,
+        } => match headless::resize_script(&inventory, &resize, keep_cert_key, &ssh)? {
+            Ok(script) => {
+                write!(out, "{script}")?;
+                Ok(0)
+            }
+            Err(why) => {
+                writeln!(err, "hatui wizard: {why}")?;
+                Ok(2)
+            }
         },
     }
 }

@@ -451,17 +451,17 @@ fn the_builds_cleanup_deletes_kubeadm_certs_and_keep_cert_key_keeps_it() {
 }
 
 #[test]
-fn add_and_remove_say_plainly_they_are_lab_only_for_now() {
+fn add_and_remove_on_an_inventory_say_they_need_yes_or_dry_run() {
     let dir = std::env::temp_dir().join(format!("hatui-grow-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("inventory.toml");
     std::fs::write(&file, lab::inventory_toml(3, 0)).unwrap();
     let f = file.to_str().unwrap();
-    let out = hatui(&["wizard", "--inventory", f, "--add", "cp-4", "--yes"]);
+    let out = hatui(&["wizard", "--inventory", f, "--add", "cp-4"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("--add and --remove go with --lab --yes for now"),
+        err.contains("--add and --remove with --inventory FILE go with --yes"),
         "{err}"
     );
     std::fs::remove_dir_all(&dir).unwrap();

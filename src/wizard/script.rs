@@ -42,6 +42,21 @@ pub fn render_replace(
     out
 }
 
+/// A day-2 plan (`--add`/`--remove --dry-run`): `what` in the header, its commands
+/// through `through`, `done` said at the end.
+pub fn render_day2(
+    inv: &Inventory,
+    plan: &Plan,
+    source: &str,
+    what: &str,
+    through: &str,
+    done: &str,
+) -> String {
+    let mut out = body(inv, plan, source, what, through);
+    let _ = writeln!(out, "\necho {}", shell_quote(done));
+    out
+}
+
 fn body(inv: &Inventory, plan: &Plan, source: &str, what: &str, first: &str) -> String {
     let mut out = String::new();
     header(&mut out, inv, plan, source, what);
@@ -263,6 +278,12 @@ fn banner(out: &mut String, s: &Step, n: usize, total: usize) {
 
 fn sequential(out: &mut String, inv: &Inventory, s: &Step, n: usize, total: usize) {
     banner(out, s, n, total);
+    if s.commands.is_empty() {
+        // Nothing hatui can run (the NLB's targets): what to do by hand, said as it runs.
+        for note in &s.notes {
+            let _ = writeln!(out, "echo {}", shell_quote(&format!("    by hand: {note}")));
+        }
+    }
     if s.kind == StepKind::Verify {
         waits(out, s);
     }
@@ -280,7 +301,7 @@ fn sequential(out: &mut String, inv: &Inventory, s: &Step, n: usize, total: usiz
             );
             continue;
         }
-        if let Some(file) = super::plan::snapshot_saved(&c.shown()) {
+        if let Some(file) = super::plan::day2_snapshot_saved(&c.shown()) {
             let _ = writeln!(out, "{run} 2>&1 | redact");
             to_bastion(out, inv, s, c, file);
             continue;

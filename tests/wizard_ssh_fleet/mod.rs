@@ -12,6 +12,7 @@
 #![allow(dead_code)] // each test file uses a different part
 
 pub mod replace;
+pub mod resize;
 
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
@@ -265,10 +266,17 @@ pub struct Site {
 
 pub fn node(name: &str, addr: &str, ready: bool) -> Value {
     let nodes = fixture_json("nodes.json");
-    let mut n = nodes
-        .into_iter()
-        .find(|n| n["metadata"]["name"] == name)
-        .unwrap();
+    let mut n = match nodes.iter().find(|n| n["metadata"]["name"] == name) {
+        Some(n) => n.clone(),
+        // A master the fixture does not list (cp-4, cp-5): cp-1's, renamed.
+        None => {
+            let mut n = nodes[0].clone();
+            n["metadata"]["name"] = json!(name);
+            n["metadata"]["uid"] = json!(format!("5f1c0de0-0000-4000-8000-{name:0>12}"));
+            n["metadata"]["labels"]["kubernetes.io/hostname"] = json!(name);
+            n
+        }
+    };
     let now = jiff::Timestamp::now().round(jiff::Unit::Second).unwrap();
     n["status"]["addresses"][0]["address"] = json!(addr);
     for c in n["status"]["conditions"].as_array_mut().unwrap() {
@@ -373,11 +381,12 @@ impl Site {
             if *master {
                 let id = member_id(i);
                 write(&p.join(format!("id-{name}")), format!("{id:016x}"));
-                // A line of `etcdctl member list` (its simple printer).
+                // A line of `etcdctl member list` (its simple printer), ended: the list is
+                // these files one after the other.
                 write(
                     &p.join(format!("line-{name}")),
                     format!(
-                        "{id:x}, started, {name}, https://{addr}:2380, https://{addr}:2379, false"
+                        "{id:x}, started, {name}, https://{addr}:2380, https://{addr}:2379, false\n"
                     ),
                 );
                 let member = json!({"ID": id, "name": name,
@@ -467,7 +476,10 @@ impl Site {
             };
             // Day 2's commands first (`replace.rs`), then the build's.
             d("kubeadm", &format!("{}\n{KUBEADM}", replace::KUBEADM));
-            d("kubectl", &format!("{}\n{KUBECTL}", replace::KUBECTL));
+            d(
+                "kubectl",
+                &format!("{}\n{}\n{KUBECTL}", resize::KUBECTL, replace::KUBECTL),
+            );
             d("curl", CURL);
             d("swapon", "exit 0");
             d("systemctl", "exit 0");

@@ -87,9 +87,11 @@ pub fn done(c: &ClusterState, step: &Step) -> Option<String> {
             && c.nodes.get(about).is_none()
             && !c.apiservers.contains_key(about))
         .then(|| format!("already done: {about} has no member, Node or apiserver left")),
-        // Whether it leads is asked when it runs (leadership can move in between).
-        StepKind::MoveLeader
-        | StepKind::UploadCerts
+        // Whether it leads is asked when it runs (leadership can move in between); once
+        // its member is gone (a rerun), there is nothing left to move.
+        StepKind::MoveLeader => (!c.etcd.members.is_empty() && !has_member(c, about))
+            .then(|| format!("already done: {about} has no etcd member left to lead")),
+        StepKind::UploadCerts
         | StepKind::LbTargets
         | StepKind::TokenCreate
         | StepKind::ControlPlaneEndpoint

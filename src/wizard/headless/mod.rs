@@ -6,6 +6,7 @@
 mod lab;
 mod resize;
 pub(crate) mod ssh;
+mod ssh_resize;
 
 use std::io::Write;
 
@@ -22,6 +23,7 @@ pub use lab::{
 };
 pub use resize::{Resize, resize};
 pub use ssh::{DEFAULT_PARALLEL, SshRun, replace_script, replace_ssh, run_ssh};
+pub use ssh_resize::{resize_script, resize_ssh};
 
 /// Lines of output kept per step in the JSON.
 pub const TAIL_LINES: usize = 20;

@@ -227,7 +227,7 @@ pub fn replace_ssh(
 }
 
 /// The line the SSH executor says once the snapshot is on the bastion.
-const SNAPSHOT_SAID: &str = "hatui: snapshot on the bastion: ";
+pub(super) const SNAPSHOT_SAID: &str = "hatui: snapshot on the bastion: ";
 
 /// What the look saw of `node`: its etcd member as `etcdctl member list` and `endpoint
 /// status` show it, its Node's Ready condition as `kubectl get nodes` shows it.

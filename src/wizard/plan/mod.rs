@@ -17,7 +17,7 @@ use crate::fleet::inventory::{Host, Inventory, LoadBalancer};
 pub use grow::grow;
 pub use refresh::{Remaining, SAFETY_MARGIN, insert_refreshes};
 pub use replace::{delete_leftover_marks, marker, replace, snapshot_file, snapshot_saved};
-pub use shrink::{shrink, shrink_refusal};
+pub use shrink::{day2_snapshot_saved, shrink, shrink_refusal};
 pub use steps::{ENDPOINT_STEP, SWAP_ON, control_plane_endpoint, etcdctl, etcdctl_with};
 use steps::{
     cleanup, cni, init, join_control_plane, join_worker, load_balancer, preflight, verify,

@@ -11,6 +11,19 @@ use crate::fleet::inventory::{Host, Inventory};
 use crate::model::Quorum;
 use crate::wizard::command::Command;
 
+/// Where the shrink's `snapshot` step saves etcd on the master it runs through.
+pub const SNAPSHOT_FILE: &str = "/var/lib/etcd/hatui-before-remove.db";
+
+/// The snapshot file a day-2 command saves (the replacement's or the shrink's), which
+/// the SSH executor and the dry-run script copy to the bastion.
+pub fn day2_snapshot_saved(command: &str) -> Option<&str> {
+    super::snapshot_saved(command).or_else(|| {
+        let at = command.find(" snapshot save ")? + " snapshot save ".len();
+        let file = command[at..].split_whitespace().next()?;
+        (file == SNAPSHOT_FILE).then_some(file)
+    })
+}
+
 /// Why taking `removing` of `voters` masters out is refused (`--force` overrides), with
 /// `answering` of the voters left answering: fewer than three left, an even count, or no
 /// quorum among those left.
@@ -106,7 +119,7 @@ pub fn shrink(inv: &Inventory, nodes: &[String], healthy: &str) -> Result<Plan, 
          back.",
     );
     s.hosts.push(h.into());
-    let file = "/var/lib/etcd/hatui-before-remove.db";
+    let file = SNAPSHOT_FILE;
     s.commands.push(Command::root(
         h,
         etcdctl(h, &format!("snapshot save {file}")),
@@ -216,4 +229,18 @@ fn move_leader(node: &str, to: &str) -> super::Step {
         ),
     ));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shrinks_snapshot_is_recognised_as_the_replacements_is_and_nothing_else() {
+        let save = etcdctl("cp-1", &format!("snapshot save {SNAPSHOT_FILE}"));
+        assert_eq!(day2_snapshot_saved(&save), Some(SNAPSHOT_FILE));
+        let other = etcdctl("cp-1", "snapshot save /tmp/elsewhere.db");
+        assert_eq!(day2_snapshot_saved(&other), None);
+        assert_eq!(day2_snapshot_saved(&etcdctl("cp-1", "member list")), None);
+    }
 }

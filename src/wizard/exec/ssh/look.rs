@@ -62,6 +62,18 @@ impl Look {
         }
     }
 
+    /// Looks through `first` before the others (the master a day-2 plan runs through,
+    /// whose member stays), and leaves `leaving` out altogether: a master whose member was
+    /// removed has an etcd pod that no longer answers, and its apiserver is going away.
+    pub fn through(&mut self, first: &str, leaving: &[String]) {
+        self.masters.retain(|(n, _)| !leaving.contains(n));
+        if let Some(at) = self.masters.iter().position(|(n, _)| n == first) {
+            let m = self.masters.remove(at);
+            self.masters.insert(0, m);
+        }
+        self.stale = true;
+    }
+
     pub fn commands_ended(&mut self) {
         self.stale = true;
     }

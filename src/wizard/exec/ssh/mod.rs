@@ -212,6 +212,12 @@ impl SshExecutor {
         self
     }
 
+    /// Day 2: the cluster is looked at through `first` (a master that stays), the
+    /// `leaving` masters left out of the looks (see [`Look::through`]).
+    pub fn look_through(&mut self, first: &str, leaving: &[String]) {
+        self.look.through(first, leaving);
+    }
+
     /// Unknown host keys are asked about at `desk` rather than refused.
     pub fn ask_host_keys(mut self, desk: HostKeyDesk) -> Self {
         let hosts = self.remote.hosts.iter().map(|(name, h)| {
@@ -301,7 +307,7 @@ impl Executor for SshExecutor {
             return id;
         };
         let to_bastion = self.snapshots.as_ref().and_then(|dir| {
-            let file = crate::wizard::plan::snapshot_saved(command)?;
+            let file = crate::wizard::plan::day2_snapshot_saved(command)?;
             Some(fetch::Fetch::new(file, dir, &self.cluster_name))
         });
         let job = Job {
