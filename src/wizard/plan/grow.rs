@@ -7,7 +7,7 @@ use super::lb_files::{
     CHECK_APISERVER_PATH, HAPROXY_CFG_PATH, KEEPALIVED_CONF_PATH, check_apiserver, haproxy_cfg,
     install, keepalived_conf,
 };
-use super::steps::{cleanup, etcdctl, join_control_plane, verify};
+use super::steps::{cleanup, etcdctl, join_control_plane, token_create, upload_certs, verify};
 use super::{Plan, Site, Step, StepKind, Wait, shape_warnings, step};
 use crate::fleet::inventory::{Host, Inventory, LoadBalancer};
 use crate::model::Quorum;
@@ -58,32 +58,18 @@ pub fn grow(
     ));
     steps.push(s);
 
-    let mut s = step(
+    steps.push(upload_certs(
         "upload-certs",
-        StepKind::UploadCerts,
+        h,
         "The certificate key from init is gone after 2 h (or deleted by the build's cleanup): \
          a new one, and a new kubeadm-certs Secret for the joins to fetch.",
-    );
-    s.hosts.push(h.into());
-    s.commands.push(Command::root(
-        h,
-        "kubeadm init phase upload-certs --upload-certs",
     ));
-    s.captures.push(Var::CertificateKey);
-    steps.push(s);
-
-    let mut s = step(
+    steps.push(token_create(
         "token-create",
-        StepKind::TokenCreate,
-        "A fresh join token (24 h) and the CA's hash.",
-    );
-    s.hosts.push(h.into());
-    s.commands.push(Command::root(
         h,
-        "kubeadm token create --print-join-command",
+        "A fresh join token (24 h) and the CA's hash.",
+        "",
     ));
-    s.captures = vec![Var::Token, Var::CaCertHash];
-    steps.push(s);
 
     for (k, (at, host)) in adding.iter().enumerate() {
         let mut join = join_control_plane(inv, host, at + 1);

@@ -3,8 +3,8 @@
 
 use jiff::SignedDuration;
 
-use super::{Plan, StepKind, step};
-use crate::wizard::command::{Command, Var};
+use super::Plan;
+use super::steps::{token_create, upload_certs};
 
 /// Time left on the join material; `None` = gone (or never created).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,13 +52,7 @@ pub fn insert_refreshes(
             "The certificate key would expire during the join: the kubeadm-certs Secret is \
              deleted 2 hours after upload. Uploading again makes a new key, valid 2 more hours."
         };
-        let mut s = step(format!("upload-certs/{node}"), StepKind::UploadCerts, why);
-        s.hosts.push(healthy.clone());
-        s.commands.push(Command::root(
-            &healthy,
-            "kubeadm init phase upload-certs --upload-certs",
-        ));
-        s.captures.push(Var::CertificateKey);
+        let s = upload_certs(format!("upload-certs/{node}"), &healthy, why);
         plan.steps.insert(at + inserted.len(), s);
         inserted.push(format!("upload-certs/{node}"));
     }
@@ -70,13 +64,7 @@ pub fn insert_refreshes(
             "The join token would expire during the join, and kubeadm join with an expired \
              token fails with an unhelpful error. A new token is valid 24 hours."
         };
-        let mut s = step(format!("token-create/{node}"), StepKind::TokenCreate, why);
-        s.hosts.push(healthy.clone());
-        s.commands.push(Command::root(
-            &healthy,
-            "kubeadm token create --print-join-command",
-        ));
-        s.captures = vec![Var::Token, Var::CaCertHash];
+        let s = token_create(format!("token-create/{node}"), &healthy, why, "");
         plan.steps.insert(at + inserted.len(), s);
         inserted.push(format!("token-create/{node}"));
     }

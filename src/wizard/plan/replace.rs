@@ -7,7 +7,7 @@ use super::lb_files::{
     CHECK_APISERVER_PATH, HAPROXY_CFG_PATH, KEEPALIVED_CONF_PATH, check_apiserver, haproxy_cfg,
     install, keepalived_conf,
 };
-use super::steps::{etcdctl, join_control_plane, verify};
+use super::steps::{etcdctl, join_control_plane, token_create, upload_certs, verify};
 use super::{ADMIN_CONF, Plan, Site, Step, StepKind, Wait, shape_warnings, step};
 use crate::fleet::inventory::{Host, Inventory, LoadBalancer};
 use crate::model::Quorum;
@@ -116,35 +116,18 @@ pub fn replace(inv: &Inventory, node: &str, healthy: &str) -> Option<Plan> {
     s.commands.push(Command::root(&old, "kubeadm reset -f"));
     steps.push(s);
 
-    let mut s = step(
+    steps.push(upload_certs(
         "upload-certs",
-        StepKind::UploadCerts,
+        h,
         "The certificate key from init is gone after 2 h (or unknown here): a new one.",
-    );
-    s.hosts.push(h.into());
-    s.commands.push(Command::root(
-        h,
-        "kubeadm init phase upload-certs --upload-certs",
     ));
-    s.captures.push(Var::CertificateKey);
-    steps.push(s);
-
-    let mut s = step(
-        "token-create",
-        StepKind::TokenCreate,
-        "A fresh join token (24 h) and the CA's hash.",
-    );
-    s.hosts.push(h.into());
     // The token's description is the plan's mark in the cluster (see [`marker`]).
-    s.commands.push(Command::root(
+    steps.push(token_create(
+        "token-create",
         h,
-        format!(
-            "kubeadm token create --print-join-command --description {}",
-            marker(node)
-        ),
+        "A fresh join token (24 h) and the CA's hash.",
+        &format!(" --description {}", marker(node)),
     ));
-    s.captures = vec![Var::Token, Var::CaCertHash];
-    steps.push(s);
 
     let mut join = join_control_plane(inv, host, ordinal.max(3));
     join.why = format!(

@@ -430,6 +430,32 @@ pub fn control_plane_endpoint(site: &Site, problem: &str) -> Step {
 
 /// Once every master has joined: `kubeadm-certs` (the control plane's keys, encrypted with
 /// the certificate key) deleted, and with `token` the join token made for the joins.
+/// `kubeadm init phase upload-certs --upload-certs` on `host`: a new certificate key (and
+/// kubeadm-certs Secret) for control-plane joins, captured.
+pub(super) fn upload_certs(id: impl Into<String>, host: &str, why: &str) -> Step {
+    let mut s = step(id, StepKind::UploadCerts, why);
+    s.hosts.push(host.into());
+    s.commands.push(Command::root(
+        host,
+        "kubeadm init phase upload-certs --upload-certs",
+    ));
+    s.captures.push(Var::CertificateKey);
+    s
+}
+
+/// `kubeadm token create --print-join-command` on `host`, then `flags`: a new join token
+/// (24 h) and the CA's hash, captured.
+pub(super) fn token_create(id: impl Into<String>, host: &str, why: &str, flags: &str) -> Step {
+    let mut s = step(id, StepKind::TokenCreate, why);
+    s.hosts.push(host.into());
+    s.commands.push(Command::root(
+        host,
+        format!("kubeadm token create --print-join-command{flags}"),
+    ));
+    s.captures = vec![Var::Token, Var::CaCertHash];
+    s
+}
+
 pub(super) fn cleanup(host: &str, token: bool) -> Step {
     let mut s = step(
         "cleanup",
