@@ -3,10 +3,9 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
-use jiff::SignedDuration;
-
+use super::{drill, parse_boot_time};
 use crate::lab::{LbCheck, LbKind};
+use clap::Args;
 
 /// `hatui wizard`: the lab run, the run on real hosts, preflight over SSH, the dry run and
 /// the lab's inventory.

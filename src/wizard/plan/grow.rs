@@ -11,7 +11,7 @@ use super::steps::{cleanup, etcdctl, join_control_plane, token_create, upload_ce
 use super::{Plan, Site, Step, StepKind, Wait, shape_warnings, step};
 use crate::fleet::inventory::{Host, Inventory, LoadBalancer};
 use crate::model::Quorum;
-use crate::wizard::command::{Command, Var};
+use crate::wizard::command::Command;
 use crate::wizard::engine::fix::LOAD_BALANCER;
 
 /// The plan adding `nodes` (control planes of `inv` that are not members yet) through

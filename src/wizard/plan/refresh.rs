@@ -3,8 +3,8 @@
 
 use jiff::SignedDuration;
 
-use super::Plan;
 use super::steps::{token_create, upload_certs};
+use super::{Plan, StepKind};
 
 /// Time left on the join material; `None` = gone (or never created).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
