@@ -75,11 +75,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             let request = args.request().map_err(color_eyre::eyre::Report::msg)?;
             // The command line's SSH files win over the inventory's, on every path.
-            let mut ssh = hatui::fleet::inventory::SshOverrides {
-                identity: etcd.ssh_identity.clone(),
-                known_hosts: etcd.ssh_known_hosts.clone(),
-                accept_new_host_keys: false,
-            };
+            let mut ssh = ssh_overrides(&etcd);
             if let hatui::wizard::run::Request::Lab(run) = &request {
                 let verified = hatui::wizard::headless::run(run, &mut std::io::stdout().lock())?;
                 std::process::exit(if verified { 0 } else { 1 });
@@ -164,11 +160,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         None => match &cli.inventory {
             Some(file) => {
-                let ssh = hatui::fleet::inventory::SshOverrides {
-                    identity: etcd.ssh_identity.clone(),
-                    known_hosts: etcd.ssh_known_hosts.clone(),
-                    accept_new_host_keys: false,
-                };
+                let ssh = ssh_overrides(&etcd);
                 let run = hatui::runtime::run_inventory(cli.target.target(), file, &etcd, &ssh);
                 runtime.block_on(run)
             }
@@ -186,13 +178,8 @@ fn resize(
 ) -> color_eyre::Result<i32> {
     use hatui::cli::ResizeRequest;
     use hatui::wizard::headless;
-    use std::io::Write;
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
-    let mut ssh = hatui::fleet::inventory::SshOverrides {
-        identity: etcd.ssh_identity.clone(),
-        known_hosts: etcd.ssh_known_hosts.clone(),
-        accept_new_host_keys: false,
-    };
+    let mut ssh = ssh_overrides(etcd);
     match r {
         ResizeRequest::Lab(run, resize) => headless::resize(&run, &resize, &mut out, &mut err),
         ResizeRequest::Ssh {
@@ -216,16 +203,10 @@ fn resize(
             inventory,
             keep_cert_key,
             resize,
-        } => match headless::resize_script(&inventory, &resize, keep_cert_key, &ssh)? {
-            Ok(script) => {
-                write!(out, "{script}")?;
-                Ok(0)
-            }
-            Err(why) => {
-                writeln!(err, "hatui wizard: {why}")?;
-                Ok(2)
-            }
-        },
+        } => {
+            let script = headless::resize_script(&inventory, &resize, keep_cert_key, &ssh)?;
+            print_script(script, &mut out, &mut err)
+        }
     }
 }
 
@@ -238,11 +219,7 @@ fn replace(
     use hatui::cli::ReplaceRequest;
     use hatui::wizard::headless;
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
-    let mut ssh = hatui::fleet::inventory::SshOverrides {
-        identity: etcd.ssh_identity.clone(),
-        known_hosts: etcd.ssh_known_hosts.clone(),
-        accept_new_host_keys: false,
-    };
+    let mut ssh = ssh_overrides(etcd);
     match r {
         ReplaceRequest::Lab(run, replace) => headless::replace(&run, &replace, &mut out, &mut err),
         ReplaceRequest::Ssh {
@@ -262,18 +239,35 @@ fn replace(
             headless::replace_ssh(&run, &replace, rt, &mut out, &mut err)
         }
         ReplaceRequest::DryRun { inventory, node } => {
-            match headless::replace_script(&inventory, &node, &ssh)? {
-                Ok(script) => {
-                    use std::io::Write;
-                    write!(out, "{script}")?;
-                    Ok(0)
-                }
-                Err(why) => {
-                    use std::io::Write;
-                    writeln!(err, "hatui wizard: {why}")?;
-                    Ok(2)
-                }
-            }
+            let script = headless::replace_script(&inventory, &node, &ssh)?;
+            print_script(script, &mut out, &mut err)
+        }
+    }
+}
+
+/// The command line's SSH files (`--ssh-identity`, `--ssh-known-hosts`) over an inventory's.
+fn ssh_overrides(etcd: &hatui::etcd::EtcdSettings) -> hatui::fleet::inventory::SshOverrides {
+    hatui::fleet::inventory::SshOverrides {
+        identity: etcd.ssh_identity.clone(),
+        known_hosts: etcd.ssh_known_hosts.clone(),
+        accept_new_host_keys: false,
+    }
+}
+
+/// A dry run's script on stdout (exit 0), or why there is none (exit 2).
+fn print_script(
+    script: Result<String, String>,
+    out: &mut impl std::io::Write,
+    err: &mut impl std::io::Write,
+) -> color_eyre::Result<i32> {
+    match script {
+        Ok(script) => {
+            write!(out, "{script}")?;
+            Ok(0)
+        }
+        Err(why) => {
+            writeln!(err, "hatui wizard: {why}")?;
+            Ok(2)
         }
     }
 }

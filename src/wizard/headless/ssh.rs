@@ -203,13 +203,29 @@ pub fn replace_ssh(
         "hatui wizard on {} over SSH: replace {} (through {healthy}); every command is logged in {log}",
         inv.name, r.node
     );
+    run_day2(plan, &mut exec, &inv.name, run.json, &title, out)
+}
+
+/// The line the SSH executor says once the snapshot is on the bastion.
+const SNAPSHOT_SAID: &str = "hatui: snapshot on the bastion: ";
+
+/// Runs a day-2 plan (replace, grow, shrink) through `exec`, printing each step (or the
+/// JSON) to `out`. The exit code: 0 verified, 1 not.
+pub(super) fn run_day2(
+    plan: plan::Plan,
+    exec: &mut SshExecutor,
+    cluster: &str,
+    json: bool,
+    title: &str,
+    out: &mut impl Write,
+) -> Result<i32> {
     let warnings = plan.warnings.clone();
-    let mut printer = Printer::new(out, run.json, &title, &warnings);
+    let mut printer = Printer::new(out, json, title, &warnings);
     let started = Instant::now();
     let mut engine = Engine::new(plan, exec.cluster());
     drive(
         &mut engine,
-        &mut exec,
+        exec,
         |_, _| {},
         |rep| {
             // Where the snapshot went is said under its step, as the JSON's output has it.
@@ -221,13 +237,10 @@ pub fn replace_ssh(
             printer.step(&rep)
         },
     );
-    let how = format!("{} in {:.0} s", inv.name, started.elapsed().as_secs_f64());
+    let how = format!("{cluster} in {:.0} s", started.elapsed().as_secs_f64());
     let verified = printer.finish(&engine, &warnings, exec.cluster(), &how)?;
     Ok(if verified { 0 } else { 1 })
 }
-
-/// The line the SSH executor says once the snapshot is on the bastion.
-pub(super) const SNAPSHOT_SAID: &str = "hatui: snapshot on the bastion: ";
 
 /// What the look saw of `node`: its etcd member as `etcdctl member list` and `endpoint
 /// status` show it, its Node's Ready condition as `kubectl get nodes` shows it.

@@ -6,18 +6,16 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use color_eyre::Result;
 use tokio::runtime::Handle;
 
-use super::ssh::{SNAPSHOT_SAID, SshRun};
-use super::{Printer, Resize, drive};
+use super::Resize;
+use super::ssh::{SshRun, run_day2};
 use crate::fleet::SshOverrides;
 use crate::fleet::audit::Audit;
 use crate::fleet::inventory::{self, Inventory, Role};
 use crate::model::ClusterState;
-use crate::wizard::engine::Engine;
 use crate::wizard::engine::fix::LOAD_BALANCER;
 use crate::wizard::exec::{Executor, SshExecutor};
 use crate::wizard::plan::{self, Plan, StepKind};
@@ -63,27 +61,7 @@ pub fn resize_ssh(
         "hatui wizard on {} over SSH: {what} (through {through}); every command is logged in {log}",
         inv.name
     );
-    let warnings = plan.warnings.clone();
-    let mut printer = Printer::new(out, run.json, &title, &warnings);
-    let started = Instant::now();
-    let mut engine = Engine::new(plan, exec.cluster());
-    drive(
-        &mut engine,
-        &mut exec,
-        |_, _| {},
-        |rep| {
-            // Where the snapshot went is said under its step, as for the replacement.
-            let mut rep = rep.clone();
-            let said = rep.output.iter().find(|l| l.starts_with(SNAPSHOT_SAID));
-            if let Some(l) = said.cloned() {
-                rep.notes.push(l.trim_start_matches("hatui: ").to_string());
-            }
-            printer.step(&rep)
-        },
-    );
-    let how = format!("{} in {:.0} s", inv.name, started.elapsed().as_secs_f64());
-    let verified = printer.finish(&engine, &warnings, exec.cluster(), &how)?;
-    Ok(if verified { 0 } else { 1 })
+    run_day2(plan, &mut exec, &inv.name, run.json, &title, out)
 }
 
 /// `--add`/`--remove` with `--dry-run`: the plan as a script (no `cleanup` with
