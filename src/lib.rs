@@ -8,28 +8,24 @@
 //! only built with the `test-support` feature, which the tests and benches turn on.
 
 pub mod app;
-pub mod cause;
 pub mod cli;
-pub mod drill;
-pub mod error;
-pub mod etcd;
-pub mod fleet;
 pub mod keys;
-pub mod lab;
-pub mod live;
 pub mod message;
-pub mod model;
-pub mod real_etcd;
 pub mod runtime;
 #[cfg(any(test, feature = "test-support"))]
 pub mod scenes;
 #[cfg(any(test, feature = "test-support"))]
 pub mod screen;
-pub mod ssh;
 pub mod status;
-pub mod supervise;
 #[cfg(any(test, feature = "test-support"))]
 pub mod svg;
 pub mod terminal;
 pub mod view;
-pub mod wizard;
+
+// The layers below, under the names the app and the tests have always used.
+pub use hatui_fleet as fleet;
+pub use hatui_fleet::ssh;
+pub use hatui_lab as lab;
+pub use hatui_model as model;
+pub use hatui_sources::{cause, etcd, live, real_etcd, supervise};
+pub use hatui_workflows::{drill, error, wizard};

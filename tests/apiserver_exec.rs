@@ -1,6 +1,7 @@
 //! Pod exec on the tests' API server, through the real kube-rs client (`Api::exec`, the
 //! websocket channel protocol): what a command's output and exit become, the apiserver's
 //! refusals, and `etcdctl` in kubeadm's etcd pods against a real etcd cluster.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 mod support;
 

@@ -1,6 +1,7 @@
 //! Command-line conventions with the real binary: `--help` groups the cluster-access flags
 //! under their own heading (and `lab --help` leaves out what the lab refuses), the shell
 //! completions are scripts the shells accept and that complete, the man page renders.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 use std::process::{Command, Output};
 

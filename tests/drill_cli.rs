@@ -1,5 +1,6 @@
 //! `hatui drill` as a user runs it: the real binary's refusals and exit codes, the report's
 //! JSON against its documented schema, no secrets.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 use std::process::{Command, Output};
 

@@ -1,6 +1,7 @@
 //! The drill as the cockpit's lab task runs it (`d`): planned without touching anything,
 //! started, advanced with the lab's clock, interrupted (restored at once), and its report
 //! written when done.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 use std::time::Duration;
 

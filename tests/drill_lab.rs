@@ -1,5 +1,6 @@
 //! The failover drill on the lab's virtual clock, through library calls: each fault's figures,
 //! the refusals, an interrupted drill. The real binary: tests/drill_cli.rs.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 use std::time::Duration;
 

@@ -6,6 +6,7 @@
 //! the member SIGTERM (etcd hands its leadership over); after `systemctl restart kubelet`
 //! the test starts the member again, as the kubelet would. The test also renews the two
 //! leader Leases, as their holders do.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 mod support;
 

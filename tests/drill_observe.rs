@@ -1,5 +1,6 @@
 //! The drill's observer on hand-made probes: what counts as a takeover, when the test pod
 //! may be scheduled, which sentence of why goes with which class of event.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 use hatui::drill::DrillFault;
 use hatui::drill::observe::Observer;

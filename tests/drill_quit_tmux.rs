@@ -1,6 +1,7 @@
 //! Quitting the lab's cockpit mid-drill, with the real binary in tmux: the fault is
 //! restored, the report written and marked interrupted, and where it went is said on the
 //! normal screen once the terminal is handed back.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 mod support;
 

@@ -2,6 +2,7 @@
 //! processes that follow the lab's masters, and the drill's etcd figures are theirs.
 //! Powering off the leader SIGKILLs its member: the others elect after their own election
 //! timeout, and after the restore the member is started again and becomes a healthy voter.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 use std::process::Command;
 

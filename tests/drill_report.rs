@@ -2,6 +2,7 @@
 //! here as XML: one lane per target, named; the fault and the restore marked where the run
 //! had them; the control plane's events as labelled ticks), and the Markdown's cluster
 //! line, seed, chart link and folded repeats.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 use std::time::Duration;
 

@@ -2,6 +2,7 @@
 //! good past its grace period, a fresh machine at its address), then `w` offers "r: replace
 //! cp-1", `r` puts the replace plan in the wizard's pane and `a` runs it to three healthy
 //! voters, after which nothing is offered any more.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 #[path = "support/tmux.rs"]
 mod tmux;

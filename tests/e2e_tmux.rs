@@ -1,5 +1,6 @@
 //! The real binary in a real terminal: tmux runs `hatui lab`, we read the screen and type
 //! keys as an operator would (and `hatui --inventory` on real `sshd`s).
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 mod support;
 mod wizard_json;

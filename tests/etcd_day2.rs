@@ -5,6 +5,7 @@
 //! then the join as kubeadm does it: `member add --learner`, a new etcd process started
 //! with `--initial-cluster-state=existing`, `member promote` once it has caught up (and
 //! refused before, with etcd's own text). Every process started is SIGKILLed on drop.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 #[path = "support/etcd_cluster.rs"]
 mod etcd_cluster;

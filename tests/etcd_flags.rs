@@ -1,5 +1,6 @@
 //! The `--etcd-*` flags as an operator uses them: `hatui status --lab` with a real etcd
 //! cluster answering for the lab's, and the errors for files that are wrong.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 mod support;
 

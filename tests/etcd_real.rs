@@ -1,4 +1,5 @@
 //! hatui's etcd poller against a real 3-member etcd cluster with TLS on loopback.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 mod support;
 

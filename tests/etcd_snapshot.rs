@@ -4,6 +4,7 @@
 //! is refused by hatui's integrity check. The other ways in: `--inventory` (its masters
 //! over SSH, a real sshd) and `--lab --real-etcd` (the lab's real members, started for the
 //! snapshot and stopped after it).
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 #[path = "support/etcd_cluster.rs"]
 mod etcd_cluster;

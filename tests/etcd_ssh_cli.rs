@@ -1,5 +1,6 @@
 //! `--etcd-ssh` as an operator types it: the real binary reaches a real etcd through a real
 //! sshd, reading kubeadm-named certificates on the "master" with `sudo -n cat`.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! The faults beyond power and kubelet, on the lab's virtual clock: etcd stopped alone,
 //! a master partitioned off the others, a deleted node's stale etcd member.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 use std::time::Duration;
 

@@ -1,5 +1,6 @@
 //! The lab's load balancer on the virtual clock: where requests through the endpoint go
 //! while a master is dead, per kind of balancer.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
 //! `hatui lab --real-etcd` through the library: real etcd processes follow the lab's
 //! masters, and hatui's poller sees etcd's own re-election. Deadlines are generous and
 //! nothing is timed.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,4 +1,5 @@
 //! The embedded lab behaves like a kubeadm HA cluster, on the virtual clock.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 use std::time::Duration;
 

@@ -11,6 +11,7 @@
 //! bar keeps `?` and says when keys are left out, panes count the rows they cannot show
 //! (or fold them), both leader leases stay in view, and a failed wizard step shows its
 //! fix (and `f`) first.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 use std::sync::mpsc;
 

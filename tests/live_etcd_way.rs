@@ -1,6 +1,7 @@
 //! A live cluster with no `--etcd-endpoints`: hatui finds the members through kubeadm's
 //! etcd pods (the test API server's, annotated with the client URLs of a real 3-member
 //! TLS etcd listening on the masters' addresses 127.0.0.11-13) and asks them directly.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! What changes and failures on a live cluster look like: changes arriving by watch, RBAC
 //! refusals, and the endpoint going away, through the real kube client.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 mod support;
 

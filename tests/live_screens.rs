@@ -1,5 +1,6 @@
 //! Whole-screen snapshots of the live cockpit, drawn from the state hatui's live sources
 //! built from the test API server's kubeadm fixtures (clock pinned to the fixtures' time).
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! The live sources against the test API server, through the real kube-rs client: what a
 //! kubeadm cluster's objects become in the cockpit's state.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 mod support;
 

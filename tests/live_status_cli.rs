@@ -1,5 +1,6 @@
 //! `hatui status` and `hatui` on a live cluster, as a user runs them: the real binary with
 //! `--kubeconfig` against the test API server.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! Whole-screen snapshots of the lab scenes (the same states as the README screenshots),
 //! plus the facts each scene exists to show, asserted outright.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 use hatui::scenes::SCENES;
 use hatui::screen::text;

@@ -1,6 +1,7 @@
 //! The README's pictures are the lab scenes rendered to SVG. This test fails when a picture
 //! no longer matches what the program draws; regenerate them with
 //! `UPDATE_SCREENSHOTS=1 cargo test --test screenshots`.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 use std::path::PathBuf;
 

@@ -2,6 +2,7 @@
 //! binary against real `sshd`s: the jump host on 127.0.0.71, the masters on 127.0.0.72-73
 //! with test doubles on their PATH. The jump host may only forward to its master
 //! (`PermitOpen`), and its log records the login, so an answer proves the way it came.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 mod support;
 

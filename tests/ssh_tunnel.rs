@@ -2,6 +2,7 @@
 //! checking, login, local tunnels, reconnecting after the server goes away, and a real
 //! 3-member TLS etcd cluster reached through tunnels with its client certificates read
 //! over SSH with `sudo -n cat`.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 mod support;
 

@@ -1,4 +1,5 @@
 //! `hatui status` as a user runs it: the real binary, its JSON schema, its errors.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 use std::process::{Command, Output};
 

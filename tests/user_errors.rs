@@ -1,6 +1,7 @@
 //! Mistakes the user can fix end as kubectl's do: `error: ` and one plain line naming the
 //! file or flag and what to do, exit 1, no source location, no backtrace hint and no colour
 //! when stderr is not a terminal. `RUST_BACKTRACE` still gets the full report.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 use std::path::Path;
 use std::process::{Command, Output};

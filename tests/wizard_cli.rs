@@ -1,6 +1,7 @@
 //! `hatui wizard` with the real binary: the lab's inventory, the dry-run script (checked by
 //! `bash -n`, then run against a fake `ssh` that answers as kubeadm's hosts would), and
 //! plain errors for a bad inventory.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -3,6 +3,7 @@
 //! dead-master`), wired as the runtime wires them. `w` opens the wizard, which offers
 //! "r: replace cp-1"; `r` puts the replace plan in the pane, `a` runs it to three healthy
 //! voters, and nothing is offered any more.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 use std::sync::mpsc;
 

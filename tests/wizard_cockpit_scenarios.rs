@@ -1,6 +1,7 @@
 //! The wizard's thread beside the cockpit (`hatui lab --bare --scenario S`): a scenario is
 //! set up on the lab before it starts, its pause passes before the first join, and `f`
 //! (`WizardCommand::RunFix`) runs a failed step's fix and the step again.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 use std::sync::mpsc;
 

@@ -5,6 +5,7 @@
 //! An unknown host key is asked about in the pane: `y` records it in known_hosts and the
 //! plan runs to the end; `x` refuses it and the step fails with the ssh-keyscan line; a
 //! changed key is refused without a question, naming the file and line.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 mod support;
 mod wizard_json;

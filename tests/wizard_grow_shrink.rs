@@ -4,6 +4,7 @@
 //! the build's cleanup of `kubeadm-certs` (kept with `--keep-cert-key`). Through the real
 //! binary and through the library. The plans alone (a real etcd, HAProxy, the refusal's
 //! arithmetic): `wizard_grow_shrink_plan.rs`.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,7 @@
 //! Day 2's grow and shrink plans on their own: the move-leader command against a real
 //! 3-member etcd (TLS, loopback), the load balancer's targets for HAProxy and kube-vip,
 //! and the refusal's arithmetic. The plans run on the lab: `wizard_grow_shrink.rs`.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 #[path = "support/etcd_cluster.rs"]
 mod etcd_cluster;

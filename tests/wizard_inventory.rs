@@ -1,5 +1,6 @@
 //! The wizard's inventory: the example and the lab's load, mistakes are named by file,
 //! line and field, and no text makes the loader panic.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 use hatui::fleet::inventory::{self, LoadBalancer, Role};
 use hatui::wizard::lab;

@@ -1,5 +1,6 @@
 //! The wizard's parsers on kubeadm's real output texts (tests/fixtures/kubeadm/README.md
 //! says where each comes from), and on arbitrary text: an error, never a panic.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 use hatui::wizard::kubeadm_output::{
     ParseError, Wording, parse_init, parse_token_create, parse_upload_certs,

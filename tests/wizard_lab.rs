@@ -2,6 +2,7 @@
 //! the whole plan for 1+0, 3+2, 5+3 and 2+1, the scenarios that need a refresh, and no
 //! secret anywhere in what it prints. The scenarios with a fix: `wizard_lab_scenarios.rs`;
 //! the engine and the lab's kubeadm on their own: `wizard_lab_engine.rs`.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 mod wizard_json;
 

@@ -2,6 +2,7 @@
 //! learner seen mid-join, resuming on a half-built cluster, refresh and retry, stopping.
 //! What a cockpit needs to watch it (streamed lines and events, pacing):
 //! `wizard_lab_stream.rs`.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 use std::time::Duration;
 

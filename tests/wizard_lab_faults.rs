@@ -1,5 +1,6 @@
 //! Faults during the build, on the one lab the wizard builds (virtual clock): what a real
 //! cluster does at that stage, what the wizard says, and that a restore lets it finish.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 use std::cell::Cell;
 use std::time::Duration;

@@ -3,6 +3,7 @@
 //! with kubeadm's and the kubelet's own words, offers the fix as commands, and with
 //! `--yes` runs it and goes on until verify passes. Without `--yes` (the engine alone), it
 //! stops on the failed step with the fix, and `run_fix` runs it.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 mod wizard_json;
 

@@ -1,6 +1,7 @@
 //! What a cockpit needs to watch the wizard on the bare lab: each output line streamed
 //! (secrets hidden), the lab's events as they are published, and lab time passing a
 //! second at a time through a pacing callback.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -2,6 +2,7 @@
 //! loopback address. What cannot run here (kubeadm, kubelet, crictl, systemctl, ...) are
 //! test doubles on each host's PATH (sshd's `SetEnv`), answering as a prepared host does;
 //! one worker has swap on, one host is down. Each facts script is in the audit log.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 mod support;
 

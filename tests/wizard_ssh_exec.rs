@@ -2,6 +2,7 @@
 //! host received, output streamed as it comes, a non-zero exit with its stderr, a timeout,
 //! sudo asking for a password, and the audit log without a secret. What cannot run here
 //! (kubeadm, a sudo that wants a password) are test doubles on the hosts' PATH.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 mod support;
 

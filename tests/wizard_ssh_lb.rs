@@ -3,6 +3,7 @@
 //! test doubles (`wizard_ssh_fleet/`): the files written on each host (`install ...
 //! /dev/stdin PATH`, kept per host with their mode), what kubeadm found in
 //! /etc/kubernetes/manifests when it started, and each host's commands in order.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 mod support;
 mod wizard_json;

@@ -1,6 +1,7 @@
 //! The wizard's whole plan on real hosts over SSH, with the real binary (`hatui wizard
 //! --inventory FILE --yes [--json]`): 3 masters and 2 workers on 127.0.0.61-65, the
 //! fleet and its test doubles in `wizard_ssh_fleet/`.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 mod support;
 mod wizard_json;

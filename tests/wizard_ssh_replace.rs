@@ -2,6 +2,7 @@
 //! --yes [--json] [--force]` and `--dry-run`, on the fleet of `wizard_ssh_fleet/` (real
 //! sshds on 127.0.0.61-65, doubles for kubeadm, kubectl and etcdctl sharing the cluster's
 //! state), the cluster built and cp-1 dead, a fresh machine at its address.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 mod support;
 mod wizard_json;

@@ -5,6 +5,7 @@
 //! description, tells the rerun to finish instead of refusing. The fleet of
 //! `wizard_ssh_fleet/` (real sshds on 127.0.0.61-65, doubles), the cluster built and cp-1
 //! dead, a fresh machine at its address.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 mod support;
 mod wizard_json;

@@ -2,6 +2,7 @@
 //! and `--remove NODE[,NODE]`, `--yes [--json] [--force]` and `--dry-run`, on a fleet of
 //! five masters and a worker (real sshds on 127.0.0.81-86, the doubles of
 //! `wizard_ssh_fleet/` sharing the cluster's state, behind an NLB).
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 mod support;
 mod wizard_json;

@@ -13,7 +13,7 @@ use super::hosts::Component;
 use super::ids;
 use super::leases::Election;
 use super::out::Out;
-use crate::model::ClusterEvent;
+use hatui_model::ClusterEvent;
 
 /// After the CNI is applied, calico-node makes the nodes registered so far Ready this long
 /// after; a node registered later, this long after its registration.
@@ -187,7 +187,7 @@ impl Lab {
     }
 
     pub fn node_ready(&self, i: usize) -> bool {
-        self.node_registered(i) && self.nodes.nodes[i].ready == crate::model::Readiness::Ready
+        self.node_registered(i) && self.nodes.nodes[i].ready == hatui_model::Readiness::Ready
     }
 
     /// The live join token whose full text is `token` (`id.secret`).

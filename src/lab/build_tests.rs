@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::model::{ClusterState, Fault, FaultKind, FeedKind, Readiness, SourceKind};
+use hatui_model::{ClusterState, Fault, FaultKind, FeedKind, Readiness, SourceKind};
 
 fn cluster(lab: &Lab) -> ClusterState {
     let mut c = ClusterState::new(SourceKind::Lab, lab.config().endpoint.clone(), lab.now());

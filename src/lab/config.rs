@@ -67,7 +67,7 @@ impl LabConfig {
     }
 
     /// Node index `i`: masters first, then workers.
-    pub(crate) fn name(&self, i: usize) -> String {
+    pub fn name(&self, i: usize) -> String {
         match i.checked_sub(self.control_planes) {
             None => format!("cp-{}", i + 1),
             Some(w) => format!("worker-{}", w + 1),
@@ -76,14 +76,14 @@ impl LabConfig {
 
     /// Masters from 10.0.0.11; workers from 10.0.1.1, 254 per /24 so no address ends in
     /// .0 or .255 (5,000 workers reach 10.0.20.x).
-    pub(crate) fn ip(&self, i: usize) -> String {
+    pub fn ip(&self, i: usize) -> String {
         match i.checked_sub(self.control_planes) {
             None => format!("10.0.0.{}", 11 + i),
             Some(w) => format!("10.0.{}.{}", 1 + w / 254, 1 + w % 254),
         }
     }
 
-    pub(crate) fn index_of(&self, name: &str) -> Option<usize> {
+    pub fn index_of(&self, name: &str) -> Option<usize> {
         let parse = |s: &str| s.parse::<usize>().ok().filter(|&n| n >= 1);
         if let Some(n) = name.strip_prefix("cp-").and_then(parse) {
             return (n <= self.control_planes).then(|| n - 1);

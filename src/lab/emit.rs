@@ -3,7 +3,7 @@
 //! once a simulated second or as they happen. Objects read through the API are frozen while
 //! the endpoint is down and re-listed when it returns.
 
-use crate::model::{ClusterEvent, EtcdStatus, FeedKind, FeedStatus};
+use hatui_model::{ClusterEvent, EtcdStatus, FeedKind, FeedStatus};
 
 use super::Lab;
 use super::nodes::CHECK_MS;

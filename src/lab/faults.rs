@@ -1,6 +1,6 @@
 //! Faults an operator can inject, each behaving as it would on a real host.
 
-use crate::model::{ClusterEvent, Fault, FaultKind};
+use hatui_model::{ClusterEvent, Fault, FaultKind};
 
 use super::Lab;
 use super::hosts::Component;

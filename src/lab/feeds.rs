@@ -1,7 +1,7 @@
 //! Freshness of what is read through the API. While the endpoint is down a real client's
 //! watches stall: the panes keep their data and say how old it is.
 
-use crate::model::{ClusterEvent, FeedKind, FeedStatus};
+use hatui_model::{ClusterEvent, FeedKind, FeedStatus};
 
 /// Read through the API endpoint; etcd is asked directly and stays fresh.
 pub(crate) const API_FEEDS: [FeedKind; 4] = [

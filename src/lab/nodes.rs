@@ -6,14 +6,14 @@
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::model::Readiness;
+use hatui_model::Readiness;
 
 use super::hosts::Machine;
 
 pub(crate) const HEARTBEAT_MS: i64 = 10_000;
 /// `--node-monitor-grace-period`: 50 s since v1.32 (40 s before).
 pub(crate) const GRACE_MS: i64 =
-    crate::model::heartbeat::node_monitor_grace_s(super::views::KUBELET_VERSION) * 1000;
+    hatui_model::heartbeat::node_monitor_grace_s(super::views::KUBELET_VERSION) * 1000;
 /// How often [`NodeHealth::check`] runs.
 pub(crate) const CHECK_MS: i64 = 1_000;
 

@@ -3,7 +3,7 @@
 //! the timeline right. Mere refreshes (renewTime, probe latency, etcd index growth) replace
 //! their previous copy in the batch, so advancing a day does not queue a day of renewals.
 
-use crate::model::ClusterEvent;
+use hatui_model::ClusterEvent;
 
 use super::config::LabConfig;
 use super::views::at;

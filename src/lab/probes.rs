@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use crate::model::EndpointHealth;
+use hatui_model::EndpointHealth;
 
 use super::Lab;
 use super::hosts::Component;

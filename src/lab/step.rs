@@ -1,7 +1,7 @@
 //! One moment of lab time: the kubelets act, etcd steps, health follows, leader election
 //! retries, and once a second the node controller, the tokencleaner and the probes run.
 
-use crate::model::{ClusterEvent, PodState, Readiness};
+use hatui_model::{ClusterEvent, PodState, Readiness};
 
 use super::Lab;
 use super::STEP_MS;

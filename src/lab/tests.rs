@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::raft::{ELECTION_MS, Raft};
 use super::{Lab, LabConfig, stream};
-use crate::model::{Fault, FaultKind};
+use hatui_model::{Fault, FaultKind};
 
 fn fault(node: &str, kind: FaultKind) -> Fault {
     Fault {
@@ -159,7 +159,7 @@ fn a_restored_member_catches_up_and_cannot_win_while_behind() {
 /// and a fresh state's timeline says nothing about them.
 #[test]
 fn the_lab_shows_kubeadm_certificates_issued_at_init() {
-    use crate::model::{ClusterState, SourceKind};
+    use hatui_model::{ClusterState, SourceKind};
 
     let lab = Lab::new(LabConfig::new(3, 1, 7, LabConfig::default().start));
     let mut state = ClusterState::new(SourceKind::Lab, "lb", lab.now());
@@ -262,7 +262,7 @@ fn a_shutdown_hands_over_a_power_cut_does_not_and_both_boot_before_they_are_back
 /// the two never overwrite each other in the etcd pane; everything else still flows.
 #[test]
 fn an_external_etcd_silences_only_the_labs_own_etcd() {
-    use crate::model::{ClusterEvent, FeedKind};
+    use hatui_model::{ClusterEvent, FeedKind};
     let is_etcd = |e: &ClusterEvent| {
         matches!(
             e,
@@ -292,7 +292,7 @@ fn an_external_etcd_silences_only_the_labs_own_etcd() {
 /// while the endpoint is down the API panes say so with the age of their frozen data.
 #[test]
 fn lab_panes_stay_current_and_freeze_with_their_age_while_the_api_is_down() {
-    use crate::model::{ClusterEvent, ClusterState, FeedKind, SourceKind};
+    use hatui_model::{ClusterEvent, ClusterState, FeedKind, SourceKind};
     let mut lab = Lab::new(LabConfig::default());
     let mut c = ClusterState::new(SourceKind::Lab, "lab-api:6443", lab.now());
     let apply = |c: &mut ClusterState, events: Vec<ClusterEvent>| {
@@ -332,7 +332,7 @@ fn lab_panes_stay_current_and_freeze_with_their_age_while_the_api_is_down() {
 #[test]
 fn an_apiserver_without_its_etcd_is_restarted_by_its_liveness_then_startup_probe() {
     use super::hosts::Component;
-    use crate::model::PodState;
+    use hatui_model::PodState;
 
     for seed in [1, 7] {
         let mut lab = Lab::new(LabConfig::new(3, 1, seed, LabConfig::default().start));

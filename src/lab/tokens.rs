@@ -6,7 +6,7 @@
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::model::CertKey;
+use hatui_model::CertKey;
 
 use super::ids;
 

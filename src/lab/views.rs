@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 
-use crate::model::{
+use hatui_model::{
     ApiServerHealth, Certificate, EtcdMember, EtcdStatus, Lease, Node, PodHealth, PodState,
     Readiness, StaticPods, Token,
 };

@@ -486,7 +486,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::model::SourceKind;
+    use crate::SourceKind;
 
     fn at(ms: i64) -> Timestamp {
         Timestamp::from_millisecond(1_800_000_000_000 + ms).unwrap()

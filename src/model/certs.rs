@@ -61,7 +61,7 @@ impl Certificate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ClusterEvent, ClusterState, SourceKind};
+    use crate::{ClusterEvent, ClusterState, SourceKind};
 
     const DAY: i64 = 86_400;
 

@@ -134,7 +134,7 @@ impl ClusterState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ClusterEvent, SourceKind};
+    use crate::{ClusterEvent, SourceKind};
 
     fn state(version: &str) -> ClusterState {
         let now = Timestamp::from_second(1_000_000).unwrap();
@@ -168,7 +168,7 @@ mod tests {
 
     fn cm_lease(c: &mut ClusterState, holder: &str, acquired_ago: i64, renewed_ago: i64) {
         let ago = |s: i64| Some(Timestamp::from_second(c.now.as_second() - s).unwrap());
-        let lease = crate::model::Lease {
+        let lease = crate::Lease {
             name: CONTROLLER_MANAGER_LEASE.into(),
             namespace: "kube-system".into(),
             holder_identity: Some(format!("{holder}_0c1d")),
@@ -237,7 +237,7 @@ mod tests {
         beat(&mut old, 75);
         let h = old.silent(&unknown).unwrap();
         assert_eq!((h.age_s, h.not_ready_in_s), (75, None));
-        let down = crate::model::FeedStatus {
+        let down = crate::FeedStatus {
             error: Some("API endpoint unreachable".into()),
             ..Default::default()
         };

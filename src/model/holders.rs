@@ -51,7 +51,7 @@ fn ec2_ip(host: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::SourceKind;
+    use crate::SourceKind;
     use jiff::Timestamp;
 
     fn lease(holder: &str) -> Lease {

@@ -63,7 +63,7 @@ fn host_of(endpoint: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ClusterEvent, Node, SourceKind};
+    use crate::{ClusterEvent, Node, SourceKind};
     use jiff::Timestamp;
 
     fn cluster() -> ClusterState {

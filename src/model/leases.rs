@@ -16,7 +16,7 @@ pub struct Lease {
 
 impl Lease {
     /// The host part of the holder identity (the host name, not always the Node name:
-    /// [`crate::model::ClusterState::holder_node`] maps it to a Node).
+    /// [`crate::ClusterState::holder_node`] maps it to a Node).
     pub fn holder_node(&self) -> Option<&str> {
         let id = self.holder_identity.as_deref().filter(|s| !s.is_empty())?;
         Some(id.split_once('_').map_or(id, |(host, _)| host))

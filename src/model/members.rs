@@ -161,7 +161,7 @@ impl ClusterState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ClusterEvent, Node, SourceKind};
+    use crate::{ClusterEvent, Node, SourceKind};
 
     fn t(s: i64) -> Timestamp {
         Timestamp::from_second(1_000_000 + s).unwrap()

@@ -38,9 +38,8 @@ impl Node {
         self.roles.iter().any(|r| r == "control-plane")
     }
 
-    /// A Ready control-plane node, for unit tests.
-    #[cfg(test)]
-    pub(crate) fn ready_master(name: &str) -> Self {
+    /// A Ready control-plane node of today's version, as a test or a scene starts from.
+    pub fn ready_master(name: &str) -> Self {
         Self {
             name: name.into(),
             roles: vec!["control-plane".into()],

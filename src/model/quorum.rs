@@ -72,7 +72,7 @@ impl ClusterState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ApiServerHealth, EtcdMember, EtcdStatus, SourceKind};
+    use crate::{ApiServerHealth, EtcdMember, EtcdStatus, SourceKind};
     use jiff::Timestamp;
 
     fn member(id: u64, reachable: bool) -> EtcdMember {

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::model::{
+use crate::{
     CertKeyState, Certificate, ClusterState, EtcdMember, Lease, Node, Readiness, SourceKind, Token,
 };
 
@@ -325,7 +325,7 @@ mod tests {
     use jiff::{SignedDuration, Timestamp};
 
     use super::*;
-    use crate::model::{ClusterEvent, FeedKind, FeedStatus};
+    use crate::{ClusterEvent, FeedKind, FeedStatus};
 
     #[test]
     fn a_feed_silent_for_three_intervals_is_listed_in_stale_with_its_age() {

@@ -1,5 +1,6 @@
 //! Cockpit performance on a 5,000-node lab: frame time, update throughput, time to the
 //! first frame, redraws of an idle cluster and peak memory. `cargo bench --bench cockpit`.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

@@ -6,6 +6,7 @@
 //! Run: `RUNS=10 cargo bench --bench etcd_failover` (needs /usr/bin/etcd, and etcdctl from
 //! Debian's `etcd-client`). Under `cargo test` it only says how to run it: it is a
 //! measurement, not a test.
+#![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
 #[path = "../support/etcd_cluster.rs"]
 mod etcd_cluster;

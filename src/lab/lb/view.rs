@@ -1,7 +1,7 @@
 //! The balancer as a client sees it: the endpoint's health (with the balancer's view of
 //! each master) and, for kube-vip, its Lease.
 
-use crate::model::{ClusterEvent, EndpointHealth, LbBackend, Lease};
+use hatui_model::{ClusterEvent, EndpointHealth, LbBackend, Lease};
 
 use super::super::Lab;
 use super::super::config::LabConfig;
@@ -117,7 +117,7 @@ impl Lb {
 impl Lab {
     /// The endpoint after this second's request: a change when readiness, the balancer's
     /// view or its VIP moved, else a refresh (latency, the backend it went through).
-    pub(in crate::lab) fn emit_endpoint(&mut self, out: &mut Out) {
+    pub(crate) fn emit_endpoint(&mut self, out: &mut Out) {
         let ep = self.lb.endpoint(&self.cfg, &self.api);
         let key = Some((ep.ready, ep.balancer.clone(), ep.backends.clone()));
         if self.shown_lb.endpoint != key {
@@ -134,7 +134,7 @@ impl Lab {
     }
 
     /// kube-vip's Lease, read through the API like the others.
-    pub(in crate::lab) fn emit_vip_lease(&mut self, out: &mut Out, resync: bool) {
+    pub(crate) fn emit_vip_lease(&mut self, out: &mut Out, resync: bool) {
         if self.lb.kind != LbKind::KubeVip {
             return;
         }

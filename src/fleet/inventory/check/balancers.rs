@@ -4,7 +4,7 @@
 use toml::Spanned;
 
 use super::{Checker, Raw, RawLbHost, dns_message, is_dns_label, same_host};
-use crate::fleet::inventory::{
+use crate::inventory::{
     DEFAULT_KUBE_VIP_IMAGE, DEFAULT_ROUTER_ID, Endpoint, Host, InventoryError, LoadBalancer, Role,
     SshDefaults, Vip,
 };

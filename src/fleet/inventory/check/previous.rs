@@ -5,7 +5,7 @@
 use toml::Spanned;
 
 use super::{Checker, RawHost, same_host};
-use crate::fleet::inventory::{Host, InventoryError, Role};
+use crate::inventory::{Host, InventoryError, Role};
 
 impl Checker<'_> {
     /// `previous_address`: where the machine this master replaces was (its `kubeadm reset`
@@ -62,7 +62,7 @@ impl Checker<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::fleet::inventory::parse;
+    use crate::inventory::parse;
 
     fn inventory(extra: &str, worker_extra: &str) -> String {
         format!(
