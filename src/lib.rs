@@ -4,8 +4,9 @@
 //! owned [`message::Message`]s; [`app::App::update`] is the only code that changes state;
 //! [`view::draw`] renders from state and does no I/O.
 //!
-//! `scenes`, `screen` and `svg` are test machinery (snapshots, screenshots, benchmarks):
-//! only built with the `test-support` feature, which the tests and benches turn on.
+//! `scenes` (the lab states of the snapshots, the screenshots and the benchmarks) is test
+//! machinery: only built with the `test-support` feature, which the tests and benches turn
+//! on. The rest of the tests' machinery is the `hatui-testkit` crate (tests/support).
 
 pub mod app;
 pub mod cli;
@@ -14,11 +15,7 @@ pub mod message;
 pub mod runtime;
 #[cfg(any(test, feature = "test-support"))]
 pub mod scenes;
-#[cfg(any(test, feature = "test-support"))]
-pub mod screen;
 pub mod status;
-#[cfg(any(test, feature = "test-support"))]
-pub mod svg;
 pub mod terminal;
 pub mod view;
 

@@ -10,10 +10,12 @@ use hatui_model::Readiness;
 
 use super::hosts::Machine;
 
+/// The kubelet every lab node runs (its version sets the grace period below).
+pub(crate) const KUBELET_VERSION: &str = "v1.33.2";
 pub(crate) const HEARTBEAT_MS: i64 = 10_000;
 /// `--node-monitor-grace-period`: 50 s since v1.32 (40 s before).
 pub(crate) const GRACE_MS: i64 =
-    hatui_model::heartbeat::node_monitor_grace_s(super::views::KUBELET_VERSION) * 1000;
+    hatui_model::heartbeat::node_monitor_grace_s(KUBELET_VERSION) * 1000;
 /// How often [`NodeHealth::check`] runs.
 pub(crate) const CHECK_MS: i64 = 1_000;
 

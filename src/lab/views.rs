@@ -12,11 +12,10 @@ use super::config::LabConfig;
 use super::endpoint::ApiHealth;
 use super::hosts::{Component, Hosts};
 use super::leases::Election;
-use super::nodes::NodeState;
+use super::nodes::{KUBELET_VERSION, NodeState};
 use super::raft::Raft;
 use super::tokens::TokenRecord;
 
-pub(crate) const KUBELET_VERSION: &str = "v1.33.2";
 pub(crate) const ETCD_VERSION: &str = "3.5.21";
 const CONTROL_PLANE_TAINT: &str = "node-role.kubernetes.io/control-plane:NoSchedule";
 /// What the node lifecycle controller puts on a node whose Ready condition is Unknown.

@@ -35,6 +35,13 @@ pub struct LabDriver {
 }
 
 impl LabDriver {
+    /// Drill reports go to `report_dir` (the cockpit's default is `./hatui-reports`).
+    pub fn with_report_dir(report_dir: std::path::PathBuf) -> Self {
+        Self {
+            drill: Running::new(report_dir),
+        }
+    }
+
     /// Applies a fault or a drill command now: the lab's events, and what to tell the app.
     pub fn command(
         &mut self,
@@ -97,6 +104,12 @@ impl<M> WizardLabClock<M> {
         last_word: tokio::sync::oneshot::Sender<Option<String>>,
     ) -> Self {
         self.last_word = Some(last_word);
+        self
+    }
+
+    /// Drill reports go to `dir` instead of `./hatui-reports`.
+    pub fn with_report_dir(mut self, dir: std::path::PathBuf) -> Self {
+        self.driver = LabDriver::with_report_dir(dir);
         self
     }
 }

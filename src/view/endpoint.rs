@@ -218,7 +218,7 @@ mod tests {
         }
         let buf = screen(&mut app, 80, 24);
         let (x, y) = find(&buf, "cp-1 ✗ DOWN: powered").unwrap();
-        let row = crate::screen::row(&buf, y);
+        let row = hatui_testkit::screen::row(&buf, y);
         assert!(
             row[row.find("cp-1 ✗").unwrap()..].contains("…│"),
             "{x}: {row}"

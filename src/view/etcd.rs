@@ -373,7 +373,7 @@ mod tests {
         );
         let buf = screen(&mut app, 80, 24);
         let (x, y) = find(&buf, "✗ dial tcp").unwrap();
-        let row = crate::screen::row(&buf, y);
+        let row = hatui_testkit::screen::row(&buf, y);
         let err = &row[row.find("✗ dial tcp").unwrap()..];
         assert!(err.contains("…│"), "{row} (from column {x})");
     }

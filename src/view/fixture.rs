@@ -192,12 +192,12 @@ pub fn screen(app: &mut App, width: u16, height: u16) -> Buffer {
     render(app, width, height).backend().buffer().clone()
 }
 
-pub use crate::screen::text;
+pub use hatui_testkit::screen::text;
 
 /// Where `needle` starts on screen (column, row), if it is there.
 pub fn find(buf: &Buffer, needle: &str) -> Option<(u16, u16)> {
     (0..buf.area.height).find_map(|y| {
-        let row = crate::screen::row(buf, y);
+        let row = hatui_testkit::screen::row(buf, y);
         let at = row.find(needle)?;
         Some((crate::view::format::width(&row[..at]) as u16, y))
     })

@@ -320,7 +320,7 @@ mod tests {
         let buf = screen(&mut app, 140, 30);
         let title_of = |pane: &str| {
             let (_, y) = find(&buf, pane).unwrap();
-            let row = crate::screen::row(&buf, y);
+            let row = hatui_testkit::screen::row(&buf, y);
             row[row.find(pane).unwrap()..].to_string()
         };
         let leases = title_of(" Leases ");

@@ -157,7 +157,7 @@ fn panes_share_a_column_by_priority() {
 #[test]
 fn the_fixture_renders_to_svg() {
     let t = render(&mut fixture::app(), 100, 30);
-    let svg = crate::svg::buffer_to_svg(t.backend().buffer());
+    let svg = hatui_testkit::svg::buffer_to_svg(t.backend().buffer());
     assert!(svg.contains("LAB · simulated cluster"));
     assert!(svg.contains(r##"fill="#bc3fbc""##), "the badge's magenta");
 }

@@ -101,12 +101,12 @@ mod tests {
         // Entry 1 (fifth newest) is selected: both its rows are shown and highlighted.
         let (x, y) = find(&buf, "12:00:00 1: etcd leader").expect("selected entry");
         assert_eq!(buf[(x, y)].bg, Color::Blue, "{}", text(&buf));
-        let second = crate::screen::row(&buf, y + 1);
+        let second = hatui_testkit::screen::row(&buf, y + 1);
         assert!(second.contains("the end"), "{}", text(&buf));
         assert_eq!(buf[(x, y + 1)].bg, Color::Blue);
         // The entry below it has one row left: it says it goes on.
         let (_, next) = find(&buf, "12:00:00 0: etcd").unwrap();
-        let row = crate::screen::row(&buf, next);
+        let row = hatui_testkit::screen::row(&buf, next);
         assert!(row.contains("…┃"), "{}", text(&buf));
     }
 

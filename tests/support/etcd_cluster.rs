@@ -11,19 +11,19 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use hatui::etcd::{PollerConfig, TlsMaterial, poll_once};
+use hatui_sources::etcd::{PollerConfig, TlsMaterial, poll_once};
 
 /// etcd as `hatui lab --real-etcd` finds it (on `$PATH`): the one check of the tree,
 /// so the tests and the program agree on whether etcd is installed.
 pub fn etcd_bin() -> PathBuf {
-    hatui::real_etcd::find_etcd().unwrap_or_else(|_| {
+    hatui_sources::real_etcd::find_etcd().unwrap_or_else(|_| {
         panic!("tests need etcd: apt-get install -y etcd-server (tests/run.sh installs it)")
     })
 }
 
 /// Debian's `etcd-client`: v3.4, where kubeadm's etcd image has v3.5 or v3.6.
 pub fn etcdctl_bin() -> PathBuf {
-    hatui::real_etcd::executable_on_path("etcdctl").unwrap_or_else(|| {
+    hatui_sources::real_etcd::executable_on_path("etcdctl").unwrap_or_else(|| {
         panic!("tests need etcdctl: apt-get install -y etcd-client (tests/run.sh installs it)")
     })
 }
@@ -369,7 +369,7 @@ impl EtcdCluster {
     }
 
     /// One poll through hatui's own code.
-    pub fn poll_once(&self) -> hatui::model::EtcdStatus {
+    pub fn poll_once(&self) -> hatui_model::EtcdStatus {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

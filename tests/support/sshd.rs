@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use hatui::ssh::SshTarget;
+use hatui_fleet::ssh::SshTarget;
 
 use super::etcd_cluster::free_ports;
 use super::host_doubles::path_line;

@@ -16,8 +16,8 @@ use super::backoff::Backoff;
 use super::connect::{Session, open_session};
 use super::error::SshError;
 use super::forward::forward_local;
-use super::job::{Job, Retry};
-use super::session::{Reply, Request};
+use super::job::{Job, Reply, Retry};
+use super::request::Request;
 use super::target::SshTarget;
 
 enum Link {

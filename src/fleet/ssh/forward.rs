@@ -13,7 +13,7 @@ use tokio::task::JoinSet;
 
 use super::error::SshError;
 use super::job::Job;
-use super::session::Request;
+use super::request::Request;
 use super::target::SshTarget;
 
 /// Binds `127.0.0.1:0` (never a wider address: anyone who can connect would reach the

@@ -10,8 +10,10 @@ use russh::client::Msg;
 use super::connect::Session;
 use super::error::SshError;
 use super::exec::{Chunks, ExecOutput, exec, exec_error};
-use super::session::Reply;
 use super::target::SshTarget;
+
+/// Where the actor answers a request.
+pub(crate) type Reply<T> = tokio::sync::oneshot::Sender<Result<T, SshError>>;
 
 pub(crate) enum Job {
     Exec {

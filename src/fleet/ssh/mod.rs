@@ -13,6 +13,7 @@ mod exec;
 mod forward;
 mod job;
 mod known_hosts;
+mod request;
 mod session;
 mod target;
 

@@ -15,16 +15,8 @@ use super::connect::{Session, open_session};
 use super::error::SshError;
 use super::exec::{Chunks, ExecOutput};
 use super::job::Job;
+use super::request::Request;
 use super::target::SshTarget;
-
-pub(crate) type Reply<T> = oneshot::Sender<Result<T, SshError>>;
-
-pub(crate) enum Request {
-    /// Needs a live session: waits while one is being re-established.
-    Job(Job),
-    /// Only binds a local listener: answered even while the host is down.
-    Forward(String, u16, Reply<SocketAddr>),
-}
 
 /// A session to one host, re-established on use after it is lost. Cheap to clone; the
 /// session (and its tunnels) live while any clone does.

@@ -23,7 +23,7 @@ use tokio_rustls::rustls::{
 };
 use x509_parser::extensions::GeneralName;
 
-use super::sources::Sources;
+use super::clients::Sources;
 use hatui_model::{Certificate, ClusterEvent, FeedKind, FeedStatus};
 
 /// The first round waits this long for the pods watch to name the masters.

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use futures::stream::{self, BoxStream, StreamExt};
 use kube::Client;
 
+use super::clients::Sources;
 use super::errors;
-use super::sources::Sources;
 use hatui_model::{ApiServerHealth, ClusterEvent, EndpointHealth, FeedKind, FeedStatus};
 
 /// The outcome of one probe: ready, or why not; and how long it took.

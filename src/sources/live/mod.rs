@@ -2,6 +2,7 @@
 //! `ClusterEvent`s, so the panes cannot tell it from the lab.
 
 pub mod certs;
+mod clients;
 mod convert;
 pub mod errors;
 pub mod etcd_way;
@@ -23,8 +24,8 @@ use tokio::sync::mpsc;
 
 use hatui_model::{ClusterEvent, ClusterState, SourceKind};
 
+pub use clients::Sources;
 pub use kubeconfig::{Loaded, Target};
-pub use sources::Sources;
 
 /// Where "now" comes from: the wall clock, or a fixed moment in tests and snapshots.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;

@@ -10,14 +10,15 @@ use k8s_openapi::api::coordination::v1::Lease as K8sLease;
 use k8s_openapi::api::core::v1::{ConfigMap, Node as K8sNode, Pod, Secret};
 use kube::core::PartialObjectMeta;
 use kube::runtime::watcher;
-use kube::{Api, Client, ResourceExt};
+use kube::{Api, ResourceExt};
 use tokio::sync::mpsc::Sender;
 
+use super::clients::Sources;
 use super::convert::{self, CERTS_SECRET};
 use super::errors::Resource as What;
 use super::failover::Route;
 use super::watch::{self, Projection};
-use super::{Clock, certs, health};
+use super::{certs, health};
 use crate::supervise::{Duty, supervise};
 use hatui_model::{CertKey, ClusterEvent, FeedKind, FeedStatus, Lease, Node, StaticPods, Token};
 
@@ -26,27 +27,6 @@ pub(super) const NS: &str = "kube-system";
 const NODE_LEASE_NS: &str = "kube-node-lease";
 pub const ETCD_NOT_CONFIGURED: &str =
     "etcd not configured: pass --etcd-endpoints (with --etcd-cacert, --etcd-cert, --etcd-key)";
-
-/// What the sources need: clients for the kubeconfig's server and a clock.
-#[derive(Clone)]
-pub struct Sources {
-    /// Goes wherever `route` points: the endpoint, or a master while it is down.
-    pub client: Client,
-    /// Always the kubeconfig's server, for its probe.
-    pub endpoint_client: Client,
-    pub route: Arc<Route>,
-    /// `host:port` of the kubeconfig's server, as the endpoint pane names it.
-    pub endpoint: String,
-    pub clock: Clock,
-    pub probe_every: Duration,
-    pub probe_timeout: Duration,
-    /// How often the certificates are read again (their expiry moves in days).
-    pub cert_every: Duration,
-    /// Why etcd is not asked, for its pane; `None` when another source asks it.
-    pub etcd_missing: Option<String>,
-    /// Finding etcd failed because the API could not be reached: worth asking again.
-    pub etcd_retry: bool,
-}
 
 /// A named stream of event batches; the name is what `status` says it waited for.
 pub struct Named {
@@ -436,7 +416,7 @@ mod tests {
             plural: "secrets",
             namespace: Some(NS),
         };
-        let clock: Clock = std::sync::Arc::new(jiff::Timestamp::now);
+        let clock: crate::live::Clock = std::sync::Arc::new(jiff::Timestamp::now);
         let mut state = State::new(Tokens, FeedKind::Tokens, what, clock);
         let secrets: Vec<Secret> = fixture("secrets.json");
         let tokens: Vec<&Secret> = secrets

@@ -12,7 +12,7 @@
 //!   as they come, interruptions from a channel.
 
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use jiff::Timestamp;
 use tokio::sync::mpsc;
@@ -83,36 +83,6 @@ pub trait Paced: DrillTarget {
     /// Waits for something the target measures or runs (an answer, a state change, the
     /// fault or the restore ending) and takes it in. Cancel-safe.
     fn news(&mut self) -> impl Future<Output = ()> + Send;
-}
-
-/// The driver's own state, kept in the [`Drill`] it records into.
-#[derive(Debug, Clone)]
-pub struct Driving {
-    /// The latest sample ticked.
-    ticked: u64,
-    /// The next sample to record.
-    next: u64,
-    /// Lab time asked for but less than a sample.
-    carry_ms: i64,
-    /// The restore was started.
-    restoring: bool,
-    /// Interrupted (Ctrl-C, Esc on a live drill): a restore still running ends the watch.
-    interrupted: bool,
-    /// The wall clock at the fault.
-    started: Instant,
-}
-
-impl Default for Driving {
-    fn default() -> Self {
-        Self {
-            ticked: 0,
-            next: 1,
-            carry_ms: 0,
-            restoring: false,
-            interrupted: false,
-            started: Instant::now(),
-        }
-    }
 }
 
 /// Applies `plan`'s fault to `target` now: the drill and the lab's events.

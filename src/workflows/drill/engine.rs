@@ -4,13 +4,12 @@
 //! [`Probe`]s ([`Drill::begin`], [`Drill::record`], [`Drill::restored`]); the one loop that
 //! feeds it, on the lab, on real etcd or on a live cluster, is [`super::driver`]'s.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 
 use hatui_lab::LabConfig;
 
-use super::driver::Driving;
 use super::observe::{Event, Observer};
 use super::plan::Plan;
 use super::probe::Probe;
@@ -283,6 +282,36 @@ impl Drill {
                 text,
                 "the drill watches at most 300 s after the restore",
             );
+        }
+    }
+}
+
+/// The driver's own state (`driver.rs` moves it), kept in the [`Drill`] it records into.
+#[derive(Debug, Clone)]
+pub struct Driving {
+    /// The latest sample ticked.
+    pub(super) ticked: u64,
+    /// The next sample to record.
+    pub(super) next: u64,
+    /// Lab time asked for but less than a sample.
+    pub(super) carry_ms: i64,
+    /// The restore was started.
+    pub(super) restoring: bool,
+    /// Interrupted (Ctrl-C, Esc on a live drill): a restore still running ends the watch.
+    pub(super) interrupted: bool,
+    /// The wall clock at the fault.
+    pub(super) started: Instant,
+}
+
+impl Default for Driving {
+    fn default() -> Self {
+        Self {
+            ticked: 0,
+            next: 1,
+            carry_ms: 0,
+            restoring: false,
+            interrupted: false,
+            started: Instant::now(),
         }
     }
 }

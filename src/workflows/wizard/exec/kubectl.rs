@@ -1,7 +1,7 @@
 //! The lab's kubectl (and etcdctl through `kubectl exec`): what the plan's commands on a
 //! master do to the lab, as a script of timed lines and effects.
 
-use super::kubeadm::{Act, Effect, Script};
+use super::acts::{Act, Effect, Script};
 use super::show::Show;
 use super::texts;
 use hatui_lab::Lab;

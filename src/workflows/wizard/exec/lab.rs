@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::kubeadm::{self, Act, Outcome};
+use super::acts::Act;
+use super::kubeadm::{self, Outcome};
 use super::{Executor, RunEvent, RunId};
 use hatui_lab::{Lab, LabConfig};
 use hatui_model::{ClusterEvent, ClusterState, SourceKind};

@@ -3,6 +3,7 @@
 //! start a command on a host, wait for its lines and its exit code, and look at the
 //! cluster.
 
+mod acts;
 mod kubeadm;
 mod kubectl;
 pub mod lab;
