@@ -14,11 +14,13 @@ use jiff::SignedDuration;
 mod drill;
 mod etcd;
 pub mod help;
+mod main;
 mod status;
 pub mod usage;
 mod wizard;
 pub use drill::DrillArgs;
 pub use etcd::{EtcdCommand, EtcdCommandArgs, SnapshotArgs, run as run_etcd};
+pub use main::main;
 pub use wizard::{ReplaceRequest, ResizeRequest, WizardArgs};
 
 #[derive(Debug, Parser)]

@@ -19,7 +19,7 @@ fn the_whole_plan_runs_on_three_masters_and_two_workers_each_host_receiving_its_
     for w in ["worker-1", "worker-2"] {
         site.set("sleep", w, "2");
     }
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _slot = run_slot();
     let out = site.run(&["--json"]);
     let (v, text) = json_of(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
@@ -178,7 +178,7 @@ fn parallel_1_joins_the_workers_one_after_the_other() {
     for w in ["worker-1", "worker-2"] {
         site.set("sleep", w, "1");
     }
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _slot = run_slot();
     let out = site.run(&["--parallel", "1"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
@@ -198,7 +198,7 @@ fn parallel_1_joins_the_workers_one_after_the_other() {
 fn a_join_that_fails_shows_its_stderr_and_exit_code_and_the_rerun_starts_where_it_stopped() {
     let site = Site::new();
     site.set("fail", "worker-2", &fixture("join-again.txt"));
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _slot = run_slot();
     let out = site.run(&[]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
@@ -278,7 +278,7 @@ fn a_join_that_fails_shows_its_stderr_and_exit_code_and_the_rerun_starts_where_i
 fn killed_during_a_master_join_the_next_run_joins_nobody_twice_and_completes() {
     let site = Site::new();
     site.set("sleep", "cp-3", "3");
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _slot = run_slot();
     let mut child = site.start(&["--json"]);
     let deadline = Instant::now() + Duration::from_secs(120);
     while site.joins("cp-3") == 0 {

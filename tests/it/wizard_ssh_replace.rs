@@ -51,7 +51,7 @@ fn dead_site() -> Site {
 fn a_dead_master_is_replaced_each_host_receiving_its_commands_in_order_the_snapshot_on_the_bastion()
 {
     let site = dead_site();
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _slot = run_slot();
     let out = site.replace_run("cp-1", &["--yes", "--json"]);
     let (v, text) = json_of(&out);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -160,7 +160,7 @@ fn the_old_host_that_does_not_answer_is_said_and_skipped_and_the_replacement_goe
     site.previous_address("cp-1", "127.0.0.66");
     // The new machine has no kubectl: the looks pass it over for cp-2.
     site.set("no-kubectl", "cp-1", "");
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _slot = run_slot();
     let out = site.replace_run("cp-1", &["--yes"]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(0), "{text}");
@@ -207,7 +207,7 @@ fn a_master_that_is_not_dead_is_refused_with_exit_2_saying_what_was_seen_unless_
     let site = dead_site();
     // Its member answers; its kubelet does not.
     site.member_answers("cp-1");
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _slot = run_slot();
     let out = site.replace_run("cp-1", &["--yes", "--json"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
@@ -243,7 +243,7 @@ fn a_master_that_is_not_dead_is_refused_with_exit_2_saying_what_was_seen_unless_
 fn a_removal_that_would_lose_the_quorum_is_refused_with_exit_2() {
     let site = dead_site();
     site.member_down("cp-3");
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _slot = run_slot();
     let out = site.replace_run("cp-1", &["--yes"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
@@ -380,7 +380,7 @@ fn a_snapshot_damaged_on_its_way_fails_its_step_leaves_nothing_and_nothing_is_re
     let mut bytes = wizard_ssh_fleet::replace::snapshot_bytes(8);
     bytes[700] ^= 0xff;
     std::fs::write(site.state.join("prepared/snapshot.db"), bytes).unwrap();
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _slot = run_slot();
     let out = site.replace_run("cp-1", &["--yes", "--json"]);
     let (v, text) = json_of(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
@@ -419,7 +419,7 @@ fn with_haproxy_on_the_masters_the_backends_name_the_replacement_and_it_gets_kee
     });
     site.built_with_dead("cp-1");
     site.previous_address("cp-1", "127.0.0.66");
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _slot = run_slot();
     let out = site.replace_run("cp-1", &["--yes", "--json"]);
     let (v, text) = json_of(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");

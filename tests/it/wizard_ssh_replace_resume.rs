@@ -36,7 +36,7 @@ fn dead_site() -> Site {
 fn killed_during_the_reset_the_rerun_continues_where_the_cluster_is() {
     let site = dead_site();
     site.set("hold", "reset-cp-1", "3");
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _slot = run_slot();
     let mut child = site.replace_start("cp-1", &["--yes", "--json"]);
     let deadline = Instant::now() + Duration::from_secs(120);
     while !site
@@ -107,7 +107,7 @@ fn killed_after_the_join_the_rerun_without_force_finishes_the_replacement() {
     let site = dead_site();
     // The cleanup never completes: the run is killed during it, the join done.
     site.set("hold", "cleanup", "3");
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _slot = run_slot();
     let mut child = site.replace_start("cp-1", &["--yes", "--json"]);
     let deadline = Instant::now() + Duration::from_secs(120);
     let cleanup = |c: &String| c.contains("delete secret kubeadm-certs");

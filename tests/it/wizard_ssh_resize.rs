@@ -88,7 +88,7 @@ fn no_secret_anywhere(site: &Site, out: &std::process::Output) {
 #[test]
 fn add_joins_each_new_master_in_turn_with_fresh_material_the_nlb_a_checklist_line() {
     let site = site(&["cp-4", "cp-5"]);
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _slot = run_slot();
     let out = site.wizard_run(&["--add", "cp-4,cp-5", "--yes", "--json"]);
     let (v, text) = json_of(&out);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -152,7 +152,7 @@ fn remove_moves_leadership_only_off_the_leaving_master_that_leads_then_removes_d
  {
     let site = site(&[]);
     site.leads("cp-5");
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _slot = run_slot();
     let out = site.wizard_run(&["--remove", "cp-4,cp-5", "--yes", "--json"]);
     let (v, text) = json_of(&out);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -239,7 +239,7 @@ fn remove_moves_leadership_only_off_the_leaving_master_that_leads_then_removes_d
 fn killed_during_a_reset_the_rerun_finds_the_removal_done_and_finishes() {
     let site = site(&[]);
     site.set("hold", "reset-cp-4", "3");
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _slot = run_slot();
     let mut child = site.wizard_start(&["--remove", "cp-4,cp-5", "--yes", "--json"]);
     let deadline = Instant::now() + Duration::from_secs(120);
     while !site
@@ -296,7 +296,7 @@ fn killed_during_a_reset_the_rerun_finds_the_removal_done_and_finishes() {
 fn a_shrink_to_an_even_count_or_below_three_or_without_quorum_is_refused_with_exit_2_unless_forced()
 {
     let site = site(&[]);
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _slot = run_slot();
     let refused = |args: &[&str], why: &str| {
         let out = site.wizard_run(args);
         let err = String::from_utf8_lossy(&out.stderr);
@@ -425,7 +425,7 @@ fn with_haproxy_on_the_masters_the_leaving_ones_leave_the_backends_and_stop_it_s
         ..Fleet::plan()
     });
     site.built_but(&[]);
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _slot = run_slot();
     let out = site.wizard_run(&["--remove", "cp-4,cp-5", "--yes"]);
     let text = String::from_utf8_lossy(&out.stdout);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -471,7 +471,7 @@ fn with_haproxy_on_the_masters_the_leaving_ones_leave_the_backends_and_stop_it_s
 fn an_add_killed_after_its_first_join_resumes_and_joins_only_the_second() {
     let site = site(&["cp-4", "cp-5"]);
     site.set("sleep", "cp-5", "3");
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _slot = run_slot();
     let mut child = site.wizard_start(&["--add", "cp-4,cp-5", "--yes", "--json"]);
     let deadline = Instant::now() + Duration::from_secs(120);
     while site.joins("cp-5") == 0 {

@@ -86,8 +86,32 @@ pub const KEY: &str = "85612b4f52f6fac9d97daa85fc30e44e14fb5773f38297867aac3df14
 pub const NEW_TOKEN: &str = "p4l7qd.5f3030a5686a4bdd";
 pub const NEW_KEY: &str = "357b5068b3854cc2b8c56dbf96db6492a2c69568d45b6c035aca70bf42944e90";
 pub const SECRETS: [&str; 4] = ["e4c82f167cb1adb5", KEY, "5f3030a5686a4bdd", NEW_KEY];
-/// Whole runs of the binary, one at a time: their timings are compared.
-pub static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+/// Whole runs of the binary against a site, at most two at once: each runs the binary and
+/// five sshds with their doubles, and the steps' timeouts are the real ones.
+static RUNS: (Mutex<usize>, std::sync::Condvar) = (Mutex::new(0), std::sync::Condvar::new());
+const AT_ONCE: usize = 2;
+
+/// A place among the runs under way, given back when dropped.
+pub struct RunSlot(());
+
+/// Waits for a place among the runs under way (see [`RUNS`]).
+pub fn run_slot() -> RunSlot {
+    let (count, freed) = &RUNS;
+    let mut n = count.lock().unwrap_or_else(|e| e.into_inner());
+    while *n >= AT_ONCE {
+        n = freed.wait(n).unwrap_or_else(|e| e.into_inner());
+    }
+    *n += 1;
+    RunSlot(())
+}
+
+impl Drop for RunSlot {
+    fn drop(&mut self) {
+        let (count, freed) = &RUNS;
+        *count.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        freed.notify_one();
+    }
+}
 
 pub fn fixture(name: &str) -> String {
     let path = format!(
