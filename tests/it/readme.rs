@@ -212,6 +212,7 @@ fn the_readme_is_the_front_door() {
         "## First build",
         "## Three ways to use it",
         "## Keys",
+        "## Development",
         "## Documentation",
     ] {
         assert!(readme.contains(&format!("\n{section}\n")), "no {section}");
