@@ -3,8 +3,8 @@
 
 #![allow(dead_code)]
 
+pub use hatui_testkit::{MASTERS, etcd_pods, fixture, fixture_now};
 pub use hatui_testkit::{apiserver, etcd_cluster, host_doubles, sshd, tls, tmux};
-pub use hatui_testkit::{fixture, fixture_now};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -50,21 +50,6 @@ pub fn fixtures_synced(s: &ClusterState) -> bool {
 
 pub fn fixed_clock() -> Clock {
     Arc::new(fixture_now)
-}
-
-/// The masters of the fixtures, by advertise address.
-pub const MASTERS: [(&str, &str); 3] = [
-    ("cp-1", "127.0.0.11"),
-    ("cp-2", "127.0.0.12"),
-    ("cp-3", "127.0.0.13"),
-];
-
-/// The masters' etcd pods (`etcd-<node>`), each with the etcd member of the same index.
-pub fn etcd_pods() -> Vec<(String, usize)> {
-    (0..)
-        .zip(MASTERS)
-        .map(|(i, (node, _))| (format!("etcd-{node}"), i))
-        .collect()
 }
 
 pub struct Cluster {

@@ -30,3 +30,18 @@ pub fn fixture(file: &str) -> Vec<Value> {
     let path = format!("{}/../fixtures/kubeadm/{file}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
+
+/// The masters of the fixtures, by advertise address.
+pub const MASTERS: [(&str, &str); 3] = [
+    ("cp-1", "127.0.0.11"),
+    ("cp-2", "127.0.0.12"),
+    ("cp-3", "127.0.0.13"),
+];
+
+/// The masters' etcd pods (`etcd-<node>`), each with the etcd member of the same index.
+pub fn etcd_pods() -> Vec<(String, usize)> {
+    (0..)
+        .zip(MASTERS)
+        .map(|(i, (node, _))| (format!("etcd-{node}"), i))
+        .collect()
+}

@@ -1,15 +1,12 @@
 //! hatui's etcd poller against a real 3-member etcd cluster with TLS on loopback.
 
-use crate::support;
+use hatui_testkit as support;
 
 use std::sync::Mutex;
 use std::time::Duration;
 
-use hatui::etcd::{Poller, PollerConfig, TlsMaterial, poll_once, spawn_poller};
-use hatui::message::Message;
-use hatui::model::{
-    ClusterEvent, ClusterState, EtcdStatus, FeedKind, FeedStatus, Node, Readiness, SourceKind,
-};
+use hatui_model::{ClusterEvent, ClusterState, EtcdStatus, FeedKind, FeedStatus, Node, SourceKind};
+use hatui_sources::etcd::{Poller, PollerConfig, TlsMaterial, poll_once, spawn_poller};
 use support::etcd_cluster::EtcdCluster;
 use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
@@ -19,7 +16,7 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 struct Live {
     rt: Runtime,
-    rx: mpsc::Receiver<Message>,
+    rx: mpsc::Receiver<Vec<ClusterEvent>>,
     _poller: Poller,
 }
 
@@ -52,9 +49,7 @@ impl Live {
                     m = rx.recv() => m.expect("poller stopped"),
                     _ = &mut deadline => panic!("never saw {what}; last view: {last:#?}"),
                 };
-                let Message::Cluster(events) = msg else {
-                    continue;
-                };
+                let events = msg;
                 let [ClusterEvent::Etcd(s), ClusterEvent::Feed(FeedKind::Etcd, f)] = &events[..]
                 else {
                     panic!("unexpected batch {events:?}");
@@ -84,18 +79,7 @@ fn leader_name(s: &EtcdStatus) -> String {
 }
 
 fn master(name: &str) -> Node {
-    Node {
-        name: name.into(),
-        roles: vec!["control-plane".into()],
-        ready: Readiness::Ready,
-        ready_since: None,
-        created: None,
-        kubelet_version: "v1.33.2".into(),
-        internal_ip: None,
-        hostname: None,
-        taints: vec![],
-        last_heartbeat: None,
-    }
+    Node::ready_master(name)
 }
 
 #[test]

@@ -3,18 +3,17 @@
 //! 3-member TLS etcd cluster reached through tunnels with its client certificates read
 //! over SSH with `sudo -n cat`.
 
-use crate::support;
+use hatui_testkit as support;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use hatui::etcd::{EtcdMaster, PkiPaths, etcd_over_ssh};
-use hatui::etcd::{poll_once, spawn_poller};
-use hatui::message::Message;
-use hatui::model::{ClusterEvent, EtcdStatus};
-use hatui::ssh::{AuthSources, SshError, SshHandle};
+use hatui_fleet::ssh::{AuthSources, SshError, SshHandle};
+use hatui_model::{ClusterEvent, EtcdStatus};
+use hatui_sources::etcd::{EtcdMaster, PkiPaths, etcd_over_ssh};
+use hatui_sources::etcd::{poll_once, spawn_poller};
 use support::etcd_cluster::EtcdCluster;
 use support::sshd::{Agent, Sshd, keygen};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -232,7 +231,7 @@ fn nothing_listening_is_a_connect_error_naming_the_target() {
         .local_addr()
         .unwrap()
         .port();
-    let t = hatui::ssh::SshTarget::new("root", "127.0.0.1", port);
+    let t = hatui_fleet::ssh::SshTarget::new("root", "127.0.0.1", port);
     let err = block_on(SshHandle::connect(&t)).unwrap_err();
     assert!(matches!(err, SshError::Connect { .. }), "{err:?}");
     let msg = err.to_string();
@@ -451,7 +450,7 @@ fn a_changed_host_key_is_refused_on_reconnect() {
 }
 
 /// The poller's views, as the cockpit gets them.
-struct Views(mpsc::Receiver<Message>);
+struct Views(mpsc::Receiver<Vec<ClusterEvent>>);
 
 impl Views {
     /// The first view that satisfies `want`.
@@ -459,9 +458,7 @@ impl Views {
         let mut last = None;
         let wait = async {
             while let Some(msg) = self.0.recv().await {
-                let Message::Cluster(events) = msg else {
-                    continue;
-                };
+                let events = msg;
                 for e in events {
                     if let ClusterEvent::Etcd(s) = e {
                         if want(&s) {
