@@ -8,19 +8,14 @@
 //! measurement, not a test.
 #![allow(clippy::unwrap_used)] // a test that cannot go on panics, and says where
 
-#[path = "../support/etcd_cluster.rs"]
-mod etcd_cluster;
-#[path = "../support/reaper.rs"]
-mod reaper;
-
 use std::process::Command;
 use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 
-use etcd_cluster::EtcdCluster;
 use hatui::etcd::spawn_poller;
 use hatui::message::Message;
 use hatui::model::ClusterEvent;
+use hatui_testkit::etcd_cluster::EtcdCluster;
 use jiff::Timestamp;
 
 fn main() {

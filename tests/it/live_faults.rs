@@ -5,7 +5,7 @@ use crate::support;
 
 use hatui::model::{ClusterState, FeedKind, Readiness};
 use serde_json::json;
-use support::{ADMIN, Cluster, Cockpit, VIEWER};
+use support::{ADMIN, Cluster, Cockpit, RunCockpit, VIEWER};
 
 fn synced(s: &ClusterState) -> bool {
     s.nodes.len() == 5 && s.leases.len() == 3 && s.endpoint.ready == Some(true)

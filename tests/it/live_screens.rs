@@ -5,7 +5,7 @@ use crate::support;
 
 use hatui::model::{ClusterState, FeedKind, Readiness};
 use serde_json::json;
-use support::{ADMIN, Cluster, VIEWER};
+use support::{ADMIN, Cluster, RunCockpit, VIEWER};
 
 /// The fixtures, plus what the probes find: each master's apiserver and certificate.
 fn synced(s: &ClusterState) -> bool {

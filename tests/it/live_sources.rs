@@ -5,7 +5,7 @@ use crate::support;
 
 use hatui::live::sources::{ETCD_NOT_CONFIGURED, NO_CONTROL_PLANE_ENDPOINT};
 use hatui::model::{FeedKind, PodState, Readiness};
-use support::{ADMIN, Cluster, VIEWER};
+use support::{ADMIN, Cluster, Cockpit, RunCockpit, VIEWER};
 
 fn synced(s: &hatui::model::ClusterState) -> bool {
     support::fixtures_synced(s)
@@ -132,7 +132,7 @@ async fn the_ca_and_each_masters_serving_certificate_count_down() {
     let cp1_ends = support::fixture_now().as_second() + (SERVING_DAYS + 1) * DAY;
     let now = jiff::Timestamp::from_second(cp1_ends - 20 * DAY).unwrap();
     sources.clock = std::sync::Arc::new(move || now);
-    let mut c = Cluster::run(sources);
+    let mut c = Cockpit::run(sources);
     c.until("the certificates", |s| s.certificates.len() == 4)
         .await;
     let s = c.state();
@@ -168,7 +168,7 @@ async fn a_panicking_source_is_reported_and_restarted() {
         let elapsed = jiff::SignedDuration::try_from(started.elapsed()).unwrap();
         support::fixture_now() + elapsed
     });
-    let mut c = Cluster::run(sources);
+    let mut c = Cockpit::run(sources);
     c.until("the initial lists", synced).await;
     broken.store(true, Ordering::SeqCst);
     let said = |s: &hatui::model::ClusterState| {

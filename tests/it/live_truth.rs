@@ -11,7 +11,7 @@ use hatui::live::etcd_way;
 use hatui::model::quorum::PATH_BROKEN;
 use hatui::model::{ClusterState, Snapshot};
 use serde_json::{Value, json};
-use support::{ADMIN, Cluster, Cockpit, MASTERS, VIEWER};
+use support::{ADMIN, Cluster, Cockpit, MASTERS, RunCockpit, VIEWER};
 
 fn synced(s: &ClusterState) -> bool {
     support::fixtures_synced(s)
@@ -247,7 +247,7 @@ async fn etcd_silent_from_here_while_every_apiserver_reads_it_is_a_broken_path()
         "http://127.0.0.1:9".into(),
     ];
     let mut poller = None;
-    let mut c = Cluster::run_with(sources, |_, tx| {
+    let mut c = Cockpit::run_with(sources, |_, tx| {
         poller = Some(spawn_poller(PollerConfig::new(urls, None), tx));
     });
     let all_read_etcd = |s: &ClusterState| {
@@ -302,7 +302,7 @@ async fn etcd_discovery_is_retried_through_a_master_when_the_endpoint_was_down()
             .route
             .set_master(node, Some(server.addr.to_string()));
     }
-    let mut c = Cluster::run_with(sources, |s, tx| {
+    let mut c = Cockpit::run_with(sources, |s, tx| {
         tokio::spawn(etcd_way::rediscover(s.clone(), args.clone(), tx));
     });
     c.until("etcd found through a master", |s| {

@@ -6,7 +6,6 @@ mod support;
 mod wizard_json;
 mod wizard_ssh_fleet;
 
-mod apiserver_exec;
 mod cli_conventions;
 mod drill_cli;
 mod drill_cockpit;

@@ -1,28 +1,20 @@
-//! A kubeadm cluster as the tests' own API server serves it, and hatui's real live sources
-//! (kube-rs client, watchers, probe) pointed at it through a generated kubeconfig.
+//! The cockpit on the test kit's kubeadm cluster (the tests' own API server, hatui's real
+//! live sources pointed at it), and what the tests of the whole program share.
 
 #![allow(dead_code)]
 
-pub use hatui_testkit::{MASTERS, etcd_pods, fixture, fixture_now};
-pub use hatui_testkit::{apiserver, etcd_cluster, host_doubles, sshd, tls, tmux};
+pub use hatui_testkit::cluster::{ADMIN, Cluster, TOKEN, VIEWER};
+pub use hatui_testkit::{MASTERS, etcd_pods, fixture_now};
+pub use hatui_testkit::{etcd_cluster, host_doubles, sshd, tls, tmux};
 
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use hatui::app::App;
-use hatui::live::{self, Clock, Sources, Target};
+use hatui::live::{self, Sources};
 use hatui::message::Message;
 use hatui::model::ClusterState;
 use ratatui::{Terminal, backend::TestBackend};
-use serde_json::{Value, json};
 use tokio::sync::mpsc;
-
-pub use apiserver::{ApiServer, Exec, ExecOutput};
-
-pub const TOKEN: &str = "viewer-token-7d1e0c";
-pub const ADMIN: &str = "kubernetes-admin@kubernetes";
-pub const VIEWER: &str = "viewer@kubernetes";
 
 /// Runs the binary (`CARGO_BIN_EXE_hatui`) off the async runtime, so the test's API
 /// server keeps serving; without `KUBECONFIG` from the environment.
@@ -48,182 +40,30 @@ pub fn fixtures_synced(s: &ClusterState) -> bool {
         && s.endpoint.ready == Some(true)
 }
 
-pub fn fixed_clock() -> Clock {
-    Arc::new(fixture_now)
-}
-
-pub struct Cluster {
-    /// The control-plane endpoint (the load balancer): the kubeconfig's server.
-    pub server: ApiServer,
-    /// Each master's own apiserver, serving the same objects (they share etcd).
-    pub masters: Vec<ApiServer>,
-    pub kubeconfig: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Cluster {
-    /// The endpoint and three masters with every fixture object loaded, and a kubeconfig
-    /// with two contexts: the admin's client certificate (current) and a viewer's token.
-    pub async fn start() -> Self {
-        let pki = tls::pki();
-        let days = tls::SERVING_DAYS;
-        let server = ApiServer::start("127.0.0.1", pki.server_config(days), TOKEN).await;
-        let mut masters = Vec::new();
-        // One day apart, so each master's certificate is told from the others.
-        for (i, (_, ip)) in (1..).zip(MASTERS) {
-            let tls = pki.server_config(days + i);
-            masters.push(ApiServer::start(ip, tls, TOKEN).await);
-        }
-        let mut cluster = Self {
-            server,
-            masters,
-            kubeconfig: PathBuf::new(),
-            _dir: tempfile::tempdir().unwrap(),
-        };
-        for (file, collection) in [
-            ("nodes.json", "nodes"),
-            ("pods.json", "pods"),
-            ("leases.json", "leases"),
-            ("secrets.json", "secrets"),
-            ("configmaps.json", "configmaps"),
-        ] {
-            for mut obj in fixture(file) {
-                // Each master's apiserver is where kubeadm's annotation says, on this port.
-                let key = "/metadata/annotations/kubeadm.kubernetes.io~1kube-apiserver.advertise-address.endpoint";
-                if let Some(ann) = obj.pointer_mut(key) {
-                    let ip = ann.as_str().unwrap().strip_suffix(":6443").unwrap();
-                    let i = MASTERS.iter().position(|(_, m)| *m == ip).unwrap();
-                    *ann = json!(cluster.masters[i].addr.to_string());
-                }
-                cluster.apply(collection, obj);
-            }
-        }
-        cluster.write_kubeconfig(&pki);
-        cluster
-    }
-
-    fn all(&self) -> impl Iterator<Item = &ApiServer> {
-        std::iter::once(&self.server).chain(&self.masters)
-    }
-
-    /// A change in etcd: every apiserver serves it.
-    pub fn apply(&self, collection: &str, obj: Value) {
-        self.all().for_each(|s| s.apply(collection, obj.clone()));
-    }
-
-    pub fn delete(&self, collection: &str, name: &str) {
-        self.all().for_each(|s| s.delete(collection, name));
-    }
-
-    pub fn get(&self, collection: &str, name: &str) -> Value {
-        self.server.get(collection, name)
-    }
-
-    /// RBAC is the same on every apiserver.
-    pub fn forbid(&self, plural: &str) {
-        self.all().for_each(|s| s.forbid(plural));
-    }
-
-    /// What `pods/exec` runs, whichever apiserver proxies it.
-    pub fn on_exec<F, Fut>(&self, f: F)
-    where
-        F: Fn(Exec) -> Fut + Send + Sync + 'static,
-        Fut: std::future::Future<Output = ExecOutput> + Send + 'static,
-    {
-        let f = Arc::new(f);
-        for s in self.all() {
-            let f = f.clone();
-            s.on_exec(move |exec| f(exec));
-        }
-    }
-
-    /// A plain kube-rs client for `context`, not hatui's: to test the server itself.
-    pub async fn client(&self, context: &str) -> kube::Client {
-        let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig).unwrap();
-        let options = kube::config::KubeConfigOptions {
-            context: Some(context.into()),
-            ..Default::default()
-        };
-        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
-            .await
-            .unwrap();
-        kube::Client::try_from(config).unwrap()
-    }
-
-    /// The endpoint and every master gone: nothing answers.
-    pub fn stop_all(&self) {
-        self.all().for_each(ApiServer::stop);
-    }
-
-    pub async fn restart_all(&self) {
-        for s in self.all() {
-            s.restart().await;
-        }
-    }
-
-    /// Replaces the random ports in a screen with the real ones' look.
-    pub fn pin_addresses(&self, screen: String) -> String {
-        let mut screen = screen.replace(&self.server.addr.to_string(), "127.0.0.1:6443");
-        for (s, (_, ip)) in self.masters.iter().zip(MASTERS) {
-            screen = screen.replace(&s.addr.to_string(), &format!("{ip}:6443"));
-        }
-        screen
-    }
-
-    fn write_kubeconfig(&mut self, pki: &tls::Pki) {
-        let dir = self._dir.path().to_path_buf();
-        let write = |name: &str, text: &str| {
-            let path = dir.join(name);
-            std::fs::write(&path, text).unwrap();
-            path.display().to_string()
-        };
-        let ca = write("ca.crt", &pki.ca_pem);
-        let cert = write("admin.crt", &pki.client_cert_pem);
-        let key = write("admin.key", &pki.client_key_pem);
-        // JSON is YAML: kubectl and kube-rs read this as they read kubeadm's admin.conf.
-        let kubeconfig = json!({
-            "apiVersion": "v1", "kind": "Config", "current-context": ADMIN,
-            "clusters": [{"name": "kubernetes", "cluster": {"server": self.server.url(), "certificate-authority": ca}}],
-            "contexts": [
-                {"name": ADMIN, "context": {"cluster": "kubernetes", "user": "kubernetes-admin"}},
-                {"name": VIEWER, "context": {"cluster": "kubernetes", "user": "viewer"}},
-            ],
-            "users": [
-                {"name": "kubernetes-admin", "user": {"client-certificate": cert, "client-key": key}},
-                {"name": "viewer", "user": {"token": TOKEN}},
-            ],
-        });
-        self.kubeconfig = PathBuf::from(write("config", &kubeconfig.to_string()));
-    }
-
-    pub fn target(&self, context: &str) -> Target {
-        Target {
-            kubeconfig: Some(self.kubeconfig.clone()),
-            context: Some(context.into()),
-        }
-    }
-
-    /// hatui's live sources for `context`, on the fixtures' clock, probing often.
-    pub async fn sources(&self, context: &str) -> Sources {
-        let mut s = live::connect(&self.target(context), fixed_clock())
-            .await
-            .unwrap();
-        s.probe_every = Duration::from_millis(200);
-        s.probe_timeout = Duration::from_secs(1);
-        s
-    }
-
+/// The cockpit on a [`Cluster`]'s live sources: the cluster is the test kit's, the app hatui's.
+pub trait RunCockpit {
     /// The sources running into an app, as the cockpit runs them.
-    pub async fn cockpit(&self, context: &str) -> Cockpit {
-        Self::run(self.sources(context).await)
-    }
+    fn cockpit(&self, context: &str) -> impl std::future::Future<Output = Cockpit>;
+}
 
-    /// Like [`Cluster::cockpit`], with sources the test adjusted (another clock).
+impl RunCockpit for Cluster {
+    async fn cockpit(&self, context: &str) -> Cockpit {
+        Cockpit::run(self.sources(context).await)
+    }
+}
+
+pub struct Cockpit {
+    pub app: App,
+    rx: mpsc::Receiver<Message>,
+}
+
+impl Cockpit {
+    /// Like [`RunCockpit::cockpit`], with sources the test adjusted (another clock).
     pub fn run(sources: Sources) -> Cockpit {
         Self::run_with(sources, |_, _| {})
     }
 
-    /// Like [`Cluster::run`], with `also` given the sources and the cockpit's queue first,
+    /// Like [`Cockpit::run`], with `also` given the sources and the cockpit's queue first,
     /// to start what the cockpit starts beside them (an etcd poller, discovery again).
     pub fn run_with(
         sources: Sources,
@@ -235,14 +75,7 @@ impl Cluster {
         live::spawn(sources, tx);
         Cockpit { app, rx }
     }
-}
 
-pub struct Cockpit {
-    pub app: App,
-    rx: mpsc::Receiver<Message>,
-}
-
-impl Cockpit {
     pub fn state(&self) -> &ClusterState {
         &self.app.cluster
     }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // test machinery: a setup that cannot go on panics, and says where
 
 pub mod apiserver;
+pub mod cluster;
 pub mod etcd_cluster;
 pub mod etcd_exec;
 pub mod etcd_join;
@@ -15,6 +16,9 @@ pub mod sshd;
 pub mod svg;
 pub mod tls;
 pub mod tmux;
+
+pub use apiserver::{ApiServer, Exec, ExecOutput};
+pub use cluster::{ADMIN, Cluster, TOKEN, VIEWER};
 
 use jiff::Timestamp;
 use serde_json::Value;

@@ -2,7 +2,7 @@
 //! websocket channel protocol): what a command's output and exit become, the apiserver's
 //! refusals, and `etcdctl` in kubeadm's etcd pods against a real etcd cluster.
 
-use crate::support;
+use hatui_testkit as support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
