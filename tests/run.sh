@@ -2,7 +2,8 @@
 # The one test command (README, and .ci/run calls it): installs what the tests need when
 # it is missing, then runs every check that gates main.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+self=$(readlink -f "$0")
+cd "$(dirname "$self")/.."
 
 # Debian packages the builds and tests need for real: tmux runs the real binary in a real
 # terminal; etcd, openssl (its certificates), sshd, ssh-keygen,
@@ -40,7 +41,7 @@ fi
 # needs none: on a fresh clone (CI) its build script runs here.
 if [ -z "${HATUI_PROTOC_HIDDEN:-}" ]; then
   [ "$(id -u)" = 0 ] || { echo "tests/run.sh runs as root: it hides the system protoc with unshare -m" >&2; exit 1; }
-  exec env -u PROTOC -u PROTOC_INCLUDE HATUI_PROTOC_HIDDEN=1 unshare -m bash "$0" "$@"
+  exec env -u PROTOC -u PROTOC_INCLUDE HATUI_PROTOC_HIDDEN=1 unshare -m bash "$self" "$@"
 fi
 [ ! -e /usr/bin/protoc ] || mount --bind /dev/null /usr/bin/protoc
 [ ! -d /usr/include/google ] || mount -t tmpfs none /usr/include/google
