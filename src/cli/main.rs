@@ -82,7 +82,6 @@ fn run(cli: Cli) -> Result<()> {
             }
             let request = args.request().map_err(color_eyre::eyre::Report::msg)?;
             // The command line's SSH files win over the inventory's, on every path.
-            let mut ssh = ssh_overrides(&etcd);
             if let crate::wizard::run::Request::Lab(run) = &request {
                 let verified = crate::wizard::headless::run(run, &mut std::io::stdout().lock())?;
                 std::process::exit(if verified { 0 } else { 1 });
@@ -93,7 +92,7 @@ fn run(cli: Cli) -> Result<()> {
                 accept_new_host_keys,
             } = &request
             {
-                ssh.accept_new_host_keys = *accept_new_host_keys;
+                let ssh = ssh_overrides(&etcd, *accept_new_host_keys);
                 let (out, passed) =
                     runtime.block_on(crate::wizard::run::preflight(inventory, *json, &ssh))?;
                 print!("{out}");
@@ -107,12 +106,11 @@ fn run(cli: Cli) -> Result<()> {
                 keep_cert_key,
             } = &request
             {
-                ssh.accept_new_host_keys = *accept_new_host_keys;
                 let run = crate::wizard::headless::SshRun {
                     inventory: inventory.clone(),
                     json: *json,
                     parallel: *parallel,
-                    overrides: ssh,
+                    overrides: ssh_overrides(&etcd, *accept_new_host_keys),
                     keep_cert_key: *keep_cert_key,
                 };
                 let mut out = std::io::stdout().lock();
@@ -120,6 +118,7 @@ fn run(cli: Cli) -> Result<()> {
                     crate::wizard::headless::run_ssh(&run, runtime.handle().clone(), &mut out)?;
                 std::process::exit(if verified { 0 } else { 1 });
             }
+            let ssh = ssh_overrides(&etcd, false);
             print!("{}", crate::wizard::run::run(&request, &ssh)?);
             Ok(())
         }
@@ -167,7 +166,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         None => match &cli.inventory {
             Some(file) => {
-                let ssh = ssh_overrides(&etcd);
+                let ssh = ssh_overrides(&etcd, false);
                 let run = crate::runtime::run_inventory(cli.target.target(), file, &etcd, &ssh);
                 runtime.block_on(run)
             }
@@ -186,7 +185,6 @@ fn resize(
     use crate::cli::ResizeRequest;
     use crate::wizard::headless;
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
-    let mut ssh = ssh_overrides(etcd);
     match r {
         ResizeRequest::Lab(run, resize) => headless::resize(&run, &resize, &mut out, &mut err),
         ResizeRequest::Ssh {
@@ -196,12 +194,11 @@ fn resize(
             keep_cert_key,
             resize,
         } => {
-            ssh.accept_new_host_keys = accept_new_host_keys;
             let run = headless::SshRun {
                 inventory,
                 json,
                 parallel: headless::DEFAULT_PARALLEL,
-                overrides: ssh,
+                overrides: ssh_overrides(etcd, accept_new_host_keys),
                 keep_cert_key,
             };
             headless::resize_ssh(&run, &resize, rt, &mut out, &mut err)
@@ -211,7 +208,12 @@ fn resize(
             keep_cert_key,
             resize,
         } => {
-            let script = headless::resize_script(&inventory, &resize, keep_cert_key, &ssh)?;
+            let script = headless::resize_script(
+                &inventory,
+                &resize,
+                keep_cert_key,
+                &ssh_overrides(etcd, false),
+            )?;
             print_script(script, &mut out, &mut err)
         }
     }
@@ -226,7 +228,6 @@ fn replace(
     use crate::cli::ReplaceRequest;
     use crate::wizard::headless;
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
-    let mut ssh = ssh_overrides(etcd);
     match r {
         ReplaceRequest::Lab(run, replace) => headless::replace(&run, &replace, &mut out, &mut err),
         ReplaceRequest::Ssh {
@@ -235,29 +236,32 @@ fn replace(
             accept_new_host_keys,
             replace,
         } => {
-            ssh.accept_new_host_keys = accept_new_host_keys;
             let run = headless::SshRun {
                 inventory,
                 json,
                 parallel: headless::DEFAULT_PARALLEL,
-                overrides: ssh,
+                overrides: ssh_overrides(etcd, accept_new_host_keys),
                 keep_cert_key: false,
             };
             headless::replace_ssh(&run, &replace, rt, &mut out, &mut err)
         }
         ReplaceRequest::DryRun { inventory, node } => {
-            let script = headless::replace_script(&inventory, &node, &ssh)?;
+            let script = headless::replace_script(&inventory, &node, &ssh_overrides(etcd, false))?;
             print_script(script, &mut out, &mut err)
         }
     }
 }
 
-/// The command line's SSH files (`--ssh-identity`, `--ssh-known-hosts`) over an inventory's.
-fn ssh_overrides(etcd: &crate::etcd::EtcdSettings) -> crate::fleet::inventory::SshOverrides {
+/// The command line's SSH files (`--ssh-identity`, `--ssh-known-hosts`) over an inventory's,
+/// and whether it accepts new host keys (`--accept-new-host-keys` where a command has it).
+fn ssh_overrides(
+    etcd: &crate::etcd::EtcdSettings,
+    accept_new_host_keys: bool,
+) -> crate::fleet::inventory::SshOverrides {
     crate::fleet::inventory::SshOverrides {
         identity: etcd.ssh_identity.clone(),
         known_hosts: etcd.ssh_known_hosts.clone(),
-        accept_new_host_keys: false,
+        accept_new_host_keys,
     }
 }
 

@@ -364,21 +364,8 @@ fn the_inventorys_masters_are_the_way_in_and_name_the_file() {
     let master = sshd::Sshd::start();
     let cluster = EtcdCluster::start(3);
     let pki = master.dir.join("pki-etcd");
-    std::fs::create_dir_all(&pki).unwrap();
-    let c = &cluster.certs;
-    for (from, to) in [
-        (&c.ca, "ca.crt"),
-        (&c.client_cert, "healthcheck-client.crt"),
-        (&c.client_key, "healthcheck-client.key"),
-    ] {
-        std::fs::copy(from, pki.join(to)).unwrap();
-    }
-    let port = cluster.members[0]
-        .client_url
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .to_string();
+    cluster.write_kubeadm_pki(&pki);
+    let port = cluster.client_port(0);
     let inventory = master.dir.join("hatui.toml");
     std::fs::write(
         &inventory,

@@ -18,21 +18,8 @@ fn etcd_behind(sshd: &Sshd) -> (EtcdCluster, String, String, String) {
     cluster.wait_all_answer(Duration::from_secs(30));
     let leader = cluster.wait_for_leader(Duration::from_secs(30));
     let pki = sshd.dir.join("pki-etcd");
-    std::fs::create_dir_all(&pki).unwrap();
-    let c = &cluster.certs;
-    for (from, to) in [
-        (&c.ca, "ca.crt"),
-        (&c.client_cert, "healthcheck-client.crt"),
-        (&c.client_key, "healthcheck-client.key"),
-    ] {
-        std::fs::copy(from, pki.join(to)).unwrap();
-    }
-    let port = cluster.members[0]
-        .client_url
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .to_string();
+    cluster.write_kubeadm_pki(&pki);
+    let port = cluster.client_port(0);
     let pki = pki.to_str().unwrap().to_string();
     (cluster, leader, pki, port)
 }

@@ -129,14 +129,7 @@ async fn no_etcd_flags_on_a_master_use_kubeadms_own_certificates() {
     annotate(&cluster, &etcd);
     // What kubeadm leaves in /etc/kubernetes/pki/etcd on a master.
     let pki = tempfile::tempdir().unwrap();
-    let c = &etcd.certs;
-    for (from, to) in [
-        (&c.ca, "ca.crt"),
-        (&c.client_cert, "healthcheck-client.crt"),
-        (&c.client_key, "healthcheck-client.key"),
-    ] {
-        std::fs::copy(from, pki.path().join(to)).unwrap();
-    }
+    etcd.write_kubeadm_pki(pki.path());
     let v = status_json(&cluster, &["--etcd-pki-dir", &path(pki.path())]).await;
     assert_eq!(v["etcd"]["quorum"]["healthy"], 3, "{:#}", v["etcd"]);
     assert_eq!(v["etcd"]["via"], Value::Null);
@@ -159,12 +152,7 @@ async fn without_etcd_pods_the_control_plane_nodes_addresses_are_asked() {
     for i in 1..=3 {
         cluster.delete("pods", &format!("etcd-cp-{i}"));
     }
-    let port = etcd.members[0]
-        .client_url
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .to_string();
+    let port = etcd.client_port(0);
     let c = &etcd.certs;
     let (ca, cert, key) = (path(&c.ca), path(&c.client_cert), path(&c.client_key));
     let flags = [

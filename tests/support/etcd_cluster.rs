@@ -275,6 +275,26 @@ impl EtcdCluster {
         self.members[i].child = Some(child);
     }
 
+    /// What kubeadm leaves in /etc/kubernetes/pki/etcd on a master, copied into `dir`: the
+    /// CA and the healthcheck client's certificate and key, under kubeadm's names.
+    pub fn write_kubeadm_pki(&self, dir: &Path) {
+        std::fs::create_dir_all(dir).unwrap();
+        let c = &self.certs;
+        for (from, to) in [
+            (&c.ca, "ca.crt"),
+            (&c.client_cert, "healthcheck-client.crt"),
+            (&c.client_key, "healthcheck-client.key"),
+        ] {
+            std::fs::copy(from, dir.join(to)).unwrap();
+        }
+    }
+
+    /// Member `i`'s client port, as text.
+    pub fn client_port(&self, i: usize) -> String {
+        let url = &self.members[i].client_url;
+        url.rsplit(':').next().unwrap().to_string()
+    }
+
     pub fn endpoints(&self) -> Vec<String> {
         self.members.iter().map(|m| m.client_url.clone()).collect()
     }
